@@ -1,0 +1,226 @@
+//! Demo: fills an empty database with a deterministic, realistic year (about 500 students over
+//! both schools, every situation, pending one/3/6/transfer requests, some approved and paid).
+
+use chrono::{Days, NaiveDate};
+use serde::Serialize;
+use serde_json::json;
+
+use crate::fees::grid::DEFAULT_PROGRAMME;
+use crate::fees::{AcademicYear, School, Session, Situation};
+use crate::ledger::{self, NewStudent, PaymentMethod};
+use crate::money::Money;
+use crate::plans::PlanKind;
+use crate::requests::import::{store_all, Registration};
+use crate::requests::{self, NewRequest};
+use crate::store::{self, audit, Store};
+use crate::{Error, Result};
+
+#[derive(Debug, Clone, Copy)]
+pub struct DemoOptions {
+    pub students: usize,
+    pub seed: u64,
+}
+
+impl Default for DemoOptions {
+    fn default() -> Self {
+        DemoOptions { students: 500, seed: 2025 }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DemoSummary {
+    pub students: usize,
+    pub requests: usize,
+    pub approved: usize,
+    pub payments: usize,
+}
+
+/// The day the demo year stands at: payments are recorded up to it.
+pub fn demo_today() -> NaiveDate {
+    NaiveDate::from_ymd_opt(2025, 11, 20).expect("valid")
+}
+
+/// A small deterministic generator (SplitMix64): the same seed gives the same data everywhere.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+
+    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
+        &items[self.below(items.len() as u64) as usize]
+    }
+
+    fn chance(&mut self, percent: u64) -> bool {
+        self.below(100) < percent
+    }
+}
+
+const LAST: &[&str] = &[
+    "Martin", "Bernard", "Dubois", "Thomas", "Robert", "Richard", "Petit", "Durand", "Leroy", "Moreau", "Simon",
+    "Laurent", "Lefèvre", "Michel", "Garcia", "David", "Bertrand", "Roux", "Vincent", "Fournier", "Morel", "Girard",
+    "André", "Mercier", "Dupont", "Lambert", "Bonnet", "François", "Martinez", "Arnould", "Chevalier", "Faure",
+    "Rousseau", "Blanc", "Guérin", "Muller", "Henry", "Roussel", "Nicolas", "Perrin", "Da Silva", "Nguyen", "O'Brien",
+];
+const LAST_INTL: &[&str] = &[
+    "Benali", "El Amrani", "Diallo", "Traoré", "Ndiaye", "Zhang", "Wang", "Li", "Nguyen Van", "Kouassi", "Mbappé",
+    "Haddad", "Mansouri", "Oliveira", "Santos", "Tanaka", "Kim", "Singh", "Rahman", "Okafor",
+];
+const FIRST: &[&str] = &[
+    "Léa", "Hugo", "Chloé", "Lucas", "Emma", "Louis", "Manon", "Gabriel", "Inès", "Jules", "Camille", "Arthur",
+    "Sarah", "Nathan", "Éloïse", "Théo", "Zoé", "Raphaël", "Jade", "Maël", "Lina", "Noah", "Anaïs", "Adam",
+    "Clémence", "Vincent", "Gregory", "Océane", "Baptiste", "Mathilde",
+];
+const FIRST_INTL: &[&str] = &[
+    "Amine", "Yasmine", "Mamadou", "Aïcha", "Wei", "Mei", "Minh", "Fatou", "Karim", "Salma", "Joao", "Yuki", "Ji-woo",
+    "Arjun", "Chinedu", "Omar", "Nour", "Ibrahim", "Ling", "Thiago",
+];
+
+/// Amounts for the situations the grid prices per contract (demo values only).
+fn contract_amount(s: Situation) -> Option<Money> {
+    match s {
+        Situation::GapYear => Some(Money::from_cents(15_900)),
+        Situation::ContinuingEducation => Some(Money::from_cents(250_000)),
+        Situation::ExtraEuContinuing => Some(Money::from_cents(450_000)),
+        Situation::SpecialisedMasterCompany => Some(Money::from_cents(750_000)),
+        Situation::SpecialisedMasterPersonal => Some(Money::from_cents(620_000)),
+        _ => None,
+    }
+}
+
+fn generate(opts: DemoOptions, grid: &crate::fees::grid::FeeGrid) -> Result<Vec<Registration>> {
+    let mut rng = Rng(opts.seed);
+    let year = AcademicYear::starting(2025)?;
+    let mut regs = Vec::with_capacity(opts.students);
+    for i in 0..opts.students {
+        let school = if i % 2 == 0 { School::Isima } else { School::Polytech };
+        let situation = {
+            let roll = rng.below(100);
+            match roll {
+                0..=44 => Situation::NonScholarship,
+                45..=64 => Situation::Scholarship,
+                65..=79 => Situation::ExtraEu,
+                80..=83 => Situation::ExchangeAgreement,
+                84..=87 => Situation::WorkStudyContract,
+                88..=90 => Situation::GapYear,
+                91..=93 => Situation::ContinuingEducation,
+                94 => Situation::ExtraEuContinuing,
+                95..=97 if school == School::Isima => Situation::SpecialisedMasterCompany,
+                95..=97 => Situation::NonScholarship,
+                _ if school == School::Isima => Situation::SpecialisedMasterPersonal,
+                _ => Situation::Scholarship,
+            }
+        };
+        let extra_eu = matches!(situation, Situation::ExtraEu | Situation::ExtraEuContinuing) || rng.chance(3);
+        let (last, first) = if extra_eu { (*rng.pick(LAST_INTL), *rng.pick(FIRST_INTL)) } else { (*rng.pick(LAST), *rng.pick(FIRST)) };
+        let work_study_year = grid.school(school).map(|s| s.work_study_year).unwrap_or(3);
+        let year_of_study: u8 = if situation == Situation::WorkStudyContract {
+            work_study_year
+        } else {
+            match school {
+                School::Isima => 1 + rng.below(3) as u8,
+                School::Polytech => 3 + rng.below(3) as u8,
+            }
+        };
+        let session = match school {
+            School::Isima => format!("P2526_ISI_{year_of_study}A"),
+            School::Polytech => format!("P2526_Y{year_of_study}_{year_of_study}A"),
+        };
+        let amount = match contract_amount(situation) {
+            Some(a) => a,
+            None => grid.price(year, school, DEFAULT_PROGRAMME, situation)?,
+        };
+        let plan = if amount.is_zero() {
+            PlanKind::One
+        } else if situation == Situation::ExtraEu && school == School::Isima {
+            if rng.chance(80) { PlanKind::Transfer } else { PlanKind::Six }
+        } else if amount > Money::from_cents(100_000) {
+            *rng.pick(&[PlanKind::Six, PlanKind::Six, PlanKind::Three, PlanKind::One])
+        } else {
+            // Some ask for six on an amount at or below the threshold: the office rejects them.
+            *rng.pick(&[PlanKind::One, PlanKind::Three, PlanKind::Three, PlanKind::Six])
+        };
+        let requested_on = NaiveDate::from_ymd_opt(2025, 8, 25).expect("valid") + Days::new(rng.below(35));
+        let number = format!("2025{:04}", i + 1);
+        let email = format!(
+            "{}.{}@etu.uca.fr",
+            crate::sheets::normalize_header(first).replace('_', "-"),
+            crate::sheets::normalize_header(last).replace('_', "-")
+        );
+        regs.push(Registration {
+            student: NewStudent::parse(&number, &last.to_uppercase(), first, &email, school)?,
+            request: NewRequest {
+                academic_year: year,
+                school,
+                programme: DEFAULT_PROGRAMME.to_string(),
+                session: Session::parse(&session)?,
+                year_of_study,
+                situation,
+                plan,
+                amount,
+                amount_from_file: contract_amount(situation).is_some(),
+                requested_on,
+                extra_eu: Some(extra_eu),
+                certificate: (situation == Situation::Scholarship).then(|| rng.chance(85)),
+                first_year_here: (extra_eu && year_of_study > 1).then(|| rng.chance(30)),
+                contract_signed: (situation == Situation::WorkStudyContract).then(|| rng.chance(70)),
+            },
+        });
+    }
+    Ok(regs)
+}
+
+/// Fills an empty database. Refuses a database that already has students, so that the demo
+/// never mixes with real data.
+pub async fn fill(store: &Store, opts: DemoOptions, actor: &str) -> Result<DemoSummary> {
+    let mut tx = store.begin().await?;
+    if store::students::count(&mut tx).await? > 0 {
+        return Err(Error::Invalid("la base contient déjà des étudiants : les données de démonstration vont dans une base vide".into()));
+    }
+    let grid = store::settings::fee_grid(&mut tx).await?;
+    let regs = generate(opts, &grid)?;
+    let imported = store_all(&mut tx, &regs).await?;
+    let mut rng = Rng(opts.seed ^ 0xD3E0);
+    let today = demo_today();
+    let (mut approved, mut payments) = (0, 0);
+    for view in store::requests::list(&mut tx, None).await? {
+        let clean = view.new.plan != PlanKind::Six || view.new.amount > Money::from_cents(100_000);
+        if !clean || view.new.amount.is_zero() || !rng.chance(40) {
+            continue;
+        }
+        let decided = view.new.requested_on + Days::new(1 + rng.below(6));
+        let Some(issued) = requests::approve_in(&mut tx, view.id, decided, actor).await? else { continue };
+        approved += 1;
+        let student = store::students::by_number(&mut tx, &ledger::StudentNumber::parse(&view.student_number)?)
+            .await?
+            .ok_or_else(|| Error::StudentNotFound(view.student_number.clone()))?;
+        // Everything due by `today` is paid, except for a few late payers.
+        let rows = store::ledger::rows_of(&mut tx, student.id).await?;
+        let late = rng.chance(15);
+        for (k, inst) in rows.installments.iter().filter(|t| t.due_date <= today).enumerate() {
+            if late && k > 0 {
+                break;
+            }
+            let method = match (view.new.plan, k) {
+                (PlanKind::Transfer, _) => PaymentMethod::Transfer,
+                (_, 0) => PaymentMethod::Card,
+                _ => PaymentMethod::Debit,
+            };
+            let reference = format!("{} {} échéance {}", issued.invoice_number, method.code(), inst.n);
+            ledger::record_payment(&mut tx, &student, inst.due_date, Money::from_cents(inst.amount_cents), method, &reference, actor).await?;
+            payments += 1;
+        }
+    }
+    audit::record(&mut tx, actor, "demo.fill", "database", "demo", None, json!({"seed": opts.seed, "students": imported.students_created})).await?;
+    tx.commit().await?;
+    Ok(DemoSummary { students: imported.students_created, requests: imported.requests_created, approved, payments })
+}

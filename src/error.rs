@@ -1,0 +1,70 @@
+//! The library's error type: every failure a caller can meet, each with a stable `code`.
+//! The desktop shell and the CLI classify errors by that code, never by their message.
+
+use serde::Serialize;
+
+use crate::money::MoneyError;
+use crate::plans::PlanError;
+use crate::sheets::SheetError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Money(#[from] MoneyError),
+    #[error(transparent)]
+    Plan(#[from] PlanError),
+    /// A spreadsheet or CSV that cannot be read or holds a bad cell; names file, row and column.
+    #[error(transparent)]
+    Sheet(#[from] SheetError),
+    #[error("étudiant {0} introuvable")]
+    StudentNotFound(String),
+    #[error("demande {0} introuvable")]
+    RequestNotFound(i64),
+    #[error("aucun tarif pour {what} dans la grille des droits")]
+    NoFee { what: String },
+    #[error("{0}")]
+    Invalid(String),
+    #[error("fichier {path}: {source}")]
+    Io {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("base de données: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("migration de la base: {0}")]
+    Migration(#[from] sqlx::migrate::MigrateError),
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    /// A stable, machine-readable classification for the UI and scripts.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Error::Money(_) => "invalid_amount",
+            Error::Plan(_) => "invalid_plan",
+            Error::Sheet(_) => "bad_file",
+            Error::StudentNotFound(_) => "student_not_found",
+            Error::RequestNotFound(_) => "request_not_found",
+            Error::NoFee { .. } => "no_fee",
+            Error::Invalid(_) => "invalid_input",
+            Error::Io { .. } => "io",
+            Error::Database(_) => "database",
+            Error::Migration(_) => "migration",
+        }
+    }
+}
+
+/// What crosses the process boundary (Tauri IPC, `--json` errors): `{code, message}`.
+#[derive(Debug, Clone, Serialize)]
+pub struct ErrorPayload {
+    pub code: &'static str,
+    pub message: String,
+}
+
+impl From<Error> for ErrorPayload {
+    fn from(e: Error) -> Self {
+        ErrorPayload { code: e.code(), message: e.to_string() }
+    }
+}

@@ -1,0 +1,143 @@
+//! The checks the office makes before validating a declared situation (DOMAIN.md, "Checks").
+//! Each returns an explained finding; none decides anything by itself.
+
+use serde::Serialize;
+
+use super::grid::FeeGrid;
+use super::{School, Situation};
+
+/// What a registration declares, as far as the checks need it.
+#[derive(Debug, Clone)]
+pub struct Declaration<'a> {
+    pub school: School,
+    pub programme: &'a str,
+    pub year_of_study: u8,
+    pub situation: Situation,
+    /// `None` when the file does not say.
+    pub extra_eu: Option<bool>,
+    pub certificate: Option<bool>,
+    pub first_year_here: Option<bool>,
+    pub contract_signed: Option<bool>,
+}
+
+/// One explained finding: a stable code for filters, a sentence for the accountant.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Finding {
+    pub code: &'static str,
+    pub message: String,
+}
+
+impl Finding {
+    pub fn new(code: &'static str, message: impl Into<String>) -> Finding {
+        Finding { code, message: message.into() }
+    }
+}
+
+pub fn check(grid: &FeeGrid, d: &Declaration<'_>) -> Vec<Finding> {
+    let mut out = Vec::new();
+    if !grid.allows(d.school, d.programme, d.situation) {
+        out.push(Finding::new(
+            "situation_not_allowed",
+            format!("La situation {} n'est pas autorisée pour cette formation ({}).", d.situation, d.school),
+        ));
+    }
+    if d.situation == Situation::Scholarship && d.certificate != Some(true) {
+        out.push(Finding::new(
+            "scholarship_certificate_missing",
+            "Boursier (02) sans attestation de bourse au dossier : déclaration non validable.",
+        ));
+    }
+    let extra_eu = d.extra_eu == Some(true);
+    if extra_eu && d.year_of_study == 1 && d.situation != Situation::ExtraEu {
+        out.push(Finding::new(
+            "extra_eu_first_year_not_05",
+            format!(
+                "Étudiant extra-communautaire entrant en 1re année déclaré en {} au lieu de 05 : déclaration non validable.",
+                d.situation
+            ),
+        ));
+    }
+    if extra_eu && d.year_of_study > 1 && d.first_year_here == Some(true) && d.situation == Situation::ExtraEu {
+        out.push(Finding::new(
+            "extra_eu_continuing_pays_as_french",
+            "Étudiant extra-communautaire ayant fait sa 1re année à l'école et passé en année supérieure : il relève du tarif 01/02, pas de 05.",
+        ));
+    }
+    if d.situation == Situation::WorkStudyContract {
+        let expected = grid.school(d.school).map(|s| s.work_study_year);
+        if let Some(year) = expected.filter(|y| *y != d.year_of_study) {
+            out.push(Finding::new(
+                "work_study_wrong_year",
+                format!("Contrat de professionnalisation (08) déclaré en {}e année ; il concerne la {year}e année dans cette école.", d.year_of_study),
+            ));
+        }
+        if d.contract_signed != Some(true) {
+            out.push(Finding::new(
+                "work_study_contract_unsigned",
+                "Contrat de professionnalisation (08) non signé ou non reçu : la situation est incertaine, aucun paiement avant signature.",
+            ));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fees::grid::DEFAULT_PROGRAMME;
+
+    fn decl(situation: Situation, year: u8) -> Declaration<'static> {
+        Declaration {
+            school: School::Isima,
+            programme: DEFAULT_PROGRAMME,
+            year_of_study: year,
+            situation,
+            extra_eu: Some(false),
+            certificate: None,
+            first_year_here: None,
+            contract_signed: None,
+        }
+    }
+
+    fn codes(d: &Declaration<'_>) -> Vec<&'static str> {
+        check(&FeeGrid::shipped(), d).into_iter().map(|f| f.code).collect()
+    }
+
+    #[test]
+    fn scholarship_needs_a_certificate() {
+        assert_eq!(codes(&decl(Situation::Scholarship, 2)), vec!["scholarship_certificate_missing"]);
+        let with = Declaration { certificate: Some(true), ..decl(Situation::Scholarship, 2) };
+        assert!(codes(&with).is_empty());
+    }
+
+    #[test]
+    fn extra_eu_first_year_must_declare_05() {
+        let d = Declaration { extra_eu: Some(true), ..decl(Situation::NonScholarship, 1) };
+        assert_eq!(codes(&d), vec!["extra_eu_first_year_not_05"]);
+        let ok = Declaration { extra_eu: Some(true), ..decl(Situation::ExtraEu, 1) };
+        assert!(codes(&ok).is_empty());
+    }
+
+    #[test]
+    fn extra_eu_moved_up_pays_as_french() {
+        let d = Declaration { extra_eu: Some(true), first_year_here: Some(true), ..decl(Situation::ExtraEu, 2) };
+        assert_eq!(codes(&d), vec!["extra_eu_continuing_pays_as_french"]);
+        let came_later = Declaration { extra_eu: Some(true), first_year_here: Some(false), ..decl(Situation::ExtraEu, 2) };
+        assert!(codes(&came_later).is_empty());
+    }
+
+    #[test]
+    fn work_study_year_is_per_school_and_contract_must_be_signed() {
+        assert_eq!(codes(&decl(Situation::WorkStudyContract, 3)), vec!["work_study_contract_unsigned"]);
+        let signed = Declaration { contract_signed: Some(true), ..decl(Situation::WorkStudyContract, 3) };
+        assert!(codes(&signed).is_empty());
+        let polytech = Declaration { school: School::Polytech, contract_signed: Some(true), ..decl(Situation::WorkStudyContract, 3) };
+        assert_eq!(codes(&polytech), vec!["work_study_wrong_year"]);
+    }
+
+    #[test]
+    fn situation_outside_the_programme() {
+        let d = Declaration { school: School::Polytech, ..decl(Situation::SpecialisedMasterCompany, 4) };
+        assert_eq!(codes(&d), vec!["situation_not_allowed"]);
+    }
+}

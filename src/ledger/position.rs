@@ -1,0 +1,340 @@
+//! The account position ("position de compte"): five tables and a debit/credit/balance summary,
+//! computed from ledger rows each time it is shown, never stored.
+
+use chrono::NaiveDate;
+use serde::Serialize;
+
+use super::Student;
+use crate::money::Money;
+
+// Rows as the store reads them. Amounts are cents; conversion to Money happens here, once.
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct OrderRow {
+    pub id: i64,
+    pub number: String,
+    pub date: NaiveDate,
+    pub blocked: bool,
+    pub excl_vat_cents: i64,
+    pub vat_cents: i64,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct InvoiceRow {
+    pub id: i64,
+    pub order_id: i64,
+    pub number: String,
+    pub date: NaiveDate,
+    pub session: String,
+    pub total_cents: i64,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct InstallmentRow {
+    pub id: i64,
+    pub invoice_id: i64,
+    pub n: i64,
+    pub due_date: NaiveDate,
+    pub amount_cents: i64,
+    pub status: String,
+    pub allocated_cents: i64,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct PaymentRow {
+    pub id: i64,
+    pub date: NaiveDate,
+    pub reference: String,
+    pub method: String,
+    pub amount_cents: i64,
+    pub allocated_cents: i64,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct CreditNoteRow {
+    pub id: i64,
+    pub invoice_id: i64,
+    pub number: String,
+    pub date: NaiveDate,
+    pub amount_cents: i64,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct RefundRow {
+    pub id: i64,
+    pub credit_note_id: Option<i64>,
+    pub date: NaiveDate,
+    pub amount_cents: i64,
+    pub status: String,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct LedgerRows {
+    pub orders: Vec<OrderRow>,
+    pub invoices: Vec<InvoiceRow>,
+    pub installments: Vec<InstallmentRow>,
+    pub payments: Vec<PaymentRow>,
+    pub credit_notes: Vec<CreditNoteRow>,
+    pub refunds: Vec<RefundRow>,
+}
+
+// What the position shows.
+
+#[derive(Debug, Clone, Serialize)]
+pub struct OrderLine {
+    pub date: NaiveDate,
+    pub number: String,
+    pub blocked: bool,
+    pub excl_vat: Money,
+    pub vat: Money,
+    pub incl_vat: Money,
+    pub financed: Money,
+    pub invoiced: Money,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct InvoiceLine {
+    pub date: NaiveDate,
+    pub number: String,
+    pub session: String,
+    pub incl_vat: Money,
+    pub credit_notes: Money,
+    pub settled: Money,
+    pub refunded: Money,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PaymentLine {
+    pub date: NaiveDate,
+    pub reference: String,
+    pub method: String,
+    pub amount: Money,
+    pub allocated: Money,
+    pub unallocated: Money,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CreditNoteLine {
+    pub date: NaiveDate,
+    pub number: String,
+    pub invoice_number: String,
+    pub amount: Money,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RefundLine {
+    pub date: NaiveDate,
+    pub amount: Money,
+    pub status: String,
+}
+
+/// One line of the installment schedule view, as the portal shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct ScheduleLine {
+    pub due_date: NaiveDate,
+    pub amount: Money,
+    pub left_to_pay: Money,
+    pub status: String,
+    pub invoice_number: String,
+    pub invoice_date: NaiveDate,
+    pub invoice_amount: Money,
+    pub last_name: String,
+    pub first_name: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PositionKind {
+    /// The student owes the school.
+    Debtor,
+    /// The school owes the student (over-payment, refund due).
+    Creditor,
+    Settled,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Summary {
+    pub debit: Money,
+    pub credit: Money,
+    pub balance: Money,
+    pub position: PositionKind,
+}
+
+impl Summary {
+    /// The one rule of the balance: the student is debited with invoices and with refunds made
+    /// to them, credited with payments and credit notes.
+    pub fn from_totals(invoiced: Money, refunds: Money, payments: Money, credit_notes: Money) -> Summary {
+        let debit = invoiced + refunds;
+        let credit = payments + credit_notes;
+        let balance = debit - credit;
+        let position = if balance.is_positive() {
+            PositionKind::Debtor
+        } else if balance.is_negative() {
+            PositionKind::Creditor
+        } else {
+            PositionKind::Settled
+        };
+        Summary { debit, credit, balance, position }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct AccountPosition {
+    pub student: Student,
+    pub orders: Vec<OrderLine>,
+    pub invoices: Vec<InvoiceLine>,
+    pub payments: Vec<PaymentLine>,
+    pub credit_notes: Vec<CreditNoteLine>,
+    pub refunds: Vec<RefundLine>,
+    pub schedule: Vec<ScheduleLine>,
+    /// What the automatic debits will still collect: the unpaid part of scheduled installments.
+    pub schedule_left_total: Money,
+    pub summary: Summary,
+}
+
+fn c(cents: i64) -> Money {
+    Money::from_cents(cents)
+}
+
+pub fn compute(student: Student, rows: &LedgerRows) -> AccountPosition {
+    let settled_of = |invoice_id: i64| -> Money {
+        rows.installments.iter().filter(|t| t.invoice_id == invoice_id).map(|t| c(t.allocated_cents)).sum()
+    };
+    let credited_of = |invoice_id: i64| -> Money {
+        rows.credit_notes.iter().filter(|n| n.invoice_id == invoice_id).map(|n| c(n.amount_cents)).sum()
+    };
+    let refunded_of = |invoice_id: i64| -> Money {
+        rows.refunds
+            .iter()
+            .filter(|r| {
+                r.credit_note_id
+                    .and_then(|cn| rows.credit_notes.iter().find(|n| n.id == cn))
+                    .is_some_and(|n| n.invoice_id == invoice_id)
+            })
+            .map(|r| c(r.amount_cents))
+            .sum()
+    };
+    let invoice_by_id = |id: i64| rows.invoices.iter().find(|i| i.id == id);
+
+    let orders = rows
+        .orders
+        .iter()
+        .map(|o| {
+            let of_order = || rows.invoices.iter().filter(|i| i.order_id == o.id);
+            OrderLine {
+                date: o.date,
+                number: o.number.clone(),
+                blocked: o.blocked,
+                excl_vat: c(o.excl_vat_cents),
+                vat: c(o.vat_cents),
+                incl_vat: c(o.excl_vat_cents + o.vat_cents),
+                financed: of_order().map(|i| settled_of(i.id)).sum(),
+                invoiced: of_order().map(|i| c(i.total_cents)).sum(),
+            }
+        })
+        .collect();
+    let invoices = rows
+        .invoices
+        .iter()
+        .map(|i| InvoiceLine {
+            date: i.date,
+            number: i.number.clone(),
+            session: i.session.clone(),
+            incl_vat: c(i.total_cents),
+            credit_notes: credited_of(i.id),
+            settled: settled_of(i.id),
+            refunded: refunded_of(i.id),
+        })
+        .collect();
+    let payments = rows
+        .payments
+        .iter()
+        .map(|p| PaymentLine {
+            date: p.date,
+            reference: p.reference.clone(),
+            method: p.method.clone(),
+            amount: c(p.amount_cents),
+            allocated: c(p.allocated_cents),
+            unallocated: c(p.amount_cents - p.allocated_cents),
+        })
+        .collect();
+    let credit_notes = rows
+        .credit_notes
+        .iter()
+        .map(|n| CreditNoteLine {
+            date: n.date,
+            number: n.number.clone(),
+            invoice_number: invoice_by_id(n.invoice_id).map(|i| i.number.clone()).unwrap_or_default(),
+            amount: c(n.amount_cents),
+            reason: n.reason.clone(),
+        })
+        .collect();
+    let refunds = rows
+        .refunds
+        .iter()
+        .map(|r| RefundLine { date: r.date, amount: c(r.amount_cents), status: r.status.clone() })
+        .collect();
+    let schedule: Vec<ScheduleLine> = rows
+        .installments
+        .iter()
+        .filter_map(|t| {
+            let inv = invoice_by_id(t.invoice_id)?;
+            let left = if t.status == "scheduled" { c(t.amount_cents - t.allocated_cents) } else { Money::ZERO };
+            Some(ScheduleLine {
+                due_date: t.due_date,
+                amount: c(t.amount_cents),
+                left_to_pay: left,
+                status: t.status.clone(),
+                invoice_number: inv.number.clone(),
+                invoice_date: inv.date,
+                invoice_amount: c(inv.total_cents),
+                last_name: student.last_name.clone(),
+                first_name: student.first_name.clone(),
+            })
+        })
+        .collect();
+    let schedule_left_total = schedule.iter().map(|s| s.left_to_pay).sum();
+    let summary = Summary::from_totals(
+        rows.invoices.iter().map(|i| c(i.total_cents)).sum(),
+        rows.refunds.iter().map(|r| c(r.amount_cents)).sum(),
+        rows.payments.iter().map(|p| c(p.amount_cents)).sum(),
+        rows.credit_notes.iter().map(|n| c(n.amount_cents)).sum(),
+    );
+    AccountPosition { student, orders, invoices, payments, credit_notes, refunds, schedule, schedule_left_total, summary }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn m(c: i64) -> Money {
+        Money::from_cents(c)
+    }
+
+    #[test]
+    fn exemption_after_first_installment_leaves_a_zero_balance() {
+        // 3770 in six, 601 paid, full exemption: credit note 3169, no refund.
+        let s = Summary::from_totals(m(377000), Money::ZERO, m(60100), m(316900));
+        assert_eq!(s.balance, Money::ZERO);
+        assert_eq!(s.position, PositionKind::Settled);
+    }
+
+    #[test]
+    fn exemption_after_two_installments_needs_a_refund_to_balance() {
+        // 601 + 633.80 paid, credit note 3169, refund 633.80.
+        let s = Summary::from_totals(m(377000), m(63380), m(60100 + 63380), m(316900));
+        assert_eq!(s.debit, m(440380));
+        assert_eq!(s.balance, Money::ZERO);
+        let before_refund = Summary::from_totals(m(377000), Money::ZERO, m(60100 + 63380), m(316900));
+        assert_eq!(before_refund.position, PositionKind::Creditor);
+        assert_eq!(before_refund.balance, m(-63380));
+    }
+
+    #[test]
+    fn unpaid_invoice_is_debtor() {
+        let s = Summary::from_totals(m(60100), Money::ZERO, m(20033), Money::ZERO);
+        assert_eq!((s.balance, s.position), (m(40067), PositionKind::Debtor));
+    }
+}

@@ -1,0 +1,43 @@
+//! Régie's core: the rules and the ledger of the registration-fee back office of Clermont
+//! Auvergne INP. The `regie` CLI and the desktop shell are thin layers over this crate.
+
+pub mod demo;
+pub mod error;
+pub mod fees;
+pub mod ledger;
+pub mod money;
+pub mod plans;
+pub mod requests;
+pub mod settings;
+pub mod sheets;
+pub mod store;
+
+pub use error::{Error, ErrorPayload, Result};
+pub use money::Money;
+pub use store::Store;
+
+use serde::Serialize;
+
+/// What the window's header shows, and whether to offer the demo.
+#[derive(Debug, Clone, Serialize)]
+pub struct AppStatus {
+    pub db_path: String,
+    pub students: i64,
+    pub requests: i64,
+    pub user: String,
+}
+
+pub async fn app_status(store: &Store, user: &str) -> Result<AppStatus> {
+    let mut conn = store.read().await?;
+    Ok(AppStatus {
+        db_path: store.path().display().to_string(),
+        students: store::students::count(&mut conn).await?,
+        requests: store::requests::count(&mut conn).await?,
+        user: user.to_string(),
+    })
+}
+
+/// The acting user when none is given: the OS user.
+pub fn os_user() -> String {
+    std::env::var("USER").or_else(|_| std::env::var("USERNAME")).unwrap_or_else(|_| "inconnu".to_string())
+}

@@ -1,0 +1,230 @@
+//! `regie`: the command line over the core, for scripts, batch jobs and the office's own checks.
+//! `--json` prints one JSON document on stdout; errors go to stderr with a non-zero exit.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use chrono::NaiveDate;
+use clap::{Parser, Subcommand};
+use serde::Serialize;
+
+use regie::demo::DemoOptions;
+use regie::money::Money;
+use regie::plans::{self, PlanKind, PlanRules, Rounding};
+use regie::requests::RequestStatus;
+use regie::{ErrorPayload, Store};
+
+#[derive(Parser)]
+#[command(name = "regie", version, about = "Régie — droits d'inscription de Clermont Auvergne INP")]
+struct Cli {
+    /// The database file (default: $REGIE_DB, else the OS's app-data folder).
+    #[arg(long, global = true, value_name = "PATH")]
+    db: Option<PathBuf>,
+    /// Who acts (recorded in the audit log); default: the OS user.
+    #[arg(long, global = true, value_name = "NAME")]
+    user: Option<String>,
+    /// Print one JSON document on stdout.
+    #[arg(long, global = true)]
+    json: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Create (or migrate) the database.
+    Init,
+    /// Fill an empty database with a deterministic demo year.
+    Demo {
+        #[arg(long, default_value_t = 500)]
+        students: usize,
+        #[arg(long, default_value_t = 2025)]
+        seed: u64,
+    },
+    /// Import the portal's registrations export (CSV, XLSX, XLS, ODS): all rows or none.
+    ImportRegistrations { file: PathBuf },
+    /// Compute a payment schedule.
+    Plan {
+        /// Amount due, e.g. 3770 or 1630,50.
+        #[arg(long)]
+        amount: String,
+        /// one | three | six | transfer
+        #[arg(long)]
+        plan: String,
+        /// Fixed first installment of a six or transfer plan (the standard fee).
+        #[arg(long)]
+        first: Option<String>,
+        /// Date of the first installment (YYYY-MM-DD); default today.
+        #[arg(long)]
+        start: Option<String>,
+        /// exact | portal
+        #[arg(long, default_value = "exact")]
+        rounding: String,
+    },
+    /// Students.
+    Students {
+        #[command(subcommand)]
+        command: StudentsCommand,
+    },
+    /// A student's account position.
+    Account { student_number: String },
+    /// Payment-plan requests.
+    Requests {
+        #[command(subcommand)]
+        command: RequestsCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum StudentsCommand {
+    /// List students (with their balance).
+    List {
+        /// Filter by number or name.
+        #[arg(long)]
+        query: Option<String>,
+        #[arg(long, default_value_t = 10_000)]
+        limit: i64,
+    },
+}
+
+#[derive(Subcommand)]
+enum RequestsCommand {
+    /// List requests with the findings of the checks.
+    List {
+        /// pending | hold | approved | rejected
+        #[arg(long)]
+        status: Option<String>,
+    },
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let json = cli.json;
+    match run(cli).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            let payload = match e.downcast::<regie::Error>() {
+                Ok(core) => ErrorPayload::from(core),
+                Err(other) => ErrorPayload { code: "cli", message: format!("{other:#}") },
+            };
+            if json {
+                eprintln!("{}", serde_json::json!({"error": payload}));
+            } else {
+                eprintln!("erreur [{}]: {}", payload.code, payload.message);
+            }
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn emit<T: Serialize>(json: bool, value: &T, human: impl FnOnce(&T) -> String) -> anyhow::Result<()> {
+    if json {
+        println!("{}", serde_json::to_string_pretty(value)?);
+    } else {
+        println!("{}", human(value));
+    }
+    Ok(())
+}
+
+async fn open(db: &Option<PathBuf>) -> anyhow::Result<Store> {
+    let path = db.clone().unwrap_or_else(regie::store::default_db_path);
+    Ok(Store::open(&path).await?)
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    let user = cli.user.clone().unwrap_or_else(regie::os_user);
+    let json = cli.json;
+    match cli.command {
+        Command::Init => {
+            let store = open(&cli.db).await?;
+            let status = regie::app_status(&store, &user).await?;
+            emit(json, &status, |s| format!("base prête: {}", s.db_path))
+        }
+        Command::Demo { students, seed } => {
+            let store = open(&cli.db).await?;
+            let summary = regie::demo::fill(&store, DemoOptions { students, seed }, &user).await?;
+            emit(json, &summary, |s| {
+                format!("{} étudiants, {} demandes, {} acceptées, {} règlements", s.students, s.requests, s.approved, s.payments)
+            })
+        }
+        Command::ImportRegistrations { file } => {
+            let store = open(&cli.db).await?;
+            let summary = regie::requests::import::import_file(&store, &file, &user).await?;
+            emit(json, &summary, |s| {
+                format!(
+                    "{} lignes: {} étudiants créés, {} demandes créées, {} inchangées",
+                    s.rows, s.students_created, s.requests_created, s.unchanged
+                )
+            })
+        }
+        Command::Plan { amount, plan, first, start, rounding } => {
+            let amount = Money::parse(&amount).map_err(regie::Error::from).context("--amount")?;
+            let kind: PlanKind = plan.parse().map_err(regie::Error::from)?;
+            let first = first.map(|f| Money::parse(&f).map_err(regie::Error::from)).transpose().context("--first")?;
+            let start = match start {
+                Some(s) => regie::sheets::parse_date(&s).map_err(regie::Error::Invalid).context("--start")?,
+                None => chrono::Local::now().date_naive(),
+            };
+            let rules = PlanRules { rounding: rounding.parse::<Rounding>().map_err(regie::Error::from)?, ..PlanRules::default() };
+            let schedule = plans::schedule(amount, kind, first, start, &rules).map_err(regie::Error::from)?;
+            emit(json, &schedule, |s| {
+                let mut out: Vec<String> = s
+                    .installments
+                    .iter()
+                    .map(|i| format!("{}  {}  {:>14}", i.n, fr_date(i.due_date), i.amount.to_french()))
+                    .collect();
+                out.push(format!("total      {:>14}", s.total.to_french()));
+                out.extend(s.findings.iter().map(|f| format!("! {}", f.message)));
+                out.join("\n")
+            })
+        }
+        Command::Students { command: StudentsCommand::List { query, limit } } => {
+            let store = open(&cli.db).await?;
+            let list = regie::ledger::list_students(&store, query.as_deref(), limit).await?;
+            emit(json, &list, |l| {
+                l.iter()
+                    .map(|s| format!("{:<10} {:<20} {:<15} {:<8} {:>14}", s.number, s.last_name, s.first_name, s.school, s.balance.to_french()))
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            })
+        }
+        Command::Account { student_number } => {
+            let store = open(&cli.db).await?;
+            let pos = regie::ledger::account_position(&store, &student_number).await?;
+            emit(json, &pos, |p| {
+                format!(
+                    "{} {} ({})\nfactures: {}  règlements: {}  avoirs: {}  remboursements: {}\ndébit {}  crédit {}  solde {}",
+                    p.student.last_name,
+                    p.student.first_name,
+                    p.student.number,
+                    p.invoices.len(),
+                    p.payments.len(),
+                    p.credit_notes.len(),
+                    p.refunds.len(),
+                    p.summary.debit.to_french(),
+                    p.summary.credit.to_french(),
+                    p.summary.balance.to_french()
+                )
+            })
+        }
+        Command::Requests { command: RequestsCommand::List { status } } => {
+            let store = open(&cli.db).await?;
+            let status = status.map(|s| s.parse::<RequestStatus>()).transpose()?;
+            let list = regie::requests::list(&store, status).await?;
+            emit(json, &list, |l| {
+                l.iter()
+                    .map(|r| {
+                        format!("{:>5} {:<10} {:<8} {:<8} {:>12} {:<8} {}", r.id, r.student_number, r.school, r.plan, r.amount.to_french(), r.status, r.findings.len())
+                    })
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            })
+        }
+    }
+}
+
+fn fr_date(d: NaiveDate) -> String {
+    d.format("%d/%m/%Y").to_string()
+}

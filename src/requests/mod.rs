@@ -1,0 +1,219 @@
+//! Requests: the payment-plan requests students make on the portal, the queue the accountants
+//! decide, and the registration import that fills it (`import`).
+
+pub mod import;
+
+use std::fmt;
+use std::str::FromStr;
+
+use chrono::NaiveDate;
+use serde::Serialize;
+use serde_json::json;
+
+use crate::fees::checks::{self, Declaration, Finding};
+use crate::fees::grid::FeeGrid;
+use crate::fees::{AcademicYear, School, Session, Situation};
+use crate::ledger::{self, IssuedInvoice, StudentNumber};
+use crate::money::Money;
+use crate::plans::{self, PlanKind, Schedule};
+use crate::settings::SchoolSettings;
+use crate::store::{self, audit, Conn, Store};
+use crate::{Error, Result};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RequestStatus {
+    Pending,
+    Hold,
+    Approved,
+    Rejected,
+}
+
+impl RequestStatus {
+    pub fn code(self) -> &'static str {
+        match self {
+            RequestStatus::Pending => "pending",
+            RequestStatus::Hold => "hold",
+            RequestStatus::Approved => "approved",
+            RequestStatus::Rejected => "rejected",
+        }
+    }
+}
+
+impl fmt::Display for RequestStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.code())
+    }
+}
+
+impl FromStr for RequestStatus {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<RequestStatus> {
+        match s.trim().to_lowercase().as_str() {
+            "pending" => Ok(RequestStatus::Pending),
+            "hold" | "on_hold" => Ok(RequestStatus::Hold),
+            "approved" => Ok(RequestStatus::Approved),
+            "rejected" => Ok(RequestStatus::Rejected),
+            other => Err(Error::Invalid(format!("statut inconnu « {other} » (pending, hold, approved, rejected)"))),
+        }
+    }
+}
+
+/// A request as read from a registration file, validated and priced.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewRequest {
+    pub academic_year: AcademicYear,
+    pub school: School,
+    pub programme: String,
+    pub session: Session,
+    pub year_of_study: u8,
+    pub situation: Situation,
+    pub plan: PlanKind,
+    pub amount: Money,
+    /// The file gave the amount (overriding the grid).
+    pub amount_from_file: bool,
+    pub requested_on: NaiveDate,
+    pub extra_eu: Option<bool>,
+    pub certificate: Option<bool>,
+    pub first_year_here: Option<bool>,
+    pub contract_signed: Option<bool>,
+}
+
+impl NewRequest {
+    pub fn declaration(&self) -> Declaration<'_> {
+        Declaration {
+            school: self.school,
+            programme: &self.programme,
+            year_of_study: self.year_of_study,
+            situation: self.situation,
+            extra_eu: self.extra_eu,
+            certificate: self.certificate,
+            first_year_here: self.first_year_here,
+            contract_signed: self.contract_signed,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Request {
+    pub id: i64,
+    pub student_id: i64,
+    pub student_number: String,
+    pub last_name: String,
+    pub first_name: String,
+    pub email: String,
+    pub new: NewRequest,
+    pub status: RequestStatus,
+    pub reason: Option<String>,
+    pub decided_by: Option<String>,
+    pub decided_at: Option<String>,
+}
+
+/// A request with the findings of the checks, as the queue shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct RequestView {
+    pub id: i64,
+    pub student_number: String,
+    pub last_name: String,
+    pub first_name: String,
+    pub school: School,
+    pub session: String,
+    pub year: u8,
+    pub situation: Situation,
+    pub plan: PlanKind,
+    pub amount: Money,
+    pub requested_on: NaiveDate,
+    pub status: RequestStatus,
+    pub findings: Vec<Finding>,
+    pub reason: Option<String>,
+}
+
+/// The findings of a request: the declaration checks, plus the plan's own (threshold, deadline).
+pub fn findings_of(r: &Request, grid: &FeeGrid, settings: &SchoolSettings) -> Vec<Finding> {
+    let mut out = checks::check(grid, &r.new.declaration());
+    match proposed_schedule(r, grid, settings) {
+        Ok(s) => out.extend(s.findings),
+        Err(e) => {
+            out.extend(plans::threshold_finding(r.new.amount, r.new.plan, &settings.plan_rules()));
+            out.push(Finding::new("plan_impossible", e.to_string()));
+        }
+    }
+    out
+}
+
+/// The schedule an approval would create today (first installment on `start`).
+pub fn schedule_for(r: &Request, grid: &FeeGrid, settings: &SchoolSettings, start: NaiveDate) -> Result<Schedule> {
+    let n = &r.new;
+    let first = match n.plan {
+        PlanKind::Six | PlanKind::Transfer => Some(grid.standard_fee(n.academic_year, n.school, &n.programme).ok_or_else(|| {
+            Error::NoFee { what: format!("droits de scolarité {} {} {}", n.academic_year, n.school, n.programme) }
+        })?),
+        _ => None,
+    };
+    Ok(plans::schedule(n.amount, n.plan, first, start, &settings.plan_rules())?)
+}
+
+fn proposed_schedule(r: &Request, grid: &FeeGrid, settings: &SchoolSettings) -> Result<Schedule> {
+    schedule_for(r, grid, settings, r.new.requested_on)
+}
+
+pub async fn list(store: &Store, status: Option<RequestStatus>) -> Result<Vec<RequestView>> {
+    let mut conn = store.read().await?;
+    let grid = store::settings::fee_grid(&mut conn).await?;
+    let settings = store::settings::school_settings(&mut conn).await?;
+    let requests = store::requests::list(&mut conn, status).await?;
+    Ok(requests
+        .into_iter()
+        .map(|r| {
+            let s = settings.iter().find(|s| s.school == r.new.school).expect("every school has settings");
+            let findings = if r.new.amount.is_zero() { Vec::new() } else { findings_of(&r, &grid, s) };
+            RequestView {
+                id: r.id,
+                student_number: r.student_number.clone(),
+                last_name: r.last_name.clone(),
+                first_name: r.first_name.clone(),
+                school: r.new.school,
+                session: r.new.session.to_string(),
+                year: r.new.year_of_study,
+                situation: r.new.situation,
+                plan: r.new.plan,
+                amount: r.new.amount,
+                requested_on: r.new.requested_on,
+                status: r.status,
+                findings,
+                reason: r.reason,
+            }
+        })
+        .collect())
+}
+
+/// Approves a pending (or held) request: in one transaction, marks it approved and issues the
+/// order, the invoice and the installments of its schedule, starting on `date`. Audited.
+///
+/// Returns `None` when the request was no longer pending (already decided by someone else).
+pub async fn approve(store: &Store, id: i64, date: NaiveDate, actor: &str) -> Result<Option<IssuedInvoice>> {
+    let mut tx = store.begin().await?;
+    let issued = approve_in(&mut tx, id, date, actor).await?;
+    tx.commit().await?;
+    Ok(issued)
+}
+
+pub(crate) async fn approve_in(conn: &mut Conn, id: i64, date: NaiveDate, actor: &str) -> Result<Option<IssuedInvoice>> {
+    let r = store::requests::by_id(conn, id).await?.ok_or(Error::RequestNotFound(id))?;
+    let from = [RequestStatus::Pending, RequestStatus::Hold];
+    if !store::requests::set_status(conn, id, &from, RequestStatus::Approved, None, actor).await? {
+        return Ok(None);
+    }
+    audit::record(conn, actor, "request.approve", "request", id, None, json!({"student": r.student_number, "plan": r.new.plan, "amount": r.new.amount})).await?;
+    if r.new.amount.is_zero() {
+        return Ok(None);
+    }
+    let grid = store::settings::fee_grid(conn).await?;
+    let settings = store::settings::settings_for(conn, r.new.school).await?;
+    let schedule = schedule_for(&r, &grid, &settings, date)?;
+    let number = StudentNumber::parse(&r.student_number)?;
+    let student = store::students::by_number(conn, &number).await?.ok_or_else(|| Error::StudentNotFound(r.student_number.clone()))?;
+    let issued =
+        ledger::issue_invoice(conn, &student, Some(id), r.new.academic_year, r.new.session.as_str(), date, &schedule, actor).await?;
+    Ok(Some(issued))
+}

@@ -1,0 +1,55 @@
+//! The append-only audit log: who, when, what, why, for every money-changing action.
+
+use serde::Serialize;
+use serde_json::Value;
+
+use super::Conn;
+use crate::Result;
+
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct AuditEntry {
+    pub id: i64,
+    pub at: String,
+    pub actor: String,
+    pub action: String,
+    pub entity: String,
+    pub entity_id: String,
+    pub reason: Option<String>,
+    pub details: String,
+}
+
+/// Appends one line. Called inside the transaction of the action it records, so that the
+/// action and its record commit or roll back together.
+pub async fn record(
+    conn: &mut Conn,
+    actor: &str,
+    action: &str,
+    entity: &str,
+    entity_id: impl ToString,
+    reason: Option<&str>,
+    details: Value,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO audit_log (at, actor, action, entity, entity_id, reason, details) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+    .bind(actor)
+    .bind(action)
+    .bind(entity)
+    .bind(entity_id.to_string())
+    .bind(reason)
+    .bind(details.to_string())
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn list(conn: &mut Conn, entity: Option<&str>) -> Result<Vec<AuditEntry>> {
+    Ok(sqlx::query_as(
+        "SELECT id, at, actor, action, entity, entity_id, reason, details FROM audit_log
+         WHERE $1 IS NULL OR entity = $1 ORDER BY id",
+    )
+    .bind(entity)
+    .fetch_all(conn)
+    .await?)
+}

@@ -1,0 +1,150 @@
+//! Storage of payment-plan requests as they arrive from the portal.
+
+use chrono::NaiveDate;
+
+use super::{opt_bool, Conn};
+use crate::requests::{NewRequest, Request, RequestStatus};
+use crate::Result;
+
+/// Inserts the request unless the same one (student, session, plan, date) is already known.
+/// Returns the new id, or `None` when it was already there: re-importing changes nothing.
+pub async fn insert_if_new(conn: &mut Conn, r: &NewRequest, student_id: i64) -> Result<Option<i64>> {
+    let row: Option<(i64,)> = sqlx::query_as(
+        "INSERT INTO requests (student_id, academic_year, school, programme, session, year_of_study, situation, plan,
+            amount_cents, amount_source, requested_on, extra_eu, certificate, first_year_here, contract_signed)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+         ON CONFLICT (student_id, session, plan, requested_on) DO NOTHING
+         RETURNING id",
+    )
+    .bind(student_id)
+    .bind(r.academic_year.to_string())
+    .bind(r.school.code())
+    .bind(&r.programme)
+    .bind(r.session.as_str())
+    .bind(r.year_of_study as i64)
+    .bind(r.situation.code())
+    .bind(r.plan.code())
+    .bind(r.amount.cents())
+    .bind(if r.amount_from_file { "file" } else { "grid" })
+    .bind(r.requested_on)
+    .bind(r.extra_eu)
+    .bind(r.certificate)
+    .bind(r.first_year_here)
+    .bind(r.contract_signed)
+    .fetch_optional(conn)
+    .await?;
+    Ok(row.map(|(id,)| id))
+}
+
+#[derive(sqlx::FromRow)]
+struct RequestRow {
+    id: i64,
+    student_id: i64,
+    student_number: String,
+    last_name: String,
+    first_name: String,
+    email: String,
+    academic_year: String,
+    school: String,
+    programme: String,
+    session: String,
+    year_of_study: i64,
+    situation: String,
+    plan: String,
+    amount_cents: i64,
+    amount_source: String,
+    requested_on: NaiveDate,
+    extra_eu: Option<i64>,
+    certificate: Option<i64>,
+    first_year_here: Option<i64>,
+    contract_signed: Option<i64>,
+    status: String,
+    reason: Option<String>,
+    decided_by: Option<String>,
+    decided_at: Option<String>,
+}
+
+impl RequestRow {
+    fn into_request(self) -> Result<Request> {
+        Ok(Request {
+            id: self.id,
+            student_id: self.student_id,
+            student_number: self.student_number,
+            last_name: self.last_name,
+            first_name: self.first_name,
+            email: self.email,
+            new: NewRequest {
+                academic_year: self.academic_year.parse()?,
+                school: self.school.parse()?,
+                programme: self.programme,
+                session: crate::fees::Session::parse(&self.session)?,
+                year_of_study: self.year_of_study as u8,
+                situation: self.situation.parse()?,
+                plan: self.plan.parse()?,
+                amount: crate::money::Money::from_cents(self.amount_cents),
+                amount_from_file: self.amount_source == "file",
+                requested_on: self.requested_on,
+                extra_eu: opt_bool(self.extra_eu),
+                certificate: opt_bool(self.certificate),
+                first_year_here: opt_bool(self.first_year_here),
+                contract_signed: opt_bool(self.contract_signed),
+            },
+            status: self.status.parse()?,
+            reason: self.reason,
+            decided_by: self.decided_by,
+            decided_at: self.decided_at,
+        })
+    }
+}
+
+/// The request columns joined with the student, followed by a static tail (`WHERE ...`).
+macro_rules! select_requests {
+    ($tail:literal) => {
+        concat!("SELECT r.id, r.student_id, s.number AS student_number, s.last_name, s.first_name, s.email,
+    r.academic_year, r.school, r.programme, r.session, r.year_of_study, r.situation, r.plan, r.amount_cents,
+    r.amount_source, r.requested_on, r.extra_eu, r.certificate, r.first_year_here, r.contract_signed,
+    r.status, r.reason, r.decided_by, r.decided_at
+    FROM requests r JOIN students s ON s.id = r.student_id ", $tail)
+    };
+}
+
+pub async fn list(conn: &mut Conn, status: Option<RequestStatus>) -> Result<Vec<Request>> {
+    let rows: Vec<RequestRow> = sqlx::query_as(select_requests!("WHERE $1 IS NULL OR r.status = $1 ORDER BY r.requested_on, r.id")).bind(status.map(|s| s.code())).fetch_all(conn).await?;
+    rows.into_iter().map(RequestRow::into_request).collect()
+}
+
+pub async fn by_id(conn: &mut Conn, id: i64) -> Result<Option<Request>> {
+    let row: Option<RequestRow> = sqlx::query_as(select_requests!("WHERE r.id = $1")).bind(id).fetch_optional(conn).await?;
+    row.map(RequestRow::into_request).transpose()
+}
+
+pub async fn count(conn: &mut Conn) -> Result<i64> {
+    let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM requests").fetch_one(conn).await?;
+    Ok(n)
+}
+
+/// Records a decision. Only a request still in `from` changes: a second, concurrent decision
+/// finds it decided and changes nothing (returns false).
+pub async fn set_status(
+    conn: &mut Conn,
+    id: i64,
+    from: &[RequestStatus],
+    to: RequestStatus,
+    reason: Option<&str>,
+    actor: &str,
+) -> Result<bool> {
+    let allowed: Vec<&str> = from.iter().map(|s| s.code()).collect();
+    let done = sqlx::query(
+        "UPDATE requests SET status = $1, reason = $2, decided_by = $3, decided_at = $4
+         WHERE id = $5 AND instr($6, ',' || status || ',') > 0",
+    )
+    .bind(to.code())
+    .bind(reason)
+    .bind(actor)
+    .bind(chrono::Utc::now().to_rfc3339())
+    .bind(id)
+    .bind(format!(",{},", allowed.join(",")))
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}

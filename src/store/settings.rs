@@ -1,0 +1,165 @@
+//! Storage of the per-school settings, the programmes and the fee grid.
+
+use super::Conn;
+use crate::fees::grid::{FeeEntry, FeeGrid, Programme, SchoolProfile};
+use crate::fees::{School, Situation};
+use crate::money::Money;
+use crate::settings::SchoolSettings;
+use crate::{Error, Result};
+
+/// On a new database, copies the shipped fee grid and the default settings in.
+pub async fn seed_if_empty(conn: &mut Conn) -> Result<()> {
+    let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM school_settings").fetch_one(&mut *conn).await?;
+    if n > 0 {
+        return Ok(());
+    }
+    let grid = FeeGrid::shipped();
+    for profile in &grid.schools {
+        let s = SchoolSettings::default_for(profile.code, &profile.name, profile.work_study_year);
+        save_school_settings(conn, &s).await?;
+        for p in &profile.programmes {
+            let codes: Vec<&str> = p.situations.iter().map(|s| s.code()).collect();
+            sqlx::query("INSERT INTO programmes (school, code, label, situations) VALUES ($1, $2, $3, $4)")
+                .bind(profile.code.code())
+                .bind(&p.code)
+                .bind(&p.label)
+                .bind(codes.join(","))
+                .execute(&mut *conn)
+                .await?;
+        }
+    }
+    for fee in &grid.fees {
+        set_fee(conn, fee).await?;
+    }
+    Ok(())
+}
+
+pub async fn save_school_settings(conn: &mut Conn, s: &SchoolSettings) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO school_settings (school, name, six_threshold_cents, rounding, debit_day, deadline_month,
+            deadline_day, work_study_year, address, iban, bic)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+         ON CONFLICT (school) DO UPDATE SET name = excluded.name, six_threshold_cents = excluded.six_threshold_cents,
+            rounding = excluded.rounding, debit_day = excluded.debit_day, deadline_month = excluded.deadline_month,
+            deadline_day = excluded.deadline_day, work_study_year = excluded.work_study_year,
+            address = excluded.address, iban = excluded.iban, bic = excluded.bic",
+    )
+    .bind(s.school.code())
+    .bind(&s.name)
+    .bind(s.six_threshold.cents())
+    .bind(s.rounding.to_string())
+    .bind(s.debit_day as i64)
+    .bind(s.deadline_month as i64)
+    .bind(s.deadline_day as i64)
+    .bind(s.work_study_year as i64)
+    .bind(&s.address)
+    .bind(&s.iban)
+    .bind(&s.bic)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+#[derive(sqlx::FromRow)]
+struct SettingsRow {
+    school: String,
+    name: String,
+    six_threshold_cents: i64,
+    rounding: String,
+    debit_day: i64,
+    deadline_month: i64,
+    deadline_day: i64,
+    work_study_year: i64,
+    address: String,
+    iban: String,
+    bic: String,
+}
+
+impl TryFrom<SettingsRow> for SchoolSettings {
+    type Error = Error;
+    fn try_from(r: SettingsRow) -> Result<SchoolSettings> {
+        Ok(SchoolSettings {
+            school: r.school.parse()?,
+            name: r.name,
+            six_threshold: Money::from_cents(r.six_threshold_cents),
+            rounding: r.rounding.parse()?,
+            debit_day: r.debit_day as u32,
+            deadline_month: r.deadline_month as u32,
+            deadline_day: r.deadline_day as u32,
+            work_study_year: r.work_study_year as u8,
+            address: r.address,
+            iban: r.iban,
+            bic: r.bic,
+        })
+    }
+}
+
+pub async fn school_settings(conn: &mut Conn) -> Result<Vec<SchoolSettings>> {
+    let rows: Vec<SettingsRow> = sqlx::query_as("SELECT * FROM school_settings ORDER BY school").fetch_all(conn).await?;
+    rows.into_iter().map(SchoolSettings::try_from).collect()
+}
+
+pub async fn settings_for(conn: &mut Conn, school: School) -> Result<SchoolSettings> {
+    let row: SettingsRow = sqlx::query_as("SELECT * FROM school_settings WHERE school = $1")
+        .bind(school.code())
+        .fetch_one(conn)
+        .await?;
+    row.try_into()
+}
+
+pub async fn set_fee(conn: &mut Conn, fee: &FeeEntry) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO fee_grid (academic_year, school, programme, situation, amount_cents) VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (academic_year, school, programme, situation) DO UPDATE SET amount_cents = excluded.amount_cents",
+    )
+    .bind(fee.academic_year.to_string())
+    .bind(fee.school.code())
+    .bind(&fee.programme)
+    .bind(fee.situation.code())
+    .bind(fee.amount.cents())
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// The grid as the database holds it now (Settings may have changed the shipped one).
+pub async fn fee_grid(conn: &mut Conn) -> Result<FeeGrid> {
+    let settings = school_settings(&mut *conn).await?;
+    let programmes: Vec<(String, String, String, String)> =
+        sqlx::query_as("SELECT school, code, label, situations FROM programmes ORDER BY school, code")
+            .fetch_all(&mut *conn)
+            .await?;
+    let mut schools = Vec::new();
+    for s in settings {
+        let mut progs = Vec::new();
+        for (school, code, label, situations) in programmes.iter().filter(|p| p.0 == s.school.code()) {
+            debug_assert_eq!(school, s.school.code());
+            let situations = situations
+                .split(',')
+                .filter(|c| !c.is_empty())
+                .map(|c| c.parse::<Situation>())
+                .collect::<Result<Vec<_>>>()?;
+            progs.push(Programme { code: code.clone(), label: label.clone(), situations });
+        }
+        schools.push(SchoolProfile { code: s.school, name: s.name, programmes: progs, work_study_year: s.work_study_year });
+    }
+    let rows: Vec<(String, String, String, String, i64)> = sqlx::query_as(
+        "SELECT academic_year, school, programme, situation, amount_cents FROM fee_grid
+         ORDER BY academic_year, school, programme, situation",
+    )
+    .fetch_all(conn)
+    .await?;
+    let fees = rows
+        .into_iter()
+        .map(|(y, school, programme, situation, cents)| {
+            Ok(FeeEntry {
+                academic_year: y.parse()?,
+                school: school.parse()?,
+                programme,
+                situation: situation.parse()?,
+                amount: Money::from_cents(cents),
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(FeeGrid { schools, fees })
+}

@@ -1,0 +1,136 @@
+//! The `regie` command line, run as a user would, on real database files.
+
+mod common;
+
+use common::{regie, registration_rows, temp_dir, write_csv_1252, write_xlsx};
+use serde_json::Value;
+
+fn amounts(v: &Value) -> Vec<String> {
+    v["installments"].as_array().unwrap().iter().map(|i| i["amount"].as_str().unwrap().to_string()).collect()
+}
+
+#[test]
+fn plan_gives_the_worked_examples_of_the_domain() {
+    let db = temp_dir("plan").join("r.sqlite");
+    let six = regie(&db, &["plan", "--amount", "3770", "--plan", "six", "--first", "601", "--start", "2022-09-01", "--json"]).json();
+    assert_eq!(amounts(&six), ["601.00", "633.80", "633.80", "633.80", "633.80", "633.80"]);
+    assert_eq!(six["total"], "3770.00");
+    assert_eq!(six["installments"][1]["due_date"], "2022-10-10");
+
+    let transfer = regie(&db, &["plan", "--amount", "3879", "--plan", "transfer", "--first", "618", "--start", "2025-09-05", "--json"]).json();
+    assert_eq!(amounts(&transfer), ["618.00", "1630.50", "1630.50"]);
+
+    let exact = regie(&db, &["plan", "--amount", "601", "--plan", "three", "--start", "2022-06-24", "--json"]).json();
+    assert_eq!(amounts(&exact), ["200.33", "200.33", "200.34"]);
+    let portal = regie(&db, &["plan", "--amount", "601", "--plan", "three", "--rounding", "portal", "--start", "2022-06-24", "--json"]).json();
+    assert_eq!(amounts(&portal), ["200.31", "200.31", "200.38"]);
+}
+
+#[test]
+fn plan_errors_are_classified_on_stderr() {
+    let db = temp_dir("plan-err").join("r.sqlite");
+    let out = regie(&db, &["plan", "--amount", "3770", "--plan", "six", "--json"]);
+    assert!(!out.ok);
+    assert!(out.stdout.is_empty());
+    let err: Value = serde_json::from_str(out.stderr.trim()).unwrap();
+    assert_eq!(err["error"]["code"], "invalid_plan");
+    let out = regie(&db, &["plan", "--amount", "1.630", "--plan", "one"]);
+    assert!(!out.ok && out.stderr.contains("ambigu"), "{}", out.stderr);
+}
+
+#[test]
+fn registrations_import_from_windows_1252_csv_then_reimport_changes_nothing() {
+    let dir = temp_dir("import-csv");
+    let db = dir.join("r.sqlite");
+    let file = dir.join("inscriptions.csv");
+    write_csv_1252(&file, &registration_rows());
+    let first = regie(&db, &["import-registrations", file.to_str().unwrap(), "--json"]).json();
+    assert_eq!(first, serde_json::json!({"rows": 5, "students_created": 5, "requests_created": 5, "unchanged": 0}));
+    let again = regie(&db, &["import-registrations", file.to_str().unwrap(), "--json"]).json();
+    assert_eq!(again, serde_json::json!({"rows": 5, "students_created": 0, "requests_created": 0, "unchanged": 5}));
+
+    let students = regie(&db, &["students", "list", "--json"]).json();
+    let names: Vec<&str> = students.as_array().unwrap().iter().map(|s| s["first_name"].as_str().unwrap()).collect();
+    assert!(names.contains(&"Léa") && names.contains(&"*Éloïse* [x]"), "{names:?}");
+
+    let requests = regie(&db, &["requests", "list", "--json"]).json();
+    let by_number = |n: &str| requests.as_array().unwrap().iter().find(|r| r["student_number"] == n).unwrap().clone();
+    assert_eq!(by_number("22001002")["amount"], "3879.00", "priced from the 2025-26 grid");
+    assert_eq!(by_number("22001003")["amount"], "3770.00", "amount from the file");
+    let six_low = by_number("22001005");
+    assert_eq!(six_low["amount"], "618.00");
+    assert!(six_low["findings"].as_array().unwrap().iter().any(|f| f["code"] == "six_at_or_below_threshold"));
+    let scholar = by_number("22001004");
+    assert!(scholar["findings"].as_array().unwrap().iter().any(|f| f["code"] == "scholarship_certificate_missing") || scholar["amount"] == "0.00");
+}
+
+#[test]
+fn registrations_import_from_xlsx_with_real_dates_and_numbers() {
+    let dir = temp_dir("import-xlsx");
+    let db = dir.join("r.sqlite");
+    let file = dir.join("export portail.xlsx");
+    write_xlsx(&file, &registration_rows());
+    let summary = regie(&db, &["import-registrations", file.to_str().unwrap(), "--json"]).json();
+    assert_eq!(summary["requests_created"], 5);
+    let requests = regie(&db, &["requests", "list", "--json"]).json();
+    let lea = requests.as_array().unwrap().iter().find(|r| r["student_number"] == "22001001").unwrap();
+    assert_eq!(lea["requested_on"], "2025-09-05");
+    assert_eq!(lea["plan"], "three");
+}
+
+#[test]
+fn a_bad_row_refuses_the_whole_file_naming_row_and_column() {
+    let dir = temp_dir("import-bad");
+    let db = dir.join("r.sqlite");
+    let file = dir.join("inscriptions.csv");
+    let mut rows = registration_rows();
+    rows[3][7] = "99"; // row 5 of the file (after the header): unknown situation
+    write_csv_1252(&file, &rows);
+    let out = regie(&db, &["import-registrations", file.to_str().unwrap()]);
+    assert!(!out.ok);
+    assert!(out.stderr.contains("inscriptions.csv, ligne 5, colonne « Situation »"), "{}", out.stderr);
+    assert!(out.stderr.contains("[bad_file]"), "{}", out.stderr);
+    let students = regie(&db, &["students", "list", "--json"]).json();
+    assert_eq!(students.as_array().unwrap().len(), 0, "nothing of the good rows was kept");
+}
+
+#[test]
+fn demo_then_account_position_of_a_paying_student() {
+    let db = temp_dir("demo").join("r.sqlite");
+    let summary = regie(&db, &["demo", "--students", "120", "--json"]).json();
+    assert_eq!(summary["students"], 120);
+    assert!(summary["approved"].as_u64().unwrap() > 10);
+    assert!(summary["payments"].as_u64().unwrap() > 10);
+    let again = regie(&db, &["demo", "--json"]);
+    assert!(!again.ok, "the demo only fills an empty database");
+
+    let students = regie(&db, &["students", "list", "--json"]).json();
+    let mut checked = 0;
+    for s in students.as_array().unwrap() {
+        let pos = regie(&db, &["account", s["number"].as_str().unwrap(), "--json"]).json();
+        if pos["payments"].as_array().unwrap().is_empty() {
+            continue;
+        }
+        let sum = |table: &str, field: &str| -> i64 {
+            pos[table].as_array().unwrap().iter().map(|r| cents(r[field].as_str().unwrap())).sum()
+        };
+        let debit = sum("invoices", "incl_vat") + sum("refunds", "amount");
+        let credit = sum("payments", "amount") + sum("credit_notes", "amount");
+        assert_eq!(cents(pos["summary"]["debit"].as_str().unwrap()), debit);
+        assert_eq!(cents(pos["summary"]["credit"].as_str().unwrap()), credit);
+        assert_eq!(cents(pos["summary"]["balance"].as_str().unwrap()), debit - credit);
+        assert_eq!(pos["summary"]["balance"], s["balance"], "list and position agree");
+        let scheduled: i64 = pos["schedule"].as_array().unwrap().iter().map(|r| cents(r["amount"].as_str().unwrap())).sum();
+        assert_eq!(scheduled, sum("invoices", "incl_vat"), "schedules sum to their invoices");
+        checked += 1;
+    }
+    assert!(checked > 5, "only {checked} paying students");
+    let missing = regie(&db, &["account", "nobody", "--json"]);
+    assert!(!missing.ok && missing.stderr.contains("student_not_found"), "{}", missing.stderr);
+}
+
+fn cents(s: &str) -> i64 {
+    let (i, f) = s.split_once('.').unwrap();
+    let sign = if i.starts_with('-') { -1 } else { 1 };
+    sign * (i.trim_start_matches('-').parse::<i64>().unwrap() * 100 + f.parse::<i64>().unwrap())
+}

@@ -1,0 +1,111 @@
+//! Shared helpers for the integration tests: a fresh database file per test, the real `regie`
+//! binary, and registration files written the way the portal and Excel write them.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use regie::Store;
+
+static NEXT: AtomicU32 = AtomicU32::new(0);
+
+/// A new empty folder under the system temp dir, unique to this test process and call.
+pub fn temp_dir(tag: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("regie-test-{}-{}-{}", std::process::id(), tag, NEXT.fetch_add(1, Ordering::SeqCst)));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir
+}
+
+/// A fresh database file, migrated and seeded.
+pub async fn fresh_store(tag: &str) -> Store {
+    let dir = temp_dir(tag);
+    Store::open(&dir.join("regie.sqlite")).await.expect("open store")
+}
+
+pub struct CliOutput {
+    pub ok: bool,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl CliOutput {
+    pub fn json(&self) -> serde_json::Value {
+        assert!(self.ok, "command failed: {}", self.stderr);
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.stdout))
+    }
+}
+
+/// Runs the real `regie` binary on `db`.
+pub fn regie(db: &Path, args: &[&str]) -> CliOutput {
+    let out = Command::new(env!("CARGO_BIN_EXE_regie"))
+        .arg("--db")
+        .arg(db)
+        .args(["--user", "test-comptable"])
+        .args(args)
+        .output()
+        .expect("run regie");
+    CliOutput {
+        ok: out.status.success(),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+pub const HEADER_FR: [&str; 14] = [
+    "Numéro", "Nom", "Prénom", "Email", "Ecole", "Formation", "Année", "Situation", "Echéancier", "Date demande",
+    "Montant", "Extra UE", "Attestation de bourse", "Première année ici",
+];
+
+/// Registration rows (as text cells) for a small, varied promotion.
+pub fn registration_rows() -> Vec<[&'static str; 14]> {
+    vec![
+        ["22001001", "Durand", "Léa", "lea.durand@etu.uca.fr", "ISIMA", "P2526_ISI_1A", "1", "01", "3", "05/09/2025", "", "non", "", ""],
+        ["22001002", "Benali", "Amine", "amine.benali@etu.uca.fr", "ISIMA", "P2526_ISI_1A", "1", "05", "virement", "2025-09-02", "", "oui", "", ""],
+        ["22001003", "O'Brien", "*Éloïse* [x]", "eloise@etu.uca.fr", "POLYTECH", "P2223_Y3_3A", "3", "05", "6", "01/09/2022", "3 770,00", "oui", "", "non"],
+        ["22001004", "Petit", "Hugo", "hugo.petit@etu.uca.fr", "POLYTECH", "P2526_Y4_4A", "4", "02", "1", "03/09/2025", "", "non", "non", ""],
+        ["22001005", "Moreau", "Chloé", "chloe.moreau@etu.uca.fr", "POLYTECH", "P2526_Y3_3A", "3", "01", "six", "04/09/2025", "", "", "", ""],
+    ]
+}
+
+/// Writes the rows as a `;` CSV in Windows-1252, the way Excel saves it on a French Windows.
+pub fn write_csv_1252(path: &Path, rows: &[[&str; 14]]) {
+    let mut text = HEADER_FR.join(";");
+    text.push_str("\r\n");
+    for r in rows {
+        text.push_str(&r.join(";"));
+        text.push_str("\r\n");
+    }
+    let (bytes, _, unmappable) = encoding_rs::WINDOWS_1252.encode(&text);
+    assert!(!unmappable);
+    std::fs::write(path, bytes).expect("write csv");
+}
+
+/// Writes the rows as a real xlsx workbook, with the dates as spreadsheet dates and the
+/// student numbers as numbers, as the portal's export does.
+pub fn write_xlsx(path: &Path, rows: &[[&str; 14]]) {
+    use rust_xlsxwriter::{ExcelDateTime, Format, Workbook};
+    let mut wb = Workbook::new();
+    let ws = wb.add_worksheet();
+    let date_format = Format::new().set_num_format("dd/mm/yyyy");
+    for (c, h) in HEADER_FR.iter().enumerate() {
+        ws.write_string(0, c as u16, *h).unwrap();
+    }
+    for (r, row) in rows.iter().enumerate() {
+        let r = r as u32 + 1;
+        for (c, v) in row.iter().enumerate() {
+            let c = c as u16;
+            if c == 0 {
+                ws.write_number(r, c, v.parse::<f64>().unwrap()).unwrap();
+            } else if c == 9 {
+                let d = regie::sheets::parse_date(v).unwrap();
+                let dt = ExcelDateTime::from_ymd(d.format("%Y").to_string().parse().unwrap(), d.format("%m").to_string().parse().unwrap(), d.format("%d").to_string().parse().unwrap()).unwrap();
+                ws.write_datetime_with_format(r, c, &dt, &date_format).unwrap();
+            } else if !v.is_empty() {
+                ws.write_string(r, c, *v).unwrap();
+            }
+        }
+    }
+    wb.save(path).expect("save xlsx");
+}
