@@ -8,6 +8,7 @@ fn main() {
         "students_list",
         "account_position",
         "fee_grid",
+        "fee_set",
         "requests_list",
     ]);
     tauri_build::try_build(tauri_build::Attributes::new().config_path("../tauri.conf.json").app_manifest(manifest))

@@ -69,6 +69,11 @@ enum Command {
     },
     /// A student's account position.
     Account { student_number: String },
+    /// The fee grid.
+    Fees {
+        #[command(subcommand)]
+        command: FeesCommand,
+    },
     /// Payment-plan requests.
     Requests {
         #[command(subcommand)]
@@ -85,6 +90,30 @@ enum StudentsCommand {
         query: Option<String>,
         #[arg(long, default_value_t = 10_000)]
         limit: i64,
+    },
+}
+
+#[derive(Subcommand)]
+enum FeesCommand {
+    /// List the grid.
+    List,
+    /// Set one amount of the grid.
+    Set {
+        /// e.g. 2025-26
+        #[arg(long)]
+        year: String,
+        /// ISIMA | POLYTECH
+        #[arg(long)]
+        school: String,
+        #[arg(long, default_value = "ING")]
+        programme: String,
+        /// Situation code, e.g. 05
+        #[arg(long)]
+        situation: String,
+        #[arg(long)]
+        amount: String,
+        #[arg(long)]
+        reason: Option<String>,
     },
 }
 
@@ -208,6 +237,28 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     p.summary.balance.to_french()
                 )
             })
+        }
+        Command::Fees { command: FeesCommand::List } => {
+            let store = open(&cli.db).await?;
+            let rows = regie::fees::grid::rows(&store).await?;
+            emit(json, &rows, |rows| {
+                rows.iter()
+                    .map(|f| format!("{} {:<8} {} {} {:>12}  {}", f.academic_year, f.school, f.programme, f.situation, f.amount.to_french(), f.situation_label))
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            })
+        }
+        Command::Fees { command: FeesCommand::Set { year, school, programme, situation, amount, reason } } => {
+            let store = open(&cli.db).await?;
+            let entry = regie::fees::grid::FeeEntry {
+                academic_year: year.parse()?,
+                school: school.parse()?,
+                programme,
+                situation: situation.parse()?,
+                amount: Money::parse(&amount).map_err(regie::Error::from)?,
+            };
+            regie::fees::grid::set_amount(&store, &entry, &user, reason.as_deref()).await?;
+            emit(json, &entry, |e| format!("{} {} {} {} = {}", e.academic_year, e.school, e.programme, e.situation, e.amount.to_french()))
         }
         Command::Requests { command: RequestsCommand::List { status } } => {
             let store = open(&cli.db).await?;

@@ -134,3 +134,23 @@ fn cents(s: &str) -> i64 {
     let sign = if i.starts_with('-') { -1 } else { 1 };
     sign * (i.trim_start_matches('-').parse::<i64>().unwrap() * 100 + f.parse::<i64>().unwrap())
 }
+
+#[test]
+fn the_fee_grid_is_editable_and_the_change_is_audited() {
+    let dir = temp_dir("fees");
+    let db = dir.join("r.sqlite");
+    let grid = regie(&db, &["fees", "list", "--json"]).json();
+    let isima_05 = |g: &Value| g.as_array().unwrap().iter().find(|f| f["academic_year"] == "2025-26" && f["school"] == "ISIMA" && f["situation"] == "05").unwrap()["amount"].clone();
+    assert_eq!(isima_05(&grid), "3879.00");
+    let set = regie(&db, &["fees", "set", "--year", "2025-26", "--school", "ISIMA", "--situation", "05", "--amount", "3 941,00", "--reason", "arrêté 2026", "--json"]);
+    assert!(set.ok, "{}", set.stderr);
+    assert_eq!(isima_05(&regie(&db, &["fees", "list", "--json"]).json()), "3941.00");
+    // A registration priced from the grid now takes the new amount.
+    let file = dir.join("inscriptions.csv");
+    write_csv_1252(&file, &registration_rows()[1..2]);
+    regie(&db, &["import-registrations", file.to_str().unwrap(), "--json"]).json();
+    let requests = regie(&db, &["requests", "list", "--json"]).json();
+    assert_eq!(requests[0]["amount"], "3941.00");
+    let bad = regie(&db, &["fees", "set", "--year", "2025-26", "--school", "ISIMA", "--situation", "05", "--amount", "-1"]);
+    assert!(!bad.ok);
+}

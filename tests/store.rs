@@ -39,7 +39,7 @@ async fn amounts_round_trip_exactly_through_the_database() {
     };
     store::settings::set_fee(&mut tx, &fee).await.unwrap();
     tx.commit().await.unwrap();
-    let grid = store::settings::fee_grid(&mut *s.read().await.unwrap()).await.unwrap();
+    let grid = store::settings::fee_grid(&mut s.read().await.unwrap()).await.unwrap();
     assert_eq!(grid.amount(fee.academic_year, fee.school, "ING", fee.situation), Some(Money::from_cents(163051)));
     assert_eq!(grid.standard_fee("2025-26".parse().unwrap(), regie::fees::School::Isima, "ING"), Some(Money::from_cents(61800)));
 }

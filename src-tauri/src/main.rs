@@ -6,7 +6,7 @@
 use std::path::PathBuf;
 
 use regie::demo::{DemoOptions, DemoSummary};
-use regie::fees::grid::FeeRow;
+use regie::fees::grid::{FeeEntry, FeeRow};
 use regie::ledger::position::AccountPosition;
 use regie::ledger::StudentListItem;
 use regie::requests::{RequestStatus, RequestView};
@@ -46,6 +46,12 @@ async fn fee_grid(desk: State<'_, Desk>) -> Reply<Vec<FeeRow>> {
 }
 
 #[tauri::command]
+async fn fee_set(desk: State<'_, Desk>, entry: FeeEntry) -> Reply<Vec<FeeRow>> {
+    regie::fees::grid::set_amount(&desk.store, &entry, &desk.user, None).await.map_err(ErrorPayload::from)?;
+    regie::fees::grid::rows(&desk.store).await.map_err(Into::into)
+}
+
+#[tauri::command]
 async fn requests_list(desk: State<'_, Desk>, status: Option<String>) -> Reply<Vec<RequestView>> {
     let status = status.map(|s| s.parse::<RequestStatus>()).transpose().map_err(ErrorPayload::from)?;
     regie::requests::list(&desk.store, status).await.map_err(Into::into)
@@ -72,7 +78,7 @@ fn main() {
     };
     tauri::Builder::default()
         .manage(Desk { store, user: regie::os_user() })
-        .invoke_handler(tauri::generate_handler![app_status, load_demo, students_list, account_position, fee_grid, requests_list])
+        .invoke_handler(tauri::generate_handler![app_status, load_demo, students_list, account_position, fee_grid, fee_set, requests_list])
         .run(tauri::generate_context!("../tauri.conf.json"))
         .expect("the Régie window failed to start");
 }

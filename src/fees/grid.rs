@@ -157,3 +157,30 @@ pub async fn rows(store: &crate::store::Store) -> Result<Vec<FeeRow>> {
         })
         .collect())
 }
+
+/// Changes one amount of the grid (Settings). Audited with the old and new amounts; pending
+/// requests priced from the grid keep the amount they were priced at.
+pub async fn set_amount(store: &crate::store::Store, entry: &FeeEntry, actor: &str, reason: Option<&str>) -> Result<()> {
+    if entry.amount.is_negative() {
+        return Err(Error::Invalid(format!("montant négatif {}", entry.amount)));
+    }
+    let mut tx = store.begin().await?;
+    let grid = crate::store::settings::fee_grid(&mut tx).await?;
+    if grid.school(entry.school).is_none_or(|s| !s.programmes.iter().any(|p| p.code == entry.programme)) {
+        return Err(Error::Invalid(format!("formation inconnue {} {}", entry.school, entry.programme)));
+    }
+    let old = grid.amount(entry.academic_year, entry.school, &entry.programme, entry.situation);
+    crate::store::settings::set_fee(&mut tx, entry).await?;
+    crate::store::audit::record(
+        &mut tx,
+        actor,
+        "fee_grid.set",
+        "fee_grid",
+        format!("{} {} {} {}", entry.academic_year, entry.school, entry.programme, entry.situation),
+        reason,
+        serde_json::json!({"old": old, "new": entry.amount}),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}

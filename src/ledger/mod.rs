@@ -116,19 +116,21 @@ pub struct IssuedInvoice {
 pub const TUITION: &str = "Droits de scolarité";
 pub const VAT_MENTION: &str = "Non soumis à la TVA selon l'art. 261-4-4 du C.G.I.";
 
-/// Creates the order, the invoice (next number of its series) and the installments of `schedule`.
+/// What an invoice is issued for: a student's accepted request and its schedule.
+pub struct InvoiceDraft<'a> {
+    pub student: &'a Student,
+    pub request_id: Option<i64>,
+    pub year: AcademicYear,
+    pub session: &'a str,
+    pub date: NaiveDate,
+    pub schedule: &'a Schedule,
+}
+
+/// Creates the order, the invoice (next number of its series) and the installments of the schedule.
 ///
 /// Runs inside the caller's transaction: numbers are taken there, so a rollback leaves no gap.
-pub async fn issue_invoice(
-    conn: &mut Conn,
-    student: &Student,
-    request_id: Option<i64>,
-    year: AcademicYear,
-    session: &str,
-    date: NaiveDate,
-    schedule: &Schedule,
-    actor: &str,
-) -> Result<IssuedInvoice> {
+pub async fn issue_invoice(conn: &mut Conn, draft: &InvoiceDraft<'_>, actor: &str) -> Result<IssuedInvoice> {
+    let InvoiceDraft { student, request_id, year, session, date, schedule } = *draft;
     let total = schedule.total;
     let order_number = sql::next_number(conn, &format!("C{}", year.start_year())).await?;
     let order_id = sql::insert_order(conn, &order_number, student.id, request_id, date, total).await?;

@@ -213,7 +213,14 @@ pub(crate) async fn approve_in(conn: &mut Conn, id: i64, date: NaiveDate, actor:
     let schedule = schedule_for(&r, &grid, &settings, date)?;
     let number = StudentNumber::parse(&r.student_number)?;
     let student = store::students::by_number(conn, &number).await?.ok_or_else(|| Error::StudentNotFound(r.student_number.clone()))?;
-    let issued =
-        ledger::issue_invoice(conn, &student, Some(id), r.new.academic_year, r.new.session.as_str(), date, &schedule, actor).await?;
+    let draft = ledger::InvoiceDraft {
+        student: &student,
+        request_id: Some(id),
+        year: r.new.academic_year,
+        session: r.new.session.as_str(),
+        date,
+        schedule: &schedule,
+    };
+    let issued = ledger::issue_invoice(conn, &draft, actor).await?;
     Ok(Some(issued))
 }
