@@ -74,6 +74,11 @@ enum Command {
         #[command(subcommand)]
         command: FeesCommand,
     },
+    /// Per-school settings: threshold, rounding, debit day, deadline.
+    Settings {
+        #[command(subcommand)]
+        command: SettingsCommand,
+    },
     /// Payment-plan requests.
     Requests {
         #[command(subcommand)]
@@ -124,6 +129,73 @@ enum RequestsCommand {
         /// pending | hold | approved | rejected
         #[arg(long)]
         status: Option<String>,
+    },
+    /// Approve requests: creates order, invoice and installments (first installment today).
+    Approve {
+        #[arg(required = true)]
+        ids: Vec<i64>,
+    },
+    /// Reject requests, with the reason the student will read.
+    Reject {
+        #[arg(required = true)]
+        ids: Vec<i64>,
+        #[arg(long)]
+        reason: String,
+    },
+    /// Put a request on hold (uncertain situation).
+    Hold {
+        id: i64,
+        #[arg(long)]
+        reason: String,
+    },
+    /// Put a decided request back in the queue.
+    Reopen {
+        id: i64,
+        #[arg(long)]
+        reason: String,
+    },
+    /// The student chose another plan: the request returns to the queue with it.
+    ChangePlan {
+        id: i64,
+        /// one | three | six | transfer
+        #[arg(long)]
+        plan: String,
+    },
+    /// Reject every pending 6-installment request at or below its school's threshold; flag the rest.
+    AutoReview {
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Letters to students: decisions with e-mail, name, reason and schedule (.csv or .xlsx).
+    Export {
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum SettingsCommand {
+    /// Each school's settings.
+    List,
+    /// Change a school's settings.
+    Set {
+        /// ISIMA | POLYTECH
+        #[arg(long)]
+        school: String,
+        /// 6-installment requests at or below this amount are rejected.
+        #[arg(long)]
+        six_threshold: Option<String>,
+        /// exact | portal
+        #[arg(long)]
+        rounding: Option<String>,
+        /// Day of the month of automatic debits (1-28).
+        #[arg(long)]
+        debit_day: Option<u32>,
+        /// Deadline of the year's payments, DD/MM (15/12).
+        #[arg(long)]
+        deadline: Option<String>,
+        #[arg(long)]
+        reason: Option<String>,
     },
 }
 
@@ -260,18 +332,112 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             regie::fees::grid::set_amount(&store, &entry, &user, reason.as_deref()).await?;
             emit(json, &entry, |e| format!("{} {} {} {} = {}", e.academic_year, e.school, e.programme, e.situation, e.amount.to_french()))
         }
-        Command::Requests { command: RequestsCommand::List { status } } => {
-            let store = open(&cli.db).await?;
+        Command::Requests { command } => requests(&cli.db, command, &user, json).await,
+        Command::Settings { command } => settings(&cli.db, command, &user, json).await,
+    }
+}
+
+async fn requests(db: &Option<PathBuf>, command: RequestsCommand, user: &str, json: bool) -> anyhow::Result<()> {
+    use regie::requests::review;
+    let store = open(db).await?;
+    let today = chrono::Local::now().date_naive();
+    let decided = |d: &Vec<review::Decided>| {
+        d.iter()
+            .map(|d| {
+                let what = if d.changed { "" } else { " (inchangée: déjà décidée)" };
+                format!("{} -> {}{}{}", d.id, d.status, d.invoice.as_ref().map(|i| format!(", facture {i}")).unwrap_or_default(), what)
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    match command {
+        RequestsCommand::List { status } => {
             let status = status.map(|s| s.parse::<RequestStatus>()).transpose()?;
             let list = regie::requests::list(&store, status).await?;
             emit(json, &list, |l| {
                 l.iter()
                     .map(|r| {
-                        format!("{:>5} {:<10} {:<8} {:<8} {:>12} {:<8} {}", r.id, r.student_number, r.school, r.plan, r.amount.to_french(), r.status, r.findings.len())
+                        let findings: Vec<&str> = r.findings.iter().map(|f| f.code).collect();
+                        format!("{:>5} {:<10} {:<8} {:<8} {:>12} {:<8} {}", r.id, r.student_number, r.school, r.plan, r.amount.to_french(), r.status, findings.join(","))
                     })
                     .collect::<Vec<_>>()
                     .join("\n")
             })
+        }
+        RequestsCommand::Approve { ids } => {
+            let mut out = Vec::new();
+            for id in ids {
+                out.push(review::approve(&store, id, today, user).await?);
+            }
+            emit(json, &out, decided)
+        }
+        RequestsCommand::Reject { ids, reason } => {
+            let mut out = Vec::new();
+            for id in ids {
+                out.push(review::reject(&store, id, &reason, user).await?);
+            }
+            emit(json, &out, decided)
+        }
+        RequestsCommand::Hold { id, reason } => {
+            let out = vec![review::hold(&store, id, &reason, user).await?];
+            emit(json, &out, decided)
+        }
+        RequestsCommand::Reopen { id, reason } => {
+            let out = vec![review::reopen(&store, id, &reason, today, user).await?];
+            emit(json, &out, decided)
+        }
+        RequestsCommand::ChangePlan { id, plan } => {
+            let plan: PlanKind = plan.parse().map_err(regie::Error::from)?;
+            let out = vec![review::change_plan(&store, id, plan, user).await?];
+            emit(json, &out, decided)
+        }
+        RequestsCommand::AutoReview { dry_run } => {
+            let review = review::auto_review(&store, dry_run, user).await?;
+            emit(json, &review, |r| {
+                let verb = if r.dry_run { "seraient refusées" } else { "refusées" };
+                let mut lines = vec![format!("{} demandes en 6 fois sous le seuil {verb}: {:?}", r.rejected.len(), r.rejected)];
+                lines.extend(r.flagged.iter().map(|f| format!("  {} ! {}", f.id, f.finding.message)));
+                lines.join("\n")
+            })
+        }
+        RequestsCommand::Export { out } => {
+            let n = regie::requests::export::write(&store, &out).await?;
+            emit(json, &serde_json::json!({"file": out, "letters": n}), |_| format!("{n} lettres écrites dans {}", out.display()))
+        }
+    }
+}
+
+async fn settings(db: &Option<PathBuf>, command: SettingsCommand, user: &str, json: bool) -> anyhow::Result<()> {
+    let store = open(db).await?;
+    match command {
+        SettingsCommand::List => {
+            let all = regie::settings::list(&store).await?;
+            emit(json, &all, |all| {
+                all.iter()
+                    .map(|s| format!("{:<8} seuil 6 fois {}  arrondi {}  prélèvement le {}  date limite {:02}/{:02}", s.school, s.six_threshold.to_french(), s.rounding, s.debit_day, s.deadline_day, s.deadline_month))
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            })
+        }
+        SettingsCommand::Set { school, six_threshold, rounding, debit_day, deadline, reason } => {
+            let school: regie::fees::School = school.parse()?;
+            let mut s = regie::settings::list(&store).await?.into_iter().find(|s| s.school == school).context("école sans réglages")?;
+            if let Some(t) = six_threshold {
+                s.six_threshold = Money::parse(&t).map_err(regie::Error::from)?;
+            }
+            if let Some(r) = rounding {
+                s.rounding = r.parse().map_err(regie::Error::from)?;
+            }
+            if let Some(d) = debit_day {
+                s.debit_day = d;
+            }
+            if let Some(d) = deadline {
+                let (day, month) = d.split_once('/').context("--deadline attend JJ/MM")?;
+                s.deadline_day = day.parse().context("--deadline: jour")?;
+                s.deadline_month = month.parse().context("--deadline: mois")?;
+            }
+            regie::settings::update(&store, &s, user, reason.as_deref()).await?;
+            emit(json, &s, |s| format!("{} mis à jour", s.school))
         }
     }
 }

@@ -90,9 +90,9 @@ async fn approval_issues_order_invoice_and_installments_that_sum_to_the_amount()
     let s = imported_store("approve").await;
     let list = regie::requests::list(&s, Some(RequestStatus::Pending)).await.unwrap();
     let id = request_id(&list, "22001003"); // 3770 in six, Polytech 2022-23
-    let issued = regie::requests::approve(&s, id, d(2022, 9, 5), "claire").await.unwrap().expect("approved");
-    assert_eq!(issued.total, Money::from_cents(377000));
-    assert_eq!(issued.invoice_number, "F2022-00001");
+    let decided = regie::requests::review::approve(&s, id, d(2022, 9, 5), "claire").await.unwrap();
+    assert!(decided.changed);
+    assert_eq!(decided.invoice.as_deref(), Some("F2022-00001"));
     let pos = regie::ledger::account_position(&s, "22001003").await.unwrap();
     assert_eq!(pos.orders.len(), 1);
     assert_eq!(pos.invoices[0].incl_vat, Money::from_cents(377000));
@@ -111,7 +111,7 @@ async fn approval_issues_order_invoice_and_installments_that_sum_to_the_amount()
 async fn payments_are_allocated_oldest_first_and_overpayment_stays_as_credit() {
     let s = imported_store("pay").await;
     let list = regie::requests::list(&s, Some(RequestStatus::Pending)).await.unwrap();
-    regie::requests::approve(&s, request_id(&list, "22001001"), d(2025, 9, 6), "claire").await.unwrap().unwrap();
+    assert!(regie::requests::review::approve(&s, request_id(&list, "22001001"), d(2025, 9, 6), "claire").await.unwrap().changed);
     let number = regie::ledger::StudentNumber::parse("22001001").unwrap();
     let mut tx = s.begin().await.unwrap();
     let student = store::students::by_number(&mut tx, &number).await.unwrap().unwrap();
@@ -135,12 +135,12 @@ async fn concurrent_approvals_of_one_request_give_one_decision() {
     let tasks: Vec<_> = (0..8)
         .map(|i| {
             let s = s.clone();
-            tokio::spawn(async move { regie::requests::approve(&s, id, d(2025, 9, 3), &format!("user{i}")).await.unwrap() })
+            tokio::spawn(async move { regie::requests::review::approve(&s, id, d(2025, 9, 3), &format!("user{i}")).await.unwrap() })
         })
         .collect();
     let mut issued = 0;
     for t in tasks {
-        if t.await.unwrap().is_some() {
+        if t.await.unwrap().changed {
             issued += 1;
         }
     }

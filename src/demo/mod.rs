@@ -198,7 +198,7 @@ pub async fn fill(store: &Store, opts: DemoOptions, actor: &str) -> Result<DemoS
             continue;
         }
         let decided = view.new.requested_on + Days::new(1 + rng.below(6));
-        let Some(issued) = requests::approve_in(&mut tx, view.id, decided, actor).await? else { continue };
+        let Some(issued) = requests::review::approve_in(&mut tx, view.id, decided, actor).await?.invoice else { continue };
         approved += 1;
         let student = store::students::by_number(&mut tx, &ledger::StudentNumber::parse(&view.student_number)?)
             .await?
@@ -215,7 +215,7 @@ pub async fn fill(store: &Store, opts: DemoOptions, actor: &str) -> Result<DemoS
                 (_, 0) => PaymentMethod::Card,
                 _ => PaymentMethod::Debit,
             };
-            let reference = format!("{} {} échéance {}", issued.invoice_number, method.code(), inst.n);
+            let reference = format!("{} {} échéance {}", issued, method.code(), inst.n);
             ledger::record_payment(&mut tx, &student, inst.due_date, Money::from_cents(inst.amount_cents), method, &reference, actor).await?;
             payments += 1;
         }

@@ -258,3 +258,29 @@ pub async fn account_position(store: &crate::store::Store, number: &str) -> Resu
     let rows = sql::rows_of(&mut conn, student.id).await?;
     Ok(position::compute(student, &rows))
 }
+
+/// Issues a credit note on an invoice, numbered in its own gapless series (`A2025-00001`).
+/// A credit note never exceeds what the invoice still carries. Audited with its reason.
+pub async fn issue_credit_note(
+    conn: &mut Conn,
+    invoice: &sql::RequestInvoice,
+    amount: Money,
+    date: NaiveDate,
+    reason: &str,
+    actor: &str,
+) -> Result<String> {
+    if !amount.is_positive() || amount > invoice.total - invoice.credited {
+        return Err(Error::Invalid(format!(
+            "avoir de {} impossible sur la facture {} (reste {})",
+            amount,
+            invoice.number,
+            invoice.total - invoice.credited
+        )));
+    }
+    let year = AcademicYear::containing(invoice.date).start_year();
+    let series = format!("A{year}");
+    let number = sql::next_number(conn, &series).await?;
+    sql::insert_credit_note(conn, &series, &number, invoice.id, date, amount, reason).await?;
+    audit::record(conn, actor, "credit_note.issue", "credit_note", &number, Some(reason), json!({"invoice": invoice.number, "amount": amount})).await?;
+    Ok(number)
+}

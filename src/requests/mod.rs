@@ -1,23 +1,23 @@
 //! Requests: the payment-plan requests students make on the portal, the queue the accountants
 //! decide, and the registration import that fills it (`import`).
 
+pub mod export;
 pub mod import;
+pub mod review;
 
 use std::fmt;
 use std::str::FromStr;
 
 use chrono::NaiveDate;
 use serde::Serialize;
-use serde_json::json;
 
 use crate::fees::checks::{self, Declaration, Finding};
 use crate::fees::grid::FeeGrid;
 use crate::fees::{AcademicYear, School, Session, Situation};
-use crate::ledger::{self, IssuedInvoice, StudentNumber};
 use crate::money::Money;
 use crate::plans::{self, PlanKind, Schedule};
 use crate::settings::SchoolSettings;
-use crate::store::{self, audit, Conn, Store};
+use crate::store::{self, Store};
 use crate::{Error, Result};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -187,40 +187,3 @@ pub async fn list(store: &Store, status: Option<RequestStatus>) -> Result<Vec<Re
         .collect())
 }
 
-/// Approves a pending (or held) request: in one transaction, marks it approved and issues the
-/// order, the invoice and the installments of its schedule, starting on `date`. Audited.
-///
-/// Returns `None` when the request was no longer pending (already decided by someone else).
-pub async fn approve(store: &Store, id: i64, date: NaiveDate, actor: &str) -> Result<Option<IssuedInvoice>> {
-    let mut tx = store.begin().await?;
-    let issued = approve_in(&mut tx, id, date, actor).await?;
-    tx.commit().await?;
-    Ok(issued)
-}
-
-pub(crate) async fn approve_in(conn: &mut Conn, id: i64, date: NaiveDate, actor: &str) -> Result<Option<IssuedInvoice>> {
-    let r = store::requests::by_id(conn, id).await?.ok_or(Error::RequestNotFound(id))?;
-    let from = [RequestStatus::Pending, RequestStatus::Hold];
-    if !store::requests::set_status(conn, id, &from, RequestStatus::Approved, None, actor).await? {
-        return Ok(None);
-    }
-    audit::record(conn, actor, "request.approve", "request", id, None, json!({"student": r.student_number, "plan": r.new.plan, "amount": r.new.amount})).await?;
-    if r.new.amount.is_zero() {
-        return Ok(None);
-    }
-    let grid = store::settings::fee_grid(conn).await?;
-    let settings = store::settings::settings_for(conn, r.new.school).await?;
-    let schedule = schedule_for(&r, &grid, &settings, date)?;
-    let number = StudentNumber::parse(&r.student_number)?;
-    let student = store::students::by_number(conn, &number).await?.ok_or_else(|| Error::StudentNotFound(r.student_number.clone()))?;
-    let draft = ledger::InvoiceDraft {
-        student: &student,
-        request_id: Some(id),
-        year: r.new.academic_year,
-        session: r.new.session.as_str(),
-        date,
-        schedule: &schedule,
-    };
-    let issued = ledger::issue_invoice(conn, &draft, actor).await?;
-    Ok(Some(issued))
-}

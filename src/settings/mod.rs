@@ -52,3 +52,27 @@ impl SchoolSettings {
         }
     }
 }
+
+pub async fn list(store: &crate::store::Store) -> crate::Result<Vec<SchoolSettings>> {
+    crate::store::settings::school_settings(&mut *store.read().await?).await
+}
+
+/// Changes a school's settings, validated, in one audited transaction with the old values.
+pub async fn update(store: &crate::store::Store, s: &SchoolSettings, actor: &str, reason: Option<&str>) -> crate::Result<()> {
+    use crate::Error;
+    if !(1..=28).contains(&s.debit_day) {
+        return Err(Error::Invalid(format!("jour de prélèvement {} invalide (1 à 28)", s.debit_day)));
+    }
+    if chrono::NaiveDate::from_ymd_opt(2025, s.deadline_month, s.deadline_day).is_none() {
+        return Err(Error::Invalid(format!("date limite {:02}/{:02} invalide", s.deadline_day, s.deadline_month)));
+    }
+    if s.six_threshold.is_negative() {
+        return Err(Error::Invalid("seuil négatif".into()));
+    }
+    let mut tx = store.begin().await?;
+    let old = crate::store::settings::settings_for(&mut tx, s.school).await?;
+    crate::store::settings::save_school_settings(&mut tx, s).await?;
+    crate::store::audit::record(&mut tx, actor, "settings.update", "school_settings", s.school, reason, serde_json::json!({"old": old, "new": s})).await?;
+    tx.commit().await?;
+    Ok(())
+}

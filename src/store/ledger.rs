@@ -218,3 +218,93 @@ pub async fn rows_of(conn: &mut Conn, student_id: i64) -> Result<LedgerRows> {
     .await?;
     Ok(LedgerRows { orders, invoices, installments, payments, credit_notes, refunds })
 }
+
+#[allow(clippy::too_many_arguments)]
+pub async fn insert_credit_note(
+    conn: &mut Conn,
+    series: &str,
+    number: &str,
+    invoice_id: i64,
+    date: NaiveDate,
+    amount: Money,
+    reason: &str,
+) -> Result<i64> {
+    let (id,): (i64,) = sqlx::query_as(
+        "INSERT INTO credit_notes (series, seq, number, invoice_id, date, amount_cents, reason)
+         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+    )
+    .bind(series)
+    .bind(seq_of(number))
+    .bind(number)
+    .bind(invoice_id)
+    .bind(date)
+    .bind(amount.cents())
+    .bind(reason)
+    .fetch_one(conn)
+    .await?;
+    Ok(id)
+}
+
+/// The invoice issued for a request, with what was paid on it and what is already credited.
+pub struct RequestInvoice {
+    pub id: i64,
+    pub number: String,
+    pub date: NaiveDate,
+    pub total: Money,
+    pub settled: Money,
+    pub credited: Money,
+}
+
+pub async fn invoice_of_request(conn: &mut Conn, request_id: i64) -> Result<Option<RequestInvoice>> {
+    let row: Option<(i64, String, NaiveDate, i64, i64, i64)> = sqlx::query_as(
+        "SELECT i.id, i.number, i.date,
+            COALESCE((SELECT SUM(l.excl_vat_cents + l.vat_cents) FROM invoice_lines l WHERE l.invoice_id = i.id), 0),
+            COALESCE((SELECT SUM(a.amount_cents) FROM allocations a JOIN installments t ON t.id = a.installment_id
+                      WHERE t.invoice_id = i.id), 0),
+            COALESCE((SELECT SUM(c.amount_cents) FROM credit_notes c WHERE c.invoice_id = i.id), 0)
+         FROM invoices i JOIN orders o ON o.id = i.order_id WHERE o.request_id = $1",
+    )
+    .bind(request_id)
+    .fetch_optional(conn)
+    .await?;
+    Ok(row.map(|(id, number, date, total, settled, credited)| RequestInvoice {
+        id,
+        number,
+        date,
+        total: Money::from_cents(total),
+        settled: Money::from_cents(settled),
+        credited: Money::from_cents(credited),
+    }))
+}
+
+/// Cancels the invoice's installments that are still scheduled; returns how many.
+pub async fn cancel_scheduled_installments(conn: &mut Conn, invoice_id: i64) -> Result<u64> {
+    let done = sqlx::query("UPDATE installments SET status = 'cancelled' WHERE invoice_id = $1 AND status = 'scheduled'")
+        .bind(invoice_id)
+        .execute(conn)
+        .await?;
+    Ok(done.rows_affected())
+}
+
+/// Detaches an approved request from its order, so that a reopened request can be approved again
+/// (the old order and invoice stay, cancelled by their credit note).
+pub async fn detach_order_from_request(conn: &mut Conn, request_id: i64) -> Result<()> {
+    sqlx::query("UPDATE orders SET request_id = NULL, blocked = 1 WHERE request_id = $1")
+        .bind(request_id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// The installments of the invoice issued for a request: (due date, amount, status).
+pub async fn schedule_of_request(conn: &mut Conn, request_id: i64) -> Result<Vec<(NaiveDate, Money, String)>> {
+    let rows: Vec<(NaiveDate, i64, String)> = sqlx::query_as(
+        "SELECT t.due_date, t.amount_cents, t.status FROM installments t
+         JOIN invoices i ON i.id = t.invoice_id JOIN orders o ON o.id = i.order_id
+         WHERE o.request_id = $1 ORDER BY t.n",
+    )
+    .bind(request_id)
+    .fetch_all(conn)
+    .await?;
+    Ok(rows.into_iter().map(|(d, c, s)| (d, Money::from_cents(c), s)).collect())
+}

@@ -148,3 +148,14 @@ pub async fn set_status(
     .await?;
     Ok(done.rows_affected() == 1)
 }
+
+/// Changes the plan of a request and puts it back in the queue. Fails on the unique key when
+/// the student already has a request for that plan, session and date.
+pub async fn set_plan(conn: &mut Conn, id: i64, plan: crate::plans::PlanKind) -> Result<()> {
+    sqlx::query("UPDATE requests SET plan = $1, status = 'pending', reason = NULL, decided_by = NULL, decided_at = NULL WHERE id = $2")
+        .bind(plan.code())
+        .bind(id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}

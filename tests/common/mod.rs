@@ -37,12 +37,14 @@ impl CliOutput {
     }
 }
 
-/// Runs the real `regie` binary on `db`.
+/// Runs the real `regie` binary on `db`, as `test-comptable` unless `args` name a `--user`.
 pub fn regie(db: &Path, args: &[&str]) -> CliOutput {
-    let out = Command::new(env!("CARGO_BIN_EXE_regie"))
-        .arg("--db")
-        .arg(db)
-        .args(["--user", "test-comptable"])
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_regie"));
+    cmd.arg("--db").arg(db);
+    if !args.contains(&"--user") {
+        cmd.args(["--user", "test-comptable"]);
+    }
+    let out = cmd
         .args(args)
         .output()
         .expect("run regie");

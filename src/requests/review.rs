@@ -1,0 +1,221 @@
+//! Review: the accountants' decisions on requests (approve, reject, hold, reopen, change plan)
+//! and the automatic review. Each decision is one transaction, audited, and taken once.
+
+use chrono::NaiveDate;
+use serde::Serialize;
+use serde_json::json;
+
+use super::{findings_of, schedule_for, Request, RequestStatus};
+use crate::fees::checks::Finding;
+use crate::ledger::{self, IssuedInvoice, StudentNumber};
+use crate::plans::{self, PlanKind};
+use crate::store::{self, audit, Conn, Store};
+use crate::{Error, Result};
+
+/// The outcome of one decision on one request.
+#[derive(Debug, Clone, Serialize)]
+pub struct Decided {
+    pub id: i64,
+    pub status: RequestStatus,
+    /// False when the request was no longer in a state this decision applies to (someone else
+    /// decided first): nothing was changed.
+    pub changed: bool,
+    pub invoice: Option<String>,
+}
+
+fn reason_required(reason: &str) -> Result<&str> {
+    let r = reason.trim();
+    if r.is_empty() {
+        return Err(Error::Invalid("un motif est obligatoire pour cette décision".into()));
+    }
+    Ok(r)
+}
+
+async fn load(conn: &mut Conn, id: i64) -> Result<Request> {
+    store::requests::by_id(conn, id).await?.ok_or(Error::RequestNotFound(id))
+}
+
+/// Approves a pending (or held) request: in one transaction, marks it approved and issues the
+/// order, the invoice and the installments of its schedule, starting on `date`. Audited.
+pub async fn approve(store: &Store, id: i64, date: NaiveDate, actor: &str) -> Result<Decided> {
+    let mut tx = store.begin().await?;
+    let decided = approve_in(&mut tx, id, date, actor).await?;
+    tx.commit().await?;
+    Ok(decided)
+}
+
+pub(crate) async fn approve_in(conn: &mut Conn, id: i64, date: NaiveDate, actor: &str) -> Result<Decided> {
+    let r = load(conn, id).await?;
+    let from = [RequestStatus::Pending, RequestStatus::Hold];
+    if !store::requests::set_status(conn, id, &from, RequestStatus::Approved, None, actor).await? {
+        return Ok(Decided { id, status: r.status, changed: false, invoice: None });
+    }
+    let grid = store::settings::fee_grid(conn).await?;
+    let settings = store::settings::settings_for(conn, r.new.school).await?;
+    if r.new.plan == PlanKind::Six && !plans::six_allowed(r.new.amount, settings.six_threshold) {
+        return Err(Error::Invalid(format!(
+            "demande {id}: paiement en 6 fois refusé pour {} (seuil {} {})",
+            r.new.amount.to_french(),
+            r.new.school,
+            settings.six_threshold.to_french()
+        )));
+    }
+    audit::record(conn, actor, "request.approve", "request", id, None, json!({"student": r.student_number, "plan": r.new.plan, "amount": r.new.amount})).await?;
+    let invoice = if r.new.amount.is_zero() {
+        None
+    } else {
+        let schedule = schedule_for(&r, &grid, &settings, date)?;
+        let number = StudentNumber::parse(&r.student_number)?;
+        let student =
+            store::students::by_number(conn, &number).await?.ok_or_else(|| Error::StudentNotFound(r.student_number.clone()))?;
+        let draft = ledger::InvoiceDraft {
+            student: &student,
+            request_id: Some(id),
+            year: r.new.academic_year,
+            session: r.new.session.as_str(),
+            date,
+            schedule: &schedule,
+        };
+        Some(ledger::issue_invoice(conn, &draft, actor).await?)
+    };
+    Ok(Decided { id, status: RequestStatus::Approved, changed: true, invoice: invoice.map(|i: IssuedInvoice| i.invoice_number) })
+}
+
+/// Rejects a pending or held request; the reason is required and goes to the student's letter.
+pub async fn reject(store: &Store, id: i64, reason: &str, actor: &str) -> Result<Decided> {
+    let reason = reason_required(reason)?;
+    let mut tx = store.begin().await?;
+    let decided = reject_in(&mut tx, id, reason, actor).await?;
+    tx.commit().await?;
+    Ok(decided)
+}
+
+async fn reject_in(conn: &mut Conn, id: i64, reason: &str, actor: &str) -> Result<Decided> {
+    let r = load(conn, id).await?;
+    let from = [RequestStatus::Pending, RequestStatus::Hold];
+    if !store::requests::set_status(conn, id, &from, RequestStatus::Rejected, Some(reason), actor).await? {
+        return Ok(Decided { id, status: r.status, changed: false, invoice: None });
+    }
+    audit::record(conn, actor, "request.reject", "request", id, Some(reason), json!({"student": r.student_number, "plan": r.new.plan, "amount": r.new.amount})).await?;
+    Ok(Decided { id, status: RequestStatus::Rejected, changed: true, invoice: None })
+}
+
+/// Puts a pending request on hold (situation uncertain, e.g. work-study contract not signed).
+pub async fn hold(store: &Store, id: i64, reason: &str, actor: &str) -> Result<Decided> {
+    let reason = reason_required(reason)?;
+    let mut tx = store.begin().await?;
+    let r = load(&mut tx, id).await?;
+    if !store::requests::set_status(&mut tx, id, &[RequestStatus::Pending], RequestStatus::Hold, Some(reason), actor).await? {
+        return Ok(Decided { id, status: r.status, changed: false, invoice: None });
+    }
+    audit::record(&mut tx, actor, "request.hold", "request", id, Some(reason), json!({"student": r.student_number})).await?;
+    tx.commit().await?;
+    Ok(Decided { id, status: RequestStatus::Hold, changed: true, invoice: None })
+}
+
+/// Puts a decided request back in the queue, with a reason. Reopening an approved request
+/// cancels its invoice by a credit note and its installments; it is refused once anything was
+/// paid on them (the payment must be dealt with first).
+pub async fn reopen(store: &Store, id: i64, reason: &str, date: NaiveDate, actor: &str) -> Result<Decided> {
+    let reason = reason_required(reason)?;
+    let mut tx = store.begin().await?;
+    let r = load(&mut tx, id).await?;
+    let mut credit_note = None;
+    if r.status == RequestStatus::Approved {
+        if let Some(inv) = store::ledger::invoice_of_request(&mut tx, id).await? {
+            if inv.settled.is_positive() {
+                return Err(Error::Invalid(format!(
+                    "demande {id}: la facture {} a déjà reçu {} de règlements ; réouverture impossible",
+                    inv.number,
+                    inv.settled.to_french()
+                )));
+            }
+            let open = inv.total - inv.credited;
+            if open.is_positive() {
+                credit_note = Some(ledger::issue_credit_note(&mut tx, &inv, open, date, reason, actor).await?);
+            }
+            store::ledger::cancel_scheduled_installments(&mut tx, inv.id).await?;
+            store::ledger::detach_order_from_request(&mut tx, id).await?;
+        }
+    }
+    let from = [RequestStatus::Approved, RequestStatus::Rejected, RequestStatus::Hold];
+    if !store::requests::set_status(&mut tx, id, &from, RequestStatus::Pending, Some(reason), actor).await? {
+        return Ok(Decided { id, status: r.status, changed: false, invoice: None });
+    }
+    audit::record(&mut tx, actor, "request.reopen", "request", id, Some(reason), json!({"from": r.status, "credit_note": credit_note})).await?;
+    tx.commit().await?;
+    Ok(Decided { id, status: RequestStatus::Pending, changed: true, invoice: None })
+}
+
+/// The student chose another plan (typically after a rejection): the request returns to the
+/// queue with the new plan. Audited.
+pub async fn change_plan(store: &Store, id: i64, plan: PlanKind, actor: &str) -> Result<Decided> {
+    let mut tx = store.begin().await?;
+    let r = load(&mut tx, id).await?;
+    if r.status == RequestStatus::Approved {
+        return Err(Error::Invalid(format!("demande {id} déjà acceptée : rouvrez-la avant de changer d'échéancier")));
+    }
+    if r.new.plan == plan {
+        return Ok(Decided { id, status: r.status, changed: false, invoice: None });
+    }
+    store::requests::set_plan(&mut tx, id, plan).await.map_err(|e| match e {
+        Error::Database(sqlx::Error::Database(d)) if d.is_unique_violation() => {
+            Error::Invalid(format!("l'étudiant a déjà une demande « {plan} » pour cette session et cette date"))
+        }
+        other => other,
+    })?;
+    audit::record(&mut tx, actor, "request.change_plan", "request", id, None, json!({"from": r.new.plan, "to": plan, "previous_status": r.status})).await?;
+    tx.commit().await?;
+    Ok(Decided { id, status: RequestStatus::Pending, changed: true, invoice: None })
+}
+
+/// One finding the automatic review leaves to the accountant.
+#[derive(Debug, Clone, Serialize)]
+pub struct Flag {
+    pub id: i64,
+    pub finding: Finding,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct AutoReview {
+    pub dry_run: bool,
+    /// Pending 6-installment requests at or below their school's threshold, rejected.
+    pub rejected: Vec<i64>,
+    /// The other findings of pending requests, flagged, not decided.
+    pub flagged: Vec<Flag>,
+}
+
+/// Rejects every pending 6-installment request whose amount is not above its school's
+/// threshold, with a standard reason naming it, and flags the other findings. One transaction;
+/// with `dry_run` it is rolled back and only says what it would do.
+pub async fn auto_review(store: &Store, dry_run: bool, actor: &str) -> Result<AutoReview> {
+    let mut tx = store.begin().await?;
+    let grid = store::settings::fee_grid(&mut tx).await?;
+    let settings = store::settings::school_settings(&mut tx).await?;
+    let pending = store::requests::list(&mut tx, Some(RequestStatus::Pending)).await?;
+    let mut out = AutoReview { dry_run, rejected: Vec::new(), flagged: Vec::new() };
+    for r in &pending {
+        let s = settings.iter().find(|s| s.school == r.new.school).expect("every school has settings");
+        if r.new.plan == PlanKind::Six && !plans::six_allowed(r.new.amount, s.six_threshold) {
+            let reason = format!(
+                "Paiement en 6 fois réservé aux montants supérieurs à {} ({}) ; montant dû {}. Choisissez un paiement en 1 ou 3 fois.",
+                s.six_threshold.to_french(),
+                s.name,
+                r.new.amount.to_french()
+            );
+            if !dry_run {
+                reject_in(&mut tx, r.id, &reason, actor).await?;
+            }
+            out.rejected.push(r.id);
+        } else if !r.new.amount.is_zero() {
+            out.flagged.extend(findings_of(r, &grid, s).into_iter().map(|finding| Flag { id: r.id, finding }));
+        }
+    }
+    if dry_run {
+        tx.rollback().await?;
+    } else {
+        audit::record(&mut tx, actor, "requests.auto_review", "requests", "auto", None, json!({"rejected": out.rejected.len(), "flagged": out.flagged.len()})).await?;
+        tx.commit().await?;
+    }
+    Ok(out)
+}

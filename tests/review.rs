@@ -1,0 +1,166 @@
+//! The accountants' review queue on real database files: the threshold per school and its
+//! boundary, decisions taken once and audited, reopening, changing plan, letters.
+
+mod common;
+
+use chrono::NaiveDate;
+use common::{regie, registration_rows, temp_dir, write_csv_1252};
+use regie::requests::review;
+use regie::requests::RequestStatus;
+use serde_json::Value;
+
+fn d(y: i32, m: u32, day: u32) -> NaiveDate {
+    NaiveDate::from_ymd_opt(y, m, day).unwrap()
+}
+
+/// Six-installment requests of chosen amounts, two per school, imported from a file.
+fn threshold_file(dir: &std::path::Path) -> std::path::PathBuf {
+    let rows: Vec<[&str; 14]> = vec![
+        ["30000001", "Arnould", "Vincent", "v@etu.uca.fr", "ISIMA", "P2526_ISI_2A", "2", "01", "6", "01/09/2025", "1000,00", "non", "", ""],
+        ["30000002", "Bernard", "Inès", "i@etu.uca.fr", "ISIMA", "P2526_ISI_2A", "2", "01", "6", "01/09/2025", "1000,01", "non", "", ""],
+        ["30000003", "Caron", "Jules", "j@etu.uca.fr", "POLYTECH", "P2526_Y4_4A", "4", "01", "6", "01/09/2025", "999,99", "non", "", ""],
+        ["30000004", "Dumas", "Zoé", "z@etu.uca.fr", "POLYTECH", "P2526_Y4_4A", "4", "05", "6", "01/09/2025", "", "oui", "", "non"],
+        ["30000005", "Roux", "Léa", "l@etu.uca.fr", "POLYTECH", "P2526_Y4_4A", "4", "02", "3", "01/09/2025", "618,00", "non", "non", ""],
+    ];
+    let file = dir.join("demandes.csv");
+    write_csv_1252(&file, &rows);
+    file
+}
+
+fn id_of(list: &Value, number: &str) -> i64 {
+    list.as_array().unwrap().iter().find(|r| r["student_number"] == number).unwrap()["id"].as_i64().unwrap()
+}
+
+#[test]
+fn auto_review_rejects_at_or_below_the_threshold_and_not_above() {
+    let dir = temp_dir("auto");
+    let db = dir.join("r.sqlite");
+    regie(&db, &["import-registrations", threshold_file(&dir).to_str().unwrap(), "--json"]).json();
+    let list = regie(&db, &["requests", "list", "--json"]).json();
+    let (at, above, below, diff) = (id_of(&list, "30000001"), id_of(&list, "30000002"), id_of(&list, "30000003"), id_of(&list, "30000004"));
+
+    let dry = regie(&db, &["requests", "auto-review", "--dry-run", "--json"]).json();
+    let mut rejected: Vec<i64> = dry["rejected"].as_array().unwrap().iter().map(|v| v.as_i64().unwrap()).collect();
+    rejected.sort();
+    assert_eq!(rejected, vec![at, below]);
+    assert_eq!(regie(&db, &["requests", "list", "--status", "rejected", "--json"]).json().as_array().unwrap().len(), 0, "a dry run changes nothing");
+
+    let done = regie(&db, &["--user", "claire", "requests", "auto-review", "--json"]).json();
+    assert_eq!(done["rejected"].as_array().unwrap().len(), 2);
+    let flagged = done["flagged"].as_array().unwrap();
+    let id5 = id_of(&list, "30000005");
+    assert!(flagged.iter().any(|f| f["id"] == id5 && f["finding"]["code"] == "scholarship_certificate_missing"), "{flagged:?}");
+    let rejected = regie(&db, &["requests", "list", "--status", "rejected", "--json"]).json();
+    let rejected = rejected.as_array().unwrap();
+    assert_eq!(rejected.len(), 2);
+    assert!(rejected.iter().all(|r| r["reason"].as_str().unwrap().contains("1\u{202f}000,00 €")), "{rejected:?}");
+    let pending = regie(&db, &["requests", "list", "--status", "pending", "--json"]).json();
+    let pending_ids: Vec<i64> = pending.as_array().unwrap().iter().map(|r| r["id"].as_i64().unwrap()).collect();
+    assert!(pending_ids.contains(&above) && pending_ids.contains(&diff));
+    // A second run has nothing left to reject.
+    assert_eq!(regie(&db, &["requests", "auto-review", "--json"]).json()["rejected"].as_array().unwrap().len(), 0);
+}
+
+#[test]
+fn the_threshold_is_a_setting_per_school() {
+    let dir = temp_dir("threshold");
+    let db = dir.join("r.sqlite");
+    regie(&db, &["import-registrations", threshold_file(&dir).to_str().unwrap(), "--json"]).json();
+    let set = regie(&db, &["settings", "set", "--school", "ISIMA", "--six-threshold", "5000", "--reason", "avertissement ISIMA"]);
+    assert!(set.ok, "{}", set.stderr);
+    let settings = regie(&db, &["settings", "list", "--json"]).json();
+    assert_eq!(settings[0]["school"], "ISIMA");
+    assert_eq!(settings[0]["six_threshold"], "5000.00");
+    assert_eq!(settings[1]["six_threshold"], "1000.00");
+    let done = regie(&db, &["requests", "auto-review", "--json"]).json();
+    let list = regie(&db, &["requests", "list", "--json"]).json();
+    let mut rejected: Vec<i64> = done["rejected"].as_array().unwrap().iter().map(|v| v.as_i64().unwrap()).collect();
+    rejected.sort();
+    // ISIMA's 1000.01 is now under its 5000 threshold; Polytech's 3770 is still above 1000.
+    assert_eq!(rejected, vec![id_of(&list, "30000001"), id_of(&list, "30000002"), id_of(&list, "30000003")]);
+}
+
+#[test]
+fn reject_needs_a_reason_then_change_plan_then_approve() {
+    let dir = temp_dir("reject");
+    let db = dir.join("r.sqlite");
+    regie(&db, &["import-registrations", threshold_file(&dir).to_str().unwrap(), "--json"]).json();
+    let list = regie(&db, &["requests", "list", "--json"]).json();
+    let id = id_of(&list, "30000001").to_string();
+    let no_reason = regie(&db, &["requests", "reject", &id, "--reason", "  "]);
+    assert!(!no_reason.ok && no_reason.stderr.contains("motif"), "{}", no_reason.stderr);
+    let approve_six = regie(&db, &["requests", "approve", &id]);
+    assert!(!approve_six.ok, "a six at the threshold cannot be approved");
+    let rejected = regie(&db, &["--user", "claire", "requests", "reject", &id, "--reason", "seuil", "--json"]).json();
+    assert_eq!(rejected[0]["status"], "rejected");
+    let twice = regie(&db, &["requests", "reject", &id, "--reason", "encore", "--json"]).json();
+    assert_eq!(twice[0]["changed"], false, "deciding twice gives one decision");
+    let changed = regie(&db, &["--user", "claire", "requests", "change-plan", &id, "--plan", "three", "--json"]).json();
+    assert_eq!(changed[0]["status"], "pending");
+    let approved = regie(&db, &["--user", "claire", "requests", "approve", &id, "--json"]).json();
+    assert_eq!(approved[0]["status"], "approved");
+    let invoice = approved[0]["invoice"].as_str().unwrap().to_string();
+    let pos = regie(&db, &["account", "30000001", "--json"]).json();
+    assert_eq!(pos["invoices"][0]["number"], invoice.as_str());
+    let amounts: Vec<&str> = pos["schedule"].as_array().unwrap().iter().map(|l| l["amount"].as_str().unwrap()).collect();
+    assert_eq!(amounts, ["333.33", "333.33", "333.34"]);
+}
+
+#[tokio::test]
+async fn reopen_is_audited_and_cancels_an_unpaid_invoice_by_credit_note() {
+    let dir = temp_dir("reopen");
+    let file = dir.join("inscriptions.csv");
+    write_csv_1252(&file, &registration_rows());
+    let s = regie::Store::open(&dir.join("r.sqlite")).await.unwrap();
+    regie::requests::import::import_file(&s, &file, "test").await.unwrap();
+    let list = regie::requests::list(&s, Some(RequestStatus::Pending)).await.unwrap();
+    let id = list.iter().find(|r| r.student_number == "22001002").unwrap().id;
+    let approved = review::approve(&s, id, d(2025, 9, 3), "claire").await.unwrap();
+    assert!(approved.changed);
+    assert!(review::reopen(&s, id, " ", d(2025, 9, 4), "claire").await.is_err(), "reopen needs a reason");
+    let reopened = review::reopen(&s, id, "erreur de situation", d(2025, 9, 4), "claire").await.unwrap();
+    assert_eq!(reopened.status, RequestStatus::Pending);
+    let pos = regie::ledger::account_position(&s, "22001002").await.unwrap();
+    assert_eq!(pos.credit_notes.len(), 1);
+    assert_eq!(pos.credit_notes[0].amount, pos.invoices[0].incl_vat);
+    assert_eq!(pos.credit_notes[0].number, "A2025-00001");
+    assert!(pos.schedule.iter().all(|l| l.status == "cancelled"));
+    assert_eq!(pos.summary.balance, regie::Money::ZERO);
+    // It can be approved again: a new invoice, the next number.
+    let again = review::approve(&s, id, d(2025, 9, 5), "claire").await.unwrap();
+    assert_eq!(again.invoice.as_deref(), Some("F2025-00002"));
+
+    let mut c = s.read().await.unwrap();
+    let log = regie::store::audit::list(&mut c, None).await.unwrap();
+    let reopen = log.iter().find(|e| e.action == "request.reopen").unwrap();
+    assert_eq!((reopen.actor.as_str(), reopen.reason.as_deref()), ("claire", Some("erreur de situation")));
+    assert!(log.iter().any(|e| e.action == "credit_note.issue" && e.reason.as_deref() == Some("erreur de situation")));
+}
+
+#[test]
+fn letters_export_as_csv_and_xlsx() {
+    use calamine::Reader;
+    let dir = temp_dir("letters");
+    let db = dir.join("r.sqlite");
+    regie(&db, &["import-registrations", threshold_file(&dir).to_str().unwrap(), "--json"]).json();
+    regie(&db, &["requests", "auto-review", "--json"]).json();
+    let list = regie(&db, &["requests", "list", "--json"]).json();
+    regie(&db, &["requests", "approve", &id_of(&list, "30000004").to_string(), "--json"]).json();
+
+    let csv_path = dir.join("lettres.csv");
+    let out = regie(&db, &["requests", "export", "--out", csv_path.to_str().unwrap(), "--json"]).json();
+    assert_eq!(out["letters"], 3);
+    let text = std::fs::read_to_string(&csv_path).unwrap();
+    assert!(text.starts_with('\u{feff}'));
+    let approved_line = text.lines().find(|l| l.starts_with("30000004")).unwrap();
+    assert!(approved_line.contains("Acceptée") && approved_line.contains("z@etu.uca.fr"), "{approved_line}");
+    assert!(approved_line.contains("618,00 €"), "schedule listed: {approved_line}");
+    assert!(text.lines().any(|l| l.starts_with("30000001") && l.contains("Refusée") && l.contains("Paiement en 6 fois")));
+
+    let xlsx_path = dir.join("lettres.xlsx");
+    regie(&db, &["requests", "export", "--out", xlsx_path.to_str().unwrap(), "--json"]).json();
+    let mut wb = calamine::open_workbook_auto(&xlsx_path).unwrap();
+    let range = wb.worksheet_range("Décisions").unwrap();
+    assert_eq!(range.height(), 4);
+    assert_eq!(range.get((0, 8)).unwrap().to_string(), "decision");
+}
