@@ -79,8 +79,10 @@ test('an empty database offers the demo, and a demo account shows the ledger fig
 
   const search = await session.find('[data-testid="student-search"]');
   await session.type(search, paying.number);
-  const row = await session.waitFor(`[data-testid="student-row"][data-number="${paying.number}"]`);
-  await session.click(row);
+  // The search narrows the list to that one student; a click opens the account.
+  await session.waitForCount('[data-testid="student-row"]', 1);
+  const cell = await session.waitFor(`[data-testid="student-row"][data-key="${paying.number}"] td`);
+  await session.click(cell);
 
   await session.waitFor('[data-testid="account"]');
   const name = await session.waitForText('[data-testid="account-name"]', (t) => t.includes(paying.number));

@@ -49,6 +49,18 @@ export class Session {
     throw new Error(`no element ${css} after ${ms} ms ${last ?? ''}`);
   }
 
+  /** Polls until exactly `n` elements match `css`; returns them. */
+  async waitForCount(css, n, ms = 15000) {
+    const end = Date.now() + ms;
+    let found = [];
+    while (Date.now() < end) {
+      found = await this.findAll(css);
+      if (found.length === n) return found;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error(`${css}: ${found.length} elements, expected ${n}`);
+  }
+
   /** Polls until the text of `css` satisfies `pred`; returns that text. */
   async waitForText(css, pred, ms = 15000) {
     const end = Date.now() + ms;

@@ -1,0 +1,127 @@
+// The backend's commands, one typed function each. Every response is validated at runtime with
+// zod: a shape the UI does not expect is an error (`bad_response`), never silently displayed.
+
+import { invoke } from '@tauri-apps/api/core';
+import { z } from 'zod';
+
+const money = z.string().regex(/^-?\d+\.\d{2}$/, 'montant');
+const isoDate = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'date');
+const school = z.enum(['ISIMA', 'POLYTECH']);
+const plan = z.enum(['one', 'three', 'six', 'transfer']);
+const status = z.enum(['pending', 'hold', 'approved', 'rejected']);
+const finding = z.object({ code: z.string(), message: z.string() });
+
+export class ApiError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+const errorPayload = z.object({ code: z.string(), message: z.string() });
+
+async function call<T>(command: string, schema: z.ZodType<T>, args?: Record<string, unknown>): Promise<T> {
+  let raw: unknown;
+  try {
+    raw = await invoke(command, args);
+  } catch (e) {
+    const parsed = errorPayload.safeParse(e);
+    if (parsed.success) throw new ApiError(parsed.data.code, parsed.data.message);
+    throw new ApiError('ipc', `${command}: ${String(e)}`);
+  }
+  const parsed = schema.safeParse(raw);
+  if (!parsed.success) {
+    throw new ApiError('bad_response', `${command}: réponse inattendue (${parsed.error.issues[0]?.path.join('.')}: ${parsed.error.issues[0]?.message})`);
+  }
+  return parsed.data;
+}
+
+export const AppStatus = z.object({ db_path: z.string(), students: z.number(), requests: z.number(), user: z.string() });
+export type AppStatus = z.infer<typeof AppStatus>;
+
+export const DemoSummary = z.object({ students: z.number(), requests: z.number(), approved: z.number(), payments: z.number() });
+
+export const Student = z.object({
+  number: z.string(),
+  last_name: z.string(),
+  first_name: z.string(),
+  email: z.string(),
+  school: z.string(),
+  session: z.string().nullable(),
+  situation: z.string().nullable(),
+  balance: money,
+});
+export type Student = z.infer<typeof Student>;
+
+export const Position = z.object({
+  student: z.object({ number: z.string(), last_name: z.string(), first_name: z.string(), email: z.string(), school }),
+  orders: z.array(
+    z.object({ date: isoDate, number: z.string(), blocked: z.boolean(), excl_vat: money, vat: money, incl_vat: money, financed: money, invoiced: money }),
+  ),
+  invoices: z.array(
+    z.object({ date: isoDate, number: z.string(), session: z.string(), incl_vat: money, credit_notes: money, settled: money, refunded: money }),
+  ),
+  payments: z.array(
+    z.object({ date: isoDate, reference: z.string(), method: z.string(), amount: money, allocated: money, unallocated: money }),
+  ),
+  credit_notes: z.array(z.object({ date: isoDate, number: z.string(), invoice_number: z.string(), amount: money, reason: z.string() })),
+  refunds: z.array(z.object({ date: isoDate, amount: money, status: z.string() })),
+  schedule: z.array(
+    z.object({
+      due_date: isoDate,
+      amount: money,
+      left_to_pay: money,
+      status: z.string(),
+      invoice_number: z.string(),
+      invoice_date: isoDate,
+      invoice_amount: money,
+      last_name: z.string(),
+      first_name: z.string(),
+    }),
+  ),
+  schedule_left_total: money,
+  summary: z.object({ debit: money, credit: money, balance: money, position: z.enum(['debtor', 'creditor', 'settled']) }),
+});
+export type Position = z.infer<typeof Position>;
+
+export const FeeRow = z.object({
+  academic_year: z.string(),
+  school,
+  programme: z.string(),
+  situation: z.string(),
+  situation_label: z.string(),
+  amount: money,
+});
+export type FeeRow = z.infer<typeof FeeRow>;
+
+export const Request = z.object({
+  id: z.number(),
+  student_number: z.string(),
+  last_name: z.string(),
+  first_name: z.string(),
+  school,
+  session: z.string(),
+  year: z.number(),
+  situation: z.string(),
+  plan,
+  amount: money,
+  requested_on: isoDate,
+  status,
+  findings: z.array(finding),
+  reason: z.string().nullable(),
+});
+export type Request = z.infer<typeof Request>;
+export type RequestStatus = z.infer<typeof status>;
+
+export const api = {
+  appStatus: () => call('app_status', AppStatus),
+  loadDemo: () => call('load_demo', DemoSummary),
+  students: (query: string | null) => call('students_list', z.array(Student), { query }),
+  account: (studentNumber: string) => call('account_position', Position, { studentNumber }),
+  feeGrid: () => call('fee_grid', z.array(FeeRow)),
+  setFee: (entry: { academic_year: string; school: string; programme: string; situation: string; amount: string }) =>
+    call('fee_set', z.array(FeeRow), { entry }),
+  requests: (status: RequestStatus | null) => call('requests_list', z.array(Request), { status }),
+};
