@@ -8,8 +8,8 @@ use regie::fees::{AcademicYear, School, Session, Situation};
 use regie::ledger::NewStudent;
 use regie::money::Money;
 use regie::plans::PlanKind;
-use regie::requests::import::{store_all, Registration};
 use regie::requests::NewRequest;
+use regie::requests::import::{Registration, store_all};
 
 const N: usize = 20_000;
 
@@ -27,14 +27,19 @@ fn registrations() -> Vec<Registration> {
                 _ => Money::from_cents(61_800),
             };
             Registration {
-                student: NewStudent::parse(&format!("B{i:07}"), "Nom", "Prénom", &format!("e{i}@etu.uca.fr"), school).unwrap(),
+                student: NewStudent::parse(&format!("B{i:07}"), "Nom", "Prénom", &format!("e{i}@etu.uca.fr"), school)
+                    .unwrap(),
                 request: NewRequest {
                     academic_year: year,
                     school,
                     programme: "ING".into(),
                     session: Session::parse("P2526_BENCH").unwrap(),
                     year_of_study: 2,
-                    situation: if amount > Money::from_cents(100_000) { Situation::ExtraEu } else { Situation::NonScholarship },
+                    situation: if amount > Money::from_cents(100_000) {
+                        Situation::ExtraEu
+                    } else {
+                        Situation::NonScholarship
+                    },
                     plan,
                     amount,
                     amount_from_file: true,
@@ -64,12 +69,21 @@ fn main() {
 
         let t = Instant::now();
         let dry = regie::requests::review::auto_review(&store, true, "bench").await.unwrap();
-        println!("auto-review --dry-run of {N}: {:.0} ms ({} would be rejected, {} findings)", t.elapsed().as_secs_f64() * 1e3, dry.rejected.len(), dry.flagged.len());
+        println!(
+            "auto-review --dry-run of {N}: {:.0} ms ({} would be rejected, {} findings)",
+            t.elapsed().as_secs_f64() * 1e3,
+            dry.rejected.len(),
+            dry.flagged.len()
+        );
 
         let t = Instant::now();
         let done = regie::requests::review::auto_review(&store, false, "bench").await.unwrap();
         let ms = t.elapsed().as_secs_f64() * 1e3;
-        println!("auto-review of {N} pending requests: {ms:.0} ms ({} rejected, {} findings flagged) — target < 1000 ms", done.rejected.len(), done.flagged.len());
+        println!(
+            "auto-review of {N} pending requests: {ms:.0} ms ({} rejected, {} findings flagged) — target < 1000 ms",
+            done.rejected.len(),
+            done.flagged.len()
+        );
         assert_eq!(done.rejected.len(), dry.rejected.len());
         store.close().await;
         let _ = std::fs::remove_dir_all(&dir);

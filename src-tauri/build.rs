@@ -4,12 +4,23 @@
 fn main() {
     let manifest = tauri_build::AppManifest::new().commands(&[
         "app_status",
+        "sign_in",
         "load_demo",
         "students_list",
         "account_position",
         "fee_grid",
         "fee_set",
+        "settings_list",
+        "settings_set",
         "requests_list",
+        "request_detail",
+        "requests_approve",
+        "requests_reject",
+        "request_hold",
+        "request_reopen",
+        "request_change_plan",
+        "requests_auto_review",
+        "requests_export",
     ]);
     tauri_build::try_build(tauri_build::Attributes::new().config_path("../tauri.conf.json").app_manifest(manifest))
         .expect("tauri-build: ../tauri.conf.json and capabilities/ must be valid");

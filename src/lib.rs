@@ -11,6 +11,7 @@ pub mod requests;
 pub mod settings;
 pub mod sheets;
 pub mod store;
+pub mod users;
 
 pub use error::{Error, ErrorPayload, Result};
 pub use money::Money;

@@ -247,7 +247,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let store = open(&cli.db).await?;
             let summary = regie::demo::fill(&store, DemoOptions { students, seed }, &user).await?;
             emit(json, &summary, |s| {
-                format!("{} étudiants, {} demandes, {} acceptées, {} règlements", s.students, s.requests, s.approved, s.payments)
+                format!(
+                    "{} étudiants, {} demandes, {} acceptées, {} règlements",
+                    s.students, s.requests, s.approved, s.payments
+                )
             })
         }
         Command::ImportRegistrations { file } => {
@@ -268,7 +271,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 Some(s) => regie::sheets::parse_date(&s).map_err(regie::Error::Invalid).context("--start")?,
                 None => chrono::Local::now().date_naive(),
             };
-            let rules = PlanRules { rounding: rounding.parse::<Rounding>().map_err(regie::Error::from)?, ..PlanRules::default() };
+            let rules = PlanRules {
+                rounding: rounding.parse::<Rounding>().map_err(regie::Error::from)?,
+                ..PlanRules::default()
+            };
             let schedule = plans::schedule(amount, kind, first, start, &rules).map_err(regie::Error::from)?;
             emit(json, &schedule, |s| {
                 let mut out: Vec<String> = s
@@ -286,7 +292,16 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let list = regie::ledger::list_students(&store, query.as_deref(), limit).await?;
             emit(json, &list, |l| {
                 l.iter()
-                    .map(|s| format!("{:<10} {:<20} {:<15} {:<8} {:>14}", s.number, s.last_name, s.first_name, s.school, s.balance.to_french()))
+                    .map(|s| {
+                        format!(
+                            "{:<10} {:<20} {:<15} {:<8} {:>14}",
+                            s.number,
+                            s.last_name,
+                            s.first_name,
+                            s.school,
+                            s.balance.to_french()
+                        )
+                    })
                     .collect::<Vec<_>>()
                     .join("\n")
             })
@@ -315,7 +330,17 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let rows = regie::fees::grid::rows(&store).await?;
             emit(json, &rows, |rows| {
                 rows.iter()
-                    .map(|f| format!("{} {:<8} {} {} {:>12}  {}", f.academic_year, f.school, f.programme, f.situation, f.amount.to_french(), f.situation_label))
+                    .map(|f| {
+                        format!(
+                            "{} {:<8} {} {} {:>12}  {}",
+                            f.academic_year,
+                            f.school,
+                            f.programme,
+                            f.situation,
+                            f.amount.to_french(),
+                            f.situation_label
+                        )
+                    })
                     .collect::<Vec<_>>()
                     .join("\n")
             })
@@ -330,7 +355,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 amount: Money::parse(&amount).map_err(regie::Error::from)?,
             };
             regie::fees::grid::set_amount(&store, &entry, &user, reason.as_deref()).await?;
-            emit(json, &entry, |e| format!("{} {} {} {} = {}", e.academic_year, e.school, e.programme, e.situation, e.amount.to_french()))
+            emit(json, &entry, |e| {
+                format!("{} {} {} {} = {}", e.academic_year, e.school, e.programme, e.situation, e.amount.to_french())
+            })
         }
         Command::Requests { command } => requests(&cli.db, command, &user, json).await,
         Command::Settings { command } => settings(&cli.db, command, &user, json).await,
@@ -345,7 +372,13 @@ async fn requests(db: &Option<PathBuf>, command: RequestsCommand, user: &str, js
         d.iter()
             .map(|d| {
                 let what = if d.changed { "" } else { " (inchangée: déjà décidée)" };
-                format!("{} -> {}{}{}", d.id, d.status, d.invoice.as_ref().map(|i| format!(", facture {i}")).unwrap_or_default(), what)
+                format!(
+                    "{} -> {}{}{}",
+                    d.id,
+                    d.status,
+                    d.invoice.as_ref().map(|i| format!(", facture {i}")).unwrap_or_default(),
+                    what
+                )
             })
             .collect::<Vec<_>>()
             .join("\n")
@@ -358,24 +391,27 @@ async fn requests(db: &Option<PathBuf>, command: RequestsCommand, user: &str, js
                 l.iter()
                     .map(|r| {
                         let findings: Vec<&str> = r.findings.iter().map(|f| f.code).collect();
-                        format!("{:>5} {:<10} {:<8} {:<8} {:>12} {:<8} {}", r.id, r.student_number, r.school, r.plan, r.amount.to_french(), r.status, findings.join(","))
+                        format!(
+                            "{:>5} {:<10} {:<8} {:<8} {:>12} {:<8} {}",
+                            r.id,
+                            r.student_number,
+                            r.school,
+                            r.plan,
+                            r.amount.to_french(),
+                            r.status,
+                            findings.join(",")
+                        )
                     })
                     .collect::<Vec<_>>()
                     .join("\n")
             })
         }
         RequestsCommand::Approve { ids } => {
-            let mut out = Vec::new();
-            for id in ids {
-                out.push(review::approve(&store, id, today, user).await?);
-            }
+            let out = review::approve_many(&store, &ids, today, user).await?;
             emit(json, &out, decided)
         }
         RequestsCommand::Reject { ids, reason } => {
-            let mut out = Vec::new();
-            for id in ids {
-                out.push(review::reject(&store, id, &reason, user).await?);
-            }
+            let out = review::reject_many(&store, &ids, &reason, user).await?;
             emit(json, &out, decided)
         }
         RequestsCommand::Hold { id, reason } => {
@@ -395,14 +431,17 @@ async fn requests(db: &Option<PathBuf>, command: RequestsCommand, user: &str, js
             let review = review::auto_review(&store, dry_run, user).await?;
             emit(json, &review, |r| {
                 let verb = if r.dry_run { "seraient refusées" } else { "refusées" };
-                let mut lines = vec![format!("{} demandes en 6 fois sous le seuil {verb}: {:?}", r.rejected.len(), r.rejected)];
+                let mut lines =
+                    vec![format!("{} demandes en 6 fois sous le seuil {verb}: {:?}", r.rejected.len(), r.rejected)];
                 lines.extend(r.flagged.iter().map(|f| format!("  {} ! {}", f.id, f.finding.message)));
                 lines.join("\n")
             })
         }
         RequestsCommand::Export { out } => {
             let n = regie::requests::export::write(&store, &out).await?;
-            emit(json, &serde_json::json!({"file": out, "letters": n}), |_| format!("{n} lettres écrites dans {}", out.display()))
+            emit(json, &serde_json::json!({"file": out, "letters": n}), |_| {
+                format!("{n} lettres écrites dans {}", out.display())
+            })
         }
     }
 }
@@ -414,14 +453,28 @@ async fn settings(db: &Option<PathBuf>, command: SettingsCommand, user: &str, js
             let all = regie::settings::list(&store).await?;
             emit(json, &all, |all| {
                 all.iter()
-                    .map(|s| format!("{:<8} seuil 6 fois {}  arrondi {}  prélèvement le {}  date limite {:02}/{:02}", s.school, s.six_threshold.to_french(), s.rounding, s.debit_day, s.deadline_day, s.deadline_month))
+                    .map(|s| {
+                        format!(
+                            "{:<8} seuil 6 fois {}  arrondi {}  prélèvement le {}  date limite {:02}/{:02}",
+                            s.school,
+                            s.six_threshold.to_french(),
+                            s.rounding,
+                            s.debit_day,
+                            s.deadline_day,
+                            s.deadline_month
+                        )
+                    })
                     .collect::<Vec<_>>()
                     .join("\n")
             })
         }
         SettingsCommand::Set { school, six_threshold, rounding, debit_day, deadline, reason } => {
             let school: regie::fees::School = school.parse()?;
-            let mut s = regie::settings::list(&store).await?.into_iter().find(|s| s.school == school).context("école sans réglages")?;
+            let mut s = regie::settings::list(&store)
+                .await?
+                .into_iter()
+                .find(|s| s.school == school)
+                .context("école sans réglages")?;
             if let Some(t) = six_threshold {
                 s.six_threshold = Money::parse(&t).map_err(regie::Error::from)?;
             }

@@ -12,17 +12,27 @@ fn amounts(v: &Value) -> Vec<String> {
 #[test]
 fn plan_gives_the_worked_examples_of_the_domain() {
     let db = temp_dir("plan").join("r.sqlite");
-    let six = regie(&db, &["plan", "--amount", "3770", "--plan", "six", "--first", "601", "--start", "2022-09-01", "--json"]).json();
+    let six =
+        regie(&db, &["plan", "--amount", "3770", "--plan", "six", "--first", "601", "--start", "2022-09-01", "--json"])
+            .json();
     assert_eq!(amounts(&six), ["601.00", "633.80", "633.80", "633.80", "633.80", "633.80"]);
     assert_eq!(six["total"], "3770.00");
     assert_eq!(six["installments"][1]["due_date"], "2022-10-10");
 
-    let transfer = regie(&db, &["plan", "--amount", "3879", "--plan", "transfer", "--first", "618", "--start", "2025-09-05", "--json"]).json();
+    let transfer = regie(
+        &db,
+        &["plan", "--amount", "3879", "--plan", "transfer", "--first", "618", "--start", "2025-09-05", "--json"],
+    )
+    .json();
     assert_eq!(amounts(&transfer), ["618.00", "1630.50", "1630.50"]);
 
     let exact = regie(&db, &["plan", "--amount", "601", "--plan", "three", "--start", "2022-06-24", "--json"]).json();
     assert_eq!(amounts(&exact), ["200.33", "200.33", "200.34"]);
-    let portal = regie(&db, &["plan", "--amount", "601", "--plan", "three", "--rounding", "portal", "--start", "2022-06-24", "--json"]).json();
+    let portal = regie(
+        &db,
+        &["plan", "--amount", "601", "--plan", "three", "--rounding", "portal", "--start", "2022-06-24", "--json"],
+    )
+    .json();
     assert_eq!(amounts(&portal), ["200.31", "200.31", "200.38"]);
 }
 
@@ -61,7 +71,10 @@ fn registrations_import_from_windows_1252_csv_then_reimport_changes_nothing() {
     assert_eq!(six_low["amount"], "618.00");
     assert!(six_low["findings"].as_array().unwrap().iter().any(|f| f["code"] == "six_at_or_below_threshold"));
     let scholar = by_number("22001004");
-    assert!(scholar["findings"].as_array().unwrap().iter().any(|f| f["code"] == "scholarship_certificate_missing") || scholar["amount"] == "0.00");
+    assert!(
+        scholar["findings"].as_array().unwrap().iter().any(|f| f["code"] == "scholarship_certificate_missing")
+            || scholar["amount"] == "0.00"
+    );
 }
 
 #[test]
@@ -120,7 +133,8 @@ fn demo_then_account_position_of_a_paying_student() {
         assert_eq!(cents(pos["summary"]["credit"].as_str().unwrap()), credit);
         assert_eq!(cents(pos["summary"]["balance"].as_str().unwrap()), debit - credit);
         assert_eq!(pos["summary"]["balance"], s["balance"], "list and position agree");
-        let scheduled: i64 = pos["schedule"].as_array().unwrap().iter().map(|r| cents(r["amount"].as_str().unwrap())).sum();
+        let scheduled: i64 =
+            pos["schedule"].as_array().unwrap().iter().map(|r| cents(r["amount"].as_str().unwrap())).sum();
         assert_eq!(scheduled, sum("invoices", "incl_vat"), "schedules sum to their invoices");
         checked += 1;
     }
@@ -140,9 +154,33 @@ fn the_fee_grid_is_editable_and_the_change_is_audited() {
     let dir = temp_dir("fees");
     let db = dir.join("r.sqlite");
     let grid = regie(&db, &["fees", "list", "--json"]).json();
-    let isima_05 = |g: &Value| g.as_array().unwrap().iter().find(|f| f["academic_year"] == "2025-26" && f["school"] == "ISIMA" && f["situation"] == "05").unwrap()["amount"].clone();
+    let isima_05 = |g: &Value| {
+        g.as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["academic_year"] == "2025-26" && f["school"] == "ISIMA" && f["situation"] == "05")
+            .unwrap()["amount"]
+            .clone()
+    };
     assert_eq!(isima_05(&grid), "3879.00");
-    let set = regie(&db, &["fees", "set", "--year", "2025-26", "--school", "ISIMA", "--situation", "05", "--amount", "3 941,00", "--reason", "arrêté 2026", "--json"]);
+    let set = regie(
+        &db,
+        &[
+            "fees",
+            "set",
+            "--year",
+            "2025-26",
+            "--school",
+            "ISIMA",
+            "--situation",
+            "05",
+            "--amount",
+            "3 941,00",
+            "--reason",
+            "arrêté 2026",
+            "--json",
+        ],
+    );
     assert!(set.ok, "{}", set.stderr);
     assert_eq!(isima_05(&regie(&db, &["fees", "list", "--json"]).json()), "3941.00");
     // A registration priced from the grid now takes the new amount.
@@ -151,6 +189,7 @@ fn the_fee_grid_is_editable_and_the_change_is_audited() {
     regie(&db, &["import-registrations", file.to_str().unwrap(), "--json"]).json();
     let requests = regie(&db, &["requests", "list", "--json"]).json();
     assert_eq!(requests[0]["amount"], "3941.00");
-    let bad = regie(&db, &["fees", "set", "--year", "2025-26", "--school", "ISIMA", "--situation", "05", "--amount", "-1"]);
+    let bad =
+        regie(&db, &["fees", "set", "--year", "2025-26", "--school", "ISIMA", "--situation", "05", "--amount", "-1"]);
     assert!(!bad.ok);
 }

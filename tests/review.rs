@@ -5,8 +5,8 @@ mod common;
 
 use chrono::NaiveDate;
 use common::{regie, registration_rows, temp_dir, write_csv_1252};
-use regie::requests::review;
 use regie::requests::RequestStatus;
+use regie::requests::review;
 use serde_json::Value;
 
 fn d(y: i32, m: u32, day: u32) -> NaiveDate {
@@ -16,11 +16,86 @@ fn d(y: i32, m: u32, day: u32) -> NaiveDate {
 /// Six-installment requests of chosen amounts, two per school, imported from a file.
 fn threshold_file(dir: &std::path::Path) -> std::path::PathBuf {
     let rows: Vec<[&str; 14]> = vec![
-        ["30000001", "Arnould", "Vincent", "v@etu.uca.fr", "ISIMA", "P2526_ISI_2A", "2", "01", "6", "01/09/2025", "1000,00", "non", "", ""],
-        ["30000002", "Bernard", "Inès", "i@etu.uca.fr", "ISIMA", "P2526_ISI_2A", "2", "01", "6", "01/09/2025", "1000,01", "non", "", ""],
-        ["30000003", "Caron", "Jules", "j@etu.uca.fr", "POLYTECH", "P2526_Y4_4A", "4", "01", "6", "01/09/2025", "999,99", "non", "", ""],
-        ["30000004", "Dumas", "Zoé", "z@etu.uca.fr", "POLYTECH", "P2526_Y4_4A", "4", "05", "6", "01/09/2025", "", "oui", "", "non"],
-        ["30000005", "Roux", "Léa", "l@etu.uca.fr", "POLYTECH", "P2526_Y4_4A", "4", "02", "3", "01/09/2025", "618,00", "non", "non", ""],
+        [
+            "30000001",
+            "Arnould",
+            "Vincent",
+            "v@etu.uca.fr",
+            "ISIMA",
+            "P2526_ISI_2A",
+            "2",
+            "01",
+            "6",
+            "01/09/2025",
+            "1000,00",
+            "non",
+            "",
+            "",
+        ],
+        [
+            "30000002",
+            "Bernard",
+            "Inès",
+            "i@etu.uca.fr",
+            "ISIMA",
+            "P2526_ISI_2A",
+            "2",
+            "01",
+            "6",
+            "01/09/2025",
+            "1000,01",
+            "non",
+            "",
+            "",
+        ],
+        [
+            "30000003",
+            "Caron",
+            "Jules",
+            "j@etu.uca.fr",
+            "POLYTECH",
+            "P2526_Y4_4A",
+            "4",
+            "01",
+            "6",
+            "01/09/2025",
+            "999,99",
+            "non",
+            "",
+            "",
+        ],
+        [
+            "30000004",
+            "Dumas",
+            "Zoé",
+            "z@etu.uca.fr",
+            "POLYTECH",
+            "P2526_Y4_4A",
+            "4",
+            "05",
+            "6",
+            "01/09/2025",
+            "",
+            "oui",
+            "",
+            "non",
+        ],
+        [
+            "30000005",
+            "Roux",
+            "Léa",
+            "l@etu.uca.fr",
+            "POLYTECH",
+            "P2526_Y4_4A",
+            "4",
+            "02",
+            "3",
+            "01/09/2025",
+            "618,00",
+            "non",
+            "non",
+            "",
+        ],
     ];
     let file = dir.join("demandes.csv");
     write_csv_1252(&file, &rows);
@@ -37,19 +112,27 @@ fn auto_review_rejects_at_or_below_the_threshold_and_not_above() {
     let db = dir.join("r.sqlite");
     regie(&db, &["import-registrations", threshold_file(&dir).to_str().unwrap(), "--json"]).json();
     let list = regie(&db, &["requests", "list", "--json"]).json();
-    let (at, above, below, diff) = (id_of(&list, "30000001"), id_of(&list, "30000002"), id_of(&list, "30000003"), id_of(&list, "30000004"));
+    let (at, above, below, diff) =
+        (id_of(&list, "30000001"), id_of(&list, "30000002"), id_of(&list, "30000003"), id_of(&list, "30000004"));
 
     let dry = regie(&db, &["requests", "auto-review", "--dry-run", "--json"]).json();
     let mut rejected: Vec<i64> = dry["rejected"].as_array().unwrap().iter().map(|v| v.as_i64().unwrap()).collect();
     rejected.sort();
     assert_eq!(rejected, vec![at, below]);
-    assert_eq!(regie(&db, &["requests", "list", "--status", "rejected", "--json"]).json().as_array().unwrap().len(), 0, "a dry run changes nothing");
+    assert_eq!(
+        regie(&db, &["requests", "list", "--status", "rejected", "--json"]).json().as_array().unwrap().len(),
+        0,
+        "a dry run changes nothing"
+    );
 
     let done = regie(&db, &["--user", "claire", "requests", "auto-review", "--json"]).json();
     assert_eq!(done["rejected"].as_array().unwrap().len(), 2);
     let flagged = done["flagged"].as_array().unwrap();
     let id5 = id_of(&list, "30000005");
-    assert!(flagged.iter().any(|f| f["id"] == id5 && f["finding"]["code"] == "scholarship_certificate_missing"), "{flagged:?}");
+    assert!(
+        flagged.iter().any(|f| f["id"] == id5 && f["finding"]["code"] == "scholarship_certificate_missing"),
+        "{flagged:?}"
+    );
     let rejected = regie(&db, &["requests", "list", "--status", "rejected", "--json"]).json();
     let rejected = rejected.as_array().unwrap();
     assert_eq!(rejected.len(), 2);
@@ -66,7 +149,10 @@ fn the_threshold_is_a_setting_per_school() {
     let dir = temp_dir("threshold");
     let db = dir.join("r.sqlite");
     regie(&db, &["import-registrations", threshold_file(&dir).to_str().unwrap(), "--json"]).json();
-    let set = regie(&db, &["settings", "set", "--school", "ISIMA", "--six-threshold", "5000", "--reason", "avertissement ISIMA"]);
+    let set = regie(
+        &db,
+        &["settings", "set", "--school", "ISIMA", "--six-threshold", "5000", "--reason", "avertissement ISIMA"],
+    );
     assert!(set.ok, "{}", set.stderr);
     let settings = regie(&db, &["settings", "list", "--json"]).json();
     assert_eq!(settings[0]["school"], "ISIMA");
@@ -102,7 +188,8 @@ fn reject_needs_a_reason_then_change_plan_then_approve() {
     let invoice = approved[0]["invoice"].as_str().unwrap().to_string();
     let pos = regie(&db, &["account", "30000001", "--json"]).json();
     assert_eq!(pos["invoices"][0]["number"], invoice.as_str());
-    let amounts: Vec<&str> = pos["schedule"].as_array().unwrap().iter().map(|l| l["amount"].as_str().unwrap()).collect();
+    let amounts: Vec<&str> =
+        pos["schedule"].as_array().unwrap().iter().map(|l| l["amount"].as_str().unwrap()).collect();
     assert_eq!(amounts, ["333.33", "333.33", "333.34"]);
 }
 
@@ -155,7 +242,9 @@ fn letters_export_as_csv_and_xlsx() {
     let approved_line = text.lines().find(|l| l.starts_with("30000004")).unwrap();
     assert!(approved_line.contains("Acceptée") && approved_line.contains("z@etu.uca.fr"), "{approved_line}");
     assert!(approved_line.contains("618,00 €"), "schedule listed: {approved_line}");
-    assert!(text.lines().any(|l| l.starts_with("30000001") && l.contains("Refusée") && l.contains("Paiement en 6 fois")));
+    assert!(
+        text.lines().any(|l| l.starts_with("30000001") && l.contains("Refusée") && l.contains("Paiement en 6 fois"))
+    );
 
     let xlsx_path = dir.join("lettres.xlsx");
     regie(&db, &["requests", "export", "--out", xlsx_path.to_str().unwrap(), "--json"]).json();

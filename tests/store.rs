@@ -20,9 +20,11 @@ async fn connection_uses_wal_and_foreign_keys() {
     let (mode,): (String,) = sqlx::query_as("PRAGMA journal_mode").fetch_one(&mut *c).await.unwrap();
     let (fk,): (i64,) = sqlx::query_as("PRAGMA foreign_keys").fetch_one(&mut *c).await.unwrap();
     assert_eq!((mode.as_str(), fk), ("wal", 1));
-    let bad = sqlx::query("INSERT INTO installments (invoice_id, n, due_date, amount_cents) VALUES (999, 1, '2025-01-01', 100)")
-        .execute(&mut *c)
-        .await;
+    let bad = sqlx::query(
+        "INSERT INTO installments (invoice_id, n, due_date, amount_cents) VALUES (999, 1, '2025-01-01', 100)",
+    )
+    .execute(&mut *c)
+    .await;
     assert!(bad.is_err(), "a dangling invoice id is refused");
 }
 
@@ -41,14 +43,19 @@ async fn amounts_round_trip_exactly_through_the_database() {
     tx.commit().await.unwrap();
     let grid = store::settings::fee_grid(&mut s.read().await.unwrap()).await.unwrap();
     assert_eq!(grid.amount(fee.academic_year, fee.school, "ING", fee.situation), Some(Money::from_cents(163051)));
-    assert_eq!(grid.standard_fee("2025-26".parse().unwrap(), regie::fees::School::Isima, "ING"), Some(Money::from_cents(61800)));
+    assert_eq!(
+        grid.standard_fee("2025-26".parse().unwrap(), regie::fees::School::Isima, "ING"),
+        Some(Money::from_cents(61800))
+    );
 }
 
 #[tokio::test]
 async fn the_audit_log_is_append_only() {
     let s = fresh_store("audit").await;
     let mut tx = s.begin().await.unwrap();
-    store::audit::record(&mut tx, "alice", "test.action", "thing", 1, Some("because"), serde_json::json!({"a": 1})).await.unwrap();
+    store::audit::record(&mut tx, "alice", "test.action", "thing", 1, Some("because"), serde_json::json!({"a": 1}))
+        .await
+        .unwrap();
     tx.commit().await.unwrap();
     let mut c = s.read().await.unwrap();
     assert!(sqlx::query("UPDATE audit_log SET actor = 'mallory'").execute(&mut *c).await.is_err());
@@ -111,13 +118,38 @@ async fn approval_issues_order_invoice_and_installments_that_sum_to_the_amount()
 async fn payments_are_allocated_oldest_first_and_overpayment_stays_as_credit() {
     let s = imported_store("pay").await;
     let list = regie::requests::list(&s, Some(RequestStatus::Pending)).await.unwrap();
-    assert!(regie::requests::review::approve(&s, request_id(&list, "22001001"), d(2025, 9, 6), "claire").await.unwrap().changed);
+    assert!(
+        regie::requests::review::approve(&s, request_id(&list, "22001001"), d(2025, 9, 6), "claire")
+            .await
+            .unwrap()
+            .changed
+    );
     let number = regie::ledger::StudentNumber::parse("22001001").unwrap();
     let mut tx = s.begin().await.unwrap();
     let student = store::students::by_number(&mut tx, &number).await.unwrap().unwrap();
     // 618 in three: 206.00 each. Pay 300, then 324: 6.00 over.
-    regie::ledger::record_payment(&mut tx, &student, d(2025, 9, 6), Money::from_cents(30000), regie::ledger::PaymentMethod::Card, "CB", "claire").await.unwrap();
-    regie::ledger::record_payment(&mut tx, &student, d(2025, 10, 10), Money::from_cents(32400), regie::ledger::PaymentMethod::Debit, "PRLV", "claire").await.unwrap();
+    regie::ledger::record_payment(
+        &mut tx,
+        &student,
+        d(2025, 9, 6),
+        Money::from_cents(30000),
+        regie::ledger::PaymentMethod::Card,
+        "CB",
+        "claire",
+    )
+    .await
+    .unwrap();
+    regie::ledger::record_payment(
+        &mut tx,
+        &student,
+        d(2025, 10, 10),
+        Money::from_cents(32400),
+        regie::ledger::PaymentMethod::Debit,
+        "PRLV",
+        "claire",
+    )
+    .await
+    .unwrap();
     tx.commit().await.unwrap();
     let pos = regie::ledger::account_position(&s, "22001001").await.unwrap();
     let left: Vec<String> = pos.schedule.iter().map(|l| l.left_to_pay.to_string()).collect();
@@ -135,7 +167,9 @@ async fn concurrent_approvals_of_one_request_give_one_decision() {
     let tasks: Vec<_> = (0..8)
         .map(|i| {
             let s = s.clone();
-            tokio::spawn(async move { regie::requests::review::approve(&s, id, d(2025, 9, 3), &format!("user{i}")).await.unwrap() })
+            tokio::spawn(async move {
+                regie::requests::review::approve(&s, id, d(2025, 9, 3), &format!("user{i}")).await.unwrap()
+            })
         })
         .collect();
     let mut issued = 0;
@@ -147,6 +181,9 @@ async fn concurrent_approvals_of_one_request_give_one_decision() {
     assert_eq!(issued, 1);
     let mut c = s.read().await.unwrap();
     let (invoices,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM invoices").fetch_one(&mut *c).await.unwrap();
-    let (decisions,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM audit_log WHERE action = 'request.approve'").fetch_one(&mut *c).await.unwrap();
+    let (decisions,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM audit_log WHERE action = 'request.approve'")
+        .fetch_one(&mut *c)
+        .await
+        .unwrap();
     assert_eq!((invoices, decisions), (1, 1));
 }

@@ -4,30 +4,59 @@
 #![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
 
 use std::path::PathBuf;
+use std::sync::Mutex;
 
 use regie::demo::{DemoOptions, DemoSummary};
 use regie::fees::grid::{FeeEntry, FeeRow};
-use regie::ledger::position::AccountPosition;
 use regie::ledger::StudentListItem;
-use regie::requests::{RequestStatus, RequestView};
+use regie::ledger::position::AccountPosition;
+use regie::plans::PlanKind;
+use regie::requests::export::Exported;
+use regie::requests::review::{self, AutoReview, Decided};
+use regie::requests::{RequestDetail, RequestStatus, RequestView};
+use regie::settings::SchoolSettings;
+use regie::users::User;
 use regie::{AppStatus, ErrorPayload, Store};
 use tauri::State;
 
 struct Desk {
     store: Store,
-    user: String,
+    /// The signed-in user, recorded in the audit log of every decision.
+    user: Mutex<Option<String>>,
+}
+
+impl Desk {
+    /// Who acts; a decision without a signed-in user is refused.
+    fn actor(&self) -> Result<String, ErrorPayload> {
+        self.user.lock().expect("user lock").clone().ok_or(ErrorPayload {
+            code: "not_signed_in",
+            message: "Indiquez votre nom avant de décider : il figure dans le journal.".into(),
+        })
+    }
 }
 
 type Reply<T> = Result<T, ErrorPayload>;
 
+fn today() -> chrono::NaiveDate {
+    chrono::Local::now().date_naive()
+}
+
 #[tauri::command]
 async fn app_status(desk: State<'_, Desk>) -> Reply<AppStatus> {
-    regie::app_status(&desk.store, &desk.user).await.map_err(Into::into)
+    let user = desk.user.lock().expect("user lock").clone().unwrap_or_default();
+    regie::app_status(&desk.store, &user).await.map_err(Into::into)
+}
+
+#[tauri::command]
+async fn sign_in(desk: State<'_, Desk>, name: String) -> Reply<User> {
+    let user = regie::users::sign_in(&desk.store, &name).await.map_err(ErrorPayload::from)?;
+    *desk.user.lock().expect("user lock") = Some(user.name.clone());
+    Ok(user)
 }
 
 #[tauri::command]
 async fn load_demo(desk: State<'_, Desk>) -> Reply<DemoSummary> {
-    regie::demo::fill(&desk.store, DemoOptions::default(), &desk.user).await.map_err(Into::into)
+    regie::demo::fill(&desk.store, DemoOptions::default(), &desk.actor()?).await.map_err(Into::into)
 }
 
 #[tauri::command]
@@ -47,14 +76,63 @@ async fn fee_grid(desk: State<'_, Desk>) -> Reply<Vec<FeeRow>> {
 
 #[tauri::command]
 async fn fee_set(desk: State<'_, Desk>, entry: FeeEntry) -> Reply<Vec<FeeRow>> {
-    regie::fees::grid::set_amount(&desk.store, &entry, &desk.user, None).await.map_err(ErrorPayload::from)?;
+    regie::fees::grid::set_amount(&desk.store, &entry, &desk.actor()?, None).await.map_err(ErrorPayload::from)?;
     regie::fees::grid::rows(&desk.store).await.map_err(Into::into)
 }
 
 #[tauri::command]
-async fn requests_list(desk: State<'_, Desk>, status: Option<String>) -> Reply<Vec<RequestView>> {
-    let status = status.map(|s| s.parse::<RequestStatus>()).transpose().map_err(ErrorPayload::from)?;
+async fn settings_list(desk: State<'_, Desk>) -> Reply<Vec<SchoolSettings>> {
+    regie::settings::list(&desk.store).await.map_err(Into::into)
+}
+
+#[tauri::command]
+async fn settings_set(desk: State<'_, Desk>, settings: SchoolSettings) -> Reply<()> {
+    regie::settings::update(&desk.store, &settings, &desk.actor()?, None).await.map_err(Into::into)
+}
+
+#[tauri::command]
+async fn requests_list(desk: State<'_, Desk>, status: Option<RequestStatus>) -> Reply<Vec<RequestView>> {
     regie::requests::list(&desk.store, status).await.map_err(Into::into)
+}
+
+#[tauri::command]
+async fn request_detail(desk: State<'_, Desk>, id: i64) -> Reply<RequestDetail> {
+    regie::requests::detail(&desk.store, id, today()).await.map_err(Into::into)
+}
+
+#[tauri::command]
+async fn requests_approve(desk: State<'_, Desk>, ids: Vec<i64>) -> Reply<Vec<Decided>> {
+    review::approve_many(&desk.store, &ids, today(), &desk.actor()?).await.map_err(Into::into)
+}
+
+#[tauri::command]
+async fn requests_reject(desk: State<'_, Desk>, ids: Vec<i64>, reason: String) -> Reply<Vec<Decided>> {
+    review::reject_many(&desk.store, &ids, &reason, &desk.actor()?).await.map_err(Into::into)
+}
+
+#[tauri::command]
+async fn request_hold(desk: State<'_, Desk>, id: i64, reason: String) -> Reply<Decided> {
+    review::hold(&desk.store, id, &reason, &desk.actor()?).await.map_err(Into::into)
+}
+
+#[tauri::command]
+async fn request_reopen(desk: State<'_, Desk>, id: i64, reason: String) -> Reply<Decided> {
+    review::reopen(&desk.store, id, &reason, today(), &desk.actor()?).await.map_err(Into::into)
+}
+
+#[tauri::command]
+async fn request_change_plan(desk: State<'_, Desk>, id: i64, plan: PlanKind) -> Reply<Decided> {
+    review::change_plan(&desk.store, id, plan, &desk.actor()?).await.map_err(Into::into)
+}
+
+#[tauri::command]
+async fn requests_auto_review(desk: State<'_, Desk>, dry_run: bool) -> Reply<AutoReview> {
+    review::auto_review(&desk.store, dry_run, &desk.actor()?).await.map_err(Into::into)
+}
+
+#[tauri::command]
+async fn requests_export(desk: State<'_, Desk>, format: String) -> Reply<Exported> {
+    regie::requests::export::write_export(&desk.store, &format).await.map_err(Into::into)
 }
 
 /// `--db PATH` on the command line, else `$REGIE_DB`, else the app-data folder.
@@ -69,16 +147,40 @@ fn db_path() -> PathBuf {
 
 fn main() {
     let path = db_path();
-    let store = match tauri::async_runtime::block_on(Store::open(&path)) {
-        Ok(store) => store,
+    let opened = tauri::async_runtime::block_on(async {
+        let store = Store::open(&path).await?;
+        let user = regie::users::current(&store).await?.map(|u| u.name);
+        Ok::<_, regie::Error>((store, user))
+    });
+    let (store, user) = match opened {
+        Ok(opened) => opened,
         Err(e) => {
             eprintln!("Régie: impossible d'ouvrir la base {}: {e}", path.display());
             std::process::exit(1);
         }
     };
     tauri::Builder::default()
-        .manage(Desk { store, user: regie::os_user() })
-        .invoke_handler(tauri::generate_handler![app_status, load_demo, students_list, account_position, fee_grid, fee_set, requests_list])
+        .manage(Desk { store, user: Mutex::new(user) })
+        .invoke_handler(tauri::generate_handler![
+            app_status,
+            sign_in,
+            load_demo,
+            students_list,
+            account_position,
+            fee_grid,
+            fee_set,
+            settings_list,
+            settings_set,
+            requests_list,
+            request_detail,
+            requests_approve,
+            requests_reject,
+            request_hold,
+            request_reopen,
+            request_change_plan,
+            requests_auto_review,
+            requests_export,
+        ])
         .run(tauri::generate_context!("../tauri.conf.json"))
         .expect("the Régie window failed to start");
 }

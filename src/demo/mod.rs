@@ -10,9 +10,9 @@ use crate::fees::{AcademicYear, School, Session, Situation};
 use crate::ledger::{self, NewStudent, PaymentMethod};
 use crate::money::Money;
 use crate::plans::PlanKind;
-use crate::requests::import::{store_all, Registration};
+use crate::requests::import::{Registration, store_all};
 use crate::requests::{self, NewRequest};
-use crate::store::{self, audit, Store};
+use crate::store::{self, Store, audit};
 use crate::{Error, Result};
 
 #[derive(Debug, Clone, Copy)]
@@ -66,19 +66,103 @@ impl Rng {
 }
 
 const LAST: &[&str] = &[
-    "Martin", "Bernard", "Dubois", "Thomas", "Robert", "Richard", "Petit", "Durand", "Leroy", "Moreau", "Simon",
-    "Laurent", "Lefèvre", "Michel", "Garcia", "David", "Bertrand", "Roux", "Vincent", "Fournier", "Morel", "Girard",
-    "André", "Mercier", "Dupont", "Lambert", "Bonnet", "François", "Martinez", "Arnould", "Chevalier", "Faure",
-    "Rousseau", "Blanc", "Guérin", "Muller", "Henry", "Roussel", "Nicolas", "Perrin", "Da Silva", "Nguyen", "O'Brien",
+    "Martin",
+    "Bernard",
+    "Dubois",
+    "Thomas",
+    "Robert",
+    "Richard",
+    "Petit",
+    "Durand",
+    "Leroy",
+    "Moreau",
+    "Simon",
+    "Laurent",
+    "Lefèvre",
+    "Michel",
+    "Garcia",
+    "David",
+    "Bertrand",
+    "Roux",
+    "Vincent",
+    "Fournier",
+    "Morel",
+    "Girard",
+    "André",
+    "Mercier",
+    "Dupont",
+    "Lambert",
+    "Bonnet",
+    "François",
+    "Martinez",
+    "Arnould",
+    "Chevalier",
+    "Faure",
+    "Rousseau",
+    "Blanc",
+    "Guérin",
+    "Muller",
+    "Henry",
+    "Roussel",
+    "Nicolas",
+    "Perrin",
+    "Da Silva",
+    "Nguyen",
+    "O'Brien",
 ];
 const LAST_INTL: &[&str] = &[
-    "Benali", "El Amrani", "Diallo", "Traoré", "Ndiaye", "Zhang", "Wang", "Li", "Nguyen Van", "Kouassi", "Mbappé",
-    "Haddad", "Mansouri", "Oliveira", "Santos", "Tanaka", "Kim", "Singh", "Rahman", "Okafor",
+    "Benali",
+    "El Amrani",
+    "Diallo",
+    "Traoré",
+    "Ndiaye",
+    "Zhang",
+    "Wang",
+    "Li",
+    "Nguyen Van",
+    "Kouassi",
+    "Mbappé",
+    "Haddad",
+    "Mansouri",
+    "Oliveira",
+    "Santos",
+    "Tanaka",
+    "Kim",
+    "Singh",
+    "Rahman",
+    "Okafor",
 ];
 const FIRST: &[&str] = &[
-    "Léa", "Hugo", "Chloé", "Lucas", "Emma", "Louis", "Manon", "Gabriel", "Inès", "Jules", "Camille", "Arthur",
-    "Sarah", "Nathan", "Éloïse", "Théo", "Zoé", "Raphaël", "Jade", "Maël", "Lina", "Noah", "Anaïs", "Adam",
-    "Clémence", "Vincent", "Gregory", "Océane", "Baptiste", "Mathilde",
+    "Léa",
+    "Hugo",
+    "Chloé",
+    "Lucas",
+    "Emma",
+    "Louis",
+    "Manon",
+    "Gabriel",
+    "Inès",
+    "Jules",
+    "Camille",
+    "Arthur",
+    "Sarah",
+    "Nathan",
+    "Éloïse",
+    "Théo",
+    "Zoé",
+    "Raphaël",
+    "Jade",
+    "Maël",
+    "Lina",
+    "Noah",
+    "Anaïs",
+    "Adam",
+    "Clémence",
+    "Vincent",
+    "Gregory",
+    "Océane",
+    "Baptiste",
+    "Mathilde",
 ];
 const FIRST_INTL: &[&str] = &[
     "Amine", "Yasmine", "Mamadou", "Aïcha", "Wei", "Mei", "Minh", "Fatou", "Karim", "Salma", "Joao", "Yuki", "Ji-woo",
@@ -121,7 +205,8 @@ fn generate(opts: DemoOptions, grid: &crate::fees::grid::FeeGrid) -> Result<Vec<
             }
         };
         let extra_eu = matches!(situation, Situation::ExtraEu | Situation::ExtraEuContinuing) || rng.chance(3);
-        let (last, first) = if extra_eu { (*rng.pick(LAST_INTL), *rng.pick(FIRST_INTL)) } else { (*rng.pick(LAST), *rng.pick(FIRST)) };
+        let (last, first) =
+            if extra_eu { (*rng.pick(LAST_INTL), *rng.pick(FIRST_INTL)) } else { (*rng.pick(LAST), *rng.pick(FIRST)) };
         let work_study_year = grid.school(school).map(|s| s.work_study_year).unwrap_or(3);
         let year_of_study: u8 = if situation == Situation::WorkStudyContract {
             work_study_year
@@ -184,7 +269,9 @@ fn generate(opts: DemoOptions, grid: &crate::fees::grid::FeeGrid) -> Result<Vec<
 pub async fn fill(store: &Store, opts: DemoOptions, actor: &str) -> Result<DemoSummary> {
     let mut tx = store.begin().await?;
     if store::students::count(&mut tx).await? > 0 {
-        return Err(Error::Invalid("la base contient déjà des étudiants : les données de démonstration vont dans une base vide".into()));
+        return Err(Error::Invalid(
+            "la base contient déjà des étudiants : les données de démonstration vont dans une base vide".into(),
+        ));
     }
     let grid = store::settings::fee_grid(&mut tx).await?;
     let regs = generate(opts, &grid)?;
@@ -198,7 +285,9 @@ pub async fn fill(store: &Store, opts: DemoOptions, actor: &str) -> Result<DemoS
             continue;
         }
         let decided = view.new.requested_on + Days::new(1 + rng.below(6));
-        let Some(issued) = requests::review::approve_in(&mut tx, view.id, decided, actor).await?.invoice else { continue };
+        let Some(issued) = requests::review::approve_in(&mut tx, view.id, decided, actor).await?.invoice else {
+            continue;
+        };
         approved += 1;
         let student = store::students::by_number(&mut tx, &ledger::StudentNumber::parse(&view.student_number)?)
             .await?
@@ -216,11 +305,29 @@ pub async fn fill(store: &Store, opts: DemoOptions, actor: &str) -> Result<DemoS
                 _ => PaymentMethod::Debit,
             };
             let reference = format!("{} {} échéance {}", issued, method.code(), inst.n);
-            ledger::record_payment(&mut tx, &student, inst.due_date, Money::from_cents(inst.amount_cents), method, &reference, actor).await?;
+            ledger::record_payment(
+                &mut tx,
+                &student,
+                inst.due_date,
+                Money::from_cents(inst.amount_cents),
+                method,
+                &reference,
+                actor,
+            )
+            .await?;
             payments += 1;
         }
     }
-    audit::record(&mut tx, actor, "demo.fill", "database", "demo", None, json!({"seed": opts.seed, "students": imported.students_created})).await?;
+    audit::record(
+        &mut tx,
+        actor,
+        "demo.fill",
+        "database",
+        "demo",
+        None,
+        json!({"seed": opts.seed, "students": imported.students_created}),
+    )
+    .await?;
     tx.commit().await?;
     Ok(DemoSummary { students: imported.students_created, requests: imported.requests_created, approved, payments })
 }

@@ -122,7 +122,8 @@ mod tests {
     fn extra_eu_moved_up_pays_as_french() {
         let d = Declaration { extra_eu: Some(true), first_year_here: Some(true), ..decl(Situation::ExtraEu, 2) };
         assert_eq!(codes(&d), vec!["extra_eu_continuing_pays_as_french"]);
-        let came_later = Declaration { extra_eu: Some(true), first_year_here: Some(false), ..decl(Situation::ExtraEu, 2) };
+        let came_later =
+            Declaration { extra_eu: Some(true), first_year_here: Some(false), ..decl(Situation::ExtraEu, 2) };
         assert!(codes(&came_later).is_empty());
     }
 
@@ -131,7 +132,11 @@ mod tests {
         assert_eq!(codes(&decl(Situation::WorkStudyContract, 3)), vec!["work_study_contract_unsigned"]);
         let signed = Declaration { contract_signed: Some(true), ..decl(Situation::WorkStudyContract, 3) };
         assert!(codes(&signed).is_empty());
-        let polytech = Declaration { school: School::Polytech, contract_signed: Some(true), ..decl(Situation::WorkStudyContract, 3) };
+        let polytech = Declaration {
+            school: School::Polytech,
+            contract_signed: Some(true),
+            ..decl(Situation::WorkStudyContract, 3)
+        };
         assert_eq!(codes(&polytech), vec!["work_study_wrong_year"]);
     }
 

@@ -79,7 +79,9 @@ impl FeeGrid {
     pub fn amount(&self, year: AcademicYear, school: School, programme: &str, situation: Situation) -> Option<Money> {
         self.fees
             .iter()
-            .find(|f| f.academic_year == year && f.school == school && f.programme == programme && f.situation == situation)
+            .find(|f| {
+                f.academic_year == year && f.school == school && f.programme == programme && f.situation == situation
+            })
             .map(|f| f.amount)
     }
 
@@ -91,9 +93,8 @@ impl FeeGrid {
 
     /// The amount a registration owes, or a `NoFee` error naming what is missing.
     pub fn price(&self, year: AcademicYear, school: School, programme: &str, situation: Situation) -> Result<Money> {
-        self.amount(year, school, programme, situation).ok_or_else(|| Error::NoFee {
-            what: format!("{year} {school} {programme} situation {situation}"),
-        })
+        self.amount(year, school, programme, situation)
+            .ok_or_else(|| Error::NoFee { what: format!("{year} {school} {programme} situation {situation}") })
     }
 
     pub fn allows(&self, school: School, programme: &str, situation: Situation) -> bool {
@@ -160,7 +161,12 @@ pub async fn rows(store: &crate::store::Store) -> Result<Vec<FeeRow>> {
 
 /// Changes one amount of the grid (Settings). Audited with the old and new amounts; pending
 /// requests priced from the grid keep the amount they were priced at.
-pub async fn set_amount(store: &crate::store::Store, entry: &FeeEntry, actor: &str, reason: Option<&str>) -> Result<()> {
+pub async fn set_amount(
+    store: &crate::store::Store,
+    entry: &FeeEntry,
+    actor: &str,
+    reason: Option<&str>,
+) -> Result<()> {
     if entry.amount.is_negative() {
         return Err(Error::Invalid(format!("montant négatif {}", entry.amount)));
     }

@@ -120,9 +120,7 @@ impl FromStr for Situation {
     /// Accepts `05`, `5`, or the code followed by its label (`05 Etudiants ...`).
     fn from_str(s: &str) -> Result<Situation> {
         let digits: String = s.trim().chars().take_while(|c| c.is_ascii_digit()).collect();
-        let n: u32 = digits
-            .parse()
-            .map_err(|_| Error::Invalid(format!("situation inconnue « {} »", s.trim())))?;
+        let n: u32 = digits.parse().map_err(|_| Error::Invalid(format!("situation inconnue « {} »", s.trim())))?;
         Situation::ALL
             .into_iter()
             .find(|sit| sit.code().parse::<u32>() == Ok(n))

@@ -12,7 +12,7 @@ use serde_json::json;
 use crate::fees::{AcademicYear, School};
 use crate::money::Money;
 use crate::plans::Schedule;
-use crate::store::{audit, ledger as sql, Conn};
+use crate::store::{Conn, audit, ledger as sql};
 use crate::{Error, Result};
 
 /// A student number as the portal gives it: 1 to 32 letters, digits, `-` or `_`.
@@ -136,7 +136,9 @@ pub async fn issue_invoice(conn: &mut Conn, draft: &InvoiceDraft<'_>, actor: &st
     let order_id = sql::insert_order(conn, &order_number, student.id, request_id, date, total).await?;
     let series = format!("F{}", year.start_year());
     let invoice_number = sql::next_number(conn, &series).await?;
-    let invoice_id = sql::insert_invoice(conn, &series, &invoice_number, order_id, student.id, date, "Paiement en ligne", session).await?;
+    let invoice_id =
+        sql::insert_invoice(conn, &series, &invoice_number, order_id, student.id, date, "Paiement en ligne", session)
+            .await?;
     sql::insert_line(conn, invoice_id, TUITION, 1, total, Money::ZERO).await?;
     for i in &schedule.installments {
         sql::insert_installment(conn, invoice_id, i.n, i.due_date, i.amount).await?;
@@ -226,14 +228,23 @@ pub struct StudentListItem {
 }
 
 /// Students matching `query` (number or name), with their balance, at most `limit`.
-pub async fn list_students(store: &crate::store::Store, query: Option<&str>, limit: i64) -> Result<Vec<StudentListItem>> {
+pub async fn list_students(
+    store: &crate::store::Store,
+    query: Option<&str>,
+    limit: i64,
+) -> Result<Vec<StudentListItem>> {
     let query = query.map(str::trim).filter(|q| !q.is_empty());
     let rows = crate::store::students::list_with_totals(&mut *store.read().await?, query, limit).await?;
     Ok(rows
         .into_iter()
         .map(|r| {
             let m = Money::from_cents;
-            let summary = position::Summary::from_totals(m(r.invoiced_cents), m(r.refunds_cents), m(r.payments_cents), m(r.credit_notes_cents));
+            let summary = position::Summary::from_totals(
+                m(r.invoiced_cents),
+                m(r.refunds_cents),
+                m(r.payments_cents),
+                m(r.credit_notes_cents),
+            );
             StudentListItem {
                 number: r.number,
                 last_name: r.last_name,
@@ -281,6 +292,15 @@ pub async fn issue_credit_note(
     let series = format!("A{year}");
     let number = sql::next_number(conn, &series).await?;
     sql::insert_credit_note(conn, &series, &number, invoice.id, date, amount, reason).await?;
-    audit::record(conn, actor, "credit_note.issue", "credit_note", &number, Some(reason), json!({"invoice": invoice.number, "amount": amount})).await?;
+    audit::record(
+        conn,
+        actor,
+        "credit_note.issue",
+        "credit_note",
+        &number,
+        Some(reason),
+        json!({"invoice": invoice.number, "amount": amount}),
+    )
+    .await?;
     Ok(number)
 }

@@ -302,7 +302,17 @@ pub fn compute(student: Student, rows: &LedgerRows) -> AccountPosition {
         rows.payments.iter().map(|p| c(p.amount_cents)).sum(),
         rows.credit_notes.iter().map(|n| c(n.amount_cents)).sum(),
     );
-    AccountPosition { student, orders, invoices, payments, credit_notes, refunds, schedule, schedule_left_total, summary }
+    AccountPosition {
+        student,
+        orders,
+        invoices,
+        payments,
+        credit_notes,
+        refunds,
+        schedule,
+        schedule_left_total,
+        summary,
+    }
 }
 
 #[cfg(test)]

@@ -104,10 +104,8 @@ impl Money {
     /// the last one is the decimal mark; a lone `,` is decimal; a lone `.` is decimal unless it is
     /// followed by exactly three digits, which is refused as ambiguous rather than guessed.
     pub fn parse(text: &str) -> Result<Money, MoneyError> {
-        let mut s: String = text
-            .chars()
-            .filter(|c| !matches!(c, ' ' | '\u{a0}' | '\u{202f}' | '\u{2009}' | '€' | '\t'))
-            .collect();
+        let mut s: String =
+            text.chars().filter(|c| !matches!(c, ' ' | '\u{a0}' | '\u{202f}' | '\u{2009}' | '€' | '\t')).collect();
         if let Some(stripped) = s.strip_suffix("EUR").or_else(|| s.strip_suffix("eur")) {
             s = stripped.to_string();
         }

@@ -280,17 +280,22 @@ mod tests {
 
     #[test]
     fn six_installments_of_3770() {
-        let s = schedule(cents(377000), PlanKind::Six, Some(cents(60100)), d(2022, 9, 1), &PlanRules::default()).unwrap();
+        let s =
+            schedule(cents(377000), PlanKind::Six, Some(cents(60100)), d(2022, 9, 1), &PlanRules::default()).unwrap();
         assert_eq!(amounts(&s), ["601.00", "633.80", "633.80", "633.80", "633.80", "633.80"]);
         assert_eq!(s.total, cents(377000));
         let dates: Vec<_> = s.installments.iter().map(|i| i.due_date).collect();
-        assert_eq!(dates, [d(2022, 9, 1), d(2022, 10, 10), d(2022, 11, 10), d(2022, 12, 10), d(2023, 1, 10), d(2023, 2, 10)]);
+        assert_eq!(
+            dates,
+            [d(2022, 9, 1), d(2022, 10, 10), d(2022, 11, 10), d(2022, 12, 10), d(2023, 1, 10), d(2023, 2, 10)]
+        );
         assert_eq!(s.findings.iter().map(|f| f.code).collect::<Vec<_>>(), ["ends_after_deadline"]);
     }
 
     #[test]
     fn isima_transfer_plan_of_3879() {
-        let s = schedule(cents(387900), PlanKind::Transfer, Some(cents(61800)), d(2025, 9, 5), &PlanRules::default()).unwrap();
+        let s = schedule(cents(387900), PlanKind::Transfer, Some(cents(61800)), d(2025, 9, 5), &PlanRules::default())
+            .unwrap();
         assert_eq!(amounts(&s), ["618.00", "1630.50", "1630.50"]);
         assert!(s.findings.is_empty(), "ends 10/11, before 15/12");
     }
@@ -323,10 +328,22 @@ mod tests {
     #[test]
     fn refuses_impossible_plans() {
         let r = PlanRules::default();
-        assert_eq!(schedule(Money::ZERO, PlanKind::One, None, d(2025, 9, 1), &r).unwrap_err(), PlanError::NotPositive(Money::ZERO));
-        assert_eq!(schedule(cents(100), PlanKind::Six, None, d(2025, 9, 1), &r).unwrap_err(), PlanError::FirstMissing(PlanKind::Six));
-        assert!(matches!(schedule(cents(500), PlanKind::Six, Some(cents(500)), d(2025, 9, 1), &r), Err(PlanError::FirstTooLarge { .. })));
-        assert!(matches!(schedule(cents(2), PlanKind::Three, None, d(2025, 9, 1), &r), Err(PlanError::TooSmall { .. })));
+        assert_eq!(
+            schedule(Money::ZERO, PlanKind::One, None, d(2025, 9, 1), &r).unwrap_err(),
+            PlanError::NotPositive(Money::ZERO)
+        );
+        assert_eq!(
+            schedule(cents(100), PlanKind::Six, None, d(2025, 9, 1), &r).unwrap_err(),
+            PlanError::FirstMissing(PlanKind::Six)
+        );
+        assert!(matches!(
+            schedule(cents(500), PlanKind::Six, Some(cents(500)), d(2025, 9, 1), &r),
+            Err(PlanError::FirstTooLarge { .. })
+        ));
+        assert!(matches!(
+            schedule(cents(2), PlanKind::Three, None, d(2025, 9, 1), &r),
+            Err(PlanError::TooSmall { .. })
+        ));
         assert_eq!("virement".parse::<PlanKind>().unwrap(), PlanKind::Transfer);
         assert_eq!("6".parse::<PlanKind>().unwrap(), PlanKind::Six);
     }

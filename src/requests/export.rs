@@ -28,7 +28,18 @@ pub struct Letter {
 }
 
 const HEADERS: [&str; 12] = [
-    "numero", "email", "nom", "prenom", "ecole", "session", "echeancier", "montant", "decision", "motif", "date_decision", "echeances",
+    "numero",
+    "email",
+    "nom",
+    "prenom",
+    "ecole",
+    "session",
+    "echeancier",
+    "montant",
+    "decision",
+    "motif",
+    "date_decision",
+    "echeances",
 ];
 
 pub async fn letters(store: &Store) -> Result<Vec<Letter>> {
@@ -72,8 +83,18 @@ pub async fn letters(store: &Store) -> Result<Vec<Letter>> {
 
 fn cells(l: &Letter) -> [&str; 12] {
     [
-        &l.student_number, &l.email, &l.last_name, &l.first_name, &l.school, &l.session, &l.plan, &l.amount, l.decision,
-        &l.reason, &l.decided_at, &l.schedule,
+        &l.student_number,
+        &l.email,
+        &l.last_name,
+        &l.first_name,
+        &l.school,
+        &l.session,
+        &l.plan,
+        &l.amount,
+        l.decision,
+        &l.reason,
+        &l.decided_at,
+        &l.schedule,
     ]
 }
 
@@ -112,4 +133,28 @@ pub async fn write(store: &Store, path: &Path) -> Result<usize> {
         _ => return Err(Error::Invalid(format!("{}: extension attendue .csv ou .xlsx", path.display()))),
     }
     Ok(letters.len())
+}
+
+/// Where the desktop writes letters: `Documents/Régie` (or the home folder), a new time-stamped
+/// file each time, so the webview never names a path itself.
+pub fn exports_path(extension: &str) -> Result<std::path::PathBuf> {
+    if extension != "csv" && extension != "xlsx" {
+        return Err(Error::Invalid(format!("format d'export « {extension} » : csv ou xlsx")));
+    }
+    let dir = dirs::document_dir().or_else(dirs::home_dir).unwrap_or_else(std::env::temp_dir).join("Régie");
+    std::fs::create_dir_all(&dir).map_err(|e| Error::Io { path: dir.display().to_string(), source: e })?;
+    Ok(dir.join(format!("lettres-{}.{extension}", chrono::Local::now().format("%Y%m%d-%H%M%S"))))
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Exported {
+    pub file: String,
+    pub letters: usize,
+}
+
+/// Writes the letters into the exports folder.
+pub async fn write_export(store: &Store, extension: &str) -> Result<Exported> {
+    let path = exports_path(extension)?;
+    let letters = write(store, &path).await?;
+    Ok(Exported { file: path.display().to_string(), letters })
 }

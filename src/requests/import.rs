@@ -8,14 +8,14 @@ use serde::Serialize;
 use serde_json::json;
 
 use super::NewRequest;
-use crate::fees::grid::{FeeGrid, DEFAULT_PROGRAMME};
+use crate::Result;
+use crate::fees::grid::{DEFAULT_PROGRAMME, FeeGrid};
 use crate::fees::{AcademicYear, School, Session, Situation};
 use crate::ledger::NewStudent;
 use crate::money::Money;
 use crate::plans::PlanKind;
-use crate::sheets::{self, normalize_header, Cell, Sheet, SheetError};
-use crate::store::{self, audit, Conn, Store};
-use crate::Result;
+use crate::sheets::{self, Cell, Sheet, SheetError, normalize_header};
+use crate::store::{self, Conn, Store, audit};
 
 /// The columns, each with the header names accepted for it (normalized: lower-case, no accents).
 const COLUMNS: &[(Col, &[&str])] = &[
@@ -83,11 +83,13 @@ pub struct ImportSummary {
 
 /// Reads and validates the whole file against the fee grid, without touching the database.
 pub fn parse(sheet: &Sheet, grid: &FeeGrid) -> std::result::Result<Vec<Registration>, SheetError> {
-    let header_index = sheet
-        .rows
-        .iter()
-        .position(|r| r.iter().any(|c| !c.is_empty()))
-        .ok_or_else(|| SheetError { file: sheet.file.clone(), sheet: sheet.sheet.clone(), row: None, column: None, message: "fichier vide".into() })?;
+    let header_index = sheet.rows.iter().position(|r| r.iter().any(|c| !c.is_empty())).ok_or_else(|| SheetError {
+        file: sheet.file.clone(),
+        sheet: sheet.sheet.clone(),
+        row: None,
+        column: None,
+        message: "fichier vide".into(),
+    })?;
     let header = &sheet.rows[header_index];
     let mut at: HashMap<Col, (usize, String)> = HashMap::new();
     for (i, cell) in header.iter().enumerate() {
@@ -121,7 +123,8 @@ fn parse_row(
 ) -> std::result::Result<Registration, SheetError> {
     static EMPTY: Cell = Cell::Empty;
     let cell = |c: Col| -> &Cell { at.get(&c).and_then(|(i, _)| row.get(*i)).unwrap_or(&EMPTY) };
-    let err = |c: Col, msg: String| sheet.error_at(ri, Some(at.get(&c).map(|(_, w)| w.as_str()).unwrap_or(c.name())), msg);
+    let err =
+        |c: Col, msg: String| sheet.error_at(ri, Some(at.get(&c).map(|(_, w)| w.as_str()).unwrap_or(c.name())), msg);
     let required = |c: Col| -> std::result::Result<String, SheetError> {
         let t = cell(c).text();
         if t.is_empty() { Err(err(c, "valeur obligatoire manquante".into())) } else { Ok(t) }
@@ -161,11 +164,14 @@ fn parse_row(
         .ok()
         .filter(|y| (1..=5).contains(y))
         .ok_or_else(|| err(Col::Year, format!("année d'études « {year_text} » hors de 1 à 5")))?;
-    let situation: Situation = required(Col::Situation)?.parse().map_err(|e: crate::Error| err(Col::Situation, e.to_string()))?;
-    let plan: PlanKind = required(Col::Plan)?.parse().map_err(|e: crate::plans::PlanError| err(Col::Plan, e.to_string()))?;
+    let situation: Situation =
+        required(Col::Situation)?.parse().map_err(|e: crate::Error| err(Col::Situation, e.to_string()))?;
+    let plan: PlanKind =
+        required(Col::Plan)?.parse().map_err(|e: crate::plans::PlanError| err(Col::Plan, e.to_string()))?;
     required(Col::RequestedOn)?;
     let requested_on = cell(Col::RequestedOn).date().map_err(|m| err(Col::RequestedOn, m))?;
-    let academic_year = AcademicYear::from_session(session.as_str()).unwrap_or_else(|| AcademicYear::containing(requested_on));
+    let academic_year =
+        AcademicYear::from_session(session.as_str()).unwrap_or_else(|| AcademicYear::containing(requested_on));
     let programme = DEFAULT_PROGRAMME.to_string();
     let (amount, amount_from_file) = match cell(Col::Amount) {
         c if c.is_empty() => {
@@ -252,15 +258,33 @@ mod tests {
         Sheet {
             file: "inscriptions.csv".into(),
             sheet: None,
-            rows: rows.iter().map(|r| r.iter().map(|c| if c.is_empty() { Cell::Empty } else { Cell::Text(c.to_string()) }).collect()).collect(),
+            rows: rows
+                .iter()
+                .map(|r| r.iter().map(|c| if c.is_empty() { Cell::Empty } else { Cell::Text(c.to_string()) }).collect())
+                .collect(),
         }
     }
 
-    const HEADER: &[&str] = &["Numéro", "Nom", "Prénom", "Email", "Ecole", "Formation", "Année", "Situation", "Echéancier", "Date demande", "Montant"];
+    const HEADER: &[&str] = &[
+        "Numéro",
+        "Nom",
+        "Prénom",
+        "Email",
+        "Ecole",
+        "Formation",
+        "Année",
+        "Situation",
+        "Echéancier",
+        "Date demande",
+        "Montant",
+    ];
 
     #[test]
     fn french_headers_in_any_order_and_grid_pricing() {
-        let s = sheet(&[HEADER, &["22001", "Durand", "Éloïse", "e@uca.fr", "ISIMA", "P2526_Y1_1A", "1", "05", "virement", "05/09/2025", ""]]);
+        let s = sheet(&[
+            HEADER,
+            &["22001", "Durand", "Éloïse", "e@uca.fr", "ISIMA", "P2526_Y1_1A", "1", "05", "virement", "05/09/2025", ""],
+        ]);
         let regs = parse(&s, &FeeGrid::shipped()).unwrap();
         assert_eq!(regs[0].request.amount, Money::from_cents(387900));
         assert_eq!(regs[0].request.plan, PlanKind::Transfer);
@@ -290,7 +314,10 @@ mod tests {
 
     #[test]
     fn situation_without_a_grid_price_needs_an_amount() {
-        let s = sheet(&[HEADER, &["22001", "Durand", "Léa", "e@uca.fr", "ISIMA", "P2526_Y5", "5", "20", "one", "2025-09-05", ""]]);
+        let s = sheet(&[
+            HEADER,
+            &["22001", "Durand", "Léa", "e@uca.fr", "ISIMA", "P2526_Y5", "5", "20", "one", "2025-09-05", ""],
+        ]);
         let e = parse(&s, &FeeGrid::shipped()).unwrap_err();
         assert_eq!(e.column.as_deref(), Some("Situation"));
     }

@@ -20,7 +20,7 @@ use crate::settings::SchoolSettings;
 use crate::store::{self, Store};
 use crate::{Error, Result};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum RequestStatus {
     Pending,
@@ -145,9 +145,11 @@ pub fn findings_of(r: &Request, grid: &FeeGrid, settings: &SchoolSettings) -> Ve
 pub fn schedule_for(r: &Request, grid: &FeeGrid, settings: &SchoolSettings, start: NaiveDate) -> Result<Schedule> {
     let n = &r.new;
     let first = match n.plan {
-        PlanKind::Six | PlanKind::Transfer => Some(grid.standard_fee(n.academic_year, n.school, &n.programme).ok_or_else(|| {
-            Error::NoFee { what: format!("droits de scolarité {} {} {}", n.academic_year, n.school, n.programme) }
-        })?),
+        PlanKind::Six | PlanKind::Transfer => {
+            Some(grid.standard_fee(n.academic_year, n.school, &n.programme).ok_or_else(|| Error::NoFee {
+                what: format!("droits de scolarité {} {} {}", n.academic_year, n.school, n.programme),
+            })?)
+        }
         _ => None,
     };
     Ok(plans::schedule(n.amount, n.plan, first, start, &settings.plan_rules())?)
@@ -167,23 +169,68 @@ pub async fn list(store: &Store, status: Option<RequestStatus>) -> Result<Vec<Re
         .map(|r| {
             let s = settings.iter().find(|s| s.school == r.new.school).expect("every school has settings");
             let findings = if r.new.amount.is_zero() { Vec::new() } else { findings_of(&r, &grid, s) };
-            RequestView {
-                id: r.id,
-                student_number: r.student_number.clone(),
-                last_name: r.last_name.clone(),
-                first_name: r.first_name.clone(),
-                school: r.new.school,
-                session: r.new.session.to_string(),
-                year: r.new.year_of_study,
-                situation: r.new.situation,
-                plan: r.new.plan,
-                amount: r.new.amount,
-                requested_on: r.new.requested_on,
-                status: r.status,
-                findings,
-                reason: r.reason,
-            }
+            view_of(r, findings)
         })
         .collect())
 }
 
+/// A request as the detail panel shows it: the queue's line, the student's e-mail and the
+/// schedule that approving it on `start` would create (or why there is none).
+#[derive(Debug, Clone, Serialize)]
+pub struct RequestDetail {
+    pub request: RequestView,
+    pub email: String,
+    pub situation_label: &'static str,
+    pub rounding: crate::plans::Rounding,
+    pub six_threshold: Money,
+    pub schedule: Option<Schedule>,
+    pub schedule_error: Option<String>,
+    pub decided_by: Option<String>,
+    pub decided_at: Option<String>,
+}
+
+pub async fn detail(store: &Store, id: i64, start: NaiveDate) -> Result<RequestDetail> {
+    let mut conn = store.read().await?;
+    let r = store::requests::by_id(&mut conn, id).await?.ok_or(Error::RequestNotFound(id))?;
+    let grid = store::settings::fee_grid(&mut conn).await?;
+    let settings = store::settings::settings_for(&mut conn, r.new.school).await?;
+    let (schedule, schedule_error) = if r.new.amount.is_zero() {
+        (None, Some("Rien à payer : aucun échéancier.".to_string()))
+    } else {
+        match schedule_for(&r, &grid, &settings, start) {
+            Ok(s) => (Some(s), None),
+            Err(e) => (None, Some(e.to_string())),
+        }
+    };
+    let findings = if r.new.amount.is_zero() { Vec::new() } else { findings_of(&r, &grid, &settings) };
+    Ok(RequestDetail {
+        email: r.email.clone(),
+        situation_label: r.new.situation.label(),
+        rounding: settings.rounding,
+        six_threshold: settings.six_threshold,
+        schedule,
+        schedule_error,
+        decided_by: r.decided_by.clone(),
+        decided_at: r.decided_at.clone(),
+        request: view_of(r, findings),
+    })
+}
+
+fn view_of(r: Request, findings: Vec<Finding>) -> RequestView {
+    RequestView {
+        id: r.id,
+        student_number: r.student_number,
+        last_name: r.last_name,
+        first_name: r.first_name,
+        school: r.new.school,
+        session: r.new.session.to_string(),
+        year: r.new.year_of_study,
+        situation: r.new.situation,
+        plan: r.new.plan,
+        amount: r.new.amount,
+        requested_on: r.new.requested_on,
+        status: r.status,
+        findings,
+        reason: r.reason,
+    }
+}

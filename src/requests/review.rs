@@ -5,11 +5,11 @@ use chrono::NaiveDate;
 use serde::Serialize;
 use serde_json::json;
 
-use super::{findings_of, schedule_for, Request, RequestStatus};
+use super::{Request, RequestStatus, findings_of, schedule_for};
 use crate::fees::checks::Finding;
 use crate::ledger::{self, IssuedInvoice, StudentNumber};
 use crate::plans::{self, PlanKind};
-use crate::store::{self, audit, Conn, Store};
+use crate::store::{self, Conn, Store, audit};
 use crate::{Error, Result};
 
 /// The outcome of one decision on one request.
@@ -60,14 +60,24 @@ pub(crate) async fn approve_in(conn: &mut Conn, id: i64, date: NaiveDate, actor:
             settings.six_threshold.to_french()
         )));
     }
-    audit::record(conn, actor, "request.approve", "request", id, None, json!({"student": r.student_number, "plan": r.new.plan, "amount": r.new.amount})).await?;
+    audit::record(
+        conn,
+        actor,
+        "request.approve",
+        "request",
+        id,
+        None,
+        json!({"student": r.student_number, "plan": r.new.plan, "amount": r.new.amount}),
+    )
+    .await?;
     let invoice = if r.new.amount.is_zero() {
         None
     } else {
         let schedule = schedule_for(&r, &grid, &settings, date)?;
         let number = StudentNumber::parse(&r.student_number)?;
-        let student =
-            store::students::by_number(conn, &number).await?.ok_or_else(|| Error::StudentNotFound(r.student_number.clone()))?;
+        let student = store::students::by_number(conn, &number)
+            .await?
+            .ok_or_else(|| Error::StudentNotFound(r.student_number.clone()))?;
         let draft = ledger::InvoiceDraft {
             student: &student,
             request_id: Some(id),
@@ -78,7 +88,12 @@ pub(crate) async fn approve_in(conn: &mut Conn, id: i64, date: NaiveDate, actor:
         };
         Some(ledger::issue_invoice(conn, &draft, actor).await?)
     };
-    Ok(Decided { id, status: RequestStatus::Approved, changed: true, invoice: invoice.map(|i: IssuedInvoice| i.invoice_number) })
+    Ok(Decided {
+        id,
+        status: RequestStatus::Approved,
+        changed: true,
+        invoice: invoice.map(|i: IssuedInvoice| i.invoice_number),
+    })
 }
 
 /// Rejects a pending or held request; the reason is required and goes to the student's letter.
@@ -96,7 +111,16 @@ async fn reject_in(conn: &mut Conn, id: i64, reason: &str, actor: &str) -> Resul
     if !store::requests::set_status(conn, id, &from, RequestStatus::Rejected, Some(reason), actor).await? {
         return Ok(Decided { id, status: r.status, changed: false, invoice: None });
     }
-    audit::record(conn, actor, "request.reject", "request", id, Some(reason), json!({"student": r.student_number, "plan": r.new.plan, "amount": r.new.amount})).await?;
+    audit::record(
+        conn,
+        actor,
+        "request.reject",
+        "request",
+        id,
+        Some(reason),
+        json!({"student": r.student_number, "plan": r.new.plan, "amount": r.new.amount}),
+    )
+    .await?;
     Ok(Decided { id, status: RequestStatus::Rejected, changed: true, invoice: None })
 }
 
@@ -105,10 +129,13 @@ pub async fn hold(store: &Store, id: i64, reason: &str, actor: &str) -> Result<D
     let reason = reason_required(reason)?;
     let mut tx = store.begin().await?;
     let r = load(&mut tx, id).await?;
-    if !store::requests::set_status(&mut tx, id, &[RequestStatus::Pending], RequestStatus::Hold, Some(reason), actor).await? {
+    if !store::requests::set_status(&mut tx, id, &[RequestStatus::Pending], RequestStatus::Hold, Some(reason), actor)
+        .await?
+    {
         return Ok(Decided { id, status: r.status, changed: false, invoice: None });
     }
-    audit::record(&mut tx, actor, "request.hold", "request", id, Some(reason), json!({"student": r.student_number})).await?;
+    audit::record(&mut tx, actor, "request.hold", "request", id, Some(reason), json!({"student": r.student_number}))
+        .await?;
     tx.commit().await?;
     Ok(Decided { id, status: RequestStatus::Hold, changed: true, invoice: None })
 }
@@ -121,28 +148,37 @@ pub async fn reopen(store: &Store, id: i64, reason: &str, date: NaiveDate, actor
     let mut tx = store.begin().await?;
     let r = load(&mut tx, id).await?;
     let mut credit_note = None;
-    if r.status == RequestStatus::Approved {
-        if let Some(inv) = store::ledger::invoice_of_request(&mut tx, id).await? {
-            if inv.settled.is_positive() {
-                return Err(Error::Invalid(format!(
-                    "demande {id}: la facture {} a déjà reçu {} de règlements ; réouverture impossible",
-                    inv.number,
-                    inv.settled.to_french()
-                )));
-            }
-            let open = inv.total - inv.credited;
-            if open.is_positive() {
-                credit_note = Some(ledger::issue_credit_note(&mut tx, &inv, open, date, reason, actor).await?);
-            }
-            store::ledger::cancel_scheduled_installments(&mut tx, inv.id).await?;
-            store::ledger::detach_order_from_request(&mut tx, id).await?;
+    let invoice =
+        if r.status == RequestStatus::Approved { store::ledger::invoice_of_request(&mut tx, id).await? } else { None };
+    if let Some(inv) = invoice {
+        if inv.settled.is_positive() {
+            return Err(Error::Invalid(format!(
+                "demande {id}: la facture {} a déjà reçu {} de règlements ; réouverture impossible",
+                inv.number,
+                inv.settled.to_french()
+            )));
         }
+        let open = inv.total - inv.credited;
+        if open.is_positive() {
+            credit_note = Some(ledger::issue_credit_note(&mut tx, &inv, open, date, reason, actor).await?);
+        }
+        store::ledger::cancel_scheduled_installments(&mut tx, inv.id).await?;
+        store::ledger::detach_order_from_request(&mut tx, id).await?;
     }
     let from = [RequestStatus::Approved, RequestStatus::Rejected, RequestStatus::Hold];
     if !store::requests::set_status(&mut tx, id, &from, RequestStatus::Pending, Some(reason), actor).await? {
         return Ok(Decided { id, status: r.status, changed: false, invoice: None });
     }
-    audit::record(&mut tx, actor, "request.reopen", "request", id, Some(reason), json!({"from": r.status, "credit_note": credit_note})).await?;
+    audit::record(
+        &mut tx,
+        actor,
+        "request.reopen",
+        "request",
+        id,
+        Some(reason),
+        json!({"from": r.status, "credit_note": credit_note}),
+    )
+    .await?;
     tx.commit().await?;
     Ok(Decided { id, status: RequestStatus::Pending, changed: true, invoice: None })
 }
@@ -164,7 +200,16 @@ pub async fn change_plan(store: &Store, id: i64, plan: PlanKind, actor: &str) ->
         }
         other => other,
     })?;
-    audit::record(&mut tx, actor, "request.change_plan", "request", id, None, json!({"from": r.new.plan, "to": plan, "previous_status": r.status})).await?;
+    audit::record(
+        &mut tx,
+        actor,
+        "request.change_plan",
+        "request",
+        id,
+        None,
+        json!({"from": r.new.plan, "to": plan, "previous_status": r.status}),
+    )
+    .await?;
     tx.commit().await?;
     Ok(Decided { id, status: RequestStatus::Pending, changed: true, invoice: None })
 }
@@ -214,8 +259,36 @@ pub async fn auto_review(store: &Store, dry_run: bool, actor: &str) -> Result<Au
     if dry_run {
         tx.rollback().await?;
     } else {
-        audit::record(&mut tx, actor, "requests.auto_review", "requests", "auto", None, json!({"rejected": out.rejected.len(), "flagged": out.flagged.len()})).await?;
+        audit::record(
+            &mut tx,
+            actor,
+            "requests.auto_review",
+            "requests",
+            "auto",
+            None,
+            json!({"rejected": out.rejected.len(), "flagged": out.flagged.len()}),
+        )
+        .await?;
         tx.commit().await?;
+    }
+    Ok(out)
+}
+
+/// Approves each request in turn (each its own transaction): a failure on one names it and
+/// leaves the ones before it decided.
+pub async fn approve_many(store: &Store, ids: &[i64], date: NaiveDate, actor: &str) -> Result<Vec<Decided>> {
+    let mut out = Vec::with_capacity(ids.len());
+    for &id in ids {
+        out.push(approve(store, id, date, actor).await?);
+    }
+    Ok(out)
+}
+
+/// Rejects each request with the same reason.
+pub async fn reject_many(store: &Store, ids: &[i64], reason: &str, actor: &str) -> Result<Vec<Decided>> {
+    let mut out = Vec::with_capacity(ids.len());
+    for &id in ids {
+        out.push(reject(store, id, reason, actor).await?);
     }
     Ok(out)
 }

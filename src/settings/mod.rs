@@ -58,7 +58,12 @@ pub async fn list(store: &crate::store::Store) -> crate::Result<Vec<SchoolSettin
 }
 
 /// Changes a school's settings, validated, in one audited transaction with the old values.
-pub async fn update(store: &crate::store::Store, s: &SchoolSettings, actor: &str, reason: Option<&str>) -> crate::Result<()> {
+pub async fn update(
+    store: &crate::store::Store,
+    s: &SchoolSettings,
+    actor: &str,
+    reason: Option<&str>,
+) -> crate::Result<()> {
     use crate::Error;
     if !(1..=28).contains(&s.debit_day) {
         return Err(Error::Invalid(format!("jour de prélèvement {} invalide (1 à 28)", s.debit_day)));
@@ -72,7 +77,16 @@ pub async fn update(store: &crate::store::Store, s: &SchoolSettings, actor: &str
     let mut tx = store.begin().await?;
     let old = crate::store::settings::settings_for(&mut tx, s.school).await?;
     crate::store::settings::save_school_settings(&mut tx, s).await?;
-    crate::store::audit::record(&mut tx, actor, "settings.update", "school_settings", s.school, reason, serde_json::json!({"old": old, "new": s})).await?;
+    crate::store::audit::record(
+        &mut tx,
+        actor,
+        "settings.update",
+        "school_settings",
+        s.school,
+        reason,
+        serde_json::json!({"old": old, "new": s}),
+    )
+    .await?;
     tx.commit().await?;
     Ok(())
 }

@@ -4,7 +4,7 @@
 use std::fmt;
 use std::path::Path;
 
-use calamine::{open_workbook_auto, Data, Reader};
+use calamine::{Data, Reader, open_workbook_auto};
 use chrono::NaiveDate;
 
 /// One cell as the file holds it. Numbers stay raw here; callers parse them into exact types.
@@ -139,9 +139,8 @@ pub fn read(path: &Path) -> Result<Sheet, SheetError> {
 fn read_workbook(path: &Path) -> Result<Sheet, SheetError> {
     let mut wb = open_workbook_auto(path).map_err(|e| file_error(path, format!("classeur illisible: {e}")))?;
     let name = wb.sheet_names().first().cloned().ok_or_else(|| file_error(path, "le classeur n'a aucune feuille"))?;
-    let range = wb
-        .worksheet_range(&name)
-        .map_err(|e| file_error(path, format!("feuille « {name} » illisible: {e}")))?;
+    let range =
+        wb.worksheet_range(&name).map_err(|e| file_error(path, format!("feuille « {name} » illisible: {e}")))?;
     // calamine's range starts at the first used cell; pad so that row numbers match the sheet's.
     let (first_row, first_col) = range.start().map(|(r, c)| (r as usize, c as usize)).unwrap_or((0, 0));
     let mut rows = vec![Vec::new(); first_row];
@@ -211,7 +210,9 @@ fn read_csv(path: &Path) -> Result<Sheet, SheetError> {
             column: None,
             message: format!("CSV illisible: {e}"),
         })?;
-        rows.push(record.iter().map(|f| if f.trim().is_empty() { Cell::Empty } else { Cell::Text(f.to_string()) }).collect());
+        rows.push(
+            record.iter().map(|f| if f.trim().is_empty() { Cell::Empty } else { Cell::Text(f.to_string()) }).collect(),
+        );
     }
     Ok(Sheet { file: display_name(path), sheet: None, rows })
 }

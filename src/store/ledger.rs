@@ -3,12 +3,10 @@
 use chrono::NaiveDate;
 
 use super::Conn;
-use crate::ledger::position::{
-    CreditNoteRow, InstallmentRow, InvoiceRow, LedgerRows, OrderRow, PaymentRow, RefundRow,
-};
-use crate::ledger::PaymentMethod;
-use crate::money::Money;
 use crate::Result;
+use crate::ledger::PaymentMethod;
+use crate::ledger::position::{CreditNoteRow, InstallmentRow, InvoiceRow, LedgerRows, OrderRow, PaymentRow, RefundRow};
+use crate::money::Money;
 
 /// Takes the next number of a gapless series (`F2025` -> `F2025-00001`, `F2025-00002`, ...).
 /// Must run inside the transaction that issues the document: a rollback returns the number.
@@ -100,7 +98,13 @@ pub async fn insert_line(
     Ok(())
 }
 
-pub async fn insert_installment(conn: &mut Conn, invoice_id: i64, n: u32, due: NaiveDate, amount: Money) -> Result<i64> {
+pub async fn insert_installment(
+    conn: &mut Conn,
+    invoice_id: i64,
+    n: u32,
+    due: NaiveDate,
+    amount: Money,
+) -> Result<i64> {
     let (id,): (i64,) = sqlx::query_as(
         "INSERT INTO installments (invoice_id, n, due_date, amount_cents) VALUES ($1, $2, $3, $4) RETURNING id",
     )
@@ -279,10 +283,11 @@ pub async fn invoice_of_request(conn: &mut Conn, request_id: i64) -> Result<Opti
 
 /// Cancels the invoice's installments that are still scheduled; returns how many.
 pub async fn cancel_scheduled_installments(conn: &mut Conn, invoice_id: i64) -> Result<u64> {
-    let done = sqlx::query("UPDATE installments SET status = 'cancelled' WHERE invoice_id = $1 AND status = 'scheduled'")
-        .bind(invoice_id)
-        .execute(conn)
-        .await?;
+    let done =
+        sqlx::query("UPDATE installments SET status = 'cancelled' WHERE invoice_id = $1 AND status = 'scheduled'")
+            .bind(invoice_id)
+            .execute(conn)
+            .await?;
     Ok(done.rows_affected())
 }
 

@@ -6,6 +6,7 @@ pub mod ledger;
 pub mod requests;
 pub mod settings;
 pub mod students;
+pub mod users;
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;

@@ -2,9 +2,9 @@
 
 use chrono::NaiveDate;
 
-use super::{opt_bool, Conn};
-use crate::requests::{NewRequest, Request, RequestStatus};
+use super::{Conn, opt_bool};
 use crate::Result;
+use crate::requests::{NewRequest, Request, RequestStatus};
 
 /// Inserts the request unless the same one (student, session, plan, date) is already known.
 /// Returns the new id, or `None` when it was already there: re-importing changes nothing.
@@ -100,21 +100,29 @@ impl RequestRow {
 /// The request columns joined with the student, followed by a static tail (`WHERE ...`).
 macro_rules! select_requests {
     ($tail:literal) => {
-        concat!("SELECT r.id, r.student_id, s.number AS student_number, s.last_name, s.first_name, s.email,
+        concat!(
+            "SELECT r.id, r.student_id, s.number AS student_number, s.last_name, s.first_name, s.email,
     r.academic_year, r.school, r.programme, r.session, r.year_of_study, r.situation, r.plan, r.amount_cents,
     r.amount_source, r.requested_on, r.extra_eu, r.certificate, r.first_year_here, r.contract_signed,
     r.status, r.reason, r.decided_by, r.decided_at
-    FROM requests r JOIN students s ON s.id = r.student_id ", $tail)
+    FROM requests r JOIN students s ON s.id = r.student_id ",
+            $tail
+        )
     };
 }
 
 pub async fn list(conn: &mut Conn, status: Option<RequestStatus>) -> Result<Vec<Request>> {
-    let rows: Vec<RequestRow> = sqlx::query_as(select_requests!("WHERE $1 IS NULL OR r.status = $1 ORDER BY r.requested_on, r.id")).bind(status.map(|s| s.code())).fetch_all(conn).await?;
+    let rows: Vec<RequestRow> =
+        sqlx::query_as(select_requests!("WHERE $1 IS NULL OR r.status = $1 ORDER BY r.requested_on, r.id"))
+            .bind(status.map(|s| s.code()))
+            .fetch_all(conn)
+            .await?;
     rows.into_iter().map(RequestRow::into_request).collect()
 }
 
 pub async fn by_id(conn: &mut Conn, id: i64) -> Result<Option<Request>> {
-    let row: Option<RequestRow> = sqlx::query_as(select_requests!("WHERE r.id = $1")).bind(id).fetch_optional(conn).await?;
+    let row: Option<RequestRow> =
+        sqlx::query_as(select_requests!("WHERE r.id = $1")).bind(id).fetch_optional(conn).await?;
     row.map(RequestRow::into_request).transpose()
 }
 

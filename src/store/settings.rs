@@ -95,15 +95,14 @@ impl TryFrom<SettingsRow> for SchoolSettings {
 }
 
 pub async fn school_settings(conn: &mut Conn) -> Result<Vec<SchoolSettings>> {
-    let rows: Vec<SettingsRow> = sqlx::query_as("SELECT * FROM school_settings ORDER BY school").fetch_all(conn).await?;
+    let rows: Vec<SettingsRow> =
+        sqlx::query_as("SELECT * FROM school_settings ORDER BY school").fetch_all(conn).await?;
     rows.into_iter().map(SchoolSettings::try_from).collect()
 }
 
 pub async fn settings_for(conn: &mut Conn, school: School) -> Result<SchoolSettings> {
-    let row: SettingsRow = sqlx::query_as("SELECT * FROM school_settings WHERE school = $1")
-        .bind(school.code())
-        .fetch_one(conn)
-        .await?;
+    let row: SettingsRow =
+        sqlx::query_as("SELECT * FROM school_settings WHERE school = $1").bind(school.code()).fetch_one(conn).await?;
     row.try_into()
 }
 
@@ -141,7 +140,12 @@ pub async fn fee_grid(conn: &mut Conn) -> Result<FeeGrid> {
                 .collect::<Result<Vec<_>>>()?;
             progs.push(Programme { code: code.clone(), label: label.clone(), situations });
         }
-        schools.push(SchoolProfile { code: s.school, name: s.name, programmes: progs, work_study_year: s.work_study_year });
+        schools.push(SchoolProfile {
+            code: s.school,
+            name: s.name,
+            programmes: progs,
+            work_study_year: s.work_study_year,
+        });
     }
     let rows: Vec<(String, String, String, String, i64)> = sqlx::query_as(
         "SELECT academic_year, school, programme, situation, amount_cents FROM fee_grid

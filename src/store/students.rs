@@ -1,8 +1,8 @@
 //! Storage of students.
 
 use super::Conn;
-use crate::ledger::{NewStudent, Student, StudentNumber};
 use crate::Result;
+use crate::ledger::{NewStudent, Student, StudentNumber};
 
 #[derive(sqlx::FromRow)]
 struct StudentRow {

@@ -12,7 +12,12 @@ static NEXT: AtomicU32 = AtomicU32::new(0);
 
 /// A new empty folder under the system temp dir, unique to this test process and call.
 pub fn temp_dir(tag: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("regie-test-{}-{}-{}", std::process::id(), tag, NEXT.fetch_add(1, Ordering::SeqCst)));
+    let dir = std::env::temp_dir().join(format!(
+        "regie-test-{}-{}-{}",
+        std::process::id(),
+        tag,
+        NEXT.fetch_add(1, Ordering::SeqCst)
+    ));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("temp dir");
     dir
@@ -44,10 +49,7 @@ pub fn regie(db: &Path, args: &[&str]) -> CliOutput {
     if !args.contains(&"--user") {
         cmd.args(["--user", "test-comptable"]);
     }
-    let out = cmd
-        .args(args)
-        .output()
-        .expect("run regie");
+    let out = cmd.args(args).output().expect("run regie");
     CliOutput {
         ok: out.status.success(),
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -56,18 +58,105 @@ pub fn regie(db: &Path, args: &[&str]) -> CliOutput {
 }
 
 pub const HEADER_FR: [&str; 14] = [
-    "Numéro", "Nom", "Prénom", "Email", "Ecole", "Formation", "Année", "Situation", "Echéancier", "Date demande",
-    "Montant", "Extra UE", "Attestation de bourse", "Première année ici",
+    "Numéro",
+    "Nom",
+    "Prénom",
+    "Email",
+    "Ecole",
+    "Formation",
+    "Année",
+    "Situation",
+    "Echéancier",
+    "Date demande",
+    "Montant",
+    "Extra UE",
+    "Attestation de bourse",
+    "Première année ici",
 ];
 
 /// Registration rows (as text cells) for a small, varied promotion.
 pub fn registration_rows() -> Vec<[&'static str; 14]> {
     vec![
-        ["22001001", "Durand", "Léa", "lea.durand@etu.uca.fr", "ISIMA", "P2526_ISI_1A", "1", "01", "3", "05/09/2025", "", "non", "", ""],
-        ["22001002", "Benali", "Amine", "amine.benali@etu.uca.fr", "ISIMA", "P2526_ISI_1A", "1", "05", "virement", "2025-09-02", "", "oui", "", ""],
-        ["22001003", "O'Brien", "*Éloïse* [x]", "eloise@etu.uca.fr", "POLYTECH", "P2223_Y3_3A", "3", "05", "6", "01/09/2022", "3 770,00", "oui", "", "non"],
-        ["22001004", "Petit", "Hugo", "hugo.petit@etu.uca.fr", "POLYTECH", "P2526_Y4_4A", "4", "02", "1", "03/09/2025", "", "non", "non", ""],
-        ["22001005", "Moreau", "Chloé", "chloe.moreau@etu.uca.fr", "POLYTECH", "P2526_Y3_3A", "3", "01", "six", "04/09/2025", "", "", "", ""],
+        [
+            "22001001",
+            "Durand",
+            "Léa",
+            "lea.durand@etu.uca.fr",
+            "ISIMA",
+            "P2526_ISI_1A",
+            "1",
+            "01",
+            "3",
+            "05/09/2025",
+            "",
+            "non",
+            "",
+            "",
+        ],
+        [
+            "22001002",
+            "Benali",
+            "Amine",
+            "amine.benali@etu.uca.fr",
+            "ISIMA",
+            "P2526_ISI_1A",
+            "1",
+            "05",
+            "virement",
+            "2025-09-02",
+            "",
+            "oui",
+            "",
+            "",
+        ],
+        [
+            "22001003",
+            "O'Brien",
+            "*Éloïse* [x]",
+            "eloise@etu.uca.fr",
+            "POLYTECH",
+            "P2223_Y3_3A",
+            "3",
+            "05",
+            "6",
+            "01/09/2022",
+            "3 770,00",
+            "oui",
+            "",
+            "non",
+        ],
+        [
+            "22001004",
+            "Petit",
+            "Hugo",
+            "hugo.petit@etu.uca.fr",
+            "POLYTECH",
+            "P2526_Y4_4A",
+            "4",
+            "02",
+            "1",
+            "03/09/2025",
+            "",
+            "non",
+            "non",
+            "",
+        ],
+        [
+            "22001005",
+            "Moreau",
+            "Chloé",
+            "chloe.moreau@etu.uca.fr",
+            "POLYTECH",
+            "P2526_Y3_3A",
+            "3",
+            "01",
+            "six",
+            "04/09/2025",
+            "",
+            "",
+            "",
+            "",
+        ],
     ]
 }
 
@@ -102,7 +191,12 @@ pub fn write_xlsx(path: &Path, rows: &[[&str; 14]]) {
                 ws.write_number(r, c, v.parse::<f64>().unwrap()).unwrap();
             } else if c == 9 {
                 let d = regie::sheets::parse_date(v).unwrap();
-                let dt = ExcelDateTime::from_ymd(d.format("%Y").to_string().parse().unwrap(), d.format("%m").to_string().parse().unwrap(), d.format("%d").to_string().parse().unwrap()).unwrap();
+                let dt = ExcelDateTime::from_ymd(
+                    d.format("%Y").to_string().parse().unwrap(),
+                    d.format("%m").to_string().parse().unwrap(),
+                    d.format("%d").to_string().parse().unwrap(),
+                )
+                .unwrap();
                 ws.write_datetime_with_format(r, c, &dt, &date_format).unwrap();
             } else if !v.is_empty() {
                 ws.write_string(r, c, *v).unwrap();

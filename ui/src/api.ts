@@ -115,6 +115,53 @@ export const Request = z.object({
 export type Request = z.infer<typeof Request>;
 export type RequestStatus = z.infer<typeof status>;
 
+const plans_ = plan;
+export const Schedule = z.object({
+  installments: z.array(z.object({ n: z.number(), due_date: isoDate, amount: money })),
+  total: money,
+  findings: z.array(finding),
+});
+
+export const RequestDetail = z.object({
+  request: Request,
+  email: z.string(),
+  situation_label: z.string(),
+  rounding: z.enum(['exact', 'portal']),
+  six_threshold: money,
+  schedule: Schedule.nullable(),
+  schedule_error: z.string().nullable(),
+  decided_by: z.string().nullable(),
+  decided_at: z.string().nullable(),
+});
+export type RequestDetail = z.infer<typeof RequestDetail>;
+
+export const Decided = z.object({ id: z.number(), status, changed: z.boolean(), invoice: z.string().nullable() });
+export type Decided = z.infer<typeof Decided>;
+
+export const AutoReview = z.object({
+  dry_run: z.boolean(),
+  rejected: z.array(z.number()),
+  flagged: z.array(z.object({ id: z.number(), finding })),
+});
+export type AutoReview = z.infer<typeof AutoReview>;
+
+export const SchoolSettings = z.object({
+  school,
+  name: z.string(),
+  six_threshold: money,
+  rounding: z.enum(['exact', 'portal']),
+  debit_day: z.number(),
+  deadline_month: z.number(),
+  deadline_day: z.number(),
+  work_study_year: z.number(),
+  address: z.string(),
+  iban: z.string(),
+  bic: z.string(),
+});
+export type SchoolSettings = z.infer<typeof SchoolSettings>;
+
+export type Plan = z.infer<typeof plans_>;
+
 export const api = {
   appStatus: () => call('app_status', AppStatus),
   loadDemo: () => call('load_demo', DemoSummary),
@@ -124,4 +171,15 @@ export const api = {
   setFee: (entry: { academic_year: string; school: string; programme: string; situation: string; amount: string }) =>
     call('fee_set', z.array(FeeRow), { entry }),
   requests: (status: RequestStatus | null) => call('requests_list', z.array(Request), { status }),
+  signIn: (name: string) => call('sign_in', z.object({ name: z.string(), role: z.string() }), { name }),
+  requestDetail: (id: number) => call('request_detail', RequestDetail, { id }),
+  approve: (ids: number[]) => call('requests_approve', z.array(Decided), { ids }),
+  reject: (ids: number[], reason: string) => call('requests_reject', z.array(Decided), { ids, reason }),
+  hold: (id: number, reason: string) => call('request_hold', Decided, { id, reason }),
+  reopen: (id: number, reason: string) => call('request_reopen', Decided, { id, reason }),
+  changePlan: (id: number, plan: Plan) => call('request_change_plan', Decided, { id, plan }),
+  autoReview: (dryRun: boolean) => call('requests_auto_review', AutoReview, { dryRun }),
+  exportLetters: (format: 'csv' | 'xlsx') => call('requests_export', z.object({ file: z.string(), letters: z.number() }), { format }),
+  settings: () => call('settings_list', z.array(SchoolSettings)),
+  saveSettings: (settings: SchoolSettings) => call('settings_set', z.null(), { settings }),
 };

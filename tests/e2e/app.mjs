@@ -1,0 +1,84 @@
+// Starts the real Régie window on a fresh database file under tauri-driver, for one test file.
+// Needs: REGIE_DESKTOP (the built app), REGIE_CLI (the regie binary), TAURI_DRIVER, a DISPLAY.
+
+import assert from 'node:assert/strict';
+import { spawn, execFileSync } from 'node:child_process';
+import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Session } from './webdriver.mjs';
+
+const here = dirname(fileURLToPath(import.meta.url));
+export const outDir = join(here, 'out');
+
+export function need(name) {
+  const v = process.env[name];
+  assert.ok(v, `${name} must be set`);
+  return v;
+}
+
+/** Runs the real CLI on the test's database and parses its JSON. */
+export function cli(db, ...args) {
+  return JSON.parse(execFileSync(need('REGIE_CLI'), ['--db', db, '--user', 'e2e-cli', ...args, '--json'], { encoding: 'utf8' }));
+}
+
+/** "-1630.50" -> "-1 630,50 €", the French display, with spaces normalized by `squash`. */
+export function french(amount) {
+  const [int, frac] = amount.replace('-', '').split('.');
+  const grouped = int.replace(/\B(?=(\d{3})+(?!\d))/g, ' ');
+  return `${amount.startsWith('-') ? '-' : ''}${grouped},${frac} €`;
+}
+export const squash = (s) => s.replace(/[\s\u00a0\u202f]+/g, ' ').trim();
+
+export class App {
+  /** A fresh database; `prepare(db)` may fill it with the CLI before the window opens. */
+  static async start(prepare) {
+    const db = join(mkdtempSync(join(tmpdir(), 'regie-e2e-')), 'regie.sqlite');
+    if (prepare) prepare(db);
+    const port = 4444 + Math.floor(Math.random() * 500) * 2;
+    const base = `http://127.0.0.1:${port}`;
+    const driver = spawn(need('TAURI_DRIVER'), ['--port', String(port), '--native-port', String(port + 1)], {
+      stdio: ['ignore', 'inherit', 'inherit'],
+    });
+    const end = Date.now() + 20000;
+    for (;;) {
+      try {
+        await fetch(`${base}/status`);
+        break;
+      } catch {
+        if (Date.now() > end) throw new Error('tauri-driver did not start');
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
+    const session = await Session.start(base, need('REGIE_DESKTOP'), ['--db', db]);
+    return new App(db, driver, session);
+  }
+
+  constructor(db, driver, session) {
+    this.db = db;
+    this.driver = driver;
+    this.s = session;
+  }
+
+  /** The first-start screen asks who is acting; every decision is recorded under that name. */
+  async signIn(name) {
+    const input = await this.s.waitFor('[data-testid="sign-in-name"]');
+    await this.s.type(input, name);
+    await this.s.click(await this.s.find('[data-testid="sign-in"]'));
+  }
+
+  async screenshot(file) {
+    mkdirSync(outDir, { recursive: true });
+    writeFileSync(join(outDir, file), await this.s.screenshot());
+  }
+
+  async stop() {
+    try {
+      await this.s.end();
+    } catch {
+      // the window may already be gone
+    }
+    this.driver.kill();
+  }
+}

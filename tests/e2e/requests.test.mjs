@@ -1,0 +1,94 @@
+// End-to-end: the review queue in the real window. Filter the pending 6-installment requests,
+// run the automatic review, see those at or below the threshold rejected, approve another
+// request from the keyboard, and find its invoice and schedule in the student's account.
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { App, cli } from './app.mjs';
+
+let app;
+before(async () => {
+  app = await App.start((db) => cli(db, 'demo', '--students', '300'));
+});
+after(async () => app?.stop());
+
+async function key(s, k) {
+  await s.cmd('POST', '/actions', {
+    actions: [{ type: 'key', id: 'keyboard', actions: [{ type: 'keyDown', value: k }, { type: 'keyUp', value: k }] }],
+  });
+}
+
+async function choose(s, selectId, value) {
+  await s.click(await s.find(`[data-testid="${selectId}"] option[value="${value}"]`));
+}
+
+test('automatic review, then a keyboard approval that shows in the account', async () => {
+  const s = app.s;
+  await app.signIn('Claire Comptable');
+  await s.click(await s.waitFor('[data-testid="nav-demandes"]'));
+  await s.waitFor('[data-testid="request-row"]');
+
+  const before = cli(app.db, 'requests', 'list', '--status', 'pending');
+  const settings = cli(app.db, 'settings', 'list');
+  const threshold = (school) => Number(settings.find((x) => x.school === school).six_threshold);
+  const low = before.filter((r) => r.plan === 'six' && Number(r.amount) <= threshold(r.school));
+  assert.ok(low.length > 0, 'the demo has six-installment requests at or below the threshold');
+
+  // Pending six-installment requests only.
+  await choose(s, 'filter-plan', 'six');
+  const sixShown = before.filter((r) => r.plan === 'six').length;
+  await s.waitForText('[data-testid="requests-count"]', (t) => t.startsWith(`${sixShown} demande`));
+
+  // The preview says what would happen; applying it rejects exactly the low ones.
+  await s.click(await s.find('[data-testid="auto-review"]'));
+  const preview = await s.waitForText('[data-testid="auto-review-preview"]', (t) => t.length > 0);
+  assert.ok(preview.includes(`${low.length} demande(s)`), preview);
+  await s.click(await s.find('[data-testid="auto-review-run"]'));
+  await s.waitForText('[data-testid="notice"]', (t) => t.includes(`${low.length} demande(s) en 6 fois`));
+  await s.waitForText('[data-testid="requests-count"]', (t) => t.startsWith(`${sixShown - low.length} demande`));
+  await app.screenshot('requests.png');
+
+  const after = cli(app.db, 'requests', 'list');
+  const stillLow = after.filter((r) => r.status === 'pending' && r.plan === 'six' && Number(r.amount) <= threshold(r.school));
+  assert.equal(stillLow.length, 0, 'no pending six at or below the threshold');
+  const rejected = after.filter((r) => r.status === 'rejected');
+  assert.deepEqual(rejected.map((r) => r.id).sort((a, b) => a - b), low.map((r) => r.id).sort((a, b) => a - b));
+  assert.ok(rejected.every((r) => r.reason.includes('Paiement en 6 fois')));
+
+  // The rejected ones, listed together.
+  await choose(s, 'filter-status', 'rejected');
+  await s.waitForText('[data-testid="requests-count"]', (t) => t.startsWith(`${low.length} demande`));
+
+  // Back to the pending ones of every plan: take the first one that is clean, approve it with `a`.
+  await choose(s, 'filter-status', 'pending');
+  await choose(s, 'filter-plan', '');
+  await s.waitFor('[data-testid="request-row"]');
+  const first = await s.find('[data-testid="request-row"] td:nth-child(2)');
+  await s.click(first); // selects the row and moves the focus off the filters
+  const rowKey = await s.attribute(await s.find('[data-testid="request-row"].selected'), 'data-key');
+  const chosen = after.find((r) => r.id === Number(rowKey));
+  assert.ok(chosen && chosen.status === 'pending');
+  await s.waitForText('[data-testid="request-detail"]', (t) => t.includes(chosen.student_number));
+  await key(s, 'a');
+  const notice = await s.waitForText('[data-testid="notice"]', (t) => t.includes('acceptée'));
+  const invoice = chosen.amount === '0.00' ? null : notice.match(/F\d{4}-\d{5}/)?.[0];
+
+  const decided = cli(app.db, 'requests', 'list').find((r) => r.id === chosen.id);
+  assert.equal(decided.status, 'approved');
+
+  // Its student's account shows the new invoice and its schedule.
+  await key(s, 'g');
+  await key(s, 'c');
+  await s.type(await s.waitFor('[data-testid="student-search"]'), chosen.student_number);
+  await s.waitForCount('[data-testid="student-row"]', 1);
+  await s.click(await s.find(`[data-testid="student-row"][data-key="${chosen.student_number}"] td`));
+  await s.waitFor('[data-testid="account"]');
+  if (invoice) {
+    await s.waitForText('[data-testid="table-invoices"]', (t) => t.includes(invoice));
+    const position = cli(app.db, 'account', chosen.student_number);
+    const scheduleRows = await s.findAll('[data-testid="table-schedule"] tbody tr');
+    assert.equal(scheduleRows.length, position.schedule.length);
+    assert.ok(position.schedule.length >= 1);
+  }
+  await app.screenshot('requests-account.png');
+});
