@@ -36,23 +36,29 @@ export class App {
   static async start(prepare) {
     const db = join(mkdtempSync(join(tmpdir(), 'regie-e2e-')), 'regie.sqlite');
     if (prepare) prepare(db);
-    const port = 4444 + Math.floor(Math.random() * 500) * 2;
+    // 4500-4998 holds none of the ports fetch() refuses (5060, 5061, 6000, ...).
+    const port = 4500 + Math.floor(Math.random() * 249) * 2;
     const base = `http://127.0.0.1:${port}`;
     const driver = spawn(need('TAURI_DRIVER'), ['--port', String(port), '--native-port', String(port + 1)], {
       stdio: ['ignore', 'inherit', 'inherit'],
     });
-    const end = Date.now() + 20000;
-    for (;;) {
-      try {
-        await fetch(`${base}/status`);
-        break;
-      } catch {
-        if (Date.now() > end) throw new Error('tauri-driver did not start');
-        await new Promise((r) => setTimeout(r, 100));
+    try {
+      const end = Date.now() + 20000;
+      for (;;) {
+        try {
+          await fetch(`${base}/status`, { signal: AbortSignal.timeout(2000) });
+          break;
+        } catch (e) {
+          if (Date.now() > end) throw new Error(`tauri-driver did not start on ${base}: ${e.cause?.code ?? e.message}`);
+          await new Promise((r) => setTimeout(r, 100));
+        }
       }
+      const session = await Session.start(base, need('REGIE_DESKTOP'), ['--db', db]);
+      return new App(db, driver, session);
+    } catch (e) {
+      driver.kill();
+      throw e;
     }
-    const session = await Session.start(base, need('REGIE_DESKTOP'), ['--db', db]);
-    return new App(db, driver, session);
   }
 
   constructor(db, driver, session) {
