@@ -260,8 +260,12 @@ async fn on_the_demo_data_auto_review_is_exact_and_every_decision_is_audited() {
     regie::demo::fill(&s, regie::demo::DemoOptions::default(), "demo").await.unwrap();
     let before = regie::requests::list(&s, Some(RequestStatus::Pending)).await.unwrap();
     let threshold = regie::Money::from_cents(100_000);
-    let low: Vec<i64> =
-        before.iter().filter(|r| r.plan == regie::plans::PlanKind::Six && r.amount <= threshold).map(|r| r.id).collect();
+    let mut low: Vec<i64> = before
+        .iter()
+        .filter(|r| r.plan == regie::plans::PlanKind::Six && r.amount <= threshold)
+        .map(|r| r.id)
+        .collect();
+    low.sort();
     assert!(low.len() >= 5, "the demo has six-installment requests at or below the threshold: {}", low.len());
 
     let done = review::auto_review(&s, false, "claire").await.unwrap();
@@ -270,18 +274,23 @@ async fn on_the_demo_data_auto_review_is_exact_and_every_decision_is_audited() {
     assert_eq!(rejected, low, "exactly the ones at or below the threshold");
 
     let after = regie::requests::list(&s, None).await.unwrap();
-    assert!(!after.iter().any(|r| r.status == RequestStatus::Pending
-        && r.plan == regie::plans::PlanKind::Six
-        && r.amount <= threshold));
-    assert!(after
-        .iter()
-        .filter(|r| r.plan == regie::plans::PlanKind::Six && r.amount > threshold)
-        .all(|r| r.status != RequestStatus::Rejected));
+    assert!(
+        !after.iter().any(|r| r.status == RequestStatus::Pending
+            && r.plan == regie::plans::PlanKind::Six
+            && r.amount <= threshold)
+    );
+    assert!(
+        after
+            .iter()
+            .filter(|r| r.plan == regie::plans::PlanKind::Six && r.amount > threshold)
+            .all(|r| r.status != RequestStatus::Rejected)
+    );
 
     let mut c = s.read().await.unwrap();
     let log = regie::store::audit::list(&mut c, Some("request")).await.unwrap();
     for id in &low {
-        let entry = log.iter().find(|e| e.action == "request.reject" && e.entity_id == id.to_string()).expect("audited");
+        let entry =
+            log.iter().find(|e| e.action == "request.reject" && e.entity_id == id.to_string()).expect("audited");
         assert_eq!(entry.actor, "claire");
         assert!(entry.reason.as_deref().unwrap().contains("Paiement en 6 fois"));
         assert!(chrono::DateTime::parse_from_rfc3339(&entry.at).is_ok(), "timestamped: {}", entry.at);
