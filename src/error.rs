@@ -24,6 +24,11 @@ pub enum Error {
     NoFee { what: String },
     #[error("{0}")]
     Invalid(String),
+    /// The statement's columns could not be recognised: the UI shows `preview` for a mapping.
+    #[error("{file}: colonnes du relevé non reconnues ({missing}) ; indiquez la correspondance des colonnes")]
+    MappingNeeded { file: String, missing: String, preview: Vec<Vec<String>> },
+    #[error("ligne de relevé {0} introuvable")]
+    LineNotFound(i64),
     #[error("fichier {path}: {source}")]
     Io {
         path: String,
@@ -49,6 +54,8 @@ impl Error {
             Error::RequestNotFound(_) => "request_not_found",
             Error::NoFee { .. } => "no_fee",
             Error::Invalid(_) => "invalid_input",
+            Error::MappingNeeded { .. } => "mapping_needed",
+            Error::LineNotFound(_) => "line_not_found",
             Error::Io { .. } => "io",
             Error::Database(_) => "database",
             Error::Migration(_) => "migration",

@@ -1,6 +1,7 @@
 //! Régie's core: the rules and the ledger of the registration-fee back office of Clermont
 //! Auvergne INP. The `regie` CLI and the desktop shell are thin layers over this crate.
 
+pub mod bank;
 pub mod demo;
 pub mod error;
 pub mod fees;

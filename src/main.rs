@@ -74,6 +74,11 @@ enum Command {
         #[command(subcommand)]
         command: FeesCommand,
     },
+    /// Bank statements: import, lines, confirm, undo.
+    Statements {
+        #[command(subcommand)]
+        command: StatementsCommand,
+    },
     /// Per-school settings: threshold, rounding, debit day, deadline.
     Settings {
         #[command(subcommand)]
@@ -170,6 +175,43 @@ enum RequestsCommand {
     Export {
         #[arg(long)]
         out: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum StatementsCommand {
+    /// Import a statement (CSV, XLSX, XLS, ODS): all lines or none; known lines are not added again.
+    Import {
+        file: PathBuf,
+        /// Use a saved column mapping.
+        #[arg(long, conflicts_with = "map")]
+        profile: Option<String>,
+        /// Give the columns: header=ROW,date=COL,label=COL[+COL],amount=COL or debit=COL,credit=COL[,value_date=COL]
+        /// (rows 1-based as the spreadsheet shows them, columns as letters A, B, ... or 1-based numbers).
+        #[arg(long)]
+        map: Option<String>,
+        /// Save the --map under this name for next time.
+        #[arg(long, requires = "map")]
+        save_profile: Option<String>,
+    },
+    /// Statement lines with their status, score, reasons and suggestions.
+    Lines {
+        /// matched | to_review | unmatched | debit
+        #[arg(long)]
+        status: Option<String>,
+    },
+    /// Confirm that a line pays a student (or --amount of it, to split a line between students).
+    Confirm {
+        line_id: i64,
+        student_number: String,
+        #[arg(long)]
+        amount: Option<String>,
+    },
+    /// Undo a line's match by an audited reversal.
+    Undo {
+        line_id: i64,
+        #[arg(long)]
+        reason: String,
     },
 }
 
@@ -361,6 +403,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Requests { command } => requests(&cli.db, command, &user, json).await,
         Command::Settings { command } => settings(&cli.db, command, &user, json).await,
+        Command::Statements { command } => statements(&cli.db, command, &user, json).await,
     }
 }
 
@@ -444,6 +487,106 @@ async fn requests(db: &Option<PathBuf>, command: RequestsCommand, user: &str, js
             })
         }
     }
+}
+
+async fn statements(db: &Option<PathBuf>, command: StatementsCommand, user: &str, json: bool) -> anyhow::Result<()> {
+    use regie::bank::{self, Columns};
+    let store = open(db).await?;
+    match command {
+        StatementsCommand::Import { file, profile, map, save_profile } => {
+            let mapping = map.map(|m| parse_map(&m)).transpose()?;
+            let columns = match (&profile, mapping) {
+                (Some(p), _) => Columns::Profile(p),
+                (None, Some(mapping)) => Columns::Mapping { mapping, save_as: save_profile.as_deref() },
+                (None, None) => Columns::Detect,
+            };
+            let s = bank::import_file(&store, &file, columns, user).await?;
+            emit(json, &s, |s| {
+                format!(
+                    "{}: {} lignes, {} nouvelles, {} déjà connues ; {} rapprochées automatiquement, {} à examiner, {} sans correspondance",
+                    s.file, s.rows, s.new, s.already_known, s.auto_matched, s.to_review, s.unmatched
+                )
+            })
+        }
+        StatementsCommand::Lines { status } => {
+            let lines = bank::lines(&store, status.as_deref()).await?;
+            emit(json, &lines, |l| {
+                l.iter()
+                    .map(|l| {
+                        format!(
+                            "{:>6} {} {:>12} {:<10} {:<10} {:<50} {}",
+                            l.id,
+                            fr_date(l.date),
+                            l.amount.to_french(),
+                            l.status,
+                            l.student_number.clone().unwrap_or_default(),
+                            l.label.chars().take(50).collect::<String>(),
+                            l.reasons.join(", ")
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            })
+        }
+        StatementsCommand::Confirm { line_id, student_number, amount } => {
+            let amount = amount.map(|a| Money::parse(&a).map_err(regie::Error::from)).transpose()?;
+            let c = bank::confirm(&store, line_id, &student_number, amount, user).await?;
+            emit(json, &c, |c| {
+                format!("ligne {} -> {} : {} ({})", c.line_id, c.student_number, c.amount.to_french(), c.status)
+            })
+        }
+        StatementsCommand::Undo { line_id, reason } => {
+            let n = bank::undo(&store, line_id, &reason, chrono::Local::now().date_naive(), user).await?;
+            emit(json, &serde_json::json!({"line_id": line_id, "reversed": n}), |_| {
+                format!("ligne {line_id}: {n} règlement(s) annulé(s)")
+            })
+        }
+    }
+}
+
+/// Reads `header=4,date=A,label=E+F,debit=C,credit=D` into a mapping.
+fn parse_map(text: &str) -> anyhow::Result<regie::bank::table::Mapping> {
+    use regie::bank::table::{AmountColumns, Mapping};
+    let col = |v: &str| -> anyhow::Result<usize> {
+        let v = v.trim();
+        if let Ok(n) = v.parse::<usize>() {
+            anyhow::ensure!(n >= 1, "colonne {v}: à partir de 1");
+            return Ok(n - 1);
+        }
+        anyhow::ensure!(
+            !v.is_empty() && v.chars().all(|c| c.is_ascii_alphabetic()),
+            "colonne « {v} »: une lettre (A, B, …) ou un numéro"
+        );
+        Ok(v.to_ascii_uppercase().bytes().fold(0usize, |acc, b| acc * 26 + (b - b'A' + 1) as usize) - 1)
+    };
+    let (mut header, mut date, mut value_date, mut label, mut amount, mut debit, mut credit) =
+        (None, None, None, Vec::new(), None, None, None);
+    for part in text.split(',') {
+        let (k, v) = part.split_once('=').with_context(|| format!("--map: « {part} » n'est pas clé=valeur"))?;
+        match k.trim() {
+            "header" => header = Some(v.trim().parse::<usize>().context("--map header: un numéro de ligne")?),
+            "date" => date = Some(col(v)?),
+            "value_date" => value_date = Some(col(v)?),
+            "label" => label = v.split('+').map(col).collect::<anyhow::Result<Vec<_>>>()?,
+            "amount" => amount = Some(col(v)?),
+            "debit" => debit = Some(col(v)?),
+            "credit" => credit = Some(col(v)?),
+            other => anyhow::bail!("--map: clé inconnue « {other} »"),
+        }
+    }
+    let amount = match (amount, debit, credit) {
+        (Some(a), None, None) => AmountColumns::Signed(a),
+        (None, Some(debit), Some(credit)) => AmountColumns::DebitCredit { debit, credit },
+        _ => anyhow::bail!("--map: amount=COL, ou debit=COL et credit=COL"),
+    };
+    anyhow::ensure!(!label.is_empty(), "--map: label=COL manquant");
+    Ok(Mapping {
+        header_row: header.context("--map: header=LIGNE manquant")?,
+        date: date.context("--map: date=COL manquant")?,
+        value_date,
+        label,
+        amount,
+    })
 }
 
 async fn settings(db: &Option<PathBuf>, command: SettingsCommand, user: &str, json: bool) -> anyhow::Result<()> {

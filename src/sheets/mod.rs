@@ -54,6 +54,17 @@ impl Cell {
     }
 }
 
+impl Cell {
+    /// An amount: a spreadsheet number (rounded to the cent it was typed with) or French text.
+    pub fn money(&self) -> Result<Option<crate::money::Money>, String> {
+        match self {
+            c if c.is_empty() => Ok(None),
+            Cell::Number(n) => crate::money::Money::parse(&format!("{n:.2}")).map(Some).map_err(|e| e.to_string()),
+            other => crate::money::Money::parse(&other.text()).map(Some).map_err(|e| e.to_string()),
+        }
+    }
+}
+
 pub fn parse_date(text: &str) -> Result<NaiveDate, String> {
     let t = text.trim();
     let t = t.split_whitespace().next().unwrap_or(""); // drop a time part

@@ -2,6 +2,7 @@
 //! All SQL lives in this folder, in small named functions taking a connection or a transaction.
 
 pub mod audit;
+pub mod bank;
 pub mod ledger;
 pub mod requests;
 pub mod settings;

@@ -1,0 +1,583 @@
+//! Matching: for each credit line, the students it may pay, each with a score and its reasons
+//! ("nom 2/2, ISIMA, montant = 2e échéance, 3 jours après l'échéance"). Candidates come from an
+//! index (name-token pairs, numbers, invoices, learned payer aliases, amounts), never a scan.
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+
+use super::table::canonical_label;
+use crate::fees::School;
+use crate::money::Money;
+
+/// An open installment of a student, in due order.
+#[derive(Debug, Clone)]
+pub struct OpenItem {
+    pub installment_id: i64,
+    pub n: i64,
+    pub due_date: NaiveDate,
+    pub left: Money,
+    pub invoice_number: String,
+}
+
+/// A student who may be paying: names, school, open installments and learned payer aliases.
+#[derive(Debug, Clone)]
+pub struct Payee {
+    pub student_id: i64,
+    pub number: String,
+    pub last_name: String,
+    pub first_name: String,
+    pub school: School,
+    pub open: Vec<OpenItem>,
+    pub aliases: Vec<String>,
+}
+
+/// A ranked candidate for a line.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Suggestion {
+    pub student_number: String,
+    pub score: i64,
+    pub reasons: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LineStatus {
+    Matched,
+    ToReview,
+    Unmatched,
+    Debit,
+}
+
+impl LineStatus {
+    pub fn code(self) -> &'static str {
+        match self {
+            LineStatus::Matched => "matched",
+            LineStatus::ToReview => "to_review",
+            LineStatus::Unmatched => "unmatched",
+            LineStatus::Debit => "debit",
+        }
+    }
+}
+
+/// The rules of automatic matching (settings).
+#[derive(Debug, Clone, Copy)]
+pub struct MatchRules {
+    /// A transfer short of an installment by at most this is still that installment (bank fees).
+    pub fee_tolerance: Money,
+    /// The best candidate is matched automatically only from this score...
+    pub auto_score: i64,
+    /// ...and this far ahead of the second. Ties are never guessed.
+    pub auto_lead: i64,
+    /// Below this, a line has no suggestion worth reviewing.
+    pub review_score: i64,
+}
+
+impl Default for MatchRules {
+    fn default() -> Self {
+        MatchRules { fee_tolerance: Money::from_cents(3000), auto_score: 75, auto_lead: 20, review_score: 30 }
+    }
+}
+
+/// Words of bank labels that name no one.
+const STOP: &[&str] = &[
+    "VIR",
+    "VIREMENT",
+    "SEPA",
+    "RECU",
+    "RECEIVED",
+    "EMIS",
+    "DE",
+    "DU",
+    "DES",
+    "LA",
+    "LE",
+    "LES",
+    "MOTIF",
+    "REF",
+    "REFERENCE",
+    "INST",
+    "INSTANTANE",
+    "INTERNATIONAL",
+    "INTL",
+    "ORDRE",
+    "PAR",
+    "POUR",
+    "EMETTEUR",
+    "BENEF",
+    "BENEFICIAIRE",
+    "ET",
+    "M",
+    "MME",
+    "MR",
+    "MLLE",
+    "FRAIS",
+    "INSCRIPTION",
+    "SCOLARITE",
+    "DROITS",
+    "ECHEANCE",
+    "NPY",
+    "REMISE",
+    "TRANSFER",
+    "FROM",
+    "ISIMA",
+    "POLYTECH",
+    "CLERMONT",
+    "INP",
+    "FI",
+    "FORMATION",
+    "INITIALE",
+    "ID",
+    "EUR",
+];
+
+/// Upper-case ASCII words of a text, accents dropped.
+pub fn words(text: &str) -> Vec<String> {
+    canonical_label(text)
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+/// A name's words, each with the joined form of multi-word names ("DA SILVA" -> DASILVA too).
+fn name_words(name: &str) -> Vec<String> {
+    let ws: Vec<String> = words(name).into_iter().filter(|w| w.len() >= 2).collect();
+    ws
+}
+
+/// What the label says, once parsed.
+#[derive(Debug, Clone, Default)]
+pub struct Label {
+    pub tokens: Vec<String>,
+    /// The payer's name: the words after `/DE` up to the next `/` field.
+    pub payer: Option<String>,
+    pub school: Option<School>,
+    pub fee_marker: bool,
+}
+
+pub fn parse_label(label: &str) -> Label {
+    let canon = canonical_label(label);
+    let all = words(&canon);
+    let school = if all.iter().any(|w| w == "ISIMA") {
+        Some(School::Isima)
+    } else if all.iter().any(|w| w == "POLYTECH") {
+        Some(School::Polytech)
+    } else {
+        None
+    };
+    let fee_marker = canon.contains("F.I") || all.iter().any(|w| w == "FI") || canon.contains("FORMATION INITIALE");
+    let payer = canon
+        .split("/DE ")
+        .nth(1)
+        .map(|rest| rest.split('/').next().unwrap_or("").trim().to_string())
+        .filter(|p| !p.is_empty());
+    let tokens = all.into_iter().filter(|w| !STOP.contains(&w.as_str())).collect();
+    Label { tokens, payer, school, fee_marker }
+}
+
+/// An alias as stored: the payer's words, sorted, so word order does not matter.
+pub fn alias_key(payer: &str) -> String {
+    let mut ws: Vec<String> = words(payer).into_iter().filter(|w| !STOP.contains(&w.as_str())).collect();
+    ws.sort();
+    ws.join(" ")
+}
+
+/// The index over every payee, built once per matching run.
+pub struct Index {
+    pub payees: Vec<Payee>,
+    token_ids: HashMap<String, u32>,
+    /// Sorted name tokens, for labels the bank cut short (DURAN -> DURAND).
+    sorted_tokens: Vec<(String, u32)>,
+    /// (last-name token, first-name token) -> payees.
+    pairs: HashMap<(u32, u32), Vec<u32>>,
+    /// last-name token -> payees (used when no pair is found).
+    lasts: HashMap<u32, Vec<u32>>,
+    numbers: HashMap<String, u32>,
+    invoices: HashMap<String, u32>,
+    aliases: HashMap<String, Vec<u32>>,
+    /// Left to pay of a payee's first open installment -> payees.
+    amounts: HashMap<i64, Vec<u32>>,
+}
+
+impl Index {
+    pub fn build(payees: Vec<Payee>) -> Index {
+        let mut idx = Index {
+            payees: Vec::new(),
+            token_ids: HashMap::new(),
+            sorted_tokens: Vec::new(),
+            pairs: HashMap::new(),
+            lasts: HashMap::new(),
+            numbers: HashMap::new(),
+            invoices: HashMap::new(),
+            aliases: HashMap::new(),
+            amounts: HashMap::new(),
+        };
+        for (i, p) in payees.iter().enumerate() {
+            let i = i as u32;
+            let lasts: Vec<u32> = name_words(&p.last_name).iter().map(|w| idx.token(w)).collect();
+            let firsts: Vec<u32> = name_words(&p.first_name).iter().map(|w| idx.token(w)).collect();
+            for &l in &lasts {
+                idx.lasts.entry(l).or_default().push(i);
+                for &f in &firsts {
+                    idx.pairs.entry((l, f)).or_default().push(i);
+                }
+            }
+            idx.numbers.insert(p.number.to_uppercase(), i);
+            for o in &p.open {
+                idx.invoices.insert(o.invoice_number.to_uppercase(), i);
+            }
+            for a in &p.aliases {
+                idx.aliases.entry(a.clone()).or_default().push(i);
+            }
+            if let Some(first) = p.open.first() {
+                idx.amounts.entry(first.left.cents()).or_default().push(i);
+            }
+        }
+        let mut sorted: Vec<(String, u32)> = idx.token_ids.iter().map(|(t, id)| (t.clone(), *id)).collect();
+        sorted.sort();
+        idx.sorted_tokens = sorted;
+        idx.payees = payees;
+        idx
+    }
+
+    fn token(&mut self, w: &str) -> u32 {
+        let next = self.token_ids.len() as u32;
+        *self.token_ids.entry(w.to_string()).or_insert(next)
+    }
+
+    /// The name tokens a label word stands for: itself, or the names it is a cut-off start of.
+    fn expand(&self, w: &str) -> Vec<u32> {
+        if let Some(id) = self.token_ids.get(w) {
+            return vec![*id];
+        }
+        if w.len() < 4 {
+            return Vec::new();
+        }
+        let start = self.sorted_tokens.partition_point(|(t, _)| t.as_str() < w);
+        self.sorted_tokens[start..].iter().take_while(|(t, _)| t.starts_with(w)).take(8).map(|(_, id)| *id).collect()
+    }
+
+    /// The payees a label may be about.
+    fn candidates(&self, label: &Label, amount: Money) -> Vec<u32> {
+        let mut out: HashSet<u32> = HashSet::new();
+        let ids: Vec<Vec<u32>> = label.tokens.iter().map(|w| self.expand(w)).collect();
+        for (i, a) in ids.iter().enumerate() {
+            for (j, b) in ids.iter().enumerate() {
+                if i == j {
+                    continue;
+                }
+                for x in a {
+                    for y in b {
+                        if let Some(p) = self.pairs.get(&(*x, *y)) {
+                            out.extend(p);
+                        }
+                    }
+                }
+            }
+        }
+        for w in &label.tokens {
+            if let Some(p) = self.numbers.get(w.as_str()) {
+                out.insert(*p);
+            }
+        }
+        for inv in invoice_numbers(&label.tokens) {
+            if let Some(p) = self.invoices.get(&inv) {
+                out.insert(*p);
+            }
+        }
+        if let Some(payer) = &label.payer
+            && let Some(p) = self.aliases.get(&alias_key(payer))
+        {
+            out.extend(p);
+        }
+        if out.is_empty() {
+            for a in ids.iter().flatten() {
+                if let Some(p) = self.lasts.get(a).filter(|p| p.len() <= 50) {
+                    out.extend(p);
+                }
+            }
+        }
+        if out.is_empty()
+            && let Some(p) = self.amounts.get(&amount.cents()).filter(|p| p.len() <= 10)
+        {
+            out.extend(p);
+        }
+        out.into_iter().collect()
+    }
+
+    /// Ranks the candidates of a credit line and says what to do with it.
+    pub fn suggest(
+        &self,
+        label_text: &str,
+        date: NaiveDate,
+        amount: Money,
+        rules: &MatchRules,
+    ) -> (LineStatus, Vec<(u32, Suggestion)>) {
+        if !amount.is_positive() {
+            return (LineStatus::Debit, Vec::new());
+        }
+        let label = parse_label(label_text);
+        let mut ranked: Vec<(u32, Suggestion)> = self
+            .candidates(&label, amount)
+            .into_iter()
+            .map(|i| (i, self.score(&self.payees[i as usize], &label, date, amount, rules)))
+            .collect();
+        ranked.retain(|(_, s)| s.score > 0);
+        ranked.sort_by(|a, b| b.1.score.cmp(&a.1.score).then_with(|| a.1.student_number.cmp(&b.1.student_number)));
+        ranked.truncate(5);
+        let status = match ranked.as_slice() {
+            [] => LineStatus::Unmatched,
+            [best, rest @ ..] => {
+                let second = rest.first().map(|s| s.1.score).unwrap_or(0);
+                if best.1.score >= rules.auto_score && best.1.score - second >= rules.auto_lead {
+                    LineStatus::Matched
+                } else if best.1.score >= rules.review_score {
+                    LineStatus::ToReview
+                } else {
+                    LineStatus::Unmatched
+                }
+            }
+        };
+        (status, ranked)
+    }
+
+    fn score(&self, p: &Payee, label: &Label, date: NaiveDate, amount: Money, rules: &MatchRules) -> Suggestion {
+        let mut score = 0;
+        let mut reasons = Vec::new();
+        let has = |w: &str| label.tokens.iter().any(|t| t == w || (t.len() >= 4 && w.starts_with(t.as_str())));
+        let lasts = name_words(&p.last_name);
+        let firsts = name_words(&p.first_name);
+        let last_hits = lasts.iter().filter(|w| has(w)).count();
+        let first_hits = firsts.iter().filter(|w| has(w)).count();
+        let total = lasts.len() + firsts.len();
+        if last_hits + first_hits > 0 {
+            reasons.push(format!("nom {}/{}", last_hits + first_hits, total));
+            score += match (last_hits == lasts.len() && last_hits > 0, first_hits > 0) {
+                (true, true) => 55,
+                (true, false) => 35,
+                (false, true) if last_hits > 0 => 40,
+                (false, true) => 5,
+                (false, false) => 20,
+            };
+        }
+        if let Some(payer) = &label.payer
+            && p.aliases.contains(&alias_key(payer))
+        {
+            score += 45;
+            reasons.push(format!("payeur connu : {payer}"));
+        }
+        if label.tokens.iter().any(|t| t.eq_ignore_ascii_case(&p.number)) {
+            score += 60;
+            reasons.push(format!("n° étudiant {}", p.number));
+        }
+        let invoices = invoice_numbers(&label.tokens);
+        if let Some(inv) = p.open.iter().map(|o| o.invoice_number.to_uppercase()).find(|n| invoices.contains(n)) {
+            score += 60;
+            reasons.push(format!("facture {inv}"));
+        }
+        match label.school {
+            Some(s) if s == p.school => {
+                score += 10;
+                reasons.push(s.code().to_string());
+            }
+            Some(_) => {
+                score -= 15;
+                reasons.push("autre école".to_string());
+            }
+            None => {}
+        }
+        if label.fee_marker {
+            score += 5;
+            reasons.push("F.I".to_string());
+        }
+        let (points, why, due) = amount_fit(p, amount, rules);
+        score += points;
+        reasons.extend(why);
+        if let Some(due) = due {
+            let days = (date - due).num_days();
+            if days.abs() <= 20 {
+                score += 10;
+                reasons.push(match days {
+                    0 => "le jour de l'échéance".to_string(),
+                    d if d > 0 => format!("{d} jour(s) après l'échéance"),
+                    d => format!("{} jour(s) avant l'échéance", -d),
+                });
+            }
+        }
+        Suggestion { student_number: p.number.clone(), score, reasons }
+    }
+}
+
+/// Invoice numbers written in a label (`F2025-00012` arrives as the words F2025 and 00012).
+fn invoice_numbers(tokens: &[String]) -> Vec<String> {
+    tokens
+        .windows(2)
+        .filter(|w| {
+            w[0].len() == 5
+                && w[0].starts_with('F')
+                && w[0][1..].chars().all(|c| c.is_ascii_digit())
+                && w[1].chars().all(|c| c.is_ascii_digit())
+        })
+        .map(|w| format!("{}-{:0>5}", w[0], w[1]))
+        .collect()
+}
+
+fn ordinal(n: i64) -> String {
+    if n == 1 { "1re".to_string() } else { format!("{n}e") }
+}
+
+/// How the amount fits the payee's open installments: one of them, several in a row, one short
+/// by bank fees, or more than everything owed. Returns the points, the reasons and the due date
+/// the payment most likely answers.
+fn amount_fit(p: &Payee, amount: Money, rules: &MatchRules) -> (i64, Vec<String>, Option<NaiveDate>) {
+    if p.open.is_empty() {
+        return (0, vec!["rien à payer".to_string()], None);
+    }
+    if let Some(o) = p.open.iter().find(|o| o.left == amount) {
+        return (30, vec![format!("montant = {} échéance", ordinal(o.n))], Some(o.due_date));
+    }
+    let mut sum = Money::ZERO;
+    for (k, o) in p.open.iter().enumerate() {
+        sum += o.left;
+        if k > 0 && sum == amount {
+            return (25, vec![format!("montant = échéances {} à {}", p.open[0].n, o.n)], Some(p.open[0].due_date));
+        }
+        let short = sum - amount;
+        if short.is_positive() && short <= rules.fee_tolerance {
+            let what = if k == 0 {
+                format!("{} échéance", ordinal(o.n))
+            } else {
+                format!("échéances {} à {}", p.open[0].n, o.n)
+            };
+            return (
+                15,
+                vec![format!("montant = {what} − {} (frais bancaires ?)", short.to_french())],
+                Some(p.open[0].due_date),
+            );
+        }
+    }
+    if amount > sum {
+        return (
+            5,
+            vec![format!("trop-perçu de {} (restera en crédit)", (amount - sum).to_french())],
+            Some(p.open[0].due_date),
+        );
+    }
+    (0, Vec::new(), Some(p.open[0].due_date))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(m: u32, day: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(2025, m, day).unwrap()
+    }
+
+    fn payee(id: i64, number: &str, last: &str, first: &str, school: School, lefts: &[i64]) -> Payee {
+        Payee {
+            student_id: id,
+            number: number.into(),
+            last_name: last.into(),
+            first_name: first.into(),
+            school,
+            open: lefts
+                .iter()
+                .enumerate()
+                .map(|(k, c)| OpenItem {
+                    installment_id: id * 10 + k as i64,
+                    n: k as i64 + 2,
+                    due_date: d(10 + k as u32, 10),
+                    left: Money::from_cents(*c),
+                    invoice_number: format!("F2025-{id:05}"),
+                })
+                .collect(),
+            aliases: Vec::new(),
+        }
+    }
+
+    fn index() -> Index {
+        Index::build(vec![
+            payee(1, "25000001", "Durand", "Léa", School::Isima, &[163050, 163050]),
+            payee(2, "25000002", "Durand", "Paul", School::Polytech, &[63380, 63380]),
+            payee(3, "25000003", "Da Silva", "Éloïse", School::Isima, &[20600]),
+        ])
+    }
+
+    #[test]
+    fn a_clear_transfer_is_matched_with_its_reasons() {
+        let idx = index();
+        let (status, ranked) = idx.suggest(
+            "VIR SEPA RECU /DE LEA DURAND /MOTIF DURAND+ISIMA+F.I",
+            d(10, 13),
+            Money::from_cents(163050),
+            &MatchRules::default(),
+        );
+        assert_eq!(status, LineStatus::Matched);
+        assert_eq!(ranked[0].1.student_number, "25000001");
+        assert_eq!(
+            ranked[0].1.reasons,
+            ["nom 2/2", "ISIMA", "F.I", "montant = 2e échéance", "3 jour(s) après l'échéance"]
+        );
+    }
+
+    #[test]
+    fn accents_dropped_names_reversed_and_truncated() {
+        let idx = index();
+        let (status, ranked) =
+            idx.suggest("VIR SEPA RECU /DE ELOISE DA SIL", d(10, 9), Money::from_cents(20600), &MatchRules::default());
+        assert_eq!(ranked[0].1.student_number, "25000003");
+        assert_eq!(status, LineStatus::Matched, "{ranked:?}");
+    }
+
+    #[test]
+    fn same_last_name_without_first_name_is_never_guessed() {
+        let idx = index();
+        let (status, ranked) = idx.suggest("VIR DURAND", d(10, 10), Money::from_cents(10000), &MatchRules::default());
+        assert_eq!(status, LineStatus::ToReview);
+        assert_eq!(ranked.len(), 2);
+        assert_eq!(ranked[0].1.score, ranked[1].1.score);
+    }
+
+    #[test]
+    fn fees_short_two_installments_and_overpayment() {
+        let idx = index();
+        let r = MatchRules::default();
+        let (_, short) = idx.suggest("VIR LEA DURAND ISIMA", d(10, 12), Money::from_cents(161550), &r);
+        assert!(
+            short[0].1.reasons.iter().any(|x| x.contains("15,00 €") && x.contains("frais")),
+            "{:?}",
+            short[0].1.reasons
+        );
+        let (_, two) = idx.suggest("VIR PAUL DURAND", d(10, 12), Money::from_cents(126760), &r);
+        assert!(two[0].1.reasons.contains(&"montant = échéances 2 à 3".to_string()), "{:?}", two[0].1.reasons);
+        let (_, over) = idx.suggest("VIR ELOISE DA SILVA", d(10, 12), Money::from_cents(30000), &r);
+        assert!(over[0].1.reasons.iter().any(|x| x.starts_with("trop-perçu de 94,00")), "{:?}", over[0].1.reasons);
+    }
+
+    #[test]
+    fn a_learned_payer_alias_is_used_and_shown() {
+        let mut payees = index().payees;
+        payees[1].aliases.push(alias_key("MARTIN PIERRE"));
+        let idx = Index::build(payees);
+        let (status, ranked) = idx.suggest(
+            "VIR SEPA RECU /DE PIERRE MARTIN /MOTIF SCOLARITE",
+            d(10, 11),
+            Money::from_cents(63380),
+            &MatchRules::default(),
+        );
+        assert_eq!(ranked[0].1.student_number, "25000002");
+        assert!(ranked[0].1.reasons.contains(&"payeur connu : PIERRE MARTIN".to_string()));
+        assert_eq!(status, LineStatus::Matched, "{ranked:?}");
+    }
+
+    #[test]
+    fn debits_are_not_matched() {
+        assert_eq!(
+            index().suggest("PRLV X", d(10, 1), Money::from_cents(-500), &MatchRules::default()).0,
+            LineStatus::Debit
+        );
+    }
+}

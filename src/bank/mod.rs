@@ -1,0 +1,314 @@
+//! Bank: imports the office's bank statements (CSV, xlsx, xls, ods) all-or-nothing and idempotently,
+//! matches each credit line to the student it pays, and turns confirmed matches into payments.
+
+pub mod matching;
+pub mod table;
+
+use std::path::Path;
+
+use chrono::NaiveDate;
+use serde::Serialize;
+use serde_json::json;
+
+use matching::{Index, LineStatus, MatchRules, OpenItem, Suggestion, alias_key, parse_label};
+use table::Mapping;
+
+use crate::ledger::{self, PaymentMethod, StudentNumber};
+use crate::money::Money;
+use crate::sheets;
+use crate::store::{self, Conn, Store, audit};
+use crate::{Error, Result};
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ImportSummary {
+    pub file: String,
+    pub rows: usize,
+    pub new: usize,
+    pub already_known: usize,
+    pub auto_matched: usize,
+    pub to_review: usize,
+    pub unmatched: usize,
+}
+
+/// How to find the columns: detect them, or a mapping given now (and saved under a name), or
+/// a profile saved before.
+pub enum Columns<'a> {
+    Detect,
+    Profile(&'a str),
+    Mapping { mapping: Mapping, save_as: Option<&'a str> },
+}
+
+/// Imports a statement file: every line or none; lines already known (same fingerprint) are
+/// counted, not added; new credit lines are matched, the clear ones turned into payments.
+pub async fn import_file(store: &Store, path: &Path, columns: Columns<'_>, actor: &str) -> Result<ImportSummary> {
+    let sheet = sheets::read(path)?;
+    let mapping = match &columns {
+        Columns::Detect => table::detect(&sheet)?,
+        Columns::Profile(name) => {
+            let saved = store::bank::profile(&mut *store.read().await?, name).await?;
+            let json = saved.ok_or_else(|| Error::Invalid(format!("profil d'import inconnu « {name} »")))?;
+            serde_json::from_str(&json).map_err(|e| Error::Invalid(format!("profil « {name} » illisible: {e}")))?
+        }
+        Columns::Mapping { mapping, .. } => mapping.clone(),
+    };
+    let lines = table::read_lines(&sheet, &mapping)?;
+    let prints = table::fingerprints(&lines);
+
+    let mut tx = store.begin().await?;
+    if let Columns::Mapping { mapping, save_as: Some(name) } = &columns {
+        store::bank::save_profile(&mut tx, name, &serde_json::to_string(mapping).expect("mapping serializes")).await?;
+    }
+    let statement =
+        store::bank::insert_statement(&mut tx, &sheet.file, sheet.sheet.as_deref(), actor, lines.len()).await?;
+    let mut new = Vec::new();
+    for (line, print) in lines.iter().zip(&prints) {
+        if let Some(id) = store::bank::insert_line(
+            &mut tx,
+            statement,
+            print,
+            line.row,
+            line.date,
+            line.value_date,
+            &line.label,
+            line.amount,
+        )
+        .await?
+        {
+            new.push((id, line));
+        }
+    }
+    let mut summary = ImportSummary {
+        file: sheet.file.clone(),
+        rows: lines.len(),
+        new: new.len(),
+        already_known: lines.len() - new.len(),
+        ..ImportSummary::default()
+    };
+    store::bank::set_statement_counts(&mut tx, statement, summary.new, summary.already_known).await?;
+
+    let rules = MatchRules::default();
+    let mut index = Index::build(store::bank::payees(&mut tx).await?);
+    let mut matched = Vec::new();
+    for (id, line) in new {
+        let (status, ranked) = index.suggest(&line.label, line.date, line.amount, &rules);
+        let best = ranked.first().map(|r| &r.1);
+        let suggestions: Vec<&Suggestion> = ranked.iter().map(|r| &r.1).collect();
+        store::bank::set_line_outcome(
+            &mut tx,
+            id,
+            status.code(),
+            best.map(|b| b.score),
+            &serde_json::to_string(&best.map(|b| &b.reasons)).expect("json"),
+            &serde_json::to_string(&suggestions).expect("json"),
+        )
+        .await?;
+        match status {
+            LineStatus::Matched => {
+                let payee = ranked[0].0 as usize;
+                let student_id = index.payees[payee].student_id;
+                let allocations = allocate(&mut index.payees[payee].open, line.amount);
+                let payment = store::ledger::insert_payment(
+                    &mut tx,
+                    student_id,
+                    line.date,
+                    line.amount,
+                    PaymentMethod::Transfer,
+                    &line.label,
+                )
+                .await?;
+                for (installment, part) in &allocations {
+                    store::ledger::insert_allocation(&mut tx, payment, *installment, *part).await?;
+                }
+                store::bank::link_payment(&mut tx, id, payment).await?;
+                matched.push(json!({"line": id, "student": index.payees[payee].number, "amount": line.amount, "payment": payment, "score": ranked[0].1.score}));
+                summary.auto_matched += 1;
+            }
+            LineStatus::ToReview => summary.to_review += 1,
+            LineStatus::Unmatched => summary.unmatched += 1,
+            LineStatus::Debit => {}
+        }
+    }
+    audit::record(
+        &mut tx,
+        actor,
+        "bank.import",
+        "statement",
+        statement,
+        None,
+        json!({"summary": summary, "auto_matched": matched}),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(summary)
+}
+
+/// Allocates `amount` to open installments, oldest due first, and updates what is left on them.
+/// Returns (installment id, part); what exceeds them stays unallocated (a credit).
+fn allocate(open: &mut Vec<OpenItem>, amount: Money) -> Vec<(i64, Money)> {
+    let mut left = amount;
+    let mut out = Vec::new();
+    for o in open.iter_mut() {
+        if !left.is_positive() {
+            break;
+        }
+        let part = left.min(o.left);
+        o.left -= part;
+        left -= part;
+        out.push((o.installment_id, part));
+    }
+    open.retain(|o| o.left.is_positive());
+    out
+}
+
+/// A statement line as the reconciliation view and the CLI show it.
+#[derive(Debug, Clone, Serialize)]
+pub struct LineView {
+    pub id: i64,
+    pub date: NaiveDate,
+    pub label: String,
+    pub amount: Money,
+    /// What is not yet turned into payments.
+    pub unassigned: Money,
+    pub status: String,
+    pub student_number: Option<String>,
+    pub score: Option<i64>,
+    pub reasons: Vec<String>,
+    pub suggestions: Vec<Suggestion>,
+}
+
+fn view(r: store::bank::LineRow) -> LineView {
+    let amount = Money::from_cents(r.amount_cents);
+    LineView {
+        id: r.id,
+        date: r.date,
+        unassigned: amount - Money::from_cents(r.assigned_cents),
+        amount,
+        label: r.label,
+        status: r.status,
+        student_number: r.student_number,
+        score: r.score,
+        reasons: serde_json::from_str::<Option<Vec<String>>>(&r.reasons).ok().flatten().unwrap_or_default(),
+        suggestions: serde_json::from_str(&r.suggestions).unwrap_or_default(),
+    }
+}
+
+pub async fn lines(store: &Store, status: Option<&str>) -> Result<Vec<LineView>> {
+    if let Some(s) = status.filter(|s| !["matched", "to_review", "unmatched", "debit"].contains(s)) {
+        return Err(Error::Invalid(format!("statut de ligne inconnu « {s} » (matched, to_review, unmatched, debit)")));
+    }
+    Ok(store::bank::lines(&mut *store.read().await?, status).await?.into_iter().map(view).collect())
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Confirmed {
+    pub line_id: i64,
+    pub student_number: String,
+    pub amount: Money,
+    pub payment_id: i64,
+    pub status: String,
+    pub unassigned: Money,
+    /// The payer's name remembered as the student's alias, when it was new.
+    pub alias_learned: Option<String>,
+}
+
+/// Confirms that a line (or `amount` of it, when split between students) pays `student_number`:
+/// creates the payment, allocates it oldest installment first, remembers the payer's name.
+/// One transaction, audited.
+pub async fn confirm(
+    store: &Store,
+    line_id: i64,
+    student_number: &str,
+    amount: Option<Money>,
+    actor: &str,
+) -> Result<Confirmed> {
+    let mut tx = store.begin().await?;
+    let line = store::bank::line(&mut tx, line_id).await?.ok_or(Error::LineNotFound(line_id))?;
+    let total = Money::from_cents(line.amount_cents);
+    if !total.is_positive() {
+        return Err(Error::Invalid(format!("la ligne {line_id} est un débit : rien à rapprocher")));
+    }
+    let unassigned = total - Money::from_cents(line.assigned_cents);
+    let amount = amount.unwrap_or(unassigned);
+    if !amount.is_positive() || amount > unassigned {
+        return Err(Error::Invalid(format!(
+            "montant {} impossible : il reste {} à affecter sur la ligne {line_id}",
+            amount.to_french(),
+            unassigned.to_french()
+        )));
+    }
+    let number = StudentNumber::parse(student_number)?;
+    let student = store::students::by_number(&mut tx, &number)
+        .await?
+        .ok_or_else(|| Error::StudentNotFound(number.to_string()))?;
+    let payment =
+        ledger::record_payment(&mut tx, &student, line.date, amount, PaymentMethod::Transfer, &line.label, actor)
+            .await?;
+    store::bank::link_payment(&mut tx, line_id, payment).await?;
+    let left = unassigned - amount;
+    let status = if left.is_zero() { LineStatus::Matched } else { LineStatus::ToReview };
+    store::bank::set_line_status(&mut tx, line_id, status.code()).await?;
+    let mut alias_learned = None;
+    if let Some(payer) = parse_label(&line.label).payer {
+        let key = alias_key(&payer);
+        let own = alias_key(&format!("{} {}", student.last_name, student.first_name));
+        if !key.is_empty() && key != own && store::bank::add_alias(&mut tx, student.id, &key).await? {
+            alias_learned = Some(key);
+        }
+    }
+    audit::record(
+        &mut tx,
+        actor,
+        "bank.confirm",
+        "statement_line",
+        line_id,
+        None,
+        json!({"student": student.number, "amount": amount, "payment": payment, "alias_learned": alias_learned}),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Confirmed {
+        line_id,
+        student_number: student.number.to_string(),
+        amount,
+        payment_id: payment,
+        status: status.code().into(),
+        unassigned: left,
+        alias_learned,
+    })
+}
+
+/// Undoes a line's match by an audited reversal of its payments; the line returns to review.
+pub async fn undo(store: &Store, line_id: i64, reason: &str, date: NaiveDate, actor: &str) -> Result<usize> {
+    let reason = reason.trim();
+    if reason.is_empty() {
+        return Err(Error::Invalid("un motif est obligatoire pour annuler un rapprochement".into()));
+    }
+    let mut tx = store.begin().await?;
+    store::bank::line(&mut tx, line_id).await?.ok_or(Error::LineNotFound(line_id))?;
+    let live = store::bank::live_payments(&mut tx, line_id).await?;
+    if live.is_empty() {
+        return Err(Error::Invalid(format!("la ligne {line_id} n'est rapprochée d'aucun règlement")));
+    }
+    let mut reversed = Vec::new();
+    for (payment, _, amount) in &live {
+        let rev = store::bank::reverse_payment(&mut tx, *payment, date, &format!("Annulation: {reason}")).await?;
+        store::bank::link_payment(&mut tx, line_id, rev).await?;
+        reversed.push(json!({"payment": payment, "reversal": rev, "amount": amount}));
+    }
+    store::bank::set_line_status(&mut tx, line_id, LineStatus::ToReview.code()).await?;
+    audit::record(&mut tx, actor, "bank.undo", "statement_line", line_id, Some(reason), json!({"reversed": reversed}))
+        .await?;
+    tx.commit().await?;
+    Ok(live.len())
+}
+
+/// Saved import profiles: name and mapping.
+pub async fn profiles(store: &Store) -> Result<Vec<(String, Mapping)>> {
+    let rows = store::bank::profiles(&mut *store.read().await?).await?;
+    Ok(rows.into_iter().filter_map(|(n, m)| serde_json::from_str(&m).ok().map(|m| (n, m))).collect())
+}
+
+/// The conn-level helper shared with tests: the index over the current open installments.
+pub async fn index(conn: &mut Conn) -> Result<Index> {
+    Ok(Index::build(store::bank::payees(conn).await?))
+}

@@ -1,0 +1,339 @@
+//! Reads a bank statement's table out of a sheet: finds the header under the bank's title rows,
+//! recognises French bank headers in both layouts, and reads each line, naming any bad cell.
+
+use serde::{Deserialize, Serialize};
+
+use chrono::NaiveDate;
+
+use crate::Error;
+use crate::money::Money;
+use crate::sheets::{Cell, Sheet, SheetError, normalize_header};
+
+/// Where the columns are. Column indexes are 0-based; `header_row` is the sheet's row number
+/// (1-based) of the header, the lines start right below it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Mapping {
+    pub header_row: usize,
+    pub date: usize,
+    pub value_date: Option<usize>,
+    /// Label columns, joined with a space (Libellé, then Détail or Référence).
+    pub label: Vec<usize>,
+    pub amount: AmountColumns,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AmountColumns {
+    /// One signed column (Montant).
+    Signed(usize),
+    /// Separate Débit and Crédit columns; a debit counts negative whatever its sign.
+    DebitCredit { debit: usize, credit: usize },
+}
+
+/// One line as the statement gives it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParsedLine {
+    /// The sheet's row number (1-based) of the line's first row.
+    pub row: usize,
+    pub date: NaiveDate,
+    pub value_date: Option<NaiveDate>,
+    pub label: String,
+    pub amount: Money,
+}
+
+const DATE: &[&str] = &[
+    "date",
+    "date_operation",
+    "date_d_operation",
+    "date_de_l_operation",
+    "date_comptable",
+    "date_de_comptabilisation",
+    "date_ope",
+];
+const VALUE_DATE: &[&str] = &["date_valeur", "date_de_valeur", "valeur"];
+const LABEL: &[&str] = &[
+    "libelle",
+    "libelle_operation",
+    "libelle_de_l_operation",
+    "intitule",
+    "description",
+    "libelle_simplifie",
+    "operation",
+    "nature_de_l_operation",
+];
+const DETAIL: &[&str] = &[
+    "detail",
+    "details",
+    "reference",
+    "ref",
+    "motif",
+    "libelle_complementaire",
+    "informations_complementaires",
+    "commentaire",
+];
+const DEBIT: &[&str] = &["debit", "debits", "montant_debit", "debit_eur", "debit_euros", "sortie"];
+const CREDIT: &[&str] = &["credit", "credits", "montant_credit", "credit_eur", "credit_euros", "entree"];
+const AMOUNT: &[&str] = &["montant", "montant_eur", "montant_euros", "amount", "somme", "montant_de_l_operation"];
+
+fn find(header: &[String], names: &[&str]) -> Option<usize> {
+    header.iter().position(|h| names.contains(&h.as_str()))
+}
+
+/// Recognises the header row and its columns; when it cannot, says which columns are missing and
+/// returns the first rows for a mapping step.
+pub fn detect(sheet: &Sheet) -> Result<Mapping, Error> {
+    let mut best: Option<(usize, usize, Vec<String>)> = None;
+    for (i, row) in sheet.rows.iter().enumerate().take(40) {
+        let header: Vec<String> = row.iter().map(|c| normalize_header(&c.text())).collect();
+        let known = header
+            .iter()
+            .filter(|h| {
+                [DATE, VALUE_DATE, LABEL, DETAIL, DEBIT, CREDIT, AMOUNT].iter().any(|set| set.contains(&h.as_str()))
+            })
+            .count();
+        if known >= 2 && best.as_ref().is_none_or(|b| known > b.1) {
+            best = Some((i, known, header));
+        }
+    }
+    let mut missing = Vec::new();
+    if let Some((i, _, header)) = &best {
+        let date = find(header, DATE);
+        let label = find(header, LABEL).or_else(|| find(header, DETAIL));
+        let amount = match (find(header, DEBIT), find(header, CREDIT), find(header, AMOUNT)) {
+            (Some(debit), Some(credit), _) => Some(AmountColumns::DebitCredit { debit, credit }),
+            (_, _, Some(a)) => Some(AmountColumns::Signed(a)),
+            _ => None,
+        };
+        if date.is_none() {
+            missing.push("date");
+        }
+        if label.is_none() {
+            missing.push("libellé");
+        }
+        if amount.is_none() {
+            missing.push("montant ou débit/crédit");
+        }
+        if let (Some(date), Some(label), Some(amount)) = (date, label, amount) {
+            let mut labels = vec![label];
+            labels.extend(find(header, DETAIL).filter(|d| *d != label));
+            return Ok(Mapping {
+                header_row: i + 1,
+                date,
+                value_date: find(header, VALUE_DATE),
+                label: labels,
+                amount,
+            });
+        }
+    } else {
+        missing.push("en-tête");
+    }
+    Err(Error::MappingNeeded { file: sheet.file.clone(), missing: missing.join(", "), preview: preview(sheet, 12) })
+}
+
+/// The first rows of the sheet as text, for the mapping step.
+pub fn preview(sheet: &Sheet, rows: usize) -> Vec<Vec<String>> {
+    sheet.rows.iter().take(rows).map(|r| r.iter().map(Cell::text).collect()).collect()
+}
+
+fn closing_row(label: &str) -> bool {
+    let l = normalize_header(label);
+    l.starts_with("solde") || l.starts_with("total") || l.starts_with("nouveau_solde") || l.starts_with("ancien_solde")
+}
+
+/// Reads every line below the header. A row without a date or amount continues the previous
+/// line's label (banks split long labels over rows); balance and total rows are skipped.
+pub fn read_lines(sheet: &Sheet, m: &Mapping) -> Result<Vec<ParsedLine>, SheetError> {
+    static EMPTY: Cell = Cell::Empty;
+    let header: Vec<String> =
+        sheet.rows.get(m.header_row - 1).map(|r| r.iter().map(Cell::text).collect()).unwrap_or_default();
+    let col_name =
+        |i: usize| header.get(i).filter(|h| !h.is_empty()).cloned().unwrap_or_else(|| column_letter(i).to_string());
+    let mut out: Vec<ParsedLine> = Vec::new();
+    for (ri, row) in sheet.rows.iter().enumerate().skip(m.header_row) {
+        let cell = |i: usize| row.get(i).unwrap_or(&EMPTY);
+        let label = m
+            .label
+            .iter()
+            .map(|&i| cell(i).text().replace(['\r', '\n'], " "))
+            .filter(|t| !t.is_empty())
+            .collect::<Vec<_>>()
+            .join(" ");
+        let label = label.split_whitespace().collect::<Vec<_>>().join(" ");
+        let money = |i: usize| cell(i).money().map_err(|msg| sheet.error_at(ri, Some(&col_name(i)), msg));
+        let amount = match m.amount {
+            AmountColumns::Signed(a) => money(a)?,
+            AmountColumns::DebitCredit { debit, credit } => match (money(debit)?, money(credit)?) {
+                (Some(d), None) => Some(-d.abs()),
+                (None, Some(c)) => Some(c),
+                (None, None) => None,
+                (Some(d), Some(c)) if d.is_zero() => Some(c),
+                (Some(d), Some(c)) if c.is_zero() => Some(-d.abs()),
+                (Some(_), Some(_)) => {
+                    return Err(sheet.error_at(
+                        ri,
+                        Some(&col_name(credit)),
+                        "débit et crédit remplis sur la même ligne",
+                    ));
+                }
+            },
+        };
+        let date_cell = cell(m.date);
+        if date_cell.is_empty() {
+            match (amount, out.last_mut()) {
+                (None, Some(prev)) if !label.is_empty() && !closing_row(&label) => {
+                    prev.label.push(' ');
+                    prev.label.push_str(&label);
+                }
+                (None, _) => {}
+                (Some(_), _) if closing_row(&label) || label.is_empty() => {}
+                (Some(_), _) => return Err(sheet.error_at(ri, Some(&col_name(m.date)), "date manquante")),
+            }
+            continue;
+        }
+        let date = match date_cell.date() {
+            Ok(d) => d,
+            Err(_) if closing_row(&date_cell.text()) || closing_row(&label) => continue,
+            Err(msg) => return Err(sheet.error_at(ri, Some(&col_name(m.date)), msg)),
+        };
+        let Some(amount) = amount else {
+            return Err(sheet.error_at(ri, Some(&col_name(amount_column(m))), "montant manquant"));
+        };
+        let value_date = match m.value_date.map(cell).filter(|c| !c.is_empty()) {
+            Some(c) => Some(c.date().map_err(|msg| sheet.error_at(ri, m.value_date.map(col_name).as_deref(), msg))?),
+            None => None,
+        };
+        if label.is_empty() {
+            return Err(sheet.error_at(ri, Some(&col_name(m.label[0])), "libellé vide"));
+        }
+        out.push(ParsedLine { row: ri + 1, date, value_date, label, amount });
+    }
+    Ok(out)
+}
+
+fn amount_column(m: &Mapping) -> usize {
+    match m.amount {
+        AmountColumns::Signed(a) => a,
+        AmountColumns::DebitCredit { credit, .. } => credit,
+    }
+}
+
+fn column_letter(i: usize) -> String {
+    let mut n = i + 1;
+    let mut s = String::new();
+    while n > 0 {
+        let r = (n - 1) % 26;
+        s.insert(0, (b'A' + r as u8) as char);
+        n = (n - 1) / 26;
+    }
+    s
+}
+
+/// The label as it identifies a line: upper-case, accents dropped, spaces folded.
+pub fn canonical_label(label: &str) -> String {
+    use unicode_normalization::UnicodeNormalization;
+    label
+        .nfd()
+        .filter(|c| c.is_ascii())
+        .collect::<String>()
+        .to_uppercase()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// The fingerprints of a file's lines: date, amount, label, and the line's rank among the
+/// identical lines of this file. A re-import or an overlapping statement gives the same
+/// fingerprints; two identical lines of one day get ranks 1 and 2 and both stay.
+pub fn fingerprints(lines: &[ParsedLine]) -> Vec<String> {
+    let mut seen: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    lines
+        .iter()
+        .map(|l| {
+            let key = format!("{}|{}|{}", l.date, l.amount.cents(), canonical_label(&l.label));
+            let rank = seen.entry(key.clone()).or_insert(0);
+            *rank += 1;
+            format!("{key}#{rank}")
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sheet(rows: &[&[&str]]) -> Sheet {
+        Sheet {
+            file: "releve.csv".into(),
+            sheet: None,
+            rows: rows
+                .iter()
+                .map(|r| r.iter().map(|c| if c.is_empty() { Cell::Empty } else { Cell::Text(c.to_string()) }).collect())
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn finds_the_table_under_title_rows_with_debit_and_credit() {
+        let s = sheet(&[
+            &["Relevé de compte", "", ""],
+            &["Compte n° 00010038348", "", ""],
+            &["Du 01/09/2025 au 30/09/2025", "", ""],
+            &["Date", "Date de valeur", "Débit", "Crédit", "Libellé", "Solde"],
+            &["05/09/2025", "05/09/2025", "", "1 630,50", "VIR SEPA RECU /DE DURAND LEA", "10 000,00"],
+            &["", "", "", "", "/MOTIF DURAND+ISIMA+F.I", ""],
+            &["06/09/2025", "06/09/2025", "12,00", "", "FRAIS TENUE DE COMPTE", ""],
+            &["", "", "", "", "Solde au 30/09/2025", "9 988,00"],
+        ]);
+        let m = detect(&s).unwrap();
+        assert_eq!(m.header_row, 4);
+        assert_eq!(m.amount, AmountColumns::DebitCredit { debit: 2, credit: 3 });
+        let lines = read_lines(&s, &m).unwrap();
+        assert_eq!(lines.len(), 2);
+        assert_eq!(lines[0].label, "VIR SEPA RECU /DE DURAND LEA /MOTIF DURAND+ISIMA+F.I");
+        assert_eq!(lines[0].amount, Money::from_cents(163050));
+        assert_eq!(lines[1].amount, Money::from_cents(-1200));
+        assert_eq!(lines[0].row, 5);
+    }
+
+    #[test]
+    fn signed_amount_layout_and_bad_cells_are_located() {
+        let s = sheet(&[
+            &["Date opération", "Libellé", "Montant"],
+            &["2025-09-05", "VIR X", "-1.630,50"],
+            &["32/09/2025", "VIR Y", "10,00"],
+        ]);
+        let m = detect(&s).unwrap();
+        assert_eq!(m.amount, AmountColumns::Signed(2));
+        let e = read_lines(&s, &m).unwrap_err();
+        assert_eq!((e.row, e.column.as_deref()), (Some(3), Some("Date opération")));
+        let s = sheet(&[&["Date", "Libellé", "Montant"], &["05/09/2025", "VIR X", "abc"]]);
+        let e = read_lines(&s, &detect(&s).unwrap()).unwrap_err();
+        assert_eq!((e.row, e.column.as_deref()), (Some(2), Some("Montant")));
+    }
+
+    #[test]
+    fn unknown_headers_ask_for_a_mapping() {
+        let s = sheet(&[&["Jour", "Texte", "Valeur"], &["05/09/2025", "VIR", "10,00"]]);
+        match detect(&s) {
+            Err(Error::MappingNeeded { missing, preview, .. }) => {
+                assert!(missing.contains("en-tête"), "{missing}");
+                assert_eq!(preview[1][2], "10,00");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn identical_lines_get_ranks() {
+        let d = NaiveDate::from_ymd_opt(2025, 9, 5).unwrap();
+        let l = ParsedLine {
+            row: 1,
+            date: d,
+            value_date: None,
+            label: "VIR Élodie".into(),
+            amount: Money::from_cents(1000),
+        };
+        let f = fingerprints(&[l.clone(), l.clone()]);
+        assert_eq!(f, ["2025-09-05|1000|VIR ELODIE#1", "2025-09-05|1000|VIR ELODIE#2"]);
+    }
+}
