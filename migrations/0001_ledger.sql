@@ -173,3 +173,15 @@ CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
 BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
 CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
 BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
+
+-- Foreign keys are looked up from the student's side (positions) and from the installment's
+-- (what is left to pay): index them.
+CREATE INDEX orders_student ON orders (student_id);
+CREATE INDEX invoices_student ON invoices (student_id);
+CREATE INDEX invoices_order ON invoices (order_id);
+CREATE INDEX payments_student ON payments (student_id);
+CREATE INDEX allocations_installment ON allocations (installment_id);
+CREATE INDEX allocations_payment ON allocations (payment_id);
+CREATE INDEX credit_notes_invoice ON credit_notes (invoice_id);
+CREATE INDEX refunds_student ON refunds (student_id);
+CREATE INDEX requests_student ON requests (student_id);

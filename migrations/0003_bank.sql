@@ -29,6 +29,7 @@ CREATE TABLE statement_lines (
     suggestions  TEXT NOT NULL DEFAULT '[]'      -- JSON: ranked candidates with their reasons
 );
 CREATE INDEX statement_lines_status ON statement_lines (status);
+CREATE INDEX statement_lines_date ON statement_lines (date);
 
 -- The payments a line was turned into (several when split between students).
 CREATE TABLE line_payments (
@@ -51,3 +52,5 @@ CREATE TABLE import_profiles (
     name    TEXT PRIMARY KEY,
     mapping TEXT NOT NULL -- JSON
 );
+CREATE INDEX line_payments_payment ON line_payments (payment_id);
+CREATE INDEX payments_reverses ON payments (reverses);

@@ -134,11 +134,12 @@ const STOP: &[&str] = &[
 
 /// Upper-case ASCII words of a text, accents dropped.
 pub fn words(text: &str) -> Vec<String> {
-    canonical_label(text)
-        .split(|c: char| !c.is_ascii_alphanumeric())
-        .filter(|w| !w.is_empty())
-        .map(str::to_string)
-        .collect()
+    canonical_words(&canonical_label(text))
+}
+
+/// The words of a text already canonical (see `canonical_label`).
+fn canonical_words(canon: &str) -> Vec<String> {
+    canon.split(|c: char| !c.is_ascii_alphanumeric()).filter(|w| !w.is_empty()).map(str::to_string).collect()
 }
 
 /// A name's words, each with the joined form of multi-word names ("DA SILVA" -> DASILVA too).
@@ -153,13 +154,17 @@ pub struct Label {
     pub tokens: Vec<String>,
     /// The payer's name: the words after `/DE` up to the next `/` field.
     pub payer: Option<String>,
+    /// The payer's name as aliases are stored.
+    pub payer_key: Option<String>,
+    /// Invoice numbers written in the label.
+    pub invoices: Vec<String>,
     pub school: Option<School>,
     pub fee_marker: bool,
 }
 
 pub fn parse_label(label: &str) -> Label {
     let canon = canonical_label(label);
-    let all = words(&canon);
+    let all = canonical_words(&canon);
     let school = if all.iter().any(|w| w == "ISIMA") {
         Some(School::Isima)
     } else if all.iter().any(|w| w == "POLYTECH") {
@@ -173,8 +178,10 @@ pub fn parse_label(label: &str) -> Label {
         .nth(1)
         .map(|rest| rest.split('/').next().unwrap_or("").trim().to_string())
         .filter(|p| !p.is_empty());
-    let tokens = all.into_iter().filter(|w| !STOP.contains(&w.as_str())).collect();
-    Label { tokens, payer, school, fee_marker }
+    let tokens: Vec<String> = all.into_iter().filter(|w| !STOP.contains(&w.as_str())).collect();
+    let payer_key = payer.as_deref().map(alias_key);
+    let invoices = invoice_numbers(&tokens);
+    Label { tokens, payer, payer_key, school, fee_marker, invoices }
 }
 
 /// An alias as stored: the payer's words, sorted, so word order does not matter.
@@ -187,6 +194,8 @@ pub fn alias_key(payer: &str) -> String {
 /// The index over every payee, built once per matching run.
 pub struct Index {
     pub payees: Vec<Payee>,
+    /// Each payee's normalized (last, first) name words, computed once.
+    names: Vec<(Vec<String>, Vec<String>)>,
     token_ids: HashMap<String, u32>,
     /// Sorted name tokens, for labels the bank cut short (DURAN -> DURAND).
     sorted_tokens: Vec<(String, u32)>,
@@ -205,6 +214,7 @@ impl Index {
     pub fn build(payees: Vec<Payee>) -> Index {
         let mut idx = Index {
             payees: Vec::new(),
+            names: Vec::with_capacity(payees.len()),
             token_ids: HashMap::new(),
             sorted_tokens: Vec::new(),
             pairs: HashMap::new(),
@@ -216,8 +226,10 @@ impl Index {
         };
         for (i, p) in payees.iter().enumerate() {
             let i = i as u32;
-            let lasts: Vec<u32> = name_words(&p.last_name).iter().map(|w| idx.token(w)).collect();
-            let firsts: Vec<u32> = name_words(&p.first_name).iter().map(|w| idx.token(w)).collect();
+            let (last_words, first_words) = (name_words(&p.last_name), name_words(&p.first_name));
+            let lasts: Vec<u32> = last_words.iter().map(|w| idx.token(w)).collect();
+            let firsts: Vec<u32> = first_words.iter().map(|w| idx.token(w)).collect();
+            idx.names.push((last_words, first_words));
             for &l in &lasts {
                 idx.lasts.entry(l).or_default().push(i);
                 for &f in &firsts {
@@ -282,13 +294,13 @@ impl Index {
                 out.insert(*p);
             }
         }
-        for inv in invoice_numbers(&label.tokens) {
-            if let Some(p) = self.invoices.get(&inv) {
+        for inv in &label.invoices {
+            if let Some(p) = self.invoices.get(inv) {
                 out.insert(*p);
             }
         }
-        if let Some(payer) = &label.payer
-            && let Some(p) = self.aliases.get(&alias_key(payer))
+        if let Some(key) = &label.payer_key
+            && let Some(p) = self.aliases.get(key)
         {
             out.extend(p);
         }
@@ -322,7 +334,7 @@ impl Index {
         let mut ranked: Vec<(u32, Suggestion)> = self
             .candidates(&label, amount)
             .into_iter()
-            .map(|i| (i, self.score(&self.payees[i as usize], &label, date, amount, rules)))
+            .map(|i| (i, self.score(i as usize, &label, date, amount, rules)))
             .collect();
         ranked.retain(|(_, s)| s.score > 0);
         ranked.sort_by(|a, b| b.1.score.cmp(&a.1.score).then_with(|| a.1.student_number.cmp(&b.1.student_number)));
@@ -343,12 +355,12 @@ impl Index {
         (status, ranked)
     }
 
-    fn score(&self, p: &Payee, label: &Label, date: NaiveDate, amount: Money, rules: &MatchRules) -> Suggestion {
+    fn score(&self, i: usize, label: &Label, date: NaiveDate, amount: Money, rules: &MatchRules) -> Suggestion {
+        let p = &self.payees[i];
+        let (lasts, firsts) = &self.names[i];
         let mut score = 0;
         let mut reasons = Vec::new();
         let has = |w: &str| label.tokens.iter().any(|t| t == w || (t.len() >= 4 && w.starts_with(t.as_str())));
-        let lasts = name_words(&p.last_name);
-        let firsts = name_words(&p.first_name);
         let last_hits = lasts.iter().filter(|w| has(w)).count();
         let first_hits = firsts.iter().filter(|w| has(w)).count();
         let total = lasts.len() + firsts.len();
@@ -362,8 +374,8 @@ impl Index {
                 (false, false) => 20,
             };
         }
-        if let Some(payer) = &label.payer
-            && p.aliases.contains(&alias_key(payer))
+        if let (Some(payer), Some(key)) = (&label.payer, &label.payer_key)
+            && p.aliases.contains(key)
         {
             score += 45;
             reasons.push(format!("payeur connu : {payer}"));
@@ -372,8 +384,7 @@ impl Index {
             score += 60;
             reasons.push(format!("n° étudiant {}", p.number));
         }
-        let invoices = invoice_numbers(&label.tokens);
-        if let Some(inv) = p.open.iter().map(|o| o.invoice_number.to_uppercase()).find(|n| invoices.contains(n)) {
+        if let Some(inv) = p.open.iter().map(|o| o.invoice_number.to_uppercase()).find(|n| label.invoices.contains(n)) {
             score += 60;
             reasons.push(format!("facture {inv}"));
         }

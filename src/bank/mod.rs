@@ -60,67 +60,58 @@ pub async fn import_file(store: &Store, path: &Path, columns: Columns<'_>, actor
     }
     let statement =
         store::bank::insert_statement(&mut tx, &sheet.file, sheet.sheet.as_deref(), actor, lines.len()).await?;
-    let mut new = Vec::new();
-    for (line, print) in lines.iter().zip(&prints) {
-        if let Some(id) = store::bank::insert_line(
-            &mut tx,
-            statement,
-            print,
-            line.row,
-            line.date,
-            line.value_date,
-            &line.label,
-            line.amount,
-        )
-        .await?
-        {
-            new.push((id, line));
-        }
-    }
-    let mut summary = ImportSummary {
-        file: sheet.file.clone(),
-        rows: lines.len(),
-        new: new.len(),
-        already_known: lines.len() - new.len(),
-        ..ImportSummary::default()
+    let known = match (lines.iter().map(|l| l.date).min(), lines.iter().map(|l| l.date).max()) {
+        (Some(from), Some(to)) => store::bank::known_fingerprints(&mut tx, from, to).await?,
+        _ => Default::default(),
     };
-    store::bank::set_statement_counts(&mut tx, statement, summary.new, summary.already_known).await?;
-
+    let (mut line_id, mut payment_id) = store::bank::last_ids(&mut tx).await?;
     let rules = MatchRules::default();
     let mut index = Index::build(store::bank::payees(&mut tx).await?);
+    let mut summary = ImportSummary { file: sheet.file.clone(), rows: lines.len(), ..ImportSummary::default() };
+    let mut new_lines = Vec::new();
+    let mut payments = Vec::new();
     let mut matched = Vec::new();
-    for (id, line) in new {
+    for (line, print) in lines.iter().zip(&prints) {
+        if known.contains(print) {
+            summary.already_known += 1;
+            continue;
+        }
+        line_id += 1;
         let (status, ranked) = index.suggest(&line.label, line.date, line.amount, &rules);
         let best = ranked.first().map(|r| &r.1);
         let suggestions: Vec<&Suggestion> = ranked.iter().map(|r| &r.1).collect();
-        store::bank::set_line_outcome(
-            &mut tx,
-            id,
-            status.code(),
-            best.map(|b| b.score),
-            &serde_json::to_string(&best.map(|b| &b.reasons)).expect("json"),
-            &serde_json::to_string(&suggestions).expect("json"),
-        )
-        .await?;
+        new_lines.push(store::bank::NewLine {
+            id: line_id,
+            fingerprint: print,
+            row: line.row,
+            date: line.date,
+            value_date: line.value_date,
+            label: &line.label,
+            amount: line.amount,
+            status: status.code(),
+            score: best.map(|b| b.score),
+            reasons: serde_json::to_string(&best.map(|b| &b.reasons)).expect("json"),
+            // A matched line is explained by its reasons; the ranked list is for lines to review.
+            suggestions: if status == LineStatus::Matched {
+                "[]".into()
+            } else {
+                serde_json::to_string(&suggestions).expect("json")
+            },
+        });
         match status {
             LineStatus::Matched => {
-                let payee = ranked[0].0 as usize;
-                let student_id = index.payees[payee].student_id;
-                let allocations = allocate(&mut index.payees[payee].open, line.amount);
-                let payment = store::ledger::insert_payment(
-                    &mut tx,
-                    student_id,
-                    line.date,
-                    line.amount,
-                    PaymentMethod::Transfer,
-                    &line.label,
-                )
-                .await?;
-                for (installment, part) in &allocations {
-                    store::ledger::insert_allocation(&mut tx, payment, *installment, *part).await?;
-                }
-                store::bank::link_payment(&mut tx, id, payment).await?;
-                matched.push(json!({"line": id, "student": index.payees[payee].number, "amount": line.amount, "payment": payment, "score": ranked[0].1.score}));
+                let payee = &mut index.payees[ranked[0].0 as usize];
+                payment_id += 1;
+                payments.push(store::bank::NewPayment {
+                    id: payment_id,
+                    line_id,
+                    student_id: payee.student_id,
+                    date: line.date,
+                    amount: line.amount,
+                    reference: &line.label,
+                    allocations: allocate(&mut payee.open, line.amount),
+                });
+                matched.push(json!({"line": line_id, "student": payee.number, "amount": line.amount, "payment": payment_id, "score": ranked[0].1.score}));
                 summary.auto_matched += 1;
             }
             LineStatus::ToReview => summary.to_review += 1,
@@ -128,6 +119,9 @@ pub async fn import_file(store: &Store, path: &Path, columns: Columns<'_>, actor
             LineStatus::Debit => {}
         }
     }
+    summary.new = new_lines.len();
+    store::bank::insert_bulk(&mut tx, statement, &new_lines, &payments).await?;
+    store::bank::set_statement_counts(&mut tx, statement, summary.new, summary.already_known).await?;
     audit::record(
         &mut tx,
         actor,
@@ -306,9 +300,4 @@ pub async fn undo(store: &Store, line_id: i64, reason: &str, date: NaiveDate, ac
 pub async fn profiles(store: &Store) -> Result<Vec<(String, Mapping)>> {
     let rows = store::bank::profiles(&mut *store.read().await?).await?;
     Ok(rows.into_iter().filter_map(|(n, m)| serde_json::from_str(&m).ok().map(|m| (n, m))).collect())
-}
-
-/// The conn-level helper shared with tests: the index over the current open installments.
-pub async fn index(conn: &mut Conn) -> Result<Index> {
-    Ok(Index::build(store::bank::payees(conn).await?))
 }

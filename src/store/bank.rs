@@ -38,54 +38,6 @@ pub async fn set_statement_counts(conn: &mut Conn, id: i64, new_lines: usize, al
     Ok(())
 }
 
-/// Inserts a line unless its fingerprint is known; returns its id when new.
-#[allow(clippy::too_many_arguments)]
-pub async fn insert_line(
-    conn: &mut Conn,
-    statement_id: i64,
-    fingerprint: &str,
-    row: usize,
-    date: NaiveDate,
-    value_date: Option<NaiveDate>,
-    label: &str,
-    amount: Money,
-) -> Result<Option<i64>> {
-    let row: Option<(i64,)> = sqlx::query_as(
-        "INSERT INTO statement_lines (statement_id, fingerprint, source_row, date, value_date, label, amount_cents, status)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, 'unmatched')
-         ON CONFLICT (fingerprint) DO NOTHING RETURNING id",
-    )
-    .bind(statement_id)
-    .bind(fingerprint)
-    .bind(row as i64)
-    .bind(date)
-    .bind(value_date)
-    .bind(label)
-    .bind(amount.cents())
-    .fetch_optional(conn)
-    .await?;
-    Ok(row.map(|(id,)| id))
-}
-
-pub async fn set_line_outcome(
-    conn: &mut Conn,
-    id: i64,
-    status: &str,
-    score: Option<i64>,
-    reasons: &str,
-    suggestions: &str,
-) -> Result<()> {
-    sqlx::query("UPDATE statement_lines SET status = $1, score = $2, reasons = $3, suggestions = $4 WHERE id = $5")
-        .bind(status)
-        .bind(score)
-        .bind(reasons)
-        .bind(suggestions)
-        .bind(id)
-        .execute(conn)
-        .await?;
-    Ok(())
-}
-
 pub async fn set_line_status(conn: &mut Conn, id: i64, status: &str) -> Result<()> {
     sqlx::query("UPDATE statement_lines SET status = $1 WHERE id = $2").bind(status).bind(id).execute(conn).await?;
     Ok(())
@@ -178,20 +130,56 @@ pub async fn reverse_payment(conn: &mut Conn, payment_id: i64, date: NaiveDate, 
 }
 
 /// Every student with something left to pay, with open installments in due order and aliases.
+/// Three narrow queries joined here: the installments as numbers and dates, each student's and
+/// invoice's text once, rather than one wide row repeating them for every installment.
 pub async fn payees(conn: &mut Conn) -> Result<Vec<Payee>> {
-    let rows: Vec<(i64, String, String, String, String, i64, i64, NaiveDate, i64, String)> = sqlx::query_as(
-        "SELECT s.id, s.number, s.last_name, s.first_name, s.school, t.id, t.n, t.due_date,
-                t.amount_cents - COALESCE(a.paid, 0), i.number
-         FROM installments t
+    // One row per invoice, its open installments packed as `id:n:due_date:left;...`: decoding
+    // rows dominates this read, and an invoice has up to six installments.
+    let packed: Vec<(i64, i64, String)> = sqlx::query_as(
+        "SELECT i.student_id, i.id, group_concat(t.id || ':' || t.n || ':' || t.due_date || ':' || t.left_cents, ';')
+         FROM (SELECT t.id, t.invoice_id, t.n, t.due_date,
+                      t.amount_cents - COALESCE((SELECT SUM(a.amount_cents) FROM allocations a WHERE a.installment_id = t.id), 0)
+                        AS left_cents
+               FROM installments t WHERE t.status = 'scheduled') t
          JOIN invoices i ON i.id = t.invoice_id
-         JOIN students s ON s.id = i.student_id
-         LEFT JOIN (SELECT installment_id, SUM(amount_cents) AS paid FROM allocations GROUP BY installment_id) a
-                ON a.installment_id = t.id
-         WHERE t.status = 'scheduled' AND t.amount_cents - COALESCE(a.paid, 0) > 0
-         ORDER BY s.id, t.due_date, t.invoice_id, t.n",
+         WHERE t.left_cents > 0
+         GROUP BY i.id
+         ORDER BY i.student_id, i.id",
     )
     .fetch_all(&mut *conn)
     .await?;
+    let bad = |what: &str| crate::Error::Invalid(format!("échéance mal lue dans la base: {what}"));
+    let mut open: Vec<(i64, i64, i64, i64, NaiveDate, i64)> = Vec::with_capacity(packed.len() * 3);
+    for (student_id, invoice_id, items) in &packed {
+        for item in items.split(';') {
+            let mut f = item.split(':');
+            let mut next = || f.next().ok_or_else(|| bad(item));
+            let id: i64 = next()?.parse().map_err(|_| bad(item))?;
+            let n: i64 = next()?.parse().map_err(|_| bad(item))?;
+            let due = NaiveDate::parse_from_str(next()?, "%Y-%m-%d").map_err(|_| bad(item))?;
+            let left: i64 = next()?.parse().map_err(|_| bad(item))?;
+            open.push((*student_id, *invoice_id, id, n, due, left));
+        }
+    }
+    open.sort_by_key(|(student, invoice, _, n, due, _)| (*student, *due, *invoice, *n));
+    let invoices: std::collections::HashMap<i64, String> = sqlx::query_as::<_, (i64, String)>(
+        "SELECT i.id, i.number FROM invoices i
+         WHERE EXISTS (SELECT 1 FROM installments t WHERE t.invoice_id = i.id AND t.status = 'scheduled')",
+    )
+    .fetch_all(&mut *conn)
+    .await?
+    .into_iter()
+    .collect();
+    let mut students: std::collections::HashMap<i64, (String, String, String, String)> =
+        sqlx::query_as::<_, (i64, String, String, String, String)>(
+            "SELECT s.id, s.number, s.last_name, s.first_name, s.school FROM students s
+             WHERE EXISTS (SELECT 1 FROM invoices i WHERE i.student_id = s.id)",
+        )
+        .fetch_all(&mut *conn)
+        .await?
+        .into_iter()
+        .map(|(id, n, l, f, sc)| (id, (n, l, f, sc)))
+        .collect();
     let aliases: Vec<(i64, String)> =
         sqlx::query_as("SELECT student_id, alias FROM payer_aliases ORDER BY id").fetch_all(&mut *conn).await?;
     let mut by_student: std::collections::HashMap<i64, Vec<String>> = std::collections::HashMap::new();
@@ -199,25 +187,27 @@ pub async fn payees(conn: &mut Conn) -> Result<Vec<Payee>> {
         by_student.entry(s).or_default().push(a);
     }
     let mut out: Vec<Payee> = Vec::new();
-    for (sid, number, last, first, school, tid, n, due, left, invoice) in rows {
-        if out.last().is_none_or(|p| p.student_id != sid) {
+    for (student_id, invoice_id, installment_id, n, due_date, left) in open {
+        if out.last().is_none_or(|p| p.student_id != student_id) {
+            let (number, last_name, first_name, school) =
+                students.remove(&student_id).expect("an invoice's student exists");
             out.push(Payee {
-                student_id: sid,
+                student_id,
                 number,
-                last_name: last,
-                first_name: first,
+                last_name,
+                first_name,
                 school: school.parse()?,
                 open: Vec::new(),
-                aliases: by_student.remove(&sid).unwrap_or_default(),
+                aliases: by_student.remove(&student_id).unwrap_or_default(),
             });
         }
         let p = out.last_mut().expect("just pushed");
         p.open.push(OpenItem {
-            installment_id: tid,
+            installment_id,
             n,
-            due_date: due,
+            due_date,
             left: Money::from_cents(left),
-            invoice_number: invoice,
+            invoice_number: invoices.get(&invoice_id).cloned().unwrap_or_default(),
         });
     }
     Ok(out)
@@ -253,4 +243,117 @@ pub async fn profile(conn: &mut Conn, name: &str) -> Result<Option<String>> {
 
 pub async fn profiles(conn: &mut Conn) -> Result<Vec<(String, String)>> {
     Ok(sqlx::query_as("SELECT name, mapping FROM import_profiles ORDER BY name").fetch_all(conn).await?)
+}
+
+/// The fingerprints already stored for lines dated between `from` and `to`: one query, so
+/// that an import can tell new lines from known ones without asking line by line.
+pub async fn known_fingerprints(
+    conn: &mut Conn,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<std::collections::HashSet<String>> {
+    let rows: Vec<(String,)> = sqlx::query_as("SELECT fingerprint FROM statement_lines WHERE date BETWEEN $1 AND $2")
+        .bind(from)
+        .bind(to)
+        .fetch_all(conn)
+        .await?;
+    Ok(rows.into_iter().map(|(f,)| f).collect())
+}
+
+/// The largest ids of lines and payments. Inside a write transaction nobody else inserts, so
+/// a bulk import can number its rows itself and link them without reading ids back.
+pub async fn last_ids(conn: &mut Conn) -> Result<(i64, i64)> {
+    let (lines, payments): (i64, i64) = sqlx::query_as(
+        "SELECT (SELECT COALESCE(MAX(id), 0) FROM statement_lines), (SELECT COALESCE(MAX(id), 0) FROM payments)",
+    )
+    .fetch_one(conn)
+    .await?;
+    Ok((lines, payments))
+}
+
+/// A new statement line with its matching outcome, for the bulk insert.
+pub struct NewLine<'a> {
+    pub id: i64,
+    pub fingerprint: &'a str,
+    pub row: usize,
+    pub date: NaiveDate,
+    pub value_date: Option<NaiveDate>,
+    pub label: &'a str,
+    pub amount: Money,
+    pub status: &'static str,
+    pub score: Option<i64>,
+    pub reasons: String,
+    pub suggestions: String,
+}
+
+/// A payment made by the bulk import from an automatically matched line.
+pub struct NewPayment<'a> {
+    pub id: i64,
+    pub line_id: i64,
+    pub student_id: i64,
+    pub date: NaiveDate,
+    pub amount: Money,
+    pub reference: &'a str,
+    pub allocations: Vec<(i64, Money)>,
+}
+
+/// Inserts lines and automatic payments (with allocations and links) in multi-row statements.
+pub async fn insert_bulk(
+    conn: &mut Conn,
+    statement_id: i64,
+    lines: &[NewLine<'_>],
+    payments: &[NewPayment<'_>],
+) -> Result<()> {
+    // SQLite allows 32,766 bound parameters per statement.
+    for chunk in lines.chunks(500) {
+        let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+            "INSERT INTO statement_lines (id, statement_id, fingerprint, source_row, date, value_date, label, amount_cents, status, score, reasons, suggestions) ",
+        );
+        q.push_values(chunk, |mut b, l| {
+            b.push_bind(l.id)
+                .push_bind(statement_id)
+                .push_bind(l.fingerprint)
+                .push_bind(l.row as i64)
+                .push_bind(l.date)
+                .push_bind(l.value_date)
+                .push_bind(l.label)
+                .push_bind(l.amount.cents())
+                .push_bind(l.status)
+                .push_bind(l.score)
+                .push_bind(&l.reasons)
+                .push_bind(&l.suggestions);
+        });
+        q.build().execute(&mut *conn).await?;
+    }
+    for chunk in payments.chunks(1000) {
+        let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+            "INSERT INTO payments (id, student_id, date, amount_cents, method, reference) ",
+        );
+        q.push_values(chunk, |mut b, p| {
+            b.push_bind(p.id)
+                .push_bind(p.student_id)
+                .push_bind(p.date)
+                .push_bind(p.amount.cents())
+                .push_bind("transfer")
+                .push_bind(p.reference);
+        });
+        q.build().execute(&mut *conn).await?;
+        let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new("INSERT INTO line_payments (line_id, payment_id) ");
+        q.push_values(chunk, |mut b, p| {
+            b.push_bind(p.line_id).push_bind(p.id);
+        });
+        q.build().execute(&mut *conn).await?;
+    }
+    let allocations: Vec<(i64, i64, Money)> =
+        payments.iter().flat_map(|p| p.allocations.iter().map(move |(inst, part)| (p.id, *inst, *part))).collect();
+    for chunk in allocations.chunks(2000) {
+        let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+            "INSERT INTO allocations (payment_id, installment_id, amount_cents) ",
+        );
+        q.push_values(chunk, |mut b, (payment, installment, part)| {
+            b.push_bind(*payment).push_bind(*installment).push_bind(part.cents());
+        });
+        q.build().execute(&mut *conn).await?;
+    }
+    Ok(())
 }
