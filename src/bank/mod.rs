@@ -16,7 +16,7 @@ use table::Mapping;
 use crate::ledger::{self, PaymentMethod, StudentNumber};
 use crate::money::Money;
 use crate::sheets;
-use crate::store::{self, Conn, Store, audit};
+use crate::store::{self, Store, audit};
 use crate::{Error, Result};
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
