@@ -21,6 +21,12 @@ fn main() {
         "request_change_plan",
         "requests_auto_review",
         "requests_export",
+        "statement_preview",
+        "statement_import",
+        "statement_profiles",
+        "statement_lines",
+        "statement_confirm",
+        "statement_undo",
     ]);
     tauri_build::try_build(tauri_build::Attributes::new().config_path("../tauri.conf.json").app_manifest(manifest))
         .expect("tauri-build: ../tauri.conf.json and capabilities/ must be valid");

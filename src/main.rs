@@ -495,11 +495,7 @@ async fn statements(db: &Option<PathBuf>, command: StatementsCommand, user: &str
     match command {
         StatementsCommand::Import { file, profile, map, save_profile } => {
             let mapping = map.map(|m| parse_map(&m)).transpose()?;
-            let columns = match (&profile, mapping) {
-                (Some(p), _) => Columns::Profile(p),
-                (None, Some(mapping)) => Columns::Mapping { mapping, save_as: save_profile.as_deref() },
-                (None, None) => Columns::Detect,
-            };
+            let columns = Columns::choose(profile.as_deref(), mapping, save_profile.as_deref());
             let s = bank::import_file(&store, &file, columns, user).await?;
             emit(json, &s, |s| {
                 format!(

@@ -155,6 +155,9 @@ async fn a_french_csv_statement_imports_matches_and_reimports_as_a_no_op() {
     assert_eq!(tie.status, "to_review", "{tie:?}");
     assert_eq!(tie.suggestions.len(), 2);
     assert_eq!(tie.suggestions[0].score, tie.suggestions[1].score);
+    // Confirming it to Paul learns nothing: the payer is his own surname.
+    let c = bank::confirm(&store, tie.id, "25000002", None, "claire").await.unwrap();
+    assert_eq!((c.status.as_str(), c.alias_learned), ("matched", None));
     // Two identical lines of one day stay two lines.
     assert_eq!(lines.iter().filter(|l| l.label.contains("INCONNU X")).count(), 2);
     assert_eq!(line(&lines, "FRAIS TENUE").status, "debit");
@@ -258,6 +261,7 @@ async fn one_transfer_for_two_installments_and_a_split_between_students() {
     let family = line(&lines, "FAMILLE DURAND");
     assert_ne!(family.status, "matched");
     let first = bank::confirm(&store, family.id, "25000001", Some(m(61800)), "claire").await.unwrap();
+    assert_eq!(first.alias_learned.as_deref(), Some("DURAND FAMILLE"), "a family account is a payer worth remembering");
     assert_eq!((first.status.as_str(), first.unassigned), ("to_review", m(61800)));
     assert!(
         bank::confirm(&store, family.id, "25000002", Some(m(70000)), "claire").await.is_err(),

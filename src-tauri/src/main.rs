@@ -6,10 +6,13 @@
 use std::path::PathBuf;
 use std::sync::Mutex;
 
+use regie::bank::table::Mapping;
+use regie::bank::{Confirmed, ImportSummary, LineView, Preview, Progress};
 use regie::demo::{DemoOptions, DemoSummary};
 use regie::fees::grid::{FeeEntry, FeeRow};
 use regie::ledger::StudentListItem;
 use regie::ledger::position::AccountPosition;
+use regie::money::Money;
 use regie::plans::PlanKind;
 use regie::requests::export::Exported;
 use regie::requests::review::{self, AutoReview, Decided};
@@ -18,6 +21,7 @@ use regie::settings::SchoolSettings;
 use regie::users::User;
 use regie::{AppStatus, ErrorPayload, Store};
 use tauri::State;
+use tauri::ipc::Channel;
 
 struct Desk {
     store: Store,
@@ -135,6 +139,52 @@ async fn requests_export(desk: State<'_, Desk>, format: String) -> Reply<Exporte
     regie::requests::export::write_export(&desk.store, &format).await.map_err(Into::into)
 }
 
+#[tauri::command]
+async fn statement_preview(name: String, bytes: Vec<u8>) -> Reply<Preview> {
+    regie::bank::preview_bytes(&name, &bytes).map_err(Into::into)
+}
+
+#[tauri::command]
+#[allow(clippy::too_many_arguments)]
+async fn statement_import(
+    desk: State<'_, Desk>,
+    name: String,
+    bytes: Vec<u8>,
+    mapping: Option<Mapping>,
+    save_as: Option<String>,
+    profile: Option<String>,
+    on_progress: Channel<Progress>,
+) -> Reply<ImportSummary> {
+    let columns = regie::bank::Columns::choose(profile.as_deref(), mapping, save_as.as_deref());
+    let report = move |p: Progress| drop(on_progress.send(p));
+    regie::bank::import_bytes(&desk.store, &name, &bytes, columns, &desk.actor()?, &report).await.map_err(Into::into)
+}
+
+#[tauri::command]
+async fn statement_profiles(desk: State<'_, Desk>) -> Reply<Vec<(String, Mapping)>> {
+    regie::bank::profiles(&desk.store).await.map_err(Into::into)
+}
+
+#[tauri::command]
+async fn statement_lines(desk: State<'_, Desk>, status: Option<String>) -> Reply<Vec<LineView>> {
+    regie::bank::lines(&desk.store, status.as_deref()).await.map_err(Into::into)
+}
+
+#[tauri::command]
+async fn statement_confirm(
+    desk: State<'_, Desk>,
+    line_id: i64,
+    student_number: String,
+    amount: Option<Money>,
+) -> Reply<Confirmed> {
+    regie::bank::confirm(&desk.store, line_id, &student_number, amount, &desk.actor()?).await.map_err(Into::into)
+}
+
+#[tauri::command]
+async fn statement_undo(desk: State<'_, Desk>, line_id: i64, reason: String) -> Reply<usize> {
+    regie::bank::undo(&desk.store, line_id, &reason, today(), &desk.actor()?).await.map_err(Into::into)
+}
+
 /// `--db PATH` on the command line, else `$REGIE_DB`, else the app-data folder.
 fn db_path() -> PathBuf {
     let args: Vec<String> = std::env::args().collect();
@@ -180,6 +230,12 @@ fn main() {
             request_change_plan,
             requests_auto_review,
             requests_export,
+            statement_preview,
+            statement_import,
+            statement_profiles,
+            statement_lines,
+            statement_confirm,
+            statement_undo,
         ])
         .run(tauri::generate_context!("../tauri.conf.json"))
         .expect("the Régie window failed to start");

@@ -38,9 +38,41 @@ pub enum Columns<'a> {
     Mapping { mapping: Mapping, save_as: Option<&'a str> },
 }
 
+/// Where a long import stands, for a progress bar.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct Progress {
+    /// `read`, `match`, `save`, `done`.
+    pub phase: &'static str,
+    pub done: usize,
+    pub total: usize,
+}
+
+impl<'a> Columns<'a> {
+    /// A saved profile if named, else the mapping given (saved under `save_as` if named), else detection.
+    pub fn choose(profile: Option<&'a str>, mapping: Option<Mapping>, save_as: Option<&'a str>) -> Columns<'a> {
+        match (profile, mapping) {
+            (Some(p), _) => Columns::Profile(p),
+            (None, Some(mapping)) => Columns::Mapping { mapping, save_as },
+            (None, None) => Columns::Detect,
+        }
+    }
+}
+
 /// Imports a statement file: every line or none; lines already known (same fingerprint) are
 /// counted, not added; new credit lines are matched, the clear ones turned into payments.
 pub async fn import_file(store: &Store, path: &Path, columns: Columns<'_>, actor: &str) -> Result<ImportSummary> {
+    import_file_with(store, path, columns, actor, &|_| {}).await
+}
+
+/// `import_file`, reporting its progress every thousand lines.
+pub async fn import_file_with(
+    store: &Store,
+    path: &Path,
+    columns: Columns<'_>,
+    actor: &str,
+    progress: &(dyn Fn(Progress) + Send + Sync),
+) -> Result<ImportSummary> {
+    progress(Progress { phase: "read", done: 0, total: 0 });
     let sheet = sheets::read(path)?;
     let mapping = match &columns {
         Columns::Detect => table::detect(&sheet)?,
@@ -71,7 +103,11 @@ pub async fn import_file(store: &Store, path: &Path, columns: Columns<'_>, actor
     let mut new_lines = Vec::new();
     let mut payments = Vec::new();
     let mut matched = Vec::new();
-    for (line, print) in lines.iter().zip(&prints) {
+    let total = lines.len();
+    for (k, (line, print)) in lines.iter().zip(&prints).enumerate() {
+        if k % 1000 == 0 {
+            progress(Progress { phase: "match", done: k, total });
+        }
         if known.contains(print) {
             summary.already_known += 1;
             continue;
@@ -120,6 +156,7 @@ pub async fn import_file(store: &Store, path: &Path, columns: Columns<'_>, actor
         }
     }
     summary.new = new_lines.len();
+    progress(Progress { phase: "save", done: total, total });
     store::bank::insert_bulk(&mut tx, statement, &new_lines, &payments).await?;
     store::bank::set_statement_counts(&mut tx, statement, summary.new, summary.already_known).await?;
     audit::record(
@@ -133,6 +170,7 @@ pub async fn import_file(store: &Store, path: &Path, columns: Columns<'_>, actor
     )
     .await?;
     tx.commit().await?;
+    progress(Progress { phase: "done", done: total, total });
     Ok(summary)
 }
 
@@ -242,10 +280,13 @@ pub async fn confirm(
     let status = if left.is_zero() { LineStatus::Matched } else { LineStatus::ToReview };
     store::bank::set_line_status(&mut tx, line_id, status.code()).await?;
     let mut alias_learned = None;
+    // A payer who is not the student (a parent, a sponsor) is remembered; the student's own
+    // name, whole or in part, is not an alias.
     if let Some(payer) = parse_label(&line.label).payer {
         let key = alias_key(&payer);
-        let own = alias_key(&format!("{} {}", student.last_name, student.first_name));
-        if !key.is_empty() && key != own && store::bank::add_alias(&mut tx, student.id, &key).await? {
+        let own = matching::words(&format!("{} {}", student.last_name, student.first_name));
+        let is_own = key.split(' ').all(|w| own.iter().any(|o| o == w));
+        if !key.is_empty() && !is_own && store::bank::add_alias(&mut tx, student.id, &key).await? {
             alias_learned = Some(key);
         }
     }
@@ -300,4 +341,77 @@ pub async fn undo(store: &Store, line_id: i64, reason: &str, date: NaiveDate, ac
 pub async fn profiles(store: &Store) -> Result<Vec<(String, Mapping)>> {
     let rows = store::bank::profiles(&mut *store.read().await?).await?;
     Ok(rows.into_iter().filter_map(|(n, m)| serde_json::from_str(&m).ok().map(|m| (n, m))).collect())
+}
+
+/// What the import wizard shows before importing: the first rows, and the columns as detected
+/// (or why they could not be).
+#[derive(Debug, Clone, Serialize)]
+pub struct Preview {
+    pub file: String,
+    pub rows: Vec<Vec<String>>,
+    pub mapping: Option<Mapping>,
+    pub missing: Option<String>,
+    /// Lines read with the detected mapping (0 when it needs one).
+    pub lines: usize,
+    pub first_error: Option<String>,
+}
+
+/// A statement received as bytes (from the window, which has no file-system access): kept in a
+/// private temporary file for the time of the read, then removed.
+struct Upload {
+    dir: std::path::PathBuf,
+    path: std::path::PathBuf,
+}
+
+impl Upload {
+    fn new(name: &str, bytes: &[u8]) -> Result<Upload> {
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let base = Path::new(name).file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        if base.is_empty() || base.starts_with('.') {
+            return Err(Error::Invalid(format!("nom de fichier invalide « {name} »")));
+        }
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let dir = std::env::temp_dir().join(format!("regie-upload-{}-{n}", std::process::id()));
+        std::fs::create_dir_all(&dir).map_err(|e| Error::Io { path: dir.display().to_string(), source: e })?;
+        let path = dir.join(base);
+        std::fs::write(&path, bytes).map_err(|e| Error::Io { path: path.display().to_string(), source: e })?;
+        Ok(Upload { dir, path })
+    }
+}
+
+impl Drop for Upload {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+pub fn preview_bytes(name: &str, bytes: &[u8]) -> Result<Preview> {
+    let upload = Upload::new(name, bytes)?;
+    let sheet = sheets::read(&upload.path)?;
+    let rows = table::preview(&sheet, 15);
+    Ok(match table::detect(&sheet) {
+        Ok(mapping) => {
+            let (lines, first_error) = match table::read_lines(&sheet, &mapping) {
+                Ok(l) => (l.len(), None),
+                Err(e) => (0, Some(e.to_string())),
+            };
+            Preview { file: sheet.file, rows, mapping: Some(mapping), missing: None, lines, first_error }
+        }
+        Err(Error::MappingNeeded { missing, .. }) => {
+            Preview { file: sheet.file, rows, mapping: None, missing: Some(missing), lines: 0, first_error: None }
+        }
+        Err(e) => return Err(e),
+    })
+}
+
+pub async fn import_bytes(
+    store: &Store,
+    name: &str,
+    bytes: &[u8],
+    columns: Columns<'_>,
+    actor: &str,
+    progress: &(dyn Fn(Progress) + Send + Sync),
+) -> Result<ImportSummary> {
+    let upload = Upload::new(name, bytes)?;
+    import_file_with(store, &upload.path, columns, actor, progress).await
 }

@@ -1,7 +1,7 @@
 // The backend's commands, one typed function each. Every response is validated at runtime with
 // zod: a shape the UI does not expect is an error (`bad_response`), never silently displayed.
 
-import { invoke } from '@tauri-apps/api/core';
+import { Channel, invoke } from '@tauri-apps/api/core';
 import { z } from 'zod';
 
 const money = z.string().regex(/^-?\d+\.\d{2}$/, 'montant');
@@ -162,6 +162,55 @@ export type SchoolSettings = z.infer<typeof SchoolSettings>;
 
 export type Plan = z.infer<typeof plans_>;
 
+const amountColumns = z.union([z.object({ signed: z.number() }), z.object({ debit_credit: z.object({ debit: z.number(), credit: z.number() }) })]);
+export const Mapping = z.object({
+  header_row: z.number(),
+  date: z.number(),
+  value_date: z.number().nullable(),
+  label: z.array(z.number()),
+  amount: amountColumns,
+});
+export type Mapping = z.infer<typeof Mapping>;
+
+export const Preview = z.object({
+  file: z.string(),
+  rows: z.array(z.array(z.string())),
+  mapping: Mapping.nullable(),
+  missing: z.string().nullable(),
+  lines: z.number(),
+  first_error: z.string().nullable(),
+});
+export type Preview = z.infer<typeof Preview>;
+
+export const ImportSummary = z.object({
+  file: z.string(),
+  rows: z.number(),
+  new: z.number(),
+  already_known: z.number(),
+  auto_matched: z.number(),
+  to_review: z.number(),
+  unmatched: z.number(),
+});
+export type ImportSummary = z.infer<typeof ImportSummary>;
+
+export const Suggestion = z.object({ student_number: z.string(), score: z.number(), reasons: z.array(z.string()) });
+export const Line = z.object({
+  id: z.number(),
+  date: isoDate,
+  label: z.string(),
+  amount: money,
+  unassigned: money,
+  status: z.enum(['matched', 'to_review', 'unmatched', 'debit']),
+  student_number: z.string().nullable(),
+  score: z.number().nullable(),
+  reasons: z.array(z.string()),
+  suggestions: z.array(Suggestion),
+});
+export type Line = z.infer<typeof Line>;
+
+export const Progress = z.object({ phase: z.string(), done: z.number(), total: z.number() });
+export type Progress = z.infer<typeof Progress>;
+
 export const api = {
   appStatus: () => call('app_status', AppStatus),
   loadDemo: () => call('load_demo', DemoSummary),
@@ -181,5 +230,24 @@ export const api = {
   autoReview: (dryRun: boolean) => call('requests_auto_review', AutoReview, { dryRun }),
   exportLetters: (format: 'csv' | 'xlsx') => call('requests_export', z.object({ file: z.string(), letters: z.number() }), { format }),
   settings: () => call('settings_list', z.array(SchoolSettings)),
+  statementPreview: (name: string, bytes: number[]) => call('statement_preview', Preview, { name, bytes }),
+  statementImport: (
+    name: string,
+    bytes: number[],
+    choice: { mapping: Mapping | null; saveAs: string | null; profile: string | null },
+    onProgress: (p: Progress) => void,
+  ) => {
+    const channel = new Channel<unknown>();
+    channel.onmessage = (m) => {
+      const p = Progress.safeParse(m);
+      if (p.success) onProgress(p.data);
+    };
+    return call('statement_import', ImportSummary, { name, bytes, ...choice, onProgress: channel });
+  },
+  statementProfiles: () => call('statement_profiles', z.array(z.tuple([z.string(), Mapping]))),
+  statementLines: (status: string | null) => call('statement_lines', z.array(Line), { status }),
+  statementConfirm: (lineId: number, studentNumber: string, amount: string | null) =>
+    call('statement_confirm', z.object({ line_id: z.number(), student_number: z.string(), amount: money, status: z.string(), unassigned: money, alias_learned: z.string().nullable() }), { lineId, studentNumber, amount }),
+  statementUndo: (lineId: number, reason: string) => call('statement_undo', z.number(), { lineId, reason }),
   saveSettings: (settings: SchoolSettings) => call('settings_set', z.null(), { settings }),
 };
