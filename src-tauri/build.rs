@@ -27,6 +27,8 @@ fn main() {
         "statement_lines",
         "statement_confirm",
         "statement_undo",
+        "fee_tolerance_get",
+        "fee_tolerance_set",
     ]);
     tauri_build::try_build(tauri_build::Attributes::new().config_path("../tauri.conf.json").app_manifest(manifest))
         .expect("tauri-build: ../tauri.conf.json and capabilities/ must be valid");

@@ -219,6 +219,8 @@ enum StatementsCommand {
 enum SettingsCommand {
     /// Each school's settings.
     List,
+    /// How far short of an installment a bank transfer may arrive (bank fees); prints it, or sets it.
+    FeeTolerance { amount: Option<String> },
     /// Change a school's settings.
     Set {
         /// ISIMA | POLYTECH
@@ -605,6 +607,15 @@ async fn settings(db: &Option<PathBuf>, command: SettingsCommand, user: &str, js
                     })
                     .collect::<Vec<_>>()
                     .join("\n")
+            })
+        }
+        SettingsCommand::FeeTolerance { amount } => {
+            if let Some(a) = amount {
+                regie::bank::set_fee_tolerance(&store, Money::parse(&a).map_err(regie::Error::from)?, user).await?;
+            }
+            let tolerance = regie::bank::rules(&store).await?.fee_tolerance;
+            emit(json, &serde_json::json!({"fee_tolerance": tolerance}), |_| {
+                format!("tolérance de frais bancaires : {}", tolerance.to_french())
             })
         }
         SettingsCommand::Set { school, six_threshold, rounding, debit_day, deadline, reason } => {

@@ -150,6 +150,7 @@ async fn a_french_csv_statement_imports_matches_and_reimports_as_a_no_op() {
     assert!(short.reasons.iter().any(|r| r.contains("15,00 €")), "{:?}", short.reasons);
     let pos = regie::ledger::account_position(&store, "25000001").await.unwrap();
     assert_eq!(pos.schedule[1].left_to_pay, m(1500), "the shortfall is never written off");
+    assert_eq!(bank::rules(&store).await.unwrap().fee_tolerance, m(3000), "30 EUR by default");
     // Two students named DURAND and nothing else to tell them apart: never guessed.
     let tie = lines.iter().find(|l| l.label == "VIR SEPA RECU /DE DURAND").unwrap();
     assert_eq!(tie.status, "to_review", "{tie:?}");
@@ -272,6 +273,27 @@ async fn one_transfer_for_two_installments_and_a_split_between_students() {
     let paul = regie::ledger::account_position(&store, "25000002").await.unwrap();
     assert_eq!(paul.payments[0].amount, m(61800));
     assert_eq!(paul.summary.balance, Money::ZERO);
+}
+
+#[tokio::test]
+async fn the_fee_tolerance_is_a_setting() {
+    let (store, dir) = school_year("bank-tolerance").await;
+    bank::set_fee_tolerance(&store, m(1000), "claire").await.unwrap();
+    assert!(bank::set_fee_tolerance(&store, m(-1), "claire").await.is_err());
+    let file = dir.join("releve.csv");
+    write_1252(&file, CSV);
+    bank::import_file(&store, &file, Columns::Detect, "claire").await.unwrap();
+    let lines = bank::lines(&store, None).await.unwrap();
+    // 15 EUR short is now beyond the 10 EUR tolerance: no longer read as the installment.
+    let short = line(&lines, "LEA DURAN ");
+    assert!(
+        !short
+            .reasons
+            .iter()
+            .chain(short.suggestions.iter().flat_map(|s| s.reasons.iter()))
+            .any(|r| r.contains("frais")),
+        "{short:?}"
+    );
 }
 
 #[tokio::test]

@@ -185,6 +185,16 @@ async fn statement_undo(desk: State<'_, Desk>, line_id: i64, reason: String) -> 
     regie::bank::undo(&desk.store, line_id, &reason, today(), &desk.actor()?).await.map_err(Into::into)
 }
 
+#[tauri::command]
+async fn fee_tolerance_get(desk: State<'_, Desk>) -> Reply<Money> {
+    regie::bank::rules(&desk.store).await.map(|r| r.fee_tolerance).map_err(Into::into)
+}
+
+#[tauri::command]
+async fn fee_tolerance_set(desk: State<'_, Desk>, amount: Money) -> Reply<()> {
+    regie::bank::set_fee_tolerance(&desk.store, amount, &desk.actor()?).await.map_err(Into::into)
+}
+
 /// `--db PATH` on the command line, else `$REGIE_DB`, else the app-data folder.
 fn db_path() -> PathBuf {
     let args: Vec<String> = std::env::args().collect();
@@ -236,6 +246,8 @@ fn main() {
             statement_lines,
             statement_confirm,
             statement_undo,
+            fee_tolerance_get,
+            fee_tolerance_set,
         ])
         .run(tauri::generate_context!("../tauri.conf.json"))
         .expect("the Régie window failed to start");

@@ -97,7 +97,7 @@ pub async fn import_file_with(
         _ => Default::default(),
     };
     let (mut line_id, mut payment_id) = store::bank::last_ids(&mut tx).await?;
-    let rules = MatchRules::default();
+    let rules = rules_in(&mut tx).await?;
     let mut index = Index::build(store::bank::payees(&mut tx).await?);
     let mut summary = ImportSummary { file: sheet.file.clone(), rows: lines.len(), ..ImportSummary::default() };
     let mut new_lines = Vec::new();
@@ -414,4 +414,41 @@ pub async fn import_bytes(
 ) -> Result<ImportSummary> {
     let upload = Upload::new(name, bytes)?;
     import_file_with(store, &upload.path, columns, actor, progress).await
+}
+
+/// The matching rules in force: the defaults, with the fee tolerance from Settings.
+pub async fn rules(store: &Store) -> Result<MatchRules> {
+    rules_in(&mut *store.read().await?).await
+}
+
+async fn rules_in(conn: &mut store::Conn) -> Result<MatchRules> {
+    let mut rules = MatchRules::default();
+    if let Some(cents) = store::users::pref(conn, "bank.fee_tolerance_cents").await? {
+        rules.fee_tolerance =
+            Money::from_cents(cents.parse().map_err(|_| Error::Invalid("tolérance de frais illisible".into()))?);
+    }
+    Ok(rules)
+}
+
+/// Sets how far short of an installment a transfer may arrive and still be that installment
+/// (the bank's fees); the shortfall always stays owed. Audited.
+pub async fn set_fee_tolerance(store: &Store, tolerance: Money, actor: &str) -> Result<()> {
+    if tolerance.is_negative() || tolerance > Money::from_cents(100_000) {
+        return Err(Error::Invalid(format!("tolérance de frais {} hors de 0 à 1 000 €", tolerance.to_french())));
+    }
+    let mut tx = store.begin().await?;
+    let old = rules_in(&mut tx).await?.fee_tolerance;
+    store::users::set_pref(&mut tx, "bank.fee_tolerance_cents", &tolerance.cents().to_string()).await?;
+    audit::record(
+        &mut tx,
+        actor,
+        "settings.fee_tolerance",
+        "settings",
+        "bank",
+        None,
+        json!({"old": old, "new": tolerance}),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
 }

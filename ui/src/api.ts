@@ -248,6 +248,8 @@ export const api = {
   statementLines: (status: string | null) => call('statement_lines', z.array(Line), { status }),
   statementConfirm: (lineId: number, studentNumber: string, amount: string | null) =>
     call('statement_confirm', z.object({ line_id: z.number(), student_number: z.string(), amount: money, status: z.string(), unassigned: money, alias_learned: z.string().nullable() }), { lineId, studentNumber, amount }),
+  feeTolerance: () => call('fee_tolerance_get', money),
+  setFeeTolerance: (amount: string) => call('fee_tolerance_set', z.null(), { amount }),
   statementUndo: (lineId: number, reason: string) => call('statement_undo', z.number(), { lineId, reason }),
   saveSettings: (settings: SchoolSettings) => call('settings_set', z.null(), { settings }),
 };
