@@ -29,6 +29,11 @@ pub enum Error {
     MappingNeeded { file: String, missing: String, preview: Vec<Vec<String>> },
     #[error("ligne de relevé {0} introuvable")]
     LineNotFound(i64),
+    #[error("facture {0} introuvable")]
+    InvoiceNotFound(String),
+    /// Typst could not compile or export a document.
+    #[error("rendu du document impossible: {0}")]
+    Render(String),
     #[error("fichier {path}: {source}")]
     Io {
         path: String,
@@ -56,6 +61,8 @@ impl Error {
             Error::Invalid(_) => "invalid_input",
             Error::MappingNeeded { .. } => "mapping_needed",
             Error::LineNotFound(_) => "line_not_found",
+            Error::InvoiceNotFound(_) => "invoice_not_found",
+            Error::Render(_) => "render",
             Error::Io { .. } => "io",
             Error::Database(_) => "database",
             Error::Migration(_) => "migration",

@@ -5,6 +5,7 @@ pub mod bank;
 pub mod demo;
 pub mod error;
 pub mod fees;
+pub mod invoices;
 pub mod ledger;
 pub mod money;
 pub mod plans;

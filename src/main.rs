@@ -79,6 +79,16 @@ enum Command {
         #[command(subcommand)]
         command: StatementsCommand,
     },
+    /// Invoices: list and render to PDF.
+    Invoices {
+        #[command(subcommand)]
+        command: InvoicesCommand,
+    },
+    /// Credit notes (avoirs).
+    CreditNotes {
+        #[command(subcommand)]
+        command: CreditNotesCommand,
+    },
     /// Per-school settings: threshold, rounding, debit day, deadline.
     Settings {
         #[command(subcommand)]
@@ -212,6 +222,46 @@ enum StatementsCommand {
         line_id: i64,
         #[arg(long)]
         reason: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum InvoicesCommand {
+    /// Invoices with their totals, settled and credited amounts.
+    List {
+        #[arg(long)]
+        session: Option<String>,
+    },
+    /// Render one invoice to PDF.
+    Render {
+        number: String,
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Render every invoice (of a session) into a folder, one PDF each.
+    RenderAll {
+        #[arg(long)]
+        session: Option<String>,
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum CreditNotesCommand {
+    /// Issue a credit note on an invoice.
+    Issue {
+        invoice_number: String,
+        #[arg(long)]
+        amount: String,
+        #[arg(long)]
+        reason: String,
+    },
+    /// Render a credit note to PDF.
+    Render {
+        number: String,
+        #[arg(long)]
+        out: PathBuf,
     },
 }
 
@@ -406,6 +456,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Requests { command } => requests(&cli.db, command, &user, json).await,
         Command::Settings { command } => settings(&cli.db, command, &user, json).await,
         Command::Statements { command } => statements(&cli.db, command, &user, json).await,
+        Command::Invoices { command } => invoices(&cli.db, command, json).await,
+        Command::CreditNotes { command } => credit_notes(&cli.db, command, &user, json).await,
     }
 }
 
@@ -585,6 +637,77 @@ fn parse_map(text: &str) -> anyhow::Result<regie::bank::table::Mapping> {
         label,
         amount,
     })
+}
+
+async fn invoices(db: &Option<PathBuf>, command: InvoicesCommand, json: bool) -> anyhow::Result<()> {
+    use regie::invoices::{self, Typesetter};
+    let store = open(db).await?;
+    match command {
+        InvoicesCommand::List { session } => {
+            let list = invoices::list(&store, session.as_deref()).await?;
+            emit(json, &list, |l| {
+                l.iter()
+                    .map(|i| {
+                        format!(
+                            "{} {} {:<10} {:>12} réglé {:>12} avoirs {:>12}",
+                            i.number,
+                            fr_date(i.date),
+                            i.student_number,
+                            i.total.to_french(),
+                            i.settled.to_french(),
+                            i.credited.to_french()
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            })
+        }
+        InvoicesCommand::Render { number, out } => {
+            let pdf = invoices::render_invoice(&store, &Typesetter::new(), &number).await?;
+            std::fs::write(&out, &pdf).with_context(|| format!("écriture de {}", out.display()))?;
+            emit(json, &serde_json::json!({"file": out, "bytes": pdf.len()}), |_| {
+                format!("{number} -> {}", out.display())
+            })
+        }
+        InvoicesCommand::RenderAll { session, out } => {
+            use std::io::IsTerminal;
+            let tty = std::io::stderr().is_terminal();
+            let progress = |done: usize, total: usize| {
+                if tty {
+                    let width = 40;
+                    let filled = done * width / total.max(1);
+                    eprint!("\r[{}{}] {done}/{total}", "#".repeat(filled), " ".repeat(width - filled));
+                }
+            };
+            let n = invoices::render_all(&store, &Typesetter::new(), session.as_deref(), &out, &progress, &|| false)
+                .await?;
+            if tty {
+                eprintln!();
+            }
+            emit(json, &serde_json::json!({"dir": out, "rendered": n}), |_| {
+                format!("{n} factures dans {}", out.display())
+            })
+        }
+    }
+}
+
+async fn credit_notes(db: &Option<PathBuf>, command: CreditNotesCommand, user: &str, json: bool) -> anyhow::Result<()> {
+    use regie::invoices::{self, Typesetter};
+    let store = open(db).await?;
+    match command {
+        CreditNotesCommand::Issue { invoice_number, amount, reason } => {
+            let amount = Money::parse(&amount).map_err(regie::Error::from)?;
+            let c = invoices::issue_credit_note(&store, &invoice_number, amount, &reason, user).await?;
+            emit(json, &c, |c| format!("avoir {} de {}", c.number, c.amount.to_french()))
+        }
+        CreditNotesCommand::Render { number, out } => {
+            let pdf = invoices::render_credit_note(&store, &Typesetter::new(), &number).await?;
+            std::fs::write(&out, &pdf).with_context(|| format!("écriture de {}", out.display()))?;
+            emit(json, &serde_json::json!({"file": out, "bytes": pdf.len()}), |_| {
+                format!("{number} -> {}", out.display())
+            })
+        }
+    }
 }
 
 async fn settings(db: &Option<PathBuf>, command: SettingsCommand, user: &str, json: bool) -> anyhow::Result<()> {

@@ -1,0 +1,194 @@
+//! Invoices: the documents of the ledger (invoices, credit notes) rendered to PDF with Typst,
+//! from data passed as JSON, in one reusable world; credit notes issued in their own series.
+
+pub mod world;
+
+use std::path::Path;
+
+use serde::Serialize;
+use serde_json::json;
+
+pub use world::{Template, Typesetter};
+
+use crate::fees::School;
+use crate::ledger::{self, TUITION, VAT_MENTION};
+use crate::money::Money;
+use crate::store::{self, Store};
+use crate::{Error, Result};
+
+/// One line of the invoices list.
+#[derive(Debug, Clone, Serialize)]
+pub struct InvoiceItem {
+    pub number: String,
+    pub date: chrono::NaiveDate,
+    pub student_number: String,
+    pub session: String,
+    pub total: Money,
+    pub settled: Money,
+    pub credited: Money,
+}
+
+pub async fn list(store: &Store, session: Option<&str>) -> Result<Vec<InvoiceItem>> {
+    let rows = store::invoices::list(&mut *store.read().await?, session).await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| InvoiceItem {
+            number: r.number,
+            date: r.date,
+            student_number: r.student_number,
+            session: r.session,
+            total: Money::from_cents(r.total_cents),
+            settled: Money::from_cents(r.settled_cents),
+            credited: Money::from_cents(r.credited_cents),
+        })
+        .collect())
+}
+
+fn fr_date(d: chrono::NaiveDate) -> String {
+    d.format("%d/%m/%Y").to_string()
+}
+
+/// A percentage in basis points, French style: 0 -> "0", 550 -> "5,5".
+fn percent(bp: i64) -> String {
+    let whole = bp / 100;
+    let frac = bp % 100;
+    if frac == 0 { whole.to_string() } else { format!("{whole},{}", format!("{frac:02}").trim_end_matches('0')) }
+}
+
+async fn school_json(conn: &mut store::Conn, school: &str) -> Result<serde_json::Value> {
+    let s = store::settings::settings_for(conn, school.parse::<School>()?).await?;
+    Ok(json!({"name": s.name, "address": s.address, "iban": s.iban, "bic": s.bic}))
+}
+
+/// The data an invoice prints, as the template reads it. Amounts are French strings.
+pub async fn invoice_data(store: &Store, number: &str) -> Result<(serde_json::Value, chrono::NaiveDate)> {
+    let mut conn = store.read().await?;
+    let doc = store::invoices::invoice_doc(&mut conn, number)
+        .await?
+        .ok_or_else(|| Error::InvoiceNotFound(number.to_string()))?;
+    let lines = store::invoices::invoice_lines(&mut conn, doc.id).await?;
+    let excl: Money = lines.iter().map(|l| Money::from_cents(l.excl_vat_cents)).sum();
+    let vat: Money = lines.iter().map(|l| Money::from_cents(l.vat_cents)).sum();
+    let data = json!({
+        "school": school_json(&mut conn, &doc.school).await?,
+        "number": doc.number,
+        "date": fr_date(doc.date),
+        "label": doc.label,
+        "session": doc.session,
+        "client": format!("{} {}", doc.last_name, doc.first_name),
+        "student_number": doc.student_number,
+        "lines": lines.iter().map(|l| json!({
+            "designation": l.designation,
+            "quantity": l.quantity.to_string(),
+            "discount": percent(l.discount_bp),
+            "vat": percent(l.vat_bp),
+            "amount": Money::from_cents(l.excl_vat_cents).to_french_number(),
+        })).collect::<Vec<_>>(),
+        "total_excl": excl.to_french_number(),
+        "total_vat": vat.to_french_number(),
+        "total_incl": (excl + vat).to_french_number(),
+        "vat_mention": VAT_MENTION,
+    });
+    Ok((data, doc.date))
+}
+
+pub async fn credit_note_data(store: &Store, number: &str) -> Result<(serde_json::Value, chrono::NaiveDate)> {
+    let mut conn = store.read().await?;
+    let doc = store::invoices::credit_note_doc(&mut conn, number)
+        .await?
+        .ok_or_else(|| Error::Invalid(format!("avoir {number} introuvable")))?;
+    let data = json!({
+        "school": school_json(&mut conn, &doc.school).await?,
+        "number": doc.number,
+        "date": fr_date(doc.date),
+        "invoice_number": doc.invoice_number,
+        "invoice_date": fr_date(doc.invoice_date),
+        "session": doc.session,
+        "client": format!("{} {}", doc.last_name, doc.first_name),
+        "student_number": doc.student_number,
+        "reason": doc.reason,
+        "designation": TUITION,
+        "amount": Money::from_cents(doc.amount_cents).to_french_number(),
+        "vat_mention": VAT_MENTION,
+    });
+    Ok((data, doc.date))
+}
+
+/// Renders an issued invoice to PDF bytes. The same invoice gives the same bytes.
+pub async fn render_invoice(store: &Store, typesetter: &Typesetter, number: &str) -> Result<Vec<u8>> {
+    let (data, date) = invoice_data(store, number).await?;
+    let pdf = typesetter.render(Template::Invoice, &data, date, number);
+    if pdf.is_err() {
+        Typesetter::evict();
+    }
+    pdf
+}
+
+pub async fn render_credit_note(store: &Store, typesetter: &Typesetter, number: &str) -> Result<Vec<u8>> {
+    let (data, date) = credit_note_data(store, number).await?;
+    let pdf = typesetter.render(Template::CreditNote, &data, date, number);
+    if pdf.is_err() {
+        Typesetter::evict();
+    }
+    pdf
+}
+
+/// Renders every invoice of a session (or all) into `dir`, one file each (`F2025-00012.pdf`).
+/// `progress(done, total)` after each; `cancelled()` is checked between documents. The cache is
+/// evicted at the end, whatever happened.
+pub async fn render_all(
+    store: &Store,
+    typesetter: &Typesetter,
+    session: Option<&str>,
+    dir: &Path,
+    progress: &(dyn Fn(usize, usize) + Send + Sync),
+    cancelled: &(dyn Fn() -> bool + Send + Sync),
+) -> Result<usize> {
+    std::fs::create_dir_all(dir).map_err(|e| Error::Io { path: dir.display().to_string(), source: e })?;
+    let items = list(store, session).await?;
+    let mut done = 0;
+    let result = async {
+        for item in &items {
+            if cancelled() {
+                break;
+            }
+            let pdf = render_invoice(store, typesetter, &item.number).await?;
+            let path = dir.join(format!("{}.pdf", item.number));
+            std::fs::write(&path, pdf).map_err(|e| Error::Io { path: path.display().to_string(), source: e })?;
+            done += 1;
+            progress(done, items.len());
+        }
+        Ok(done)
+    }
+    .await;
+    Typesetter::evict();
+    result
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct IssuedCreditNote {
+    pub number: String,
+    pub amount: Money,
+}
+
+/// Issues a credit note on an invoice, with its reason, in its own gapless series. Audited.
+pub async fn issue_credit_note(
+    store: &Store,
+    invoice: &str,
+    amount: Money,
+    reason: &str,
+    actor: &str,
+) -> Result<IssuedCreditNote> {
+    let reason = reason.trim();
+    if reason.is_empty() {
+        return Err(Error::Invalid("un motif est obligatoire pour un avoir".into()));
+    }
+    let mut tx = store.begin().await?;
+    let totals = store::invoices::invoice_totals(&mut tx, invoice)
+        .await?
+        .ok_or_else(|| Error::InvoiceNotFound(invoice.to_string()))?;
+    let date = chrono::Local::now().date_naive();
+    let number = ledger::issue_credit_note(&mut tx, &totals, amount, date, reason, actor).await?;
+    tx.commit().await?;
+    Ok(IssuedCreditNote { number, amount })
+}

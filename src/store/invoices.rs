@@ -1,0 +1,127 @@
+//! Storage reads for documents: invoices and credit notes with what they print.
+
+use chrono::NaiveDate;
+
+use super::Conn;
+use super::ledger::RequestInvoice;
+use crate::Result;
+use crate::money::Money;
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct InvoiceDoc {
+    pub id: i64,
+    pub number: String,
+    pub date: NaiveDate,
+    pub label: String,
+    pub session: String,
+    pub student_number: String,
+    pub last_name: String,
+    pub first_name: String,
+    pub school: String,
+}
+
+pub async fn invoice_doc(conn: &mut Conn, number: &str) -> Result<Option<InvoiceDoc>> {
+    Ok(sqlx::query_as(
+        "SELECT i.id, i.number, i.date, i.label, i.session, s.number AS student_number, s.last_name, s.first_name, s.school
+         FROM invoices i JOIN students s ON s.id = i.student_id WHERE i.number = $1",
+    )
+    .bind(number)
+    .fetch_optional(conn)
+    .await?)
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct LineDoc {
+    pub designation: String,
+    pub quantity: i64,
+    pub discount_bp: i64,
+    pub vat_bp: i64,
+    pub excl_vat_cents: i64,
+    pub vat_cents: i64,
+}
+
+pub async fn invoice_lines(conn: &mut Conn, invoice_id: i64) -> Result<Vec<LineDoc>> {
+    Ok(sqlx::query_as(
+        "SELECT designation, quantity, discount_bp, vat_bp, excl_vat_cents, vat_cents FROM invoice_lines WHERE invoice_id = $1 ORDER BY id",
+    )
+    .bind(invoice_id)
+    .fetch_all(conn)
+    .await?)
+}
+
+/// An invoice's totals by its number (for credit notes).
+pub async fn invoice_totals(conn: &mut Conn, number: &str) -> Result<Option<RequestInvoice>> {
+    let row: Option<(i64, String, NaiveDate, i64, i64, i64)> = sqlx::query_as(
+        "SELECT i.id, i.number, i.date,
+            COALESCE((SELECT SUM(l.excl_vat_cents + l.vat_cents) FROM invoice_lines l WHERE l.invoice_id = i.id), 0),
+            COALESCE((SELECT SUM(a.amount_cents) FROM allocations a JOIN installments t ON t.id = a.installment_id
+                      WHERE t.invoice_id = i.id), 0),
+            COALESCE((SELECT SUM(c.amount_cents) FROM credit_notes c WHERE c.invoice_id = i.id), 0)
+         FROM invoices i WHERE i.number = $1",
+    )
+    .bind(number)
+    .fetch_optional(conn)
+    .await?;
+    Ok(row.map(|(id, number, date, total, settled, credited)| RequestInvoice {
+        id,
+        number,
+        date,
+        total: Money::from_cents(total),
+        settled: Money::from_cents(settled),
+        credited: Money::from_cents(credited),
+    }))
+}
+
+#[derive(Debug, Clone, serde::Serialize, sqlx::FromRow)]
+pub struct InvoiceListRow {
+    pub number: String,
+    pub date: NaiveDate,
+    pub student_number: String,
+    pub session: String,
+    pub total_cents: i64,
+    pub settled_cents: i64,
+    pub credited_cents: i64,
+}
+
+pub async fn list(conn: &mut Conn, session: Option<&str>) -> Result<Vec<InvoiceListRow>> {
+    Ok(sqlx::query_as(
+        "SELECT i.number, i.date, s.number AS student_number, i.session,
+            COALESCE((SELECT SUM(l.excl_vat_cents + l.vat_cents) FROM invoice_lines l WHERE l.invoice_id = i.id), 0) AS total_cents,
+            COALESCE((SELECT SUM(a.amount_cents) FROM allocations a JOIN installments t ON t.id = a.installment_id
+                      WHERE t.invoice_id = i.id), 0) AS settled_cents,
+            COALESCE((SELECT SUM(c.amount_cents) FROM credit_notes c WHERE c.invoice_id = i.id), 0) AS credited_cents
+         FROM invoices i JOIN students s ON s.id = i.student_id
+         WHERE $1 IS NULL OR i.session = $1
+         ORDER BY i.series, i.seq",
+    )
+    .bind(session)
+    .fetch_all(conn)
+    .await?)
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct CreditNoteDoc {
+    pub number: String,
+    pub date: NaiveDate,
+    pub amount_cents: i64,
+    pub reason: String,
+    pub invoice_number: String,
+    pub invoice_date: NaiveDate,
+    pub session: String,
+    pub student_number: String,
+    pub last_name: String,
+    pub first_name: String,
+    pub school: String,
+}
+
+pub async fn credit_note_doc(conn: &mut Conn, number: &str) -> Result<Option<CreditNoteDoc>> {
+    Ok(sqlx::query_as(
+        "SELECT c.number, c.date, c.amount_cents, c.reason, i.number AS invoice_number, i.date AS invoice_date, i.session,
+                s.number AS student_number, s.last_name, s.first_name, s.school
+         FROM credit_notes c JOIN invoices i ON i.id = c.invoice_id JOIN students s ON s.id = i.student_id
+         WHERE c.number = $1",
+    )
+    .bind(number)
+    .fetch_optional(conn)
+    .await?)
+}
