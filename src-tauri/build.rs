@@ -29,6 +29,12 @@ fn main() {
         "statement_undo",
         "fee_tolerance_get",
         "fee_tolerance_set",
+        "invoices_list",
+        "invoice_export",
+        "invoices_export",
+        "export_cancel",
+        "account_export",
+        "credit_note_issue",
     ]);
     tauri_build::try_build(tauri_build::Attributes::new().config_path("../tauri.conf.json").app_manifest(manifest))
         .expect("tauri-build: ../tauri.conf.json and capabilities/ must be valid");

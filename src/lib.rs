@@ -40,6 +40,14 @@ pub async fn app_status(store: &Store, user: &str) -> Result<AppStatus> {
     })
 }
 
+/// Where the desktop writes what it exports (letters, PDFs): `Documents/Régie`, or the home
+/// folder's `Régie` when there is no Documents folder. The webview never names a path itself.
+pub fn exports_dir() -> Result<std::path::PathBuf> {
+    let dir = dirs::document_dir().or_else(dirs::home_dir).unwrap_or_else(std::env::temp_dir).join("Régie");
+    std::fs::create_dir_all(&dir).map_err(|e| Error::Io { path: dir.display().to_string(), source: e })?;
+    Ok(dir)
+}
+
 /// The acting user when none is given: the OS user.
 pub fn os_user() -> String {
     std::env::var("USER").or_else(|_| std::env::var("USERNAME")).unwrap_or_else(|_| "inconnu".to_string())

@@ -67,8 +67,12 @@ enum Command {
         #[command(subcommand)]
         command: StudentsCommand,
     },
-    /// A student's account position.
-    Account { student_number: String },
+    /// A student's account position (`--pdf FILE` prints the statement).
+    Account {
+        student_number: String,
+        #[arg(long)]
+        pdf: Option<PathBuf>,
+    },
     /// The fee grid.
     Fees {
         #[command(subcommand)]
@@ -400,7 +404,18 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     .join("\n")
             })
         }
-        Command::Account { student_number } => {
+        Command::Account { student_number, pdf: Some(out) } => {
+            let store = open(&cli.db).await?;
+            let today = chrono::Local::now().date_naive();
+            let pdf =
+                regie::invoices::render_account(&store, &regie::invoices::Typesetter::new(), &student_number, today)
+                    .await?;
+            std::fs::write(&out, &pdf).with_context(|| format!("écriture de {}", out.display()))?;
+            emit(json, &serde_json::json!({"file": out, "bytes": pdf.len()}), |_| {
+                format!("{student_number} -> {}", out.display())
+            })
+        }
+        Command::Account { student_number, pdf: None } => {
             let store = open(&cli.db).await?;
             let pos = regie::ledger::account_position(&store, &student_number).await?;
             emit(json, &pos, |p| {

@@ -171,3 +171,32 @@ async fn eight_tasks_issuing_500_invoices_leave_no_gap() {
     let mut tx = store.begin().await.unwrap();
     assert_eq!(regie::store::ledger::next_number(&mut tx, "F2025").await.unwrap(), "F2025-00501");
 }
+
+#[tokio::test]
+async fn the_account_statement_prints_the_five_tables_and_the_summary() {
+    let (store, number) = one_invoice("doc-account", "Benali", "Amine").await;
+    invoices::issue_credit_note(&store, &number, Money::from_cents(100_000), "geste commercial", "claire")
+        .await
+        .unwrap();
+    let date = NaiveDate::from_ymd_opt(2022, 10, 1).unwrap();
+    let pdf = invoices::render_account(&store, &Typesetter::new(), "22001003", date).await.unwrap();
+    let text = text_of(&pdf).replace('\u{202f}', " ");
+    for expected in [
+        "Position de compte",
+        "Benali Amine",
+        "Commandes",
+        "Factures",
+        "Règlements",
+        "Avoirs",
+        "Remboursements",
+        number.as_str(),
+        "geste commercial",
+        "3 770,00 €",
+        "1 000,00 €",
+        "2 770,00 €",
+        "Débiteur",
+        "01/10/2022",
+    ] {
+        assert!(text.contains(expected), "missing {expected:?} in {text}");
+    }
+}

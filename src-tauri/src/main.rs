@@ -10,6 +10,7 @@ use regie::bank::table::Mapping;
 use regie::bank::{Confirmed, ImportSummary, LineView, Preview, Progress};
 use regie::demo::{DemoOptions, DemoSummary};
 use regie::fees::grid::{FeeEntry, FeeRow};
+use regie::invoices::{InvoiceItem, IssuedCreditNote, Written};
 use regie::ledger::StudentListItem;
 use regie::ledger::position::AccountPosition;
 use regie::money::Money;
@@ -20,16 +21,25 @@ use regie::requests::{RequestDetail, RequestStatus, RequestView};
 use regie::settings::SchoolSettings;
 use regie::users::User;
 use regie::{AppStatus, ErrorPayload, Store};
+use std::sync::atomic::Ordering;
 use tauri::State;
 use tauri::ipc::Channel;
 
 struct Desk {
     store: Store,
+    /// Fonts, library and templates, built on first use and kept for every document.
+    typesetter: std::sync::OnceLock<regie::invoices::Typesetter>,
+    /// Set by the window's cancel button; checked between the documents of a batch.
+    cancel: std::sync::atomic::AtomicBool,
     /// The signed-in user, recorded in the audit log of every decision.
     user: Mutex<Option<String>>,
 }
 
 impl Desk {
+    fn typesetter(&self) -> &regie::invoices::Typesetter {
+        self.typesetter.get_or_init(regie::invoices::Typesetter::new)
+    }
+
     /// Who acts; a decision without a signed-in user is refused.
     fn actor(&self) -> Result<String, ErrorPayload> {
         self.user.lock().expect("user lock").clone().ok_or(ErrorPayload {
@@ -195,6 +205,50 @@ async fn fee_tolerance_set(desk: State<'_, Desk>, amount: Money) -> Reply<()> {
     regie::bank::set_fee_tolerance(&desk.store, amount, &desk.actor()?).await.map_err(Into::into)
 }
 
+#[tauri::command]
+async fn invoices_list(desk: State<'_, Desk>, session: Option<String>) -> Reply<Vec<InvoiceItem>> {
+    regie::invoices::list(&desk.store, session.as_deref()).await.map_err(Into::into)
+}
+
+#[tauri::command]
+async fn invoice_export(desk: State<'_, Desk>, number: String) -> Reply<Written> {
+    regie::invoices::export_invoice(&desk.store, desk.typesetter(), &number).await.map_err(Into::into)
+}
+
+#[tauri::command]
+async fn invoices_export(
+    desk: State<'_, Desk>,
+    numbers: Vec<String>,
+    on_progress: Channel<(usize, usize)>,
+) -> Reply<Written> {
+    desk.cancel.store(false, Ordering::SeqCst);
+    let report = move |done: usize, total: usize| drop(on_progress.send((done, total)));
+    let cancelled = || desk.cancel.load(Ordering::SeqCst);
+    regie::invoices::export_selection(&desk.store, desk.typesetter(), &numbers, &report, &cancelled)
+        .await
+        .map_err(Into::into)
+}
+
+#[tauri::command]
+fn export_cancel(desk: State<'_, Desk>) {
+    desk.cancel.store(true, Ordering::SeqCst);
+}
+
+#[tauri::command]
+async fn account_export(desk: State<'_, Desk>, student_number: String) -> Reply<Written> {
+    regie::invoices::export_account(&desk.store, desk.typesetter(), &student_number).await.map_err(Into::into)
+}
+
+#[tauri::command]
+async fn credit_note_issue(
+    desk: State<'_, Desk>,
+    invoice: String,
+    amount: Money,
+    reason: String,
+) -> Reply<IssuedCreditNote> {
+    regie::invoices::issue_credit_note(&desk.store, &invoice, amount, &reason, &desk.actor()?).await.map_err(Into::into)
+}
+
 /// `--db PATH` on the command line, else `$REGIE_DB`, else the app-data folder.
 fn db_path() -> PathBuf {
     let args: Vec<String> = std::env::args().collect();
@@ -220,7 +274,7 @@ fn main() {
         }
     };
     tauri::Builder::default()
-        .manage(Desk { store, user: Mutex::new(user) })
+        .manage(Desk { store, typesetter: Default::default(), cancel: Default::default(), user: Mutex::new(user) })
         .invoke_handler(tauri::generate_handler![
             app_status,
             sign_in,
@@ -248,6 +302,12 @@ fn main() {
             statement_undo,
             fee_tolerance_get,
             fee_tolerance_set,
+            invoices_list,
+            invoice_export,
+            invoices_export,
+            export_cancel,
+            account_export,
+            credit_note_issue,
         ])
         .run(tauri::generate_context!("../tauri.conf.json"))
         .expect("the Régie window failed to start");

@@ -114,6 +114,56 @@ pub async fn credit_note_data(store: &Store, number: &str) -> Result<(serde_json
     Ok((data, doc.date))
 }
 
+/// The account position as the statement template prints it: every cell a French string.
+pub async fn account_data(store: &Store, number: &str, date: chrono::NaiveDate) -> Result<serde_json::Value> {
+    let pos = ledger::account_position(store, number).await?;
+    let school = school_json(&mut *store.read().await?, pos.student.school.code()).await?;
+    let e = |m: Money| m.to_french();
+    let d = fr_date;
+    let methods = |m: &str| match m {
+        "card" => "Carte",
+        "debit" => "Prélèvement",
+        "transfer" => "Virement",
+        _ => "Autre",
+    };
+    Ok(json!({
+        "school": school,
+        "date": d(date),
+        "client": format!("{} {}", pos.student.last_name, pos.student.first_name),
+        "student_number": pos.student.number,
+        "orders": pos.orders.iter().map(|o| [d(o.date), o.number.clone(), if o.blocked { "Oui" } else { "Non" }.to_string(), e(o.excl_vat), e(o.vat), e(o.incl_vat), e(o.financed), e(o.invoiced)]).collect::<Vec<_>>(),
+        "invoices": pos.invoices.iter().map(|i| [d(i.date), i.number.clone(), i.session.clone(), e(i.incl_vat), e(i.credit_notes), e(i.settled), e(i.refunded)]).collect::<Vec<_>>(),
+        "payments": pos.payments.iter().map(|p| [d(p.date), p.reference.clone(), methods(&p.method).to_string(), e(p.amount), e(p.allocated), e(p.unallocated)]).collect::<Vec<_>>(),
+        "credit_notes": pos.credit_notes.iter().map(|c| [d(c.date), c.number.clone(), c.invoice_number.clone(), e(c.amount), c.reason.clone()]).collect::<Vec<_>>(),
+        "refunds": pos.refunds.iter().map(|r| [d(r.date), e(r.amount), if r.status == "paid" { "Payé" } else { "À payer" }.to_string()]).collect::<Vec<_>>(),
+        "summary": {
+            "debit": e(pos.summary.debit),
+            "credit": e(pos.summary.credit),
+            "balance": e(pos.summary.balance),
+            "position": match pos.summary.position {
+                ledger::position::PositionKind::Debtor => "Débiteur",
+                ledger::position::PositionKind::Creditor => "Créditeur",
+                ledger::position::PositionKind::Settled => "Soldé",
+            },
+        },
+    }))
+}
+
+/// Renders a student's account statement (as of `date`) to PDF bytes.
+pub async fn render_account(
+    store: &Store,
+    typesetter: &Typesetter,
+    number: &str,
+    date: chrono::NaiveDate,
+) -> Result<Vec<u8>> {
+    let data = account_data(store, number, date).await?;
+    let pdf = typesetter.render(Template::Account, &data, date, &format!("position-{number}"));
+    if pdf.is_err() {
+        Typesetter::evict();
+    }
+    pdf
+}
+
 /// Renders an issued invoice to PDF bytes. The same invoice gives the same bytes.
 pub async fn render_invoice(store: &Store, typesetter: &Typesetter, number: &str) -> Result<Vec<u8>> {
     let (data, date) = invoice_data(store, number).await?;
@@ -191,4 +241,59 @@ pub async fn issue_credit_note(
     let number = ledger::issue_credit_note(&mut tx, &totals, amount, date, reason, actor).await?;
     tx.commit().await?;
     Ok(IssuedCreditNote { number, amount })
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Written {
+    pub file: String,
+    pub bytes: usize,
+}
+
+/// Renders an invoice into the exports folder (`F2025-00012.pdf`).
+pub async fn export_invoice(store: &Store, typesetter: &Typesetter, number: &str) -> Result<Written> {
+    let pdf = render_invoice(store, typesetter, number).await?;
+    write_export(&format!("{number}.pdf"), &pdf)
+}
+
+/// Renders a student's account statement into the exports folder.
+pub async fn export_account(store: &Store, typesetter: &Typesetter, student: &str) -> Result<Written> {
+    let today = chrono::Local::now().date_naive();
+    let pdf = render_account(store, typesetter, student, today).await?;
+    write_export(&format!("position-{student}-{}.pdf", today.format("%Y%m%d")), &pdf)
+}
+
+fn write_export(name: &str, pdf: &[u8]) -> Result<Written> {
+    let path = crate::exports_dir()?.join(name);
+    std::fs::write(&path, pdf).map_err(|e| Error::Io { path: path.display().to_string(), source: e })?;
+    Ok(Written { file: path.display().to_string(), bytes: pdf.len() })
+}
+
+/// Renders a selection of invoices into a new folder of the exports folder, reporting progress
+/// and stopping between documents when `cancelled()` says so.
+pub async fn export_selection(
+    store: &Store,
+    typesetter: &Typesetter,
+    numbers: &[String],
+    progress: &(dyn Fn(usize, usize) + Send + Sync),
+    cancelled: &(dyn Fn() -> bool + Send + Sync),
+) -> Result<Written> {
+    let dir = crate::exports_dir()?.join(format!("factures-{}", chrono::Local::now().format("%Y%m%d-%H%M%S")));
+    std::fs::create_dir_all(&dir).map_err(|e| Error::Io { path: dir.display().to_string(), source: e })?;
+    let mut done = 0;
+    let result = async {
+        for number in numbers {
+            if cancelled() {
+                break;
+            }
+            let pdf = render_invoice(store, typesetter, number).await?;
+            let path = dir.join(format!("{number}.pdf"));
+            std::fs::write(&path, pdf).map_err(|e| Error::Io { path: path.display().to_string(), source: e })?;
+            done += 1;
+            progress(done, numbers.len());
+        }
+        Ok(Written { file: dir.display().to_string(), bytes: done })
+    }
+    .await;
+    Typesetter::evict();
+    result
 }

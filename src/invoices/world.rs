@@ -17,15 +17,17 @@ use crate::{Error, Result};
 pub enum Template {
     Invoice,
     CreditNote,
+    Account,
 }
 
 impl Template {
-    const ALL: [Template; 2] = [Template::Invoice, Template::CreditNote];
+    const ALL: [Template; 3] = [Template::Invoice, Template::CreditNote, Template::Account];
 
     fn path(self) -> &'static str {
         match self {
             Template::Invoice => "/invoice.typ",
             Template::CreditNote => "/credit-note.typ",
+            Template::Account => "/account.typ",
         }
     }
 
@@ -33,6 +35,7 @@ impl Template {
         match self {
             Template::Invoice => include_str!("../../templates/invoice.typ"),
             Template::CreditNote => include_str!("../../templates/credit-note.typ"),
+            Template::Account => include_str!("../../templates/account.typ"),
         }
     }
 }

@@ -141,9 +141,7 @@ pub fn exports_path(extension: &str) -> Result<std::path::PathBuf> {
     if extension != "csv" && extension != "xlsx" {
         return Err(Error::Invalid(format!("format d'export « {extension} » : csv ou xlsx")));
     }
-    let dir = dirs::document_dir().or_else(dirs::home_dir).unwrap_or_else(std::env::temp_dir).join("Régie");
-    std::fs::create_dir_all(&dir).map_err(|e| Error::Io { path: dir.display().to_string(), source: e })?;
-    Ok(dir.join(format!("lettres-{}.{extension}", chrono::Local::now().format("%Y%m%d-%H%M%S"))))
+    Ok(crate::exports_dir()?.join(format!("lettres-{}.{extension}", chrono::Local::now().format("%Y%m%d-%H%M%S"))))
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -208,6 +208,18 @@ export const Line = z.object({
 });
 export type Line = z.infer<typeof Line>;
 
+export const Invoice = z.object({
+  number: z.string(),
+  date: isoDate,
+  student_number: z.string(),
+  session: z.string(),
+  total: money,
+  settled: money,
+  credited: money,
+});
+export type Invoice = z.infer<typeof Invoice>;
+export const Written = z.object({ file: z.string(), bytes: z.number() });
+
 export const Progress = z.object({ phase: z.string(), done: z.number(), total: z.number() });
 export type Progress = z.infer<typeof Progress>;
 
@@ -250,6 +262,20 @@ export const api = {
     call('statement_confirm', z.object({ line_id: z.number(), student_number: z.string(), amount: money, status: z.string(), unassigned: money, alias_learned: z.string().nullable() }), { lineId, studentNumber, amount }),
   feeTolerance: () => call('fee_tolerance_get', money),
   setFeeTolerance: (amount: string) => call('fee_tolerance_set', z.null(), { amount }),
+  invoices: (session: string | null) => call('invoices_list', z.array(Invoice), { session }),
+  invoiceExport: (number: string) => call('invoice_export', Written, { number }),
+  invoicesExport: (numbers: string[], onProgress: (done: number, total: number) => void) => {
+    const channel = new Channel<unknown>();
+    channel.onmessage = (m) => {
+      const p = z.tuple([z.number(), z.number()]).safeParse(m);
+      if (p.success) onProgress(p.data[0], p.data[1]);
+    };
+    return call('invoices_export', Written, { numbers, onProgress: channel });
+  },
+  exportCancel: () => call('export_cancel', z.null()),
+  accountExport: (studentNumber: string) => call('account_export', Written, { studentNumber }),
+  creditNoteIssue: (invoice: string, amount: string, reason: string) =>
+    call('credit_note_issue', z.object({ number: z.string(), amount: money }), { invoice, amount, reason }),
   statementUndo: (lineId: number, reason: string) => call('statement_undo', z.number(), { lineId, reason }),
   saveSettings: (settings: SchoolSettings) => call('settings_set', z.null(), { settings }),
 };
