@@ -242,10 +242,19 @@ enum InvoicesCommand {
         #[arg(long)]
         out: PathBuf,
     },
-    /// Render every invoice (of a session) into a folder, one PDF each.
+    /// Render every invoice (of a session) into a folder, one PDF each, or one merged PDF.
     RenderAll {
         #[arg(long)]
         session: Option<String>,
+        #[arg(long)]
+        out: PathBuf,
+        /// One PDF with every invoice (`OUT/factures.pdf`).
+        #[arg(long)]
+        merged: bool,
+    },
+    /// Render an invoice's schedule letter (dates, amounts; bank details for transfers).
+    Schedule {
+        number: String,
         #[arg(long)]
         out: PathBuf,
     },
@@ -684,7 +693,25 @@ async fn invoices(db: &Option<PathBuf>, command: InvoicesCommand, json: bool) ->
                 format!("{number} -> {}", out.display())
             })
         }
-        InvoicesCommand::RenderAll { session, out } => {
+        InvoicesCommand::RenderAll { session, out, merged: true } => {
+            let numbers: Vec<String> =
+                invoices::list(&store, session.as_deref()).await?.into_iter().map(|i| i.number).collect();
+            std::fs::create_dir_all(&out).with_context(|| format!("création de {}", out.display()))?;
+            let pdf = invoices::render_merged(&store, &Typesetter::new(), &numbers).await?;
+            let file = out.join("factures.pdf");
+            std::fs::write(&file, &pdf).with_context(|| format!("écriture de {}", file.display()))?;
+            emit(json, &serde_json::json!({"file": file, "rendered": numbers.len()}), |_| {
+                format!("{} factures dans {}", numbers.len(), file.display())
+            })
+        }
+        InvoicesCommand::Schedule { number, out } => {
+            let pdf = invoices::render_schedule(&store, &Typesetter::new(), &number).await?;
+            std::fs::write(&out, &pdf).with_context(|| format!("écriture de {}", out.display()))?;
+            emit(json, &serde_json::json!({"file": out, "bytes": pdf.len()}), |_| {
+                format!("échéancier {number} -> {}", out.display())
+            })
+        }
+        InvoicesCommand::RenderAll { session, out, merged: false } => {
             use std::io::IsTerminal;
             let tty = std::io::stderr().is_terminal();
             let progress = |done: usize, total: usize| {

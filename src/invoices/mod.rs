@@ -164,6 +164,66 @@ pub async fn render_account(
     pdf
 }
 
+/// Several invoices in one PDF, one per page, in the order given.
+pub async fn render_merged(store: &Store, typesetter: &Typesetter, numbers: &[String]) -> Result<Vec<u8>> {
+    let mut all = Vec::with_capacity(numbers.len());
+    let mut last = None;
+    for n in numbers {
+        let (data, date) = invoice_data(store, n).await?;
+        last = last.max(Some(date));
+        all.push(data);
+    }
+    let date = last.unwrap_or_else(|| chrono::Local::now().date_naive());
+    let ident = format!("factures-{}-{}", numbers.first().map(String::as_str).unwrap_or(""), numbers.len());
+    let pdf = typesetter.render(Template::Invoices, &serde_json::Value::Array(all), date, &ident);
+    Typesetter::evict();
+    pdf
+}
+
+/// The schedule letter of an invoice: its installments and, for transfers, the bank details and
+/// the reference the student must write ("NOM Prénom+ISIMA+F.I").
+pub async fn schedule_data(store: &Store, number: &str) -> Result<(serde_json::Value, chrono::NaiveDate)> {
+    let (invoice, date) = invoice_data(store, number).await?;
+    let mut conn = store.read().await?;
+    let plan = store::invoices::plan_of_invoice(&mut conn, number).await?;
+    let doc = store::invoices::invoice_doc(&mut conn, number)
+        .await?
+        .ok_or_else(|| Error::InvoiceNotFound(number.to_string()))?;
+    drop(conn);
+    let pos = ledger::account_position(store, &doc.student_number).await?;
+    let lines: Vec<_> = pos.schedule.iter().filter(|l| l.invoice_number == number && l.status == "scheduled").collect();
+    let left_total: Money = lines.iter().map(|l| l.left_to_pay).sum();
+    let data = json!({
+        "school": invoice["school"],
+        "date": fr_date(chrono::Local::now().date_naive()),
+        "client": invoice["client"],
+        "student_number": invoice["student_number"],
+        "invoice_number": number,
+        "invoice_date": invoice["date"],
+        "session": invoice["session"],
+        "total": invoice["total_incl"],
+        "installments": lines.iter().enumerate().map(|(k, l)| json!({
+            "n": (k + 1).to_string(),
+            "due_date": fr_date(l.due_date),
+            "amount": l.amount.to_french_number(),
+            "left": l.left_to_pay.to_french_number(),
+        })).collect::<Vec<_>>(),
+        "left_total": left_total.to_french_number(),
+        "transfer": plan.as_deref() == Some("transfer"),
+        "reference": format!("{} {}+{}+F.I", doc.last_name.to_uppercase(), doc.first_name, doc.school),
+    });
+    Ok((data, date))
+}
+
+pub async fn render_schedule(store: &Store, typesetter: &Typesetter, number: &str) -> Result<Vec<u8>> {
+    let (data, date) = schedule_data(store, number).await?;
+    let pdf = typesetter.render(Template::Schedule, &data, date, &format!("echeancier-{number}"));
+    if pdf.is_err() {
+        Typesetter::evict();
+    }
+    pdf
+}
+
 /// Renders an issued invoice to PDF bytes. The same invoice gives the same bytes.
 pub async fn render_invoice(store: &Store, typesetter: &Typesetter, number: &str) -> Result<Vec<u8>> {
     let (data, date) = invoice_data(store, number).await?;

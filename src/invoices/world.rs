@@ -16,18 +16,33 @@ use crate::{Error, Result};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Template {
     Invoice,
+    /// Several invoices in one PDF.
+    Invoices,
     CreditNote,
     Account,
+    Schedule,
+    /// Not a document: the invoice layout the two invoice templates import.
+    InvoiceLayout,
 }
 
 impl Template {
-    const ALL: [Template; 3] = [Template::Invoice, Template::CreditNote, Template::Account];
+    const ALL: [Template; 6] = [
+        Template::Invoice,
+        Template::Invoices,
+        Template::CreditNote,
+        Template::Account,
+        Template::Schedule,
+        Template::InvoiceLayout,
+    ];
 
     fn path(self) -> &'static str {
         match self {
             Template::Invoice => "/invoice.typ",
             Template::CreditNote => "/credit-note.typ",
             Template::Account => "/account.typ",
+            Template::Invoices => "/invoices.typ",
+            Template::Schedule => "/schedule.typ",
+            Template::InvoiceLayout => "/invoice-layout.typ",
         }
     }
 
@@ -36,6 +51,9 @@ impl Template {
             Template::Invoice => include_str!("../../templates/invoice.typ"),
             Template::CreditNote => include_str!("../../templates/credit-note.typ"),
             Template::Account => include_str!("../../templates/account.typ"),
+            Template::Invoices => include_str!("../../templates/invoices.typ"),
+            Template::Schedule => include_str!("../../templates/schedule.typ"),
+            Template::InvoiceLayout => include_str!("../../templates/invoice-layout.typ"),
         }
     }
 }

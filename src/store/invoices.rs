@@ -125,3 +125,14 @@ pub async fn credit_note_doc(conn: &mut Conn, number: &str) -> Result<Option<Cre
     .fetch_optional(conn)
     .await?)
 }
+
+/// The plan of the request an invoice was issued for (`transfer` letters carry bank details).
+pub async fn plan_of_invoice(conn: &mut Conn, number: &str) -> Result<Option<String>> {
+    let row: Option<(Option<String>,)> = sqlx::query_as(
+        "SELECT r.plan FROM invoices i JOIN orders o ON o.id = i.order_id LEFT JOIN requests r ON r.id = o.request_id WHERE i.number = $1",
+    )
+    .bind(number)
+    .fetch_optional(conn)
+    .await?;
+    Ok(row.and_then(|(p,)| p))
+}

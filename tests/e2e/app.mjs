@@ -39,8 +39,11 @@ export class App {
     // 4500-4998 holds none of the ports fetch() refuses (5060, 5061, 6000, ...).
     const port = 4500 + Math.floor(Math.random() * 249) * 2;
     const base = `http://127.0.0.1:${port}`;
+    // The app writes exports under its home folder: give it a throw-away one.
+    const home = mkdtempSync(join(tmpdir(), 'regie-e2e-home-'));
     const driver = spawn(need('TAURI_DRIVER'), ['--port', String(port), '--native-port', String(port + 1)], {
       stdio: ['ignore', 'inherit', 'inherit'],
+      env: { ...process.env, HOME: home, XDG_CONFIG_HOME: join(home, '.config') },
     });
     try {
       const end = Date.now() + 20000;
