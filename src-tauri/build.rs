@@ -33,6 +33,8 @@ fn main() {
         "invoice_export",
         "invoices_export",
         "export_cancel",
+        "invoices_export_merged",
+        "invoice_preview",
         "account_export",
         "credit_note_issue",
     ]);

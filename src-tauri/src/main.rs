@@ -230,6 +230,17 @@ async fn invoices_export(
 }
 
 #[tauri::command]
+async fn invoices_export_merged(desk: State<'_, Desk>, numbers: Vec<String>) -> Reply<Written> {
+    regie::invoices::export_merged(&desk.store, desk.typesetter(), &numbers).await.map_err(Into::into)
+}
+
+/// What an invoice prints (the template's data), for the preview panel.
+#[tauri::command]
+async fn invoice_preview(desk: State<'_, Desk>, number: String) -> Reply<serde_json::Value> {
+    regie::invoices::invoice_data(&desk.store, &number).await.map(|(data, _)| data).map_err(Into::into)
+}
+
+#[tauri::command]
 fn export_cancel(desk: State<'_, Desk>) {
     desk.cancel.store(true, Ordering::SeqCst);
 }
@@ -306,6 +317,8 @@ fn main() {
             invoice_export,
             invoices_export,
             export_cancel,
+            invoices_export_merged,
+            invoice_preview,
             account_export,
             credit_note_issue,
         ])

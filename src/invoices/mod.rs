@@ -357,3 +357,9 @@ pub async fn export_selection(
     Typesetter::evict();
     result
 }
+
+/// Renders a selection into one merged PDF in the exports folder.
+pub async fn export_merged(store: &Store, typesetter: &Typesetter, numbers: &[String]) -> Result<Written> {
+    let pdf = render_merged(store, typesetter, numbers).await?;
+    write_export(&format!("factures-{}.pdf", chrono::Local::now().format("%Y%m%d-%H%M%S")), &pdf)
+}

@@ -28,6 +28,8 @@ test('render an invoice and a statement to PDF files', async () => {
   const firstKey = await s.attribute(await s.find('[data-testid="invoice-row"]'), 'data-key');
   assert.equal(firstKey, invoices[0].number);
   await s.click(await s.find('[data-testid="invoice-row"] td:nth-child(2)'));
+  const preview = await s.waitForText('[data-testid="invoice-preview"]', (t) => t.includes(invoices[0].number));
+  assert.ok(preview.includes('Non soumis à la TVA'), preview);
   await key(s, 'p');
   const notice = await s.waitForText('[data-testid="invoice-notice"]', (t) => t.includes('PDF écrit dans'));
   const file = notice.split('PDF écrit dans ')[1].trim();

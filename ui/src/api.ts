@@ -218,6 +218,21 @@ export const Invoice = z.object({
   credited: money,
 });
 export type Invoice = z.infer<typeof Invoice>;
+export const InvoicePreview = z.object({
+  school: z.object({ name: z.string(), address: z.string(), iban: z.string(), bic: z.string() }),
+  number: z.string(),
+  date: z.string(),
+  label: z.string(),
+  session: z.string(),
+  client: z.string(),
+  student_number: z.string(),
+  lines: z.array(z.object({ designation: z.string(), quantity: z.string(), discount: z.string(), vat: z.string(), amount: z.string() })),
+  total_excl: z.string(),
+  total_vat: z.string(),
+  total_incl: z.string(),
+  vat_mention: z.string(),
+});
+export type InvoicePreview = z.infer<typeof InvoicePreview>;
 export const Written = z.object({ file: z.string(), bytes: z.number() });
 
 export const Progress = z.object({ phase: z.string(), done: z.number(), total: z.number() });
@@ -272,6 +287,8 @@ export const api = {
     };
     return call('invoices_export', Written, { numbers, onProgress: channel });
   },
+  invoicesExportMerged: (numbers: string[]) => call('invoices_export_merged', Written, { numbers }),
+  invoicePreview: (number: string) => call('invoice_preview', InvoicePreview, { number }),
   exportCancel: () => call('export_cancel', z.null()),
   accountExport: (studentNumber: string) => call('account_export', Written, { studentNumber }),
   creditNoteIssue: (invoice: string, amount: string, reason: string) =>
