@@ -154,7 +154,7 @@ CREATE TABLE refunds (
     credit_note_id INTEGER REFERENCES credit_notes (id),
     date           TEXT NOT NULL,
     amount_cents   INTEGER NOT NULL CHECK (amount_cents > 0),
-    status         TEXT NOT NULL CHECK (status IN ('to_pay', 'paid')),
+    status         TEXT NOT NULL CHECK (status IN ('to_pay', 'paid', 'cancelled')),
     iban           TEXT
 );
 

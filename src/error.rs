@@ -31,6 +31,9 @@ pub enum Error {
     LineNotFound(i64),
     #[error("facture {0} introuvable")]
     InvoiceNotFound(String),
+    /// The acting user's role does not allow the action.
+    #[error("{0}")]
+    Forbidden(String),
     /// Typst could not compile or export a document.
     #[error("rendu du document impossible: {0}")]
     Render(String),
@@ -62,6 +65,7 @@ impl Error {
             Error::MappingNeeded { .. } => "mapping_needed",
             Error::LineNotFound(_) => "line_not_found",
             Error::InvoiceNotFound(_) => "invoice_not_found",
+            Error::Forbidden(_) => "forbidden",
             Error::Render(_) => "render",
             Error::Io { .. } => "io",
             Error::Database(_) => "database",

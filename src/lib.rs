@@ -4,6 +4,7 @@
 pub mod bank;
 pub mod demo;
 pub mod error;
+pub mod exemptions;
 pub mod fees;
 pub mod invoices;
 pub mod ledger;

@@ -93,6 +93,16 @@ enum Command {
         #[command(subcommand)]
         command: CreditNotesCommand,
     },
+    /// The exemption commission's outcomes (finance managers).
+    Exemptions {
+        #[command(subcommand)]
+        command: ExemptionsCommand,
+    },
+    /// Local user profiles and their roles.
+    Users {
+        #[command(subcommand)]
+        command: UsersCommand,
+    },
     /// Per-school settings: threshold, rounding, debit day, deadline.
     Settings {
         #[command(subcommand)]
@@ -275,6 +285,47 @@ enum CreditNotesCommand {
         number: String,
         #[arg(long)]
         out: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum ExemptionsCommand {
+    /// Students with differentiated fees: plan, invoiced, paid, still scheduled, outcome.
+    List {
+        /// Only the outcomes of this commission session.
+        #[arg(long)]
+        session: Option<String>,
+    },
+    /// Record and apply an outcome (finance managers only).
+    Decide {
+        student_number: String,
+        /// full | partial | refused
+        #[arg(long)]
+        outcome: String,
+        /// The exempted amount, with partial.
+        #[arg(long)]
+        amount: Option<String>,
+        /// The decision's reference.
+        #[arg(long = "ref")]
+        reference: String,
+        /// The commission session (default: "Commission YYYY-09" of the current academic year).
+        #[arg(long)]
+        session: Option<String>,
+    },
+    /// Outcomes by school and programme, collections against expectations by month.
+    Report {
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+enum UsersCommand {
+    /// Give a profile its role: accountant or finance_manager.
+    SetRole {
+        name: String,
+        #[arg(long)]
+        role: String,
     },
 }
 
@@ -481,6 +532,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Settings { command } => settings(&cli.db, command, &user, json).await,
         Command::Statements { command } => statements(&cli.db, command, &user, json).await,
         Command::Invoices { command } => invoices(&cli.db, command, json).await,
+        Command::Exemptions { command } => exemptions(&cli.db, command, &user, json).await,
+        Command::Users { command: UsersCommand::SetRole { name, role } } => {
+            let store = open(&cli.db).await?;
+            regie::exemptions::set_role(&store, &name, &role, &user).await?;
+            emit(json, &serde_json::json!({"name": name, "role": role}), |_| format!("{name} : {role}"))
+        }
         Command::CreditNotes { command } => credit_notes(&cli.db, command, &user, json).await,
     }
 }
@@ -747,6 +804,96 @@ async fn credit_notes(db: &Option<PathBuf>, command: CreditNotesCommand, user: &
             std::fs::write(&out, &pdf).with_context(|| format!("écriture de {}", out.display()))?;
             emit(json, &serde_json::json!({"file": out, "bytes": pdf.len()}), |_| {
                 format!("{number} -> {}", out.display())
+            })
+        }
+    }
+}
+
+async fn exemptions(db: &Option<PathBuf>, command: ExemptionsCommand, user: &str, json: bool) -> anyhow::Result<()> {
+    use regie::exemptions::{self, Outcome};
+    let store = open(db).await?;
+    match command {
+        ExemptionsCommand::List { session } => {
+            let list = exemptions::list(&store, session.as_deref()).await?;
+            emit(json, &list, |l| {
+                l.iter()
+                    .map(|c| {
+                        format!(
+                            "{:<10} {:<20} {:<8} {:<8} facturé {:>12} payé {:>12} prévu {:>12} {}",
+                            c.student_number,
+                            c.last_name,
+                            c.school,
+                            c.plan,
+                            c.invoiced.to_french(),
+                            c.paid.to_french(),
+                            c.scheduled.to_french(),
+                            c.outcome.clone().unwrap_or_default()
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            })
+        }
+        ExemptionsCommand::Decide { student_number, outcome, amount, reference, session } => {
+            let amount = amount.map(|a| Money::parse(&a).map_err(regie::Error::from)).transpose()?;
+            let today = chrono::Local::now().date_naive();
+            let session = session.unwrap_or_else(|| {
+                format!("Commission {}-09", regie::fees::AcademicYear::containing(today).start_year())
+            });
+            let applied = exemptions::decide(
+                &store,
+                &session,
+                &student_number,
+                Outcome::parse(&outcome, amount)?,
+                &reference,
+                today,
+                user,
+            )
+            .await?;
+            emit(json, &applied, |a| {
+                format!(
+                    "{} échéance(s) annulée(s) ; avoir {} ; remboursement {}{}",
+                    a.cancelled_installments.len(),
+                    a.credit_note
+                        .as_ref()
+                        .map(|c| format!("{} de {}", c.number, c.amount.to_french()))
+                        .unwrap_or_else(|| "aucun".into()),
+                    a.refund.as_ref().map(|r| r.amount.to_french()).unwrap_or_else(|| "aucun".into()),
+                    if a.changed { "" } else { " (déjà appliquée, inchangée)" }
+                )
+            })
+        }
+        ExemptionsCommand::Report { out } => {
+            if let Some(out) = &out {
+                exemptions::report_xlsx(&store, out).await?;
+            }
+            let r = exemptions::report(&store).await?;
+            emit(json, &r, |r| {
+                let mut lines: Vec<String> = r
+                    .groups
+                    .iter()
+                    .chain(std::iter::once(&r.totals))
+                    .map(|g| {
+                        format!(
+                            "{:<8} {:<4} {:>4} étudiants, exonéré {:>12}, remboursements à payer {:>12}, payés {:>12}",
+                            g.school,
+                            g.programme,
+                            g.students,
+                            g.exempted.to_french(),
+                            g.refunds_to_pay.to_french(),
+                            g.refunds_paid.to_french()
+                        )
+                    })
+                    .collect();
+                lines.extend(r.months.iter().map(|m| {
+                    format!(
+                        "{}  attendu {:>12}  encaissé {:>12}",
+                        m.month,
+                        m.expected.to_french(),
+                        m.collected.to_french()
+                    )
+                }));
+                lines.join("\n")
             })
         }
     }

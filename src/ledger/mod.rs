@@ -304,3 +304,24 @@ pub async fn issue_credit_note(
     .await?;
     Ok(number)
 }
+
+/// Re-bills an amount on the order of an earlier invoice (a new invoice, next number of its
+/// series): how a credit note is undone, since a document is never deleted nor renumbered.
+#[allow(clippy::too_many_arguments)]
+pub async fn issue_rebill(
+    conn: &mut Conn,
+    student_id: i64,
+    order_id: i64,
+    session: &str,
+    amount: Money,
+    date: NaiveDate,
+    reason: &str,
+    actor: &str,
+) -> Result<(i64, String)> {
+    let series = format!("F{}", AcademicYear::containing(date).start_year());
+    let number = sql::next_number(conn, &series).await?;
+    let id = sql::insert_invoice(conn, &series, &number, order_id, student_id, date, "Refacturation", session).await?;
+    sql::insert_line(conn, id, TUITION, 1, amount, Money::ZERO).await?;
+    audit::record(conn, actor, "invoice.rebill", "invoice", &number, Some(reason), json!({"amount": amount})).await?;
+    Ok((id, number))
+}

@@ -3,6 +3,7 @@
 
 pub mod audit;
 pub mod bank;
+pub mod exemptions;
 pub mod invoices;
 pub mod ledger;
 pub mod requests;

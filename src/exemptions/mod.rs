@@ -1,0 +1,497 @@
+//! Exemptions: the September commission's outcomes, recorded by finance managers and applied in
+//! one step (installments cancelled, credit note, refund), reversible, and reported by school.
+
+use chrono::NaiveDate;
+use serde::Serialize;
+use serde_json::json;
+
+use crate::fees::{AcademicYear, School};
+use crate::ledger;
+use crate::money::Money;
+use crate::store::{self, Conn, Store, audit};
+use crate::{Error, Result};
+
+/// What the commission decided for a student.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Pays only the standard fee.
+    Full,
+    /// This much of the differentiated fees is exempted.
+    Partial(Money),
+    Refused,
+}
+
+impl Outcome {
+    pub fn parse(outcome: &str, amount: Option<Money>) -> Result<Outcome> {
+        match (outcome.trim(), amount) {
+            ("full", None) => Ok(Outcome::Full),
+            ("partial", Some(a)) if a.is_positive() => Ok(Outcome::Partial(a)),
+            ("partial", _) => {
+                Err(Error::Invalid("une exonération partielle a besoin d'un montant positif (--amount)".into()))
+            }
+            ("refused", None) => Ok(Outcome::Refused),
+            ("full" | "refused", Some(_)) => Err(Error::Invalid("--amount ne va qu'avec partial".into())),
+            (other, _) => Err(Error::Invalid(format!("décision inconnue « {other} » (full, partial, refused)"))),
+        }
+    }
+
+    fn code(self) -> &'static str {
+        match self {
+            Outcome::Full => "full",
+            Outcome::Partial(_) => "partial",
+            Outcome::Refused => "refused",
+        }
+    }
+}
+
+/// A student the commission may decide on, with what was invoiced, paid and still scheduled.
+#[derive(Debug, Clone, Serialize)]
+pub struct Candidate {
+    pub student_number: String,
+    pub last_name: String,
+    pub first_name: String,
+    pub school: String,
+    pub programme: String,
+    pub plan: String,
+    pub situation: String,
+    pub invoice_number: String,
+    pub invoiced: Money,
+    pub paid: Money,
+    pub scheduled: Money,
+    pub outcome: Option<String>,
+    pub exempted: Option<Money>,
+    pub session: Option<String>,
+}
+
+pub async fn list(store: &Store, session: Option<&str>) -> Result<Vec<Candidate>> {
+    let mut conn = store.read().await?;
+    let rows = store::exemptions::candidates(&mut conn).await?;
+    let outcomes = store::exemptions::active_outcomes(&mut conn).await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            let o = outcomes.iter().find(|o| o.invoice_id == r.invoice_id);
+            Candidate {
+                student_number: r.student_number,
+                last_name: r.last_name,
+                first_name: r.first_name,
+                school: r.school,
+                programme: r.programme,
+                plan: r.plan,
+                situation: r.situation,
+                invoice_number: r.invoice_number,
+                invoiced: Money::from_cents(r.total_cents),
+                paid: Money::from_cents(r.paid_cents),
+                scheduled: Money::from_cents(r.scheduled_left_cents),
+                outcome: o.map(|o| o.outcome.clone()),
+                exempted: o.map(|o| Money::from_cents(o.exempted_cents)),
+                session: o.map(|o| o.session.clone()),
+            }
+        })
+        .filter(|c| session.is_none() || c.session.as_deref() == session)
+        .collect())
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CreditNoteRef {
+    pub number: String,
+    pub amount: Money,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RefundRef {
+    pub amount: Money,
+}
+
+/// What applying an outcome did.
+#[derive(Debug, Clone, Serialize)]
+pub struct Applied {
+    pub cancelled_installments: Vec<i64>,
+    pub credit_note: Option<CreditNoteRef>,
+    pub refund: Option<RefundRef>,
+    /// False when the same outcome was already applied: nothing changed.
+    pub changed: bool,
+    /// The re-billing invoice that undid a previous outcome's credit note, when the outcome changed.
+    pub reversed: Option<String>,
+}
+
+async fn require_finance_manager(conn: &mut Conn, actor: &str) -> Result<()> {
+    match store::exemptions::user_role(conn, actor).await?.as_deref() {
+        Some("finance_manager") => Ok(()),
+        _ => Err(Error::Forbidden(format!(
+            "{actor} n'est pas responsable financier : seul un responsable financier enregistre les décisions de la commission"
+        ))),
+    }
+}
+
+/// Gives a local profile its role (accountant or finance manager).
+pub async fn set_role(store: &Store, name: &str, role: &str, actor: &str) -> Result<()> {
+    if role != "accountant" && role != "finance_manager" {
+        return Err(Error::Invalid(format!("rôle inconnu « {role} » (accountant, finance_manager)")));
+    }
+    let name = crate::users::parse_name(name)?;
+    let mut tx = store.begin().await?;
+    store::exemptions::set_user_role(&mut tx, &name, role).await?;
+    audit::record(&mut tx, actor, "user.role", "user", &name, None, json!({"role": role})).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Records and applies the commission's outcome for a student, in one transaction, audited:
+/// the unpaid installments beyond what is still due are cancelled, a credit note covers what was
+/// invoiced and is no longer due, a refund (to pay) what was paid beyond it. The same outcome
+/// twice changes nothing; another outcome first reverses the active one.
+pub async fn decide(
+    store: &Store,
+    session: &str,
+    student_number: &str,
+    outcome: Outcome,
+    reference: &str,
+    date: NaiveDate,
+    actor: &str,
+) -> Result<Applied> {
+    let reference = reference.trim();
+    if reference.is_empty() {
+        return Err(Error::Invalid("la référence de la décision est obligatoire".into()));
+    }
+    let session = session.trim();
+    if session.is_empty() {
+        return Err(Error::Invalid("la session de commission est obligatoire".into()));
+    }
+    let mut tx = store.begin().await?;
+    require_finance_manager(&mut tx, actor).await?;
+    let candidate = store::exemptions::candidates(&mut tx)
+        .await?
+        .into_iter()
+        .find(|c| c.student_number == student_number)
+        .ok_or_else(|| Error::Invalid(format!("{student_number} n'a pas de droits différenciés facturés")))?;
+    let year: AcademicYear = candidate.academic_year.parse()?;
+    let school: School = candidate.school.parse()?;
+    let grid = store::settings::fee_grid(&mut tx).await?;
+    let standard = grid.standard_fee(year, school, &candidate.programme).ok_or_else(|| Error::NoFee {
+        what: format!("droits de scolarité {year} {school} {}", candidate.programme),
+    })?;
+    let total = Money::from_cents(candidate.total_cents);
+    let exempted = match outcome {
+        Outcome::Full => total - standard,
+        Outcome::Partial(a) if a <= total - standard => a,
+        Outcome::Partial(a) => {
+            return Err(Error::Invalid(format!(
+                "exonération de {} impossible : au plus {} (au-delà des droits de scolarité)",
+                a.to_french(),
+                (total - standard).to_french()
+            )));
+        }
+        Outcome::Refused => Money::ZERO,
+    };
+    let active = store::exemptions::active_outcome(&mut tx, candidate.invoice_id).await?;
+    if let Some(a) = active.as_ref().filter(|a| a.outcome == outcome.code() && a.exempted_cents == exempted.cents()) {
+        let applied = describe(&mut tx, a).await?;
+        return Ok(Applied { changed: false, ..applied });
+    }
+    let mut reversed = None;
+    if let Some(a) = &active {
+        reversed = reverse(&mut tx, a, &candidate, date, reference, actor).await?;
+    }
+    let session_id = store::exemptions::session_id(&mut tx, session, date).await?;
+    let target = total - exempted;
+    let (cancelled, added) = reshape_schedule(&mut tx, candidate.invoice_id, target).await?;
+    let paid = Money::from_cents(candidate.paid_cents);
+    let mut credit_note = None;
+    let mut credit_id = None;
+    if exempted.is_positive() {
+        let reason = format!("Exonération {session} ({reference})");
+        let invoices = credit_targets(&mut tx, candidate.invoice_id, &candidate.invoice_number).await?;
+        let mut left = exempted;
+        let mut numbers = Vec::new();
+        for inv in invoices {
+            let room = inv.total - inv.credited;
+            let part = left.min(room);
+            if part.is_positive() {
+                numbers.push(ledger::issue_credit_note(&mut tx, &inv, part, date, &reason, actor).await?);
+                left -= part;
+            }
+        }
+        if left.is_positive() {
+            return Err(Error::Invalid(format!("plus rien à créditer sur la facture {}", candidate.invoice_number)));
+        }
+        let first = numbers.first().cloned().expect("a positive credit made a note");
+        credit_id = Some(store::exemptions::credit_note_id(&mut tx, &first).await?);
+        credit_note = Some(CreditNoteRef { number: numbers.join(", "), amount: exempted });
+    }
+    let refund_amount = paid - target;
+    let mut refund_id = None;
+    let refund = if refund_amount.is_positive() {
+        refund_id = Some(
+            store::exemptions::insert_refund(&mut tx, candidate.student_id, credit_id, date, refund_amount).await?,
+        );
+        Some(RefundRef { amount: refund_amount })
+    } else {
+        None
+    };
+    let id = store::exemptions::insert_outcome(
+        &mut tx,
+        session_id,
+        candidate.student_id,
+        candidate.invoice_id,
+        outcome.code(),
+        exempted,
+        reference,
+        actor,
+        credit_id,
+        refund_id,
+        &cancelled,
+        added,
+    )
+    .await?;
+    audit::record(
+        &mut tx,
+        actor,
+        "exemption.apply",
+        "exemption_outcome",
+        id,
+        Some(reference),
+        json!({"student": student_number, "session": session, "outcome": outcome.code(), "exempted": exempted,
+               "cancelled_installments": cancelled, "credit_note": credit_note, "refund": refund, "reversed": reversed}),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Applied { cancelled_installments: cancelled, credit_note, refund, changed: true, reversed })
+}
+
+/// The invoices a new credit may go on: re-billing invoices of earlier reversals first (they
+/// carry what was credited before), then the original invoice.
+async fn credit_targets(conn: &mut Conn, invoice_id: i64, number: &str) -> Result<Vec<store::ledger::RequestInvoice>> {
+    let rebills: Vec<(String,)> = sqlx::query_as(
+        "SELECT i.number FROM exemption_outcomes o JOIN invoices i ON i.id = o.reversal_invoice_id
+         WHERE o.invoice_id = $1 ORDER BY o.id DESC",
+    )
+    .bind(invoice_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut out = Vec::new();
+    for (n,) in rebills.iter().map(|(n,)| (n.as_str(),)).chain(std::iter::once((number,))) {
+        if let Some(inv) = store::invoices::invoice_totals(conn, n).await? {
+            out.push(inv);
+        }
+    }
+    Ok(out)
+}
+
+/// Keeps the installments still due (in due order, up to `target`, and any already paid in part),
+/// cancels the other unpaid ones, and adds one installment for a remainder a partial exemption
+/// leaves between two installments. Returns the cancelled ids and the added one.
+async fn reshape_schedule(conn: &mut Conn, invoice_id: i64, target: Money) -> Result<(Vec<i64>, Option<i64>)> {
+    let items = store::exemptions::installments(conn, invoice_id).await?;
+    let mut kept = Money::ZERO;
+    let mut cancelled = Vec::new();
+    let mut first_cancelled_due = None;
+    for (id, due, amount, paid, status) in items.iter().filter(|i| i.4 == "scheduled") {
+        let _ = status;
+        if kept + *amount <= target || paid.is_positive() {
+            kept += *amount;
+        } else {
+            store::exemptions::set_installment_status(conn, *id, "cancelled").await?;
+            cancelled.push(*id);
+            first_cancelled_due.get_or_insert(*due);
+        }
+    }
+    let remainder = target - kept;
+    let added = if remainder.is_positive() && !cancelled.is_empty() {
+        let n = items.len() as u32 + 1;
+        let due = first_cancelled_due.expect("something was cancelled");
+        Some(store::ledger::insert_installment(conn, invoice_id, n, due, remainder).await?)
+    } else {
+        None
+    };
+    Ok((cancelled, added))
+}
+
+/// Undoes an active outcome: its installments restored, the one it added cancelled, its refund
+/// cancelled (refused once paid), its credit note offset by a re-billing invoice.
+async fn reverse(
+    conn: &mut Conn,
+    active: &store::exemptions::OutcomeRow,
+    candidate: &store::exemptions::CandidateRow,
+    date: NaiveDate,
+    reference: &str,
+    actor: &str,
+) -> Result<Option<String>> {
+    if let Some(refund) = active.refund_id {
+        let (status, amount) = store::exemptions::refund_status(conn, refund).await?;
+        if status == "paid" {
+            return Err(Error::Invalid(format!(
+                "le remboursement de {} de la décision précédente est déjà payé : la décision ne peut plus changer ici",
+                amount.to_french()
+            )));
+        }
+        store::exemptions::set_refund_status(conn, refund, "cancelled").await?;
+    }
+    let cancelled: Vec<i64> = serde_json::from_str(&active.cancelled).unwrap_or_default();
+    for id in &cancelled {
+        store::exemptions::set_installment_status(conn, *id, "scheduled").await?;
+    }
+    if let Some(added) = active.added_installment {
+        store::exemptions::set_installment_status(conn, added, "cancelled").await?;
+    }
+    let mut rebill = None;
+    if active.exempted_cents > 0 {
+        let (order_id, session) = store::exemptions::order_of_invoice(conn, candidate.invoice_id).await?;
+        let reason =
+            format!("Annulation de la décision {} ({}) remplacée par {reference}", active.reference, active.session);
+        let amount = Money::from_cents(active.exempted_cents);
+        let (id, number) =
+            ledger::issue_rebill(conn, candidate.student_id, order_id, &session, amount, date, &reason, actor).await?;
+        store::exemptions::mark_reversed(conn, active.id, Some(id)).await?;
+        rebill = Some(number);
+    } else {
+        store::exemptions::mark_reversed(conn, active.id, None).await?;
+    }
+    audit::record(
+        conn,
+        actor,
+        "exemption.reverse",
+        "exemption_outcome",
+        active.id,
+        Some(reference),
+        json!({"rebill": rebill}),
+    )
+    .await?;
+    Ok(rebill)
+}
+
+async fn describe(conn: &mut Conn, a: &store::exemptions::OutcomeRow) -> Result<Applied> {
+    let credit_note = match a.credit_note_id {
+        Some(id) => {
+            let (number, _) = store::exemptions::credit_note(conn, id).await?;
+            Some(CreditNoteRef { number, amount: Money::from_cents(a.exempted_cents) })
+        }
+        None => None,
+    };
+    let refund = match a.refund_id {
+        Some(id) => Some(RefundRef { amount: store::exemptions::refund_status(conn, id).await?.1 }),
+        None => None,
+    };
+    Ok(Applied {
+        cancelled_installments: serde_json::from_str(&a.cancelled).unwrap_or_default(),
+        credit_note,
+        refund,
+        changed: true,
+        reversed: None,
+    })
+}
+
+/// Outcomes of one school and programme.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct GroupTotals {
+    pub school: String,
+    pub programme: String,
+    pub students: usize,
+    pub exempted: Money,
+    pub credit_notes: Money,
+    pub refunds_to_pay: Money,
+    pub refunds_paid: Money,
+}
+
+/// What was expected (installments due that month) and collected (payments received).
+#[derive(Debug, Clone, Serialize)]
+pub struct Month {
+    pub month: String,
+    pub expected: Money,
+    pub collected: Money,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub groups: Vec<GroupTotals>,
+    pub totals: GroupTotals,
+    pub months: Vec<Month>,
+}
+
+pub async fn report(store: &Store) -> Result<Report> {
+    let mut conn = store.read().await?;
+    let candidates = store::exemptions::candidates(&mut conn).await?;
+    let outcomes = store::exemptions::active_outcomes(&mut conn).await?;
+    let mut groups: Vec<GroupTotals> = Vec::new();
+    let mut totals = GroupTotals { school: "Total".into(), ..GroupTotals::default() };
+    for o in outcomes.iter().filter(|o| o.outcome != "refused") {
+        let Some(c) = candidates.iter().find(|c| c.invoice_id == o.invoice_id) else { continue };
+        let exempted = Money::from_cents(o.exempted_cents);
+        let (to_pay, paid) = match o.refund_id {
+            Some(id) => match store::exemptions::refund_status(&mut conn, id).await? {
+                (s, a) if s == "to_pay" => (a, Money::ZERO),
+                (s, a) if s == "paid" => (Money::ZERO, a),
+                _ => (Money::ZERO, Money::ZERO),
+            },
+            None => (Money::ZERO, Money::ZERO),
+        };
+        let idx = match groups.iter().position(|g| g.school == c.school && g.programme == c.programme) {
+            Some(i) => i,
+            None => {
+                groups.push(GroupTotals {
+                    school: c.school.clone(),
+                    programme: c.programme.clone(),
+                    ..GroupTotals::default()
+                });
+                groups.len() - 1
+            }
+        };
+        for g in [&mut groups[idx], &mut totals] {
+            g.students += 1;
+            g.exempted += exempted;
+            g.credit_notes += exempted;
+            g.refunds_to_pay += to_pay;
+            g.refunds_paid += paid;
+        }
+    }
+    let (expected, collected) = store::exemptions::monthly(&mut conn).await?;
+    let mut months: Vec<String> = expected.iter().chain(collected.iter()).map(|(m, _)| m.clone()).collect();
+    months.sort();
+    months.dedup();
+    let get =
+        |v: &[(String, i64)], m: &str| Money::from_cents(v.iter().find(|(k, _)| k == m).map(|(_, c)| *c).unwrap_or(0));
+    let months = months
+        .into_iter()
+        .map(|m| Month { expected: get(&expected, &m), collected: get(&collected, &m), month: m })
+        .collect();
+    Ok(Report { groups, totals, months })
+}
+
+/// The report as a workbook: outcomes by school and programme, and the months.
+pub async fn report_xlsx(store: &Store, path: &std::path::Path) -> Result<()> {
+    let r = report(store).await?;
+    let xl = |e: rust_xlsxwriter::XlsxError| Error::Invalid(format!("écriture XLSX: {e}"));
+    let mut wb = rust_xlsxwriter::Workbook::new();
+    let money = rust_xlsxwriter::Format::new().set_num_format("# ##0.00 €");
+    let ws = wb.add_worksheet();
+    ws.set_name("Exonérations").map_err(xl)?;
+    for (c, h) in
+        ["École", "Formation", "Étudiants", "Exonéré", "Avoirs", "Remboursements à payer", "Remboursements payés"]
+            .iter()
+            .enumerate()
+    {
+        ws.write_string(0, c as u16, *h).map_err(xl)?;
+    }
+    for (i, g) in r.groups.iter().chain(std::iter::once(&r.totals)).enumerate() {
+        let row = i as u32 + 1;
+        ws.write_string(row, 0, &g.school).map_err(xl)?;
+        ws.write_string(row, 1, &g.programme).map_err(xl)?;
+        ws.write_number(row, 2, g.students as f64).map_err(xl)?;
+        for (c, m) in [g.exempted, g.credit_notes, g.refunds_to_pay, g.refunds_paid].iter().enumerate() {
+            // Workbooks hold numbers as binary floating point; exact to the cent at these magnitudes.
+            ws.write_number_with_format(row, c as u16 + 3, m.cents() as f64 / 100.0, &money).map_err(xl)?;
+        }
+    }
+    let ws = wb.add_worksheet();
+    ws.set_name("Encaissements").map_err(xl)?;
+    for (c, h) in ["Mois", "Attendu", "Encaissé"].iter().enumerate() {
+        ws.write_string(0, c as u16, *h).map_err(xl)?;
+    }
+    for (i, m) in r.months.iter().enumerate() {
+        let row = i as u32 + 1;
+        ws.write_string(row, 0, &m.month).map_err(xl)?;
+        ws.write_number_with_format(row, 1, m.expected.cents() as f64 / 100.0, &money).map_err(xl)?;
+        ws.write_number_with_format(row, 2, m.collected.cents() as f64 / 100.0, &money).map_err(xl)?;
+    }
+    wb.save(path).map_err(xl)
+}

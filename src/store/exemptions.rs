@@ -1,0 +1,240 @@
+//! Storage of commission sessions and exemption outcomes, and the reads they are computed from.
+
+use chrono::NaiveDate;
+
+use super::Conn;
+use crate::Result;
+use crate::money::Money;
+
+pub async fn session_id(conn: &mut Conn, name: &str, date: NaiveDate) -> Result<i64> {
+    sqlx::query("INSERT INTO commission_sessions (name, date) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING")
+        .bind(name)
+        .bind(date)
+        .execute(&mut *conn)
+        .await?;
+    let (id,): (i64,) =
+        sqlx::query_as("SELECT id FROM commission_sessions WHERE name = $1").bind(name).fetch_one(conn).await?;
+    Ok(id)
+}
+
+/// A student with differentiated fees: an approved request in 05, or above the standard fee.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct CandidateRow {
+    pub student_id: i64,
+    pub student_number: String,
+    pub last_name: String,
+    pub first_name: String,
+    pub school: String,
+    pub programme: String,
+    pub academic_year: String,
+    pub plan: String,
+    pub situation: String,
+    pub invoice_id: i64,
+    pub invoice_number: String,
+    pub invoice_date: NaiveDate,
+    pub total_cents: i64,
+    pub paid_cents: i64,
+    pub scheduled_left_cents: i64,
+}
+
+pub async fn candidates(conn: &mut Conn) -> Result<Vec<CandidateRow>> {
+    Ok(sqlx::query_as(
+        "SELECT s.id AS student_id, s.number AS student_number, s.last_name, s.first_name, s.school, r.programme,
+                r.academic_year, r.plan, r.situation, i.id AS invoice_id, i.number AS invoice_number, i.date AS invoice_date,
+                COALESCE((SELECT SUM(l.excl_vat_cents + l.vat_cents) FROM invoice_lines l WHERE l.invoice_id = i.id), 0) AS total_cents,
+                COALESCE((SELECT SUM(a.amount_cents) FROM allocations a JOIN installments t ON t.id = a.installment_id
+                          WHERE t.invoice_id = i.id), 0) AS paid_cents,
+                COALESCE((SELECT SUM(t.amount_cents - COALESCE((SELECT SUM(a.amount_cents) FROM allocations a WHERE a.installment_id = t.id), 0))
+                          FROM installments t WHERE t.invoice_id = i.id AND t.status = 'scheduled'), 0) AS scheduled_left_cents
+         FROM requests r
+         JOIN students s ON s.id = r.student_id
+         JOIN orders o ON o.request_id = r.id
+         JOIN invoices i ON i.order_id = o.id
+         WHERE r.status = 'approved'
+           AND (r.situation = '05' OR r.amount_cents > COALESCE((SELECT g.amount_cents FROM fee_grid g
+                WHERE g.academic_year = r.academic_year AND g.school = r.school AND g.programme = r.programme AND g.situation = '01'), 0))
+         ORDER BY s.last_name, s.first_name, s.number",
+    )
+    .fetch_all(conn)
+    .await?)
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct OutcomeRow {
+    pub id: i64,
+    pub session: String,
+    pub student_id: i64,
+    pub invoice_id: i64,
+    pub outcome: String,
+    pub exempted_cents: i64,
+    pub reference: String,
+    pub credit_note_id: Option<i64>,
+    pub refund_id: Option<i64>,
+    pub cancelled: String,
+    pub added_installment: Option<i64>,
+}
+
+pub async fn active_outcome(conn: &mut Conn, invoice_id: i64) -> Result<Option<OutcomeRow>> {
+    Ok(sqlx::query_as(
+        "SELECT o.id, c.name AS session, o.student_id, o.invoice_id, o.outcome, o.exempted_cents, o.reference, o.credit_note_id,
+                o.refund_id, o.cancelled, o.added_installment
+         FROM exemption_outcomes o JOIN commission_sessions c ON c.id = o.session_id
+         WHERE o.invoice_id = $1 AND o.reversed_at IS NULL",
+    )
+    .bind(invoice_id)
+    .fetch_optional(conn)
+    .await?)
+}
+
+pub async fn active_outcomes(conn: &mut Conn) -> Result<Vec<OutcomeRow>> {
+    Ok(sqlx::query_as(
+        "SELECT o.id, c.name AS session, o.student_id, o.invoice_id, o.outcome, o.exempted_cents, o.reference, o.credit_note_id,
+                o.refund_id, o.cancelled, o.added_installment
+         FROM exemption_outcomes o JOIN commission_sessions c ON c.id = o.session_id
+         WHERE o.reversed_at IS NULL ORDER BY o.id",
+    )
+    .fetch_all(conn)
+    .await?)
+}
+
+#[allow(clippy::too_many_arguments)]
+pub async fn insert_outcome(
+    conn: &mut Conn,
+    session_id: i64,
+    student_id: i64,
+    invoice_id: i64,
+    outcome: &str,
+    exempted: Money,
+    reference: &str,
+    actor: &str,
+    credit_note_id: Option<i64>,
+    refund_id: Option<i64>,
+    cancelled: &[i64],
+    added_installment: Option<i64>,
+) -> Result<i64> {
+    let (id,): (i64,) = sqlx::query_as(
+        "INSERT INTO exemption_outcomes (session_id, student_id, invoice_id, outcome, exempted_cents, reference, decided_by, decided_at,
+            credit_note_id, refund_id, cancelled, added_installment)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id",
+    )
+    .bind(session_id)
+    .bind(student_id)
+    .bind(invoice_id)
+    .bind(outcome)
+    .bind(exempted.cents())
+    .bind(reference)
+    .bind(actor)
+    .bind(chrono::Utc::now().to_rfc3339())
+    .bind(credit_note_id)
+    .bind(refund_id)
+    .bind(serde_json::to_string(cancelled).expect("json"))
+    .bind(added_installment)
+    .fetch_one(conn)
+    .await?;
+    Ok(id)
+}
+
+pub async fn mark_reversed(conn: &mut Conn, id: i64, reversal_invoice: Option<i64>) -> Result<()> {
+    sqlx::query("UPDATE exemption_outcomes SET reversed_at = $1, reversal_invoice_id = $2 WHERE id = $3")
+        .bind(chrono::Utc::now().to_rfc3339())
+        .bind(reversal_invoice)
+        .bind(id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// An invoice's installments in due order: (id, due date, amount, allocated, status).
+pub async fn installments(conn: &mut Conn, invoice_id: i64) -> Result<Vec<(i64, NaiveDate, Money, Money, String)>> {
+    let rows: Vec<(i64, NaiveDate, i64, i64, String)> = sqlx::query_as(
+        "SELECT t.id, t.due_date, t.amount_cents, COALESCE((SELECT SUM(a.amount_cents) FROM allocations a WHERE a.installment_id = t.id), 0), t.status
+         FROM installments t WHERE t.invoice_id = $1 ORDER BY t.due_date, t.n",
+    )
+    .bind(invoice_id)
+    .fetch_all(conn)
+    .await?;
+    Ok(rows.into_iter().map(|(id, d, a, p, s)| (id, d, Money::from_cents(a), Money::from_cents(p), s)).collect())
+}
+
+pub async fn set_installment_status(conn: &mut Conn, id: i64, status: &str) -> Result<()> {
+    sqlx::query("UPDATE installments SET status = $1 WHERE id = $2").bind(status).bind(id).execute(conn).await?;
+    Ok(())
+}
+
+pub async fn insert_refund(
+    conn: &mut Conn,
+    student_id: i64,
+    credit_note_id: Option<i64>,
+    date: NaiveDate,
+    amount: Money,
+) -> Result<i64> {
+    let (id,): (i64,) = sqlx::query_as(
+        "INSERT INTO refunds (student_id, credit_note_id, date, amount_cents, status) VALUES ($1, $2, $3, $4, 'to_pay') RETURNING id",
+    )
+    .bind(student_id)
+    .bind(credit_note_id)
+    .bind(date)
+    .bind(amount.cents())
+    .fetch_one(conn)
+    .await?;
+    Ok(id)
+}
+
+pub async fn refund_status(conn: &mut Conn, id: i64) -> Result<(String, Money)> {
+    let (s, c): (String, i64) =
+        sqlx::query_as("SELECT status, amount_cents FROM refunds WHERE id = $1").bind(id).fetch_one(conn).await?;
+    Ok((s, Money::from_cents(c)))
+}
+
+pub async fn set_refund_status(conn: &mut Conn, id: i64, status: &str) -> Result<()> {
+    sqlx::query("UPDATE refunds SET status = $1 WHERE id = $2").bind(status).bind(id).execute(conn).await?;
+    Ok(())
+}
+
+pub async fn credit_note(conn: &mut Conn, id: i64) -> Result<(String, Money)> {
+    let (n, c): (String, i64) =
+        sqlx::query_as("SELECT number, amount_cents FROM credit_notes WHERE id = $1").bind(id).fetch_one(conn).await?;
+    Ok((n, Money::from_cents(c)))
+}
+
+pub async fn credit_note_id(conn: &mut Conn, number: &str) -> Result<i64> {
+    let (id,): (i64,) =
+        sqlx::query_as("SELECT id FROM credit_notes WHERE number = $1").bind(number).fetch_one(conn).await?;
+    Ok(id)
+}
+
+pub async fn order_of_invoice(conn: &mut Conn, invoice_id: i64) -> Result<(i64, String)> {
+    Ok(sqlx::query_as("SELECT order_id, session FROM invoices WHERE id = $1").bind(invoice_id).fetch_one(conn).await?)
+}
+
+pub async fn user_role(conn: &mut Conn, name: &str) -> Result<Option<String>> {
+    let row: Option<(String,)> =
+        sqlx::query_as("SELECT role FROM users WHERE name = $1").bind(name).fetch_optional(conn).await?;
+    Ok(row.map(|(r,)| r))
+}
+
+pub async fn set_user_role(conn: &mut Conn, name: &str, role: &str) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO users (name, role, created_at) VALUES ($1, $2, $3) ON CONFLICT (name) DO UPDATE SET role = excluded.role",
+    )
+    .bind(name)
+    .bind(role)
+    .bind(chrono::Utc::now().to_rfc3339())
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Expected (installments not cancelled, by due month) and collected (payments, by month).
+pub async fn monthly(conn: &mut Conn) -> Result<(Vec<(String, i64)>, Vec<(String, i64)>)> {
+    let expected: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT substr(due_date, 1, 7), SUM(amount_cents) FROM installments WHERE status = 'scheduled' GROUP BY 1 ORDER BY 1",
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    let collected: Vec<(String, i64)> =
+        sqlx::query_as("SELECT substr(date, 1, 7), SUM(amount_cents) FROM payments GROUP BY 1 ORDER BY 1")
+            .fetch_all(conn)
+            .await?;
+    Ok((expected, collected))
+}

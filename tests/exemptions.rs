@@ -1,0 +1,263 @@
+//! The exemption commission's worked cases on a real database: cancelled installments, credit
+//! notes, refunds, balances at zero, idempotence, reversal, roles, and the report's totals.
+
+mod common;
+
+use chrono::NaiveDate;
+use common::{temp_dir, write_csv_1252};
+use regie::exemptions::{self, Outcome};
+use regie::ledger::{PaymentMethod, StudentNumber};
+use regie::money::Money;
+use regie::requests::RequestStatus;
+use regie::{Store, store};
+
+fn d(y: i32, m: u32, day: u32) -> NaiveDate {
+    NaiveDate::from_ymd_opt(y, m, day).unwrap()
+}
+
+fn m(c: i64) -> Money {
+    Money::from_cents(c)
+}
+
+/// Chloé (Polytech 2022-23, 3770 in six) and Amine (ISIMA 2025-26, 3879 by transfer), approved;
+/// Claire is a finance manager, Paul an accountant.
+async fn commission(tag: &str) -> Store {
+    let dir = temp_dir(tag);
+    let file = dir.join("inscriptions.csv");
+    write_csv_1252(
+        &file,
+        &[
+            [
+                "22000004",
+                "Moreau",
+                "Chloé",
+                "c@etu.uca.fr",
+                "POLYTECH",
+                "P2223_Y3_3A",
+                "3",
+                "05",
+                "6",
+                "01/09/2022",
+                "",
+                "oui",
+                "",
+                "",
+            ],
+            [
+                "25000003",
+                "Benali",
+                "Amine",
+                "a@etu.uca.fr",
+                "ISIMA",
+                "P2526_ISI_1A",
+                "1",
+                "05",
+                "virement",
+                "01/09/2025",
+                "",
+                "oui",
+                "",
+                "",
+            ],
+        ],
+    );
+    let s = Store::open(&dir.join("r.sqlite")).await.unwrap();
+    regie::requests::import::import_file(&s, &file, "test").await.unwrap();
+    for r in regie::requests::list(&s, Some(RequestStatus::Pending)).await.unwrap() {
+        let date = if r.school == regie::fees::School::Polytech { d(2022, 9, 5) } else { d(2025, 9, 5) };
+        regie::requests::review::approve(&s, r.id, date, "paul").await.unwrap();
+    }
+    exemptions::set_role(&s, "Claire", "finance_manager", "admin").await.unwrap();
+    exemptions::set_role(&s, "Paul", "accountant", "admin").await.unwrap();
+    s
+}
+
+async fn pay(s: &Store, number: &str, cents: &[i64]) {
+    let mut tx = s.begin().await.unwrap();
+    let student = store::students::by_number(&mut tx, &StudentNumber::parse(number).unwrap()).await.unwrap().unwrap();
+    for c in cents {
+        regie::ledger::record_payment(&mut tx, &student, d(2022, 10, 10), m(*c), PaymentMethod::Debit, "PRLV", "paul")
+            .await
+            .unwrap();
+    }
+    tx.commit().await.unwrap();
+}
+
+#[tokio::test]
+async fn full_exemption_after_the_first_installment() {
+    let s = commission("ex-first").await;
+    pay(&s, "22000004", &[60100]).await;
+    let a =
+        exemptions::decide(&s, "Commission 2022-09", "22000004", Outcome::Full, "CE-2022-17", d(2022, 9, 28), "Claire")
+            .await
+            .unwrap();
+    assert_eq!(a.cancelled_installments.len(), 5, "the five last installments");
+    assert_eq!(a.credit_note.as_ref().unwrap().amount, m(316900));
+    assert!(a.refund.is_none());
+    let pos = regie::ledger::account_position(&s, "22000004").await.unwrap();
+    assert_eq!(pos.summary.balance, Money::ZERO);
+    assert_eq!(pos.schedule_left_total, Money::ZERO);
+    assert_eq!(pos.credit_notes[0].amount, m(316900));
+}
+
+#[tokio::test]
+async fn full_exemption_after_two_installments_refunds_the_second() {
+    let s = commission("ex-two").await;
+    pay(&s, "22000004", &[60100, 63380]).await;
+    let a = exemptions::decide(
+        &s,
+        "Commission 2022-09",
+        "22000004",
+        Outcome::Full,
+        "CE-2022-18",
+        d(2022, 10, 20),
+        "Claire",
+    )
+    .await
+    .unwrap();
+    assert_eq!(a.credit_note.as_ref().unwrap().amount, m(316900));
+    assert_eq!(a.refund.as_ref().unwrap().amount, m(63380));
+    assert_eq!(a.cancelled_installments.len(), 4, "the paid second installment stays");
+    let pos = regie::ledger::account_position(&s, "22000004").await.unwrap();
+    assert_eq!(pos.summary.balance, Money::ZERO);
+    assert_eq!((pos.refunds[0].amount, pos.refunds[0].status.as_str()), (m(63380), "to_pay"));
+}
+
+#[tokio::test]
+async fn isima_transfers_all_received_then_full_exemption() {
+    let s = commission("ex-isima").await;
+    pay(&s, "25000003", &[61800, 163050, 163050]).await;
+    let a = exemptions::decide(
+        &s,
+        "Commission 2025-09",
+        "25000003",
+        Outcome::Full,
+        "CE-2025-03",
+        d(2025, 10, 20),
+        "Claire",
+    )
+    .await
+    .unwrap();
+    assert_eq!(a.credit_note.as_ref().unwrap().amount, m(326100));
+    assert_eq!(a.refund.as_ref().unwrap().amount, m(326100));
+    assert!(a.cancelled_installments.is_empty(), "everything was paid: nothing left to cancel");
+    assert_eq!(regie::ledger::account_position(&s, "25000003").await.unwrap().summary.balance, Money::ZERO);
+}
+
+#[tokio::test]
+async fn partial_outcome_is_idempotent_and_a_changed_outcome_reverses_cleanly() {
+    let s = commission("ex-partial").await;
+    pay(&s, "22000004", &[60100]).await;
+    let first = exemptions::decide(
+        &s,
+        "Commission 2022-09",
+        "22000004",
+        Outcome::Partial(m(100000)),
+        "CE-1",
+        d(2022, 9, 28),
+        "Claire",
+    )
+    .await
+    .unwrap();
+    assert!(first.changed);
+    assert_eq!(first.credit_note.as_ref().unwrap().amount, m(100000));
+    let pos = regie::ledger::account_position(&s, "22000004").await.unwrap();
+    assert_eq!(pos.summary.balance, m(377000 - 60100 - 100000));
+    assert_eq!(pos.schedule_left_total, pos.summary.balance, "what is scheduled is exactly what is still owed");
+
+    let again = exemptions::decide(
+        &s,
+        "Commission 2022-09",
+        "22000004",
+        Outcome::Partial(m(100000)),
+        "CE-1",
+        d(2022, 9, 29),
+        "Claire",
+    )
+    .await
+    .unwrap();
+    assert!(!again.changed);
+    assert_eq!(
+        regie::ledger::account_position(&s, "22000004").await.unwrap().credit_notes.len(),
+        1,
+        "nothing issued twice"
+    );
+
+    // The commission's decision changes: refused. The partial one is reversed by a re-billing.
+    let refused = exemptions::decide(
+        &s,
+        "Commission 2022-09",
+        "22000004",
+        Outcome::Refused,
+        "CE-1-bis",
+        d(2022, 10, 2),
+        "Claire",
+    )
+    .await
+    .unwrap();
+    assert!(refused.reversed.is_some() && refused.credit_note.is_none() && refused.refund.is_none());
+    let pos = regie::ledger::account_position(&s, "22000004").await.unwrap();
+    assert_eq!(pos.summary.balance, m(377000 - 60100));
+    assert_eq!(pos.schedule_left_total, m(377000 - 60100), "the installments are back");
+    // And full after all: credited against the re-billing first.
+    let full =
+        exemptions::decide(&s, "Commission 2022-09", "22000004", Outcome::Full, "CE-1-ter", d(2022, 10, 3), "Claire")
+            .await
+            .unwrap();
+    assert_eq!(full.credit_note.as_ref().unwrap().amount, m(316900));
+    assert_eq!(regie::ledger::account_position(&s, "22000004").await.unwrap().summary.balance, Money::ZERO);
+    let list = exemptions::list(&s, Some("Commission 2022-09")).await.unwrap();
+    assert_eq!(list[0].outcome.as_deref(), Some("full"));
+}
+
+#[tokio::test]
+async fn an_accountant_cannot_record_an_outcome() {
+    let s = commission("ex-role").await;
+    let e = exemptions::decide(&s, "Commission 2022-09", "22000004", Outcome::Full, "CE-9", d(2022, 9, 28), "Paul")
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), "forbidden");
+    let e = exemptions::decide(&s, "Commission 2022-09", "22000004", Outcome::Full, "CE-9", d(2022, 9, 28), "Inconnu")
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), "forbidden");
+    assert!(regie::ledger::account_position(&s, "22000004").await.unwrap().credit_notes.is_empty());
+}
+
+#[tokio::test]
+async fn the_report_totals_equal_the_sum_of_the_positions() {
+    let s = commission("ex-report").await;
+    pay(&s, "22000004", &[60100, 63380]).await;
+    pay(&s, "25000003", &[61800]).await;
+    exemptions::decide(&s, "Commission 2022-09", "22000004", Outcome::Full, "CE-A", d(2022, 10, 20), "Claire")
+        .await
+        .unwrap();
+    exemptions::decide(
+        &s,
+        "Commission 2025-09",
+        "25000003",
+        Outcome::Partial(m(50000)),
+        "CE-B",
+        d(2025, 9, 28),
+        "Claire",
+    )
+    .await
+    .unwrap();
+    let r = exemptions::report(&s).await.unwrap();
+    let mut credit = Money::ZERO;
+    let mut refunds = Money::ZERO;
+    for n in ["22000004", "25000003"] {
+        let p = regie::ledger::account_position(&s, n).await.unwrap();
+        credit += p.credit_notes.iter().map(|c| c.amount).sum::<Money>();
+        refunds += p.refunds.iter().filter(|f| f.status == "to_pay").map(|f| f.amount).sum::<Money>();
+    }
+    assert_eq!((r.totals.students, r.totals.credit_notes, r.totals.refunds_to_pay), (2, credit, refunds));
+    assert_eq!(r.groups.len(), 2, "one line per school and programme");
+    // The helper dates every payment 10/10/2022: 601 + 633.80 + 618.
+    assert!(r.months.iter().any(|m| m.month == "2022-10" && m.collected == Money::from_cents(60100 + 63380 + 61800)), "{:?}", r.months);
+    let out = temp_dir("ex-xlsx").join("rapport.xlsx");
+    exemptions::report_xlsx(&s, &out).await.unwrap();
+    use calamine::Reader;
+    let mut wb = calamine::open_workbook_auto(&out).unwrap();
+    assert_eq!(wb.worksheet_range("Exonérations").unwrap().height(), 4);
+}
