@@ -37,6 +37,10 @@ fn main() {
         "invoice_preview",
         "account_export",
         "credit_note_issue",
+        "exemptions_list",
+        "exemption_decide",
+        "exemptions_report",
+        "exemptions_export",
     ]);
     tauri_build::try_build(tauri_build::Attributes::new().config_path("../tauri.conf.json").app_manifest(manifest))
         .expect("tauri-build: ../tauri.conf.json and capabilities/ must be valid");

@@ -810,7 +810,7 @@ async fn credit_notes(db: &Option<PathBuf>, command: CreditNotesCommand, user: &
 }
 
 async fn exemptions(db: &Option<PathBuf>, command: ExemptionsCommand, user: &str, json: bool) -> anyhow::Result<()> {
-    use regie::exemptions::{self, Outcome};
+    use regie::exemptions;
     let store = open(db).await?;
     match command {
         ExemptionsCommand::List { session } => {
@@ -836,17 +836,13 @@ async fn exemptions(db: &Option<PathBuf>, command: ExemptionsCommand, user: &str
         }
         ExemptionsCommand::Decide { student_number, outcome, amount, reference, session } => {
             let amount = amount.map(|a| Money::parse(&a).map_err(regie::Error::from)).transpose()?;
-            let today = chrono::Local::now().date_naive();
-            let session = session.unwrap_or_else(|| {
-                format!("Commission {}-09", regie::fees::AcademicYear::containing(today).start_year())
-            });
-            let applied = exemptions::decide(
+            let applied = exemptions::decide_from(
                 &store,
-                &session,
+                session.as_deref(),
                 &student_number,
-                Outcome::parse(&outcome, amount)?,
+                &outcome,
+                amount,
                 &reference,
-                today,
                 user,
             )
             .await?;

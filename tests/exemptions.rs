@@ -254,7 +254,11 @@ async fn the_report_totals_equal_the_sum_of_the_positions() {
     assert_eq!((r.totals.students, r.totals.credit_notes, r.totals.refunds_to_pay), (2, credit, refunds));
     assert_eq!(r.groups.len(), 2, "one line per school and programme");
     // The helper dates every payment 10/10/2022: 601 + 633.80 + 618.
-    assert!(r.months.iter().any(|m| m.month == "2022-10" && m.collected == Money::from_cents(60100 + 63380 + 61800)), "{:?}", r.months);
+    assert!(
+        r.months.iter().any(|m| m.month == "2022-10" && m.collected == Money::from_cents(60100 + 63380 + 61800)),
+        "{:?}",
+        r.months
+    );
     let out = temp_dir("ex-xlsx").join("rapport.xlsx");
     exemptions::report_xlsx(&s, &out).await.unwrap();
     use calamine::Reader;

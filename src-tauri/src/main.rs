@@ -260,6 +260,44 @@ async fn credit_note_issue(
     regie::invoices::issue_credit_note(&desk.store, &invoice, amount, &reason, &desk.actor()?).await.map_err(Into::into)
 }
 
+#[tauri::command]
+async fn exemptions_list(desk: State<'_, Desk>, session: Option<String>) -> Reply<Vec<regie::exemptions::Candidate>> {
+    regie::exemptions::list(&desk.store, session.as_deref()).await.map_err(Into::into)
+}
+
+#[tauri::command]
+async fn exemption_decide(
+    desk: State<'_, Desk>,
+    session: Option<String>,
+    student_number: String,
+    outcome: String,
+    amount: Option<Money>,
+    reference: String,
+) -> Reply<regie::exemptions::Applied> {
+    let actor = desk.actor()?;
+    regie::exemptions::decide_from(
+        &desk.store,
+        session.as_deref(),
+        &student_number,
+        &outcome,
+        amount,
+        &reference,
+        &actor,
+    )
+    .await
+    .map_err(Into::into)
+}
+
+#[tauri::command]
+async fn exemptions_report(desk: State<'_, Desk>) -> Reply<regie::exemptions::Report> {
+    regie::exemptions::report(&desk.store).await.map_err(Into::into)
+}
+
+#[tauri::command]
+async fn exemptions_export(desk: State<'_, Desk>) -> Reply<Written> {
+    regie::exemptions::export_report(&desk.store).await.map_err(Into::into)
+}
+
 /// `--db PATH` on the command line, else `$REGIE_DB`, else the app-data folder.
 fn db_path() -> PathBuf {
     let args: Vec<String> = std::env::args().collect();
@@ -321,6 +359,10 @@ fn main() {
             invoice_preview,
             account_export,
             credit_note_issue,
+            exemptions_list,
+            exemption_decide,
+            exemptions_report,
+            exemptions_export,
         ])
         .run(tauri::generate_context!("../tauri.conf.json"))
         .expect("the Régie window failed to start");

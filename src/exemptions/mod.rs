@@ -495,3 +495,28 @@ pub async fn report_xlsx(store: &Store, path: &std::path::Path) -> Result<()> {
     }
     wb.save(path).map_err(xl)
 }
+
+/// Writes the report workbook into the exports folder.
+pub async fn export_report(store: &Store) -> Result<crate::invoices::Written> {
+    let path =
+        crate::exports_dir()?.join(format!("exonerations-{}.xlsx", chrono::Local::now().format("%Y%m%d-%H%M%S")));
+    report_xlsx(store, &path).await?;
+    let bytes = std::fs::metadata(&path).map(|m| m.len() as usize).unwrap_or(0);
+    Ok(crate::invoices::Written { file: path.display().to_string(), bytes })
+}
+
+/// `decide` with the outcome as the window sends it, the session defaulting to this September's.
+pub async fn decide_from(
+    store: &Store,
+    session: Option<&str>,
+    student_number: &str,
+    outcome: &str,
+    amount: Option<Money>,
+    reference: &str,
+    actor: &str,
+) -> Result<Applied> {
+    let today = chrono::Local::now().date_naive();
+    let default = format!("Commission {}-09", AcademicYear::containing(today).start_year());
+    let session = session.filter(|s| !s.trim().is_empty()).unwrap_or(&default);
+    decide(store, session, student_number, Outcome::parse(outcome, amount)?, reference, today, actor).await
+}

@@ -38,7 +38,13 @@ async function call<T>(command: string, schema: z.ZodType<T>, args?: Record<stri
   return parsed.data;
 }
 
-export const AppStatus = z.object({ db_path: z.string(), students: z.number(), requests: z.number(), user: z.string() });
+export const AppStatus = z.object({
+  db_path: z.string(),
+  students: z.number(),
+  requests: z.number(),
+  user: z.string(),
+  role: z.string().nullable(),
+});
 export type AppStatus = z.infer<typeof AppStatus>;
 
 export const DemoSummary = z.object({ students: z.number(), requests: z.number(), approved: z.number(), payments: z.number() });
@@ -233,6 +239,46 @@ export const InvoicePreview = z.object({
   vat_mention: z.string(),
 });
 export type InvoicePreview = z.infer<typeof InvoicePreview>;
+export const Candidate = z.object({
+  student_number: z.string(),
+  last_name: z.string(),
+  first_name: z.string(),
+  school: z.string(),
+  programme: z.string(),
+  plan: z.string(),
+  situation: z.string(),
+  invoice_number: z.string(),
+  invoiced: money,
+  paid: money,
+  scheduled: money,
+  outcome: z.string().nullable(),
+  exempted: money.nullable(),
+  session: z.string().nullable(),
+});
+export type Candidate = z.infer<typeof Candidate>;
+export const Applied = z.object({
+  cancelled_installments: z.array(z.number()),
+  credit_note: z.object({ number: z.string(), amount: money }).nullable(),
+  refund: z.object({ amount: money }).nullable(),
+  changed: z.boolean(),
+  reversed: z.string().nullable(),
+});
+export type Applied = z.infer<typeof Applied>;
+const groupTotals = z.object({
+  school: z.string(),
+  programme: z.string(),
+  students: z.number(),
+  exempted: money,
+  credit_notes: money,
+  refunds_to_pay: money,
+  refunds_paid: money,
+});
+export const Report = z.object({
+  groups: z.array(groupTotals),
+  totals: groupTotals,
+  months: z.array(z.object({ month: z.string(), expected: money, collected: money })),
+});
+export type Report = z.infer<typeof Report>;
 export const Written = z.object({ file: z.string(), bytes: z.number() });
 
 export const Progress = z.object({ phase: z.string(), done: z.number(), total: z.number() });
@@ -293,6 +339,11 @@ export const api = {
   accountExport: (studentNumber: string) => call('account_export', Written, { studentNumber }),
   creditNoteIssue: (invoice: string, amount: string, reason: string) =>
     call('credit_note_issue', z.object({ number: z.string(), amount: money }), { invoice, amount, reason }),
+  exemptions: (session: string | null) => call('exemptions_list', z.array(Candidate), { session }),
+  exemptionDecide: (studentNumber: string, outcome: string, amount: string | null, reference: string, session: string | null) =>
+    call('exemption_decide', Applied, { studentNumber, outcome, amount, reference, session }),
+  exemptionsReport: () => call('exemptions_report', Report),
+  exemptionsExport: () => call('exemptions_export', Written),
   statementUndo: (lineId: number, reason: string) => call('statement_undo', z.number(), { lineId, reason }),
   saveSettings: (settings: SchoolSettings) => call('settings_set', z.null(), { settings }),
 };

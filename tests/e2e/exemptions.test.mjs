@@ -1,0 +1,51 @@
+// End-to-end: the commission in the real window, signed in as a finance manager. Record a full
+// exemption; see the credit note and the refund in the result, the dashboard and the account.
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { App, cli, french, squash } from './app.mjs';
+
+let app;
+before(async () => {
+  app = await App.start((db) => {
+    cli(db, 'demo', '--students', '300');
+    cli(db, 'users', 'set-role', 'Fanny Finance', '--role', 'finance_manager');
+  });
+});
+after(async () => app?.stop());
+
+test('a finance manager records a full exemption and sees its consequences', async () => {
+  const s = app.s;
+  const candidates = cli(app.db, 'exemptions', 'list');
+  // Someone who paid more than the standard fee: the exemption gives a credit note and a refund.
+  const c = candidates.find((x) => Number(x.paid) > 700 && !x.outcome);
+  assert.ok(c, 'the demo has a student who paid beyond the standard fee');
+
+  await app.signIn('Fanny Finance');
+  await s.click(await s.waitFor('[data-testid="nav-exonerations"]'));
+  await s.click(await s.waitFor(`[data-testid="exemption-row"][data-key="${c.student_number}"] td`));
+  await s.waitForText('[data-testid="decide"]', (t) => t.includes(c.student_number));
+  await s.type(await s.find('[data-testid="outcome-ref"]'), 'CE-2025-09-042');
+  await s.click(await s.find('[data-testid="outcome-apply"]'));
+  const result = await s.waitForText('[data-testid="outcome-result"]', (t) => t.includes('avoir'));
+  const note = result.match(/A\d{4}-\d{5}/)?.[0];
+  assert.ok(note, result);
+
+  const position = cli(app.db, 'account', c.student_number);
+  const credit = position.credit_notes.find((n) => n.number === note);
+  assert.ok(credit, 'the credit note is in the ledger');
+  assert.equal(position.summary.balance, '0.00', 'credit note and refund leave nothing owed either way');
+  assert.equal(position.refunds.length, 1);
+  assert.equal(position.refunds[0].status, 'to_pay');
+  // The dashboard's totals include it.
+  const total = await s.waitForText('[data-testid="report-credit-notes"]', (t) => t.includes('€'));
+  assert.equal(squash(total), squash(french(credit.amount)));
+  assert.ok(result.includes('à payer'), result);
+  assert.equal(squash(await s.text(await s.find('[data-testid="report-refunds-to-pay"]'))), squash(french(position.refunds[0].amount)));
+  await app.screenshot('exemptions.png');
+
+  // And in the student's account position.
+  await s.cmd('POST', '/url', { url: (await s.cmd('GET', '/url')).replace(/#.*$/, `#/comptes/${c.student_number}`) });
+  await s.waitForText('[data-testid="table-credit-notes"]', (t) => t.includes(note));
+  await s.waitForText('[data-testid="table-refunds"]', (t) => t.includes('À payer'));
+});
