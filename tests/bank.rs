@@ -5,11 +5,10 @@
 mod common;
 
 use chrono::NaiveDate;
-use common::{temp_dir, write_1252, write_csv_1252, write_ods};
+use common::{AMINE_BENALI, CHLOE_MOREAU, LEA_DURAND, PAUL_DURAND, write_1252, write_ods};
 use regie::Store;
 use regie::bank::{self, Columns};
 use regie::money::Money;
-use regie::requests::RequestStatus;
 
 fn d(y: i32, m: u32, day: u32) -> NaiveDate {
     NaiveDate::from_ymd_opt(y, m, day).unwrap()
@@ -22,81 +21,7 @@ fn m(c: i64) -> Money {
 /// Students with approved schedules: Léa DURAND (ISIMA transfers 618 + 2 x 1630.50), Paul DURAND
 /// (Polytech, 618 in three), Amine BENALI (ISIMA transfers), Chloé MOREAU (Polytech 3879 in six).
 async fn school_year(tag: &str) -> (Store, std::path::PathBuf) {
-    let dir = temp_dir(tag);
-    let rows: Vec<[&str; 14]> = vec![
-        [
-            "25000001",
-            "Durand",
-            "Léa",
-            "lea@etu.uca.fr",
-            "ISIMA",
-            "P2526_ISI_1A",
-            "1",
-            "05",
-            "virement",
-            "01/09/2025",
-            "",
-            "oui",
-            "",
-            "",
-        ],
-        [
-            "25000002",
-            "Durand",
-            "Paul",
-            "paul@etu.uca.fr",
-            "POLYTECH",
-            "P2526_Y3_3A",
-            "3",
-            "01",
-            "3",
-            "01/09/2025",
-            "",
-            "non",
-            "",
-            "",
-        ],
-        [
-            "25000003",
-            "Benali",
-            "Amine",
-            "amine@etu.uca.fr",
-            "ISIMA",
-            "P2526_ISI_1A",
-            "1",
-            "05",
-            "virement",
-            "01/09/2025",
-            "",
-            "oui",
-            "",
-            "",
-        ],
-        [
-            "25000004",
-            "Moreau",
-            "Chloé",
-            "chloe@etu.uca.fr",
-            "POLYTECH",
-            "P2526_Y3_3A",
-            "3",
-            "05",
-            "6",
-            "01/09/2025",
-            "",
-            "oui",
-            "",
-            "",
-        ],
-    ];
-    let file = dir.join("inscriptions.csv");
-    write_csv_1252(&file, &rows);
-    let store = Store::open(&dir.join("r.sqlite")).await.unwrap();
-    regie::requests::import::import_file(&store, &file, "test").await.unwrap();
-    for r in regie::requests::list(&store, Some(RequestStatus::Pending)).await.unwrap() {
-        assert!(regie::requests::review::approve(&store, r.id, d(2025, 9, 5), "claire").await.unwrap().changed);
-    }
-    (store, dir)
+    common::approved(tag, &[LEA_DURAND, PAUL_DURAND, AMINE_BENALI, CHLOE_MOREAU]).await
 }
 
 fn line<'a>(lines: &'a [bank::LineView], label_part: &str) -> &'a bank::LineView {

@@ -5,7 +5,7 @@
 mod common;
 
 use chrono::NaiveDate;
-use common::{temp_dir, write_csv_1252};
+use common::{AMINE_BENALI, PAUL_DURAND, temp_dir, write_csv_1252};
 use regie::Store;
 use regie::invoices::{self, Typesetter};
 use regie::money::Money;
@@ -203,52 +203,7 @@ async fn the_account_statement_prints_the_five_tables_and_the_summary() {
 
 #[tokio::test]
 async fn a_transfer_schedule_letter_and_a_merged_batch() {
-    let dir = temp_dir("doc-schedule");
-    let file = dir.join("inscriptions.csv");
-    write_csv_1252(
-        &file,
-        &[
-            [
-                "25000003",
-                "Benali",
-                "Amine",
-                "a@etu.uca.fr",
-                "ISIMA",
-                "P2526_ISI_1A",
-                "1",
-                "05",
-                "virement",
-                "01/09/2025",
-                "",
-                "oui",
-                "",
-                "",
-            ],
-            [
-                "25000004",
-                "Moreau",
-                "Chloé",
-                "c@etu.uca.fr",
-                "POLYTECH",
-                "P2526_Y3_3A",
-                "3",
-                "01",
-                "3",
-                "01/09/2025",
-                "",
-                "non",
-                "",
-                "",
-            ],
-        ],
-    );
-    let store = Store::open(&dir.join("r.sqlite")).await.unwrap();
-    regie::requests::import::import_file(&store, &file, "test").await.unwrap();
-    let ids: Vec<i64> =
-        regie::requests::list(&store, Some(RequestStatus::Pending)).await.unwrap().iter().map(|r| r.id).collect();
-    regie::requests::review::approve_many(&store, &ids, NaiveDate::from_ymd_opt(2025, 9, 5).unwrap(), "claire")
-        .await
-        .unwrap();
+    let (store, _) = common::approved("doc-schedule", &[AMINE_BENALI, PAUL_DURAND]).await;
     let numbers: Vec<String> = invoices::list(&store, None).await.unwrap().into_iter().map(|i| i.number).collect();
     let ts = Typesetter::new();
     let letter = text_of(&invoices::render_schedule(&store, &ts, &numbers[0]).await.unwrap()).replace('\u{202f}', " ");

@@ -4,11 +4,10 @@
 mod common;
 
 use chrono::NaiveDate;
-use common::{temp_dir, write_csv_1252};
+use common::{AMINE_BENALI, CHLOE_MOREAU_2022, temp_dir};
 use regie::exemptions::{self, Outcome};
 use regie::ledger::{PaymentMethod, StudentNumber};
 use regie::money::Money;
-use regie::requests::RequestStatus;
 use regie::{Store, store};
 
 fn d(y: i32, m: u32, day: u32) -> NaiveDate {
@@ -22,51 +21,7 @@ fn m(c: i64) -> Money {
 /// Chloé (Polytech 2022-23, 3770 in six) and Amine (ISIMA 2025-26, 3879 by transfer), approved;
 /// Claire is a finance manager, Paul an accountant.
 async fn commission(tag: &str) -> Store {
-    let dir = temp_dir(tag);
-    let file = dir.join("inscriptions.csv");
-    write_csv_1252(
-        &file,
-        &[
-            [
-                "22000004",
-                "Moreau",
-                "Chloé",
-                "c@etu.uca.fr",
-                "POLYTECH",
-                "P2223_Y3_3A",
-                "3",
-                "05",
-                "6",
-                "01/09/2022",
-                "",
-                "oui",
-                "",
-                "",
-            ],
-            [
-                "25000003",
-                "Benali",
-                "Amine",
-                "a@etu.uca.fr",
-                "ISIMA",
-                "P2526_ISI_1A",
-                "1",
-                "05",
-                "virement",
-                "01/09/2025",
-                "",
-                "oui",
-                "",
-                "",
-            ],
-        ],
-    );
-    let s = Store::open(&dir.join("r.sqlite")).await.unwrap();
-    regie::requests::import::import_file(&s, &file, "test").await.unwrap();
-    for r in regie::requests::list(&s, Some(RequestStatus::Pending)).await.unwrap() {
-        let date = if r.school == regie::fees::School::Polytech { d(2022, 9, 5) } else { d(2025, 9, 5) };
-        regie::requests::review::approve(&s, r.id, date, "paul").await.unwrap();
-    }
+    let (s, _) = common::approved(tag, &[CHLOE_MOREAU_2022, AMINE_BENALI]).await;
     exemptions::set_role(&s, "Claire", "finance_manager", "admin").await.unwrap();
     exemptions::set_role(&s, "Paul", "accountant", "admin").await.unwrap();
     s

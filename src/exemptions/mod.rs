@@ -457,6 +457,11 @@ pub async fn report(store: &Store) -> Result<Report> {
     Ok(Report { groups, totals, months })
 }
 
+/// An amount as a numeric cell without a float on our side: the workbook computes `cents/100`.
+fn cents_formula(m: Money) -> rust_xlsxwriter::Formula {
+    rust_xlsxwriter::Formula::new(format!("={}/100", m.cents())).set_result(m.to_string())
+}
+
 /// The report as a workbook: outcomes by school and programme, and the months.
 pub async fn report_xlsx(store: &Store, path: &std::path::Path) -> Result<()> {
     let r = report(store).await?;
@@ -478,8 +483,7 @@ pub async fn report_xlsx(store: &Store, path: &std::path::Path) -> Result<()> {
         ws.write_string(row, 1, &g.programme).map_err(xl)?;
         ws.write_number(row, 2, g.students as f64).map_err(xl)?;
         for (c, m) in [g.exempted, g.credit_notes, g.refunds_to_pay, g.refunds_paid].iter().enumerate() {
-            // Workbooks hold numbers as binary floating point; exact to the cent at these magnitudes.
-            ws.write_number_with_format(row, c as u16 + 3, m.cents() as f64 / 100.0, &money).map_err(xl)?;
+            ws.write_formula_with_format(row, c as u16 + 3, cents_formula(*m), &money).map_err(xl)?;
         }
     }
     let ws = wb.add_worksheet();
@@ -490,8 +494,8 @@ pub async fn report_xlsx(store: &Store, path: &std::path::Path) -> Result<()> {
     for (i, m) in r.months.iter().enumerate() {
         let row = i as u32 + 1;
         ws.write_string(row, 0, &m.month).map_err(xl)?;
-        ws.write_number_with_format(row, 1, m.expected.cents() as f64 / 100.0, &money).map_err(xl)?;
-        ws.write_number_with_format(row, 2, m.collected.cents() as f64 / 100.0, &money).map_err(xl)?;
+        ws.write_formula_with_format(row, 1, cents_formula(m.expected), &money).map_err(xl)?;
+        ws.write_formula_with_format(row, 2, cents_formula(m.collected), &money).map_err(xl)?;
     }
     wb.save(path).map_err(xl)
 }

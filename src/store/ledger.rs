@@ -260,25 +260,15 @@ pub struct RequestInvoice {
 }
 
 pub async fn invoice_of_request(conn: &mut Conn, request_id: i64) -> Result<Option<RequestInvoice>> {
-    let row: Option<(i64, String, NaiveDate, i64, i64, i64)> = sqlx::query_as(
-        "SELECT i.id, i.number, i.date,
-            COALESCE((SELECT SUM(l.excl_vat_cents + l.vat_cents) FROM invoice_lines l WHERE l.invoice_id = i.id), 0),
-            COALESCE((SELECT SUM(a.amount_cents) FROM allocations a JOIN installments t ON t.id = a.installment_id
-                      WHERE t.invoice_id = i.id), 0),
-            COALESCE((SELECT SUM(c.amount_cents) FROM credit_notes c WHERE c.invoice_id = i.id), 0)
-         FROM invoices i JOIN orders o ON o.id = i.order_id WHERE o.request_id = $1",
-    )
-    .bind(request_id)
-    .fetch_optional(conn)
-    .await?;
-    Ok(row.map(|(id, number, date, total, settled, credited)| RequestInvoice {
-        id,
-        number,
-        date,
-        total: Money::from_cents(total),
-        settled: Money::from_cents(settled),
-        credited: Money::from_cents(credited),
-    }))
+    let number: Option<(String,)> =
+        sqlx::query_as("SELECT i.number FROM invoices i JOIN orders o ON o.id = i.order_id WHERE o.request_id = $1")
+            .bind(request_id)
+            .fetch_optional(&mut *conn)
+            .await?;
+    match number {
+        Some((n,)) => super::invoices::invoice_totals(conn, &n).await,
+        None => Ok(None),
+    }
 }
 
 /// Cancels the invoice's installments that are still scheduled; returns how many.

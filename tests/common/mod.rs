@@ -254,3 +254,35 @@ pub fn write_1252(path: &Path, text: &str) {
     assert!(!unmappable, "text not representable in Windows-1252");
     std::fs::write(path, bytes).unwrap();
 }
+
+/// A registration row in the portal's column order (see `HEADER_FR`).
+pub type Row = [&'static str; 14];
+
+#[rustfmt::skip]
+pub const LEA_DURAND: Row = ["25000001", "Durand", "Léa", "lea@etu.uca.fr", "ISIMA", "P2526_ISI_1A", "1", "05", "virement", "01/09/2025", "", "oui", "", ""];
+#[rustfmt::skip]
+pub const PAUL_DURAND: Row = ["25000002", "Durand", "Paul", "paul@etu.uca.fr", "POLYTECH", "P2526_Y3_3A", "3", "01", "3", "01/09/2025", "", "non", "", ""];
+#[rustfmt::skip]
+pub const AMINE_BENALI: Row = ["25000003", "Benali", "Amine", "amine@etu.uca.fr", "ISIMA", "P2526_ISI_1A", "1", "05", "virement", "01/09/2025", "", "oui", "", ""];
+/// 3879 in six, Polytech 2025-26.
+#[rustfmt::skip]
+pub const CHLOE_MOREAU: Row = ["25000004", "Moreau", "Chloé", "chloe@etu.uca.fr", "POLYTECH", "P2526_Y3_3A", "3", "05", "6", "01/09/2025", "", "oui", "", ""];
+/// 3770 in six, Polytech 2022-23: DOMAIN.md's worked example.
+#[rustfmt::skip]
+pub const CHLOE_MOREAU_2022: Row = ["22000004", "Moreau", "Chloé", "chloe@etu.uca.fr", "POLYTECH", "P2223_Y3_3A", "3", "05", "6", "01/09/2022", "", "oui", "", ""];
+
+/// Imports `rows` into a fresh database and approves every request, on 5 September of its
+/// academic year, as `paul`. Returns the store and the test's folder.
+pub async fn approved(tag: &str, rows: &[Row]) -> (Store, PathBuf) {
+    let dir = temp_dir(tag);
+    let file = dir.join("inscriptions.csv");
+    write_csv_1252(&file, rows);
+    let store = Store::open(&dir.join("r.sqlite")).await.expect("open store");
+    regie::requests::import::import_file(&store, &file, "test").await.expect("import");
+    for r in regie::requests::list(&store, Some(regie::requests::RequestStatus::Pending)).await.expect("list") {
+        let year = regie::fees::AcademicYear::from_session(&r.session).map(|y| y.start_year() as i32).unwrap_or(2025);
+        let date = chrono::NaiveDate::from_ymd_opt(year, 9, 5).expect("valid");
+        assert!(regie::requests::review::approve(&store, r.id, date, "paul").await.expect("approve").changed);
+    }
+    (store, dir)
+}
