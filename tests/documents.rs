@@ -16,35 +16,12 @@ fn text_of(pdf: &[u8]) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
-async fn one_invoice(tag: &str, last: &str, first: &str) -> (Store, String) {
-    let dir = temp_dir(tag);
-    let file = dir.join("inscriptions.csv");
-    write_csv_1252(
-        &file,
-        &[[
-            "22001003",
-            last,
-            first,
-            "e@etu.uca.fr",
-            "POLYTECH",
-            "P2223_Y3_3A",
-            "3",
-            "05",
-            "6",
-            "01/09/2022",
-            "3 770,00",
-            "oui",
-            "",
-            "non",
-        ]],
-    );
-    let store = Store::open(&dir.join("r.sqlite")).await.unwrap();
-    regie::requests::import::import_file(&store, &file, "test").await.unwrap();
-    let id = regie::requests::list(&store, Some(RequestStatus::Pending)).await.unwrap()[0].id;
-    let d = regie::requests::review::approve(&store, id, NaiveDate::from_ymd_opt(2022, 9, 5).unwrap(), "claire")
-        .await
-        .unwrap();
-    (store, d.invoice.unwrap())
+async fn one_invoice(tag: &str, last: &'static str, first: &'static str) -> (Store, String) {
+    #[rustfmt::skip]
+    let row = ["22001003", last, first, "e@etu.uca.fr", "POLYTECH", "P2223_Y3_3A", "3", "05", "6", "01/09/2022", "3 770,00", "oui", "", "non"];
+    let (store, _) = common::approved(tag, &[row]).await;
+    let number = invoices::list(&store, None).await.unwrap().remove(0).number;
+    (store, number)
 }
 
 #[tokio::test]

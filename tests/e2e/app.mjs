@@ -31,6 +31,13 @@ export function french(amount) {
 }
 export const squash = (s) => s.replace(/[\s\u00a0\u202f]+/g, ' ').trim();
 
+/** Presses one key in the window, as a user would (WebDriver actions). */
+export async function key(s, k) {
+  await s.cmd('POST', '/actions', {
+    actions: [{ type: 'key', id: 'keyboard', actions: [{ type: 'keyDown', value: k }, { type: 'keyUp', value: k }] }],
+  });
+}
+
 export class App {
   /** A fresh database; `prepare(db)` may fill it with the CLI before the window opens. */
   static async start(prepare) {

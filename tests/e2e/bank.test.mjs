@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { App, cli, french, squash } from './app.mjs';
+import { App, cli, key, french, squash } from './app.mjs';
 
 let app;
 before(async () => {
@@ -15,11 +15,6 @@ before(async () => {
 });
 after(async () => app?.stop());
 
-async function key(s, k) {
-  await s.cmd('POST', '/actions', {
-    actions: [{ type: 'key', id: 'keyboard', actions: [{ type: 'keyDown', value: k }, { type: 'keyUp', value: k }] }],
-  });
-}
 
 const iso = (d) => d.toISOString().slice(0, 10);
 const fr = (isoDate) => isoDate.split('-').reverse().join('/');

@@ -4,7 +4,7 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { App, cli } from './app.mjs';
+import { App, cli, key } from './app.mjs';
 
 let app;
 before(async () => {
@@ -12,11 +12,6 @@ before(async () => {
 });
 after(async () => app?.stop());
 
-async function key(s, k) {
-  await s.cmd('POST', '/actions', {
-    actions: [{ type: 'key', id: 'keyboard', actions: [{ type: 'keyDown', value: k }, { type: 'keyUp', value: k }] }],
-  });
-}
 
 async function choose(s, selectId, value) {
   await s.click(await s.find(`[data-testid="${selectId}"] option[value="${value}"]`));
