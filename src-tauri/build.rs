@@ -41,6 +41,8 @@ fn main() {
         "exemption_decide",
         "exemptions_report",
         "exemptions_export",
+        "refunds_list",
+        "refund_pay",
     ]);
     tauri_build::try_build(tauri_build::Attributes::new().config_path("../tauri.conf.json").app_manifest(manifest))
         .expect("tauri-build: ../tauri.conf.json and capabilities/ must be valid");

@@ -311,6 +311,17 @@ enum ExemptionsCommand {
         /// The commission session (default: "Commission YYYY-09" of the current academic year).
         #[arg(long)]
         session: Option<String>,
+        /// The account a refund will be paid to.
+        #[arg(long)]
+        iban: Option<String>,
+    },
+    /// Refunds, to pay and paid.
+    Refunds,
+    /// Record that a refund was paid (finance managers only).
+    PayRefund {
+        refund_id: i64,
+        #[arg(long)]
+        iban: Option<String>,
     },
     /// Outcomes by school and programme, collections against expectations by month.
     Report {
@@ -834,7 +845,32 @@ async fn exemptions(db: &Option<PathBuf>, command: ExemptionsCommand, user: &str
                     .join("\n")
             })
         }
-        ExemptionsCommand::Decide { student_number, outcome, amount, reference, session } => {
+        ExemptionsCommand::Refunds => {
+            let list = exemptions::refunds(&store).await?;
+            emit(json, &list, |l| {
+                l.iter()
+                    .map(|r| {
+                        format!(
+                            "{:>4} {:<10} {:<25} {:>12} {:<7} {}",
+                            r.id,
+                            r.student_number,
+                            r.name,
+                            r.amount.to_french(),
+                            r.status,
+                            r.iban.clone().unwrap_or_default()
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            })
+        }
+        ExemptionsCommand::PayRefund { refund_id, iban } => {
+            exemptions::pay_refund(&store, refund_id, iban.as_deref(), user).await?;
+            emit(json, &serde_json::json!({"refund_id": refund_id, "status": "paid"}), |_| {
+                format!("remboursement {refund_id} payé")
+            })
+        }
+        ExemptionsCommand::Decide { student_number, outcome, amount, reference, session, iban } => {
             let amount = amount.map(|a| Money::parse(&a).map_err(regie::Error::from)).transpose()?;
             let applied = exemptions::decide_from(
                 &store,
@@ -843,6 +879,7 @@ async fn exemptions(db: &Option<PathBuf>, command: ExemptionsCommand, user: &str
                 &outcome,
                 amount,
                 &reference,
+                iban.as_deref(),
                 user,
             )
             .await?;

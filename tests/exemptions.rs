@@ -42,10 +42,18 @@ async fn pay(s: &Store, number: &str, cents: &[i64]) {
 async fn full_exemption_after_the_first_installment() {
     let s = commission("ex-first").await;
     pay(&s, "22000004", &[60100]).await;
-    let a =
-        exemptions::decide(&s, "Commission 2022-09", "22000004", Outcome::Full, "CE-2022-17", d(2022, 9, 28), "Claire")
-            .await
-            .unwrap();
+    let a = exemptions::decide(
+        &s,
+        "Commission 2022-09",
+        "22000004",
+        Outcome::Full,
+        "CE-2022-17",
+        None,
+        d(2022, 9, 28),
+        "Claire",
+    )
+    .await
+    .unwrap();
     assert_eq!(a.cancelled_installments.len(), 5, "the five last installments");
     assert_eq!(a.credit_note.as_ref().unwrap().amount, m(316900));
     assert!(a.refund.is_none());
@@ -65,6 +73,7 @@ async fn full_exemption_after_two_installments_refunds_the_second() {
         "22000004",
         Outcome::Full,
         "CE-2022-18",
+        None,
         d(2022, 10, 20),
         "Claire",
     )
@@ -88,6 +97,7 @@ async fn isima_transfers_all_received_then_full_exemption() {
         "25000003",
         Outcome::Full,
         "CE-2025-03",
+        None,
         d(2025, 10, 20),
         "Claire",
     )
@@ -109,6 +119,7 @@ async fn partial_outcome_is_idempotent_and_a_changed_outcome_reverses_cleanly() 
         "22000004",
         Outcome::Partial(m(100000)),
         "CE-1",
+        None,
         d(2022, 9, 28),
         "Claire",
     )
@@ -126,6 +137,7 @@ async fn partial_outcome_is_idempotent_and_a_changed_outcome_reverses_cleanly() 
         "22000004",
         Outcome::Partial(m(100000)),
         "CE-1",
+        None,
         d(2022, 9, 29),
         "Claire",
     )
@@ -145,6 +157,7 @@ async fn partial_outcome_is_idempotent_and_a_changed_outcome_reverses_cleanly() 
         "22000004",
         Outcome::Refused,
         "CE-1-bis",
+        None,
         d(2022, 10, 2),
         "Claire",
     )
@@ -155,10 +168,18 @@ async fn partial_outcome_is_idempotent_and_a_changed_outcome_reverses_cleanly() 
     assert_eq!(pos.summary.balance, m(377000 - 60100));
     assert_eq!(pos.schedule_left_total, m(377000 - 60100), "the installments are back");
     // And full after all: credited against the re-billing first.
-    let full =
-        exemptions::decide(&s, "Commission 2022-09", "22000004", Outcome::Full, "CE-1-ter", d(2022, 10, 3), "Claire")
-            .await
-            .unwrap();
+    let full = exemptions::decide(
+        &s,
+        "Commission 2022-09",
+        "22000004",
+        Outcome::Full,
+        "CE-1-ter",
+        None,
+        d(2022, 10, 3),
+        "Claire",
+    )
+    .await
+    .unwrap();
     assert_eq!(full.credit_note.as_ref().unwrap().amount, m(316900));
     assert_eq!(regie::ledger::account_position(&s, "22000004").await.unwrap().summary.balance, Money::ZERO);
     let list = exemptions::list(&s, Some("Commission 2022-09")).await.unwrap();
@@ -168,13 +189,23 @@ async fn partial_outcome_is_idempotent_and_a_changed_outcome_reverses_cleanly() 
 #[tokio::test]
 async fn an_accountant_cannot_record_an_outcome() {
     let s = commission("ex-role").await;
-    let e = exemptions::decide(&s, "Commission 2022-09", "22000004", Outcome::Full, "CE-9", d(2022, 9, 28), "Paul")
-        .await
-        .unwrap_err();
+    let e =
+        exemptions::decide(&s, "Commission 2022-09", "22000004", Outcome::Full, "CE-9", None, d(2022, 9, 28), "Paul")
+            .await
+            .unwrap_err();
     assert_eq!(e.code(), "forbidden");
-    let e = exemptions::decide(&s, "Commission 2022-09", "22000004", Outcome::Full, "CE-9", d(2022, 9, 28), "Inconnu")
-        .await
-        .unwrap_err();
+    let e = exemptions::decide(
+        &s,
+        "Commission 2022-09",
+        "22000004",
+        Outcome::Full,
+        "CE-9",
+        None,
+        d(2022, 9, 28),
+        "Inconnu",
+    )
+    .await
+    .unwrap_err();
     assert_eq!(e.code(), "forbidden");
     assert!(regie::ledger::account_position(&s, "22000004").await.unwrap().credit_notes.is_empty());
 }
@@ -184,7 +215,7 @@ async fn the_report_totals_equal_the_sum_of_the_positions() {
     let s = commission("ex-report").await;
     pay(&s, "22000004", &[60100, 63380]).await;
     pay(&s, "25000003", &[61800]).await;
-    exemptions::decide(&s, "Commission 2022-09", "22000004", Outcome::Full, "CE-A", d(2022, 10, 20), "Claire")
+    exemptions::decide(&s, "Commission 2022-09", "22000004", Outcome::Full, "CE-A", None, d(2022, 10, 20), "Claire")
         .await
         .unwrap();
     exemptions::decide(
@@ -193,6 +224,7 @@ async fn the_report_totals_equal_the_sum_of_the_positions() {
         "25000003",
         Outcome::Partial(m(50000)),
         "CE-B",
+        None,
         d(2025, 9, 28),
         "Claire",
     )
@@ -219,4 +251,46 @@ async fn the_report_totals_equal_the_sum_of_the_positions() {
     use calamine::Reader;
     let mut wb = calamine::open_workbook_auto(&out).unwrap();
     assert_eq!(wb.worksheet_range("Exonérations").unwrap().height(), 4);
+}
+
+#[tokio::test]
+async fn a_refund_carries_its_bank_details_and_is_paid_by_a_finance_manager() {
+    let s = commission("ex-refund").await;
+    pay(&s, "22000004", &[60100, 63380]).await;
+    assert!(exemptions::parse_iban("FR76 1007 1630 0000 0010 0383 480").is_err(), "wrong key");
+    let iban = "fr76 1007 1630 0000 0010 0383 489";
+    exemptions::decide(
+        &s,
+        "Commission 2022-09",
+        "22000004",
+        Outcome::Full,
+        "CE-R",
+        Some(iban),
+        d(2022, 10, 20),
+        "Claire",
+    )
+    .await
+    .unwrap();
+    let refunds = exemptions::refunds(&s).await.unwrap();
+    assert_eq!((refunds[0].amount, refunds[0].status.as_str()), (m(63380), "to_pay"));
+    assert_eq!(refunds[0].iban.as_deref(), Some("FR76 1007 1630 0000 0010 0383 489"));
+    assert_eq!(exemptions::pay_refund(&s, refunds[0].id, None, "Paul").await.unwrap_err().code(), "forbidden");
+    exemptions::pay_refund(&s, refunds[0].id, None, "Claire").await.unwrap();
+    assert!(exemptions::pay_refund(&s, refunds[0].id, None, "Claire").await.is_err(), "paid once");
+    let r = exemptions::report(&s).await.unwrap();
+    assert_eq!((r.totals.refunds_to_pay, r.totals.refunds_paid), (Money::ZERO, m(63380)));
+    // A paid refund cannot be undone by changing the outcome.
+    let e = exemptions::decide(
+        &s,
+        "Commission 2022-09",
+        "22000004",
+        Outcome::Refused,
+        "CE-R2",
+        None,
+        d(2022, 11, 2),
+        "Claire",
+    )
+    .await
+    .unwrap_err();
+    assert!(e.to_string().contains("déjà payé"), "{e}");
 }

@@ -273,6 +273,7 @@ async fn exemption_decide(
     outcome: String,
     amount: Option<Money>,
     reference: String,
+    iban: Option<String>,
 ) -> Reply<regie::exemptions::Applied> {
     let actor = desk.actor()?;
     regie::exemptions::decide_from(
@@ -282,10 +283,21 @@ async fn exemption_decide(
         &outcome,
         amount,
         &reference,
+        iban.as_deref(),
         &actor,
     )
     .await
     .map_err(Into::into)
+}
+
+#[tauri::command]
+async fn refunds_list(desk: State<'_, Desk>) -> Reply<Vec<regie::exemptions::Refund>> {
+    regie::exemptions::refunds(&desk.store).await.map_err(Into::into)
+}
+
+#[tauri::command]
+async fn refund_pay(desk: State<'_, Desk>, id: i64, iban: Option<String>) -> Reply<()> {
+    regie::exemptions::pay_refund(&desk.store, id, iban.as_deref(), &desk.actor()?).await.map_err(Into::into)
 }
 
 #[tauri::command]
@@ -363,6 +375,8 @@ fn main() {
             exemption_decide,
             exemptions_report,
             exemptions_export,
+            refunds_list,
+            refund_pay,
         ])
         .run(tauri::generate_context!("../tauri.conf.json"))
         .expect("the Régie window failed to start");

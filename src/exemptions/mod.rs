@@ -141,15 +141,18 @@ pub async fn set_role(store: &Store, name: &str, role: &str, actor: &str) -> Res
 /// the unpaid installments beyond what is still due are cancelled, a credit note covers what was
 /// invoiced and is no longer due, a refund (to pay) what was paid beyond it. The same outcome
 /// twice changes nothing; another outcome first reverses the active one.
+#[allow(clippy::too_many_arguments)]
 pub async fn decide(
     store: &Store,
     session: &str,
     student_number: &str,
     outcome: Outcome,
     reference: &str,
+    iban: Option<&str>,
     date: NaiveDate,
     actor: &str,
 ) -> Result<Applied> {
+    let iban = iban.map(parse_iban).transpose()?;
     let reference = reference.trim();
     if reference.is_empty() {
         return Err(Error::Invalid("la référence de la décision est obligatoire".into()));
@@ -223,7 +226,15 @@ pub async fn decide(
     let mut refund_id = None;
     let refund = if refund_amount.is_positive() {
         refund_id = Some(
-            store::exemptions::insert_refund(&mut tx, candidate.student_id, credit_id, date, refund_amount).await?,
+            store::exemptions::insert_refund(
+                &mut tx,
+                candidate.student_id,
+                credit_id,
+                date,
+                refund_amount,
+                iban.as_deref(),
+            )
+            .await?,
         );
         Some(RefundRef { amount: refund_amount })
     } else {
@@ -510,6 +521,7 @@ pub async fn export_report(store: &Store) -> Result<crate::invoices::Written> {
 }
 
 /// `decide` with the outcome as the window sends it, the session defaulting to this September's.
+#[allow(clippy::too_many_arguments)]
 pub async fn decide_from(
     store: &Store,
     session: Option<&str>,
@@ -517,10 +529,81 @@ pub async fn decide_from(
     outcome: &str,
     amount: Option<Money>,
     reference: &str,
+    iban: Option<&str>,
     actor: &str,
 ) -> Result<Applied> {
     let today = chrono::Local::now().date_naive();
     let default = format!("Commission {}-09", AcademicYear::containing(today).start_year());
     let session = session.filter(|s| !s.trim().is_empty()).unwrap_or(&default);
-    decide(store, session, student_number, Outcome::parse(outcome, amount)?, reference, today, actor).await
+    decide(
+        store,
+        session,
+        student_number,
+        Outcome::parse(outcome, amount)?,
+        reference,
+        iban.filter(|i| !i.trim().is_empty()),
+        today,
+        actor,
+    )
+    .await
+}
+
+/// An IBAN as written on a RIB: letters and digits, spaces ignored, checked with its mod-97 key.
+pub fn parse_iban(text: &str) -> Result<String> {
+    let compact: String = text.chars().filter(|c| !c.is_whitespace()).collect::<String>().to_uppercase();
+    let bad = || Error::Invalid(format!("IBAN invalide « {} »", text.trim()));
+    if !(15..=34).contains(&compact.len()) || !compact.chars().all(|c| c.is_ascii_alphanumeric()) {
+        return Err(bad());
+    }
+    let rotated = format!("{}{}", &compact[4..], &compact[..4]);
+    let mut rest: u32 = 0;
+    for c in rotated.chars() {
+        let v = c.to_digit(36).ok_or_else(bad)?;
+        rest = if v >= 10 { (rest * 100 + v) % 97 } else { (rest * 10 + v) % 97 };
+    }
+    if rest != 1 {
+        return Err(bad());
+    }
+    Ok(compact.as_bytes().chunks(4).map(|c| std::str::from_utf8(c).expect("ascii")).collect::<Vec<_>>().join(" "))
+}
+
+/// A refund as the list of refunds shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Refund {
+    pub id: i64,
+    pub student_number: String,
+    pub name: String,
+    pub date: NaiveDate,
+    pub amount: Money,
+    pub status: String,
+    pub iban: Option<String>,
+}
+
+pub async fn refunds(store: &Store) -> Result<Vec<Refund>> {
+    let rows = store::exemptions::refunds(&mut *store.read().await?).await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| Refund {
+            id: r.id,
+            student_number: r.student_number,
+            name: format!("{} {}", r.last_name, r.first_name),
+            date: r.date,
+            amount: Money::from_cents(r.amount_cents),
+            status: r.status,
+            iban: r.iban,
+        })
+        .collect())
+}
+
+/// Records that a refund was paid (to `iban`, if given now). Finance managers only; audited.
+pub async fn pay_refund(store: &Store, id: i64, iban: Option<&str>, actor: &str) -> Result<()> {
+    let iban = iban.filter(|i| !i.trim().is_empty()).map(parse_iban).transpose()?;
+    let mut tx = store.begin().await?;
+    require_finance_manager(&mut tx, actor).await?;
+    if !store::exemptions::pay_refund(&mut tx, id, iban.as_deref()).await? {
+        return Err(Error::Invalid(format!("remboursement {id} introuvable ou déjà payé")));
+    }
+    audit::record(&mut tx, actor, "refund.paid", "refund", id, None, json!({"iban": iban})).await?;
+    tx.commit().await?;
+    Ok(())
 }

@@ -167,14 +167,17 @@ pub async fn insert_refund(
     credit_note_id: Option<i64>,
     date: NaiveDate,
     amount: Money,
+    iban: Option<&str>,
 ) -> Result<i64> {
     let (id,): (i64,) = sqlx::query_as(
-        "INSERT INTO refunds (student_id, credit_note_id, date, amount_cents, status) VALUES ($1, $2, $3, $4, 'to_pay') RETURNING id",
+        "INSERT INTO refunds (student_id, credit_note_id, date, amount_cents, status, iban)
+         VALUES ($1, $2, $3, $4, 'to_pay', $5) RETURNING id",
     )
     .bind(student_id)
     .bind(credit_note_id)
     .bind(date)
     .bind(amount.cents())
+    .bind(iban)
     .fetch_one(conn)
     .await?;
     Ok(id)
@@ -237,4 +240,38 @@ pub async fn monthly(conn: &mut Conn) -> Result<(Vec<(String, i64)>, Vec<(String
             .fetch_all(conn)
             .await?;
     Ok((expected, collected))
+}
+
+/// Refunds with their student, for the list of refunds to pay.
+#[derive(Debug, Clone, serde::Serialize, sqlx::FromRow)]
+pub struct RefundRow {
+    pub id: i64,
+    pub student_number: String,
+    pub last_name: String,
+    pub first_name: String,
+    pub date: NaiveDate,
+    pub amount_cents: i64,
+    pub status: String,
+    pub iban: Option<String>,
+}
+
+pub async fn refunds(conn: &mut Conn) -> Result<Vec<RefundRow>> {
+    Ok(sqlx::query_as(
+        "SELECT f.id, s.number AS student_number, s.last_name, s.first_name, f.date, f.amount_cents, f.status, f.iban
+         FROM refunds f JOIN students s ON s.id = f.student_id WHERE f.status != 'cancelled' ORDER BY f.status DESC, f.date, f.id",
+    )
+    .fetch_all(conn)
+    .await?)
+}
+
+/// Marks a refund paid (only one still to pay), with the account it was paid to.
+pub async fn pay_refund(conn: &mut Conn, id: i64, iban: Option<&str>) -> Result<bool> {
+    let done = sqlx::query(
+        "UPDATE refunds SET status = 'paid', iban = COALESCE($1, iban) WHERE id = $2 AND status = 'to_pay'",
+    )
+    .bind(iban)
+    .bind(id)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
 }

@@ -26,6 +26,7 @@ test('a finance manager records a full exemption and sees its consequences', asy
   await s.click(await s.waitFor(`[data-testid="exemption-row"][data-key="${c.student_number}"] td`));
   await s.waitForText('[data-testid="decide"]', (t) => t.includes(c.student_number));
   await s.type(await s.find('[data-testid="outcome-ref"]'), 'CE-2025-09-042');
+  await s.type(await s.find('[data-testid="outcome-iban"]'), 'FR76 1007 1630 0000 0010 0383 489');
   await s.click(await s.find('[data-testid="outcome-apply"]'));
   const result = await s.waitForText('[data-testid="outcome-result"]', (t) => t.includes('avoir'));
   const note = result.match(/A\d{4}-\d{5}/)?.[0];
@@ -42,6 +43,7 @@ test('a finance manager records a full exemption and sees its consequences', asy
   assert.equal(squash(total), squash(french(credit.amount)));
   assert.ok(result.includes('à payer'), result);
   assert.equal(squash(await s.text(await s.find('[data-testid="report-refunds-to-pay"]'))), squash(french(position.refunds[0].amount)));
+  await s.waitForText('[data-testid="refunds"]', (t) => t.includes('FR76 1007 1630 0000 0010 0383 489') && t.includes('À payer'));
   await app.screenshot('exemptions.png');
 
   // And in the student's account position.

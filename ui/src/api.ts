@@ -340,8 +340,11 @@ export const api = {
   creditNoteIssue: (invoice: string, amount: string, reason: string) =>
     call('credit_note_issue', z.object({ number: z.string(), amount: money }), { invoice, amount, reason }),
   exemptions: (session: string | null) => call('exemptions_list', z.array(Candidate), { session }),
-  exemptionDecide: (studentNumber: string, outcome: string, amount: string | null, reference: string, session: string | null) =>
-    call('exemption_decide', Applied, { studentNumber, outcome, amount, reference, session }),
+  exemptionDecide: (studentNumber: string, outcome: string, amount: string | null, reference: string, session: string | null, iban: string | null) =>
+    call('exemption_decide', Applied, { studentNumber, outcome, amount, reference, session, iban }),
+  refunds: () =>
+    call('refunds_list', z.array(z.object({ id: z.number(), student_number: z.string(), name: z.string(), date: isoDate, amount: money, status: z.string(), iban: z.string().nullable() }))),
+  refundPay: (id: number, iban: string | null) => call('refund_pay', z.null(), { id, iban }),
   exemptionsReport: () => call('exemptions_report', Report),
   exemptionsExport: () => call('exemptions_export', Written),
   statementUndo: (lineId: number, reason: string) => call('statement_undo', z.number(), { lineId, reason }),
