@@ -6,7 +6,7 @@ mod common;
 use chrono::NaiveDate;
 use common::{AMINE_BENALI, CHLOE_MOREAU_2022, temp_dir};
 use regie::exemptions::{self, Outcome};
-use regie::ledger::{PaymentMethod, StudentNumber};
+use regie::ledger::{PaymentMethod, RefundStatus, StudentNumber};
 use regie::money::Money;
 use regie::{Store, store};
 
@@ -83,8 +83,11 @@ async fn full_exemption_after_two_installments_refunds_the_second() {
     assert_eq!(a.refund.as_ref().unwrap().amount, m(63380));
     assert_eq!(a.cancelled_installments.len(), 4, "the paid second installment stays");
     let pos = regie::ledger::account_position(&s, "22000004").await.unwrap();
-    assert_eq!(pos.summary.balance, Money::ZERO);
-    assert_eq!((pos.refunds[0].amount, pos.refunds[0].status.as_str()), (m(63380), "to_pay"));
+    assert_eq!(pos.summary.balance, m(-63380), "the school owes the refund until it is paid");
+    assert_eq!((pos.refunds[0].amount, pos.refunds[0].status), (m(63380), RefundStatus::ToPay));
+    let id = exemptions::refunds(&s).await.unwrap()[0].id;
+    exemptions::pay_refund(&s, id, Some("FR76 1007 1630 0000 0010 0383 489"), "Claire").await.unwrap();
+    assert_eq!(regie::ledger::account_position(&s, "22000004").await.unwrap().summary.balance, Money::ZERO);
 }
 
 #[tokio::test]
@@ -106,6 +109,9 @@ async fn isima_transfers_all_received_then_full_exemption() {
     assert_eq!(a.credit_note.as_ref().unwrap().amount, m(326100));
     assert_eq!(a.refund.as_ref().unwrap().amount, m(326100));
     assert!(a.cancelled_installments.is_empty(), "everything was paid: nothing left to cancel");
+    assert_eq!(regie::ledger::account_position(&s, "25000003").await.unwrap().summary.balance, m(-326100));
+    let id = exemptions::refunds(&s).await.unwrap()[0].id;
+    exemptions::pay_refund(&s, id, Some("FR76 1007 1630 0000 0010 0383 489"), "Claire").await.unwrap();
     assert_eq!(regie::ledger::account_position(&s, "25000003").await.unwrap().summary.balance, Money::ZERO);
 }
 
@@ -236,7 +242,7 @@ async fn the_report_totals_equal_the_sum_of_the_positions() {
     for n in ["22000004", "25000003"] {
         let p = regie::ledger::account_position(&s, n).await.unwrap();
         credit += p.credit_notes.iter().map(|c| c.amount).sum::<Money>();
-        refunds += p.refunds.iter().filter(|f| f.status == "to_pay").map(|f| f.amount).sum::<Money>();
+        refunds += p.refunds.iter().filter(|f| f.status == RefundStatus::ToPay).map(|f| f.amount).sum::<Money>();
     }
     assert_eq!((r.totals.students, r.totals.credit_notes, r.totals.refunds_to_pay), (2, credit, refunds));
     assert_eq!(r.groups.len(), 2, "one line per school and programme");
@@ -272,7 +278,7 @@ async fn a_refund_carries_its_bank_details_and_is_paid_by_a_finance_manager() {
     .await
     .unwrap();
     let refunds = exemptions::refunds(&s).await.unwrap();
-    assert_eq!((refunds[0].amount, refunds[0].status.as_str()), (m(63380), "to_pay"));
+    assert_eq!((refunds[0].amount, refunds[0].status), (m(63380), RefundStatus::ToPay));
     assert_eq!(refunds[0].iban.as_deref(), Some("FR76 1007 1630 0000 0010 0383 489"));
     assert_eq!(exemptions::pay_refund(&s, refunds[0].id, None, "Paul").await.unwrap_err().code(), "forbidden");
     exemptions::pay_refund(&s, refunds[0].id, None, "Claire").await.unwrap();

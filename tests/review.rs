@@ -211,7 +211,7 @@ async fn reopen_is_audited_and_cancels_an_unpaid_invoice_by_credit_note() {
     assert_eq!(pos.credit_notes.len(), 1);
     assert_eq!(pos.credit_notes[0].amount, pos.invoices[0].incl_vat);
     assert_eq!(pos.credit_notes[0].number, "A2025-00001");
-    assert!(pos.schedule.iter().all(|l| l.status == "cancelled"));
+    assert!(pos.schedule.iter().all(|l| l.status == regie::ledger::InstallmentStatus::Cancelled));
     assert_eq!(pos.summary.balance, regie::Money::ZERO);
     // It can be approved again: a new invoice, the next number.
     let again = review::approve(&s, id, d(2025, 9, 5), "claire").await.unwrap();

@@ -21,6 +21,18 @@ pub struct OpenItem {
     pub invoice_number: String,
 }
 
+impl crate::ledger::allocation::Owed for OpenItem {
+    fn id(&self) -> i64 {
+        self.installment_id
+    }
+    fn left(&self) -> Money {
+        self.left
+    }
+    fn settle(&mut self, part: Money) {
+        self.left -= part;
+    }
+}
+
 /// A student who may be paying: names, school, open installments and learned payer aliases.
 #[derive(Debug, Clone)]
 pub struct Payee {

@@ -10,7 +10,7 @@ use chrono::NaiveDate;
 use serde::Serialize;
 use serde_json::json;
 
-use matching::{Index, LineStatus, MatchRules, OpenItem, Suggestion, alias_key, parse_label};
+use matching::{Index, LineStatus, MatchRules, Suggestion, alias_key, parse_label};
 use table::Mapping;
 
 use crate::ledger::{self, PaymentMethod, StudentNumber};
@@ -96,12 +96,14 @@ pub async fn import_file_with(
         (Some(from), Some(to)) => store::bank::known_fingerprints(&mut tx, from, to).await?,
         _ => Default::default(),
     };
-    let (mut line_id, mut payment_id) = store::bank::last_ids(&mut tx).await?;
+    let mut line_id = store::bank::last_line_id(&mut tx).await?;
+    let mut payment_id = store::ledger::last_payment_id(&mut tx).await?;
     let rules = rules_in(&mut tx).await?;
     let mut index = Index::build(store::bank::payees(&mut tx).await?);
     let mut summary = ImportSummary { file: sheet.file.clone(), rows: lines.len(), ..ImportSummary::default() };
     let mut new_lines = Vec::new();
     let mut payments = Vec::new();
+    let mut links = Vec::new();
     let mut matched = Vec::new();
     let total = lines.len();
     for (k, (line, print)) in lines.iter().zip(&prints).enumerate() {
@@ -138,15 +140,18 @@ pub async fn import_file_with(
             LineStatus::Matched => {
                 let payee = &mut index.payees[ranked[0].0 as usize];
                 payment_id += 1;
-                payments.push(store::bank::NewPayment {
+                let (allocations, _) = ledger::allocation::spread(payee.open.iter_mut(), line.amount);
+                payee.open.retain(|o| o.left.is_positive());
+                payments.push(ledger::BulkPayment {
                     id: payment_id,
-                    line_id,
                     student_id: payee.student_id,
                     date: line.date,
                     amount: line.amount,
+                    method: PaymentMethod::Transfer,
                     reference: &line.label,
-                    allocations: allocate(&mut payee.open, line.amount),
+                    allocations,
                 });
+                links.push((line_id, payment_id));
                 matched.push(json!({"line": line_id, "student": payee.number, "amount": line.amount, "payment": payment_id, "score": ranked[0].1.score}));
                 summary.auto_matched += 1;
             }
@@ -157,7 +162,8 @@ pub async fn import_file_with(
     }
     summary.new = new_lines.len();
     progress(Progress { phase: "save", done: total, total });
-    store::bank::insert_bulk(&mut tx, statement, &new_lines, &payments).await?;
+    ledger::record_payments_bulk(&mut tx, &payments).await?;
+    store::bank::insert_lines_bulk(&mut tx, statement, &new_lines, &links).await?;
     store::bank::set_statement_counts(&mut tx, statement, summary.new, summary.already_known).await?;
     audit::record(
         &mut tx,
@@ -172,24 +178,6 @@ pub async fn import_file_with(
     tx.commit().await?;
     progress(Progress { phase: "done", done: total, total });
     Ok(summary)
-}
-
-/// Allocates `amount` to open installments, oldest due first, and updates what is left on them.
-/// Returns (installment id, part); what exceeds them stays unallocated (a credit).
-fn allocate(open: &mut Vec<OpenItem>, amount: Money) -> Vec<(i64, Money)> {
-    let mut left = amount;
-    let mut out = Vec::new();
-    for o in open.iter_mut() {
-        if !left.is_positive() {
-            break;
-        }
-        let part = left.min(o.left);
-        o.left -= part;
-        left -= part;
-        out.push((o.installment_id, part));
-    }
-    open.retain(|o| o.left.is_positive());
-    out
 }
 
 /// A statement line as the reconciliation view and the CLI show it.
@@ -208,9 +196,16 @@ pub struct LineView {
     pub suggestions: Vec<Suggestion>,
 }
 
-fn view(r: store::bank::LineRow) -> LineView {
+/// A line as stored. Its reasons and suggestions are JSON the import wrote: one that does not
+/// decode is an error, never an empty list (the accountant would be shown a line with no lead).
+fn view(r: store::bank::LineRow) -> Result<LineView> {
     let amount = Money::from_cents(r.amount_cents);
-    LineView {
+    let corrupt = |what: &str, e: serde_json::Error| {
+        Error::Invalid(format!("ligne de relevé {}: {what} illisibles dans la base ({e})", r.id))
+    };
+    let reasons = serde_json::from_str::<Option<Vec<String>>>(&r.reasons).map_err(|e| corrupt("motifs", e))?;
+    let suggestions = serde_json::from_str(&r.suggestions).map_err(|e| corrupt("suggestions", e))?;
+    Ok(LineView {
         id: r.id,
         date: r.date,
         unassigned: amount - Money::from_cents(r.assigned_cents),
@@ -219,16 +214,16 @@ fn view(r: store::bank::LineRow) -> LineView {
         status: r.status,
         student_number: r.student_number,
         score: r.score,
-        reasons: serde_json::from_str::<Option<Vec<String>>>(&r.reasons).ok().flatten().unwrap_or_default(),
-        suggestions: serde_json::from_str(&r.suggestions).unwrap_or_default(),
-    }
+        reasons: reasons.unwrap_or_default(),
+        suggestions,
+    })
 }
 
 pub async fn lines(store: &Store, status: Option<&str>) -> Result<Vec<LineView>> {
     if let Some(s) = status.filter(|s| !["matched", "to_review", "unmatched", "debit"].contains(s)) {
         return Err(Error::Invalid(format!("statut de ligne inconnu « {s} » (matched, to_review, unmatched, debit)")));
     }
-    Ok(store::bank::lines(&mut *store.read().await?, status).await?.into_iter().map(view).collect())
+    store::bank::lines(&mut *store.read().await?, status).await?.into_iter().map(view).collect()
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -326,7 +321,7 @@ pub async fn undo(store: &Store, line_id: i64, reason: &str, date: NaiveDate, ac
     }
     let mut reversed = Vec::new();
     for (payment, _, amount) in &live {
-        let rev = store::bank::reverse_payment(&mut tx, *payment, date, &format!("Annulation: {reason}")).await?;
+        let rev = ledger::reverse_payment(&mut tx, *payment, date, reason, actor).await?;
         store::bank::link_payment(&mut tx, line_id, rev).await?;
         reversed.push(json!({"payment": payment, "reversal": rev, "amount": amount}));
     }
@@ -340,7 +335,13 @@ pub async fn undo(store: &Store, line_id: i64, reason: &str, date: NaiveDate, ac
 /// Saved import profiles: name and mapping.
 pub async fn profiles(store: &Store) -> Result<Vec<(String, Mapping)>> {
     let rows = store::bank::profiles(&mut *store.read().await?).await?;
-    Ok(rows.into_iter().filter_map(|(n, m)| serde_json::from_str(&m).ok().map(|m| (n, m))).collect())
+    rows.into_iter()
+        .map(|(n, m)| {
+            let mapping = serde_json::from_str(&m)
+                .map_err(|e| Error::Invalid(format!("profil d'import « {n} » illisible dans la base ({e})")))?;
+            Ok((n, mapping))
+        })
+        .collect()
 }
 
 /// What the import wizard shows before importing: the first rows, and the columns as detected

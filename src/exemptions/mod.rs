@@ -197,44 +197,39 @@ pub async fn decide(
         reversed = reverse(&mut tx, a, &candidate, date, reference, actor).await?;
     }
     let session_id = store::exemptions::session_id(&mut tx, session, date).await?;
-    let target = total - exempted;
-    let (cancelled, added) = reshape_schedule(&mut tx, candidate.invoice_id, target).await?;
-    let paid = Money::from_cents(candidate.paid_cents);
     let mut credit_note = None;
     let mut credit_id = None;
+    let mut cancelled = Vec::new();
+    let mut spare = Money::ZERO;
     if exempted.is_positive() {
         let reason = format!("Exonération {session} ({reference})");
         let invoices = credit_targets(&mut tx, candidate.invoice_id, &candidate.invoice_number).await?;
         let mut left = exempted;
         let mut numbers = Vec::new();
         for inv in invoices {
-            let room = inv.total - inv.credited;
-            let part = left.min(room);
+            let part = left.min(inv.total - inv.credited);
             if part.is_positive() {
-                numbers.push(ledger::issue_credit_note(&mut tx, &inv, part, date, &reason, actor).await?);
+                let issued = ledger::issue_credit_note(&mut tx, &inv, part, date, &reason, actor).await?;
+                credit_id.get_or_insert(issued.id);
+                cancelled.extend(issued.cancelled);
+                spare += issued.spare;
+                numbers.push(issued.number);
                 left -= part;
             }
         }
         if left.is_positive() {
             return Err(Error::Invalid(format!("plus rien à créditer sur la facture {}", candidate.invoice_number)));
         }
-        let first = numbers.first().cloned().expect("a positive credit made a note");
-        credit_id = Some(store::exemptions::credit_note_id(&mut tx, &first).await?);
         credit_note = Some(CreditNoteRef { number: numbers.join(", "), amount: exempted });
     }
-    let refund_amount = paid - target;
+    // What the credit removed beyond what was still owed was paid already: refund it, as far
+    // as the account's credit is not claimed by another refund.
+    let refund_amount = spare.min(ledger::spare_credit(&mut tx, candidate.student_id).await?);
     let mut refund_id = None;
     let refund = if refund_amount.is_positive() {
         refund_id = Some(
-            store::exemptions::insert_refund(
-                &mut tx,
-                candidate.student_id,
-                credit_id,
-                date,
-                refund_amount,
-                iban.as_deref(),
-            )
-            .await?,
+            ledger::issue_refund(&mut tx, candidate.student_id, credit_id, date, refund_amount, iban.as_deref(), actor)
+                .await?,
         );
         Some(RefundRef { amount: refund_amount })
     } else {
@@ -252,7 +247,7 @@ pub async fn decide(
         credit_id,
         refund_id,
         &cancelled,
-        added,
+        None,
     )
     .await?;
     audit::record(
@@ -289,35 +284,6 @@ async fn credit_targets(conn: &mut Conn, invoice_id: i64, number: &str) -> Resul
     Ok(out)
 }
 
-/// Keeps the installments still due (in due order, up to `target`, and any already paid in part),
-/// cancels the other unpaid ones, and adds one installment for a remainder a partial exemption
-/// leaves between two installments. Returns the cancelled ids and the added one.
-async fn reshape_schedule(conn: &mut Conn, invoice_id: i64, target: Money) -> Result<(Vec<i64>, Option<i64>)> {
-    let items = store::exemptions::installments(conn, invoice_id).await?;
-    let mut kept = Money::ZERO;
-    let mut cancelled = Vec::new();
-    let mut first_cancelled_due = None;
-    for (id, due, amount, paid, status) in items.iter().filter(|i| i.4 == "scheduled") {
-        let _ = status;
-        if kept + *amount <= target || paid.is_positive() {
-            kept += *amount;
-        } else {
-            store::exemptions::set_installment_status(conn, *id, "cancelled").await?;
-            cancelled.push(*id);
-            first_cancelled_due.get_or_insert(*due);
-        }
-    }
-    let remainder = target - kept;
-    let added = if remainder.is_positive() && !cancelled.is_empty() {
-        let n = items.len() as u32 + 1;
-        let due = first_cancelled_due.expect("something was cancelled");
-        Some(store::ledger::insert_installment(conn, invoice_id, n, due, remainder).await?)
-    } else {
-        None
-    };
-    Ok((cancelled, added))
-}
-
 /// Undoes an active outcome: its installments restored, the one it added cancelled, its refund
 /// cancelled (refused once paid), its credit note offset by a re-billing invoice.
 async fn reverse(
@@ -328,31 +294,40 @@ async fn reverse(
     reference: &str,
     actor: &str,
 ) -> Result<Option<String>> {
+    let reason =
+        format!("Annulation de la décision {} ({}) remplacée par {reference}", active.reference, active.session);
     if let Some(refund) = active.refund_id {
         let (status, amount) = store::exemptions::refund_status(conn, refund).await?;
-        if status == "paid" {
+        if status == ledger::RefundStatus::Paid {
             return Err(Error::Invalid(format!(
                 "le remboursement de {} de la décision précédente est déjà payé : la décision ne peut plus changer ici",
                 amount.to_french()
             )));
         }
-        store::exemptions::set_refund_status(conn, refund, "cancelled").await?;
+        if status == ledger::RefundStatus::ToPay {
+            ledger::cancel_refund(conn, refund, date, &reason, actor).await?;
+        }
     }
-    let cancelled: Vec<i64> = serde_json::from_str(&active.cancelled).unwrap_or_default();
-    for id in &cancelled {
-        store::exemptions::set_installment_status(conn, *id, "scheduled").await?;
-    }
+    // Installments an outcome stored before credit notes settled installments themselves.
     if let Some(added) = active.added_installment {
-        store::exemptions::set_installment_status(conn, added, "cancelled").await?;
+        store::ledger::cancel_installment(conn, added).await?;
     }
     let mut rebill = None;
     if active.exempted_cents > 0 {
         let (order_id, session) = store::exemptions::order_of_invoice(conn, candidate.invoice_id).await?;
-        let reason =
-            format!("Annulation de la décision {} ({}) remplacée par {reference}", active.reference, active.session);
         let amount = Money::from_cents(active.exempted_cents);
-        let (id, number) =
-            ledger::issue_rebill(conn, candidate.student_id, order_id, &session, amount, date, &reason, actor).await?;
+        let (id, number) = ledger::issue_rebill(
+            conn,
+            candidate.student_id,
+            order_id,
+            candidate.invoice_id,
+            &session,
+            amount,
+            date,
+            &reason,
+            actor,
+        )
+        .await?;
         store::exemptions::mark_reversed(conn, active.id, Some(id)).await?;
         rebill = Some(number);
     } else {
@@ -383,13 +358,10 @@ async fn describe(conn: &mut Conn, a: &store::exemptions::OutcomeRow) -> Result<
         Some(id) => Some(RefundRef { amount: store::exemptions::refund_status(conn, id).await?.1 }),
         None => None,
     };
-    Ok(Applied {
-        cancelled_installments: serde_json::from_str(&a.cancelled).unwrap_or_default(),
-        credit_note,
-        refund,
-        changed: true,
-        reversed: None,
-    })
+    let cancelled_installments = serde_json::from_str(&a.cancelled).map_err(|e| {
+        Error::Invalid(format!("décision {} : liste des échéances annulées illisible dans la base ({e})", a.id))
+    })?;
+    Ok(Applied { cancelled_installments, credit_note, refund, changed: true, reversed: None })
 }
 
 /// Outcomes of one school and programme.
@@ -430,9 +402,9 @@ pub async fn report(store: &Store) -> Result<Report> {
         let exempted = Money::from_cents(o.exempted_cents);
         let (to_pay, paid) = match o.refund_id {
             Some(id) => match store::exemptions::refund_status(&mut conn, id).await? {
-                (s, a) if s == "to_pay" => (a, Money::ZERO),
-                (s, a) if s == "paid" => (Money::ZERO, a),
-                _ => (Money::ZERO, Money::ZERO),
+                (ledger::RefundStatus::ToPay, a) => (a, Money::ZERO),
+                (ledger::RefundStatus::Paid, a) => (Money::ZERO, a),
+                (ledger::RefundStatus::Cancelled, _) => (Money::ZERO, Money::ZERO),
             },
             None => (Money::ZERO, Money::ZERO),
         };
@@ -575,7 +547,7 @@ pub struct Refund {
     pub name: String,
     pub date: NaiveDate,
     pub amount: Money,
-    pub status: String,
+    pub status: ledger::RefundStatus,
     pub iban: Option<String>,
 }
 
@@ -600,10 +572,7 @@ pub async fn pay_refund(store: &Store, id: i64, iban: Option<&str>, actor: &str)
     let iban = iban.filter(|i| !i.trim().is_empty()).map(parse_iban).transpose()?;
     let mut tx = store.begin().await?;
     require_finance_manager(&mut tx, actor).await?;
-    if !store::exemptions::pay_refund(&mut tx, id, iban.as_deref()).await? {
-        return Err(Error::Invalid(format!("remboursement {id} introuvable ou déjà payé")));
-    }
-    audit::record(&mut tx, actor, "refund.paid", "refund", id, None, json!({"iban": iban})).await?;
+    ledger::pay_refund(&mut tx, id, iban.as_deref(), chrono::Local::now().date_naive(), actor).await?;
     tx.commit().await?;
     Ok(())
 }

@@ -135,7 +135,7 @@ pub async fn account_data(store: &Store, number: &str, date: chrono::NaiveDate) 
         "invoices": pos.invoices.iter().map(|i| [d(i.date), i.number.clone(), i.session.clone(), e(i.incl_vat), e(i.credit_notes), e(i.settled), e(i.refunded)]).collect::<Vec<_>>(),
         "payments": pos.payments.iter().map(|p| [d(p.date), p.reference.clone(), methods(&p.method).to_string(), e(p.amount), e(p.allocated), e(p.unallocated)]).collect::<Vec<_>>(),
         "credit_notes": pos.credit_notes.iter().map(|c| [d(c.date), c.number.clone(), c.invoice_number.clone(), e(c.amount), c.reason.clone()]).collect::<Vec<_>>(),
-        "refunds": pos.refunds.iter().map(|r| [d(r.date), e(r.amount), if r.status == "paid" { "Payé" } else { "À payer" }.to_string()]).collect::<Vec<_>>(),
+        "refunds": pos.refunds.iter().map(|r| [d(r.date), e(r.amount), match r.status { ledger::RefundStatus::Paid => "Payé", ledger::RefundStatus::ToPay => "À payer", ledger::RefundStatus::Cancelled => "Annulé" }.to_string()]).collect::<Vec<_>>(),
         "summary": {
             "debit": e(pos.summary.debit),
             "credit": e(pos.summary.credit),
@@ -191,7 +191,11 @@ pub async fn schedule_data(store: &Store, number: &str) -> Result<(serde_json::V
         .ok_or_else(|| Error::InvoiceNotFound(number.to_string()))?;
     drop(conn);
     let pos = ledger::account_position(store, &doc.student_number).await?;
-    let lines: Vec<_> = pos.schedule.iter().filter(|l| l.invoice_number == number && l.status == "scheduled").collect();
+    let lines: Vec<_> = pos
+        .schedule
+        .iter()
+        .filter(|l| l.invoice_number == number && l.status != ledger::InstallmentStatus::Cancelled)
+        .collect();
     let left_total: Money = lines.iter().map(|l| l.left_to_pay).sum();
     let data = json!({
         "school": invoice["school"],
@@ -298,7 +302,7 @@ pub async fn issue_credit_note(
         .await?
         .ok_or_else(|| Error::InvoiceNotFound(invoice.to_string()))?;
     let date = chrono::Local::now().date_naive();
-    let number = ledger::issue_credit_note(&mut tx, &totals, amount, date, reason, actor).await?;
+    let number = ledger::issue_credit_note(&mut tx, &totals, amount, date, reason, actor).await?.number;
     tx.commit().await?;
     Ok(IssuedCreditNote { number, amount })
 }

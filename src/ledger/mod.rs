@@ -1,12 +1,13 @@
 //! Ledger: students, orders, invoices, installments, payments and their allocations, credit notes,
-//! refunds. Writes happen inside the caller's transaction and are audited; positions are computed.
+//! refunds. The only writer of money rows: inside the caller's transaction, audited; positions are computed.
 
+pub mod allocation;
 pub mod position;
 
 use std::fmt;
 
 use chrono::NaiveDate;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use crate::fees::{AcademicYear, School};
@@ -103,6 +104,96 @@ impl PaymentMethod {
     }
 }
 
+/// An installment's stored state. What is paid, partly paid or overdue is computed
+/// ([`InstallmentStatus`]); only a cancellation is a decision that must be stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, sqlx::Type)]
+#[serde(rename_all = "snake_case")]
+#[sqlx(rename_all = "snake_case")]
+pub enum InstallmentState {
+    Scheduled,
+    /// A credit note removed all of it before anything was paid.
+    Cancelled,
+}
+
+/// An installment as the schedule shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InstallmentStatus {
+    Scheduled,
+    PartlyPaid,
+    Paid,
+    Overdue,
+    Refused,
+    Cancelled,
+}
+
+impl InstallmentStatus {
+    /// The status shown: cancelled as stored; paid once nothing is left (payments and credit
+    /// notes together); overdue when something is left after the due date; partly paid otherwise
+    /// when something was paid.
+    pub fn of(
+        state: InstallmentState,
+        amount: Money,
+        paid: Money,
+        credited: Money,
+        due: NaiveDate,
+        today: NaiveDate,
+    ) -> InstallmentStatus {
+        let left = amount - paid - credited;
+        match state {
+            InstallmentState::Cancelled => InstallmentStatus::Cancelled,
+            InstallmentState::Scheduled if !left.is_positive() => InstallmentStatus::Paid,
+            InstallmentState::Scheduled if due < today => InstallmentStatus::Overdue,
+            InstallmentState::Scheduled if paid.is_positive() => InstallmentStatus::PartlyPaid,
+            InstallmentState::Scheduled => InstallmentStatus::Scheduled,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, sqlx::Type)]
+#[serde(rename_all = "snake_case")]
+#[sqlx(rename_all = "snake_case")]
+pub enum RefundStatus {
+    ToPay,
+    Paid,
+    Cancelled,
+}
+
+impl RefundStatus {
+    pub fn code(self) -> &'static str {
+        match self {
+            RefundStatus::ToPay => "to_pay",
+            RefundStatus::Paid => "paid",
+            RefundStatus::Cancelled => "cancelled",
+        }
+    }
+}
+
+impl fmt::Display for RefundStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.pad(self.code())
+    }
+}
+
+impl InstallmentStatus {
+    pub fn code(self) -> &'static str {
+        match self {
+            InstallmentStatus::Scheduled => "scheduled",
+            InstallmentStatus::PartlyPaid => "partly_paid",
+            InstallmentStatus::Paid => "paid",
+            InstallmentStatus::Overdue => "overdue",
+            InstallmentStatus::Refused => "refused",
+            InstallmentStatus::Cancelled => "cancelled",
+        }
+    }
+}
+
+impl fmt::Display for InstallmentStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.pad(self.code())
+    }
+}
+
 /// The documents created when a request is accepted.
 #[derive(Debug, Clone, Serialize)]
 pub struct IssuedInvoice {
@@ -174,16 +265,10 @@ pub async fn record_payment(
         return Err(Error::Invalid(format!("un règlement doit être positif ({amount})")));
     }
     let payment_id = sql::insert_payment(conn, student.id, date, amount, method, reference).await?;
-    let mut left = amount;
-    let mut allocated = Vec::new();
-    for open in sql::open_installments(conn, student.id).await? {
-        if !left.is_positive() {
-            break;
-        }
-        let part = left.min(open.left_to_pay);
-        sql::insert_allocation(conn, payment_id, open.id, part).await?;
-        allocated.push(json!({"installment": open.id, "amount": part}));
-        left -= part;
+    let mut open = sql::open_installments(conn, student.id).await?;
+    let (parts, unallocated) = allocation::spread(open.iter_mut(), amount);
+    for (installment, part) in &parts {
+        sql::insert_allocation(conn, payment_id, *installment, *part).await?;
     }
     audit::record(
         conn,
@@ -193,10 +278,326 @@ pub async fn record_payment(
         payment_id,
         None,
         json!({"student": student.number, "amount": amount, "method": method, "reference": reference,
-               "allocations": allocated, "unallocated": left}),
+               "allocations": parts.iter().map(|(i, a)| json!({"installment": i, "amount": a})).collect::<Vec<_>>(),
+               "unallocated": unallocated}),
     )
     .await?;
     Ok(payment_id)
+}
+
+/// A payment the bank import has numbered and allocated itself (with [`allocation::spread`] on
+/// the open installments it read in the same transaction).
+pub use sql::BulkPayment;
+
+/// Records many payments at once (a statement's automatic matches). The caller allocated them
+/// with [`allocation::spread`] on installments read in this transaction; audited by the caller's
+/// import record, which lists each payment.
+pub async fn record_payments_bulk(conn: &mut Conn, payments: &[BulkPayment<'_>]) -> Result<()> {
+    for p in payments {
+        let allocated: Money = p.allocations.iter().map(|(_, a)| *a).sum();
+        if !p.amount.is_positive() || allocated > p.amount || p.allocations.iter().any(|(_, a)| !a.is_positive()) {
+            return Err(Error::Invalid(format!("règlement {} mal réparti ({} sur {})", p.id, allocated, p.amount)));
+        }
+    }
+    sql::insert_payments_bulk(conn, payments).await
+}
+
+/// Reverses a payment (a bank match undone, a card payment charged back): a negative payment
+/// mirrors it and its allocations, so what it paid is due again. A refund computed from it
+/// gives way: one still to pay shrinks or is cancelled; one already paid makes the reversal
+/// impossible here. Audited.
+pub async fn reverse_payment(
+    conn: &mut Conn,
+    payment_id: i64,
+    date: NaiveDate,
+    reason: &str,
+    actor: &str,
+) -> Result<i64> {
+    let (student_id, amount, live) = sql::payment(conn, payment_id)
+        .await?
+        .ok_or_else(|| Error::Invalid(format!("règlement {payment_id} introuvable")))?;
+    if !live {
+        return Err(Error::Invalid(format!("le règlement {payment_id} est déjà annulé")));
+    }
+    let reversal = sql::reverse_payment(conn, payment_id, date, &format!("Annulation: {reason}")).await?;
+    audit::record(
+        conn,
+        actor,
+        "payment.reverse",
+        "payment",
+        reversal,
+        Some(reason),
+        json!({"reverses": payment_id, "amount": -amount}),
+    )
+    .await?;
+    settle(conn, student_id, date, true, actor).await?;
+    Ok(reversal)
+}
+
+/// What issuing a credit note did.
+#[derive(Debug, Clone, Serialize)]
+pub struct IssuedCreditNote {
+    pub id: i64,
+    pub number: String,
+    pub amount: Money,
+    /// Installments it cancelled (all of them was still due).
+    pub cancelled: Vec<i64>,
+    /// What it removed beyond its invoice's unpaid installments: a credit on the account.
+    pub spare: Money,
+}
+
+/// Issues a credit note on an invoice, numbered in its own gapless series (`A2025-00001`).
+/// What it removes is no longer due: the invoice's unpaid installments shrink, latest first, and
+/// are cancelled when nothing is left of them; the rest is a credit on the account, put on
+/// the student's other open installments. Never exceeds what the invoice still carries. Audited.
+pub async fn issue_credit_note(
+    conn: &mut Conn,
+    invoice: &sql::RequestInvoice,
+    amount: Money,
+    date: NaiveDate,
+    reason: &str,
+    actor: &str,
+) -> Result<IssuedCreditNote> {
+    if !amount.is_positive() || amount > invoice.total - invoice.credited {
+        return Err(Error::Invalid(format!(
+            "avoir de {} impossible sur la facture {} (reste {})",
+            amount,
+            invoice.number,
+            invoice.total - invoice.credited
+        )));
+    }
+    let year = AcademicYear::containing(invoice.date).start_year();
+    let series = format!("A{year}");
+    let number = sql::next_number(conn, &series).await?;
+    let id = sql::insert_credit_note(conn, &series, &number, invoice.id, date, amount, reason).await?;
+    let mut open = sql::open_installments_of_invoice(conn, invoice.id).await?;
+    let (parts, spare) = allocation::spread(open.iter_mut().rev(), amount);
+    let mut cancelled = Vec::new();
+    for (installment, part) in &parts {
+        sql::insert_credit_allocation(conn, id, *installment, *part).await?;
+    }
+    // Nothing paid on it and all of it removed: it is cancelled, not paid.
+    for o in open.iter().filter(|o| o.left_to_pay.is_zero() && o.paid.is_zero()) {
+        if parts.iter().any(|(i, _)| *i == o.id) {
+            sql::cancel_installment(conn, o.id).await?;
+            cancelled.push(o.id);
+        }
+    }
+    audit::record(
+        conn,
+        actor,
+        "credit_note.issue",
+        "credit_note",
+        &number,
+        Some(reason),
+        json!({"invoice": invoice.number, "amount": amount,
+               "installments": parts.iter().map(|(i, a)| json!({"installment": i, "amount": a})).collect::<Vec<_>>(),
+               "cancelled": cancelled, "spare": spare}),
+    )
+    .await?;
+    if spare.is_positive() {
+        settle(conn, invoice.student_id, date, false, actor).await?;
+    }
+    Ok(IssuedCreditNote { id, number, amount, cancelled, spare })
+}
+
+/// Re-bills an amount on the order of an earlier invoice (a new invoice, next number of its
+/// series): how a credit note is undone, since a document is never deleted nor renumbered. The
+/// new invoice carries the installments the credit removed: those of `original`, latest first,
+/// up to `amount`, on their due dates. Spare credit on the account settles them at once.
+#[allow(clippy::too_many_arguments)]
+pub async fn issue_rebill(
+    conn: &mut Conn,
+    student_id: i64,
+    order_id: i64,
+    original_invoice_id: i64,
+    session: &str,
+    amount: Money,
+    date: NaiveDate,
+    reason: &str,
+    actor: &str,
+) -> Result<(i64, String)> {
+    let series = format!("F{}", AcademicYear::containing(date).start_year());
+    let number = sql::next_number(conn, &series).await?;
+    let id = sql::insert_invoice(conn, &series, &number, order_id, student_id, date, "Refacturation", session).await?;
+    sql::insert_line(conn, id, TUITION, 1, amount, Money::ZERO).await?;
+    let mut left = amount;
+    let mut parts = Vec::new();
+    for (due, installment, _, _) in sql::installments_of_invoice(conn, original_invoice_id).await?.into_iter().rev() {
+        if !left.is_positive() {
+            break;
+        }
+        let part = left.min(installment);
+        parts.push((due, part));
+        left -= part;
+    }
+    if left.is_positive() {
+        parts.push((date, left));
+    }
+    parts.reverse();
+    for (n, (due, part)) in parts.iter().enumerate() {
+        sql::insert_installment(conn, id, n as u32 + 1, *due, *part).await?;
+    }
+    audit::record(
+        conn,
+        actor,
+        "invoice.rebill",
+        "invoice",
+        &number,
+        Some(reason),
+        json!({"amount": amount, "installments": parts.iter().map(|(d, a)| json!({"due_date": d, "amount": a})).collect::<Vec<_>>()}),
+    )
+    .await?;
+    settle(conn, student_id, date, false, actor).await?;
+    Ok((id, number))
+}
+
+/// The credit on a student's account that no refund claims.
+pub async fn spare_credit(conn: &mut Conn, student_id: i64) -> Result<Money> {
+    let credit = sql::credit(conn, student_id).await?;
+    Ok(credit.total() - credit.refunds_paid - credit.refunds_to_pay)
+}
+
+/// Records a refund to pay to a student, within the credit their account has. Audited.
+pub async fn issue_refund(
+    conn: &mut Conn,
+    student_id: i64,
+    credit_note_id: Option<i64>,
+    date: NaiveDate,
+    amount: Money,
+    iban: Option<&str>,
+    actor: &str,
+) -> Result<i64> {
+    let credit = sql::credit(conn, student_id).await?;
+    let spare = credit.total() - credit.refunds_paid - credit.refunds_to_pay;
+    if !amount.is_positive() || amount > spare {
+        return Err(Error::Invalid(format!(
+            "remboursement de {} impossible : le compte n'a que {} de crédit",
+            amount.to_french(),
+            spare.to_french()
+        )));
+    }
+    let id = sql::insert_refund(conn, student_id, credit_note_id, date, amount, iban).await?;
+    audit::record(
+        conn,
+        actor,
+        "refund.issue",
+        "refund",
+        id,
+        None,
+        json!({"student_id": student_id, "amount": amount, "credit_note": credit_note_id, "iban": iban}),
+    )
+    .await?;
+    Ok(id)
+}
+
+/// Cancels a refund still to pay; its credit is put on what the student still owes. Refused
+/// once the refund is paid. Audited.
+pub async fn cancel_refund(conn: &mut Conn, id: i64, date: NaiveDate, reason: &str, actor: &str) -> Result<()> {
+    let refund =
+        sql::refund(conn, id).await?.ok_or_else(|| Error::Invalid(format!("remboursement {id} introuvable")))?;
+    if refund.status == RefundStatus::Paid {
+        return Err(Error::Invalid(format!(
+            "le remboursement de {} est déjà payé : il ne peut plus être annulé",
+            Money::from_cents(refund.amount_cents).to_french()
+        )));
+    }
+    if !sql::cancel_refund(conn, id).await? {
+        return Ok(());
+    }
+    audit::record(
+        conn,
+        actor,
+        "refund.cancel",
+        "refund",
+        id,
+        Some(reason),
+        json!({"amount": Money::from_cents(refund.amount_cents)}),
+    )
+    .await?;
+    settle(conn, refund.student_id, date, false, actor).await
+}
+
+/// Records that a refund still to pay was paid (to `iban` if given now). Audited.
+pub async fn pay_refund(conn: &mut Conn, id: i64, iban: Option<&str>, date: NaiveDate, actor: &str) -> Result<()> {
+    if !sql::pay_refund(conn, id, iban, date).await? {
+        return Err(Error::Invalid(format!("remboursement {id} introuvable ou déjà payé")));
+    }
+    audit::record(conn, actor, "refund.paid", "refund", id, None, json!({"iban": iban, "date": date})).await
+}
+
+/// Brings a student's account back to its rule: spare credit (unallocated payments, credit notes
+/// beyond their invoice) is put on open installments, oldest first, never the credit a refund
+/// claims, unless `net_pending_refunds` (a payment was reversed: a refund not yet paid then
+/// gives way to what is due again); refunds still to pay shrink, latest first, to the credit
+/// left. Refunds already paid must stay covered: an error otherwise, and the caller's
+/// transaction is rolled back. Audited when it changes anything.
+pub async fn settle(
+    conn: &mut Conn,
+    student_id: i64,
+    date: NaiveDate,
+    net_pending_refunds: bool,
+    actor: &str,
+) -> Result<()> {
+    let credit = sql::credit(conn, student_id).await?;
+    if credit.sources.is_empty() && credit.refunds_paid.is_zero() && credit.refunds_to_pay.is_zero() {
+        return Ok(());
+    }
+    let mut open = sql::open_installments(conn, student_id).await?;
+    let plan = allocation::plan(&credit, &mut open, net_pending_refunds).map_err(|e| {
+        Error::Invalid(format!(
+            "{e} : un remboursement déjà payé a été calculé sur ce règlement, l'opération est refusée"
+        ))
+    })?;
+    for p in &plan.placements {
+        match p.source {
+            allocation::Source::Payment(id) => sql::insert_allocation(conn, id, p.installment_id, p.amount).await?,
+            allocation::Source::CreditNote(id) => {
+                sql::insert_credit_allocation(conn, id, p.installment_id, p.amount).await?
+            }
+        }
+    }
+    let mut cut = plan.refunds_to_cut;
+    let mut refunds = Vec::new();
+    if cut.is_positive() {
+        for r in sql::refunds_to_pay(conn, student_id).await? {
+            if !cut.is_positive() {
+                break;
+            }
+            let amount = Money::from_cents(r.amount_cents);
+            let part = cut.min(amount);
+            sql::cancel_refund(conn, r.id).await?;
+            let replaced_by = if part < amount {
+                Some(
+                    sql::insert_refund(conn, student_id, r.credit_note_id, date, amount - part, r.iban.as_deref())
+                        .await?,
+                )
+            } else {
+                None
+            };
+            refunds.push(json!({"refund": r.id, "was": amount, "cut": part, "replaced_by": replaced_by}));
+            cut -= part;
+        }
+    }
+    if plan.placements.is_empty() && refunds.is_empty() {
+        return Ok(());
+    }
+    audit::record(
+        conn,
+        actor,
+        "account.settle",
+        "student",
+        student_id,
+        None,
+        json!({
+            "placements": plan.placements.iter().map(|p| json!({
+                "source": match p.source { allocation::Source::Payment(id) => json!({"payment": id}), allocation::Source::CreditNote(id) => json!({"credit_note": id}) },
+                "installment": p.installment_id, "amount": p.amount,
+            })).collect::<Vec<_>>(),
+            "refunds": refunds,
+        }),
+    )
+    .await
 }
 
 #[cfg(test)]
@@ -261,67 +662,20 @@ pub async fn list_students(
 
 /// A student's account position, computed from the ledger now.
 pub async fn account_position(store: &crate::store::Store, number: &str) -> Result<position::AccountPosition> {
+    account_position_on(store, number, chrono::Local::now().date_naive()).await
+}
+
+/// The account position as it stands on `today` (what is overdue depends on it).
+pub async fn account_position_on(
+    store: &crate::store::Store,
+    number: &str,
+    today: NaiveDate,
+) -> Result<position::AccountPosition> {
     let number = StudentNumber::parse(number)?;
     let mut conn = store.read().await?;
     let student = crate::store::students::by_number(&mut conn, &number)
         .await?
         .ok_or_else(|| Error::StudentNotFound(number.to_string()))?;
     let rows = sql::rows_of(&mut conn, student.id).await?;
-    Ok(position::compute(student, &rows))
-}
-
-/// Issues a credit note on an invoice, numbered in its own gapless series (`A2025-00001`).
-/// A credit note never exceeds what the invoice still carries. Audited with its reason.
-pub async fn issue_credit_note(
-    conn: &mut Conn,
-    invoice: &sql::RequestInvoice,
-    amount: Money,
-    date: NaiveDate,
-    reason: &str,
-    actor: &str,
-) -> Result<String> {
-    if !amount.is_positive() || amount > invoice.total - invoice.credited {
-        return Err(Error::Invalid(format!(
-            "avoir de {} impossible sur la facture {} (reste {})",
-            amount,
-            invoice.number,
-            invoice.total - invoice.credited
-        )));
-    }
-    let year = AcademicYear::containing(invoice.date).start_year();
-    let series = format!("A{year}");
-    let number = sql::next_number(conn, &series).await?;
-    sql::insert_credit_note(conn, &series, &number, invoice.id, date, amount, reason).await?;
-    audit::record(
-        conn,
-        actor,
-        "credit_note.issue",
-        "credit_note",
-        &number,
-        Some(reason),
-        json!({"invoice": invoice.number, "amount": amount}),
-    )
-    .await?;
-    Ok(number)
-}
-
-/// Re-bills an amount on the order of an earlier invoice (a new invoice, next number of its
-/// series): how a credit note is undone, since a document is never deleted nor renumbered.
-#[allow(clippy::too_many_arguments)]
-pub async fn issue_rebill(
-    conn: &mut Conn,
-    student_id: i64,
-    order_id: i64,
-    session: &str,
-    amount: Money,
-    date: NaiveDate,
-    reason: &str,
-    actor: &str,
-) -> Result<(i64, String)> {
-    let series = format!("F{}", AcademicYear::containing(date).start_year());
-    let number = sql::next_number(conn, &series).await?;
-    let id = sql::insert_invoice(conn, &series, &number, order_id, student_id, date, "Refacturation", session).await?;
-    sql::insert_line(conn, id, TUITION, 1, amount, Money::ZERO).await?;
-    audit::record(conn, actor, "invoice.rebill", "invoice", &number, Some(reason), json!({"amount": amount})).await?;
-    Ok((id, number))
+    Ok(position::compute(student, &rows, today))
 }

@@ -4,7 +4,7 @@
 use chrono::NaiveDate;
 use serde::Serialize;
 
-use super::Student;
+use super::{InstallmentState, InstallmentStatus, RefundStatus, Student};
 use crate::money::Money;
 
 // Rows as the store reads them. Amounts are cents; conversion to Money happens here, once.
@@ -36,8 +36,11 @@ pub struct InstallmentRow {
     pub n: i64,
     pub due_date: NaiveDate,
     pub amount_cents: i64,
-    pub status: String,
+    pub status: InstallmentState,
+    /// Net of the payments allocated to it (reversals included).
     pub allocated_cents: i64,
+    /// What credit notes removed from it.
+    pub credited_cents: i64,
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -66,7 +69,7 @@ pub struct RefundRow {
     pub credit_note_id: Option<i64>,
     pub date: NaiveDate,
     pub amount_cents: i64,
-    pub status: String,
+    pub status: RefundStatus,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -127,7 +130,7 @@ pub struct CreditNoteLine {
 pub struct RefundLine {
     pub date: NaiveDate,
     pub amount: Money,
-    pub status: String,
+    pub status: RefundStatus,
 }
 
 /// One line of the installment schedule view, as the portal shows it.
@@ -135,8 +138,11 @@ pub struct RefundLine {
 pub struct ScheduleLine {
     pub due_date: NaiveDate,
     pub amount: Money,
+    pub paid: Money,
+    /// What credit notes removed from the installment (no longer due).
+    pub credited: Money,
     pub left_to_pay: Money,
-    pub status: String,
+    pub status: InstallmentStatus,
     pub invoice_number: String,
     pub invoice_date: NaiveDate,
     pub invoice_amount: Money,
@@ -163,8 +169,9 @@ pub struct Summary {
 }
 
 impl Summary {
-    /// The one rule of the balance: the student is debited with invoices and with refunds made
-    /// to them, credited with payments and credit notes.
+    /// The one rule of the balance: the student is debited with invoices and with refunds paid
+    /// to them, credited with payments and credit notes. A refund not yet paid (or cancelled)
+    /// has moved no money: it does not count.
     pub fn from_totals(invoiced: Money, refunds: Money, payments: Money, credit_notes: Money) -> Summary {
         let debit = invoiced + refunds;
         let credit = payments + credit_notes;
@@ -189,7 +196,7 @@ pub struct AccountPosition {
     pub credit_notes: Vec<CreditNoteLine>,
     pub refunds: Vec<RefundLine>,
     pub schedule: Vec<ScheduleLine>,
-    /// What the automatic debits will still collect: the unpaid part of scheduled installments.
+    /// What is still to collect: the unpaid part of the installments not cancelled.
     pub schedule_left_total: Money,
     pub summary: Summary,
 }
@@ -198,7 +205,12 @@ fn c(cents: i64) -> Money {
     Money::from_cents(cents)
 }
 
-pub fn compute(student: Student, rows: &LedgerRows) -> AccountPosition {
+/// The refunds that moved money: only those paid.
+fn refund_paid(r: &RefundRow) -> Option<Money> {
+    (r.status == RefundStatus::Paid).then(|| c(r.amount_cents))
+}
+
+pub fn compute(student: Student, rows: &LedgerRows, today: NaiveDate) -> AccountPosition {
     let settled_of = |invoice_id: i64| -> Money {
         rows.installments.iter().filter(|t| t.invoice_id == invoice_id).map(|t| c(t.allocated_cents)).sum()
     };
@@ -213,7 +225,7 @@ pub fn compute(student: Student, rows: &LedgerRows) -> AccountPosition {
                     .and_then(|cn| rows.credit_notes.iter().find(|n| n.id == cn))
                     .is_some_and(|n| n.invoice_id == invoice_id)
             })
-            .map(|r| c(r.amount_cents))
+            .filter_map(refund_paid)
             .sum()
     };
     let invoice_by_id = |id: i64| rows.invoices.iter().find(|i| i.id == id);
@@ -271,22 +283,33 @@ pub fn compute(student: Student, rows: &LedgerRows) -> AccountPosition {
             reason: n.reason.clone(),
         })
         .collect();
-    let refunds = rows
-        .refunds
-        .iter()
-        .map(|r| RefundLine { date: r.date, amount: c(r.amount_cents), status: r.status.clone() })
-        .collect();
+    let refunds =
+        rows.refunds.iter().map(|r| RefundLine { date: r.date, amount: c(r.amount_cents), status: r.status }).collect();
     let schedule: Vec<ScheduleLine> = rows
         .installments
         .iter()
         .filter_map(|t| {
             let inv = invoice_by_id(t.invoice_id)?;
-            let left = if t.status == "scheduled" { c(t.amount_cents - t.allocated_cents) } else { Money::ZERO };
+            let status = InstallmentStatus::of(
+                t.status,
+                c(t.amount_cents),
+                c(t.allocated_cents),
+                c(t.credited_cents),
+                t.due_date,
+                today,
+            );
+            let left = if status == InstallmentStatus::Cancelled {
+                Money::ZERO
+            } else {
+                c(t.amount_cents - t.allocated_cents - t.credited_cents)
+            };
             Some(ScheduleLine {
                 due_date: t.due_date,
                 amount: c(t.amount_cents),
+                paid: c(t.allocated_cents),
+                credited: c(t.credited_cents),
                 left_to_pay: left,
-                status: t.status.clone(),
+                status,
                 invoice_number: inv.number.clone(),
                 invoice_date: inv.date,
                 invoice_amount: c(inv.total_cents),
@@ -298,7 +321,7 @@ pub fn compute(student: Student, rows: &LedgerRows) -> AccountPosition {
     let schedule_left_total = schedule.iter().map(|s| s.left_to_pay).sum();
     let summary = Summary::from_totals(
         rows.invoices.iter().map(|i| c(i.total_cents)).sum(),
-        rows.refunds.iter().map(|r| c(r.amount_cents)).sum(),
+        rows.refunds.iter().filter_map(refund_paid).sum(),
         rows.payments.iter().map(|p| c(p.amount_cents)).sum(),
         rows.credit_notes.iter().map(|n| c(n.amount_cents)).sum(),
     );

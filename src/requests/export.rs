@@ -56,8 +56,7 @@ pub async fn letters(store: &Store) -> Result<Vec<Letter>> {
             store::ledger::schedule_of_request(&mut conn, r.id)
                 .await?
                 .into_iter()
-                .filter(|(_, _, status)| status == "scheduled")
-                .map(|(d, m, _)| format!("{} : {}", d.format("%d/%m/%Y"), m.to_french()))
+                .map(|(d, m)| format!("{} : {}", d.format("%d/%m/%Y"), m.to_french()))
                 .collect::<Vec<_>>()
                 .join(" ; ")
         } else {

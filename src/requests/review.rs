@@ -160,9 +160,8 @@ pub async fn reopen(store: &Store, id: i64, reason: &str, date: NaiveDate, actor
         }
         let open = inv.total - inv.credited;
         if open.is_positive() {
-            credit_note = Some(ledger::issue_credit_note(&mut tx, &inv, open, date, reason, actor).await?);
+            credit_note = Some(ledger::issue_credit_note(&mut tx, &inv, open, date, reason, actor).await?.number);
         }
-        store::ledger::cancel_scheduled_installments(&mut tx, inv.id).await?;
         store::ledger::detach_order_from_request(&mut tx, id).await?;
     }
     let from = [RequestStatus::Approved, RequestStatus::Rejected, RequestStatus::Hold];

@@ -107,28 +107,6 @@ pub async fn live_payments(conn: &mut Conn, line_id: i64) -> Result<Vec<(i64, i6
     Ok(rows.into_iter().map(|(p, s, c)| (p, s, Money::from_cents(c))).collect())
 }
 
-/// Records the reversal of a payment: a negative payment and negative allocations mirroring it.
-pub async fn reverse_payment(conn: &mut Conn, payment_id: i64, date: NaiveDate, reference: &str) -> Result<i64> {
-    let (id,): (i64,) = sqlx::query_as(
-        "INSERT INTO payments (student_id, date, amount_cents, method, reference, reverses)
-         SELECT student_id, $1, -amount_cents, method, $2, id FROM payments WHERE id = $3 RETURNING id",
-    )
-    .bind(date)
-    .bind(reference)
-    .bind(payment_id)
-    .fetch_one(&mut *conn)
-    .await?;
-    sqlx::query(
-        "INSERT INTO allocations (payment_id, installment_id, amount_cents)
-         SELECT $1, installment_id, -amount_cents FROM allocations WHERE payment_id = $2",
-    )
-    .bind(id)
-    .bind(payment_id)
-    .execute(conn)
-    .await?;
-    Ok(id)
-}
-
 /// Every student with something left to pay, with open installments in due order and aliases.
 /// Three narrow queries joined here: the installments as numbers and dates, each student's and
 /// invoice's text once, rather than one wide row repeating them for every installment.
@@ -137,10 +115,8 @@ pub async fn payees(conn: &mut Conn) -> Result<Vec<Payee>> {
     // rows dominates this read, and an invoice has up to six installments.
     let packed: Vec<(i64, i64, String)> = sqlx::query_as(
         "SELECT i.student_id, i.id, group_concat(t.id || ':' || t.n || ':' || t.due_date || ':' || t.left_cents, ';')
-         FROM (SELECT t.id, t.invoice_id, t.n, t.due_date,
-                      t.amount_cents - COALESCE((SELECT SUM(a.amount_cents) FROM allocations a WHERE a.installment_id = t.id), 0)
-                        AS left_cents
-               FROM installments t WHERE t.status = 'scheduled') t
+         FROM (SELECT b.id, b.invoice_id, b.n, b.due_date, b.amount_cents - b.paid_cents - b.credited_cents AS left_cents
+               FROM installment_balances b WHERE b.status <> 'cancelled') t
          JOIN invoices i ON i.id = t.invoice_id
          WHERE t.left_cents > 0
          GROUP BY i.id
@@ -164,7 +140,7 @@ pub async fn payees(conn: &mut Conn) -> Result<Vec<Payee>> {
     open.sort_by_key(|(student, invoice, _, n, due, _)| (*student, *due, *invoice, *n));
     let invoices: std::collections::HashMap<i64, String> = sqlx::query_as::<_, (i64, String)>(
         "SELECT i.id, i.number FROM invoices i
-         WHERE EXISTS (SELECT 1 FROM installments t WHERE t.invoice_id = i.id AND t.status = 'scheduled')",
+         WHERE EXISTS (SELECT 1 FROM installments t WHERE t.invoice_id = i.id AND t.status <> 'cancelled')",
     )
     .fetch_all(&mut *conn)
     .await?
@@ -260,15 +236,11 @@ pub async fn known_fingerprints(
     Ok(rows.into_iter().map(|(f,)| f).collect())
 }
 
-/// The largest ids of lines and payments. Inside a write transaction nobody else inserts, so
-/// a bulk import can number its rows itself and link them without reading ids back.
-pub async fn last_ids(conn: &mut Conn) -> Result<(i64, i64)> {
-    let (lines, payments): (i64, i64) = sqlx::query_as(
-        "SELECT (SELECT COALESCE(MAX(id), 0) FROM statement_lines), (SELECT COALESCE(MAX(id), 0) FROM payments)",
-    )
-    .fetch_one(conn)
-    .await?;
-    Ok((lines, payments))
+/// The largest line id. Inside a write transaction nobody else inserts, so a bulk import can
+/// number its lines itself and link them without reading ids back.
+pub async fn last_line_id(conn: &mut Conn) -> Result<i64> {
+    let (id,): (i64,) = sqlx::query_as("SELECT COALESCE(MAX(id), 0) FROM statement_lines").fetch_one(conn).await?;
+    Ok(id)
 }
 
 /// A new statement line with its matching outcome, for the bulk insert.
@@ -286,23 +258,13 @@ pub struct NewLine<'a> {
     pub suggestions: String,
 }
 
-/// A payment made by the bulk import from an automatically matched line.
-pub struct NewPayment<'a> {
-    pub id: i64,
-    pub line_id: i64,
-    pub student_id: i64,
-    pub date: NaiveDate,
-    pub amount: Money,
-    pub reference: &'a str,
-    pub allocations: Vec<(i64, Money)>,
-}
-
-/// Inserts lines and automatic payments (with allocations and links) in multi-row statements.
-pub async fn insert_bulk(
+/// Inserts lines and the links of their automatic payments (line, payment) in multi-row
+/// statements; the payments themselves are the ledger's.
+pub async fn insert_lines_bulk(
     conn: &mut Conn,
     statement_id: i64,
     lines: &[NewLine<'_>],
-    payments: &[NewPayment<'_>],
+    links: &[(i64, i64)],
 ) -> Result<()> {
     // SQLite allows 32,766 bound parameters per statement.
     for chunk in lines.chunks(500) {
@@ -325,33 +287,10 @@ pub async fn insert_bulk(
         });
         q.build().execute(&mut *conn).await?;
     }
-    for chunk in payments.chunks(1000) {
-        let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
-            "INSERT INTO payments (id, student_id, date, amount_cents, method, reference) ",
-        );
-        q.push_values(chunk, |mut b, p| {
-            b.push_bind(p.id)
-                .push_bind(p.student_id)
-                .push_bind(p.date)
-                .push_bind(p.amount.cents())
-                .push_bind("transfer")
-                .push_bind(p.reference);
-        });
-        q.build().execute(&mut *conn).await?;
+    for chunk in links.chunks(5000) {
         let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new("INSERT INTO line_payments (line_id, payment_id) ");
-        q.push_values(chunk, |mut b, p| {
-            b.push_bind(p.line_id).push_bind(p.id);
-        });
-        q.build().execute(&mut *conn).await?;
-    }
-    let allocations: Vec<(i64, i64, Money)> =
-        payments.iter().flat_map(|p| p.allocations.iter().map(move |(inst, part)| (p.id, *inst, *part))).collect();
-    for chunk in allocations.chunks(2000) {
-        let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
-            "INSERT INTO allocations (payment_id, installment_id, amount_cents) ",
-        );
-        q.push_values(chunk, |mut b, (payment, installment, part)| {
-            b.push_bind(*payment).push_bind(*installment).push_bind(part.cents());
+        q.push_values(chunk, |mut b, (line, payment)| {
+            b.push_bind(*line).push_bind(*payment);
         });
         q.build().execute(&mut *conn).await?;
     }

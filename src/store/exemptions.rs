@@ -4,6 +4,7 @@ use chrono::NaiveDate;
 
 use super::Conn;
 use crate::Result;
+use crate::ledger::RefundStatus;
 use crate::money::Money;
 
 pub async fn session_id(conn: &mut Conn, name: &str, date: NaiveDate) -> Result<i64> {
@@ -42,10 +43,9 @@ pub async fn candidates(conn: &mut Conn) -> Result<Vec<CandidateRow>> {
         "SELECT s.id AS student_id, s.number AS student_number, s.last_name, s.first_name, s.school, r.programme,
                 r.academic_year, r.plan, r.situation, i.id AS invoice_id, i.number AS invoice_number, i.date AS invoice_date,
                 COALESCE((SELECT SUM(l.excl_vat_cents + l.vat_cents) FROM invoice_lines l WHERE l.invoice_id = i.id), 0) AS total_cents,
-                COALESCE((SELECT SUM(a.amount_cents) FROM allocations a JOIN installments t ON t.id = a.installment_id
-                          WHERE t.invoice_id = i.id), 0) AS paid_cents,
-                COALESCE((SELECT SUM(t.amount_cents - COALESCE((SELECT SUM(a.amount_cents) FROM allocations a WHERE a.installment_id = t.id), 0))
-                          FROM installments t WHERE t.invoice_id = i.id AND t.status = 'scheduled'), 0) AS scheduled_left_cents
+                COALESCE((SELECT SUM(b.paid_cents) FROM installment_balances b WHERE b.invoice_id = i.id), 0) AS paid_cents,
+                COALESCE((SELECT SUM(b.amount_cents - b.paid_cents - b.credited_cents) FROM installment_balances b
+                          WHERE b.invoice_id = i.id AND b.status <> 'cancelled'), 0) AS scheduled_left_cents
          FROM requests r
          JOIN students s ON s.id = r.student_id
          JOIN orders o ON o.request_id = r.id
@@ -144,54 +144,10 @@ pub async fn mark_reversed(conn: &mut Conn, id: i64, reversal_invoice: Option<i6
     Ok(())
 }
 
-/// An invoice's installments in due order: (id, due date, amount, allocated, status).
-pub async fn installments(conn: &mut Conn, invoice_id: i64) -> Result<Vec<(i64, NaiveDate, Money, Money, String)>> {
-    let rows: Vec<(i64, NaiveDate, i64, i64, String)> = sqlx::query_as(
-        "SELECT t.id, t.due_date, t.amount_cents, COALESCE((SELECT SUM(a.amount_cents) FROM allocations a WHERE a.installment_id = t.id), 0), t.status
-         FROM installments t WHERE t.invoice_id = $1 ORDER BY t.due_date, t.n",
-    )
-    .bind(invoice_id)
-    .fetch_all(conn)
-    .await?;
-    Ok(rows.into_iter().map(|(id, d, a, p, s)| (id, d, Money::from_cents(a), Money::from_cents(p), s)).collect())
-}
-
-pub async fn set_installment_status(conn: &mut Conn, id: i64, status: &str) -> Result<()> {
-    sqlx::query("UPDATE installments SET status = $1 WHERE id = $2").bind(status).bind(id).execute(conn).await?;
-    Ok(())
-}
-
-pub async fn insert_refund(
-    conn: &mut Conn,
-    student_id: i64,
-    credit_note_id: Option<i64>,
-    date: NaiveDate,
-    amount: Money,
-    iban: Option<&str>,
-) -> Result<i64> {
-    let (id,): (i64,) = sqlx::query_as(
-        "INSERT INTO refunds (student_id, credit_note_id, date, amount_cents, status, iban)
-         VALUES ($1, $2, $3, $4, 'to_pay', $5) RETURNING id",
-    )
-    .bind(student_id)
-    .bind(credit_note_id)
-    .bind(date)
-    .bind(amount.cents())
-    .bind(iban)
-    .fetch_one(conn)
-    .await?;
-    Ok(id)
-}
-
-pub async fn refund_status(conn: &mut Conn, id: i64) -> Result<(String, Money)> {
-    let (s, c): (String, i64) =
+pub async fn refund_status(conn: &mut Conn, id: i64) -> Result<(RefundStatus, Money)> {
+    let (s, c): (RefundStatus, i64) =
         sqlx::query_as("SELECT status, amount_cents FROM refunds WHERE id = $1").bind(id).fetch_one(conn).await?;
     Ok((s, Money::from_cents(c)))
-}
-
-pub async fn set_refund_status(conn: &mut Conn, id: i64, status: &str) -> Result<()> {
-    sqlx::query("UPDATE refunds SET status = $1 WHERE id = $2").bind(status).bind(id).execute(conn).await?;
-    Ok(())
 }
 
 pub async fn credit_note(conn: &mut Conn, id: i64) -> Result<(String, Money)> {
@@ -231,7 +187,8 @@ pub async fn set_user_role(conn: &mut Conn, name: &str, role: &str) -> Result<()
 /// Expected (installments not cancelled, by due month) and collected (payments, by month).
 pub async fn monthly(conn: &mut Conn) -> Result<(Vec<(String, i64)>, Vec<(String, i64)>)> {
     let expected: Vec<(String, i64)> = sqlx::query_as(
-        "SELECT substr(due_date, 1, 7), SUM(amount_cents) FROM installments WHERE status = 'scheduled' GROUP BY 1 ORDER BY 1",
+        "SELECT substr(due_date, 1, 7), SUM(amount_cents - credited_cents) FROM installment_balances
+         WHERE status <> 'cancelled' GROUP BY 1 ORDER BY 1",
     )
     .fetch_all(&mut *conn)
     .await?;
@@ -251,7 +208,7 @@ pub struct RefundRow {
     pub first_name: String,
     pub date: NaiveDate,
     pub amount_cents: i64,
-    pub status: String,
+    pub status: RefundStatus,
     pub iban: Option<String>,
 }
 
@@ -262,16 +219,4 @@ pub async fn refunds(conn: &mut Conn) -> Result<Vec<RefundRow>> {
     )
     .fetch_all(conn)
     .await?)
-}
-
-/// Marks a refund paid (only one still to pay), with the account it was paid to.
-pub async fn pay_refund(conn: &mut Conn, id: i64, iban: Option<&str>) -> Result<bool> {
-    let done = sqlx::query(
-        "UPDATE refunds SET status = 'paid', iban = COALESCE($1, iban) WHERE id = $2 AND status = 'to_pay'",
-    )
-    .bind(iban)
-    .bind(id)
-    .execute(conn)
-    .await?;
-    Ok(done.rows_affected() == 1)
 }

@@ -51,8 +51,8 @@ pub async fn invoice_lines(conn: &mut Conn, invoice_id: i64) -> Result<Vec<LineD
 
 /// An invoice's totals by its number (for credit notes).
 pub async fn invoice_totals(conn: &mut Conn, number: &str) -> Result<Option<RequestInvoice>> {
-    let row: Option<(i64, String, NaiveDate, i64, i64, i64)> = sqlx::query_as(
-        "SELECT i.id, i.number, i.date,
+    let row: Option<(i64, i64, String, NaiveDate, i64, i64, i64)> = sqlx::query_as(
+        "SELECT i.id, i.student_id, i.number, i.date,
             COALESCE((SELECT SUM(l.excl_vat_cents + l.vat_cents) FROM invoice_lines l WHERE l.invoice_id = i.id), 0),
             COALESCE((SELECT SUM(a.amount_cents) FROM allocations a JOIN installments t ON t.id = a.installment_id
                       WHERE t.invoice_id = i.id), 0),
@@ -62,8 +62,9 @@ pub async fn invoice_totals(conn: &mut Conn, number: &str) -> Result<Option<Requ
     .bind(number)
     .fetch_optional(conn)
     .await?;
-    Ok(row.map(|(id, number, date, total, settled, credited)| RequestInvoice {
+    Ok(row.map(|(id, student_id, number, date, total, settled, credited)| RequestInvoice {
         id,
+        student_id,
         number,
         date,
         total: Money::from_cents(total),

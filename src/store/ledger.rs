@@ -149,27 +149,303 @@ pub async fn insert_allocation(conn: &mut Conn, payment_id: i64, installment_id:
 }
 
 /// An installment with something left to pay.
+#[derive(Debug, Clone)]
 pub struct OpenInstallment {
     pub id: i64,
+    pub invoice_id: i64,
+    pub n: i64,
+    pub due_date: NaiveDate,
+    /// Net of the payments allocated to it.
+    pub paid: Money,
     pub left_to_pay: Money,
 }
 
-/// The student's scheduled installments not fully paid, oldest due first.
+impl crate::ledger::allocation::Owed for OpenInstallment {
+    fn id(&self) -> i64 {
+        self.id
+    }
+    fn left(&self) -> Money {
+        self.left_to_pay
+    }
+    fn settle(&mut self, part: Money) {
+        self.left_to_pay -= part;
+    }
+}
+
+fn open_of(rows: Vec<(i64, i64, i64, NaiveDate, i64, i64)>) -> Vec<OpenInstallment> {
+    rows.into_iter()
+        .map(|(id, invoice_id, n, due_date, paid, left)| OpenInstallment {
+            id,
+            invoice_id,
+            n,
+            due_date,
+            paid: Money::from_cents(paid),
+            left_to_pay: Money::from_cents(left),
+        })
+        .collect()
+}
+
+/// The student's installments not cancelled and not fully settled, oldest due first.
 pub async fn open_installments(conn: &mut Conn, student_id: i64) -> Result<Vec<OpenInstallment>> {
-    let rows: Vec<(i64, i64)> = sqlx::query_as(
-        "SELECT t.id, t.amount_cents - COALESCE((SELECT SUM(a.amount_cents) FROM allocations a WHERE a.installment_id = t.id), 0)
-         FROM installments t JOIN invoices i ON i.id = t.invoice_id
-         WHERE i.student_id = $1 AND t.status = 'scheduled'
-         ORDER BY t.due_date, t.invoice_id, t.n",
+    let rows = sqlx::query_as(
+        "SELECT b.id, b.invoice_id, b.n, b.due_date, b.paid_cents, b.amount_cents - b.paid_cents - b.credited_cents
+         FROM installment_balances b JOIN invoices i ON i.id = b.invoice_id
+         WHERE i.student_id = $1 AND b.status <> 'cancelled' AND b.amount_cents - b.paid_cents - b.credited_cents > 0
+         ORDER BY b.due_date, b.invoice_id, b.n",
     )
     .bind(student_id)
     .fetch_all(conn)
     .await?;
+    Ok(open_of(rows))
+}
+
+/// One invoice's installments not cancelled and not fully settled, oldest due first.
+pub async fn open_installments_of_invoice(conn: &mut Conn, invoice_id: i64) -> Result<Vec<OpenInstallment>> {
+    let rows = sqlx::query_as(
+        "SELECT b.id, b.invoice_id, b.n, b.due_date, b.paid_cents, b.amount_cents - b.paid_cents - b.credited_cents
+         FROM installment_balances b
+         WHERE b.invoice_id = $1 AND b.status <> 'cancelled' AND b.amount_cents - b.paid_cents - b.credited_cents > 0
+         ORDER BY b.due_date, b.n",
+    )
+    .bind(invoice_id)
+    .fetch_all(conn)
+    .await?;
+    Ok(open_of(rows))
+}
+
+/// An invoice's installments in due order: (due date, amount, paid, credited).
+pub async fn installments_of_invoice(
+    conn: &mut Conn,
+    invoice_id: i64,
+) -> Result<Vec<(NaiveDate, Money, Money, Money)>> {
+    let rows: Vec<(NaiveDate, i64, i64, i64)> = sqlx::query_as(
+        "SELECT due_date, amount_cents, paid_cents, credited_cents FROM installment_balances
+         WHERE invoice_id = $1 ORDER BY due_date, n",
+    )
+    .bind(invoice_id)
+    .fetch_all(conn)
+    .await?;
     Ok(rows
         .into_iter()
-        .filter(|(_, left)| *left > 0)
-        .map(|(id, left)| OpenInstallment { id, left_to_pay: Money::from_cents(left) })
+        .map(|(d, a, p, c)| (d, Money::from_cents(a), Money::from_cents(p), Money::from_cents(c)))
         .collect())
+}
+
+pub async fn insert_credit_allocation(
+    conn: &mut Conn,
+    credit_note_id: i64,
+    installment_id: i64,
+    amount: Money,
+) -> Result<()> {
+    sqlx::query("INSERT INTO credit_allocations (credit_note_id, installment_id, amount_cents) VALUES ($1, $2, $3)")
+        .bind(credit_note_id)
+        .bind(installment_id)
+        .bind(amount.cents())
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Marks an installment cancelled: a credit note removed all of it before anything was paid.
+pub async fn cancel_installment(conn: &mut Conn, id: i64) -> Result<()> {
+    sqlx::query("UPDATE installments SET status = 'cancelled' WHERE id = $1").bind(id).execute(conn).await?;
+    Ok(())
+}
+
+/// The student's credit: unallocated parts of live payments (oldest first) and of credit notes
+/// (oldest first), and the refunds paid and still to pay.
+pub async fn credit(conn: &mut Conn, student_id: i64) -> Result<crate::ledger::allocation::Credit> {
+    use crate::ledger::allocation::{Credit, Source};
+    let payments: Vec<(i64, i64)> = sqlx::query_as(
+        "SELECT p.id, p.amount_cents - COALESCE((SELECT SUM(a.amount_cents) FROM allocations a WHERE a.payment_id = p.id), 0) AS spare
+         FROM payments p
+         WHERE p.student_id = $1 AND p.reverses IS NULL AND NOT EXISTS (SELECT 1 FROM payments r WHERE r.reverses = p.id)
+         ORDER BY p.date, p.id",
+    )
+    .bind(student_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    let notes: Vec<(i64, i64)> = sqlx::query_as(
+        "SELECT c.id, c.amount_cents - COALESCE((SELECT SUM(x.amount_cents) FROM credit_allocations x WHERE x.credit_note_id = c.id), 0)
+         FROM credit_notes c JOIN invoices i ON i.id = c.invoice_id
+         WHERE i.student_id = $1
+         ORDER BY c.date, c.id",
+    )
+    .bind(student_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    let (paid, to_pay): (i64, i64) = sqlx::query_as(
+        "SELECT COALESCE(SUM(CASE WHEN status = 'paid' THEN amount_cents ELSE 0 END), 0),
+                COALESCE(SUM(CASE WHEN status = 'to_pay' THEN amount_cents ELSE 0 END), 0)
+         FROM refunds WHERE student_id = $1",
+    )
+    .bind(student_id)
+    .fetch_one(conn)
+    .await?;
+    let sources = payments
+        .into_iter()
+        .filter(|(_, c)| *c > 0)
+        .map(|(id, c)| (Source::Payment(id), Money::from_cents(c)))
+        .chain(notes.into_iter().filter(|(_, c)| *c > 0).map(|(id, c)| (Source::CreditNote(id), Money::from_cents(c))))
+        .collect();
+    Ok(Credit { sources, refunds_paid: Money::from_cents(paid), refunds_to_pay: Money::from_cents(to_pay) })
+}
+
+/// A refund as the ledger changes it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct RefundRecord {
+    pub id: i64,
+    pub student_id: i64,
+    pub credit_note_id: Option<i64>,
+    pub amount_cents: i64,
+    pub status: crate::ledger::RefundStatus,
+    pub iban: Option<String>,
+}
+
+pub async fn refund(conn: &mut Conn, id: i64) -> Result<Option<RefundRecord>> {
+    Ok(sqlx::query_as("SELECT id, student_id, credit_note_id, amount_cents, status, iban FROM refunds WHERE id = $1")
+        .bind(id)
+        .fetch_optional(conn)
+        .await?)
+}
+
+/// The student's refunds still to pay, latest first.
+pub async fn refunds_to_pay(conn: &mut Conn, student_id: i64) -> Result<Vec<RefundRecord>> {
+    Ok(sqlx::query_as(
+        "SELECT id, student_id, credit_note_id, amount_cents, status, iban FROM refunds
+         WHERE student_id = $1 AND status = 'to_pay' ORDER BY date DESC, id DESC",
+    )
+    .bind(student_id)
+    .fetch_all(conn)
+    .await?)
+}
+
+pub async fn insert_refund(
+    conn: &mut Conn,
+    student_id: i64,
+    credit_note_id: Option<i64>,
+    date: NaiveDate,
+    amount: Money,
+    iban: Option<&str>,
+) -> Result<i64> {
+    let (id,): (i64,) = sqlx::query_as(
+        "INSERT INTO refunds (student_id, credit_note_id, date, amount_cents, status, iban)
+         VALUES ($1, $2, $3, $4, 'to_pay', $5) RETURNING id",
+    )
+    .bind(student_id)
+    .bind(credit_note_id)
+    .bind(date)
+    .bind(amount.cents())
+    .bind(iban)
+    .fetch_one(conn)
+    .await?;
+    Ok(id)
+}
+
+/// Cancels a refund still to pay; false when it was not (paid, or cancelled already).
+pub async fn cancel_refund(conn: &mut Conn, id: i64) -> Result<bool> {
+    let done = sqlx::query("UPDATE refunds SET status = 'cancelled' WHERE id = $1 AND status = 'to_pay'")
+        .bind(id)
+        .execute(conn)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Marks a refund paid (only one still to pay), with the account it was paid to.
+pub async fn pay_refund(conn: &mut Conn, id: i64, iban: Option<&str>, date: NaiveDate) -> Result<bool> {
+    let done = sqlx::query(
+        "UPDATE refunds SET status = 'paid', iban = COALESCE($1, iban), paid_on = $2 WHERE id = $3 AND status = 'to_pay'",
+    )
+    .bind(iban)
+    .bind(date)
+    .bind(id)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// The payment's student and amount, and whether it is live (neither a reversal nor reversed).
+pub async fn payment(conn: &mut Conn, id: i64) -> Result<Option<(i64, Money, bool)>> {
+    let row: Option<(i64, i64, bool)> = sqlx::query_as(
+        "SELECT p.student_id, p.amount_cents,
+                p.reverses IS NULL AND NOT EXISTS (SELECT 1 FROM payments r WHERE r.reverses = p.id)
+         FROM payments p WHERE p.id = $1",
+    )
+    .bind(id)
+    .fetch_optional(conn)
+    .await?;
+    Ok(row.map(|(s, c, live)| (s, Money::from_cents(c), live)))
+}
+
+/// Records the reversal of a payment: a negative payment and negative allocations mirroring it.
+pub async fn reverse_payment(conn: &mut Conn, payment_id: i64, date: NaiveDate, reference: &str) -> Result<i64> {
+    let (id,): (i64,) = sqlx::query_as(
+        "INSERT INTO payments (student_id, date, amount_cents, method, reference, reverses)
+         SELECT student_id, $1, -amount_cents, method, $2, id FROM payments WHERE id = $3 RETURNING id",
+    )
+    .bind(date)
+    .bind(reference)
+    .bind(payment_id)
+    .fetch_one(&mut *conn)
+    .await?;
+    sqlx::query(
+        "INSERT INTO allocations (payment_id, installment_id, amount_cents)
+         SELECT $1, installment_id, -amount_cents FROM allocations WHERE payment_id = $2",
+    )
+    .bind(id)
+    .bind(payment_id)
+    .execute(conn)
+    .await?;
+    Ok(id)
+}
+
+/// The largest payment id. Inside a write transaction nobody else inserts, so a bulk import
+/// can number its payments itself and link them without reading ids back.
+pub async fn last_payment_id(conn: &mut Conn) -> Result<i64> {
+    let (id,): (i64,) = sqlx::query_as("SELECT COALESCE(MAX(id), 0) FROM payments").fetch_one(conn).await?;
+    Ok(id)
+}
+
+/// A payment numbered by the caller, with its allocations, for the bulk insert.
+pub struct BulkPayment<'a> {
+    pub id: i64,
+    pub student_id: i64,
+    pub date: NaiveDate,
+    pub amount: Money,
+    pub method: PaymentMethod,
+    pub reference: &'a str,
+    pub allocations: Vec<(i64, Money)>,
+}
+
+/// Inserts payments and their allocations in multi-row statements (SQLite allows 32,766 bound
+/// parameters per statement).
+pub async fn insert_payments_bulk(conn: &mut Conn, payments: &[BulkPayment<'_>]) -> Result<()> {
+    for chunk in payments.chunks(1000) {
+        let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+            "INSERT INTO payments (id, student_id, date, amount_cents, method, reference) ",
+        );
+        q.push_values(chunk, |mut b, p| {
+            b.push_bind(p.id)
+                .push_bind(p.student_id)
+                .push_bind(p.date)
+                .push_bind(p.amount.cents())
+                .push_bind(p.method.code())
+                .push_bind(p.reference);
+        });
+        q.build().execute(&mut *conn).await?;
+    }
+    let allocations: Vec<(i64, i64, Money)> =
+        payments.iter().flat_map(|p| p.allocations.iter().map(move |(inst, part)| (p.id, *inst, *part))).collect();
+    for chunk in allocations.chunks(2000) {
+        let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+            "INSERT INTO allocations (payment_id, installment_id, amount_cents) ",
+        );
+        q.push_values(chunk, |mut b, (payment, installment, part)| {
+            b.push_bind(*payment).push_bind(*installment).push_bind(part.cents());
+        });
+        q.build().execute(&mut *conn).await?;
+    }
+    Ok(())
 }
 
 /// Every ledger row of one student, as the position is computed from them.
@@ -190,10 +466,10 @@ pub async fn rows_of(conn: &mut Conn, student_id: i64) -> Result<LedgerRows> {
     .fetch_all(&mut *conn)
     .await?;
     let installments = sqlx::query_as::<_, InstallmentRow>(
-        "SELECT t.id, t.invoice_id, t.n, t.due_date, t.amount_cents, t.status,
-            COALESCE((SELECT SUM(a.amount_cents) FROM allocations a WHERE a.installment_id = t.id), 0) AS allocated_cents
-         FROM installments t JOIN invoices i ON i.id = t.invoice_id
-         WHERE i.student_id = $1 ORDER BY t.due_date, t.invoice_id, t.n",
+        "SELECT b.id, b.invoice_id, b.n, b.due_date, b.amount_cents, b.status,
+            b.paid_cents AS allocated_cents, b.credited_cents
+         FROM installment_balances b JOIN invoices i ON i.id = b.invoice_id
+         WHERE i.student_id = $1 ORDER BY b.due_date, b.invoice_id, b.n",
     )
     .bind(student_id)
     .fetch_all(&mut *conn)
@@ -252,6 +528,7 @@ pub async fn insert_credit_note(
 /// The invoice issued for a request, with what was paid on it and what is already credited.
 pub struct RequestInvoice {
     pub id: i64,
+    pub student_id: i64,
     pub number: String,
     pub date: NaiveDate,
     pub total: Money,
@@ -271,16 +548,6 @@ pub async fn invoice_of_request(conn: &mut Conn, request_id: i64) -> Result<Opti
     }
 }
 
-/// Cancels the invoice's installments that are still scheduled; returns how many.
-pub async fn cancel_scheduled_installments(conn: &mut Conn, invoice_id: i64) -> Result<u64> {
-    let done =
-        sqlx::query("UPDATE installments SET status = 'cancelled' WHERE invoice_id = $1 AND status = 'scheduled'")
-            .bind(invoice_id)
-            .execute(conn)
-            .await?;
-    Ok(done.rows_affected())
-}
-
 /// Detaches an approved request from its order, so that a reopened request can be approved again
 /// (the old order and invoice stay, cancelled by their credit note).
 pub async fn detach_order_from_request(conn: &mut Conn, request_id: i64) -> Result<()> {
@@ -291,15 +558,16 @@ pub async fn detach_order_from_request(conn: &mut Conn, request_id: i64) -> Resu
     Ok(())
 }
 
-/// The installments of the invoice issued for a request: (due date, amount, status).
-pub async fn schedule_of_request(conn: &mut Conn, request_id: i64) -> Result<Vec<(NaiveDate, Money, String)>> {
-    let rows: Vec<(NaiveDate, i64, String)> = sqlx::query_as(
-        "SELECT t.due_date, t.amount_cents, t.status FROM installments t
-         JOIN invoices i ON i.id = t.invoice_id JOIN orders o ON o.id = i.order_id
-         WHERE o.request_id = $1 ORDER BY t.n",
+/// The installments still due of the invoice issued for a request: (due date, left to pay).
+pub async fn schedule_of_request(conn: &mut Conn, request_id: i64) -> Result<Vec<(NaiveDate, Money)>> {
+    let rows: Vec<(NaiveDate, i64)> = sqlx::query_as(
+        "SELECT b.due_date, b.amount_cents - b.paid_cents - b.credited_cents FROM installment_balances b
+         JOIN invoices i ON i.id = b.invoice_id JOIN orders o ON o.id = i.order_id
+         WHERE o.request_id = $1 AND b.status <> 'cancelled' AND b.amount_cents - b.paid_cents - b.credited_cents > 0
+         ORDER BY b.n",
     )
     .bind(request_id)
     .fetch_all(conn)
     .await?;
-    Ok(rows.into_iter().map(|(d, c, s)| (d, Money::from_cents(c), s)).collect())
+    Ok(rows.into_iter().map(|(d, c)| (d, Money::from_cents(c))).collect())
 }

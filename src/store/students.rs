@@ -82,7 +82,7 @@ pub async fn list_with_totals(conn: &mut Conn, query: Option<&str>, limit: i64) 
             (SELECT r.situation FROM requests r WHERE r.student_id = s.id ORDER BY r.requested_on DESC, r.id DESC LIMIT 1) AS situation,
             COALESCE((SELECT SUM(l.excl_vat_cents + l.vat_cents) FROM invoice_lines l
                       JOIN invoices i ON i.id = l.invoice_id WHERE i.student_id = s.id), 0) AS invoiced_cents,
-            COALESCE((SELECT SUM(f.amount_cents) FROM refunds f WHERE f.student_id = s.id), 0) AS refunds_cents,
+            COALESCE((SELECT SUM(f.amount_cents) FROM refunds f WHERE f.student_id = s.id AND f.status = 'paid'), 0) AS refunds_cents,
             COALESCE((SELECT SUM(p.amount_cents) FROM payments p WHERE p.student_id = s.id), 0) AS payments_cents,
             COALESCE((SELECT SUM(c.amount_cents) FROM credit_notes c JOIN invoices i ON i.id = c.invoice_id
                       WHERE i.student_id = s.id), 0) AS credit_notes_cents

@@ -9,6 +9,8 @@ const isoDate = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'date');
 const school = z.enum(['ISIMA', 'POLYTECH']);
 const plan = z.enum(['one', 'three', 'six', 'transfer']);
 const status = z.enum(['pending', 'hold', 'approved', 'rejected']);
+const refundStatus = z.enum(['to_pay', 'paid', 'cancelled']);
+const installmentStatus = z.enum(['scheduled', 'partly_paid', 'paid', 'overdue', 'refused', 'cancelled']);
 const finding = z.object({ code: z.string(), message: z.string() });
 
 export class ApiError extends Error {
@@ -73,13 +75,15 @@ export const Position = z.object({
     z.object({ date: isoDate, reference: z.string(), method: z.string(), amount: money, allocated: money, unallocated: money }),
   ),
   credit_notes: z.array(z.object({ date: isoDate, number: z.string(), invoice_number: z.string(), amount: money, reason: z.string() })),
-  refunds: z.array(z.object({ date: isoDate, amount: money, status: z.string() })),
+  refunds: z.array(z.object({ date: isoDate, amount: money, status: refundStatus })),
   schedule: z.array(
     z.object({
       due_date: isoDate,
       amount: money,
+      paid: money,
+      credited: money,
       left_to_pay: money,
-      status: z.string(),
+      status: installmentStatus,
       invoice_number: z.string(),
       invoice_date: isoDate,
       invoice_amount: money,
@@ -343,7 +347,7 @@ export const api = {
   exemptionDecide: (studentNumber: string, outcome: string, amount: string | null, reference: string, session: string | null, iban: string | null) =>
     call('exemption_decide', Applied, { studentNumber, outcome, amount, reference, session, iban }),
   refunds: () =>
-    call('refunds_list', z.array(z.object({ id: z.number(), student_number: z.string(), name: z.string(), date: isoDate, amount: money, status: z.string(), iban: z.string().nullable() }))),
+    call('refunds_list', z.array(z.object({ id: z.number(), student_number: z.string(), name: z.string(), date: isoDate, amount: money, status: refundStatus, iban: z.string().nullable() }))),
   refundPay: (id: number, iban: string | null) => call('refund_pay', z.null(), { id, iban }),
   exemptionsReport: () => call('exemptions_report', Report),
   exemptionsExport: () => call('exemptions_export', Written),
