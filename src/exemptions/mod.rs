@@ -284,6 +284,22 @@ async fn credit_targets(conn: &mut Conn, invoice_id: i64, number: &str) -> Resul
     Ok(out)
 }
 
+/// The refunds an outcome made: the one it recorded, and those drawn on its credit note since
+/// (a refund that shrank was replaced by a smaller one).
+async fn refunds_of(
+    conn: &mut Conn,
+    outcome: &store::exemptions::OutcomeRow,
+) -> Result<Vec<store::ledger::RefundRecord>> {
+    let mut out = match outcome.credit_note_id {
+        Some(note) => store::ledger::refunds_of_credit_note(conn, note).await?,
+        None => Vec::new(),
+    };
+    if let Some(id) = outcome.refund_id.filter(|id| !out.iter().any(|r| r.id == *id)) {
+        out.extend(store::ledger::refund(conn, id).await?);
+    }
+    Ok(out)
+}
+
 /// Undoes an active outcome: its installments restored, the one it added cancelled, its refund
 /// cancelled (refused once paid), its credit note offset by a re-billing invoice.
 async fn reverse(
@@ -296,16 +312,17 @@ async fn reverse(
 ) -> Result<Option<String>> {
     let reason =
         format!("Annulation de la décision {} ({}) remplacée par {reference}", active.reference, active.session);
-    if let Some(refund) = active.refund_id {
-        let (status, amount) = store::exemptions::refund_status(conn, refund).await?;
-        if status == ledger::RefundStatus::Paid {
-            return Err(Error::Invalid(format!(
-                "le remboursement de {} de la décision précédente est déjà payé : la décision ne peut plus changer ici",
-                amount.to_french()
-            )));
-        }
-        if status == ledger::RefundStatus::ToPay {
-            ledger::cancel_refund(conn, refund, date, &reason, actor).await?;
+    for refund in refunds_of(conn, active).await? {
+        let amount = Money::from_cents(refund.amount_cents);
+        match refund.status {
+            ledger::RefundStatus::Paid => {
+                return Err(Error::Invalid(format!(
+                    "le remboursement de {} de la décision précédente est déjà payé : la décision ne peut plus changer ici",
+                    amount.to_french()
+                )));
+            }
+            ledger::RefundStatus::ToPay => ledger::cancel_refund(conn, refund.id, date, &reason, actor).await?,
+            ledger::RefundStatus::Cancelled => {}
         }
     }
     // Installments an outcome stored before credit notes settled installments themselves.
@@ -400,14 +417,14 @@ pub async fn report(store: &Store) -> Result<Report> {
     for o in outcomes.iter().filter(|o| o.outcome != "refused") {
         let Some(c) = candidates.iter().find(|c| c.invoice_id == o.invoice_id) else { continue };
         let exempted = Money::from_cents(o.exempted_cents);
-        let (to_pay, paid) = match o.refund_id {
-            Some(id) => match store::exemptions::refund_status(&mut conn, id).await? {
-                (ledger::RefundStatus::ToPay, a) => (a, Money::ZERO),
-                (ledger::RefundStatus::Paid, a) => (Money::ZERO, a),
-                (ledger::RefundStatus::Cancelled, _) => (Money::ZERO, Money::ZERO),
-            },
-            None => (Money::ZERO, Money::ZERO),
-        };
+        let (mut to_pay, mut paid) = (Money::ZERO, Money::ZERO);
+        for r in refunds_of(&mut conn, o).await? {
+            match r.status {
+                ledger::RefundStatus::ToPay => to_pay += Money::from_cents(r.amount_cents),
+                ledger::RefundStatus::Paid => paid += Money::from_cents(r.amount_cents),
+                ledger::RefundStatus::Cancelled => {}
+            }
+        }
         let idx = match groups.iter().position(|g| g.school == c.school && g.programme == c.programme) {
             Some(i) => i,
             None => {

@@ -309,6 +309,18 @@ pub async fn refund(conn: &mut Conn, id: i64) -> Result<Option<RefundRecord>> {
         .await?)
 }
 
+/// The refunds drawn on a credit note's credit (an exemption's refund, and what replaced it when
+/// it shrank), in order.
+pub async fn refunds_of_credit_note(conn: &mut Conn, credit_note_id: i64) -> Result<Vec<RefundRecord>> {
+    Ok(sqlx::query_as(
+        "SELECT id, student_id, credit_note_id, amount_cents, status, iban FROM refunds
+         WHERE credit_note_id = $1 ORDER BY id",
+    )
+    .bind(credit_note_id)
+    .fetch_all(conn)
+    .await?)
+}
+
 /// The student's refunds still to pay, latest first.
 pub async fn refunds_to_pay(conn: &mut Conn, student_id: i64) -> Result<Vec<RefundRecord>> {
     Ok(sqlx::query_as(
