@@ -189,3 +189,30 @@ fn spreadsheet_numbers_keep_their_cents_and_refuse_fractions_of_one() {
     let lines = regie(&db, &["statements", "lines", "--json"]).json();
     assert_eq!(lines[0]["amount"], "1630.50");
 }
+
+#[test]
+fn exported_letters_cannot_carry_spreadsheet_formulas() {
+    let dir = temp_dir("csv-injection");
+    let db = dir.join("r.sqlite");
+    let file = dir.join("inscriptions.csv");
+    // The portal quotes a cell holding quotes, as any CSV writer does.
+    #[rustfmt::skip]
+    let row = ["25000010", "\"=HYPERLINK(\"\"http://x.example\"\")\"", "@SUM(A1)", "lea@etu.uca.fr", "ISIMA", "P2526_ISI_1A", "1", "01", "3", "05/09/2025", "", "non", "", ""];
+    write_csv_1252(&file, &[row]);
+    regie(&db, &["import-registrations", file.to_str().unwrap(), "--json"]).json();
+    let id = regie(&db, &["requests", "list", "--json"]).json()[0]["id"].as_i64().unwrap().to_string();
+    regie(&db, &["requests", "reject", &id, "--reason=-2+3 pièces manquantes", "--json"]).json();
+    let out = dir.join("lettres.csv");
+    regie(&db, &["requests", "export", "--out", out.to_str().unwrap(), "--json"]).json();
+
+    let text = std::fs::read_to_string(&out).unwrap();
+    let mut reader =
+        csv::ReaderBuilder::new().delimiter(b';').from_reader(text.trim_start_matches('\u{feff}').as_bytes());
+    let record = reader.records().next().unwrap().unwrap();
+    assert_eq!(&record[2], "'=HYPERLINK(\"http://x.example\")");
+    assert_eq!(&record[3], "'@SUM(A1)");
+    assert_eq!(&record[9], "'-2+3 pièces manquantes");
+    for cell in &record {
+        assert!(!cell.starts_with(['=', '+', '-', '@', '\t', '\r']), "live formula cell {cell:?}");
+    }
+}
