@@ -636,11 +636,12 @@ async fn requests(db: &Option<PathBuf>, command: RequestsCommand, user: &str, js
 }
 
 async fn statements(db: &Option<PathBuf>, command: StatementsCommand, user: &str, json: bool) -> anyhow::Result<()> {
+    use regie::bank::table::MappingSpec;
     use regie::bank::{self, Columns};
     let store = open(db).await?;
     match command {
         StatementsCommand::Import { file, profile, map, save_profile } => {
-            let mapping = map.map(|m| parse_map(&m)).transpose()?;
+            let mapping = map.map(|m| MappingSpec::parse(&m)?.resolve()).transpose()?;
             let columns = Columns::choose(profile.as_deref(), mapping, save_profile.as_deref());
             let s = bank::import_file(&store, &file, columns, user).await?;
             emit(json, &s, |s| {
@@ -684,51 +685,6 @@ async fn statements(db: &Option<PathBuf>, command: StatementsCommand, user: &str
             })
         }
     }
-}
-
-/// Reads `header=4,date=A,label=E+F,debit=C,credit=D` into a mapping.
-fn parse_map(text: &str) -> anyhow::Result<regie::bank::table::Mapping> {
-    use regie::bank::table::{AmountColumns, Mapping};
-    let col = |v: &str| -> anyhow::Result<usize> {
-        let v = v.trim();
-        if let Ok(n) = v.parse::<usize>() {
-            anyhow::ensure!(n >= 1, "colonne {v}: à partir de 1");
-            return Ok(n - 1);
-        }
-        anyhow::ensure!(
-            !v.is_empty() && v.chars().all(|c| c.is_ascii_alphabetic()),
-            "colonne « {v} »: une lettre (A, B, …) ou un numéro"
-        );
-        Ok(v.to_ascii_uppercase().bytes().fold(0usize, |acc, b| acc * 26 + (b - b'A' + 1) as usize) - 1)
-    };
-    let (mut header, mut date, mut value_date, mut label, mut amount, mut debit, mut credit) =
-        (None, None, None, Vec::new(), None, None, None);
-    for part in text.split(',') {
-        let (k, v) = part.split_once('=').with_context(|| format!("--map: « {part} » n'est pas clé=valeur"))?;
-        match k.trim() {
-            "header" => header = Some(v.trim().parse::<usize>().context("--map header: un numéro de ligne")?),
-            "date" => date = Some(col(v)?),
-            "value_date" => value_date = Some(col(v)?),
-            "label" => label = v.split('+').map(col).collect::<anyhow::Result<Vec<_>>>()?,
-            "amount" => amount = Some(col(v)?),
-            "debit" => debit = Some(col(v)?),
-            "credit" => credit = Some(col(v)?),
-            other => anyhow::bail!("--map: clé inconnue « {other} »"),
-        }
-    }
-    let amount = match (amount, debit, credit) {
-        (Some(a), None, None) => AmountColumns::Signed(a),
-        (None, Some(debit), Some(credit)) => AmountColumns::DebitCredit { debit, credit },
-        _ => anyhow::bail!("--map: amount=COL, ou debit=COL et credit=COL"),
-    };
-    anyhow::ensure!(!label.is_empty(), "--map: label=COL manquant");
-    Ok(Mapping {
-        header_row: header.context("--map: header=LIGNE manquant")?,
-        date: date.context("--map: date=COL manquant")?,
-        value_date,
-        label,
-        amount,
-    })
 }
 
 async fn invoices(db: &Option<PathBuf>, command: InvoicesCommand, json: bool) -> anyhow::Result<()> {

@@ -216,3 +216,23 @@ fn exported_letters_cannot_carry_spreadsheet_formulas() {
         assert!(!cell.starts_with(['=', '+', '-', '@', '\t', '\r']), "live formula cell {cell:?}");
     }
 }
+
+#[test]
+fn a_column_mapping_is_read_from_row_one_and_checked_before_use() {
+    let dir = temp_dir("mapping");
+    let db = dir.join("r.sqlite");
+    let file = dir.join("releve.csv");
+    std::fs::write(&file, "Jour;Texte;Valeur\n05/09/2025;VIR X;10,00\n").unwrap();
+    let import = |map: &str| -> Vec<String> {
+        ["statements", "import", file.to_str().unwrap(), "--map", map].iter().map(|s| s.to_string()).collect()
+    };
+    let args = import("header=0,date=A,label=B,amount=C");
+    refused(&db, &args.iter().map(String::as_str).collect::<Vec<_>>(), &["invalid_input", "à partir de 1"]);
+    let args = import("header=1,date=A,label=B,amount=F");
+    refused(&db, &args.iter().map(String::as_str).collect::<Vec<_>>(), &["releve.csv", "colonne F au-delà"]);
+    let args = import("header=1,date=A,label=A,amount=C");
+    refused(&db, &args.iter().map(String::as_str).collect::<Vec<_>>(), &["sert deux fois"]);
+    let args = import("header=1,date=A,label=2,amount=C");
+    let (code, _, stderr) = run(&db, &args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(code, Some(0), "{stderr}");
+}
