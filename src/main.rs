@@ -1,6 +1,7 @@
 //! `regie`: the command line over the core, for scripts, batch jobs and the office's own checks.
 //! `--json` prints one JSON document on stdout; errors go to stderr with a non-zero exit.
 
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -379,23 +380,26 @@ async fn main() -> ExitCode {
                 Ok(core) => ErrorPayload::from(core),
                 Err(other) => ErrorPayload { code: "cli", message: format!("{other:#}") },
             };
-            if json {
-                eprintln!("{}", serde_json::json!({"error": payload}));
+            // A closed stderr leaves only the exit status to tell the failure: no panic over it.
+            let mut err = std::io::stderr().lock();
+            let _ = if json {
+                writeln!(err, "{}", serde_json::json!({"error": payload}))
             } else {
-                eprintln!("erreur [{}]: {}", payload.code, payload.message);
-            }
+                writeln!(err, "erreur [{}]: {}", payload.code, payload.message)
+            };
             ExitCode::FAILURE
         }
     }
 }
 
 fn emit<T: Serialize>(json: bool, value: &T, human: impl FnOnce(&T) -> String) -> anyhow::Result<()> {
-    if json {
-        println!("{}", serde_json::to_string_pretty(value)?);
-    } else {
-        println!("{}", human(value));
+    let text = if json { serde_json::to_string_pretty(value)? } else { human(value) };
+    let mut out = std::io::stdout().lock();
+    match writeln!(out, "{text}").and_then(|()| out.flush()) {
+        // `regie … | head`: the reader has all it wanted; the action itself is done.
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => Ok(other.context("écriture sur la sortie standard")?),
     }
-    Ok(())
 }
 
 async fn open(db: &Option<PathBuf>) -> anyhow::Result<Store> {

@@ -236,3 +236,28 @@ fn a_column_mapping_is_read_from_row_one_and_checked_before_use() {
     let (code, _, stderr) = run(&db, &args.iter().map(String::as_str).collect::<Vec<_>>());
     assert_eq!(code, Some(0), "{stderr}");
 }
+
+#[test]
+fn a_closed_pipe_ends_the_command_quietly() {
+    let dir = temp_dir("broken-pipe");
+    let db = dir.join("r.sqlite");
+    let (code, _, stderr) = run(&db, &["demo", "--students", "300"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    for args in [&["students", "list"][..], &["students", "list", "--json"][..]] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_regie"))
+            .arg("--db")
+            .arg(&db)
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // The reader goes away before a byte is read, as `regie … | head -0` does.
+        drop(child.stdout.take());
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!stderr.contains("panicked"), "{stderr}");
+        assert_eq!(out.status.code(), Some(0), "{stderr}");
+        assert!(stderr.is_empty(), "{stderr}");
+    }
+}
