@@ -1,6 +1,7 @@
 //! `regie`: the command line over the core, for scripts, batch jobs and the office's own checks.
 //! `--json` prints one JSON document on stdout; errors go to stderr with a non-zero exit.
 
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -379,23 +380,26 @@ async fn main() -> ExitCode {
                 Ok(core) => ErrorPayload::from(core),
                 Err(other) => ErrorPayload { code: "cli", message: format!("{other:#}") },
             };
-            if json {
-                eprintln!("{}", serde_json::json!({"error": payload}));
+            // A closed stderr leaves only the exit status to tell the failure: no panic over it.
+            let mut err = std::io::stderr().lock();
+            let _ = if json {
+                writeln!(err, "{}", serde_json::json!({"error": payload}))
             } else {
-                eprintln!("erreur [{}]: {}", payload.code, payload.message);
-            }
+                writeln!(err, "erreur [{}]: {}", payload.code, payload.message)
+            };
             ExitCode::FAILURE
         }
     }
 }
 
 fn emit<T: Serialize>(json: bool, value: &T, human: impl FnOnce(&T) -> String) -> anyhow::Result<()> {
-    if json {
-        println!("{}", serde_json::to_string_pretty(value)?);
-    } else {
-        println!("{}", human(value));
+    let text = if json { serde_json::to_string_pretty(value)? } else { human(value) };
+    let mut out = std::io::stdout().lock();
+    match writeln!(out, "{text}").and_then(|()| out.flush()) {
+        // `regie … | head`: the reader has all it wanted; the action itself is done.
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => Ok(other.context("écriture sur la sortie standard")?),
     }
-    Ok(())
 }
 
 async fn open(db: &Option<PathBuf>) -> anyhow::Result<Store> {
@@ -636,11 +640,12 @@ async fn requests(db: &Option<PathBuf>, command: RequestsCommand, user: &str, js
 }
 
 async fn statements(db: &Option<PathBuf>, command: StatementsCommand, user: &str, json: bool) -> anyhow::Result<()> {
+    use regie::bank::table::MappingSpec;
     use regie::bank::{self, Columns};
     let store = open(db).await?;
     match command {
         StatementsCommand::Import { file, profile, map, save_profile } => {
-            let mapping = map.map(|m| parse_map(&m)).transpose()?;
+            let mapping = map.map(|m| MappingSpec::parse(&m)?.resolve()).transpose()?;
             let columns = Columns::choose(profile.as_deref(), mapping, save_profile.as_deref());
             let s = bank::import_file(&store, &file, columns, user).await?;
             emit(json, &s, |s| {
@@ -684,51 +689,6 @@ async fn statements(db: &Option<PathBuf>, command: StatementsCommand, user: &str
             })
         }
     }
-}
-
-/// Reads `header=4,date=A,label=E+F,debit=C,credit=D` into a mapping.
-fn parse_map(text: &str) -> anyhow::Result<regie::bank::table::Mapping> {
-    use regie::bank::table::{AmountColumns, Mapping};
-    let col = |v: &str| -> anyhow::Result<usize> {
-        let v = v.trim();
-        if let Ok(n) = v.parse::<usize>() {
-            anyhow::ensure!(n >= 1, "colonne {v}: à partir de 1");
-            return Ok(n - 1);
-        }
-        anyhow::ensure!(
-            !v.is_empty() && v.chars().all(|c| c.is_ascii_alphabetic()),
-            "colonne « {v} »: une lettre (A, B, …) ou un numéro"
-        );
-        Ok(v.to_ascii_uppercase().bytes().fold(0usize, |acc, b| acc * 26 + (b - b'A' + 1) as usize) - 1)
-    };
-    let (mut header, mut date, mut value_date, mut label, mut amount, mut debit, mut credit) =
-        (None, None, None, Vec::new(), None, None, None);
-    for part in text.split(',') {
-        let (k, v) = part.split_once('=').with_context(|| format!("--map: « {part} » n'est pas clé=valeur"))?;
-        match k.trim() {
-            "header" => header = Some(v.trim().parse::<usize>().context("--map header: un numéro de ligne")?),
-            "date" => date = Some(col(v)?),
-            "value_date" => value_date = Some(col(v)?),
-            "label" => label = v.split('+').map(col).collect::<anyhow::Result<Vec<_>>>()?,
-            "amount" => amount = Some(col(v)?),
-            "debit" => debit = Some(col(v)?),
-            "credit" => credit = Some(col(v)?),
-            other => anyhow::bail!("--map: clé inconnue « {other} »"),
-        }
-    }
-    let amount = match (amount, debit, credit) {
-        (Some(a), None, None) => AmountColumns::Signed(a),
-        (None, Some(debit), Some(credit)) => AmountColumns::DebitCredit { debit, credit },
-        _ => anyhow::bail!("--map: amount=COL, ou debit=COL et credit=COL"),
-    };
-    anyhow::ensure!(!label.is_empty(), "--map: label=COL manquant");
-    Ok(Mapping {
-        header_row: header.context("--map: header=LIGNE manquant")?,
-        date: date.context("--map: date=COL manquant")?,
-        value_date,
-        label,
-        amount,
-    })
 }
 
 async fn invoices(db: &Option<PathBuf>, command: InvoicesCommand, json: bool) -> anyhow::Result<()> {

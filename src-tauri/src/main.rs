@@ -6,7 +6,7 @@
 use std::path::PathBuf;
 use std::sync::Mutex;
 
-use regie::bank::table::Mapping;
+use regie::bank::table::{Mapping, MappingSpec};
 use regie::bank::{Confirmed, ImportSummary, LineView, Preview, Progress};
 use regie::demo::{DemoOptions, DemoSummary};
 use regie::fees::grid::{FeeEntry, FeeRow};
@@ -160,11 +160,12 @@ async fn statement_import(
     desk: State<'_, Desk>,
     name: String,
     bytes: Vec<u8>,
-    mapping: Option<Mapping>,
+    mapping: Option<MappingSpec>,
     save_as: Option<String>,
     profile: Option<String>,
     on_progress: Channel<Progress>,
 ) -> Reply<ImportSummary> {
+    let mapping = mapping.as_ref().map(MappingSpec::resolve).transpose()?;
     let columns = regie::bank::Columns::choose(profile.as_deref(), mapping, save_as.as_deref());
     let report = move |p: Progress| drop(on_progress.send(p));
     regie::bank::import_bytes(&desk.store, &name, &bytes, columns, &desk.actor()?, &report).await.map_err(Into::into)

@@ -366,18 +366,47 @@ struct Upload {
 
 impl Upload {
     fn new(name: &str, bytes: &[u8]) -> Result<Upload> {
-        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
         let base = Path::new(name).file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
         if base.is_empty() || base.starts_with('.') {
             return Err(Error::Invalid(format!("nom de fichier invalide « {name} »")));
         }
-        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        let dir = std::env::temp_dir().join(format!("regie-upload-{}-{n}", std::process::id()));
-        std::fs::create_dir_all(&dir).map_err(|e| Error::Io { path: dir.display().to_string(), source: e })?;
-        let path = dir.join(base);
-        std::fs::write(&path, bytes).map_err(|e| Error::Io { path: path.display().to_string(), source: e })?;
-        Ok(Upload { dir, path })
+        let dir = private_dir()?;
+        let upload = Upload { path: dir.join(base), dir };
+        let io = |e: std::io::Error| Error::Io { path: upload.path.display().to_string(), source: e };
+        let mut file = std::fs::OpenOptions::new();
+        file.write(true).create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut file, 0o600);
+        std::io::Write::write_all(&mut file.open(&upload.path).map_err(io)?, bytes).map_err(io)?;
+        Ok(upload)
     }
+}
+
+/// A new directory only this user can enter, under a name no other local user can guess: another
+/// account cannot plant a file or link at the path first, nor read the statement while it is there.
+/// Created, never reused: an existing path of that name is an error and another name is drawn.
+fn private_dir() -> Result<std::path::PathBuf> {
+    use std::hash::{BuildHasher, Hasher};
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let mut last = None;
+    for _ in 0..16 {
+        // std seeds each RandomState from the OS's random source: unpredictable without a new crate.
+        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+        h.write_u32(std::process::id());
+        h.write_u64(NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
+        h.write_u128(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_nanos());
+        let dir = std::env::temp_dir().join(format!("regie-upload-{:016x}", h.finish()));
+        let mut builder = std::fs::DirBuilder::new();
+        #[cfg(unix)]
+        std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+        match builder.create(&dir) {
+            Ok(()) => return Ok(dir),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => last = Some((dir, e)),
+            Err(e) => return Err(Error::Io { path: dir.display().to_string(), source: e }),
+        }
+    }
+    let (dir, e) = last.unwrap_or_else(|| (std::env::temp_dir(), std::io::ErrorKind::AlreadyExists.into()));
+    Err(Error::Io { path: dir.display().to_string(), source: e })
 }
 
 impl Drop for Upload {
@@ -452,4 +481,31 @@ pub async fn set_fee_tolerance(store: &Store, tolerance: Money, actor: &str) -> 
     .await?;
     tx.commit().await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod upload_tests {
+    use super::Upload;
+
+    #[test]
+    fn uploads_are_private_unpredictable_and_removed() {
+        let a = Upload::new("relevé.csv", b"Date;Libell\xe9;Montant\n").unwrap();
+        let b = Upload::new("../../relevé.csv", b"x").unwrap();
+        assert_ne!(a.dir, b.dir);
+        assert_eq!(a.path.file_name().unwrap(), "relevé.csv");
+        assert_eq!(b.path.parent().unwrap(), b.dir, "a path in the name stays inside the private folder");
+        assert_eq!(std::fs::read(&a.path).unwrap(), b"Date;Libell\xe9;Montant\n");
+        let name = a.dir.file_name().unwrap().to_string_lossy().into_owned();
+        assert!(!name.starts_with(&format!("regie-upload-{}-", std::process::id())), "{name} is guessable");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            assert_eq!(std::fs::metadata(&a.dir).unwrap().permissions().mode() & 0o777, 0o700);
+            assert_eq!(std::fs::metadata(&a.path).unwrap().permissions().mode() & 0o777, 0o600);
+        }
+        let dir = a.dir.clone();
+        drop(a);
+        assert!(!dir.exists());
+        assert!(Upload::new(".hidden", b"x").is_err());
+    }
 }

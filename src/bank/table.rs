@@ -41,6 +41,154 @@ pub struct ParsedLine {
     pub amount: Money,
 }
 
+/// A column mapping as a person gives it, in the spreadsheet's own numbering: the header's row
+/// from 1, columns as letters (`A`, `AB`) or numbers from 1. The CLI's `--map` text and the
+/// import wizard's fields both come here, so both follow one convention and one validation.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MappingSpec {
+    pub header: String,
+    pub date: String,
+    #[serde(default)]
+    pub value_date: Option<String>,
+    /// One column, or several joined by `+` (`E+F`).
+    pub label: String,
+    /// One signed column, or else `debit` and `credit`.
+    #[serde(default)]
+    pub amount: Option<String>,
+    #[serde(default)]
+    pub debit: Option<String>,
+    #[serde(default)]
+    pub credit: Option<String>,
+}
+
+fn invalid(message: impl std::fmt::Display) -> Error {
+    Error::Invalid(format!("correspondance des colonnes: {message}"))
+}
+
+impl MappingSpec {
+    /// Reads `header=4,date=A,label=E+F,debit=C,credit=D` (the CLI's `--map`).
+    pub fn parse(text: &str) -> Result<MappingSpec, Error> {
+        let mut spec = MappingSpec::default();
+        for part in text.split(',').filter(|p| !p.trim().is_empty()) {
+            let (key, value) =
+                part.split_once('=').ok_or_else(|| invalid(format!("« {} » n'est pas clé=valeur", part.trim())))?;
+            let value = value.trim().to_string();
+            let slot = match key.trim() {
+                "header" => &mut spec.header,
+                "date" => &mut spec.date,
+                "label" => &mut spec.label,
+                "value_date" => spec.value_date.insert(String::new()),
+                "amount" => spec.amount.insert(String::new()),
+                "debit" => spec.debit.insert(String::new()),
+                "credit" => spec.credit.insert(String::new()),
+                other => {
+                    return Err(invalid(format!(
+                        "clé inconnue « {other} » (header, date, value_date, label, amount, debit, credit)"
+                    )));
+                }
+            };
+            *slot = value;
+        }
+        Ok(spec)
+    }
+
+    /// The mapping, every field checked: a header row from 1, readable columns, a label, either
+    /// one amount column or both debit and credit, and no column used for two things.
+    pub fn resolve(&self) -> Result<Mapping, Error> {
+        let header = self.header.trim();
+        if header.is_empty() {
+            return Err(invalid("ligne d'en-tête manquante (header=N, à partir de 1)"));
+        }
+        let header_row = header
+            .parse::<usize>()
+            .ok()
+            .filter(|r| *r >= 1)
+            .ok_or_else(|| invalid(format!("ligne d'en-tête « {header} »: un numéro de ligne à partir de 1")))?;
+        let required = |what: &str, v: &str| {
+            if v.trim().is_empty() { Err(invalid(format!("colonne {what} manquante"))) } else { column_index(v) }
+        };
+        let optional = |v: &Option<String>| v.as_deref().filter(|v| !v.trim().is_empty()).map(column_index).transpose();
+        let date = required("date", &self.date)?;
+        let value_date = optional(&self.value_date)?;
+        if self.label.trim().is_empty() {
+            return Err(invalid("colonne libellé manquante"));
+        }
+        let label = self.label.split('+').map(column_index).collect::<Result<Vec<_>, _>>()?;
+        let amount = match (optional(&self.amount)?, optional(&self.debit)?, optional(&self.credit)?) {
+            (Some(a), None, None) => AmountColumns::Signed(a),
+            (None, Some(debit), Some(credit)) => AmountColumns::DebitCredit { debit, credit },
+            _ => return Err(invalid("une colonne montant, ou bien une colonne débit et une colonne crédit")),
+        };
+        let mapping = Mapping { header_row, date, value_date, label, amount };
+        let mut used = std::collections::HashSet::new();
+        for c in mapping.columns() {
+            if !used.insert(c) {
+                return Err(invalid(format!("la colonne {} sert deux fois", column_letter(c))));
+            }
+        }
+        Ok(mapping)
+    }
+}
+
+/// `A` -> 0, `AB` -> 27, `3` -> 2: letters as the spreadsheet shows them, or numbers from 1.
+pub fn column_index(text: &str) -> Result<usize, Error> {
+    let t = text.trim();
+    let bad = || invalid(format!("colonne « {t} »: une lettre (A, B, …) ou un numéro à partir de 1"));
+    if let Ok(n) = t.parse::<usize>() {
+        return n.checked_sub(1).filter(|i| *i < MAX_COLUMNS).ok_or_else(bad);
+    }
+    if t.is_empty() || t.len() > 3 || !t.chars().all(|c| c.is_ascii_alphabetic()) {
+        return Err(bad());
+    }
+    let n = t.to_ascii_uppercase().bytes().fold(0usize, |acc, b| acc * 26 + usize::from(b - b'A' + 1));
+    n.checked_sub(1).filter(|i| *i < MAX_COLUMNS).ok_or_else(bad)
+}
+
+/// The widest sheet any spreadsheet program writes (XFD).
+const MAX_COLUMNS: usize = 16_384;
+
+impl Mapping {
+    /// Every column the mapping reads.
+    fn columns(&self) -> Vec<usize> {
+        let mut cols = vec![self.date];
+        cols.extend(self.value_date);
+        cols.extend(&self.label);
+        match self.amount {
+            AmountColumns::Signed(a) => cols.push(a),
+            AmountColumns::DebitCredit { debit, credit } => cols.extend([debit, credit]),
+        }
+        cols
+    }
+
+    /// The mapping fits this sheet: its header is one of the sheet's rows and its columns are
+    /// within the widest row. Checked before reading, whatever the mapping came from (a saved
+    /// profile may predate the sheet, a deserialized one may hold anything).
+    pub fn check(&self, sheet: &Sheet) -> Result<(), SheetError> {
+        let place = |row: Option<usize>, message: String| SheetError {
+            file: sheet.file.clone(),
+            sheet: sheet.sheet.clone(),
+            row,
+            column: None,
+            message: format!("correspondance des colonnes: {message}"),
+        };
+        if self.header_row == 0 || self.header_row > sheet.rows.len() {
+            return Err(place(
+                None,
+                format!("ligne d'en-tête {} hors du relevé (lignes 1 à {})", self.header_row, sheet.rows.len()),
+            ));
+        }
+        let width = sheet.rows.iter().map(Vec::len).max().unwrap_or(0);
+        if let Some(c) = self.columns().into_iter().find(|c| *c >= width) {
+            let last = width.checked_sub(1).map(column_letter).unwrap_or_else(|| "aucune".into());
+            return Err(place(
+                Some(self.header_row),
+                format!("colonne {} au-delà de la dernière colonne du relevé ({last})", column_letter(c)),
+            ));
+        }
+        Ok(())
+    }
+}
+
 const DATE: &[&str] = &[
     "date",
     "date_operation",
@@ -144,6 +292,7 @@ fn closing_row(label: &str) -> bool {
 /// line's label (banks split long labels over rows); balance and total rows are skipped.
 pub fn read_lines(sheet: &Sheet, m: &Mapping) -> Result<Vec<ParsedLine>, SheetError> {
     static EMPTY: Cell = Cell::Empty;
+    m.check(sheet)?;
     let header: Vec<String> =
         sheet.rows.get(m.header_row - 1).map(|r| r.iter().map(Cell::text).collect()).unwrap_or_default();
     let col_name =
@@ -217,7 +366,8 @@ fn amount_column(m: &Mapping) -> usize {
     }
 }
 
-fn column_letter(i: usize) -> String {
+/// `0` -> `A`, `27` -> `AB`: a column as the spreadsheet names it.
+pub fn column_letter(i: usize) -> String {
     let mut n = i + 1;
     let mut s = String::new();
     while n > 0 {
@@ -327,6 +477,45 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn mappings_are_given_in_the_spreadsheet_s_numbering_and_validated() {
+        let m = MappingSpec::parse("header=5,date=A,label=E+F,debit=C,credit=D").unwrap().resolve().unwrap();
+        assert_eq!(m.header_row, 5);
+        assert_eq!((m.date, m.label.clone()), (0, vec![4, 5]));
+        assert_eq!(m.amount, AmountColumns::DebitCredit { debit: 2, credit: 3 });
+        let numbers = MappingSpec::parse("header=1,date=1,label=2,amount=3").unwrap().resolve().unwrap();
+        assert_eq!((numbers.date, numbers.label.clone(), numbers.amount), (0, vec![1], AmountColumns::Signed(2)));
+        assert_eq!(column_index("ab").unwrap(), 27);
+        assert_eq!(column_letter(27), "AB");
+
+        let refused = |text: &str| match MappingSpec::parse(text).and_then(|s| s.resolve()) {
+            Err(Error::Invalid(msg)) => msg,
+            other => panic!("{text}: {other:?}"),
+        };
+        assert!(refused("header=0,date=A,label=B,amount=C").contains("à partir de 1"));
+        assert!(refused("header=-1,date=A,label=B,amount=C").contains("ligne d'en-tête"));
+        assert!(refused("date=A,label=B,amount=C").contains("en-tête manquante"));
+        assert!(refused("header=1,date=0,label=B,amount=C").contains("colonne « 0 »"));
+        assert!(refused("header=1,date=A1,label=B,amount=C").contains("colonne « A1 »"));
+        assert!(refused("header=1,date=ZZZZ,label=B,amount=C").contains("colonne « ZZZZ »"));
+        assert!(refused("header=1,date=A,label=A,amount=C").contains("sert deux fois"));
+        assert!(refused("header=1,date=A,label=B,debit=C").contains("débit"));
+        assert!(refused("header=1,date=A,label=B,amount=C,debit=D,credit=E").contains("débit"));
+        assert!(refused("header=1,date=A,amount=C").contains("libellé"));
+        assert!(refused("header=1,date=A,label=B,amount=C,colonne=D").contains("clé inconnue"));
+
+        let s = sheet(&[&["Jour", "Texte", "Valeur"], &["05/09/2025", "VIR X", "10,00"]]);
+        let spec = |t: &str| MappingSpec::parse(t).unwrap().resolve().unwrap();
+        assert_eq!(read_lines(&s, &spec("header=1,date=A,label=B,amount=C")).unwrap().len(), 1);
+        let e = read_lines(&s, &spec("header=3,date=A,label=B,amount=C")).unwrap_err();
+        assert!(e.message.contains("hors du relevé"), "{e}");
+        let e = read_lines(&s, &spec("header=1,date=A,label=B,amount=D")).unwrap_err();
+        assert!(e.message.contains("colonne D au-delà"), "{e}");
+        // A mapping built or deserialized elsewhere (an old profile) is checked too: no underflow.
+        let zero = Mapping { header_row: 0, ..spec("header=1,date=A,label=B,amount=C") };
+        assert!(read_lines(&s, &zero).is_err());
     }
 
     #[test]

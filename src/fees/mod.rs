@@ -166,6 +166,16 @@ impl AcademicYear {
         AcademicYear(if date.month() >= 6 { y } else { y - 1 })
     }
 
+    /// `containing`, refused when the year falls outside the years `starting` accepts: a date
+    /// typed as 2205 must be refused where it is read, or the stored year fails every later load.
+    pub fn checked_containing(date: chrono::NaiveDate) -> Result<AcademicYear> {
+        use chrono::Datelike;
+        let start = if date.month() >= 6 { date.year() } else { date.year() - 1 };
+        let start =
+            u16::try_from(start).map_err(|_| Error::Invalid(format!("année universitaire hors limites: {start}")))?;
+        AcademicYear::starting(start)
+    }
+
     /// The portal's session codes start with `P` and the two years' last digits: `P2223_...`.
     pub fn from_session(session: &str) -> Option<AcademicYear> {
         let digits = session.strip_prefix('P')?.get(0..4)?;
@@ -263,6 +273,11 @@ mod tests {
         assert_eq!(AcademicYear::from_session("ISIMA_1A"), None);
         let d = chrono::NaiveDate::from_ymd_opt(2026, 1, 10).unwrap();
         assert_eq!(AcademicYear::containing(d).to_string(), "2025-26");
+        assert_eq!(AcademicYear::checked_containing(d).unwrap().to_string(), "2025-26");
+        let far = chrono::NaiveDate::from_ymd_opt(2205, 9, 5).unwrap();
+        assert!(AcademicYear::checked_containing(far).is_err());
+        let early = chrono::NaiveDate::from_ymd_opt(2000, 1, 5).unwrap();
+        assert!(AcademicYear::checked_containing(early).is_err(), "1999-00 is outside the app's years");
     }
 
     #[test]

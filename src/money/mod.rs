@@ -9,7 +9,8 @@ use std::str::FromStr;
 use rust_decimal::{Decimal, RoundingStrategy};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-/// An amount in euros. Invariant: at most two decimal places (whole cents).
+/// An amount in euros. Invariant: at most two decimal places (whole cents). Amounts read from
+/// input (`new`, `parse`) are also below [`Money::LIMIT`] in absolute value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub struct Money(Decimal);
 
@@ -30,13 +31,36 @@ pub enum MoneyError {
 impl Money {
     pub const ZERO: Money = Money(Decimal::ZERO);
 
-    /// Exact conversion; fails when the value has fractions of a cent.
+    /// No amount a registration office sees reaches 10 million euros: anything at or beyond it is
+    /// a typo or a corrupt file, refused where it is read rather than stored.
+    pub const LIMIT: Money = Money(Decimal::from_parts(10_000_000, 0, 0, false, 0));
+
+    /// Exact conversion; fails when the value has fractions of a cent or reaches [`Money::LIMIT`].
     pub fn new(value: Decimal) -> Result<Money, MoneyError> {
         let normalized = value.normalize();
         if normalized.scale() > 2 {
             return Err(MoneyError::SubCent(value.to_string()));
         }
+        if normalized.abs() >= Money::LIMIT.0 {
+            return Err(MoneyError::OutOfRange(value.to_string()));
+        }
         Ok(Money(normalized))
+    }
+
+    /// A spreadsheet number as the spreadsheet shows it: the shortest decimal that reads back as
+    /// the same float (`10.005`, never its binary expansion), to the 15 significant digits
+    /// spreadsheets compute with (a formula's `0.1+0.2` is 0.3 there, not 0.30000000000000004).
+    /// A typed fraction of a cent is refused rather than rounded away.
+    pub fn from_f64(value: f64) -> Result<Money, MoneyError> {
+        let text = format!("{value}");
+        let decimal = Decimal::from_str(&text)
+            .ok()
+            .and_then(|d| d.round_sf(15))
+            .ok_or_else(|| MoneyError::OutOfRange(text.clone()))?;
+        Money::new(decimal).map_err(|e| match e {
+            MoneyError::SubCent(_) => MoneyError::SubCent(text),
+            _ => MoneyError::OutOfRange(text),
+        })
     }
 
     /// Rounds half away from zero to the cent: the rule for computed shares (thirds, 20 %).
@@ -49,9 +73,12 @@ impl Money {
     }
 
     /// Integer cents: how amounts are stored (exact in SQLite and PostgreSQL alike).
+    ///
+    /// Read amounts are below [`Money::LIMIT`], so only sums of billions of them could leave
+    /// i64's range; those saturate rather than abort the process.
     pub fn cents(self) -> i64 {
-        let scaled = self.0 * Decimal::ONE_HUNDRED;
-        i64::try_from(scaled).expect("Money holds whole cents within i64")
+        let saturated = if self.is_negative() { i64::MIN } else { i64::MAX };
+        self.0.checked_mul(Decimal::ONE_HUNDRED).and_then(|c| i64::try_from(c).ok()).unwrap_or(saturated)
     }
 
     pub fn decimal(self) -> Decimal {
@@ -112,21 +139,24 @@ impl Money {
         if s.is_empty() {
             return Err(MoneyError::Empty);
         }
-        let mut negative = false;
-        if s.starts_with('(') && s.ends_with(')') {
-            negative = true;
-            s = s[1..s.len() - 1].to_string();
-        }
-        if let Some(rest) = s.strip_prefix('-') {
-            negative = !negative;
-            s = rest.to_string();
-        } else if let Some(rest) = s.strip_suffix('-') {
-            negative = !negative;
-            s = rest.to_string();
-        } else if let Some(rest) = s.strip_prefix('+') {
-            s = rest.to_string();
-        }
         let unreadable = || MoneyError::Unreadable(text.trim().to_string());
+        // One sign only: accounting parentheses, or a leading or trailing `-`, or a leading `+`.
+        // `(-5)` or `(5-)` would be a double negative whose intent nobody can tell.
+        let negative = if s.len() >= 2 && s.starts_with('(') && s.ends_with(')') {
+            s = s[1..s.len() - 1].to_string();
+            true
+        } else if let Some(rest) = s.strip_prefix('-') {
+            s = rest.to_string();
+            true
+        } else if let Some(rest) = s.strip_suffix('-') {
+            s = rest.to_string();
+            true
+        } else {
+            if let Some(rest) = s.strip_prefix('+') {
+                s = rest.to_string();
+            }
+            false
+        };
         if s.is_empty() || !s.chars().all(|c| c.is_ascii_digit() || c == ',' || c == '.') {
             return Err(unreadable());
         }
@@ -167,7 +197,10 @@ impl Money {
             return Err(unreadable());
         }
         let value = Decimal::from_str(&canonical).map_err(|_| MoneyError::OutOfRange(text.trim().to_string()))?;
-        let money = Money::new(value).map_err(|_| MoneyError::SubCent(text.trim().to_string()))?;
+        let money = Money::new(value).map_err(|e| match e {
+            MoneyError::SubCent(_) => MoneyError::SubCent(text.trim().to_string()),
+            _ => MoneyError::OutOfRange(text.trim().to_string()),
+        })?;
         Ok(if negative { -money } else { money })
     }
 }
@@ -279,6 +312,41 @@ mod tests {
         assert!(matches!(Money::parse("1.630"), Err(MoneyError::Ambiguous(_))));
         assert!(matches!(Money::parse("10,005"), Err(MoneyError::SubCent(_))));
         assert!(matches!(Money::parse("12,"), Err(MoneyError::Unreadable(_))));
+    }
+
+    #[test]
+    fn amounts_beyond_ten_million_are_refused_and_cents_never_panics() {
+        assert!(matches!(Money::parse("100000000000000000"), Err(MoneyError::OutOfRange(_))));
+        assert!(matches!(Money::parse("10 000 000,00"), Err(MoneyError::OutOfRange(_))));
+        assert!(matches!(Money::parse("-10000000"), Err(MoneyError::OutOfRange(_))));
+        assert!(matches!(Money::parse("1".repeat(40).as_str()), Err(MoneyError::OutOfRange(_))));
+        assert_eq!(m("9 999 999,99"), Money::from_cents(999_999_999));
+        assert_eq!(m("-9 999 999,99"), Money::from_cents(-999_999_999));
+        assert!(matches!(Money::from_f64(1e17), Err(MoneyError::OutOfRange(_))));
+        let huge = Money::rounded(Decimal::MAX);
+        assert_eq!(huge.cents(), i64::MAX);
+        assert_eq!((-huge).cents(), i64::MIN);
+    }
+
+    #[test]
+    fn double_negatives_are_refused() {
+        for text in ["(-5)", "-(5)", "--5", "(5-)", "(+5)", "-5-", "+-5", "()", "(", "-"] {
+            assert!(Money::parse(text).is_err(), "{text} must be refused");
+        }
+        assert_eq!(m("(5)"), Money::from_cents(-500));
+        assert_eq!(m("+5"), Money::from_cents(500));
+    }
+
+    #[test]
+    fn spreadsheet_numbers_are_read_as_shown() {
+        assert_eq!(Money::from_f64(1630.5), Ok(Money::from_cents(163050)));
+        assert_eq!(Money::from_f64(-12.0), Ok(Money::from_cents(-1200)));
+        assert!(matches!(Money::from_f64(10.005), Err(MoneyError::SubCent(_))));
+        assert_eq!(Money::from_f64(0.1 + 0.2), Ok(Money::from_cents(30)), "a formula's float noise");
+        assert_eq!(Money::from_f64(1234.56 + 0.0000000000002), Ok(Money::from_cents(123456)));
+        assert!(matches!(Money::from_f64(0.001), Err(MoneyError::SubCent(_))));
+        assert!(Money::from_f64(f64::NAN).is_err());
+        assert!(Money::from_f64(f64::INFINITY).is_err());
     }
 
     #[test]

@@ -97,6 +97,13 @@ fn cells(l: &Letter) -> [&str; 12] {
     ]
 }
 
+/// A CSV cell a spreadsheet will not run: names and reasons come from students and users, and
+/// Excel or LibreOffice take a cell starting with `=`, `+`, `-`, `@`, a tab or a carriage return
+/// as a formula (`=HYPERLINK(...)`). A leading `'` makes it text, shown as written.
+fn inert(cell: &str) -> String {
+    if cell.starts_with(['=', '+', '-', '@', '\t', '\r']) { format!("'{cell}") } else { cell.to_string() }
+}
+
 /// Writes the letters to `path`: `.csv` (UTF-8 with BOM, `;`, as Excel in French opens it) or `.xlsx`.
 /// Returns how many letters were written.
 pub async fn write(store: &Store, path: &Path) -> Result<usize> {
@@ -108,7 +115,7 @@ pub async fn write(store: &Store, path: &Path) -> Result<usize> {
             let csv_err = |e: csv::Error| Error::Invalid(format!("écriture CSV: {e}"));
             w.write_record(HEADERS).map_err(csv_err)?;
             for l in &letters {
-                w.write_record(cells(l)).map_err(csv_err)?;
+                w.write_record(cells(l).map(inert)).map_err(csv_err)?;
             }
             let mut bytes = b"\xEF\xBB\xBF".to_vec();
             bytes.extend(w.into_inner().map_err(|e| Error::Invalid(format!("écriture CSV: {e}")))?);
@@ -154,4 +161,19 @@ pub async fn write_export(store: &Store, extension: &str) -> Result<Exported> {
     let path = exports_path(extension)?;
     let letters = write(store, &path).await?;
     Ok(Exported { file: path.display().to_string(), letters })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::inert;
+
+    #[test]
+    fn formula_cells_are_made_text() {
+        for cell in ["=HYPERLINK(\"http://x\",\"y\")", "+33 6", "-2+3", "@SUM(A1)", "\tx", "\rx"] {
+            assert_eq!(inert(cell), format!("'{cell}"));
+        }
+        for cell in ["Durand", "O'Brien", "", "1 630,50 €", "a=b"] {
+            assert_eq!(inert(cell), cell);
+        }
+    }
 }

@@ -12,7 +12,6 @@ use crate::Result;
 use crate::fees::grid::{DEFAULT_PROGRAMME, FeeGrid};
 use crate::fees::{AcademicYear, School, Session, Situation};
 use crate::ledger::NewStudent;
-use crate::money::Money;
 use crate::plans::PlanKind;
 use crate::sheets::{self, Cell, Sheet, SheetError, normalize_header};
 use crate::store::{self, Conn, Store, audit};
@@ -170,18 +169,19 @@ fn parse_row(
         required(Col::Plan)?.parse().map_err(|e: crate::plans::PlanError| err(Col::Plan, e.to_string()))?;
     required(Col::RequestedOn)?;
     let requested_on = cell(Col::RequestedOn).date().map_err(|m| err(Col::RequestedOn, m))?;
-    let academic_year =
-        AcademicYear::from_session(session.as_str()).unwrap_or_else(|| AcademicYear::containing(requested_on));
+    let academic_year = match AcademicYear::from_session(session.as_str()) {
+        Some(year) => year,
+        None => AcademicYear::checked_containing(requested_on).map_err(|e| err(Col::RequestedOn, e.to_string()))?,
+    };
     let programme = DEFAULT_PROGRAMME.to_string();
-    let (amount, amount_from_file) = match cell(Col::Amount) {
-        c if c.is_empty() => {
+    let (amount, amount_from_file) = match cell(Col::Amount).money().map_err(|e| err(Col::Amount, e))? {
+        None => {
             let price = grid
                 .price(academic_year, school, &programme, situation)
                 .map_err(|e| err(Col::Situation, format!("{e}: indiquez le montant dans la colonne « montant »")))?;
             (price, false)
         }
-        c => {
-            let m = Money::parse(&c.text()).map_err(|e| err(Col::Amount, e.to_string()))?;
+        Some(m) => {
             if m.is_negative() {
                 return Err(err(Col::Amount, format!("montant négatif {m}")));
             }
@@ -253,6 +253,7 @@ pub async fn import_file(store: &Store, path: &Path, actor: &str) -> Result<Impo
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::money::Money;
 
     fn sheet(rows: &[&[&str]]) -> Sheet {
         Sheet {
@@ -302,6 +303,23 @@ mod tests {
         let e = parse(&s, &FeeGrid::shipped()).unwrap_err();
         assert_eq!((e.row, e.column.as_deref()), (Some(3), Some("Montant")));
         assert!(e.to_string().starts_with("inscriptions.csv, ligne 3, colonne « Montant »"), "{e}");
+    }
+
+    #[test]
+    fn a_date_beyond_the_app_s_years_is_refused_at_its_cell() {
+        let s = sheet(&[
+            HEADER,
+            &["22001", "Durand", "Léa", "e@uca.fr", "ISIMA", "ISIMA_1A", "1", "01", "3", "05/09/2205", ""],
+        ]);
+        let e = parse(&s, &FeeGrid::shipped()).unwrap_err();
+        assert_eq!((e.row, e.column.as_deref()), (Some(2), Some("Date demande")), "{e}");
+        let s = sheet(&[
+            HEADER,
+            &["22001", "Durand", "Léa", "e@uca.fr", "ISIMA", "ISIMA_1A", "1", "01", "3", "05/01/2000", ""],
+        ]);
+        let e = parse(&s, &FeeGrid::shipped()).unwrap_err();
+        assert_eq!((e.row, e.column.as_deref()), (Some(2), Some("Date demande")), "{e}");
+        assert!(e.message.contains("hors limites"), "{e}");
     }
 
     #[test]

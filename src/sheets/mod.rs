@@ -40,8 +40,18 @@ impl Cell {
     }
 
     /// A date: a real spreadsheet date, an Excel serial number, or text as dd/mm/yyyy, dd/mm/yy,
-    /// dd-mm-yyyy, dd.mm.yyyy or ISO yyyy-mm-dd.
+    /// dd-mm-yyyy, dd.mm.yyyy or ISO yyyy-mm-dd; in the years 2000 to 2100, since a statement or
+    /// a registration dated elsewhere is a typo that would otherwise be stored.
     pub fn date(&self) -> Result<NaiveDate, String> {
+        use chrono::Datelike;
+        let date = self.any_date()?;
+        if !(2000..=2100).contains(&date.year()) {
+            return Err(format!("date « {} » hors des années 2000 à 2100", date.format("%d/%m/%Y")));
+        }
+        Ok(date)
+    }
+
+    fn any_date(&self) -> Result<NaiveDate, String> {
         match self {
             Cell::Date(d) => Ok(*d),
             Cell::Number(n) if *n > 59.0 && *n < 200_000.0 && n.fract() == 0.0 => {
@@ -55,11 +65,12 @@ impl Cell {
 }
 
 impl Cell {
-    /// An amount: a spreadsheet number (rounded to the cent it was typed with) or French text.
+    /// An amount: a spreadsheet number as the spreadsheet shows it, or French text; fractions of
+    /// a cent are refused in both, never rounded.
     pub fn money(&self) -> Result<Option<crate::money::Money>, String> {
         match self {
             c if c.is_empty() => Ok(None),
-            Cell::Number(n) => crate::money::Money::parse(&format!("{n:.2}")).map(Some).map_err(|e| e.to_string()),
+            Cell::Number(n) => crate::money::Money::from_f64(*n).map(Some).map_err(|e| e.to_string()),
             other => crate::money::Money::parse(&other.text()).map(Some).map_err(|e| e.to_string()),
         }
     }
@@ -147,20 +158,229 @@ pub fn read(path: &Path) -> Result<Sheet, SheetError> {
     }
 }
 
-fn read_workbook(path: &Path) -> Result<Sheet, SheetError> {
-    let mut wb = open_workbook_auto(path).map_err(|e| file_error(path, format!("classeur illisible: {e}")))?;
-    let name = wb.sheet_names().first().cloned().ok_or_else(|| file_error(path, "le classeur n'a aucune feuille"))?;
-    let range =
-        wb.worksheet_range(&name).map_err(|e| file_error(path, format!("feuille « {name} » illisible: {e}")))?;
-    // calamine's range starts at the first used cell; pad so that row numbers match the sheet's.
-    let (first_row, first_col) = range.start().map(|(r, c)| (r as usize, c as usize)).unwrap_or((0, 0));
-    let mut rows = vec![Vec::new(); first_row];
-    for r in range.rows() {
-        let mut cells = vec![Cell::Empty; first_col];
-        cells.extend(r.iter().map(cell_of));
-        rows.push(cells);
+/// The widest sheet we read: a bank statement or a registrations export has a few dozen columns;
+/// a cell beyond column ALL is a stray or a crafted file.
+const MAX_COLUMNS: usize = 1_000;
+/// The longest sheet any spreadsheet program writes.
+const MAX_ROWS: usize = 1_048_576;
+/// The most cells a sheet may hold once laid out in rows (each row as wide as its last used
+/// cell): ten 100,000-line statements of ten columns, a few hundred megabytes at most.
+const MAX_CELLS: usize = 10_000_000;
+
+fn sheet_error(path: &Path, sheet: &str, message: impl Into<String>) -> SheetError {
+    SheetError {
+        file: display_name(path),
+        sheet: Some(sheet.to_string()),
+        row: None,
+        column: None,
+        message: message.into(),
     }
-    Ok(Sheet { file: display_name(path), sheet: Some(name), rows })
+}
+
+/// A sheet's rows built from its used cells as they are read, each row only as wide as its last
+/// used cell: a crafted file that declares or uses a far corner (XFD1048576) costs nothing, and
+/// one that would need more than `MAX_CELLS` is refused before it is allocated.
+struct Rows<'p> {
+    path: &'p Path,
+    sheet: String,
+    rows: Vec<Vec<Cell>>,
+    cells: usize,
+}
+
+impl<'p> Rows<'p> {
+    fn new(path: &'p Path, sheet: &str) -> Self {
+        Rows { path, sheet: sheet.to_string(), rows: Vec::new(), cells: 0 }
+    }
+
+    fn too_big(&self, message: String) -> SheetError {
+        sheet_error(
+            self.path,
+            &self.sheet,
+            format!("feuille démesurée: {message} ; seules les données du tableau sont attendues"),
+        )
+    }
+
+    fn put(&mut self, row: usize, col: usize, cell: Cell) -> Result<(), SheetError> {
+        if cell.is_empty() {
+            return Ok(());
+        }
+        let name = || format!("{}{}", column_name(col), row + 1);
+        if col >= MAX_COLUMNS {
+            return Err(self.too_big(format!(
+                "cellule {} au-delà de la colonne {}",
+                name(),
+                column_name(MAX_COLUMNS - 1)
+            )));
+        }
+        if row >= MAX_ROWS {
+            return Err(self.too_big(format!("cellule {} au-delà de la ligne {MAX_ROWS}", name())));
+        }
+        if self.rows.len() <= row {
+            self.rows.resize_with(row + 1, Vec::new);
+        }
+        let cells = &mut self.rows[row];
+        if cells.len() <= col {
+            self.cells += col + 1 - cells.len();
+            if self.cells > MAX_CELLS {
+                return Err(self.too_big(format!("plus de {MAX_CELLS} cellules (jusqu'à {})", name())));
+            }
+            cells.resize(col + 1, Cell::Empty);
+        }
+        cells[col] = cell;
+        Ok(())
+    }
+
+    fn finish(self) -> Sheet {
+        Sheet { file: display_name(self.path), sheet: Some(self.sheet), rows: self.rows }
+    }
+}
+
+/// `0` -> `A`, `27` -> `AB`.
+fn column_name(i: usize) -> String {
+    let mut n = i + 1;
+    let mut s = String::new();
+    while n > 0 {
+        s.insert(0, char::from(b'A' + ((n - 1) % 26) as u8));
+        n = (n - 1) / 26;
+    }
+    s
+}
+
+fn read_workbook(path: &Path) -> Result<Sheet, SheetError> {
+    let unreadable = |e: &dyn fmt::Display| file_error(path, format!("classeur illisible: {e}"));
+    let first =
+        |names: Vec<String>| names.into_iter().next().ok_or_else(|| file_error(path, "le classeur n'a aucune feuille"));
+    let ext = path.extension().map(|e| e.to_string_lossy().to_lowercase()).unwrap_or_default();
+    match ext.as_str() {
+        // xlsx and xlsb are read cell by cell, never as calamine's dense range (rows × columns of
+        // the used area, 550 GB for a file holding A1 and XFD1048576).
+        "xlsx" | "xlsm" => {
+            let mut wb: calamine::Xlsx<_> = calamine::open_workbook(path).map_err(|e| unreadable(&e))?;
+            let name = first(wb.sheet_names())?;
+            let bad = |e: &dyn fmt::Display| sheet_error(path, &name, format!("feuille illisible: {e}"));
+            let mut rows = Rows::new(path, &name);
+            let mut reader = wb.worksheet_cells_reader(&name).map_err(|e| bad(&e))?;
+            let declared = reader.dimensions();
+            if declared.end.1 as usize >= MAX_COLUMNS {
+                return Err(rows.too_big(format!(
+                    "dimensions déclarées jusqu'à {}{}",
+                    column_name(declared.end.1 as usize),
+                    u64::from(declared.end.0) + 1
+                )));
+            }
+            while let Some(c) = reader.next_cell().map_err(|e| bad(&e))? {
+                let (r, col) = c.get_position();
+                rows.put(r as usize, col as usize, cell_of(&Data::from(c.get_value().clone())))?;
+            }
+            Ok(rows.finish())
+        }
+        "xlsb" => {
+            let mut wb: calamine::Xlsb<_> = calamine::open_workbook(path).map_err(|e| unreadable(&e))?;
+            let name = first(wb.sheet_names())?;
+            let bad = |e: &dyn fmt::Display| sheet_error(path, &name, format!("feuille illisible: {e}"));
+            let mut rows = Rows::new(path, &name);
+            let mut reader = wb.worksheet_cells_reader(&name).map_err(|e| bad(&e))?;
+            while let Some(c) = reader.next_cell().map_err(|e| bad(&e))? {
+                let (r, col) = c.get_position();
+                rows.put(r as usize, col as usize, cell_of(&Data::from(c.get_value().clone())))?;
+            }
+            Ok(rows.finish())
+        }
+        // calamine reads xls and ods whole when it opens them. An xls sheet is bounded by its format
+        // (65,536 rows × 256 columns); an ods file's repeated rows and cells are counted first.
+        _ => {
+            if ext == "ods" {
+                check_ods(path)?;
+            }
+            let mut wb = open_workbook_auto(path).map_err(|e| unreadable(&e))?;
+            let name = first(wb.sheet_names())?;
+            let range =
+                wb.worksheet_range(&name).map_err(|e| sheet_error(path, &name, format!("feuille illisible: {e}")))?;
+            let (first_row, first_col) = range.start().map(|(r, c)| (r as usize, c as usize)).unwrap_or((0, 0));
+            let mut rows = Rows::new(path, &name);
+            for (r, c, d) in range.used_cells() {
+                rows.put(first_row + r, first_col + c, cell_of(d))?;
+            }
+            Ok(rows.finish())
+        }
+    }
+}
+
+/// Counts, from an ods file's content.xml, the cells calamine would lay out when it opens the file
+/// (it expands `number-rows-repeated` and `number-columns-repeated` up to 100 million cells: a
+/// one-kilobyte file can ask for gigabytes) and refuses the file beyond `MAX_CELLS`.
+fn check_ods(path: &Path) -> Result<(), SheetError> {
+    use quick_xml::events::Event;
+    let unreadable = |e: &dyn fmt::Display| file_error(path, format!("classeur illisible: {e}"));
+    let file = std::fs::File::open(path).map_err(|e| file_error(path, format!("lecture impossible: {e}")))?;
+    let mut zip = zip::ZipArchive::new(std::io::BufReader::new(file)).map_err(|e| unreadable(&e))?;
+    let content = zip.by_name("content.xml").map_err(|e| unreadable(&e))?;
+    let mut xml = quick_xml::Reader::from_reader(std::io::BufReader::new(content));
+    fn repeats(e: &quick_xml::events::BytesStart<'_>, attr: &str) -> usize {
+        e.try_get_attribute(attr).ok().flatten().and_then(|a| a.value.trim().parse::<usize>().ok()).unwrap_or(1)
+    }
+    let (mut buf, mut skip) = (Vec::new(), Vec::new());
+    // Per table: rows so far (expanded, as calamine caps them), the row being read (repeats,
+    // cells so far, cells up to the last used one), the widest row, the rows up to the last used.
+    let (mut table_rows, mut row_repeats, mut row_cells, mut row_width) = (0usize, 0usize, 0usize, 0usize);
+    let (mut widest, mut used_rows) = (0usize, 0usize);
+    // calamine keeps each row element up to its last used cell, then lays every table out as its
+    // area from the first to the last used row, as wide as the widest: both count.
+    let (mut kept, mut areas_before) = (0usize, 0usize);
+    let mut in_row = false;
+    loop {
+        let event = xml.read_event_into(&mut buf).map_err(|e| unreadable(&e))?;
+        match event {
+            Event::Eof => break,
+            Event::Start(e) | Event::Empty(e) if e.name().as_ref() == "table:table" => {
+                areas_before = areas_before.saturating_add(used_rows.saturating_mul(widest));
+                table_rows = 0;
+                widest = 0;
+                used_rows = 0;
+            }
+            Event::Start(e) if e.name().as_ref() == "table:table-row" => {
+                in_row = true;
+                row_repeats = repeats(&e, "table:number-rows-repeated").min(MAX_ROWS.saturating_sub(table_rows));
+                (row_cells, row_width) = (0, 0);
+            }
+            Event::Start(ref e) | Event::Empty(ref e)
+                if in_row && matches!(e.name().as_ref(), "table:table-cell" | "table:covered-table-cell") =>
+            {
+                let n = repeats(e, "table:number-columns-repeated");
+                let used = matches!(event, Event::Start(_))
+                    || e.try_get_attribute("office:value-type").ok().flatten().is_some()
+                    || e.try_get_attribute("table:formula").ok().flatten().is_some();
+                row_cells = row_cells.saturating_add(n).min(16_384);
+                if used {
+                    row_width = row_cells;
+                }
+                if let Event::Start(e) = &event {
+                    let name = e.name().as_ref().to_string();
+                    xml.read_to_end_into(quick_xml::name::QName(&name), &mut skip).map_err(|e| unreadable(&e))?;
+                    skip.clear();
+                }
+            }
+            Event::End(e) if e.name().as_ref() == "table:table-row" => {
+                in_row = false;
+                table_rows = table_rows.saturating_add(row_repeats);
+                kept = kept.saturating_add(row_width);
+                if row_width > 0 {
+                    used_rows = table_rows;
+                    widest = widest.max(row_width);
+                }
+                let total = kept.saturating_add(areas_before).saturating_add(used_rows.saturating_mul(widest));
+                if total > MAX_CELLS {
+                    return Err(file_error(
+                        path,
+                        format!("feuille démesurée: plus de {MAX_CELLS} cellules une fois les répétitions dépliées"),
+                    ));
+                }
+            }
+            _ => {}
+        }
+        buf.clear();
+    }
+    Ok(())
 }
 
 fn cell_of(d: &Data) -> Cell {
@@ -256,6 +476,10 @@ mod tests {
         assert_eq!(Cell::Number(45910.0).date(), Ok(d));
         assert!(parse_date("31/02/2025").is_err());
         assert!(parse_date("demain").is_err());
+        assert!(Cell::Text("05/09/2205".into()).date().unwrap_err().contains("2000 à 2100"));
+        assert!(Cell::Text("05/09/1999".into()).date().is_err());
+        assert!(Cell::Date(NaiveDate::from_ymd_opt(2101, 1, 1).unwrap()).date().is_err());
+        assert!(Cell::Text("31/12/2100".into()).date().is_ok());
     }
 
     #[test]

@@ -182,6 +182,17 @@ export const Mapping = z.object({
 });
 export type Mapping = z.infer<typeof Mapping>;
 
+/** A mapping as the user gives it, in the core's convention: rows from 1, columns as letters or numbers from 1. */
+export type MappingSpec = {
+  header: string;
+  date: string;
+  value_date: string | null;
+  label: string;
+  amount: string | null;
+  debit: string | null;
+  credit: string | null;
+};
+
 export const Preview = z.object({
   file: z.string(),
   rows: z.array(z.array(z.string())),
@@ -311,7 +322,7 @@ export const api = {
   statementImport: (
     name: string,
     bytes: number[],
-    choice: { mapping: Mapping | null; saveAs: string | null; profile: string | null },
+    choice: { mapping: MappingSpec | null; saveAs: string | null; profile: string | null },
     onProgress: (p: Progress) => void,
   ) => {
     const channel = new Channel<unknown>();
