@@ -527,10 +527,10 @@ async fn check(s: &Store) -> Result<(), String> {
 async fn run(tag: &str, ops: &[Op]) -> Result<(), (usize, String)> {
     let mut w = World::new(tag).await;
     for (step, op) in ops.iter().enumerate() {
-        if let Err(e) = w.apply(step, op).await {
-            if !expected(&e) {
-                return Err((step, format!("{op:?} failed: [{}] {e}", e.code())));
-            }
+        if let Err(e) = w.apply(step, op).await
+            && !expected(&e)
+        {
+            return Err((step, format!("{op:?} failed: [{}] {e}", e.code())));
         }
         check(&w.store).await.map_err(|e| (step, format!("after {op:?}:\n{e}")))?;
     }
