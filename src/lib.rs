@@ -29,8 +29,8 @@ pub struct AppStatus {
     pub students: i64,
     pub requests: i64,
     pub user: String,
-    /// The user's role (`accountant`, `finance_manager`), when signed in.
-    pub role: Option<String>,
+    /// The user's role, when signed in.
+    pub role: Option<users::Role>,
 }
 
 pub async fn app_status(store: &Store, user: &str) -> Result<AppStatus> {
@@ -39,7 +39,7 @@ pub async fn app_status(store: &Store, user: &str) -> Result<AppStatus> {
         db_path: store.path().display().to_string(),
         students: store::students::count(&mut conn).await?,
         requests: store::requests::count(&mut conn).await?,
-        role: store::exemptions::user_role(&mut conn, user).await?,
+        role: store::users::role_of(&mut conn, user).await?,
         user: user.to_string(),
     })
 }

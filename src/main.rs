@@ -346,7 +346,12 @@ enum SettingsCommand {
     /// Each school's settings.
     List,
     /// How far short of an installment a bank transfer may arrive (bank fees); prints it, or sets it.
-    FeeTolerance { amount: Option<String> },
+    FeeTolerance {
+        amount: Option<String>,
+        /// Why it changes (required to change it).
+        #[arg(long)]
+        reason: Option<String>,
+    },
     /// Change a school's settings.
     Set {
         /// ISIMA | POLYTECH
@@ -550,7 +555,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Exemptions { command } => exemptions(&cli.db, command, &user, json).await,
         Command::Users { command: UsersCommand::SetRole { name, role } } => {
             let store = open(&cli.db).await?;
-            regie::exemptions::set_role(&store, &name, &role, &user).await?;
+            let role = regie::users::Role::parse(&role)?;
+            regie::users::set_role(&store, &name, role, &user).await?;
             emit(json, &serde_json::json!({"name": name, "role": role}), |_| format!("{name} : {role}"))
         }
         Command::CreditNotes { command } => credit_notes(&cli.db, command, &user, json).await,
@@ -914,9 +920,10 @@ async fn settings(db: &Option<PathBuf>, command: SettingsCommand, user: &str, js
                     .join("\n")
             })
         }
-        SettingsCommand::FeeTolerance { amount } => {
+        SettingsCommand::FeeTolerance { amount, reason } => {
             if let Some(a) = amount {
-                regie::bank::set_fee_tolerance(&store, Money::parse(&a).map_err(regie::Error::from)?, user).await?;
+                let amount = Money::parse(&a).map_err(regie::Error::from)?;
+                regie::bank::set_fee_tolerance(&store, amount, reason.as_deref(), user).await?;
             }
             let tolerance = regie::bank::rules(&store).await?.fee_tolerance;
             emit(json, &serde_json::json!({"fee_tolerance": tolerance}), |_| {

@@ -203,8 +203,10 @@ async fn one_transfer_for_two_installments_and_a_split_between_students() {
 #[tokio::test]
 async fn the_fee_tolerance_is_a_setting() {
     let (store, dir) = school_year("bank-tolerance").await;
-    bank::set_fee_tolerance(&store, m(1000), "claire").await.unwrap();
-    assert!(bank::set_fee_tolerance(&store, m(-1), "claire").await.is_err());
+    regie::users::set_role(&store, "claire", regie::users::Role::FinanceManager, "admin").await.unwrap();
+    bank::set_fee_tolerance(&store, m(1000), Some("frais SEPA relevés"), "claire").await.unwrap();
+    assert!(bank::set_fee_tolerance(&store, m(-1), Some("essai"), "claire").await.is_err());
+    assert!(bank::set_fee_tolerance(&store, m(500), None, "claire").await.is_err(), "a reason is required");
     let file = dir.join("releve.csv");
     write_1252(&file, CSV);
     bank::import_file(&store, &file, Columns::Detect, "claire").await.unwrap();

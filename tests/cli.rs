@@ -153,6 +153,7 @@ fn cents(s: &str) -> i64 {
 fn the_fee_grid_is_editable_and_the_change_is_audited() {
     let dir = temp_dir("fees");
     let db = dir.join("r.sqlite");
+    assert!(regie(&db, &["users", "set-role", "test-comptable", "--role", "finance_manager"]).ok);
     let grid = regie(&db, &["fees", "list", "--json"]).json();
     let isima_05 = |g: &Value| {
         g.as_array()

@@ -20,6 +20,8 @@ async fn one_invoice(tag: &str, last: &'static str, first: &'static str) -> (Sto
     #[rustfmt::skip]
     let row = ["22001003", last, first, "e@etu.uca.fr", "POLYTECH", "P2223_Y3_3A", "3", "05", "6", "01/09/2022", "3 770,00", "oui", "", "non"];
     let (store, _) = common::approved(tag, &[row]).await;
+    // Credit notes are a finance manager's.
+    regie::users::set_role(&store, "claire", regie::users::Role::FinanceManager, "admin").await.unwrap();
     let number = invoices::list(&store, None).await.unwrap().remove(0).number;
     (store, number)
 }

@@ -8,6 +8,7 @@ use common::{AMINE_BENALI, CHLOE_MOREAU_2022, temp_dir};
 use regie::exemptions::{self, Outcome};
 use regie::ledger::{PaymentMethod, RefundStatus, StudentNumber};
 use regie::money::Money;
+use regie::users::Role;
 use regie::{Store, store};
 
 fn d(y: i32, m: u32, day: u32) -> NaiveDate {
@@ -22,8 +23,8 @@ fn m(c: i64) -> Money {
 /// Claire is a finance manager, Paul an accountant.
 async fn commission(tag: &str) -> Store {
     let (s, _) = common::approved(tag, &[CHLOE_MOREAU_2022, AMINE_BENALI]).await;
-    exemptions::set_role(&s, "Claire", "finance_manager", "admin").await.unwrap();
-    exemptions::set_role(&s, "Paul", "accountant", "admin").await.unwrap();
+    regie::users::set_role(&s, "Claire", Role::FinanceManager, "admin").await.unwrap();
+    regie::users::set_role(&s, "Paul", Role::Accountant, "Claire").await.unwrap();
     s
 }
 

@@ -31,7 +31,7 @@ fn statement(lines: &[(&str, &str, &str)]) -> String {
 /// Amine BENALI (ISIMA 3879 by transfer) pays his three transfers from the bank statement.
 async fn amine_paid_by_transfer(tag: &str) -> (regie::Store, std::path::PathBuf) {
     let (s, dir) = common::approved(tag, &[AMINE_BENALI]).await;
-    exemptions::set_role(&s, "Claire", "finance_manager", "admin").await.unwrap();
+    regie::users::set_role(&s, "Claire", regie::users::Role::FinanceManager, "admin").await.unwrap();
     let file = dir.join("releve.csv");
     write_1252(
         &file,
@@ -74,6 +74,7 @@ async fn a_refund_cancelled_or_not_yet_paid_is_not_refunded() {
 async fn a_whole_credit_note_leaves_nothing_due_and_nothing_to_match() {
     let (s, dir) = common::approved("ledger-credit", &[PAUL_DURAND]).await;
     let db = s.path().to_path_buf();
+    assert!(common::regie(&db, &["users", "set-role", "test-comptable", "--role", "finance_manager"]).ok);
     let invoice = regie::invoices::list(&s, None).await.unwrap()[0].number.clone();
     let out =
         common::regie(&db, &["--json", "credit-notes", "issue", &invoice, "--amount", "618", "--reason", "erreur"]);
@@ -98,6 +99,7 @@ async fn a_whole_credit_note_leaves_nothing_due_and_nothing_to_match() {
 #[tokio::test]
 async fn a_partial_credit_note_shrinks_the_latest_installments() {
     let (s, _) = common::approved("ledger-partial", &[PAUL_DURAND]).await;
+    regie::users::set_role(&s, "claire", regie::users::Role::FinanceManager, "admin").await.unwrap();
     let invoice = regie::invoices::list(&s, None).await.unwrap()[0].number.clone();
     regie::invoices::issue_credit_note(&s, &invoice, m(30000), "geste", "claire").await.unwrap();
     let pos = regie::ledger::account_position(&s, "25000002").await.unwrap();

@@ -147,7 +147,7 @@ impl World {
         common::write_csv_1252(&file, &STUDENTS);
         let store = Store::open(&dir.join("model.sqlite")).await.unwrap();
         requests::import::import_file(&store, &file, "model").await.unwrap();
-        exemptions::set_role(&store, "claire", "finance_manager", "model").await.unwrap();
+        regie::users::set_role(&store, "claire", regie::users::Role::FinanceManager, "model").await.unwrap();
         World { store, dir, last_statement: None, statements: 0 }
     }
 

@@ -149,6 +149,7 @@ fn the_threshold_is_a_setting_per_school() {
     let dir = temp_dir("threshold");
     let db = dir.join("r.sqlite");
     regie(&db, &["import-registrations", threshold_file(&dir).to_str().unwrap(), "--json"]).json();
+    assert!(regie(&db, &["users", "set-role", "test-comptable", "--role", "finance_manager"]).ok);
     let set = regie(
         &db,
         &["settings", "set", "--school", "ISIMA", "--six-threshold", "5000", "--reason", "avertissement ISIMA"],

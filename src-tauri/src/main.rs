@@ -89,8 +89,10 @@ async fn fee_grid(desk: State<'_, Desk>) -> Reply<Vec<FeeRow>> {
 }
 
 #[tauri::command]
-async fn fee_set(desk: State<'_, Desk>, entry: FeeEntry) -> Reply<Vec<FeeRow>> {
-    regie::fees::grid::set_amount(&desk.store, &entry, &desk.actor()?, None).await.map_err(ErrorPayload::from)?;
+async fn fee_set(desk: State<'_, Desk>, entry: FeeEntry, reason: String) -> Reply<Vec<FeeRow>> {
+    regie::fees::grid::set_amount(&desk.store, &entry, &desk.actor()?, Some(&reason))
+        .await
+        .map_err(ErrorPayload::from)?;
     regie::fees::grid::rows(&desk.store).await.map_err(Into::into)
 }
 
@@ -100,8 +102,8 @@ async fn settings_list(desk: State<'_, Desk>) -> Reply<Vec<SchoolSettings>> {
 }
 
 #[tauri::command]
-async fn settings_set(desk: State<'_, Desk>, settings: SchoolSettings) -> Reply<()> {
-    regie::settings::update(&desk.store, &settings, &desk.actor()?, None).await.map_err(Into::into)
+async fn settings_set(desk: State<'_, Desk>, settings: SchoolSettings, reason: String) -> Reply<()> {
+    regie::settings::update(&desk.store, &settings, &desk.actor()?, Some(&reason)).await.map_err(Into::into)
 }
 
 #[tauri::command]
@@ -202,8 +204,8 @@ async fn fee_tolerance_get(desk: State<'_, Desk>) -> Reply<Money> {
 }
 
 #[tauri::command]
-async fn fee_tolerance_set(desk: State<'_, Desk>, amount: Money) -> Reply<()> {
-    regie::bank::set_fee_tolerance(&desk.store, amount, &desk.actor()?).await.map_err(Into::into)
+async fn fee_tolerance_set(desk: State<'_, Desk>, amount: Money, reason: String) -> Reply<()> {
+    regie::bank::set_fee_tolerance(&desk.store, amount, Some(&reason), &desk.actor()?).await.map_err(Into::into)
 }
 
 #[tauri::command]

@@ -462,11 +462,13 @@ async fn rules_in(conn: &mut store::Conn) -> Result<MatchRules> {
 
 /// Sets how far short of an installment a transfer may arrive and still be that installment
 /// (the bank's fees); the shortfall always stays owed. Audited.
-pub async fn set_fee_tolerance(store: &Store, tolerance: Money, actor: &str) -> Result<()> {
+pub async fn set_fee_tolerance(store: &Store, tolerance: Money, reason: Option<&str>, actor: &str) -> Result<()> {
     if tolerance.is_negative() || tolerance > Money::from_cents(100_000) {
         return Err(Error::Invalid(format!("tolérance de frais {} hors de 0 à 1 000 €", tolerance.to_french())));
     }
+    let reason = crate::users::reason_required(reason)?;
     let mut tx = store.begin().await?;
+    crate::users::require(&mut tx, actor, crate::users::Restricted::BankSettings).await?;
     let old = rules_in(&mut tx).await?.fee_tolerance;
     store::users::set_pref(&mut tx, "bank.fee_tolerance_cents", &tolerance.cents().to_string()).await?;
     audit::record(
@@ -475,7 +477,7 @@ pub async fn set_fee_tolerance(store: &Store, tolerance: Money, actor: &str) -> 
         "settings.fee_tolerance",
         "settings",
         "bank",
-        None,
+        Some(reason),
         json!({"old": old, "new": tolerance}),
     )
     .await?;

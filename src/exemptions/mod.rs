@@ -115,28 +115,6 @@ pub struct Applied {
     pub reversed: Option<String>,
 }
 
-async fn require_finance_manager(conn: &mut Conn, actor: &str) -> Result<()> {
-    match store::exemptions::user_role(conn, actor).await?.as_deref() {
-        Some("finance_manager") => Ok(()),
-        _ => Err(Error::Forbidden(format!(
-            "{actor} n'est pas responsable financier : seul un responsable financier enregistre les décisions de la commission"
-        ))),
-    }
-}
-
-/// Gives a local profile its role (accountant or finance manager).
-pub async fn set_role(store: &Store, name: &str, role: &str, actor: &str) -> Result<()> {
-    if role != "accountant" && role != "finance_manager" {
-        return Err(Error::Invalid(format!("rôle inconnu « {role} » (accountant, finance_manager)")));
-    }
-    let name = crate::users::parse_name(name)?;
-    let mut tx = store.begin().await?;
-    store::exemptions::set_user_role(&mut tx, &name, role).await?;
-    audit::record(&mut tx, actor, "user.role", "user", &name, None, json!({"role": role})).await?;
-    tx.commit().await?;
-    Ok(())
-}
-
 /// Records and applies the commission's outcome for a student, in one transaction, audited:
 /// the unpaid installments beyond what is still due are cancelled, a credit note covers what was
 /// invoiced and is no longer due, a refund (to pay) what was paid beyond it. The same outcome
@@ -162,7 +140,7 @@ pub async fn decide(
         return Err(Error::Invalid("la session de commission est obligatoire".into()));
     }
     let mut tx = store.begin().await?;
-    require_finance_manager(&mut tx, actor).await?;
+    crate::users::require(&mut tx, actor, crate::users::Restricted::ExemptionOutcome).await?;
     let candidate = store::exemptions::candidates(&mut tx)
         .await?
         .into_iter()
@@ -588,7 +566,7 @@ pub async fn refunds(store: &Store) -> Result<Vec<Refund>> {
 pub async fn pay_refund(store: &Store, id: i64, iban: Option<&str>, actor: &str) -> Result<()> {
     let iban = iban.filter(|i| !i.trim().is_empty()).map(parse_iban).transpose()?;
     let mut tx = store.begin().await?;
-    require_finance_manager(&mut tx, actor).await?;
+    crate::users::require(&mut tx, actor, crate::users::Restricted::RefundPaid).await?;
     ledger::pay_refund(&mut tx, id, iban.as_deref(), chrono::Local::now().date_naive(), actor).await?;
     tx.commit().await?;
     Ok(())

@@ -170,7 +170,9 @@ pub async fn set_amount(
     if entry.amount.is_negative() {
         return Err(Error::Invalid(format!("montant négatif {}", entry.amount)));
     }
+    let reason = crate::users::reason_required(reason)?;
     let mut tx = store.begin().await?;
+    crate::users::require(&mut tx, actor, crate::users::Restricted::FeeGrid).await?;
     let grid = crate::store::settings::fee_grid(&mut tx).await?;
     if grid.school(entry.school).is_none_or(|s| !s.programmes.iter().any(|p| p.code == entry.programme)) {
         return Err(Error::Invalid(format!("formation inconnue {} {}", entry.school, entry.programme)));
@@ -183,7 +185,7 @@ pub async fn set_amount(
         "fee_grid.set",
         "fee_grid",
         format!("{} {} {} {}", entry.academic_year, entry.school, entry.programme, entry.situation),
-        reason,
+        Some(reason),
         serde_json::json!({"old": old, "new": entry.amount}),
     )
     .await?;

@@ -26,6 +26,28 @@ pub struct InvoiceItem {
     pub total: Money,
     pub settled: Money,
     pub credited: Money,
+    pub status: InvoiceStatus,
+}
+
+/// Where an invoice stands: credited in full, settled (nothing left on its installments), or open.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InvoiceStatus {
+    Open,
+    Settled,
+    Credited,
+}
+
+impl InvoiceStatus {
+    pub fn of(total: Money, credited: Money, left: Money) -> InvoiceStatus {
+        if credited.is_positive() && credited >= total {
+            InvoiceStatus::Credited
+        } else if !left.is_positive() {
+            InvoiceStatus::Settled
+        } else {
+            InvoiceStatus::Open
+        }
+    }
 }
 
 pub async fn list(store: &Store, session: Option<&str>) -> Result<Vec<InvoiceItem>> {
@@ -40,6 +62,11 @@ pub async fn list(store: &Store, session: Option<&str>) -> Result<Vec<InvoiceIte
             total: Money::from_cents(r.total_cents),
             settled: Money::from_cents(r.settled_cents),
             credited: Money::from_cents(r.credited_cents),
+            status: InvoiceStatus::of(
+                Money::from_cents(r.total_cents),
+                Money::from_cents(r.credited_cents),
+                Money::from_cents(r.left_cents),
+            ),
         })
         .collect())
 }
@@ -298,6 +325,7 @@ pub async fn issue_credit_note(
         return Err(Error::Invalid("un motif est obligatoire pour un avoir".into()));
     }
     let mut tx = store.begin().await?;
+    crate::users::require(&mut tx, actor, crate::users::Restricted::CreditNote).await?;
     let totals = store::invoices::invoice_totals(&mut tx, invoice)
         .await?
         .ok_or_else(|| Error::InvoiceNotFound(invoice.to_string()))?;

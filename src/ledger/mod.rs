@@ -523,7 +523,17 @@ pub async fn pay_refund(conn: &mut Conn, id: i64, iban: Option<&str>, date: Naiv
     if !sql::pay_refund(conn, id, iban, date).await? {
         return Err(Error::Invalid(format!("remboursement {id} introuvable ou déjà payé")));
     }
-    audit::record(conn, actor, "refund.paid", "refund", id, None, json!({"iban": iban, "date": date})).await
+    let paid = sql::refund(conn, id).await?.ok_or_else(|| Error::Invalid(format!("remboursement {id} introuvable")))?;
+    audit::record(
+        conn,
+        actor,
+        "refund.paid",
+        "refund",
+        id,
+        None,
+        json!({"iban": paid.iban, "amount": Money::from_cents(paid.amount_cents), "date": date}),
+    )
+    .await
 }
 
 /// Brings a student's account back to its rule: spare credit (unallocated payments, credit notes

@@ -74,7 +74,9 @@ pub async fn update(
     if s.six_threshold.is_negative() {
         return Err(Error::Invalid("seuil négatif".into()));
     }
+    let reason = crate::users::reason_required(reason)?;
     let mut tx = store.begin().await?;
+    crate::users::require(&mut tx, actor, crate::users::Restricted::SchoolSettings).await?;
     let old = crate::store::settings::settings_for(&mut tx, s.school).await?;
     crate::store::settings::save_school_settings(&mut tx, s).await?;
     crate::store::audit::record(
@@ -83,7 +85,7 @@ pub async fn update(
         "settings.update",
         "school_settings",
         s.school,
-        reason,
+        Some(reason),
         serde_json::json!({"old": old, "new": s}),
     )
     .await?;

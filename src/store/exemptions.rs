@@ -166,24 +166,6 @@ pub async fn order_of_invoice(conn: &mut Conn, invoice_id: i64) -> Result<(i64, 
     Ok(sqlx::query_as("SELECT order_id, session FROM invoices WHERE id = $1").bind(invoice_id).fetch_one(conn).await?)
 }
 
-pub async fn user_role(conn: &mut Conn, name: &str) -> Result<Option<String>> {
-    let row: Option<(String,)> =
-        sqlx::query_as("SELECT role FROM users WHERE name = $1").bind(name).fetch_optional(conn).await?;
-    Ok(row.map(|(r,)| r))
-}
-
-pub async fn set_user_role(conn: &mut Conn, name: &str, role: &str) -> Result<()> {
-    sqlx::query(
-        "INSERT INTO users (name, role, created_at) VALUES ($1, $2, $3) ON CONFLICT (name) DO UPDATE SET role = excluded.role",
-    )
-    .bind(name)
-    .bind(role)
-    .bind(chrono::Utc::now().to_rfc3339())
-    .execute(conn)
-    .await?;
-    Ok(())
-}
-
 /// Expected (installments not cancelled, by due month) and collected (payments, by month).
 pub async fn monthly(conn: &mut Conn) -> Result<(Vec<(String, i64)>, Vec<(String, i64)>)> {
     let expected: Vec<(String, i64)> = sqlx::query_as(

@@ -82,6 +82,8 @@ pub struct InvoiceListRow {
     pub total_cents: i64,
     pub settled_cents: i64,
     pub credited_cents: i64,
+    /// What is left to pay on its installments.
+    pub left_cents: i64,
 }
 
 pub async fn list(conn: &mut Conn, session: Option<&str>) -> Result<Vec<InvoiceListRow>> {
@@ -90,7 +92,9 @@ pub async fn list(conn: &mut Conn, session: Option<&str>) -> Result<Vec<InvoiceL
             COALESCE((SELECT SUM(l.excl_vat_cents + l.vat_cents) FROM invoice_lines l WHERE l.invoice_id = i.id), 0) AS total_cents,
             COALESCE((SELECT SUM(a.amount_cents) FROM allocations a JOIN installments t ON t.id = a.installment_id
                       WHERE t.invoice_id = i.id), 0) AS settled_cents,
-            COALESCE((SELECT SUM(c.amount_cents) FROM credit_notes c WHERE c.invoice_id = i.id), 0) AS credited_cents
+            COALESCE((SELECT SUM(c.amount_cents) FROM credit_notes c WHERE c.invoice_id = i.id), 0) AS credited_cents,
+            COALESCE((SELECT SUM(b.amount_cents - b.paid_cents - b.credited_cents) FROM installment_balances b
+                      WHERE b.invoice_id = i.id AND b.status <> 'cancelled'), 0) AS left_cents
          FROM invoices i JOIN students s ON s.id = i.student_id
          WHERE $1 IS NULL OR i.session = $1
          ORDER BY i.series, i.seq",

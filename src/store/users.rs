@@ -1,22 +1,42 @@
-//! Storage of user profiles and desktop preferences.
+//! Storage of user profiles, their roles, and desktop preferences.
 
 use super::Conn;
 use crate::Result;
-use crate::users::User;
-
-pub async fn ensure(conn: &mut Conn, name: &str) -> Result<User> {
-    sqlx::query("INSERT INTO users (name, created_at) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING")
-        .bind(name)
-        .bind(chrono::Utc::now().to_rfc3339())
-        .execute(&mut *conn)
-        .await?;
-    Ok(by_name(conn, name).await?.expect("just ensured"))
-}
+use crate::users::{Role, User};
 
 pub async fn by_name(conn: &mut Conn, name: &str) -> Result<Option<User>> {
-    let row: Option<(String, String)> =
+    let row: Option<(String, Role)> =
         sqlx::query_as("SELECT name, role FROM users WHERE name = $1").bind(name).fetch_optional(conn).await?;
     Ok(row.map(|(name, role)| User { name, role }))
+}
+
+pub async fn role_of(conn: &mut Conn, name: &str) -> Result<Option<Role>> {
+    let row: Option<(Role,)> =
+        sqlx::query_as("SELECT role FROM users WHERE name = $1").bind(name).fetch_optional(conn).await?;
+    Ok(row.map(|(r,)| r))
+}
+
+pub async fn count(conn: &mut Conn) -> Result<i64> {
+    let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM users").fetch_one(conn).await?;
+    Ok(n)
+}
+
+pub async fn count_with_role(conn: &mut Conn, role: Role) -> Result<i64> {
+    let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM users WHERE role = $1").bind(role).fetch_one(conn).await?;
+    Ok(n)
+}
+
+/// Creates the profile with `role`, or changes its role.
+pub async fn set_role(conn: &mut Conn, name: &str, role: Role) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO users (name, role, created_at) VALUES ($1, $2, $3) ON CONFLICT (name) DO UPDATE SET role = excluded.role",
+    )
+    .bind(name)
+    .bind(role)
+    .bind(chrono::Utc::now().to_rfc3339())
+    .execute(conn)
+    .await?;
+    Ok(())
 }
 
 pub async fn set_pref(conn: &mut Conn, key: &str, value: &str) -> Result<()> {

@@ -1,15 +1,102 @@
-//! Users: the local profiles whose names go into the audit log, and the desktop's signed-in user.
-//! The window asks for a name on first start and remembers it.
+//! Users: the local profiles whose names go into the audit log, their roles, and what each role
+//! may do. The core enforces it for every command, CLI and window alike.
 
-use serde::Serialize;
+use std::fmt;
 
-use crate::store::{self, Store};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use crate::store::{self, Conn, Store, audit};
 use crate::{Error, Result};
+
+/// What a profile is in the office.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, sqlx::Type)]
+#[serde(rename_all = "snake_case")]
+#[sqlx(rename_all = "snake_case")]
+pub enum Role {
+    Accountant,
+    FinanceManager,
+}
+
+impl Role {
+    pub fn code(self) -> &'static str {
+        match self {
+            Role::Accountant => "accountant",
+            Role::FinanceManager => "finance_manager",
+        }
+    }
+
+    pub fn parse(text: &str) -> Result<Role> {
+        match text.trim() {
+            "accountant" => Ok(Role::Accountant),
+            "finance_manager" => Ok(Role::FinanceManager),
+            other => Err(Error::Invalid(format!("rôle inconnu « {other} » (accountant, finance_manager)"))),
+        }
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.pad(self.code())
+    }
+}
+
+/// The actions a role is needed for. Everything else (reviewing requests, importing files,
+/// matching the bank, rendering documents) is every user's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Restricted {
+    /// The schools' settings, among them the bank details printed on invoices and letters.
+    SchoolSettings,
+    FeeGrid,
+    /// How far short of an installment a transfer may arrive (a matching setting).
+    BankSettings,
+    CreditNote,
+    ExemptionOutcome,
+    RefundPaid,
+    RoleChange,
+}
+
+impl Restricted {
+    pub const ALL: [Restricted; 7] = [
+        Restricted::SchoolSettings,
+        Restricted::FeeGrid,
+        Restricted::BankSettings,
+        Restricted::CreditNote,
+        Restricted::ExemptionOutcome,
+        Restricted::RefundPaid,
+        Restricted::RoleChange,
+    ];
+
+    /// Who may: the one table of rights.
+    pub fn allowed(self, role: Role) -> bool {
+        match self {
+            Restricted::SchoolSettings
+            | Restricted::FeeGrid
+            | Restricted::BankSettings
+            | Restricted::CreditNote
+            | Restricted::ExemptionOutcome
+            | Restricted::RefundPaid
+            | Restricted::RoleChange => role == Role::FinanceManager,
+        }
+    }
+
+    fn describe(self) -> &'static str {
+        match self {
+            Restricted::SchoolSettings => "modifier les paramètres d'une école (dont ses coordonnées bancaires)",
+            Restricted::FeeGrid => "modifier la grille des droits",
+            Restricted::BankSettings => "modifier la tolérance de frais bancaires",
+            Restricted::CreditNote => "émettre un avoir",
+            Restricted::ExemptionOutcome => "enregistrer les décisions de la commission",
+            Restricted::RefundPaid => "enregistrer le paiement d'un remboursement",
+            Restricted::RoleChange => "attribuer un rôle",
+        }
+    }
+}
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct User {
     pub name: String,
-    pub role: String,
+    pub role: Role,
 }
 
 /// A user name: trimmed, 1 to 60 characters, no control characters.
@@ -21,12 +108,55 @@ pub fn parse_name(name: &str) -> Result<String> {
     Ok(n.to_string())
 }
 
-/// Signs `name` in on this desktop: creates the profile if new (as an accountant) and remembers
-/// it for the next start.
+/// Refuses `action` unless `actor` is a profile whose role allows it. Runs inside the action's
+/// transaction, so a role changed meanwhile is seen.
+pub async fn require(conn: &mut Conn, actor: &str, action: Restricted) -> Result<()> {
+    match store::users::role_of(conn, actor).await? {
+        Some(role) if action.allowed(role) => Ok(()),
+        _ => Err(Error::Forbidden(format!(
+            "{actor} n'est pas responsable financier : seul un responsable financier peut {}",
+            action.describe()
+        ))),
+    }
+}
+
+/// A reason given for a change of settings: required, trimmed.
+pub fn reason_required(reason: Option<&str>) -> Result<&str> {
+    match reason.map(str::trim) {
+        Some(r) if !r.is_empty() => Ok(r),
+        _ => Err(Error::Invalid("un motif est obligatoire pour modifier un paramètre".into())),
+    }
+}
+
+/// Gives a profile its role (creating the profile if new). Only a finance manager may, except
+/// on a database that has none yet (its first finance manager is named this way). Audited.
+pub async fn set_role(store: &Store, name: &str, role: Role, actor: &str) -> Result<()> {
+    let name = parse_name(name)?;
+    let mut tx = store.begin().await?;
+    if store::users::count_with_role(&mut tx, Role::FinanceManager).await? > 0 {
+        require(&mut tx, actor, Restricted::RoleChange).await?;
+    }
+    let old = store::users::role_of(&mut tx, &name).await?;
+    store::users::set_role(&mut tx, &name, role).await?;
+    audit::record(&mut tx, actor, "user.role", "user", &name, None, json!({"old": old, "role": role})).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Signs `name` in on this desktop and remembers it for the next start. A new profile is an
+/// accountant, except the database's first, which is its finance manager. Audited when created.
 pub async fn sign_in(store: &Store, name: &str) -> Result<User> {
     let name = parse_name(name)?;
     let mut tx = store.begin().await?;
-    let user = store::users::ensure(&mut tx, &name).await?;
+    let user = match store::users::by_name(&mut tx, &name).await? {
+        Some(user) => user,
+        None => {
+            let role = if store::users::count(&mut tx).await? == 0 { Role::FinanceManager } else { Role::Accountant };
+            store::users::set_role(&mut tx, &name, role).await?;
+            audit::record(&mut tx, &name, "user.create", "user", &name, None, json!({"role": role})).await?;
+            User { name: name.clone(), role }
+        }
+    };
     store::users::set_pref(&mut tx, "last_user", &name).await?;
     tx.commit().await?;
     Ok(user)
@@ -38,5 +168,20 @@ pub async fn current(store: &Store) -> Result<Option<User>> {
     match store::users::pref(&mut conn, "last_user").await? {
         Some(name) => store::users::by_name(&mut conn, &name).await,
         None => Ok(None),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accountants_may_do_none_of_the_restricted_actions_and_finance_managers_all() {
+        for action in Restricted::ALL {
+            assert!(!action.allowed(Role::Accountant), "{action:?}");
+            assert!(action.allowed(Role::FinanceManager), "{action:?}");
+        }
+        assert_eq!(Role::parse("finance_manager").unwrap(), Role::FinanceManager);
+        assert!(Role::parse("admin").is_err());
     }
 }

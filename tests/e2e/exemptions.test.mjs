@@ -35,9 +35,11 @@ test('a finance manager records a full exemption and sees its consequences', asy
   const position = cli(app.db, 'account', c.student_number);
   const credit = position.credit_notes.find((n) => n.number === note);
   assert.ok(credit, 'the credit note is in the ledger');
-  assert.equal(position.summary.balance, '0.00', 'credit note and refund leave nothing owed either way');
   assert.equal(position.refunds.length, 1);
   assert.equal(position.refunds[0].status, 'to_pay');
+  // Until the refund is paid the school owes it: the student's account is in credit by that much.
+  assert.equal(position.summary.balance, `-${position.refunds[0].amount}`, 'the refund still to pay is owed to the student');
+  assert.equal(position.summary.position, 'creditor');
   // The dashboard's totals include it.
   const total = await s.waitForText('[data-testid="report-credit-notes"]', (t) => t.includes('€'));
   assert.equal(squash(total), squash(french(credit.amount)));
@@ -50,4 +52,12 @@ test('a finance manager records a full exemption and sees its consequences', asy
   await s.cmd('POST', '/url', { url: (await s.cmd('GET', '/url')).replace(/#.*$/, `#/comptes/${c.student_number}`) });
   await s.waitForText('[data-testid="table-credit-notes"]', (t) => t.includes(note));
   await s.waitForText('[data-testid="table-refunds"]', (t) => t.includes('À payer'));
+
+  // The finance manager marks the refund paid: the account is settled.
+  await s.click(await s.waitFor('[data-testid="nav-exonerations"]'));
+  await s.click(await s.waitFor('[data-testid="refund-pay"]'));
+  await s.waitForText('[data-testid="refunds"]', (t) => t.includes('Payé'));
+  const settled = cli(app.db, 'account', c.student_number);
+  assert.equal(settled.summary.balance, '0.00', 'credit note and paid refund leave nothing owed either way');
+  assert.equal(settled.refunds[0].status, 'paid');
 });

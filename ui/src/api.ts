@@ -45,7 +45,7 @@ export const AppStatus = z.object({
   students: z.number(),
   requests: z.number(),
   user: z.string(),
-  role: z.string().nullable(),
+  role: z.enum(['accountant', 'finance_manager']).nullable(),
 });
 export type AppStatus = z.infer<typeof AppStatus>;
 
@@ -237,6 +237,7 @@ export const Invoice = z.object({
   total: money,
   settled: money,
   credited: money,
+  status: z.enum(['open', 'settled', 'credited']),
 });
 export type Invoice = z.infer<typeof Invoice>;
 export const InvoicePreview = z.object({
@@ -305,10 +306,10 @@ export const api = {
   students: (query: string | null) => call('students_list', z.array(Student), { query }),
   account: (studentNumber: string) => call('account_position', Position, { studentNumber }),
   feeGrid: () => call('fee_grid', z.array(FeeRow)),
-  setFee: (entry: { academic_year: string; school: string; programme: string; situation: string; amount: string }) =>
-    call('fee_set', z.array(FeeRow), { entry }),
+  setFee: (entry: { academic_year: string; school: string; programme: string; situation: string; amount: string }, reason: string) =>
+    call('fee_set', z.array(FeeRow), { entry, reason }),
   requests: (status: RequestStatus | null) => call('requests_list', z.array(Request), { status }),
-  signIn: (name: string) => call('sign_in', z.object({ name: z.string(), role: z.string() }), { name }),
+  signIn: (name: string) => call('sign_in', z.object({ name: z.string(), role: z.enum(['accountant', 'finance_manager']) }), { name }),
   requestDetail: (id: number) => call('request_detail', RequestDetail, { id }),
   approve: (ids: number[]) => call('requests_approve', z.array(Decided), { ids }),
   reject: (ids: number[], reason: string) => call('requests_reject', z.array(Decided), { ids, reason }),
@@ -337,7 +338,7 @@ export const api = {
   statementConfirm: (lineId: number, studentNumber: string, amount: string | null) =>
     call('statement_confirm', z.object({ line_id: z.number(), student_number: z.string(), amount: money, status: z.string(), unassigned: money, alias_learned: z.string().nullable() }), { lineId, studentNumber, amount }),
   feeTolerance: () => call('fee_tolerance_get', money),
-  setFeeTolerance: (amount: string) => call('fee_tolerance_set', z.null(), { amount }),
+  setFeeTolerance: (amount: string, reason: string) => call('fee_tolerance_set', z.null(), { amount, reason }),
   invoices: (session: string | null) => call('invoices_list', z.array(Invoice), { session }),
   invoiceExport: (number: string) => call('invoice_export', Written, { number }),
   invoicesExport: (numbers: string[], onProgress: (done: number, total: number) => void) => {
@@ -363,5 +364,5 @@ export const api = {
   exemptionsReport: () => call('exemptions_report', Report),
   exemptionsExport: () => call('exemptions_export', Written),
   statementUndo: (lineId: number, reason: string) => call('statement_undo', z.number(), { lineId, reason }),
-  saveSettings: (settings: SchoolSettings) => call('settings_set', z.null(), { settings }),
+  saveSettings: (settings: SchoolSettings, reason: string) => call('settings_set', z.null(), { settings, reason }),
 };
