@@ -804,7 +804,7 @@ async fn exemptions(db: &Option<PathBuf>, command: ExemptionsCommand, user: &str
                             c.invoiced.to_french(),
                             c.paid.to_french(),
                             c.scheduled.to_french(),
-                            c.outcome.clone().unwrap_or_default()
+                            c.outcome.map(|o| o.code()).unwrap_or_default()
                         )
                     })
                     .collect::<Vec<_>>()

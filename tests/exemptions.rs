@@ -190,7 +190,7 @@ async fn partial_outcome_is_idempotent_and_a_changed_outcome_reverses_cleanly() 
     assert_eq!(full.credit_note.as_ref().unwrap().amount, m(316900));
     assert_eq!(regie::ledger::account_position(&s, "22000004").await.unwrap().summary.balance, Money::ZERO);
     let list = exemptions::list(&s, Some("Commission 2022-09")).await.unwrap();
-    assert_eq!(list[0].outcome.as_deref(), Some("full"));
+    assert_eq!(list[0].outcome, Some(exemptions::OutcomeKind::Full));
 }
 
 #[tokio::test]

@@ -202,7 +202,7 @@ impl World {
                     format!("VIR SEPA RECU /DE {} {} /MOTIF {} ETAPE {step}", row[1], row[2], row[0]).to_uppercase();
                 if let Some(line) = self.import(step, *cents, &label).await? {
                     let view = bank::lines(s, None).await?.into_iter().find(|l| l.id == line).expect("line");
-                    if *confirm && view.status != "matched" {
+                    if *confirm && view.status != bank::matching::LineStatus::Matched {
                         bank::confirm(s, line, row[0], None, "paul").await?;
                     }
                 }

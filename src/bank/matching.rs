@@ -53,8 +53,9 @@ pub struct Suggestion {
     pub reasons: Vec<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, sqlx::Type)]
 #[serde(rename_all = "snake_case")]
+#[sqlx(rename_all = "snake_case")]
 pub enum LineStatus {
     Matched,
     ToReview,
@@ -70,6 +71,23 @@ impl LineStatus {
             LineStatus::Unmatched => "unmatched",
             LineStatus::Debit => "debit",
         }
+    }
+
+    pub fn parse(text: &str) -> crate::Result<LineStatus> {
+        [LineStatus::Matched, LineStatus::ToReview, LineStatus::Unmatched, LineStatus::Debit]
+            .into_iter()
+            .find(|s| s.code() == text.trim())
+            .ok_or_else(|| {
+                crate::Error::Invalid(format!(
+                    "statut de ligne inconnu « {text} » (matched, to_review, unmatched, debit)"
+                ))
+            })
+    }
+}
+
+impl std::fmt::Display for LineStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.pad(self.code())
     }
 }
 

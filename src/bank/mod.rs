@@ -126,7 +126,7 @@ pub async fn import_file_with(
             value_date: line.value_date,
             label: &line.label,
             amount: line.amount,
-            status: status.code(),
+            status,
             score: best.map(|b| b.score),
             reasons: serde_json::to_string(&best.map(|b| &b.reasons)).expect("json"),
             // A matched line is explained by its reasons; the ranked list is for lines to review.
@@ -189,7 +189,7 @@ pub struct LineView {
     pub amount: Money,
     /// What is not yet turned into payments.
     pub unassigned: Money,
-    pub status: String,
+    pub status: LineStatus,
     pub student_number: Option<String>,
     pub score: Option<i64>,
     pub reasons: Vec<String>,
@@ -220,9 +220,7 @@ fn view(r: store::bank::LineRow) -> Result<LineView> {
 }
 
 pub async fn lines(store: &Store, status: Option<&str>) -> Result<Vec<LineView>> {
-    if let Some(s) = status.filter(|s| !["matched", "to_review", "unmatched", "debit"].contains(s)) {
-        return Err(Error::Invalid(format!("statut de ligne inconnu « {s} » (matched, to_review, unmatched, debit)")));
-    }
+    let status = status.map(LineStatus::parse).transpose()?;
     store::bank::lines(&mut *store.read().await?, status).await?.into_iter().map(view).collect()
 }
 
@@ -232,7 +230,7 @@ pub struct Confirmed {
     pub student_number: String,
     pub amount: Money,
     pub payment_id: i64,
-    pub status: String,
+    pub status: LineStatus,
     pub unassigned: Money,
     /// The payer's name remembered as the student's alias, when it was new.
     pub alias_learned: Option<String>,
@@ -273,7 +271,7 @@ pub async fn confirm(
     store::bank::link_payment(&mut tx, line_id, payment).await?;
     let left = unassigned - amount;
     let status = if left.is_zero() { LineStatus::Matched } else { LineStatus::ToReview };
-    store::bank::set_line_status(&mut tx, line_id, status.code()).await?;
+    store::bank::set_line_status(&mut tx, line_id, status).await?;
     let mut alias_learned = None;
     // A payer who is not the student (a parent, a sponsor) is remembered; the student's own
     // name, whole or in part, is not an alias.
@@ -301,7 +299,7 @@ pub async fn confirm(
         student_number: student.number.to_string(),
         amount,
         payment_id: payment,
-        status: status.code().into(),
+        status,
         unassigned: left,
         alias_learned,
     })
@@ -325,7 +323,7 @@ pub async fn undo(store: &Store, line_id: i64, reason: &str, date: NaiveDate, ac
         store::bank::link_payment(&mut tx, line_id, rev).await?;
         reversed.push(json!({"payment": payment, "reversal": rev, "amount": amount}));
     }
-    store::bank::set_line_status(&mut tx, line_id, LineStatus::ToReview.code()).await?;
+    store::bank::set_line_status(&mut tx, line_id, LineStatus::ToReview).await?;
     audit::record(&mut tx, actor, "bank.undo", "statement_line", line_id, Some(reason), json!({"reversed": reversed}))
         .await?;
     tx.commit().await?;

@@ -11,6 +11,32 @@ use crate::money::Money;
 use crate::store::{self, Conn, Store, audit};
 use crate::{Error, Result};
 
+/// What an outcome is, as stored and listed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize, sqlx::Type)]
+#[serde(rename_all = "snake_case")]
+#[sqlx(rename_all = "snake_case")]
+pub enum OutcomeKind {
+    Full,
+    Partial,
+    Refused,
+}
+
+impl OutcomeKind {
+    pub fn code(self) -> &'static str {
+        match self {
+            OutcomeKind::Full => "full",
+            OutcomeKind::Partial => "partial",
+            OutcomeKind::Refused => "refused",
+        }
+    }
+}
+
+impl std::fmt::Display for OutcomeKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.pad(self.code())
+    }
+}
+
 /// What the commission decided for a student.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
@@ -35,11 +61,11 @@ impl Outcome {
         }
     }
 
-    fn code(self) -> &'static str {
+    pub fn kind(self) -> OutcomeKind {
         match self {
-            Outcome::Full => "full",
-            Outcome::Partial(_) => "partial",
-            Outcome::Refused => "refused",
+            Outcome::Full => OutcomeKind::Full,
+            Outcome::Partial(_) => OutcomeKind::Partial,
+            Outcome::Refused => OutcomeKind::Refused,
         }
     }
 }
@@ -58,7 +84,7 @@ pub struct Candidate {
     pub invoiced: Money,
     pub paid: Money,
     pub scheduled: Money,
-    pub outcome: Option<String>,
+    pub outcome: Option<OutcomeKind>,
     pub exempted: Option<Money>,
     pub session: Option<String>,
 }
@@ -83,7 +109,7 @@ pub async fn list(store: &Store, session: Option<&str>) -> Result<Vec<Candidate>
                 invoiced: Money::from_cents(r.total_cents),
                 paid: Money::from_cents(r.paid_cents),
                 scheduled: Money::from_cents(r.scheduled_left_cents),
-                outcome: o.map(|o| o.outcome.clone()),
+                outcome: o.map(|o| o.outcome),
                 exempted: o.map(|o| Money::from_cents(o.exempted_cents)),
                 session: o.map(|o| o.session.clone()),
             }
@@ -166,7 +192,7 @@ pub async fn decide(
         Outcome::Refused => Money::ZERO,
     };
     let active = store::exemptions::active_outcome(&mut tx, candidate.invoice_id).await?;
-    if let Some(a) = active.as_ref().filter(|a| a.outcome == outcome.code() && a.exempted_cents == exempted.cents()) {
+    if let Some(a) = active.as_ref().filter(|a| a.outcome == outcome.kind() && a.exempted_cents == exempted.cents()) {
         let applied = describe(&mut tx, a).await?;
         return Ok(Applied { changed: false, ..applied });
     }
@@ -218,14 +244,13 @@ pub async fn decide(
         session_id,
         candidate.student_id,
         candidate.invoice_id,
-        outcome.code(),
+        outcome.kind(),
         exempted,
         reference,
         actor,
         credit_id,
         refund_id,
         &cancelled,
-        None,
     )
     .await?;
     audit::record(
@@ -235,7 +260,7 @@ pub async fn decide(
         "exemption_outcome",
         id,
         Some(reference),
-        json!({"student": student_number, "session": session, "outcome": outcome.code(), "exempted": exempted,
+        json!({"student": student_number, "session": session, "outcome": outcome.kind(), "exempted": exempted,
                "cancelled_installments": cancelled, "credit_note": credit_note, "refund": refund, "reversed": reversed}),
     )
     .await?;
@@ -246,15 +271,9 @@ pub async fn decide(
 /// The invoices a new credit may go on: re-billing invoices of earlier reversals first (they
 /// carry what was credited before), then the original invoice.
 async fn credit_targets(conn: &mut Conn, invoice_id: i64, number: &str) -> Result<Vec<store::ledger::RequestInvoice>> {
-    let rebills: Vec<(String,)> = sqlx::query_as(
-        "SELECT i.number FROM exemption_outcomes o JOIN invoices i ON i.id = o.reversal_invoice_id
-         WHERE o.invoice_id = $1 ORDER BY o.id DESC",
-    )
-    .bind(invoice_id)
-    .fetch_all(&mut *conn)
-    .await?;
+    let rebills = store::exemptions::rebill_numbers(conn, invoice_id).await?;
     let mut out = Vec::new();
-    for (n,) in rebills.iter().map(|(n,)| (n.as_str(),)).chain(std::iter::once((number,))) {
+    for n in rebills.iter().map(String::as_str).chain(std::iter::once(number)) {
         if let Some(inv) = store::invoices::invoice_totals(conn, n).await? {
             out.push(inv);
         }
@@ -302,10 +321,6 @@ async fn reverse(
             ledger::RefundStatus::ToPay => ledger::cancel_refund(conn, refund.id, date, &reason, actor).await?,
             ledger::RefundStatus::Cancelled => {}
         }
-    }
-    // Installments an outcome stored before credit notes settled installments themselves.
-    if let Some(added) = active.added_installment {
-        store::ledger::cancel_installment(conn, added).await?;
     }
     let mut rebill = None;
     if active.exempted_cents > 0 {
@@ -392,7 +407,7 @@ pub async fn report(store: &Store) -> Result<Report> {
     let outcomes = store::exemptions::active_outcomes(&mut conn).await?;
     let mut groups: Vec<GroupTotals> = Vec::new();
     let mut totals = GroupTotals { school: "Total".into(), ..GroupTotals::default() };
-    for o in outcomes.iter().filter(|o| o.outcome != "refused") {
+    for o in outcomes.iter().filter(|o| o.outcome != OutcomeKind::Refused) {
         let Some(c) = candidates.iter().find(|c| c.invoice_id == o.invoice_id) else { continue };
         let exempted = Money::from_cents(o.exempted_cents);
         let (mut to_pay, mut paid) = (Money::ZERO, Money::ZERO);

@@ -4,7 +4,7 @@ use chrono::NaiveDate;
 
 use super::Conn;
 use crate::Result;
-use crate::bank::matching::{OpenItem, Payee};
+use crate::bank::matching::{LineStatus, OpenItem, Payee};
 use crate::money::Money;
 
 pub async fn insert_statement(
@@ -38,7 +38,7 @@ pub async fn set_statement_counts(conn: &mut Conn, id: i64, new_lines: usize, al
     Ok(())
 }
 
-pub async fn set_line_status(conn: &mut Conn, id: i64, status: &str) -> Result<()> {
+pub async fn set_line_status(conn: &mut Conn, id: i64, status: LineStatus) -> Result<()> {
     sqlx::query("UPDATE statement_lines SET status = $1 WHERE id = $2").bind(status).bind(id).execute(conn).await?;
     Ok(())
 }
@@ -58,7 +58,7 @@ pub struct LineRow {
     pub date: NaiveDate,
     pub label: String,
     pub amount_cents: i64,
-    pub status: String,
+    pub status: LineStatus,
     pub score: Option<i64>,
     pub reasons: String,
     pub suggestions: String,
@@ -83,7 +83,7 @@ macro_rules! select_lines {
     };
 }
 
-pub async fn lines(conn: &mut Conn, status: Option<&str>) -> Result<Vec<LineRow>> {
+pub async fn lines(conn: &mut Conn, status: Option<LineStatus>) -> Result<Vec<LineRow>> {
     Ok(sqlx::query_as(select_lines!("WHERE $1 IS NULL OR l.status = $1 ORDER BY l.date, l.id"))
         .bind(status)
         .fetch_all(conn)
@@ -252,7 +252,7 @@ pub struct NewLine<'a> {
     pub value_date: Option<NaiveDate>,
     pub label: &'a str,
     pub amount: Money,
-    pub status: &'static str,
+    pub status: LineStatus,
     pub score: Option<i64>,
     pub reasons: String,
     pub suggestions: String,

@@ -4,6 +4,7 @@ use chrono::NaiveDate;
 
 use super::Conn;
 use crate::Result;
+use crate::exemptions::OutcomeKind;
 use crate::ledger::RefundStatus;
 use crate::money::Money;
 
@@ -65,19 +66,18 @@ pub struct OutcomeRow {
     pub session: String,
     pub student_id: i64,
     pub invoice_id: i64,
-    pub outcome: String,
+    pub outcome: OutcomeKind,
     pub exempted_cents: i64,
     pub reference: String,
     pub credit_note_id: Option<i64>,
     pub refund_id: Option<i64>,
     pub cancelled: String,
-    pub added_installment: Option<i64>,
 }
 
 pub async fn active_outcome(conn: &mut Conn, invoice_id: i64) -> Result<Option<OutcomeRow>> {
     Ok(sqlx::query_as(
         "SELECT o.id, c.name AS session, o.student_id, o.invoice_id, o.outcome, o.exempted_cents, o.reference, o.credit_note_id,
-                o.refund_id, o.cancelled, o.added_installment
+                o.refund_id, o.cancelled
          FROM exemption_outcomes o JOIN commission_sessions c ON c.id = o.session_id
          WHERE o.invoice_id = $1 AND o.reversed_at IS NULL",
     )
@@ -89,7 +89,7 @@ pub async fn active_outcome(conn: &mut Conn, invoice_id: i64) -> Result<Option<O
 pub async fn active_outcomes(conn: &mut Conn) -> Result<Vec<OutcomeRow>> {
     Ok(sqlx::query_as(
         "SELECT o.id, c.name AS session, o.student_id, o.invoice_id, o.outcome, o.exempted_cents, o.reference, o.credit_note_id,
-                o.refund_id, o.cancelled, o.added_installment
+                o.refund_id, o.cancelled
          FROM exemption_outcomes o JOIN commission_sessions c ON c.id = o.session_id
          WHERE o.reversed_at IS NULL ORDER BY o.id",
     )
@@ -103,19 +103,18 @@ pub async fn insert_outcome(
     session_id: i64,
     student_id: i64,
     invoice_id: i64,
-    outcome: &str,
+    outcome: OutcomeKind,
     exempted: Money,
     reference: &str,
     actor: &str,
     credit_note_id: Option<i64>,
     refund_id: Option<i64>,
     cancelled: &[i64],
-    added_installment: Option<i64>,
 ) -> Result<i64> {
     let (id,): (i64,) = sqlx::query_as(
         "INSERT INTO exemption_outcomes (session_id, student_id, invoice_id, outcome, exempted_cents, reference, decided_by, decided_at,
-            credit_note_id, refund_id, cancelled, added_installment)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id",
+            credit_note_id, refund_id, cancelled)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
     )
     .bind(session_id)
     .bind(student_id)
@@ -128,10 +127,21 @@ pub async fn insert_outcome(
     .bind(credit_note_id)
     .bind(refund_id)
     .bind(serde_json::to_string(cancelled).expect("json"))
-    .bind(added_installment)
     .fetch_one(conn)
     .await?;
     Ok(id)
+}
+
+/// The re-billing invoices of an invoice's reversed outcomes, latest first.
+pub async fn rebill_numbers(conn: &mut Conn, invoice_id: i64) -> Result<Vec<String>> {
+    let rows: Vec<(String,)> = sqlx::query_as(
+        "SELECT i.number FROM exemption_outcomes o JOIN invoices i ON i.id = o.reversal_invoice_id
+         WHERE o.invoice_id = $1 ORDER BY o.id DESC",
+    )
+    .bind(invoice_id)
+    .fetch_all(conn)
+    .await?;
+    Ok(rows.into_iter().map(|(n,)| n).collect())
 }
 
 pub async fn mark_reversed(conn: &mut Conn, id: i64, reversal_invoice: Option<i64>) -> Result<()> {

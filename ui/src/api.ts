@@ -267,7 +267,7 @@ export const Candidate = z.object({
   invoiced: money,
   paid: money,
   scheduled: money,
-  outcome: z.string().nullable(),
+  outcome: z.enum(['full', 'partial', 'refused']).nullable(),
   exempted: money.nullable(),
   session: z.string().nullable(),
 });
