@@ -372,26 +372,19 @@ async fn check(s: &Store) -> Result<(), String> {
     {
         fail(format!("installment {id}: {settled} settled of {amount} (or paid while cancelled)"));
     }
-    for (id, total, scheduled) in rows(
-        s,
+    let invoices: Vec<(i64, i64, i64, i64)> = sqlx::query_as(
         "SELECT i.id, COALESCE((SELECT SUM(l.excl_vat_cents) FROM invoice_lines l WHERE l.invoice_id = i.id), 0),
-                COALESCE((SELECT SUM(t.amount_cents) FROM installments t WHERE t.invoice_id = i.id), 0)
-         FROM invoices i",
-    )
-    .await
-    {
-        if total != scheduled {
-            fail(format!("invoice {id}: total {total} but installments {scheduled}"));
-        }
-    }
-    for (id, total, credited) in rows(
-        s,
-        "SELECT i.id, COALESCE((SELECT SUM(l.excl_vat_cents) FROM invoice_lines l WHERE l.invoice_id = i.id), 0),
+                COALESCE((SELECT SUM(t.amount_cents) FROM installments t WHERE t.invoice_id = i.id), 0),
                 COALESCE((SELECT SUM(c.amount_cents) FROM credit_notes c WHERE c.invoice_id = i.id), 0)
          FROM invoices i",
     )
+    .fetch_all(s.pool())
     .await
-    {
+    .unwrap();
+    for (id, total, scheduled, credited) in invoices {
+        if total != scheduled {
+            fail(format!("invoice {id}: total {total} but installments {scheduled}"));
+        }
         if credited > total {
             fail(format!("invoice {id}: credited {credited} beyond its total {total}"));
         }

@@ -72,6 +72,11 @@ impl Credit {
     pub fn total(&self) -> Money {
         self.sources.iter().map(|(_, m)| *m).sum()
     }
+
+    /// What no refund claims.
+    pub fn spare(&self) -> Money {
+        self.total() - self.refunds_paid - self.refunds_to_pay
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

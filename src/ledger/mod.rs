@@ -454,8 +454,7 @@ pub async fn issue_rebill(
 
 /// The credit on a student's account that no refund claims.
 pub async fn spare_credit(conn: &mut Conn, student_id: i64) -> Result<Money> {
-    let credit = sql::credit(conn, student_id).await?;
-    Ok(credit.total() - credit.refunds_paid - credit.refunds_to_pay)
+    Ok(sql::credit(conn, student_id).await?.spare())
 }
 
 /// Records a refund to pay to a student, within the credit their account has. Audited.
@@ -468,8 +467,7 @@ pub async fn issue_refund(
     iban: Option<&str>,
     actor: &str,
 ) -> Result<i64> {
-    let credit = sql::credit(conn, student_id).await?;
-    let spare = credit.total() - credit.refunds_paid - credit.refunds_to_pay;
+    let spare = spare_credit(conn, student_id).await?;
     if !amount.is_positive() || amount > spare {
         return Err(Error::Invalid(format!(
             "remboursement de {} impossible : le compte n'a que {} de crédit",
