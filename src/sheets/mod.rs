@@ -292,6 +292,9 @@ fn read_workbook(path: &Path) -> Result<Sheet, SheetError> {
             if ext == "ods" {
                 check_ods(path)?;
             }
+            if ext == "xls" {
+                check_xls(path)?;
+            }
             let mut wb = open_workbook_auto(path).map_err(|e| unreadable(&e))?;
             let name = first(wb.sheet_names())?;
             let range =
@@ -304,6 +307,84 @@ fn read_workbook(path: &Path) -> Result<Sheet, SheetError> {
             Ok(rows.finish())
         }
     }
+}
+
+/// The largest xls workbook stream we scan (an xls file is at most a few tens of megabytes).
+const MAX_XLS_STREAM: u64 = 256 * 1024 * 1024;
+
+/// Scans an xls file's records before calamine opens it. calamine parses every sheet when it
+/// opens the file, reserves room for each sheet's declared dimensions (a 32-bit row count: a
+/// few bytes can ask for terabytes) and lays each sheet out from its first to its last cell.
+/// Refuses a file whose sheets declare or use more than `MAX_CELLS` cells in all.
+fn check_xls(path: &Path) -> Result<(), SheetError> {
+    use std::io::Read;
+    let bad = |m: String| file_error(path, m);
+    let mut file = cfb::open(path).map_err(|e| bad(format!("fichier xls illisible: {e}")))?;
+    let name = ["/Workbook", "/Book"]
+        .into_iter()
+        .find(|n| file.is_stream(n))
+        .ok_or_else(|| bad("fichier xls sans classeur".into()))?;
+    let mut data = Vec::new();
+    file.open_stream(name)
+        .map_err(|e| bad(format!("fichier xls illisible: {e}")))?
+        .take(MAX_XLS_STREAM)
+        .read_to_end(&mut data)
+        .map_err(|e| bad(format!("fichier xls illisible: {e}")))?;
+    let u16_at = |b: &[u8], i: usize| b.get(i..i + 2).map(|s| u16::from_le_bytes([s[0], s[1]]) as usize);
+    let u32_at = |b: &[u8], i: usize| b.get(i..i + 4).map(|s| u32::from_le_bytes([s[0], s[1], s[2], s[3]]) as usize);
+    let too_big =
+        |what: String| bad(format!("classeur démesuré: {what} ; seules les données du tableau sont attendues"));
+    // (last row, last column) used by the current sheet, and the cells of the sheets done.
+    let mut corner: Option<(usize, usize)> = None;
+    let mut total = 0usize;
+    let close = |corner: &mut Option<(usize, usize)>, total: &mut usize| -> Result<(), SheetError> {
+        if let Some((r, c)) = corner.take() {
+            *total = total.saturating_add((r + 1).saturating_mul(c + 1));
+            if *total > MAX_CELLS {
+                return Err(too_big(format!("plus de {MAX_CELLS} cellules")));
+            }
+        }
+        Ok(())
+    };
+    let mut pos = 0;
+    while let (Some(typ), Some(len)) = (u16_at(&data, pos), u16_at(&data, pos + 2)) {
+        let body = data.get(pos + 4..pos + 4 + len).unwrap_or(&[]);
+        pos += 4 + len;
+        let mut used = |row: Option<usize>, col: Option<usize>| {
+            if let (Some(r), Some(c)) = (row, col) {
+                let (r0, c0) = corner.unwrap_or((0, 0));
+                corner = Some((r0.max(r), c0.max(c)));
+            }
+        };
+        match typ {
+            // BOF and EOF bound a sheet's records.
+            0x0809 | 0x000A => close(&mut corner, &mut total)?,
+            // Dimensions: BIFF8 rows as u32, BIFF5 as u16.
+            0x0200 => {
+                let (rows, cols) = if len >= 14 {
+                    (u32_at(body, 4).zip(u32_at(body, 0)), u16_at(body, 10).zip(u16_at(body, 8)))
+                } else {
+                    (u16_at(body, 2).zip(u16_at(body, 0)), u16_at(body, 6).zip(u16_at(body, 4)))
+                };
+                let span = |p: Option<(usize, usize)>| p.map(|(last, first)| last.saturating_sub(first)).unwrap_or(0);
+                if span(rows).saturating_mul(span(cols)) > MAX_CELLS {
+                    return Err(too_big(format!(
+                        "une feuille déclare {} lignes × {} colonnes",
+                        span(rows),
+                        span(cols)
+                    )));
+                }
+            }
+            // Cells: row and column first.
+            0x0201 | 0x0203 | 0x0204 | 0x0205 | 0x0006 | 0x00D6 | 0x00FD | 0x027E => {
+                used(u16_at(body, 0), u16_at(body, 2))
+            }
+            // A row of numbers: its last column closes the record.
+            0x00BD => used(u16_at(body, 0), len.checked_sub(2).and_then(|i| u16_at(body, i))),
+            _ => {}
+        }
+    }
+    close(&mut corner, &mut total)
 }
 
 /// Counts, from an ods file's content.xml, the cells calamine would lay out when it opens the file
@@ -507,5 +588,70 @@ mod tests {
     fn whole_numbers_print_as_integers() {
         assert_eq!(Cell::Number(22001234.0).text(), "22001234");
         assert_eq!(Cell::Number(1630.5).text(), "1630.5");
+    }
+
+    /// An xls file (a compound file holding a `Workbook` stream) made of BIFF records.
+    fn xls(name: &str, records: &[(u16, Vec<u8>)]) -> std::path::PathBuf {
+        use std::io::Write;
+        let path = std::env::temp_dir().join(format!("regie-xls-{}-{name}.xls", std::process::id()));
+        let mut file = cfb::create(&path).unwrap();
+        let mut stream = file.create_stream("/Workbook").unwrap();
+        for (typ, body) in records {
+            stream.write_all(&typ.to_le_bytes()).unwrap();
+            stream.write_all(&(body.len() as u16).to_le_bytes()).unwrap();
+            stream.write_all(body).unwrap();
+        }
+        drop(stream);
+        file.flush().unwrap();
+        path
+    }
+
+    fn dimensions(last_row: u32, last_col: u16) -> (u16, Vec<u8>) {
+        let mut b = Vec::new();
+        b.extend(0u32.to_le_bytes());
+        b.extend(last_row.to_le_bytes());
+        b.extend(0u16.to_le_bytes());
+        b.extend(last_col.to_le_bytes());
+        b.extend(0u16.to_le_bytes());
+        (0x0200, b)
+    }
+
+    fn number(row: u16, col: u16) -> (u16, Vec<u8>) {
+        let mut b = Vec::new();
+        b.extend(row.to_le_bytes());
+        b.extend(col.to_le_bytes());
+        b.extend(0u16.to_le_bytes());
+        b.extend(1630.5f64.to_le_bytes());
+        (0x0203, b)
+    }
+
+    #[test]
+    fn xls_sheets_of_absurd_size_are_refused_before_calamine_reads_them() {
+        let bof = (0x0809u16, vec![0u8; 16]);
+        let eof = (0x000Au16, Vec::new());
+        // A sheet that declares four billion rows: calamine would reserve them when opening.
+        let declared =
+            xls("declared", &[bof.clone(), eof.clone(), bof.clone(), dimensions(u32::MAX - 1, 255), eof.clone()]);
+        let e = check_xls(&declared).unwrap_err().to_string();
+        assert!(e.contains("démesuré") && e.contains("regie-xls"), "{e}");
+        assert!(read(&declared).is_err());
+        // Two cells at opposite corners: calamine would lay out 65,536 x 256 cells.
+        let corners = xls("corners", &[bof.clone(), number(0, 0), number(65_535, 255), eof.clone()]);
+        assert!(check_xls(&corners).unwrap_err().to_string().contains("cellules"));
+        // Many sheets add up.
+        let mut many = Vec::new();
+        for _ in 0..12 {
+            many.extend([bof.clone(), number(0, 0), number(9_999, 99), eof.clone()]);
+        }
+        assert!(check_xls(&xls("many", &many)).is_err(), "12 x 1,000,000 cells");
+        // A statement-sized sheet passes the scan.
+        assert!(check_xls(&xls("small", &[bof.clone(), dimensions(500, 6), number(499, 5), eof.clone()])).is_ok());
+        // Junk named .xls is refused cleanly.
+        let junk = std::env::temp_dir().join(format!("regie-xls-{}-junk.xls", std::process::id()));
+        std::fs::write(&junk, b"\x00\x01 not a compound file").unwrap();
+        assert!(read(&junk).is_err());
+        for p in [declared, corners, junk] {
+            let _ = std::fs::remove_file(p);
+        }
     }
 }
