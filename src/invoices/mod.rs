@@ -147,11 +147,11 @@ pub async fn account_data(store: &Store, number: &str, date: chrono::NaiveDate) 
     let school = school_json(&mut *store.read().await?, pos.student.school.code()).await?;
     let e = |m: Money| m.to_french();
     let d = fr_date;
-    let methods = |m: &str| match m {
-        "card" => "Carte",
-        "debit" => "Prélèvement",
-        "transfer" => "Virement",
-        _ => "Autre",
+    let methods = |m: ledger::PaymentMethod| match m {
+        ledger::PaymentMethod::Card => "Carte",
+        ledger::PaymentMethod::Debit => "Prélèvement",
+        ledger::PaymentMethod::Transfer => "Virement",
+        ledger::PaymentMethod::Other => "Autre",
     };
     Ok(json!({
         "school": school,
@@ -160,7 +160,7 @@ pub async fn account_data(store: &Store, number: &str, date: chrono::NaiveDate) 
         "student_number": pos.student.number,
         "orders": pos.orders.iter().map(|o| [d(o.date), o.number.clone(), if o.blocked { "Oui" } else { "Non" }.to_string(), e(o.excl_vat), e(o.vat), e(o.incl_vat), e(o.financed), e(o.invoiced)]).collect::<Vec<_>>(),
         "invoices": pos.invoices.iter().map(|i| [d(i.date), i.number.clone(), i.session.clone(), e(i.incl_vat), e(i.credit_notes), e(i.settled), e(i.refunded)]).collect::<Vec<_>>(),
-        "payments": pos.payments.iter().map(|p| [d(p.date), p.reference.clone(), methods(&p.method).to_string(), e(p.amount), e(p.allocated), e(p.unallocated)]).collect::<Vec<_>>(),
+        "payments": pos.payments.iter().map(|p| [d(p.date), p.reference.clone(), methods(p.method).to_string(), e(p.amount), e(p.allocated), e(p.unallocated)]).collect::<Vec<_>>(),
         "credit_notes": pos.credit_notes.iter().map(|c| [d(c.date), c.number.clone(), c.invoice_number.clone(), e(c.amount), c.reason.clone()]).collect::<Vec<_>>(),
         "refunds": pos.refunds.iter().map(|r| [d(r.date), e(r.amount), match r.status { ledger::RefundStatus::Paid => "Payé", ledger::RefundStatus::ToPay => "À payer", ledger::RefundStatus::Cancelled => "Annulé" }.to_string()]).collect::<Vec<_>>(),
         "summary": {

@@ -4,7 +4,7 @@
 use chrono::NaiveDate;
 use serde::Serialize;
 
-use super::{InstallmentState, InstallmentStatus, RefundStatus, Student};
+use super::{InstallmentState, InstallmentStatus, PaymentMethod, RefundStatus, Student};
 use crate::money::Money;
 
 // Rows as the store reads them. Amounts are cents; conversion to Money happens here, once.
@@ -48,7 +48,7 @@ pub struct PaymentRow {
     pub id: i64,
     pub date: NaiveDate,
     pub reference: String,
-    pub method: String,
+    pub method: PaymentMethod,
     pub amount_cents: i64,
     pub allocated_cents: i64,
 }
@@ -111,7 +111,7 @@ pub struct InvoiceLine {
 pub struct PaymentLine {
     pub date: NaiveDate,
     pub reference: String,
-    pub method: String,
+    pub method: PaymentMethod,
     pub amount: Money,
     pub allocated: Money,
     pub unallocated: Money,
@@ -266,7 +266,7 @@ pub fn compute(student: Student, rows: &LedgerRows, today: NaiveDate) -> Account
         .map(|p| PaymentLine {
             date: p.date,
             reference: p.reference.clone(),
-            method: p.method.clone(),
+            method: p.method,
             amount: c(p.amount_cents),
             allocated: c(p.allocated_cents),
             unallocated: c(p.amount_cents - p.allocated_cents),

@@ -38,6 +38,14 @@ export async function key(s, k) {
   });
 }
 
+function killGroup(child) {
+  try {
+    process.kill(-child.pid, 'SIGKILL');
+  } catch {
+    child.kill('SIGKILL');
+  }
+}
+
 export class App {
   /** A fresh database; `prepare(db)` may fill it with the CLI before the window opens. */
   static async start(prepare) {
@@ -48,7 +56,10 @@ export class App {
     const base = `http://127.0.0.1:${port}`;
     // The app writes exports under its home folder: give it a throw-away one.
     const home = mkdtempSync(join(tmpdir(), 'regie-e2e-home-'));
+    // Its own process group: WebKitWebDriver and the app it starts are in it, and `stop` ends
+    // them all (a window left behind would hold the test runner's output open for ever).
     const driver = spawn(need('TAURI_DRIVER'), ['--port', String(port), '--native-port', String(port + 1)], {
+      detached: true,
       stdio: ['ignore', 'inherit', 'inherit'],
       env: { ...process.env, HOME: home, XDG_CONFIG_HOME: join(home, '.config') },
     });
@@ -66,7 +77,7 @@ export class App {
       const session = await Session.start(base, need('REGIE_DESKTOP'), ['--db', db]);
       return new App(db, driver, session);
     } catch (e) {
-      driver.kill();
+      killGroup(driver);
       throw e;
     }
   }
@@ -95,6 +106,6 @@ export class App {
     } catch {
       // the window may already be gone
     }
-    this.driver.kill();
+    killGroup(this.driver);
   }
 }

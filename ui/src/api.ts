@@ -72,7 +72,7 @@ export const Position = z.object({
     z.object({ date: isoDate, number: z.string(), session: z.string(), incl_vat: money, credit_notes: money, settled: money, refunded: money }),
   ),
   payments: z.array(
-    z.object({ date: isoDate, reference: z.string(), method: z.string(), amount: money, allocated: money, unallocated: money }),
+    z.object({ date: isoDate, reference: z.string(), method: z.enum(['card', 'debit', 'transfer', 'other']), amount: money, allocated: money, unallocated: money }),
   ),
   credit_notes: z.array(z.object({ date: isoDate, number: z.string(), invoice_number: z.string(), amount: money, reason: z.string() })),
   refunds: z.array(z.object({ date: isoDate, amount: money, status: refundStatus })),
