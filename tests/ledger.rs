@@ -161,3 +161,61 @@ async fn undoing_a_match_gives_way_to_the_refund_computed_from_it() {
     assert_eq!((pos.summary.balance, pos.summary.position), (m(163050), PositionKind::Debtor));
     assert_eq!(pos.schedule_left_total, m(163050), "owed on the transfer's installment");
 }
+
+#[tokio::test]
+async fn the_core_gives_each_invoice_its_status() {
+    let (s, _) = common::approved("ledger-invoice-status", &[PAUL_DURAND, AMINE_BENALI]).await;
+    regie::users::set_role(&s, "claire", regie::users::Role::FinanceManager, "admin").await.unwrap();
+    let list = regie::invoices::list(&s, None).await.unwrap();
+    assert!(list.iter().all(|i| i.status == regie::invoices::InvoiceStatus::Open));
+    let paul = list.iter().find(|i| i.student_number == "25000002").unwrap().number.clone();
+    let amine = list.iter().find(|i| i.student_number == "25000003").unwrap().number.clone();
+    regie::invoices::issue_credit_note(&s, &paul, m(61800), "annulation", "claire").await.unwrap();
+    // Amine pays everything but 1 630,50, which a credit note then removes: settled, not credited.
+    let mut tx = s.begin().await.unwrap();
+    let st = regie::store::students::by_number(&mut tx, &regie::ledger::StudentNumber::parse("25000003").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    regie::ledger::record_payment(
+        &mut tx,
+        &st,
+        d(2025, 10, 1),
+        m(224850),
+        regie::ledger::PaymentMethod::Transfer,
+        "VIR",
+        "paul",
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    // The amount as the window sends it, typed the French way.
+    let typed: Money = serde_json::from_str("\"1.630,50\"").unwrap();
+    regie::invoices::issue_credit_note(&s, &amine, typed, "exonération", "claire").await.unwrap();
+    let list = regie::invoices::list(&s, None).await.unwrap();
+    let status = |n: &str| list.iter().find(|i| i.number == n).unwrap().status;
+    assert_eq!(status(&paul), regie::invoices::InvoiceStatus::Credited);
+    assert_eq!(status(&amine), regie::invoices::InvoiceStatus::Settled);
+}
+
+#[tokio::test]
+async fn stored_json_that_does_not_decode_is_an_error_not_a_default() {
+    let (s, dir) = amine_paid_by_transfer("ledger-json").await;
+    exemptions::decide(&s, "C 2025-09", "25000003", Outcome::Full, "CE-3", None, d(2025, 11, 20), "Claire")
+        .await
+        .unwrap();
+    let file = dir.join("autre.csv");
+    write_1252(&file, &statement(&[("12/11/2025", "50,00", "VIR SEPA RECU /DE INCONNU")]));
+    bank::import_file(&s, &file, Columns::Detect, "paul").await.unwrap();
+    sqlx::query("UPDATE statement_lines SET suggestions = '[{\"tronqué' WHERE label LIKE '%INCONNU%'")
+        .execute(s.pool())
+        .await
+        .unwrap();
+    let e = bank::lines(&s, None).await.unwrap_err();
+    assert!(e.to_string().contains("illisibles"), "{e}");
+    sqlx::query("UPDATE exemption_outcomes SET cancelled = 'pas du json'").execute(s.pool()).await.unwrap();
+    let e = exemptions::decide(&s, "C 2025-09", "25000003", Outcome::Full, "CE-3", None, d(2025, 11, 21), "Claire")
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("illisible"), "{e}");
+}
