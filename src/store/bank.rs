@@ -111,12 +111,20 @@ pub async fn live_payments(conn: &mut Conn, line_id: i64) -> Result<Vec<(i64, i6
 /// Three narrow queries joined here: the installments as numbers and dates, each student's and
 /// invoice's text once, rather than one wide row repeating them for every installment.
 pub async fn payees(conn: &mut Conn) -> Result<Vec<Payee>> {
+    // Every installment is read: what was paid and credited is summed once per table (grouped),
+    // not looked up installment by installment.
     // One row per invoice, its open installments packed as `id:n:due_date:left;...`: decoding
     // rows dominates this read, and an invoice has up to six installments.
     let packed: Vec<(i64, i64, String)> = sqlx::query_as(
         "SELECT i.student_id, i.id, group_concat(t.id || ':' || t.n || ':' || t.due_date || ':' || t.left_cents, ';')
-         FROM (SELECT b.id, b.invoice_id, b.n, b.due_date, b.amount_cents - b.paid_cents - b.credited_cents AS left_cents
-               FROM installment_balances b WHERE b.status <> 'cancelled') t
+         FROM (SELECT t.id, t.invoice_id, t.n, t.due_date,
+                      t.amount_cents - COALESCE(a.cents, 0) - COALESCE(c.cents, 0) AS left_cents
+               FROM installments t
+               LEFT JOIN (SELECT installment_id, SUM(amount_cents) AS cents FROM allocations GROUP BY installment_id) a
+                 ON a.installment_id = t.id
+               LEFT JOIN (SELECT installment_id, SUM(amount_cents) AS cents FROM credit_allocations GROUP BY installment_id) c
+                 ON c.installment_id = t.id
+               WHERE t.status <> 'cancelled') t
          JOIN invoices i ON i.id = t.invoice_id
          WHERE t.left_cents > 0
          GROUP BY i.id
