@@ -435,10 +435,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let store = open(&cli.db).await?;
             let summary = regie::requests::import::import_file(&store, &file, &user).await?;
             emit(json, &summary, |s| {
-                format!(
+                let mut text = format!(
                     "{} lignes: {} étudiants créés, {} demandes créées, {} inchangées",
                     s.rows, s.students_created, s.requests_created, s.unchanged
-                )
+                );
+                if !s.ignored_columns.is_empty() {
+                    text.push_str(&format!("\n! colonnes non lues : {}", s.ignored_columns.join(", ")));
+                }
+                text
             })
         }
         Command::Plan { amount, plan, first, start, rounding } => {

@@ -55,9 +55,15 @@ fn registrations_import_from_windows_1252_csv_then_reimport_changes_nothing() {
     let file = dir.join("inscriptions.csv");
     write_csv_1252(&file, &registration_rows());
     let first = regie(&db, &["import-registrations", file.to_str().unwrap(), "--json"]).json();
-    assert_eq!(first, serde_json::json!({"rows": 5, "students_created": 5, "requests_created": 5, "unchanged": 0}));
+    assert_eq!(
+        first,
+        serde_json::json!({"rows": 5, "students_created": 5, "requests_created": 5, "unchanged": 0, "ignored_columns": []})
+    );
     let again = regie(&db, &["import-registrations", file.to_str().unwrap(), "--json"]).json();
-    assert_eq!(again, serde_json::json!({"rows": 5, "students_created": 0, "requests_created": 0, "unchanged": 5}));
+    assert_eq!(
+        again,
+        serde_json::json!({"rows": 5, "students_created": 0, "requests_created": 0, "unchanged": 5, "ignored_columns": []})
+    );
 
     let students = regie(&db, &["students", "list", "--json"]).json();
     let names: Vec<&str> = students.as_array().unwrap().iter().map(|s| s["first_name"].as_str().unwrap()).collect();

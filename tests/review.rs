@@ -4,7 +4,7 @@
 mod common;
 
 use chrono::NaiveDate;
-use common::{regie, registration_rows, temp_dir, write_csv_1252};
+use common::{regie, registration_rows, temp_dir, write_1252, write_csv_1252};
 use regie::requests::RequestStatus;
 use regie::requests::review;
 use serde_json::Value;
@@ -296,4 +296,26 @@ async fn on_the_demo_data_auto_review_is_exact_and_every_decision_is_audited() {
         assert!(entry.reason.as_deref().unwrap().contains("Paiement en 6 fois"));
         assert!(chrono::DateTime::parse_from_rfc3339(&entry.at).is_ok(), "timestamped: {}", entry.at);
     }
+}
+
+/// Rules 1 and 2 of the seeds' checks: "L'inscription ... ne sera pas validée" whatever the price,
+/// with the README's French optional headers read (`extra_ue`), and unknown headers reported.
+#[test]
+fn checks_run_on_zero_priced_requests_with_the_french_optional_headers() {
+    let dir = temp_dir("zero-priced");
+    let db = dir.join("r.sqlite");
+    let file = dir.join("inscriptions.csv");
+    // An extra-EU first-year student who declares 02 (priced 0) without a scholarship
+    // certificate: two findings, although nothing would be billed.
+    let text = "numero;nom;prenom;email;ecole;formation;annee;situation;echeancier;date_demande;extra_ue;attestation_de_bourse;premiere_annee_ici;contrat_signe;telephone\r\n\
+                25009001;Nguyen;An;an@etu.uca.fr;ISIMA;P2526_ISI_1A;1;02;1;02/09/2025;oui;non;;;0473000000\r\n";
+    write_1252(&file, text);
+    let summary = regie(&db, &["import-registrations", file.to_str().unwrap(), "--json"]).json();
+    assert_eq!(summary["ignored_columns"], serde_json::json!(["telephone"]), "an unknown header is reported");
+    let requests = regie(&db, &["requests", "list", "--json"]).json();
+    assert_eq!(requests[0]["amount"], "0.00");
+    let codes: Vec<&str> =
+        requests[0]["findings"].as_array().unwrap().iter().map(|f| f["code"].as_str().unwrap()).collect();
+    assert!(codes.contains(&"scholarship_certificate_missing"), "{codes:?}");
+    assert!(codes.contains(&"extra_eu_first_year_not_05"), "{codes:?}");
 }

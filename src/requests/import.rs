@@ -29,7 +29,7 @@ const COLUMNS: &[(Col, &[&str])] = &[
     (Col::Plan, &["plan", "echeancier", "paiement"]),
     (Col::RequestedOn, &["requested_on", "date_demande", "date_de_demande", "date"]),
     (Col::Amount, &["amount", "montant"]),
-    (Col::ExtraEu, &["extra_eu", "extra_communautaire", "hors_ue"]),
+    (Col::ExtraEu, &["extra_eu", "extra_ue", "extra_communautaire", "hors_ue"]),
     (Col::Certificate, &["certificate", "attestation_de_bourse", "attestation"]),
     (Col::FirstYearHere, &["first_year_here", "premiere_annee_ici", "1re_annee_ici"]),
     (Col::ContractSigned, &["contract_signed", "contrat_signe"]),
@@ -78,6 +78,22 @@ pub struct ImportSummary {
     pub requests_created: usize,
     /// Rows whose request was already known: re-importing a file changes nothing.
     pub unchanged: usize,
+    /// Header cells Régie does not know, as written: their columns were not read.
+    pub ignored_columns: Vec<String>,
+}
+
+/// The header cells of the file that name no column Régie reads.
+pub fn unknown_headers(sheet: &Sheet) -> Vec<String> {
+    let Some(header) = sheet.rows.iter().find(|r| r.iter().any(|c| !c.is_empty())) else { return Vec::new() };
+    header
+        .iter()
+        .map(Cell::text)
+        .filter(|w| !w.trim().is_empty())
+        .filter(|w| {
+            let norm = normalize_header(w);
+            !COLUMNS.iter().any(|(_, names)| names.contains(&norm.as_str()))
+        })
+        .collect()
 }
 
 /// Reads and validates the whole file against the fee grid, without touching the database.
@@ -242,7 +258,8 @@ pub async fn import_file(store: &Store, path: &Path, actor: &str) -> Result<Impo
     let grid = store::settings::fee_grid(&mut *store.read().await?).await?;
     let regs = parse(&sheet, &grid)?;
     let mut tx = store.begin().await?;
-    let summary = store_all(&mut tx, &regs).await?;
+    let mut summary = store_all(&mut tx, &regs).await?;
+    summary.ignored_columns = unknown_headers(&sheet);
     if summary.requests_created > 0 || summary.students_created > 0 {
         audit::record(&mut tx, actor, "registrations.import", "file", &sheet.file, None, json!(summary)).await?;
     }
