@@ -48,7 +48,7 @@ fn main() {
         store_all(&mut tx, &regs).await.unwrap();
         tx.commit().await.unwrap();
         let ids: Vec<i64> = regie::requests::list(&store, Some(RequestStatus::Pending)).await.unwrap().iter().map(|r| r.id).collect();
-        regie::requests::review::approve_many(&store, &ids, NaiveDate::from_ymd_opt(2025, 9, 5).unwrap(), "bench").await.unwrap();
+        regie::requests::review::approve_many(&store, &ids, NaiveDate::from_ymd_opt(2025, 9, 5).unwrap(), None, "bench").await.unwrap();
         let numbers: Vec<String> = invoices::list(&store, None).await.unwrap().into_iter().map(|i| i.number).collect();
 
         let t = Instant::now();

@@ -164,6 +164,9 @@ enum RequestsCommand {
     Approve {
         #[arg(required = true)]
         ids: Vec<i64>,
+        /// Approve despite blocking findings, for this reason (recorded in the audit log).
+        #[arg(long = "override")]
+        override_reason: Option<String>,
     },
     /// Reject requests, with the reason the student will read.
     Reject {
@@ -609,8 +612,8 @@ async fn requests(db: &Option<PathBuf>, command: RequestsCommand, user: &str, js
                     .join("\n")
             })
         }
-        RequestsCommand::Approve { ids } => {
-            let out = review::approve_many(&store, &ids, today, user).await?;
+        RequestsCommand::Approve { ids, override_reason } => {
+            let out = review::approve_many(&store, &ids, today, override_reason.as_deref(), user).await?;
             emit(json, &out, decided)
         }
         RequestsCommand::Reject { ids, reason } => {

@@ -130,9 +130,9 @@ async fn eight_tasks_issuing_500_invoices_leave_no_gap() {
         .chunks(ids.len().div_ceil(8))
         .map(|chunk| {
             let (s, chunk) = (store.clone(), chunk.to_vec());
-            tokio::spawn(
-                async move { regie::requests::review::approve_many(&s, &chunk, date, "claire").await.unwrap() },
-            )
+            tokio::spawn(async move {
+                regie::requests::review::approve_many(&s, &chunk, date, None, "claire").await.unwrap()
+            })
         })
         .collect();
     for t in tasks {

@@ -319,3 +319,77 @@ fn checks_run_on_zero_priced_requests_with_the_french_optional_headers() {
     assert!(codes.contains(&"scholarship_certificate_missing"), "{codes:?}");
     assert!(codes.contains(&"extra_eu_first_year_not_05"), "{codes:?}");
 }
+
+/// Rules 3 to 5: ISIMA's "droits différenciés ... par virement" (05 in another plan blocks), the
+/// transfer plan is only theirs, Polytech's 05 students pay in six by card, and a blocking finding
+/// ("ne sera pas validée") refuses the approval unless the accountant overrides it, audited.
+#[test]
+fn blocking_findings_refuse_approval_unless_overridden() {
+    let dir = temp_dir("blocking");
+    let db = dir.join("r.sqlite");
+    let file = dir.join("inscriptions.csv");
+    let text = "numero;nom;prenom;email;ecole;formation;annee;situation;echeancier;date_demande;extra_ue\r\n\
+                25009101;Diallo;Awa;awa@etu.uca.fr;ISIMA;P2526_ISI_1A;1;05;3;02/09/2025;oui\r\n\
+                25009102;Martin;Jules;jules@etu.uca.fr;POLYTECH;P2526_Y3_3A;3;01;virement;02/09/2025;non\r\n\
+                25009103;Wang;Li;li@etu.uca.fr;POLYTECH;P2526_Y3_3A;3;05;6;02/09/2025;oui\r\n";
+    write_1252(&file, text);
+    regie(&db, &["import-registrations", file.to_str().unwrap(), "--json"]).json();
+    let requests = regie(&db, &["requests", "list", "--json"]).json();
+    let of = |n: &str| requests.as_array().unwrap().iter().find(|r| r["student_number"] == n).unwrap().clone();
+    let blocking = |r: &Value| -> Vec<String> {
+        r["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["severity"] == "blocking")
+            .map(|f| f["code"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(blocking(&of("25009101")), vec!["differentiated_fees_by_transfer"]);
+    assert_eq!(blocking(&of("25009102")), vec!["transfer_plan_not_allowed"]);
+    assert!(blocking(&of("25009103")).is_empty(), "Polytech's 05 in six: {:?}", of("25009103")["findings"]);
+
+    let id = of("25009101")["id"].to_string();
+    let refused = regie(&db, &["requests", "approve", &id, "--json"]);
+    assert!(!refused.ok && refused.stderr.contains("--override"), "{}", refused.stderr);
+    assert_eq!(regie(&db, &["requests", "list", "--json"]).json()[0]["status"], "pending", "nothing changed");
+    let ok = regie(&db, &["requests", "approve", &id, "--override", "accord de la direction", "--json"]).json();
+    assert_eq!(ok[0]["status"], "approved");
+    let audit: (String, String) = {
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        rt.block_on(async {
+            let s = regie::Store::open(&db).await.unwrap();
+            let mut c = s.read().await.unwrap();
+            let log = regie::store::audit::list(&mut c, None).await.unwrap();
+            let e = log.iter().find(|e| e.action == "request.approve").unwrap().clone();
+            (e.reason.unwrap_or_default(), e.details)
+        })
+    };
+    assert_eq!(audit.0, "accord de la direction");
+    assert!(audit.1.contains("differentiated_fees_by_transfer"), "{}", audit.1);
+}
+
+/// "le paiement en 6 fois ... pour les montants supérieurs à 5000 €" with ISIMA's setting: an
+/// ISIMA 05 student asking for six is told to pay by transfer, not to choose 1 or 3 installments.
+#[test]
+fn the_rejection_letter_of_isima_differentiated_fees_says_transfer() {
+    let dir = temp_dir("letter-05");
+    let db = dir.join("r.sqlite");
+    let file = dir.join("inscriptions.csv");
+    write_1252(
+        &file,
+        "numero;nom;prenom;email;ecole;formation;annee;situation;echeancier;date_demande;extra_ue\r\n\
+         25009201;Sow;Mariam;mariam@etu.uca.fr;ISIMA;P2526_ISI_1A;1;05;6;02/09/2025;oui\r\n",
+    );
+    regie(&db, &["import-registrations", file.to_str().unwrap(), "--json"]).json();
+    assert!(regie(&db, &["users", "set-role", "test-comptable", "--role", "finance_manager"]).ok);
+    assert!(
+        regie(&db, &["settings", "set", "--school", "ISIMA", "--six-threshold", "5000", "--reason", "avertissement"])
+            .ok
+    );
+    regie(&db, &["requests", "auto-review", "--json"]).json();
+    let r = &regie(&db, &["requests", "list", "--json"]).json()[0];
+    assert_eq!(r["status"], "rejected");
+    let reason = r["reason"].as_str().unwrap();
+    assert!(reason.contains("virement") && !reason.contains("1 ou 3"), "{reason}");
+}

@@ -117,8 +117,14 @@ async fn request_detail(desk: State<'_, Desk>, id: i64) -> Reply<RequestDetail> 
 }
 
 #[tauri::command]
-async fn requests_approve(desk: State<'_, Desk>, ids: Vec<i64>) -> Reply<Vec<Decided>> {
-    review::approve_many(&desk.store, &ids, today(), &desk.actor()?).await.map_err(Into::into)
+async fn requests_approve(
+    desk: State<'_, Desk>,
+    ids: Vec<i64>,
+    override_reason: Option<String>,
+) -> Reply<Vec<Decided>> {
+    review::approve_many(&desk.store, &ids, today(), override_reason.as_deref(), &desk.actor()?)
+        .await
+        .map_err(Into::into)
 }
 
 #[tauri::command]

@@ -284,8 +284,13 @@ pub async fn fill(store: &Store, opts: DemoOptions, actor: &str) -> Result<DemoS
         if !clean || view.new.amount.is_zero() || !rng.chance(40) {
             continue;
         }
+        // The office approves what the checks let through; the rest stays in the queue.
+        let settings = store::settings::settings_for(&mut tx, view.new.school).await?;
+        if requests::findings_of(&view, &grid, &settings).iter().any(|f| f.blocks()) {
+            continue;
+        }
         let decided = view.new.requested_on + Days::new(1 + rng.below(6));
-        let Some(issued) = requests::review::approve_in(&mut tx, view.id, decided, actor).await?.invoice else {
+        let Some(issued) = requests::review::approve_in(&mut tx, view.id, decided, None, actor).await?.invoice else {
             continue;
         };
         approved += 1;

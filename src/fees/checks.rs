@@ -20,36 +20,55 @@ pub struct Declaration<'a> {
     pub contract_signed: Option<bool>,
 }
 
+/// Whether a finding stops an approval. The seeds say which: "ne sera pas validée".
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    /// The request is not approved unless the accountant overrides it, with a reason.
+    Blocking,
+    /// Worth a look; does not stop anything.
+    Warning,
+}
+
 /// One explained finding: a stable code for filters, a sentence for the accountant.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Finding {
     pub code: &'static str,
     pub message: String,
+    pub severity: Severity,
 }
 
 impl Finding {
     pub fn new(code: &'static str, message: impl Into<String>) -> Finding {
-        Finding { code, message: message.into() }
+        Finding { code, message: message.into(), severity: Severity::Warning }
+    }
+
+    pub fn blocking(code: &'static str, message: impl Into<String>) -> Finding {
+        Finding { code, message: message.into(), severity: Severity::Blocking }
+    }
+
+    pub fn blocks(&self) -> bool {
+        self.severity == Severity::Blocking
     }
 }
 
 pub fn check(grid: &FeeGrid, d: &Declaration<'_>) -> Vec<Finding> {
     let mut out = Vec::new();
     if !grid.allows(d.school, d.programme, d.situation) {
-        out.push(Finding::new(
+        out.push(Finding::blocking(
             "situation_not_allowed",
             format!("La situation {} n'est pas autorisée pour cette formation ({}).", d.situation, d.school),
         ));
     }
     if d.situation == Situation::Scholarship && d.certificate != Some(true) {
-        out.push(Finding::new(
+        out.push(Finding::blocking(
             "scholarship_certificate_missing",
             "Boursier (02) sans attestation de bourse au dossier : déclaration non validable.",
         ));
     }
     let extra_eu = d.extra_eu == Some(true);
     if extra_eu && d.year_of_study == 1 && d.situation != Situation::ExtraEu {
-        out.push(Finding::new(
+        out.push(Finding::blocking(
             "extra_eu_first_year_not_05",
             format!(
                 "Étudiant extra-communautaire entrant en 1re année déclaré en {} au lieu de 05 : déclaration non validable.",
@@ -72,7 +91,7 @@ pub fn check(grid: &FeeGrid, d: &Declaration<'_>) -> Vec<Finding> {
             ));
         }
         if d.contract_signed != Some(true) {
-            out.push(Finding::new(
+            out.push(Finding::blocking(
                 "work_study_contract_unsigned",
                 "Contrat de professionnalisation (08) non signé ou non reçu : la situation est incertaine, aucun paiement avant signature.",
             ));
@@ -138,6 +157,16 @@ mod tests {
             ..decl(Situation::WorkStudyContract, 3)
         };
         assert_eq!(codes(&polytech), vec!["work_study_wrong_year"]);
+    }
+
+    #[test]
+    fn what_the_seeds_say_will_not_be_validated_blocks() {
+        // "un étudiant boursier ... sans attestation ... ne sera pas validée"
+        let scholar = check(&FeeGrid::shipped(), &decl(Situation::Scholarship, 2));
+        assert!(scholar.iter().all(Finding::blocks));
+        // The moved-up extra-EU student is a correction to suggest, not a refusal.
+        let d = Declaration { extra_eu: Some(true), first_year_here: Some(true), ..decl(Situation::ExtraEu, 2) };
+        assert!(!check(&FeeGrid::shipped(), &d)[0].blocks());
     }
 
     #[test]

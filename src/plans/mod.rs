@@ -39,6 +39,18 @@ impl PlanKind {
     }
 }
 
+impl PlanKind {
+    /// The plan as the office and the students name it.
+    pub fn label(self) -> &'static str {
+        match self {
+            PlanKind::One => "une fois",
+            PlanKind::Three => "3 fois",
+            PlanKind::Six => "6 fois",
+            PlanKind::Transfer => "virements",
+        }
+    }
+}
+
 impl fmt::Display for PlanKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.code())
@@ -155,7 +167,7 @@ pub fn six_allowed(amount: Money, threshold: Money) -> bool {
 /// from `schedule` because such a request may not even split (618 in six after a 618 first).
 pub fn threshold_finding(amount: Money, kind: PlanKind, rules: &PlanRules) -> Option<Finding> {
     (kind == PlanKind::Six && !six_allowed(amount, rules.six_threshold)).then(|| {
-        Finding::new(
+        Finding::blocking(
             "six_at_or_below_threshold",
             format!(
                 "Paiement en 6 fois réservé aux montants supérieurs à {} ; {} ne l'est pas.",

@@ -131,11 +131,32 @@ pub struct RequestView {
 /// The findings of a request: the declaration checks, plus the plan's own (threshold, deadline).
 pub fn findings_of(r: &Request, grid: &FeeGrid, settings: &SchoolSettings) -> Vec<Finding> {
     let mut out = checks::check(grid, &r.new.declaration());
+    let differentiated = r.new.situation == Situation::ExtraEu && settings.differentiated_by_transfer;
+    if differentiated && r.new.plan != PlanKind::Transfer {
+        out.push(Finding::blocking(
+            "differentiated_fees_by_transfer",
+            format!(
+                "Droits différenciés (05) de {} : paiement par virement uniquement (au-delà des plafonds des cartes bancaires), pas en {}.",
+                r.new.school,
+                r.new.plan.label()
+            ),
+        ));
+    }
+    if r.new.plan == PlanKind::Transfer && !differentiated {
+        out.push(Finding::blocking(
+            "transfer_plan_not_allowed",
+            "L'échéancier par virements est réservé aux droits différenciés (05) payés par virement : choisir 1, 3 ou 6 fois.",
+        ));
+    }
+    // A plan the first two findings already refuse is not also explained as impossible.
+    if out.iter().any(|f| f.code == "transfer_plan_not_allowed") {
+        return out;
+    }
     match proposed_schedule(r, grid, settings) {
         Ok(s) => out.extend(s.findings),
         Err(e) => {
             out.extend(plans::threshold_finding(r.new.amount, r.new.plan, &settings.plan_rules()));
-            out.push(Finding::new("plan_impossible", e.to_string()));
+            out.push(Finding::blocking("plan_impossible", e.to_string()));
         }
     }
     out

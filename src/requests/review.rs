@@ -38,13 +38,32 @@ async fn load(conn: &mut Conn, id: i64) -> Result<Request> {
 /// Approves a pending (or held) request: in one transaction, marks it approved and issues the
 /// order, the invoice and the installments of its schedule, starting on `date`. Audited.
 pub async fn approve(store: &Store, id: i64, date: NaiveDate, actor: &str) -> Result<Decided> {
+    approve_overriding(store, id, date, None, actor).await
+}
+
+/// `approve`, with the reason the accountant gives for approving despite blocking findings
+/// (recorded in the audit log with them). Without one, a blocking finding refuses the approval.
+pub async fn approve_overriding(
+    store: &Store,
+    id: i64,
+    date: NaiveDate,
+    override_reason: Option<&str>,
+    actor: &str,
+) -> Result<Decided> {
     let mut tx = store.begin().await?;
-    let decided = approve_in(&mut tx, id, date, actor).await?;
+    let decided = approve_in(&mut tx, id, date, override_reason, actor).await?;
     tx.commit().await?;
     Ok(decided)
 }
 
-pub(crate) async fn approve_in(conn: &mut Conn, id: i64, date: NaiveDate, actor: &str) -> Result<Decided> {
+pub(crate) async fn approve_in(
+    conn: &mut Conn,
+    id: i64,
+    date: NaiveDate,
+    override_reason: Option<&str>,
+    actor: &str,
+) -> Result<Decided> {
+    let override_reason = override_reason.map(str::trim).filter(|r| !r.is_empty());
     let r = load(conn, id).await?;
     let from = [RequestStatus::Pending, RequestStatus::Hold];
     if !store::requests::set_status(conn, id, &from, RequestStatus::Approved, None, actor).await? {
@@ -52,6 +71,16 @@ pub(crate) async fn approve_in(conn: &mut Conn, id: i64, date: NaiveDate, actor:
     }
     let grid = store::settings::fee_grid(conn).await?;
     let settings = store::settings::settings_for(conn, r.new.school).await?;
+    let blocking: Vec<Finding> = findings_of(&r, &grid, &settings)
+        .into_iter()
+        .filter(|f| f.blocks() && f.code != "six_at_or_below_threshold")
+        .collect();
+    if !blocking.is_empty() && override_reason.is_none() {
+        return Err(Error::Invalid(format!(
+            "demande {id} non validable : {} Pour l'accepter quand même, donnez le motif de la dérogation (--override MOTIF).",
+            blocking.iter().map(|f| f.message.as_str()).collect::<Vec<_>>().join(" ")
+        )));
+    }
     if r.new.plan == PlanKind::Six && !plans::six_allowed(r.new.amount, settings.six_threshold) {
         return Err(Error::Invalid(format!(
             "demande {id}: paiement en 6 fois refusé pour {} (seuil {} {})",
@@ -66,8 +95,9 @@ pub(crate) async fn approve_in(conn: &mut Conn, id: i64, date: NaiveDate, actor:
         "request.approve",
         "request",
         id,
-        None,
-        json!({"student": r.student_number, "plan": r.new.plan, "amount": r.new.amount}),
+        override_reason,
+        json!({"student": r.student_number, "plan": r.new.plan, "amount": r.new.amount,
+               "overridden": blocking.iter().map(|f| f.code).collect::<Vec<_>>()}),
     )
     .await?;
     let invoice = if r.new.amount.is_zero() {
@@ -241,8 +271,15 @@ pub async fn auto_review(store: &Store, dry_run: bool, actor: &str) -> Result<Au
     for r in &pending {
         let s = settings.iter().find(|s| s.school == r.new.school).expect("every school has settings");
         if r.new.plan == PlanKind::Six && !plans::six_allowed(r.new.amount, s.six_threshold) {
+            // A student whose differentiated fees are paid by transfer is told so, not sent to
+            // card plans that cannot carry the amount.
+            let instead = if r.new.situation == crate::fees::Situation::ExtraEu && s.differentiated_by_transfer {
+                "Les droits différenciés se règlent par virement (618 € puis deux virements), avant le 15 décembre."
+            } else {
+                "Choisissez un paiement en 1 ou 3 fois."
+            };
             let reason = format!(
-                "Paiement en 6 fois réservé aux montants supérieurs à {} ({}) ; montant dû {}. Choisissez un paiement en 1 ou 3 fois.",
+                "Paiement en 6 fois réservé aux montants supérieurs à {} ({}) ; montant dû {}. {instead}",
                 s.six_threshold.to_french(),
                 s.name,
                 r.new.amount.to_french()
@@ -251,7 +288,7 @@ pub async fn auto_review(store: &Store, dry_run: bool, actor: &str) -> Result<Au
                 reject_in(&mut tx, r.id, &reason, actor).await?;
             }
             out.rejected.push(r.id);
-        } else if !r.new.amount.is_zero() {
+        } else {
             out.flagged.extend(findings_of(r, &grid, s).into_iter().map(|finding| Flag { id: r.id, finding }));
         }
     }
@@ -275,10 +312,16 @@ pub async fn auto_review(store: &Store, dry_run: bool, actor: &str) -> Result<Au
 
 /// Approves each request in turn (each its own transaction): a failure on one names it and
 /// leaves the ones before it decided.
-pub async fn approve_many(store: &Store, ids: &[i64], date: NaiveDate, actor: &str) -> Result<Vec<Decided>> {
+pub async fn approve_many(
+    store: &Store,
+    ids: &[i64],
+    date: NaiveDate,
+    override_reason: Option<&str>,
+    actor: &str,
+) -> Result<Vec<Decided>> {
     let mut out = Vec::with_capacity(ids.len());
     for &id in ids {
-        out.push(approve(store, id, date, actor).await?);
+        out.push(approve_overriding(store, id, date, override_reason, actor).await?);
     }
     Ok(out)
 }

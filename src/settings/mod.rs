@@ -19,6 +19,9 @@ pub struct SchoolSettings {
     pub deadline_month: u32,
     pub deadline_day: u32,
     pub work_study_year: u8,
+    /// Differentiated fees (05) are paid by transfer only, the transfer plan being theirs alone
+    /// (ISIMA: "au-delà des plafonds des cartes"); elsewhere 05 is paid by card like any fee.
+    pub differentiated_by_transfer: bool,
     pub address: String,
     pub iban: String,
     pub bic: String,
@@ -36,6 +39,7 @@ impl SchoolSettings {
             deadline_month: 12,
             deadline_day: 15,
             work_study_year,
+            differentiated_by_transfer: school == School::Isima,
             address: "Clermont Auvergne INP, Clermont-Ferrand".to_string(),
             iban: "FR76 1007 1630 0000 0010 0383 489".to_string(),
             bic: "TRPUFRP1".to_string(),

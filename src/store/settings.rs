@@ -37,12 +37,13 @@ pub async fn seed_if_empty(conn: &mut Conn) -> Result<()> {
 pub async fn save_school_settings(conn: &mut Conn, s: &SchoolSettings) -> Result<()> {
     sqlx::query(
         "INSERT INTO school_settings (school, name, six_threshold_cents, rounding, debit_day, deadline_month,
-            deadline_day, work_study_year, address, iban, bic)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+            deadline_day, work_study_year, address, iban, bic, differentiated_by_transfer)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
          ON CONFLICT (school) DO UPDATE SET name = excluded.name, six_threshold_cents = excluded.six_threshold_cents,
             rounding = excluded.rounding, debit_day = excluded.debit_day, deadline_month = excluded.deadline_month,
             deadline_day = excluded.deadline_day, work_study_year = excluded.work_study_year,
-            address = excluded.address, iban = excluded.iban, bic = excluded.bic",
+            address = excluded.address, iban = excluded.iban, bic = excluded.bic,
+            differentiated_by_transfer = excluded.differentiated_by_transfer",
     )
     .bind(s.school.code())
     .bind(&s.name)
@@ -55,6 +56,7 @@ pub async fn save_school_settings(conn: &mut Conn, s: &SchoolSettings) -> Result
     .bind(&s.address)
     .bind(&s.iban)
     .bind(&s.bic)
+    .bind(s.differentiated_by_transfer)
     .execute(conn)
     .await?;
     Ok(())
@@ -73,6 +75,7 @@ struct SettingsRow {
     address: String,
     iban: String,
     bic: String,
+    differentiated_by_transfer: bool,
 }
 
 impl TryFrom<SettingsRow> for SchoolSettings {
@@ -90,6 +93,7 @@ impl TryFrom<SettingsRow> for SchoolSettings {
             address: r.address,
             iban: r.iban,
             bic: r.bic,
+            differentiated_by_transfer: r.differentiated_by_transfer,
         })
     }
 }

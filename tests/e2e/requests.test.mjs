@@ -58,8 +58,11 @@ test('automatic review, then a keyboard approval that shows in the account', asy
   await choose(s, 'filter-status', 'pending');
   await choose(s, 'filter-plan', '');
   await s.waitFor('[data-testid="request-row"]');
-  const first = await s.find('[data-testid="request-row"] td:nth-child(2)');
-  await s.click(first); // selects the row and moves the focus off the filters
+  // One that no blocking finding stops ("ne sera pas validée" asks for an override reason).
+  const clean = after.find((r) => r.status === 'pending' && r.findings.every((f) => f.severity !== 'blocking'));
+  assert.ok(clean, 'the demo has pending requests without blocking findings');
+  const row = await s.waitFor(`[data-testid="request-row"][data-key="${clean.id}"] td:nth-child(2)`);
+  await s.click(row); // selects the row and moves the focus off the filters
   const rowKey = await s.attribute(await s.find('[data-testid="request-row"].selected'), 'data-key');
   const chosen = after.find((r) => r.id === Number(rowKey));
   assert.ok(chosen && chosen.status === 'pending');

@@ -11,7 +11,7 @@ const plan = z.enum(['one', 'three', 'six', 'transfer']);
 const status = z.enum(['pending', 'hold', 'approved', 'rejected']);
 const refundStatus = z.enum(['to_pay', 'paid', 'cancelled']);
 const installmentStatus = z.enum(['scheduled', 'partly_paid', 'paid', 'overdue', 'refused', 'cancelled']);
-const finding = z.object({ code: z.string(), message: z.string() });
+const finding = z.object({ code: z.string(), message: z.string(), severity: z.enum(['blocking', 'warning']) });
 
 export class ApiError extends Error {
   constructor(
@@ -164,6 +164,7 @@ export const SchoolSettings = z.object({
   deadline_month: z.number(),
   deadline_day: z.number(),
   work_study_year: z.number(),
+  differentiated_by_transfer: z.boolean(),
   address: z.string(),
   iban: z.string(),
   bic: z.string(),
@@ -311,7 +312,7 @@ export const api = {
   requests: (status: RequestStatus | null) => call('requests_list', z.array(Request), { status }),
   signIn: (name: string) => call('sign_in', z.object({ name: z.string(), role: z.enum(['accountant', 'finance_manager']) }), { name }),
   requestDetail: (id: number) => call('request_detail', RequestDetail, { id }),
-  approve: (ids: number[]) => call('requests_approve', z.array(Decided), { ids }),
+  approve: (ids: number[], overrideReason: string | null = null) => call('requests_approve', z.array(Decided), { ids, overrideReason }),
   reject: (ids: number[], reason: string) => call('requests_reject', z.array(Decided), { ids, reason }),
   hold: (id: number, reason: string) => call('request_hold', Decided, { id, reason }),
   reopen: (id: number, reason: string) => call('request_reopen', Decided, { id, reason }),
