@@ -112,23 +112,7 @@ async fn a_partial_credit_note_shrinks_the_latest_installments() {
 #[tokio::test]
 async fn installments_say_paid_partly_paid_and_overdue() {
     let (s, _) = common::approved("ledger-status", &[PAUL_DURAND]).await;
-    let mut tx = s.begin().await.unwrap();
-    let student = regie::store::students::by_number(&mut tx, &regie::ledger::StudentNumber::parse("25000002").unwrap())
-        .await
-        .unwrap()
-        .unwrap();
-    regie::ledger::record_payment(
-        &mut tx,
-        &student,
-        d(2025, 9, 5),
-        m(30000),
-        regie::ledger::PaymentMethod::Card,
-        "CB",
-        "paul",
-    )
-    .await
-    .unwrap();
-    tx.commit().await.unwrap();
+    common::pay(&s, "25000002", d(2025, 9, 5), m(30000), regie::ledger::PaymentMethod::Card).await;
     let pos = regie::ledger::account_position_on(&s, "25000002", d(2025, 10, 1)).await.unwrap();
     let statuses: Vec<InstallmentStatus> = pos.schedule.iter().map(|l| l.status).collect();
     assert_eq!(statuses, vec![InstallmentStatus::Paid, InstallmentStatus::PartlyPaid, InstallmentStatus::Scheduled]);
@@ -172,23 +156,7 @@ async fn the_core_gives_each_invoice_its_status() {
     let amine = list.iter().find(|i| i.student_number == "25000003").unwrap().number.clone();
     regie::invoices::issue_credit_note(&s, &paul, m(61800), "annulation", "claire").await.unwrap();
     // Amine pays everything but 1 630,50, which a credit note then removes: settled, not credited.
-    let mut tx = s.begin().await.unwrap();
-    let st = regie::store::students::by_number(&mut tx, &regie::ledger::StudentNumber::parse("25000003").unwrap())
-        .await
-        .unwrap()
-        .unwrap();
-    regie::ledger::record_payment(
-        &mut tx,
-        &st,
-        d(2025, 10, 1),
-        m(224850),
-        regie::ledger::PaymentMethod::Transfer,
-        "VIR",
-        "paul",
-    )
-    .await
-    .unwrap();
-    tx.commit().await.unwrap();
+    common::pay(&s, "25000003", d(2025, 10, 1), m(224850), regie::ledger::PaymentMethod::Transfer).await;
     // The amount as the window sends it, typed the French way.
     let typed: Money = serde_json::from_str("\"1.630,50\"").unwrap();
     regie::invoices::issue_credit_note(&s, &amine, typed, "exonération", "claire").await.unwrap();

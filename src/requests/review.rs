@@ -71,22 +71,20 @@ pub(crate) async fn approve_in(
     }
     let grid = store::settings::fee_grid(conn).await?;
     let settings = store::settings::settings_for(conn, r.new.school).await?;
-    let blocking: Vec<Finding> = findings_of(&r, &grid, &settings)
-        .into_iter()
-        .filter(|f| f.blocks() && f.code != "six_at_or_below_threshold")
-        .collect();
-    if !blocking.is_empty() && override_reason.is_none() {
-        return Err(Error::Invalid(format!(
-            "demande {id} non validable : {} Pour l'accepter quand même, donnez le motif de la dérogation (--override MOTIF).",
-            blocking.iter().map(|f| f.message.as_str()).collect::<Vec<_>>().join(" ")
-        )));
-    }
+    // The threshold is never overridden: the office rejects such a request.
     if r.new.plan == PlanKind::Six && !plans::six_allowed(r.new.amount, settings.six_threshold) {
         return Err(Error::Invalid(format!(
             "demande {id}: paiement en 6 fois refusé pour {} (seuil {} {})",
             r.new.amount.to_french(),
             r.new.school,
             settings.six_threshold.to_french()
+        )));
+    }
+    let blocking: Vec<Finding> = findings_of(&r, &grid, &settings).into_iter().filter(Finding::blocks).collect();
+    if !blocking.is_empty() && override_reason.is_none() {
+        return Err(Error::Invalid(format!(
+            "demande {id} non validable : {} Pour l'accepter quand même, donnez le motif de la dérogation (--override MOTIF).",
+            blocking.iter().map(|f| f.message.as_str()).collect::<Vec<_>>().join(" ")
         )));
     }
     audit::record(

@@ -286,3 +286,25 @@ pub async fn approved(tag: &str, rows: &[Row]) -> (Store, PathBuf) {
     }
     (store, dir)
 }
+
+/// Records a payment from a student through the ledger, in its own transaction, as the card
+/// channel or a confirmed transfer would.
+pub async fn pay(
+    store: &Store,
+    number: &str,
+    date: chrono::NaiveDate,
+    amount: regie::Money,
+    method: regie::ledger::PaymentMethod,
+) -> i64 {
+    let mut tx = store.begin().await.expect("begin");
+    let student =
+        regie::store::students::by_number(&mut tx, &regie::ledger::StudentNumber::parse(number).expect("number"))
+            .await
+            .expect("read")
+            .expect("student exists");
+    let id = regie::ledger::record_payment(&mut tx, &student, date, amount, method, "PAIEMENT", "paul")
+        .await
+        .expect("payment");
+    tx.commit().await.expect("commit");
+    id
+}
