@@ -48,6 +48,8 @@ fn registrations() -> Vec<Registration> {
                     certificate: None,
                     first_year_here: None,
                     contract_signed: None,
+                    exchange_agreement: None,
+                    apprentice: None,
                 },
             }
         })

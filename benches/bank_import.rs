@@ -77,6 +77,8 @@ async fn setup(path: &Path) -> Vec<Student> {
                     certificate: None,
                     first_year_here: None,
                     contract_signed: None,
+                    exchange_agreement: None,
+                    apprentice: None,
                 },
             }
         })

@@ -41,6 +41,8 @@ fn main() {
                     certificate: None,
                     first_year_here: None,
                     contract_signed: None,
+                    exchange_agreement: None,
+                    apprentice: None,
                 },
             })
             .collect();

@@ -193,6 +193,9 @@ enum RequestsCommand {
         /// one | three | six | transfer
         #[arg(long)]
         plan: String,
+        /// Why (required once the request is approved: the rest of its invoice is re-planned from today).
+        #[arg(long)]
+        reason: Option<String>,
     },
     /// Reject every pending 6-installment request at or below its school's threshold; flag the rest.
     AutoReview {
@@ -319,6 +322,13 @@ enum ExemptionsCommand {
         #[arg(long)]
         iban: Option<String>,
     },
+    /// Put a student before the commission by hand (finance managers only): situations priced
+    /// per contract (20, 25, 42, 43) are not listed otherwise.
+    Add {
+        student_number: String,
+        #[arg(long)]
+        reason: String,
+    },
     /// Refunds, to pay and paid.
     Refunds,
     /// Record that a refund was paid (finance managers only).
@@ -372,6 +382,18 @@ enum SettingsCommand {
         /// Deadline of the year's payments, DD/MM (15/12).
         #[arg(long)]
         deadline: Option<String>,
+        /// The bank's domiciliation printed on transfer letters (TPCLERMONT F).
+        #[arg(long)]
+        domiciliation: Option<String>,
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// The sessions' full labels printed on invoices.
+    Sessions,
+    /// Sets the full label of a session ("P2223_Y3_3A - Ingénieur Polytech - spécialité Génie Civil 3ème année").
+    SessionLabel {
+        session: String,
+        label: String,
         #[arg(long)]
         reason: Option<String>,
     },
@@ -504,22 +526,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Account { student_number, pdf: None } => {
             let store = open(&cli.db).await?;
+            let today = chrono::Local::now().date_naive();
             let pos = regie::ledger::account_position(&store, &student_number).await?;
-            emit(json, &pos, |p| {
-                format!(
-                    "{} {} ({})\nfactures: {}  règlements: {}  avoirs: {}  remboursements: {}\ndébit {}  crédit {}  solde {}",
-                    p.student.last_name,
-                    p.student.first_name,
-                    p.student.number,
-                    p.invoices.len(),
-                    p.payments.len(),
-                    p.credit_notes.len(),
-                    p.refunds.len(),
-                    p.summary.debit.to_french(),
-                    p.summary.credit.to_french(),
-                    p.summary.balance.to_french()
-                )
-            })
+            let text = if json {
+                String::new()
+            } else {
+                regie::invoices::account_text(&store, &student_number, today).await?
+            };
+            emit(json, &pos, |_| text.trim_end().to_string())
         }
         Command::Fees { command: FeesCommand::List } => {
             let store = open(&cli.db).await?;
@@ -628,9 +642,9 @@ async fn requests(db: &Option<PathBuf>, command: RequestsCommand, user: &str, js
             let out = vec![review::reopen(&store, id, &reason, today, user).await?];
             emit(json, &out, decided)
         }
-        RequestsCommand::ChangePlan { id, plan } => {
+        RequestsCommand::ChangePlan { id, plan, reason } => {
             let plan: PlanKind = plan.parse().map_err(regie::Error::from)?;
-            let out = vec![review::change_plan(&store, id, plan, user).await?];
+            let out = vec![review::change_plan(&store, id, plan, today, reason.as_deref(), user).await?];
             emit(json, &out, decided)
         }
         RequestsCommand::AutoReview { dry_run } => {
@@ -803,11 +817,12 @@ async fn exemptions(db: &Option<PathBuf>, command: ExemptionsCommand, user: &str
                 l.iter()
                     .map(|c| {
                         format!(
-                            "{:<10} {:<20} {:<8} {:<8} facturé {:>12} payé {:>12} prévu {:>12} {}",
+                            "{:<10} {:<20} {:<8} {:<3} {:<10} facturé {:>12} payé {:>12} prévu {:>12} {}",
                             c.student_number,
                             c.last_name,
                             c.school,
-                            c.plan,
+                            c.situation,
+                            c.plan_label,
                             c.invoiced.to_french(),
                             c.paid.to_french(),
                             c.scheduled.to_french(),
@@ -816,6 +831,16 @@ async fn exemptions(db: &Option<PathBuf>, command: ExemptionsCommand, user: &str
                     })
                     .collect::<Vec<_>>()
                     .join("\n")
+            })
+        }
+        ExemptionsCommand::Add { student_number, reason } => {
+            let added = exemptions::add_candidate(&store, &student_number, &reason, user).await?;
+            emit(json, &serde_json::json!({"added": added}), |_| {
+                if added {
+                    format!("{student_number} présenté à la commission")
+                } else {
+                    format!("{student_number} était déjà présenté à la commission")
+                }
             })
         }
         ExemptionsCommand::Refunds => {
@@ -937,7 +962,17 @@ async fn settings(db: &Option<PathBuf>, command: SettingsCommand, user: &str, js
                 format!("tolérance de frais bancaires : {}", tolerance.to_french())
             })
         }
-        SettingsCommand::Set { school, six_threshold, rounding, debit_day, deadline, reason } => {
+        SettingsCommand::Sessions => {
+            let all = regie::settings::session_labels(&store).await?;
+            emit(json, &all, |all| {
+                all.iter().map(|l| format!("{:<16} {}", l.session, l.label)).collect::<Vec<_>>().join("\n")
+            })
+        }
+        SettingsCommand::SessionLabel { session, label, reason } => {
+            let saved = regie::settings::set_session_label(&store, &session, &label, reason.as_deref(), user).await?;
+            emit(json, &saved, |l| format!("{} : {}", l.session, l.label))
+        }
+        SettingsCommand::Set { school, six_threshold, rounding, debit_day, deadline, domiciliation, reason } => {
             let school: regie::fees::School = school.parse()?;
             let mut s = regie::settings::list(&store)
                 .await?
@@ -957,6 +992,9 @@ async fn settings(db: &Option<PathBuf>, command: SettingsCommand, user: &str, js
                 let (day, month) = d.split_once('/').context("--deadline attend JJ/MM")?;
                 s.deadline_day = day.parse().context("--deadline: jour")?;
                 s.deadline_month = month.parse().context("--deadline: mois")?;
+            }
+            if let Some(d) = domiciliation {
+                s.domiciliation = d;
             }
             regie::settings::update(&store, &s, user, reason.as_deref()).await?;
             emit(json, &s, |s| format!("{} mis à jour", s.school))

@@ -29,16 +29,28 @@ async fn one_invoice(tag: &str, last: &'static str, first: &'static str) -> (Sto
 #[tokio::test]
 async fn an_invoice_prints_its_figures_in_french_and_renders_identically_twice() {
     let (store, number) = one_invoice("doc-invoice", "Arnould", "Vincent").await;
+    // The session's full label is data the office keeps: "P2223_Y3_3A - Ingénieur Polytech -
+    // spécialité Génie Civil 3ème année" (DOMAIN.md, "Documents").
+    let label = "P2223_Y3_3A - Ingénieur Polytech - spécialité Génie Civil 3ème année";
+    assert!(regie::settings::set_session_label(&store, "P2223_Y3_3A", label, None, "claire").await.is_err());
+    regie::settings::set_session_label(&store, "P2223_Y3_3A", label, Some("libellés du portail"), "claire")
+        .await
+        .unwrap();
     let ts = Typesetter::new();
     let pdf = invoices::render_invoice(&store, &ts, &number).await.unwrap();
     assert!(pdf.starts_with(b"%PDF"));
     let text = text_of(&pdf);
     for expected in [
+        "CLERMONT AUVERGNE INP",
+        "Polytech",
         "Facture n° F2022-00001",
         "05/09/2022",
-        "Paiement en ligne",
-        "P2223_Y3_3A",
+        // The label as recorded: a 6-installment card plan, not always "Paiement en ligne".
+        "Paiement en ligne par carte en 6 fois",
+        label,
         "Client : Arnould Vincent",
+        "Inscrits",
+        "ARNOULD Vincent",
         "Droits de scolarité",
         "Non soumis à la TVA selon l'art. 261-4-4 du C.G.I.",
         "Total TTC",
@@ -157,26 +169,55 @@ async fn the_account_statement_prints_the_five_tables_and_the_summary() {
     invoices::issue_credit_note(&store, &number, Money::from_cents(100_000), "geste commercial", "claire")
         .await
         .unwrap();
-    let date = NaiveDate::from_ymd_opt(2022, 10, 1).unwrap();
+    // The first installment paid by card on 05/09, the second debited on 10/10 and charged back
+    // on 20/10: the payment "came back", the position shows it as unpaid ("Impayé").
+    let card = regie::ledger::PaymentMethod::Card;
+    common::pay(&store, "22001003", NaiveDate::from_ymd_opt(2022, 9, 5).unwrap(), Money::from_cents(60100), card).await;
+    let debit =
+        common::pay(&store, "22001003", NaiveDate::from_ymd_opt(2022, 10, 10).unwrap(), Money::from_cents(42380), card)
+            .await;
+    let mut tx = store.begin().await.unwrap();
+    let back = NaiveDate::from_ymd_opt(2022, 10, 20).unwrap();
+    let unpaid = regie::ledger::PaymentReversal::Unpaid;
+    regie::ledger::reverse_payment(&mut tx, debit, unpaid, back, "opposition (00141)", "paul").await.unwrap();
+    tx.commit().await.unwrap();
+    let date = NaiveDate::from_ymd_opt(2022, 10, 21).unwrap();
     let pdf = invoices::render_account(&store, &Typesetter::new(), "22001003", date).await.unwrap();
     let text = text_of(&pdf).replace('\u{202f}', " ");
+    let pos = regie::ledger::account_position(&store, "22001003").await.unwrap();
+    assert_eq!(pos.payments.len(), 2, "the charge-back is shown on its payment, not as a line");
+    assert_eq!(pos.payments[1].unpaid, Money::from_cents(42380));
+    assert_eq!(pos.totals.payments_unpaid, Money::from_cents(42380));
+    // 3 770 invoiced - 1 000 credited - 601 paid (the 423,80 came back) = 2 169,00 owed.
+    assert_eq!(pos.summary.balance, Money::from_cents(216_900));
     for expected in [
+        "CLERMONT AUVERGNE INP",
         "Position de compte",
         "Benali Amine",
         "Commandes",
         "Factures",
         "Règlements",
+        "Impayé",
         "Avoirs",
         "Remboursements",
+        "Solde",
+        "Total",
         number.as_str(),
         "geste commercial",
         "3 770,00 €",
         "1 000,00 €",
-        "2 770,00 €",
+        "423,80 €",
+        "1 024,80 €",
+        "2 169,00 €",
         "Débiteur",
-        "01/10/2022",
+        "21/10/2022",
     ] {
         assert!(text.contains(expected), "missing {expected:?} in {text}");
+    }
+    // The CLI's plain text is the same statement.
+    let cli = invoices::account_text(&store, "22001003", date).await.unwrap().replace('\u{202f}', " ");
+    for expected in ["Règlements", "Impayé", "423,80 €", "Total", "Position 2 169,00 €", "Montant HT", "Solde"] {
+        assert!(cli.contains(expected), "missing {expected:?} in {cli}");
     }
 }
 
@@ -195,6 +236,12 @@ async fn a_transfer_schedule_letter_and_a_merged_batch() {
         "FR76 1007 1630 0000 0010 0383 489",
         "TRPUFRP1",
         "BENALI Amine+ISIMA+F.I",
+        "Titulaire du compte",
+        "Clermont Auvergne INP",
+        "Domiciliation",
+        "TPCLERMONT F",
+        // "Tous les versements doivent être faits avant le 15 décembre de l'année."
+        "avant le 15/12/2025",
     ] {
         assert!(letter.contains(expected), "missing {expected:?} in {letter}");
     }

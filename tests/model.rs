@@ -191,9 +191,12 @@ impl World {
                     review::reopen(s, id, "réexamen", date, "paul").await?;
                 }
             }
+            // Before approval the request goes back to the queue; after, the rest of its invoice
+            // is re-planned from today, what was paid staying where it is.
             Op::ChangePlan(k, plan) => {
-                if let Some(id) = nth(requests_in(&[RequestStatus::Pending, RequestStatus::Hold]).await?, *k) {
-                    review::change_plan(s, id, *plan, "paul").await?;
+                let states = &[RequestStatus::Pending, RequestStatus::Hold, RequestStatus::Approved];
+                if let Some(id) = nth(requests_in(states).await?, *k) {
+                    review::change_plan(s, id, *plan, date, Some("l'étudiant change d'échéancier"), "paul").await?;
                 }
             }
             Op::Transfer { student, cents, confirm } => {

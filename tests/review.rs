@@ -393,3 +393,153 @@ fn the_rejection_letter_of_isima_differentiated_fees_says_transfer() {
     let reason = r["reason"].as_str().unwrap();
     assert!(reason.contains("virement") && !reason.contains("1 ou 3"), "{reason}");
 }
+
+/// Rule 6. ISIMA: "Si vous êtes un étudiant en convention avec l'ISIMA (accord Brafitec, Ensam,
+/// Ensias), vous cochez la case 07 Exonérations." Polytech: "Les étudiants en apprentissage doivent
+/// sélectionner le code 01 « Etudiant non boursier »." The portal's optional columns say so.
+#[test]
+fn exchange_agreements_choose_07_and_apprentices_choose_01() {
+    let dir = temp_dir("rule6");
+    let db = dir.join("r.sqlite");
+    let file = dir.join("inscriptions.csv");
+    write_1252(
+        &file,
+        "numero;nom;prenom;email;ecole;formation;annee;situation;echeancier;date_demande;accord_echange;apprenti\r\n\
+         25009301;Silva;Rafael;rafael@etu.uca.fr;ISIMA;P2526_ISI_2A;2;01;1;02/09/2025;Brafitec;\r\n\
+         25009302;Alaoui;Sara;sara@etu.uca.fr;ISIMA;P2526_ISI_2A;2;07;1;02/09/2025;Ensias;\r\n\
+         25009303;Petit;Hugo;hugo@etu.uca.fr;ISIMA;P2526_ISI_2A;2;07;1;02/09/2025;non;\r\n\
+         25009304;Roux;Emma;emma@etu.uca.fr;POLYTECH;P2526_Y4_4A;4;08;1;02/09/2025;;oui\r\n\
+         25009305;Blanc;Théo;theo@etu.uca.fr;POLYTECH;P2526_Y4_4A;4;01;3;02/09/2025;;oui\r\n",
+    );
+    let summary = regie(&db, &["import-registrations", file.to_str().unwrap(), "--json"]).json();
+    assert_eq!(summary["ignored_columns"], serde_json::json!([]), "both columns are read: {summary}");
+    let requests = regie(&db, &["requests", "list", "--json"]).json();
+    let blocking = |n: &str| -> Vec<String> {
+        let r = requests.as_array().unwrap().iter().find(|r| r["student_number"] == n).unwrap();
+        r["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["severity"] == "blocking")
+            .map(|f| f["code"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(blocking("25009301"), ["exchange_agreement_not_07"], "Brafitec student declared 01");
+    assert!(blocking("25009302").is_empty(), "Ensias student in 07: {:?}", blocking("25009302"));
+    assert_eq!(blocking("25009303"), ["exemption_07_without_agreement"], "07 at 0 € with no agreement");
+    assert!(blocking("25009304").contains(&"apprentice_not_01".to_string()), "{:?}", blocking("25009304"));
+    assert!(blocking("25009305").is_empty(), "an apprentice in 01");
+    // The agreement's name is kept as the portal wrote it.
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let kept = rt.block_on(async {
+        let s = regie::Store::open(&db).await.unwrap();
+        let all = regie::store::requests::list(&mut *s.read().await.unwrap(), None).await.unwrap();
+        all.iter().map(|r| r.new.exchange_agreement.clone()).collect::<Vec<_>>()
+    });
+    use regie::requests::Agreement;
+    assert!(kept.contains(&Some(Agreement::Under(Some("Brafitec".into())))), "{kept:?}");
+    assert!(kept.contains(&Some(Agreement::None)), "{kept:?}");
+}
+
+/// Rule 7: a student who paid the first third of 3 870 € and asks to pay the rest in six keeps
+/// what was paid; the rest is re-planned from today on the same invoice, audited with a reason.
+#[tokio::test]
+async fn changing_plan_after_a_payment_keeps_the_paid_part_and_replans_the_rest() {
+    use common::{CHLOE_MOREAU_2022, approved, pay};
+    use regie::Money;
+    // Chloé, 3770 in six from 05/09/2022: she paid 601 then asks to pay the rest in three.
+    let (store, _dir) = approved("replan", &[CHLOE_MOREAU_2022]).await;
+    pay(&store, "22000004", d(2022, 9, 6), Money::from_cents(60100), regie::ledger::PaymentMethod::Card).await;
+    let id = regie::requests::list(&store, None).await.unwrap()[0].id;
+    let plan = regie::plans::PlanKind::Three;
+    let no_reason = review::change_plan(&store, id, plan, d(2022, 10, 20), None, "paul").await;
+    assert!(no_reason.is_err(), "after approval a reason is required");
+    let before = regie::ledger::account_position(&store, "22000004").await.unwrap();
+    let done =
+        review::change_plan(&store, id, plan, d(2022, 10, 20), Some("demande de l'étudiante"), "paul").await.unwrap();
+    assert_eq!((done.status, done.changed), (RequestStatus::Approved, true));
+    let pos = regie::ledger::account_position(&store, "22000004").await.unwrap();
+    assert_eq!(pos.invoices.len(), 1, "same invoice, no credit note");
+    assert!(pos.credit_notes.is_empty());
+    assert_eq!(pos.summary.balance, before.summary.balance, "the balance does not move");
+    let live: Vec<(String, String, String)> = pos
+        .schedule
+        .iter()
+        .map(|l| (l.due_date.to_string(), l.amount.to_string(), l.left_to_pay.to_string()))
+        .collect();
+    assert_eq!(
+        live,
+        [
+            ("2022-09-05".into(), "601.00".into(), "0.00".into()),
+            ("2022-10-20".into(), "1056.33".into(), "1056.33".into()),
+            ("2022-11-10".into(), "1056.33".into(), "1056.33".into()),
+            ("2022-12-10".into(), "1056.34".into(), "1056.34".into()),
+        ]
+    );
+    assert_eq!(pos.schedule_left_total, Money::from_cents(316900));
+    let request = regie::requests::list(&store, None).await.unwrap().remove(0);
+    assert_eq!((request.plan, request.status), (plan, RequestStatus::Approved));
+    let mut c = store.read().await.unwrap();
+    let log = regie::store::audit::list(&mut c, None).await.unwrap();
+    let replan = log.iter().find(|e| e.action == "invoice.replan").expect("audited");
+    assert_eq!(replan.reason.as_deref(), Some("demande de l'étudiante"));
+    assert!(replan.details.contains("\"before\"") && replan.details.contains("633.80"), "{}", replan.details);
+    drop(c);
+    // The transfer plan stays ISIMA's differentiated fees' own, after approval too.
+    let transfer = regie::plans::PlanKind::Transfer;
+    let refused = review::change_plan(&store, id, transfer, d(2022, 10, 21), Some("virement"), "paul").await;
+    assert!(refused.unwrap_err().to_string().contains("virements est réservé"));
+}
+
+/// Rule 8: the commission's candidates are the students paying differentiated fees (05); a
+/// situation priced per contract (20: "Formation continue") is listed only when a finance manager
+/// adds the student by hand, with a reason, audited.
+#[test]
+fn exemption_candidates_are_05_unless_a_manager_adds_one() {
+    let dir = temp_dir("rule8");
+    let db = dir.join("r.sqlite");
+    let file = dir.join("inscriptions.csv");
+    write_1252(
+        &file,
+        "numero;nom;prenom;email;ecole;formation;annee;situation;echeancier;date_demande;montant;extra_ue\r\n\
+         25009401;Kone;Ali;ali@etu.uca.fr;ISIMA;P2526_ISI_1A;1;05;virement;02/09/2025;;oui\r\n\
+         25009402;Morel;Anne;anne@etu.uca.fr;ISIMA;P2526_ISI_3A;3;20;1;02/09/2025;6500,00;non\r\n",
+    );
+    regie(&db, &["import-registrations", file.to_str().unwrap(), "--json"]).json();
+    let ids: Vec<String> = regie(&db, &["requests", "list", "--json"])
+        .json()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].to_string())
+        .collect();
+    for id in &ids {
+        assert!(regie(&db, &["requests", "approve", id, "--json"]).ok);
+    }
+    let listed = |db: &std::path::Path| -> Vec<String> {
+        regie(db, &["exemptions", "list", "--json"])
+            .json()
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["student_number"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(listed(&db), ["25009401"], "6 500 € of continuing education is not differentiated fees");
+    let first = regie(&db, &["exemptions", "list", "--json"]).json();
+    assert_eq!(first[0]["plan_label"], "virements", "plan names in French");
+    // Only a finance manager adds, with a reason.
+    assert!(regie(&db, &["users", "set-role", "claire", "--role", "finance_manager"]).ok);
+    let by_accountant = regie(&db, &["--user", "paul", "exemptions", "add", "25009402", "--reason", "dossier"]);
+    assert!(!by_accountant.ok, "{}", by_accountant.stdout);
+    let added = regie(
+        &db,
+        &["--user", "claire", "exemptions", "add", "25009402", "--reason", "convention employeur", "--json"],
+    );
+    assert_eq!(added.json()["added"], true);
+    assert_eq!(listed(&db), ["25009401", "25009402"]);
+    let again = regie(&db, &["--user", "claire", "exemptions", "add", "25009402", "--reason", "x", "--json"]);
+    assert_eq!(again.json()["added"], false, "adding twice changes nothing");
+    let differentiated = regie(&db, &["--user", "claire", "exemptions", "add", "25009401", "--reason", "x"]);
+    assert!(!differentiated.ok, "a 05 student is already a candidate");
+}

@@ -154,7 +154,8 @@ async fn payments_are_allocated_oldest_first_and_overpayment_stays_as_credit() {
     let pos = regie::ledger::account_position(&s, "22001001").await.unwrap();
     let left: Vec<String> = pos.schedule.iter().map(|l| l.left_to_pay.to_string()).collect();
     assert_eq!(left, ["0.00", "0.00", "0.00"]);
-    assert_eq!(pos.payments[1].unallocated, Money::from_cents(600));
+    assert_eq!(pos.payments[1].amount - pos.payments[1].allocated, Money::from_cents(600));
+    assert_eq!(pos.payments[1].unpaid, Money::ZERO, "an over-payment is not an unpaid one");
     assert_eq!(pos.summary.balance, Money::from_cents(-600));
     assert_eq!(pos.summary.position, regie::ledger::position::PositionKind::Creditor);
 }

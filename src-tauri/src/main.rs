@@ -143,8 +143,30 @@ async fn request_reopen(desk: State<'_, Desk>, id: i64, reason: String) -> Reply
 }
 
 #[tauri::command]
-async fn request_change_plan(desk: State<'_, Desk>, id: i64, plan: PlanKind) -> Reply<Decided> {
-    review::change_plan(&desk.store, id, plan, &desk.actor()?).await.map_err(Into::into)
+async fn request_change_plan(desk: State<'_, Desk>, id: i64, plan: PlanKind, reason: Option<String>) -> Reply<Decided> {
+    review::change_plan(&desk.store, id, plan, today(), reason.as_deref(), &desk.actor()?).await.map_err(Into::into)
+}
+
+#[tauri::command]
+async fn exemption_add(desk: State<'_, Desk>, student_number: String, reason: String) -> Reply<bool> {
+    regie::exemptions::add_candidate(&desk.store, &student_number, &reason, &desk.actor()?).await.map_err(Into::into)
+}
+
+#[tauri::command]
+async fn session_labels(desk: State<'_, Desk>) -> Reply<Vec<regie::settings::SessionLabel>> {
+    regie::settings::session_labels(&desk.store).await.map_err(Into::into)
+}
+
+#[tauri::command]
+async fn session_label_set(
+    desk: State<'_, Desk>,
+    session: String,
+    label: String,
+    reason: String,
+) -> Reply<regie::settings::SessionLabel> {
+    regie::settings::set_session_label(&desk.store, &session, &label, Some(&reason), &desk.actor()?)
+        .await
+        .map_err(Into::into)
 }
 
 #[tauri::command]
@@ -382,6 +404,9 @@ fn main() {
             credit_note_issue,
             exemptions_list,
             exemption_decide,
+            exemption_add,
+            session_labels,
+            session_label_set,
             exemptions_report,
             exemptions_export,
             refunds_list,

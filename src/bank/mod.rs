@@ -319,7 +319,8 @@ pub async fn undo(store: &Store, line_id: i64, reason: &str, date: NaiveDate, ac
     }
     let mut reversed = Vec::new();
     for (payment, _, amount) in &live {
-        let rev = ledger::reverse_payment(&mut tx, *payment, date, reason, actor).await?;
+        let rev = ledger::reverse_payment(&mut tx, *payment, ledger::PaymentReversal::Correction, date, reason, actor)
+            .await?;
         store::bank::link_payment(&mut tx, line_id, rev).await?;
         reversed.push(json!({"payment": payment, "reversal": rev, "amount": amount}));
     }

@@ -258,6 +258,8 @@ fn generate(opts: DemoOptions, grid: &crate::fees::grid::FeeGrid) -> Result<Vec<
                 certificate: (situation == Situation::Scholarship).then(|| rng.chance(85)),
                 first_year_here: (extra_eu && year_of_study > 1).then(|| rng.chance(30)),
                 contract_signed: (situation == Situation::WorkStudyContract).then(|| rng.chance(70)),
+                exchange_agreement: None,
+                apprentice: None,
             },
         });
     }

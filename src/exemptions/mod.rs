@@ -8,6 +8,7 @@ use serde_json::json;
 use crate::fees::{AcademicYear, School};
 use crate::ledger;
 use crate::money::Money;
+use crate::plans::PlanKind;
 use crate::store::{self, Conn, Store, audit};
 use crate::{Error, Result};
 
@@ -78,8 +79,12 @@ pub struct Candidate {
     pub first_name: String,
     pub school: String,
     pub programme: String,
-    pub plan: String,
+    pub plan: PlanKind,
+    /// The plan as the office says it ("3 fois", "Virements").
+    pub plan_label: &'static str,
     pub situation: String,
+    /// The finance manager who added the student by hand; `None` for differentiated fees (05).
+    pub added_by: Option<String>,
     pub invoice_number: String,
     pub invoiced: Money,
     pub paid: Money,
@@ -93,18 +98,20 @@ pub async fn list(store: &Store, session: Option<&str>) -> Result<Vec<Candidate>
     let mut conn = store.read().await?;
     let rows = store::exemptions::candidates(&mut conn).await?;
     let outcomes = store::exemptions::active_outcomes(&mut conn).await?;
-    Ok(rows
-        .into_iter()
+    rows.into_iter()
         .map(|r| {
             let o = outcomes.iter().find(|o| o.invoice_id == r.invoice_id);
-            Candidate {
+            let plan: PlanKind = r.plan.parse()?;
+            Ok(Candidate {
                 student_number: r.student_number,
                 last_name: r.last_name,
                 first_name: r.first_name,
                 school: r.school,
                 programme: r.programme,
-                plan: r.plan,
+                plan,
+                plan_label: plan.label(),
                 situation: r.situation,
+                added_by: r.added_by,
                 invoice_number: r.invoice_number,
                 invoiced: Money::from_cents(r.total_cents),
                 paid: Money::from_cents(r.paid_cents),
@@ -112,10 +119,44 @@ pub async fn list(store: &Store, session: Option<&str>) -> Result<Vec<Candidate>
                 outcome: o.map(|o| o.outcome),
                 exempted: o.map(|o| Money::from_cents(o.exempted_cents)),
                 session: o.map(|o| o.session.clone()),
-            }
+            })
         })
-        .filter(|c| session.is_none() || c.session.as_deref() == session)
-        .collect())
+        .filter(|c: &Result<Candidate>| {
+            session.is_none() || c.as_ref().map_or(true, |c| c.session.as_deref() == session)
+        })
+        .collect()
+}
+
+/// Puts a student before the commission by hand (finance managers): the candidates are those
+/// paying differentiated fees (05); a student priced per contract (20, 25, 42, 43) or any other
+/// is listed only this way. The reason is required. Audited; adding twice changes nothing.
+pub async fn add_candidate(store: &Store, student_number: &str, reason: &str, actor: &str) -> Result<bool> {
+    let reason = crate::users::reason_required(Some(reason))?;
+    let mut tx = store.begin().await?;
+    crate::users::require(&mut tx, actor, crate::users::Restricted::ExemptionOutcome).await?;
+    let (invoice_id, invoice_number, situation) = store::exemptions::latest_request_invoice(&mut tx, student_number)
+        .await?
+        .ok_or_else(|| Error::Invalid(format!("{student_number} n'a pas de demande acceptée ni de facture")))?;
+    if situation == crate::fees::Situation::ExtraEu.code() {
+        return Err(Error::Invalid(format!(
+            "{student_number} paie des droits différenciés (05) : déjà candidat à la commission"
+        )));
+    }
+    let added = store::exemptions::insert_addition(&mut tx, invoice_id, actor, reason).await?;
+    if added {
+        audit::record(
+            &mut tx,
+            actor,
+            "exemption.add_candidate",
+            "invoice",
+            &invoice_number,
+            Some(reason),
+            json!({"student": student_number, "situation": situation}),
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(added)
 }
 
 #[derive(Debug, Clone, Serialize)]

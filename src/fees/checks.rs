@@ -18,6 +18,9 @@ pub struct Declaration<'a> {
     pub certificate: Option<bool>,
     pub first_year_here: Option<bool>,
     pub contract_signed: Option<bool>,
+    /// Under an exchange agreement (Brafitec, Ensam, Ensias).
+    pub exchange_agreement: Option<bool>,
+    pub apprentice: Option<bool>,
 }
 
 /// Whether a finding stops an approval. The seeds say which: "ne sera pas validée".
@@ -97,6 +100,31 @@ pub fn check(grid: &FeeGrid, d: &Declaration<'_>) -> Vec<Finding> {
             ));
         }
     }
+    // "Si vous êtes un étudiant en convention avec l'ISIMA (accord Brafitec, Ensam, Ensias), vous
+    // cochez la case 07 Exonérations."
+    if d.exchange_agreement == Some(true) && d.situation != Situation::ExchangeAgreement {
+        out.push(Finding::blocking(
+            "exchange_agreement_not_07",
+            format!(
+                "Étudiant sous convention d'échange déclaré en {} : la situation attendue est 07 (exonération).",
+                d.situation
+            ),
+        ));
+    }
+    // 07 costs nothing: declared while the file says there is no agreement, the fee is lost.
+    if d.exchange_agreement == Some(false) && d.situation == Situation::ExchangeAgreement {
+        out.push(Finding::blocking(
+            "exemption_07_without_agreement",
+            "Exonération (07) déclarée sans convention d'échange au dossier : déclaration non validable.",
+        ));
+    }
+    // "Les étudiants en apprentissage doivent sélectionner le code 01 « Etudiant non boursier »."
+    if d.apprentice == Some(true) && d.situation != Situation::NonScholarship {
+        out.push(Finding::blocking(
+            "apprentice_not_01",
+            format!("Apprenti déclaré en {} : les apprentis choisissent 01 (étudiant non boursier).", d.situation),
+        ));
+    }
     out
 }
 
@@ -115,6 +143,8 @@ mod tests {
             certificate: None,
             first_year_here: None,
             contract_signed: None,
+            exchange_agreement: None,
+            apprentice: None,
         }
     }
 
@@ -167,6 +197,29 @@ mod tests {
         // The moved-up extra-EU student is a correction to suggest, not a refusal.
         let d = Declaration { extra_eu: Some(true), first_year_here: Some(true), ..decl(Situation::ExtraEu, 2) };
         assert!(!check(&FeeGrid::shipped(), &d)[0].blocks());
+    }
+
+    #[test]
+    fn students_under_an_exchange_agreement_tick_07() {
+        // "étudiant en convention avec l'ISIMA (accord Brafitec, Ensam, Ensias), vous cochez la case 07"
+        let d = Declaration { exchange_agreement: Some(true), ..decl(Situation::NonScholarship, 2) };
+        assert_eq!(codes(&d), vec!["exchange_agreement_not_07"]);
+        let ok = Declaration { exchange_agreement: Some(true), ..decl(Situation::ExchangeAgreement, 2) };
+        assert!(codes(&ok).is_empty());
+        let no_agreement = Declaration { exchange_agreement: Some(false), ..decl(Situation::ExchangeAgreement, 2) };
+        assert_eq!(codes(&no_agreement), vec!["exemption_07_without_agreement"]);
+        // A file that does not say leaves 07 alone.
+        assert!(codes(&decl(Situation::ExchangeAgreement, 2)).is_empty());
+    }
+
+    #[test]
+    fn apprentices_choose_01() {
+        // "Les étudiants en apprentissage doivent sélectionner le code 01 « Etudiant non boursier »."
+        let d = Declaration { apprentice: Some(true), certificate: Some(true), ..decl(Situation::Scholarship, 3) };
+        assert_eq!(codes(&d), vec!["apprentice_not_01"]);
+        assert!(check(&FeeGrid::shipped(), &d)[0].blocks());
+        let ok = Declaration { apprentice: Some(true), ..decl(Situation::NonScholarship, 3) };
+        assert!(codes(&ok).is_empty());
     }
 
     #[test]

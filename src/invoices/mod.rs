@@ -84,7 +84,20 @@ fn percent(bp: i64) -> String {
 
 async fn school_json(conn: &mut store::Conn, school: &str) -> Result<serde_json::Value> {
     let s = store::settings::settings_for(conn, school.parse::<School>()?).await?;
-    Ok(json!({"name": s.name, "address": s.address, "iban": s.iban, "bic": s.bic}))
+    Ok(json!({
+        "issuer": ledger::ISSUER, "name": s.name, "address": s.address, "iban": s.iban, "bic": s.bic,
+        "holder": "Clermont Auvergne INP", "domiciliation": s.domiciliation,
+    }))
+}
+
+/// The session as documents print it: its full label when the office recorded one (which the
+/// portal starts with the code), the code otherwise.
+fn session_text(code: &str, label: Option<&str>) -> String {
+    match label {
+        Some(l) if l.starts_with(code) => l.to_string(),
+        Some(l) => format!("{code} - {l}"),
+        None => code.to_string(),
+    }
 }
 
 /// The data an invoice prints, as the template reads it. Amounts are French strings.
@@ -101,11 +114,12 @@ pub async fn invoice_data(store: &Store, number: &str) -> Result<(serde_json::Va
         "number": doc.number,
         "date": fr_date(doc.date),
         "label": doc.label,
-        "session": doc.session,
+        "session": session_text(&doc.session, doc.session_label.as_deref()),
         "client": format!("{} {}", doc.last_name, doc.first_name),
         "student_number": doc.student_number,
         "lines": lines.iter().map(|l| json!({
             "designation": l.designation,
+            "enrolled": format!("{} {}", doc.last_name.to_uppercase(), doc.first_name),
             "quantity": l.quantity.to_string(),
             "discount": percent(l.discount_bp),
             "vat": percent(l.vat_bp),
@@ -130,7 +144,7 @@ pub async fn credit_note_data(store: &Store, number: &str) -> Result<(serde_json
         "date": fr_date(doc.date),
         "invoice_number": doc.invoice_number,
         "invoice_date": fr_date(doc.invoice_date),
-        "session": doc.session,
+        "session": session_text(&doc.session, doc.session_label.as_deref()),
         "client": format!("{} {}", doc.last_name, doc.first_name),
         "student_number": doc.student_number,
         "reason": doc.reason,
@@ -147,33 +161,148 @@ pub async fn account_data(store: &Store, number: &str, date: chrono::NaiveDate) 
     let school = school_json(&mut *store.read().await?, pos.student.school.code()).await?;
     let e = |m: Money| m.to_french();
     let d = fr_date;
-    let methods = |m: ledger::PaymentMethod| match m {
-        ledger::PaymentMethod::Card => "Carte",
-        ledger::PaymentMethod::Debit => "Prélèvement",
-        ledger::PaymentMethod::Transfer => "Virement",
-        ledger::PaymentMethod::Other => "Autre",
-    };
+    let methods = method_label;
+    let od = |o: Option<chrono::NaiveDate>| o.map(fr_date).unwrap_or_default();
+    let t = &pos.totals;
     Ok(json!({
         "school": school,
         "date": d(date),
         "client": format!("{} {}", pos.student.last_name, pos.student.first_name),
         "student_number": pos.student.number,
-        "orders": pos.orders.iter().map(|o| [d(o.date), o.number.clone(), if o.blocked { "Oui" } else { "Non" }.to_string(), e(o.excl_vat), e(o.vat), e(o.incl_vat), e(o.financed), e(o.invoiced)]).collect::<Vec<_>>(),
-        "invoices": pos.invoices.iter().map(|i| [d(i.date), i.number.clone(), i.session.clone(), e(i.incl_vat), e(i.credit_notes), e(i.settled), e(i.refunded)]).collect::<Vec<_>>(),
-        "payments": pos.payments.iter().map(|p| [d(p.date), p.reference.clone(), methods(p.method).to_string(), e(p.amount), e(p.allocated), e(p.unallocated)]).collect::<Vec<_>>(),
+        "orders": pos.orders.iter().map(|o| [d(o.date), o.number.clone(), od(o.settled_on), if o.blocked { "Oui" } else { "Non" }.to_string(), e(o.excl_vat), e(o.vat), e(o.incl_vat), e(o.financed), e(o.invoiced)]).collect::<Vec<_>>(),
+        "orders_total": ["Total", "", "", "", e(t.orders_excl_vat), e(t.orders_vat), e(t.orders_incl_vat), e(t.orders_financed), e(t.orders_invoiced)],
+        "invoices": pos.invoices.iter().map(|i| [d(i.date), i.number.clone(), od(i.settled_on), e(i.excl_vat), e(i.vat), e(i.incl_vat), e(i.credit_notes), e(i.settled), e(i.refunded)]).collect::<Vec<_>>(),
+        "invoices_total": ["Total", "", "", e(t.invoices_excl_vat), e(t.invoices_vat), e(t.invoices_incl_vat), e(t.invoices_credit_notes), e(t.invoices_settled), e(t.invoices_refunded)],
+        "payments": pos.payments.iter().map(|p| [d(p.date), p.reference.clone(), methods(p.method).to_string(), e(p.amount), e(p.allocated), e(p.unpaid)]).collect::<Vec<_>>(),
+        "payments_total": ["Total", "", "", e(t.payments_amount), e(t.payments_allocated), e(t.payments_unpaid)],
         "credit_notes": pos.credit_notes.iter().map(|c| [d(c.date), c.number.clone(), c.invoice_number.clone(), e(c.amount), c.reason.clone()]).collect::<Vec<_>>(),
-        "refunds": pos.refunds.iter().map(|r| [d(r.date), e(r.amount), match r.status { ledger::RefundStatus::Paid => "Payé", ledger::RefundStatus::ToPay => "À payer", ledger::RefundStatus::Cancelled => "Annulé" }.to_string()]).collect::<Vec<_>>(),
+        "credit_notes_total": ["Total", "", "", e(t.credit_notes), ""],
+        "refunds": pos.refunds.iter().map(|r| [d(r.date), e(r.amount), refund_status(r.status).to_string()]).collect::<Vec<_>>(),
+        "refunds_total": ["Total", e(t.refunds), ""],
         "summary": {
             "debit": e(pos.summary.debit),
             "credit": e(pos.summary.credit),
             "balance": e(pos.summary.balance),
-            "position": match pos.summary.position {
-                ledger::position::PositionKind::Debtor => "Débiteur",
-                ledger::position::PositionKind::Creditor => "Créditeur",
-                ledger::position::PositionKind::Settled => "Soldé",
-            },
+            "position": e(pos.summary.balance),
+            "kind": position_kind(pos.summary.position),
         },
     }))
+}
+
+/// The account position as plain text, from the same data the PDF prints: the five tables with
+/// their totals, then the summary. Columns are padded to their widest cell.
+pub async fn account_text(store: &Store, number: &str, date: chrono::NaiveDate) -> Result<String> {
+    let data = account_data(store, number, date).await?;
+    let cells = |v: &serde_json::Value| -> Vec<String> {
+        v.as_array().map(|a| a.iter().map(|c| c.as_str().unwrap_or_default().to_string()).collect()).unwrap_or_default()
+    };
+    let mut out = format!(
+        "{} — {}\nPosition de compte de {} ({}) au {}\n",
+        data["school"]["issuer"].as_str().unwrap_or_default(),
+        data["school"]["name"].as_str().unwrap_or_default(),
+        data["client"].as_str().unwrap_or_default(),
+        data["student_number"].as_str().unwrap_or_default(),
+        data["date"].as_str().unwrap_or_default(),
+    );
+    for (title, key, headers, numeric) in ACCOUNT_TABLES {
+        out.push_str(&format!("\n{title}\n"));
+        let rows: Vec<Vec<String>> = data[key].as_array().map(|r| r.iter().map(cells).collect()).unwrap_or_default();
+        if rows.is_empty() {
+            out.push_str("  Aucune ligne\n");
+            continue;
+        }
+        let header: Vec<String> = headers.iter().map(|h| h.to_string()).collect();
+        let total = cells(&data[format!("{key}_total").as_str()]);
+        out.push_str(&text_table(&header, &rows, &total, numeric));
+    }
+    let s = &data["summary"];
+    out.push_str(&format!(
+        "\nDébit {}   Crédit {}   Solde {}   Position {} ({})\n",
+        s["debit"].as_str().unwrap_or_default(),
+        s["credit"].as_str().unwrap_or_default(),
+        s["balance"].as_str().unwrap_or_default(),
+        s["position"].as_str().unwrap_or_default(),
+        s["kind"].as_str().unwrap_or_default(),
+    ));
+    Ok(out)
+}
+
+/// The position's tables: title, data key, headers, numeric columns (right-aligned). The PDF
+/// template prints the same.
+const ACCOUNT_TABLES: [(&str, &str, &[&str], &[usize]); 5] = [
+    (
+        "Commandes",
+        "orders",
+        &["Date", "Numéro", "Solde", "Bloquée", "Montant HT", "TVA", "Montant TTC", "Financé", "Facturé"],
+        &[4, 5, 6, 7, 8],
+    ),
+    (
+        "Factures",
+        "invoices",
+        &["Date", "Numéro", "Solde", "Montant HT", "TVA", "Montant TTC", "Avoirs", "Réglé", "Remboursé"],
+        &[3, 4, 5, 6, 7, 8],
+    ),
+    ("Règlements", "payments", &["Date", "Référence", "Mode", "Montant", "Affecté", "Impayé"], &[3, 4, 5]),
+    ("Avoirs", "credit_notes", &["Date", "Numéro", "Facture", "Montant", "Motif"], &[3]),
+    ("Remboursements", "refunds", &["Date", "Montant", "Statut"], &[1]),
+];
+
+fn text_table(header: &[String], rows: &[Vec<String>], total: &[String], numeric: &[usize]) -> String {
+    let width = |i: usize| {
+        std::iter::once(header)
+            .chain(rows.iter().map(Vec::as_slice))
+            .chain(std::iter::once(total))
+            .filter_map(|r| r.get(i))
+            .map(|c| c.chars().count())
+            .max()
+            .unwrap_or(0)
+    };
+    let widths: Vec<usize> = (0..header.len()).map(width).collect();
+    let line = |r: &[String]| {
+        let cells: Vec<String> = widths
+            .iter()
+            .enumerate()
+            .map(|(i, w)| {
+                let c = r.get(i).map(String::as_str).unwrap_or("");
+                let pad = " ".repeat(w.saturating_sub(c.chars().count()));
+                if numeric.contains(&i) { format!("{pad}{c}") } else { format!("{c}{pad}") }
+            })
+            .collect();
+        format!("  {}\n", cells.join("  ").trim_end())
+    };
+    let mut out = line(header);
+    out.push_str(&format!("  {}\n", "-".repeat(widths.iter().sum::<usize>() + 2 * widths.len().saturating_sub(1))));
+    for r in rows {
+        out.push_str(&line(r));
+    }
+    out.push_str(&line(total));
+    out
+}
+
+/// The payment method as the position prints it.
+pub fn method_label(m: ledger::PaymentMethod) -> &'static str {
+    match m {
+        ledger::PaymentMethod::Card => "Carte",
+        ledger::PaymentMethod::Debit => "Prélèvement",
+        ledger::PaymentMethod::Transfer => "Virement",
+        ledger::PaymentMethod::Other => "Autre",
+    }
+}
+
+pub fn refund_status(s: ledger::RefundStatus) -> &'static str {
+    match s {
+        ledger::RefundStatus::Paid => "Payé",
+        ledger::RefundStatus::ToPay => "À payer",
+        ledger::RefundStatus::Cancelled => "Annulé",
+    }
+}
+
+pub fn position_kind(k: ledger::position::PositionKind) -> &'static str {
+    match k {
+        ledger::position::PositionKind::Debtor => "Débiteur",
+        ledger::position::PositionKind::Creditor => "Créditeur",
+        ledger::position::PositionKind::Settled => "Soldé",
+    }
 }
 
 /// Renders a student's account statement (as of `date`) to PDF bytes.
@@ -216,7 +345,10 @@ pub async fn schedule_data(store: &Store, number: &str) -> Result<(serde_json::V
     let doc = store::invoices::invoice_doc(&mut conn, number)
         .await?
         .ok_or_else(|| Error::InvoiceNotFound(number.to_string()))?;
+    let settings = store::settings::settings_for(&mut conn, doc.school.parse::<School>()?).await?;
     drop(conn);
+    // The transfers' deadline is the one of the academic year the invoice belongs to.
+    let deadline = crate::plans::deadline_for(doc.date, &settings.plan_rules());
     let pos = ledger::account_position(store, &doc.student_number).await?;
     let lines: Vec<_> = pos
         .schedule
@@ -240,7 +372,8 @@ pub async fn schedule_data(store: &Store, number: &str) -> Result<(serde_json::V
             "left": l.left_to_pay.to_french_number(),
         })).collect::<Vec<_>>(),
         "left_total": left_total.to_french_number(),
-        "transfer": plan.as_deref() == Some("transfer"),
+        "transfer": plan.as_deref() == Some(crate::plans::PlanKind::Transfer.code()),
+        "deadline": fr_date(deadline),
         "reference": format!("{} {}+{}+F.I", doc.last_name.to_uppercase(), doc.first_name, doc.school),
     });
     Ok((data, date))

@@ -23,16 +23,19 @@ pub enum Template {
     Schedule,
     /// Not a document: the invoice layout the two invoice templates import.
     InvoiceLayout,
+    /// Not a document: the heading every document imports.
+    Letterhead,
 }
 
 impl Template {
-    const ALL: [Template; 6] = [
+    const ALL: [Template; 7] = [
         Template::Invoice,
         Template::Invoices,
         Template::CreditNote,
         Template::Account,
         Template::Schedule,
         Template::InvoiceLayout,
+        Template::Letterhead,
     ];
 
     fn path(self) -> &'static str {
@@ -43,6 +46,7 @@ impl Template {
             Template::Invoices => "/invoices.typ",
             Template::Schedule => "/schedule.typ",
             Template::InvoiceLayout => "/invoice-layout.typ",
+            Template::Letterhead => "/letterhead.typ",
         }
     }
 
@@ -54,6 +58,7 @@ impl Template {
             Template::Invoices => include_str!("../../templates/invoices.typ"),
             Template::Schedule => include_str!("../../templates/schedule.typ"),
             Template::InvoiceLayout => include_str!("../../templates/invoice-layout.typ"),
+            Template::Letterhead => include_str!("../../templates/letterhead.typ"),
         }
     }
 }

@@ -105,6 +105,26 @@ impl PaymentMethod {
     }
 }
 
+/// Why a payment was reversed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, sqlx::Type)]
+#[serde(rename_all = "lowercase")]
+#[sqlx(rename_all = "lowercase")]
+pub enum PaymentReversal {
+    /// It came back (a card chargeback, a returned transfer): "Impayé", due again.
+    Unpaid,
+    /// It was matched to the wrong student: it never was this account's.
+    Correction,
+}
+
+impl PaymentReversal {
+    pub fn code(self) -> &'static str {
+        match self {
+            PaymentReversal::Unpaid => "unpaid",
+            PaymentReversal::Correction => "correction",
+        }
+    }
+}
+
 /// An installment's stored state. What is paid, partly paid or overdue is computed
 /// ([`InstallmentStatus`]); only a cancellation is a decision that must be stored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, sqlx::Type)]
@@ -206,6 +226,10 @@ pub struct IssuedInvoice {
 
 /// The designation of the tuition line ("Droits de scolarité"), with the VAT exemption mention.
 pub const TUITION: &str = "Droits de scolarité";
+/// The label of an invoice that re-bills what a reversed commission decision had credited.
+pub const REBILL_LABEL: &str = "Refacturation après modification de la décision de la commission";
+/// The heading of every document: the schools are Clermont Auvergne INP's.
+pub const ISSUER: &str = "CLERMONT AUVERGNE INP";
 pub const VAT_MENTION: &str = "Non soumis à la TVA selon l'art. 261-4-4 du C.G.I.";
 
 /// What an invoice is issued for: a student's accepted request and its schedule.
@@ -216,21 +240,22 @@ pub struct InvoiceDraft<'a> {
     pub session: &'a str,
     pub date: NaiveDate,
     pub schedule: &'a Schedule,
+    /// As the portal records it ("Paiement par virement"): `PlanKind::invoice_label`.
+    pub label: &'a str,
 }
 
 /// Creates the order, the invoice (next number of its series) and the installments of the schedule.
 ///
 /// Runs inside the caller's transaction: numbers are taken there, so a rollback leaves no gap.
 pub async fn issue_invoice(conn: &mut Conn, draft: &InvoiceDraft<'_>, actor: &str) -> Result<IssuedInvoice> {
-    let InvoiceDraft { student, request_id, year, session, date, schedule } = *draft;
+    let InvoiceDraft { student, request_id, year, session, date, schedule, label } = *draft;
     let total = schedule.total;
     let order_number = sql::next_number(conn, &format!("C{}", year.start_year())).await?;
     let order_id = sql::insert_order(conn, &order_number, student.id, request_id, date, total).await?;
     let series = format!("F{}", year.start_year());
     let invoice_number = sql::next_number(conn, &series).await?;
     let invoice_id =
-        sql::insert_invoice(conn, &series, &invoice_number, order_id, student.id, date, "Paiement en ligne", session)
-            .await?;
+        sql::insert_invoice(conn, &series, &invoice_number, order_id, student.id, date, label, session).await?;
     sql::insert_line(conn, invoice_id, TUITION, 1, total, Money::ZERO).await?;
     for i in &schedule.installments {
         sql::insert_installment(conn, invoice_id, i.n, i.due_date, i.amount).await?;
@@ -303,13 +328,14 @@ pub async fn record_payments_bulk(conn: &mut Conn, payments: &[BulkPayment<'_>])
     sql::insert_payments_bulk(conn, payments).await
 }
 
-/// Reverses a payment (a bank match undone, a card payment charged back): a negative payment
-/// mirrors it and its allocations, so what it paid is due again. A refund computed from it
+/// Reverses a payment (a bank match undone: `Correction`; a card payment charged back: `Unpaid`):
+/// a negative payment mirrors it and its allocations, so what it paid is due again. A refund computed from it
 /// gives way: one still to pay shrinks or is cancelled; one already paid makes the reversal
 /// impossible here. Audited.
 pub async fn reverse_payment(
     conn: &mut Conn,
     payment_id: i64,
+    why: PaymentReversal,
     date: NaiveDate,
     reason: &str,
     actor: &str,
@@ -320,7 +346,11 @@ pub async fn reverse_payment(
     if !live {
         return Err(Error::Invalid(format!("le règlement {payment_id} est déjà annulé")));
     }
-    let reversal = sql::reverse_payment(conn, payment_id, date, &format!("Annulation: {reason}")).await?;
+    let label = match why {
+        PaymentReversal::Unpaid => "Impayé",
+        PaymentReversal::Correction => "Annulation",
+    };
+    let reversal = sql::reverse_payment(conn, payment_id, why, date, &format!("{label}: {reason}")).await?;
     audit::record(
         conn,
         actor,
@@ -328,7 +358,7 @@ pub async fn reverse_payment(
         "payment",
         reversal,
         Some(reason),
-        json!({"reverses": payment_id, "amount": -amount}),
+        json!({"reverses": payment_id, "amount": -amount, "why": why}),
     )
     .await?;
     settle(conn, student_id, date, true, actor).await?;
@@ -402,6 +432,80 @@ pub async fn issue_credit_note(
     Ok(IssuedCreditNote { id, number, amount, cancelled, spare })
 }
 
+/// Re-plans what is still due on an invoice (the student changed plan after paying part of it):
+/// what was paid or credited stays where it is (a partly settled installment shrinks to it, an
+/// untouched one is replaced), and the rest is due as `rest` says, on the same invoice, whose
+/// total does not change. `rest` must add up to what was still due. Audited, with the schedule
+/// before and after.
+pub async fn replan(
+    conn: &mut Conn,
+    invoice: &sql::RequestInvoice,
+    rest: &crate::plans::Schedule,
+    reason: &str,
+    actor: &str,
+) -> Result<()> {
+    let before = sql::installments_of_invoice(conn, invoice.id).await?;
+    let open = sql::open_installments_of_invoice(conn, invoice.id).await?;
+    let left: Money = open.iter().map(|o| o.left_to_pay).sum();
+    if left != rest.total {
+        return Err(Error::Invalid(format!(
+            "facture {} : le nouvel échéancier ({}) ne couvre pas ce qui reste dû ({})",
+            invoice.number,
+            rest.total.to_french(),
+            left.to_french()
+        )));
+    }
+    // An installment nothing is left on after netting (a payment and its reversal) cannot be
+    // removed: it carries the next part of the new schedule instead.
+    let mut reusable = Vec::new();
+    for o in &open {
+        let settled_nothing = o.paid.is_zero() && o.left_to_pay == o.amount;
+        if settled_nothing {
+            if !sql::remove_untouched_installment(conn, o.id).await? {
+                reusable.push(o.id);
+            }
+        } else if !sql::shrink_installment(conn, o.id, o.left_to_pay).await? {
+            return Err(Error::Invalid(format!(
+                "facture {} : l'échéance du {} ne peut pas être remplacée",
+                invoice.number,
+                o.due_date.format("%d/%m/%Y")
+            )));
+        }
+    }
+    if reusable.len() > rest.installments.len() {
+        return Err(Error::Invalid(format!(
+            "facture {} : des règlements annulés restent attachés à {} échéances ; choisissez un échéancier d'au moins autant d'échéances",
+            invoice.number,
+            reusable.len()
+        )));
+    }
+    let mut n = sql::last_installment_n(conn, invoice.id).await?;
+    for (k, i) in rest.installments.iter().enumerate() {
+        match reusable.get(k) {
+            Some(id) => sql::reschedule_installment(conn, *id, i.due_date, i.amount).await?,
+            None => {
+                n += 1;
+                sql::insert_installment(conn, invoice.id, n as u32, i.due_date, i.amount).await?;
+            }
+        }
+    }
+    let dated = |rows: &[(NaiveDate, Money, Money, Money)]| {
+        rows.iter().map(|(d, a, _, _)| json!({"due_date": d, "amount": a})).collect::<Vec<_>>()
+    };
+    let after = sql::installments_of_invoice(conn, invoice.id).await?;
+    audit::record(
+        conn,
+        actor,
+        "invoice.replan",
+        "invoice",
+        &invoice.number,
+        Some(reason),
+        json!({"left": left, "before": dated(&before), "after": dated(&after)}),
+    )
+    .await?;
+    Ok(())
+}
+
 /// Re-bills an amount on the order of an earlier invoice (a new invoice, next number of its
 /// series): how a credit note is undone, since a document is never deleted nor renumbered. The
 /// new invoice carries the installments the credit removed: those of `original`, latest first,
@@ -420,7 +524,7 @@ pub async fn issue_rebill(
 ) -> Result<(i64, String)> {
     let series = format!("F{}", AcademicYear::containing(date).start_year());
     let number = sql::next_number(conn, &series).await?;
-    let id = sql::insert_invoice(conn, &series, &number, order_id, student_id, date, "Refacturation", session).await?;
+    let id = sql::insert_invoice(conn, &series, &number, order_id, student_id, date, REBILL_LABEL, session).await?;
     sql::insert_line(conn, id, TUITION, 1, amount, Money::ZERO).await?;
     let mut left = amount;
     let mut parts = Vec::new();

@@ -4,7 +4,7 @@
 use chrono::NaiveDate;
 use serde::Serialize;
 
-use super::{InstallmentState, InstallmentStatus, PaymentMethod, RefundStatus, Student};
+use super::{InstallmentState, InstallmentStatus, PaymentMethod, PaymentReversal, RefundStatus, Student};
 use crate::money::Money;
 
 // Rows as the store reads them. Amounts are cents; conversion to Money happens here, once.
@@ -26,7 +26,8 @@ pub struct InvoiceRow {
     pub number: String,
     pub date: NaiveDate,
     pub session: String,
-    pub total_cents: i64,
+    pub excl_vat_cents: i64,
+    pub vat_cents: i64,
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -41,6 +42,8 @@ pub struct InstallmentRow {
     pub allocated_cents: i64,
     /// What credit notes removed from it.
     pub credited_cents: i64,
+    /// The latest date a payment or a credit note settled part of it.
+    pub last_settled_on: Option<NaiveDate>,
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -51,6 +54,9 @@ pub struct PaymentRow {
     pub method: PaymentMethod,
     pub amount_cents: i64,
     pub allocated_cents: i64,
+    /// The payment this row reverses, and why.
+    pub reverses: Option<i64>,
+    pub reversal: Option<PaymentReversal>,
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -88,6 +94,8 @@ pub struct LedgerRows {
 pub struct OrderLine {
     pub date: NaiveDate,
     pub number: String,
+    /// The date the order was settled ("Solde"); `None` while something is due on it.
+    pub settled_on: Option<NaiveDate>,
     pub blocked: bool,
     pub excl_vat: Money,
     pub vat: Money,
@@ -101,12 +109,19 @@ pub struct InvoiceLine {
     pub date: NaiveDate,
     pub number: String,
     pub session: String,
+    /// The date it was settled (paid or credited in full); `None` while something is due.
+    pub settled_on: Option<NaiveDate>,
+    pub excl_vat: Money,
+    pub vat: Money,
     pub incl_vat: Money,
     pub credit_notes: Money,
     pub settled: Money,
     pub refunded: Money,
 }
 
+/// A payment as the position lists it. One that came back (a chargeback, a rejected transfer)
+/// shows what came back as "unpaid" ("Impayé"); its reversal is not a line of its own. One
+/// matched to the wrong student and undone is not listed at all: it never was this account's.
 #[derive(Debug, Clone, Serialize)]
 pub struct PaymentLine {
     pub date: NaiveDate,
@@ -114,7 +129,8 @@ pub struct PaymentLine {
     pub method: PaymentMethod,
     pub amount: Money,
     pub allocated: Money,
-    pub unallocated: Money,
+    pub unpaid: Money,
+    pub unpaid_on: Option<NaiveDate>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -148,6 +164,28 @@ pub struct ScheduleLine {
     pub invoice_amount: Money,
     pub last_name: String,
     pub first_name: String,
+}
+
+/// The totals printed under each table.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Totals {
+    pub orders_excl_vat: Money,
+    pub orders_vat: Money,
+    pub orders_incl_vat: Money,
+    pub orders_financed: Money,
+    pub orders_invoiced: Money,
+    pub invoices_excl_vat: Money,
+    pub invoices_vat: Money,
+    pub invoices_incl_vat: Money,
+    pub invoices_credit_notes: Money,
+    pub invoices_settled: Money,
+    pub invoices_refunded: Money,
+    pub payments_amount: Money,
+    pub payments_allocated: Money,
+    pub payments_unpaid: Money,
+    pub credit_notes: Money,
+    /// Refunds not cancelled (to pay and paid).
+    pub refunds: Money,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -198,6 +236,7 @@ pub struct AccountPosition {
     pub schedule: Vec<ScheduleLine>,
     /// What is still to collect: the unpaid part of the installments not cancelled.
     pub schedule_left_total: Money,
+    pub totals: Totals,
     pub summary: Summary,
 }
 
@@ -228,51 +267,80 @@ pub fn compute(student: Student, rows: &LedgerRows, today: NaiveDate) -> Account
             .filter_map(refund_paid)
             .sum()
     };
+    // Settled when nothing is left on any of its installments: on the latest date a payment or
+    // a credit note settled one of them (or the invoice's own date when it carried nothing).
+    let settled_on = |invoice: &InvoiceRow| -> Option<NaiveDate> {
+        let of = || rows.installments.iter().filter(|t| t.invoice_id == invoice.id);
+        let open = of().any(|t| {
+            t.status != InstallmentState::Cancelled && t.amount_cents - t.allocated_cents - t.credited_cents > 0
+        });
+        if open {
+            return None;
+        }
+        Some(of().filter_map(|t| t.last_settled_on).max().unwrap_or(invoice.date))
+    };
     let invoice_by_id = |id: i64| rows.invoices.iter().find(|i| i.id == id);
+    let total_of = |i: &InvoiceRow| c(i.excl_vat_cents + i.vat_cents);
 
-    let orders = rows
+    let orders: Vec<OrderLine> = rows
         .orders
         .iter()
         .map(|o| {
             let of_order = || rows.invoices.iter().filter(|i| i.order_id == o.id);
+            let dates: Vec<Option<NaiveDate>> = of_order().map(settled_on).collect();
             OrderLine {
                 date: o.date,
                 number: o.number.clone(),
+                settled_on: if dates.is_empty() || dates.iter().any(Option::is_none) {
+                    None
+                } else {
+                    dates.into_iter().flatten().max()
+                },
                 blocked: o.blocked,
                 excl_vat: c(o.excl_vat_cents),
                 vat: c(o.vat_cents),
                 incl_vat: c(o.excl_vat_cents + o.vat_cents),
                 financed: of_order().map(|i| settled_of(i.id)).sum(),
-                invoiced: of_order().map(|i| c(i.total_cents)).sum(),
+                invoiced: of_order().map(total_of).sum(),
             }
         })
         .collect();
-    let invoices = rows
+    let invoices: Vec<InvoiceLine> = rows
         .invoices
         .iter()
         .map(|i| InvoiceLine {
             date: i.date,
             number: i.number.clone(),
             session: i.session.clone(),
-            incl_vat: c(i.total_cents),
+            settled_on: settled_on(i),
+            excl_vat: c(i.excl_vat_cents),
+            vat: c(i.vat_cents),
+            incl_vat: total_of(i),
             credit_notes: credited_of(i.id),
             settled: settled_of(i.id),
             refunded: refunded_of(i.id),
         })
         .collect();
-    let payments = rows
+    let reversal_of = |id: i64| rows.payments.iter().find(|r| r.reverses == Some(id));
+    let payments: Vec<PaymentLine> = rows
         .payments
         .iter()
-        .map(|p| PaymentLine {
-            date: p.date,
-            reference: p.reference.clone(),
-            method: p.method,
-            amount: c(p.amount_cents),
-            allocated: c(p.allocated_cents),
-            unallocated: c(p.amount_cents - p.allocated_cents),
+        .filter(|p| p.reverses.is_none())
+        .filter(|p| !reversal_of(p.id).is_some_and(|r| r.reversal == Some(PaymentReversal::Correction)))
+        .map(|p| {
+            let back = reversal_of(p.id);
+            PaymentLine {
+                date: p.date,
+                reference: p.reference.clone(),
+                method: p.method,
+                amount: c(p.amount_cents),
+                allocated: c(p.allocated_cents),
+                unpaid: back.map_or(Money::ZERO, |r| -c(r.amount_cents)),
+                unpaid_on: back.map(|r| r.date),
+            }
         })
         .collect();
-    let credit_notes = rows
+    let credit_notes: Vec<CreditNoteLine> = rows
         .credit_notes
         .iter()
         .map(|n| CreditNoteLine {
@@ -283,7 +351,7 @@ pub fn compute(student: Student, rows: &LedgerRows, today: NaiveDate) -> Account
             reason: n.reason.clone(),
         })
         .collect();
-    let refunds =
+    let refunds: Vec<RefundLine> =
         rows.refunds.iter().map(|r| RefundLine { date: r.date, amount: c(r.amount_cents), status: r.status }).collect();
     let schedule: Vec<ScheduleLine> = rows
         .installments
@@ -312,18 +380,42 @@ pub fn compute(student: Student, rows: &LedgerRows, today: NaiveDate) -> Account
                 status,
                 invoice_number: inv.number.clone(),
                 invoice_date: inv.date,
-                invoice_amount: c(inv.total_cents),
+                invoice_amount: total_of(inv),
                 last_name: student.last_name.clone(),
                 first_name: student.first_name.clone(),
             })
         })
         .collect();
     let schedule_left_total = schedule.iter().map(|s| s.left_to_pay).sum();
+    let totals = Totals {
+        orders_excl_vat: orders.iter().map(|o| o.excl_vat).sum(),
+        orders_vat: orders.iter().map(|o| o.vat).sum(),
+        orders_incl_vat: orders.iter().map(|o| o.incl_vat).sum(),
+        orders_financed: orders.iter().map(|o| o.financed).sum(),
+        orders_invoiced: orders.iter().map(|o| o.invoiced).sum(),
+        invoices_excl_vat: invoices.iter().map(|i| i.excl_vat).sum(),
+        invoices_vat: invoices.iter().map(|i| i.vat).sum(),
+        invoices_incl_vat: invoices.iter().map(|i| i.incl_vat).sum(),
+        invoices_credit_notes: invoices.iter().map(|i| i.credit_notes).sum(),
+        invoices_settled: invoices.iter().map(|i| i.settled).sum(),
+        invoices_refunded: invoices.iter().map(|i| i.refunded).sum(),
+        payments_amount: payments.iter().map(|p| p.amount).sum(),
+        payments_allocated: payments.iter().map(|p| p.allocated).sum(),
+        payments_unpaid: payments.iter().map(|p| p.unpaid).sum(),
+        credit_notes: credit_notes.iter().map(|n| n.amount).sum(),
+        refunds: refunds.iter().filter(|r| r.status != RefundStatus::Cancelled).map(|r| r.amount).sum(),
+    };
+    // Every payment row counts, reversals included: a payment that came back nets to nothing,
+    // which is what the listed amount less the unpaid column says.
     let summary = Summary::from_totals(
-        rows.invoices.iter().map(|i| c(i.total_cents)).sum(),
+        totals.invoices_incl_vat,
         rows.refunds.iter().filter_map(refund_paid).sum(),
         rows.payments.iter().map(|p| c(p.amount_cents)).sum(),
-        rows.credit_notes.iter().map(|n| c(n.amount_cents)).sum(),
+        totals.credit_notes,
+    );
+    debug_assert_eq!(
+        rows.payments.iter().map(|p| c(p.amount_cents)).sum::<Money>(),
+        totals.payments_amount - totals.payments_unpaid
     );
     AccountPosition {
         student,
@@ -334,6 +426,7 @@ pub fn compute(student: Student, rows: &LedgerRows, today: NaiveDate) -> Account
         refunds,
         schedule,
         schedule_left_total,
+        totals,
         summary,
     }
 }

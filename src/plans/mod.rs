@@ -49,6 +49,17 @@ impl PlanKind {
             PlanKind::Transfer => "virements",
         }
     }
+
+    /// The label an invoice of this plan carries, as the portal records it: card plans are paid
+    /// online (the first installment on the portal, the others debited from the same card).
+    pub fn invoice_label(self) -> &'static str {
+        match self {
+            PlanKind::One => "Paiement en ligne par carte",
+            PlanKind::Three => "Paiement en ligne par carte en 3 fois",
+            PlanKind::Six => "Paiement en ligne par carte en 6 fois",
+            PlanKind::Transfer => "Paiement par virement",
+        }
+    }
 }
 
 impl fmt::Display for PlanKind {
@@ -197,6 +208,58 @@ pub fn schedule(
         return Err(PlanError::BadDebitDay(rules.debit_day));
     }
     let amounts = split(amount, kind, first, rules.rounding)?;
+    let mut out = dated(amounts, kind, start, rules);
+    debug_assert_eq!(out.total, amount);
+    out.findings.extend(threshold_finding(amount, kind, rules));
+    Ok(out)
+}
+
+/// The schedule of what is left on an invoice when the student moves to `kind` after `settled`
+/// was paid or credited: the first installment due on `start`, the others on the debit day of
+/// the following months. The fixed first part of a 6-plan or transfer plan (the standard fee)
+/// is reduced by what was settled; once it is covered, only the plan's equal parts remain
+/// (5 x 20 %, 2 x 50 %). What is left below that first part is due at once.
+pub fn rest_schedule(
+    left: Money,
+    kind: PlanKind,
+    standard_fee: Option<Money>,
+    settled: Money,
+    start: NaiveDate,
+    rules: &PlanRules,
+) -> Result<Schedule, PlanError> {
+    if !left.is_positive() {
+        return Err(PlanError::NotPositive(left));
+    }
+    if !(1..=28).contains(&rules.debit_day) {
+        return Err(PlanError::BadDebitDay(rules.debit_day));
+    }
+    let amounts = match kind {
+        PlanKind::One | PlanKind::Three => split(left, kind, None, rules.rounding)?,
+        PlanKind::Six | PlanKind::Transfer => {
+            let first = standard_fee.ok_or(PlanError::FirstMissing(kind))? - settled;
+            if first >= left {
+                vec![left]
+            } else if first.is_positive() {
+                split(left, kind, Some(first), rules.rounding)?
+            } else {
+                let n = kind.installments() - 1;
+                let each = Money::rounded(left.decimal() / Decimal::from(n as i64));
+                let mut parts = vec![each; n - 1];
+                parts.push(left - each * (n as i64 - 1));
+                if parts.iter().any(|p| !p.is_positive()) {
+                    return Err(PlanError::TooSmall { amount: left, n });
+                }
+                parts
+            }
+        }
+    };
+    let out = dated(amounts, kind, start, rules);
+    debug_assert_eq!(out.total, left);
+    Ok(out)
+}
+
+/// Dates the parts of a schedule and notes a transfer plan ending after its deadline.
+fn dated(amounts: Vec<Money>, kind: PlanKind, start: NaiveDate, rules: &PlanRules) -> Schedule {
     let installments: Vec<Installment> = amounts
         .into_iter()
         .enumerate()
@@ -207,8 +270,6 @@ pub fn schedule(
         })
         .collect();
     let total: Money = installments.iter().map(|i| i.amount).sum();
-    debug_assert_eq!(total, amount);
-
     let mut findings = Vec::new();
     // The deadline is the transfer plan's rule (ISIMA: "avant le 15 décembre"); card plans run
     // past it by design (Polytech's 3770 in six ends in February).
@@ -223,8 +284,7 @@ pub fn schedule(
             ),
         ));
     }
-    findings.extend(threshold_finding(amount, kind, rules));
-    Ok(Schedule { installments, total, findings })
+    Schedule { installments, total, findings }
 }
 
 fn split(amount: Money, kind: PlanKind, first: Option<Money>, rounding: Rounding) -> Result<Vec<Money>, PlanError> {
@@ -269,7 +329,8 @@ fn debit_date(start: NaiveDate, k: u32, debit_day: u32) -> NaiveDate {
 }
 
 /// The deadline of the academic year `start` falls in.
-fn deadline_for(start: NaiveDate, rules: &PlanRules) -> NaiveDate {
+/// The deadline of the academic year that holds `start` (ISIMA's transfers: 15 December).
+pub fn deadline_for(start: NaiveDate, rules: &PlanRules) -> NaiveDate {
     let year = crate::fees::AcademicYear::containing(start).start_year() as i32;
     NaiveDate::from_ymd_opt(year, rules.deadline_month, rules.deadline_day)
         .unwrap_or_else(|| NaiveDate::from_ymd_opt(year, 12, 15).expect("valid date"))
@@ -315,6 +376,34 @@ mod tests {
             schedule(cents(387900), PlanKind::Transfer, Some(cents(61800)), d(2025, 11, 20), &PlanRules::default())
                 .unwrap();
         assert_eq!(late.findings.iter().map(|f| f.code).collect::<Vec<_>>(), ["ends_after_deadline"]);
+    }
+
+    #[test]
+    fn changing_plan_after_a_payment_replans_only_the_rest() {
+        let rules = PlanRules { six_threshold: cents(100_000), ..PlanRules::default() };
+        // 3770 in one, nothing paid, moved to six on 20/10: the standard fee first, then 5 x 20 %.
+        let s = rest_schedule(cents(377000), PlanKind::Six, Some(cents(60100)), Money::ZERO, d(2022, 10, 20), &rules)
+            .unwrap();
+        assert_eq!(amounts(&s), ["601.00", "633.80", "633.80", "633.80", "633.80", "633.80"]);
+        assert_eq!(s.installments[1].due_date, d(2022, 11, 10));
+        // 1256.67 paid of 3770 in three: the standard fee is covered, five equal parts remain.
+        let s = rest_schedule(cents(251333), PlanKind::Six, Some(cents(60100)), cents(125667), d(2022, 10, 20), &rules)
+            .unwrap();
+        assert_eq!(s.installments.len(), 5);
+        assert_eq!(s.total, cents(251333));
+        // 200 paid of a 618 first part: 418 first, then the transfers' halves.
+        let s =
+            rest_schedule(cents(367900), PlanKind::Transfer, Some(cents(61800)), cents(20000), d(2025, 9, 20), &rules)
+                .unwrap();
+        assert_eq!(amounts(&s), ["418.00", "1630.50", "1630.50"]);
+        // What is left below the fixed first part is due at once.
+        let s = rest_schedule(cents(30000), PlanKind::Six, Some(cents(60100)), Money::ZERO, d(2022, 10, 20), &rules)
+            .unwrap();
+        assert_eq!(amounts(&s), ["300.00"]);
+        // Thirds of the rest.
+        let s = rest_schedule(cents(40067), PlanKind::Three, None, cents(20033), d(2022, 10, 20), &rules).unwrap();
+        assert_eq!(s.total, cents(40067));
+        assert_eq!(s.installments.len(), 3);
     }
 
     #[test]

@@ -33,6 +33,8 @@ const COLUMNS: &[(Col, &[&str])] = &[
     (Col::Certificate, &["certificate", "attestation_de_bourse", "attestation"]),
     (Col::FirstYearHere, &["first_year_here", "premiere_annee_ici", "1re_annee_ici"]),
     (Col::ContractSigned, &["contract_signed", "contrat_signe"]),
+    (Col::ExchangeAgreement, &["exchange_agreement", "accord_echange", "convention", "accord_d_echange"]),
+    (Col::Apprentice, &["apprentice", "apprenti", "apprentissage"]),
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -52,6 +54,8 @@ enum Col {
     Certificate,
     FirstYearHere,
     ContractSigned,
+    ExchangeAgreement,
+    Apprentice,
 }
 
 impl Col {
@@ -60,7 +64,16 @@ impl Col {
     }
 
     fn required(self) -> bool {
-        !matches!(self, Col::Amount | Col::ExtraEu | Col::Certificate | Col::FirstYearHere | Col::ContractSigned)
+        !matches!(
+            self,
+            Col::Amount
+                | Col::ExtraEu
+                | Col::Certificate
+                | Col::FirstYearHere
+                | Col::ContractSigned
+                | Col::ExchangeAgreement
+                | Col::Apprentice
+        )
     }
 }
 
@@ -219,6 +232,11 @@ fn parse_row(
         certificate: flag(Col::Certificate)?,
         first_year_here: flag(Col::FirstYearHere)?,
         contract_signed: flag(Col::ContractSigned)?,
+        exchange_agreement: match cell(Col::ExchangeAgreement) {
+            Cell::Bool(b) => Some(if *b { super::Agreement::Under(None) } else { super::Agreement::None }),
+            other => super::Agreement::parse(&other.text()).map_err(|m| err(Col::ExchangeAgreement, m))?,
+        },
+        apprentice: flag(Col::Apprentice)?,
     };
     Ok(Registration { student, request })
 }

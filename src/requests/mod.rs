@@ -77,6 +77,48 @@ pub struct NewRequest {
     pub certificate: Option<bool>,
     pub first_year_here: Option<bool>,
     pub contract_signed: Option<bool>,
+    /// The exchange agreement the file names ("Brafitec"), `oui`, or `non`; `None`: not said.
+    pub exchange_agreement: Option<Agreement>,
+    pub apprentice: Option<bool>,
+}
+
+/// What a registration file says of an exchange agreement.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Agreement {
+    None,
+    /// Under one; named when the portal names it (Brafitec, Ensam, Ensias).
+    Under(Option<String>),
+}
+
+impl Agreement {
+    /// Reads a cell: a yes/no flag or the agreement's name (a short line of text).
+    pub fn parse(text: &str) -> std::result::Result<Option<Agreement>, String> {
+        let t = text.trim();
+        match t.to_lowercase().as_str() {
+            "" => Ok(None),
+            "oui" | "o" | "yes" | "y" | "true" | "vrai" | "1" | "x" => Ok(Some(Agreement::Under(None))),
+            "non" | "n" | "no" | "false" | "faux" | "0" | "aucun" | "aucune" => Ok(Some(Agreement::None)),
+            _ if t.chars().count() > 60 || t.chars().any(char::is_control) => Err(format!(
+                "convention « {} » illisible : oui, non ou le nom de l'accord",
+                t.chars().take(60).collect::<String>()
+            )),
+            _ => Ok(Some(Agreement::Under(Some(t.to_string())))),
+        }
+    }
+
+    /// As stored: `non`, `oui` or the name.
+    pub fn stored(&self) -> &str {
+        match self {
+            Agreement::None => "non",
+            Agreement::Under(None) => "oui",
+            Agreement::Under(Some(name)) => name,
+        }
+    }
+
+    pub fn under(&self) -> bool {
+        matches!(self, Agreement::Under(_))
+    }
 }
 
 impl NewRequest {
@@ -90,6 +132,8 @@ impl NewRequest {
             certificate: self.certificate,
             first_year_here: self.first_year_here,
             contract_signed: self.contract_signed,
+            exchange_agreement: self.exchange_agreement.as_ref().map(Agreement::under),
+            apprentice: self.apprentice,
         }
     }
 }
@@ -148,8 +192,9 @@ pub fn findings_of(r: &Request, grid: &FeeGrid, settings: &SchoolSettings) -> Ve
             "L'échéancier par virements est réservé aux droits différenciés (05) payés par virement : choisir 1, 3 ou 6 fois.",
         ));
     }
-    // A plan the first two findings already refuse is not also explained as impossible.
-    if out.iter().any(|f| f.code == "transfer_plan_not_allowed") {
+    // A plan the first two findings already refuse is not also explained as impossible, and
+    // nothing to pay (07, 02) needs no schedule.
+    if out.iter().any(|f| f.code == "transfer_plan_not_allowed") || r.new.amount.is_zero() {
         return out;
     }
     match proposed_schedule(r, grid, settings) {
@@ -225,7 +270,8 @@ pub async fn detail(store: &Store, id: i64, start: NaiveDate) -> Result<RequestD
             Err(e) => (None, Some(e.to_string())),
         }
     };
-    let findings = if r.new.amount.is_zero() { Vec::new() } else { findings_of(&r, &grid, &settings) };
+    // Every check runs whatever the price (a request priced 0 is the one to get right).
+    let findings = findings_of(&r, &grid, &settings);
     Ok(RequestDetail {
         email: r.email.clone(),
         situation_label: r.new.situation.label(),

@@ -113,6 +113,7 @@ pub(crate) async fn approve_in(
             session: r.new.session.as_str(),
             date,
             schedule: &schedule,
+            label: r.new.plan.invoice_label(),
         };
         Some(ledger::issue_invoice(conn, &draft, actor).await?)
     };
@@ -210,21 +211,34 @@ pub async fn reopen(store: &Store, id: i64, reason: &str, date: NaiveDate, actor
     Ok(Decided { id, status: RequestStatus::Pending, changed: true, invoice: None })
 }
 
-/// The student chose another plan (typically after a rejection): the request returns to the
-/// queue with the new plan. Audited.
-pub async fn change_plan(store: &Store, id: i64, plan: PlanKind, actor: &str) -> Result<Decided> {
+/// The student chose another plan. Before approval (typically after a rejection) the request
+/// returns to the queue with the new plan. After approval, what was paid stays and the rest of
+/// the invoice is re-planned under the new plan from `date` (same invoice, new schedule): the
+/// plan's own rules still hold (threshold, transfer plan for differentiated fees only), and a
+/// reason is required. Audited.
+pub async fn change_plan(
+    store: &Store,
+    id: i64,
+    plan: PlanKind,
+    date: NaiveDate,
+    reason: Option<&str>,
+    actor: &str,
+) -> Result<Decided> {
     let mut tx = store.begin().await?;
     let r = load(&mut tx, id).await?;
-    if r.status == RequestStatus::Approved {
-        return Err(Error::Invalid(format!("demande {id} déjà acceptée : rouvrez-la avant de changer d'échéancier")));
-    }
     if r.new.plan == plan {
         return Ok(Decided { id, status: r.status, changed: false, invoice: None });
     }
-    store::requests::set_plan(&mut tx, id, plan).await.map_err(|e| match e {
-        Error::Database(sqlx::Error::Database(d)) if d.is_unique_violation() => {
-            Error::Invalid(format!("l'étudiant a déjà une demande « {plan} » pour cette session et cette date"))
-        }
+    let mut invoice = None;
+    if r.status == RequestStatus::Approved {
+        let reason = crate::users::reason_required(reason)?;
+        invoice = Some(replan_in(&mut tx, &r, plan, date, reason, actor).await?);
+    }
+    store::requests::set_plan(&mut tx, id, plan, r.status == RequestStatus::Approved).await.map_err(|e| match e {
+        Error::Database(sqlx::Error::Database(d)) if d.is_unique_violation() => Error::Invalid(format!(
+            "l'étudiant a déjà une demande « {} » pour cette session et cette date",
+            plan.label()
+        )),
         other => other,
     })?;
     audit::record(
@@ -233,12 +247,52 @@ pub async fn change_plan(store: &Store, id: i64, plan: PlanKind, actor: &str) ->
         "request.change_plan",
         "request",
         id,
-        None,
-        json!({"from": r.new.plan, "to": plan, "previous_status": r.status}),
+        reason.map(str::trim).filter(|r| !r.is_empty()),
+        json!({"from": r.new.plan, "to": plan, "previous_status": r.status, "invoice": invoice}),
     )
     .await?;
     tx.commit().await?;
-    Ok(Decided { id, status: RequestStatus::Pending, changed: true, invoice: None })
+    let status = if r.status == RequestStatus::Approved { RequestStatus::Approved } else { RequestStatus::Pending };
+    Ok(Decided { id, status, changed: true, invoice })
+}
+
+/// Re-plans an approved request's invoice under `plan` from `date`; returns the invoice number.
+async fn replan_in(
+    conn: &mut Conn,
+    r: &Request,
+    plan: PlanKind,
+    date: NaiveDate,
+    reason: &str,
+    actor: &str,
+) -> Result<String> {
+    let grid = store::settings::fee_grid(conn).await?;
+    let settings = store::settings::settings_for(conn, r.new.school).await?;
+    let moved = Request { new: super::NewRequest { plan, ..r.new.clone() }, ..r.clone() };
+    let refused: Vec<Finding> = findings_of(&moved, &grid, &settings)
+        .into_iter()
+        .filter(|f| {
+            f.blocks()
+                && matches!(
+                    f.code,
+                    "differentiated_fees_by_transfer" | "transfer_plan_not_allowed" | "six_at_or_below_threshold"
+                )
+        })
+        .collect();
+    if let Some(f) = refused.first() {
+        return Err(Error::Invalid(format!("demande {} : changement d'échéancier refusé. {}", r.id, f.message)));
+    }
+    let inv = store::ledger::invoice_of_request(conn, r.id)
+        .await?
+        .ok_or_else(|| Error::Invalid(format!("demande {} acceptée sans facture : rien à réorganiser", r.id)))?;
+    let left: crate::money::Money =
+        store::ledger::open_installments_of_invoice(conn, inv.id).await?.iter().map(|o| o.left_to_pay).sum();
+    if !left.is_positive() {
+        return Err(Error::Invalid(format!("facture {} déjà soldée : rien à réorganiser", inv.number)));
+    }
+    let standard = grid.standard_fee(r.new.academic_year, r.new.school, &r.new.programme);
+    let rest = plans::rest_schedule(left, plan, standard, inv.total - left, date, &settings.plan_rules())?;
+    ledger::replan(conn, &inv, &rest, reason, actor).await?;
+    Ok(inv.number)
 }
 
 /// One finding the automatic review leaves to the accountant.

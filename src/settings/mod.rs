@@ -25,6 +25,8 @@ pub struct SchoolSettings {
     pub address: String,
     pub iban: String,
     pub bic: String,
+    /// The bank's domiciliation printed on transfer letters beside the IBAN ("TPCLERMONT F").
+    pub domiciliation: String,
 }
 
 impl SchoolSettings {
@@ -43,6 +45,7 @@ impl SchoolSettings {
             address: "Clermont Auvergne INP, Clermont-Ferrand".to_string(),
             iban: "FR76 1007 1630 0000 0010 0383 489".to_string(),
             bic: "TRPUFRP1".to_string(),
+            domiciliation: "TPCLERMONT F".to_string(),
         }
     }
 
@@ -95,4 +98,50 @@ pub async fn update(
     .await?;
     tx.commit().await?;
     Ok(())
+}
+
+/// A session's full label, as the portal prints it on invoices.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionLabel {
+    pub session: String,
+    pub label: String,
+}
+
+pub async fn session_labels(store: &crate::store::Store) -> crate::Result<Vec<SessionLabel>> {
+    crate::store::settings::session_labels(&mut *store.read().await?).await
+}
+
+/// Sets (or replaces) a session's full label; an empty label is refused. Audited with the old one.
+pub async fn set_session_label(
+    store: &crate::store::Store,
+    session: &str,
+    label: &str,
+    reason: Option<&str>,
+    actor: &str,
+) -> crate::Result<SessionLabel> {
+    let session = crate::fees::Session::parse(session)?;
+    let label = label.trim();
+    if label.is_empty() || label.chars().count() > 200 || label.chars().any(char::is_control) {
+        return Err(crate::Error::Invalid(format!(
+            "libellé de la session {session} vide, trop long ou illisible (200 caractères au plus)"
+        )));
+    }
+    let reason = crate::users::reason_required(reason)?;
+    let mut tx = store.begin().await?;
+    crate::users::require(&mut tx, actor, crate::users::Restricted::SchoolSettings).await?;
+    let old = crate::store::settings::session_label(&mut tx, session.as_str()).await?;
+    let saved = SessionLabel { session: session.to_string(), label: label.to_string() };
+    crate::store::settings::set_session_label(&mut tx, &saved).await?;
+    crate::store::audit::record(
+        &mut tx,
+        actor,
+        "settings.session_label",
+        "session",
+        session.as_str(),
+        Some(reason),
+        serde_json::json!({"old": old, "new": saved.label}),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(saved)
 }

@@ -19,7 +19,8 @@ pub async fn session_id(conn: &mut Conn, name: &str, date: NaiveDate) -> Result<
     Ok(id)
 }
 
-/// A student with differentiated fees: an approved request in 05, or above the standard fee.
+/// A student the commission may decide on: an approved request in 05 (differentiated fees), or
+/// one a finance manager added by hand (`added_by`).
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct CandidateRow {
     pub student_id: i64,
@@ -37,6 +38,7 @@ pub struct CandidateRow {
     pub total_cents: i64,
     pub paid_cents: i64,
     pub scheduled_left_cents: i64,
+    pub added_by: Option<String>,
 }
 
 pub async fn candidates(conn: &mut Conn) -> Result<Vec<CandidateRow>> {
@@ -46,14 +48,14 @@ pub async fn candidates(conn: &mut Conn) -> Result<Vec<CandidateRow>> {
                 COALESCE((SELECT SUM(l.excl_vat_cents + l.vat_cents) FROM invoice_lines l WHERE l.invoice_id = i.id), 0) AS total_cents,
                 COALESCE((SELECT SUM(b.paid_cents) FROM installment_balances b WHERE b.invoice_id = i.id), 0) AS paid_cents,
                 COALESCE((SELECT SUM(b.amount_cents - b.paid_cents - b.credited_cents) FROM installment_balances b
-                          WHERE b.invoice_id = i.id AND b.status <> 'cancelled'), 0) AS scheduled_left_cents
+                          WHERE b.invoice_id = i.id AND b.status <> 'cancelled'), 0) AS scheduled_left_cents,
+                x.added_by
          FROM requests r
          JOIN students s ON s.id = r.student_id
          JOIN orders o ON o.request_id = r.id
          JOIN invoices i ON i.order_id = o.id
-         WHERE r.status = 'approved'
-           AND (r.situation = '05' OR r.amount_cents > COALESCE((SELECT g.amount_cents FROM fee_grid g
-                WHERE g.academic_year = r.academic_year AND g.school = r.school AND g.programme = r.programme AND g.situation = '01'), 0))
+         LEFT JOIN exemption_additions x ON x.invoice_id = i.id
+         WHERE r.status = 'approved' AND (r.situation = '05' OR x.id IS NOT NULL)
          ORDER BY s.last_name, s.first_name, s.number",
     )
     .fetch_all(conn)
@@ -211,4 +213,35 @@ pub async fn refunds(conn: &mut Conn) -> Result<Vec<RefundRow>> {
     )
     .fetch_all(conn)
     .await?)
+}
+
+/// The invoice of a student's latest approved request, with its situation: what a finance manager
+/// puts before the commission by hand.
+pub async fn latest_request_invoice(conn: &mut Conn, student_number: &str) -> Result<Option<(i64, String, String)>> {
+    Ok(sqlx::query_as(
+        "SELECT i.id, i.number, r.situation FROM requests r
+         JOIN students s ON s.id = r.student_id
+         JOIN orders o ON o.request_id = r.id
+         JOIN invoices i ON i.order_id = o.id
+         WHERE s.number = $1 AND r.status = 'approved'
+         ORDER BY r.requested_on DESC, i.id DESC LIMIT 1",
+    )
+    .bind(student_number)
+    .fetch_optional(conn)
+    .await?)
+}
+
+/// Adds an invoice to the commission's candidates; false when it already was one.
+pub async fn insert_addition(conn: &mut Conn, invoice_id: i64, actor: &str, reason: &str) -> Result<bool> {
+    let done = sqlx::query(
+        "INSERT INTO exemption_additions (invoice_id, added_by, added_at, reason) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (invoice_id) DO NOTHING",
+    )
+    .bind(invoice_id)
+    .bind(actor)
+    .bind(chrono::Utc::now().to_rfc3339())
+    .bind(reason)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
 }

@@ -14,6 +14,8 @@ pub struct InvoiceDoc {
     pub date: NaiveDate,
     pub label: String,
     pub session: String,
+    /// The session's full label, when the office recorded one.
+    pub session_label: Option<String>,
     pub student_number: String,
     pub last_name: String,
     pub first_name: String,
@@ -22,8 +24,10 @@ pub struct InvoiceDoc {
 
 pub async fn invoice_doc(conn: &mut Conn, number: &str) -> Result<Option<InvoiceDoc>> {
     Ok(sqlx::query_as(
-        "SELECT i.id, i.number, i.date, i.label, i.session, s.number AS student_number, s.last_name, s.first_name, s.school
-         FROM invoices i JOIN students s ON s.id = i.student_id WHERE i.number = $1",
+        "SELECT i.id, i.number, i.date, i.label, i.session, sl.label AS session_label, s.number AS student_number,
+                s.last_name, s.first_name, s.school
+         FROM invoices i JOIN students s ON s.id = i.student_id LEFT JOIN session_labels sl ON sl.session = i.session
+         WHERE i.number = $1",
     )
     .bind(number)
     .fetch_optional(conn)
@@ -113,6 +117,7 @@ pub struct CreditNoteDoc {
     pub invoice_number: String,
     pub invoice_date: NaiveDate,
     pub session: String,
+    pub session_label: Option<String>,
     pub student_number: String,
     pub last_name: String,
     pub first_name: String,
@@ -122,8 +127,9 @@ pub struct CreditNoteDoc {
 pub async fn credit_note_doc(conn: &mut Conn, number: &str) -> Result<Option<CreditNoteDoc>> {
     Ok(sqlx::query_as(
         "SELECT c.number, c.date, c.amount_cents, c.reason, i.number AS invoice_number, i.date AS invoice_date, i.session,
-                s.number AS student_number, s.last_name, s.first_name, s.school
+                sl.label AS session_label, s.number AS student_number, s.last_name, s.first_name, s.school
          FROM credit_notes c JOIN invoices i ON i.id = c.invoice_id JOIN students s ON s.id = i.student_id
+         LEFT JOIN session_labels sl ON sl.session = i.session
          WHERE c.number = $1",
     )
     .bind(number)

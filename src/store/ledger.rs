@@ -155,6 +155,7 @@ pub struct OpenInstallment {
     pub invoice_id: i64,
     pub n: i64,
     pub due_date: NaiveDate,
+    pub amount: Money,
     /// Net of the payments allocated to it.
     pub paid: Money,
     pub left_to_pay: Money,
@@ -172,13 +173,14 @@ impl crate::ledger::allocation::Owed for OpenInstallment {
     }
 }
 
-fn open_of(rows: Vec<(i64, i64, i64, NaiveDate, i64, i64)>) -> Vec<OpenInstallment> {
+fn open_of(rows: Vec<(i64, i64, i64, NaiveDate, i64, i64, i64)>) -> Vec<OpenInstallment> {
     rows.into_iter()
-        .map(|(id, invoice_id, n, due_date, paid, left)| OpenInstallment {
+        .map(|(id, invoice_id, n, due_date, amount, paid, left)| OpenInstallment {
             id,
             invoice_id,
             n,
             due_date,
+            amount: Money::from_cents(amount),
             paid: Money::from_cents(paid),
             left_to_pay: Money::from_cents(left),
         })
@@ -188,7 +190,7 @@ fn open_of(rows: Vec<(i64, i64, i64, NaiveDate, i64, i64)>) -> Vec<OpenInstallme
 /// The student's installments not cancelled and not fully settled, oldest due first.
 pub async fn open_installments(conn: &mut Conn, student_id: i64) -> Result<Vec<OpenInstallment>> {
     let rows = sqlx::query_as(
-        "SELECT b.id, b.invoice_id, b.n, b.due_date, b.paid_cents, b.amount_cents - b.paid_cents - b.credited_cents
+        "SELECT b.id, b.invoice_id, b.n, b.due_date, b.amount_cents, b.paid_cents, b.amount_cents - b.paid_cents - b.credited_cents
          FROM installment_balances b JOIN invoices i ON i.id = b.invoice_id
          WHERE i.student_id = $1 AND b.status <> 'cancelled' AND b.amount_cents - b.paid_cents - b.credited_cents > 0
          ORDER BY b.due_date, b.invoice_id, b.n",
@@ -202,7 +204,7 @@ pub async fn open_installments(conn: &mut Conn, student_id: i64) -> Result<Vec<O
 /// One invoice's installments not cancelled and not fully settled, oldest due first.
 pub async fn open_installments_of_invoice(conn: &mut Conn, invoice_id: i64) -> Result<Vec<OpenInstallment>> {
     let rows = sqlx::query_as(
-        "SELECT b.id, b.invoice_id, b.n, b.due_date, b.paid_cents, b.amount_cents - b.paid_cents - b.credited_cents
+        "SELECT b.id, b.invoice_id, b.n, b.due_date, b.amount_cents, b.paid_cents, b.amount_cents - b.paid_cents - b.credited_cents
          FROM installment_balances b
          WHERE b.invoice_id = $1 AND b.status <> 'cancelled' AND b.amount_cents - b.paid_cents - b.credited_cents > 0
          ORDER BY b.due_date, b.n",
@@ -244,6 +246,54 @@ pub async fn insert_credit_allocation(
         .execute(conn)
         .await?;
     Ok(())
+}
+
+/// Takes `part` off an installment's amount: what a re-plan moves to the new schedule.
+/// The installment keeps what was paid or credited on it.
+/// False when the installment would be left with nothing (it should have been removed).
+pub async fn shrink_installment(conn: &mut Conn, id: i64, part: Money) -> Result<bool> {
+    let done =
+        sqlx::query("UPDATE installments SET amount_cents = amount_cents - $2 WHERE id = $1 AND amount_cents > $2")
+            .bind(id)
+            .bind(part.cents())
+            .execute(conn)
+            .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Removes an installment nothing was ever paid or credited on (a re-plan replaces it). Returns
+/// false, removing nothing, when something references it.
+pub async fn remove_untouched_installment(conn: &mut Conn, id: i64) -> Result<bool> {
+    let done = sqlx::query(
+        "DELETE FROM installments WHERE id = $1
+           AND NOT EXISTS (SELECT 1 FROM allocations a WHERE a.installment_id = $1)
+           AND NOT EXISTS (SELECT 1 FROM credit_allocations c WHERE c.installment_id = $1)
+           AND NOT EXISTS (SELECT 1 FROM exemption_outcomes o WHERE o.added_installment = $1)",
+    )
+    .bind(id)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Gives an installment a new due date and amount (a re-plan reusing it).
+pub async fn reschedule_installment(conn: &mut Conn, id: i64, due: NaiveDate, amount: Money) -> Result<()> {
+    sqlx::query("UPDATE installments SET due_date = $2, amount_cents = $3 WHERE id = $1")
+        .bind(id)
+        .bind(due)
+        .bind(amount.cents())
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// The highest installment number of an invoice (new installments follow it).
+pub async fn last_installment_n(conn: &mut Conn, invoice_id: i64) -> Result<i64> {
+    let (n,): (i64,) = sqlx::query_as("SELECT COALESCE(MAX(n), 0) FROM installments WHERE invoice_id = $1")
+        .bind(invoice_id)
+        .fetch_one(conn)
+        .await?;
+    Ok(n)
 }
 
 /// Marks an installment cancelled: a credit note removed all of it before anything was paid.
@@ -390,14 +440,21 @@ pub async fn payment(conn: &mut Conn, id: i64) -> Result<Option<(i64, Money, boo
 }
 
 /// Records the reversal of a payment: a negative payment and negative allocations mirroring it.
-pub async fn reverse_payment(conn: &mut Conn, payment_id: i64, date: NaiveDate, reference: &str) -> Result<i64> {
+pub async fn reverse_payment(
+    conn: &mut Conn,
+    payment_id: i64,
+    why: crate::ledger::PaymentReversal,
+    date: NaiveDate,
+    reference: &str,
+) -> Result<i64> {
     let (id,): (i64,) = sqlx::query_as(
-        "INSERT INTO payments (student_id, date, amount_cents, method, reference, reverses)
-         SELECT student_id, $1, -amount_cents, method, $2, id FROM payments WHERE id = $3 RETURNING id",
+        "INSERT INTO payments (student_id, date, amount_cents, method, reference, reverses, reversal)
+         SELECT student_id, $1, -amount_cents, method, $2, id, $4 FROM payments WHERE id = $3 RETURNING id",
     )
     .bind(date)
     .bind(reference)
     .bind(payment_id)
+    .bind(why.code())
     .fetch_one(&mut *conn)
     .await?;
     sqlx::query(
@@ -471,7 +528,8 @@ pub async fn rows_of(conn: &mut Conn, student_id: i64) -> Result<LedgerRows> {
     .await?;
     let invoices = sqlx::query_as::<_, InvoiceRow>(
         "SELECT i.id, i.order_id, i.number, i.date, i.session,
-            COALESCE((SELECT SUM(l.excl_vat_cents + l.vat_cents) FROM invoice_lines l WHERE l.invoice_id = i.id), 0) AS total_cents
+            COALESCE((SELECT SUM(l.excl_vat_cents) FROM invoice_lines l WHERE l.invoice_id = i.id), 0) AS excl_vat_cents,
+            COALESCE((SELECT SUM(l.vat_cents) FROM invoice_lines l WHERE l.invoice_id = i.id), 0) AS vat_cents
          FROM invoices i WHERE i.student_id = $1 ORDER BY i.date, i.id",
     )
     .bind(student_id)
@@ -479,7 +537,12 @@ pub async fn rows_of(conn: &mut Conn, student_id: i64) -> Result<LedgerRows> {
     .await?;
     let installments = sqlx::query_as::<_, InstallmentRow>(
         "SELECT b.id, b.invoice_id, b.n, b.due_date, b.amount_cents, b.status,
-            b.paid_cents AS allocated_cents, b.credited_cents
+            b.paid_cents AS allocated_cents, b.credited_cents,
+            (SELECT MAX(d) FROM (SELECT p.date AS d FROM allocations a JOIN payments p ON p.id = a.payment_id
+                                 WHERE a.installment_id = b.id
+                                 UNION ALL
+                                 SELECT c.date AS d FROM credit_allocations x JOIN credit_notes c ON c.id = x.credit_note_id
+                                 WHERE x.installment_id = b.id) AS settled_dates) AS last_settled_on
          FROM installment_balances b JOIN invoices i ON i.id = b.invoice_id
          WHERE i.student_id = $1 ORDER BY b.due_date, b.invoice_id, b.n",
     )
@@ -488,7 +551,8 @@ pub async fn rows_of(conn: &mut Conn, student_id: i64) -> Result<LedgerRows> {
     .await?;
     let payments = sqlx::query_as::<_, PaymentRow>(
         "SELECT p.id, p.date, p.reference, p.method, p.amount_cents,
-            COALESCE((SELECT SUM(a.amount_cents) FROM allocations a WHERE a.payment_id = p.id), 0) AS allocated_cents
+            COALESCE((SELECT SUM(a.amount_cents) FROM allocations a WHERE a.payment_id = p.id), 0) AS allocated_cents,
+            p.reverses, p.reversal
          FROM payments p WHERE p.student_id = $1 ORDER BY p.date, p.id",
     )
     .bind(student_id)

@@ -11,8 +11,9 @@ use crate::requests::{NewRequest, Request, RequestStatus};
 pub async fn insert_if_new(conn: &mut Conn, r: &NewRequest, student_id: i64) -> Result<Option<i64>> {
     let row: Option<(i64,)> = sqlx::query_as(
         "INSERT INTO requests (student_id, academic_year, school, programme, session, year_of_study, situation, plan,
-            amount_cents, amount_source, requested_on, extra_eu, certificate, first_year_here, contract_signed)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+            amount_cents, amount_source, requested_on, extra_eu, certificate, first_year_here, contract_signed,
+            exchange_agreement, apprentice)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
          ON CONFLICT (student_id, session, plan, requested_on) DO NOTHING
          RETURNING id",
     )
@@ -31,6 +32,8 @@ pub async fn insert_if_new(conn: &mut Conn, r: &NewRequest, student_id: i64) -> 
     .bind(r.certificate)
     .bind(r.first_year_here)
     .bind(r.contract_signed)
+    .bind(r.exchange_agreement.as_ref().map(crate::requests::Agreement::stored))
+    .bind(r.apprentice)
     .fetch_optional(conn)
     .await?;
     Ok(row.map(|(id,)| id))
@@ -58,6 +61,8 @@ struct RequestRow {
     certificate: Option<i64>,
     first_year_here: Option<i64>,
     contract_signed: Option<i64>,
+    exchange_agreement: Option<String>,
+    apprentice: Option<i64>,
     status: String,
     reason: Option<String>,
     decided_by: Option<String>,
@@ -88,6 +93,14 @@ impl RequestRow {
                 certificate: opt_bool(self.certificate),
                 first_year_here: opt_bool(self.first_year_here),
                 contract_signed: opt_bool(self.contract_signed),
+                exchange_agreement: self
+                    .exchange_agreement
+                    .as_deref()
+                    .map(crate::requests::Agreement::parse)
+                    .transpose()
+                    .map_err(crate::Error::Invalid)?
+                    .flatten(),
+                apprentice: opt_bool(self.apprentice),
             },
             status: self.status.parse()?,
             reason: self.reason,
@@ -104,7 +117,7 @@ macro_rules! select_requests {
             "SELECT r.id, r.student_id, s.number AS student_number, s.last_name, s.first_name, s.email,
     r.academic_year, r.school, r.programme, r.session, r.year_of_study, r.situation, r.plan, r.amount_cents,
     r.amount_source, r.requested_on, r.extra_eu, r.certificate, r.first_year_here, r.contract_signed,
-    r.status, r.reason, r.decided_by, r.decided_at
+    r.exchange_agreement, r.apprentice, r.status, r.reason, r.decided_by, r.decided_at
     FROM requests r JOIN students s ON s.id = r.student_id ",
             $tail
         )
@@ -157,13 +170,15 @@ pub async fn set_status(
     Ok(done.rows_affected() == 1)
 }
 
-/// Changes the plan of a request and puts it back in the queue. Fails on the unique key when
-/// the student already has a request for that plan, session and date.
-pub async fn set_plan(conn: &mut Conn, id: i64, plan: crate::plans::PlanKind) -> Result<()> {
-    sqlx::query("UPDATE requests SET plan = $1, status = 'pending', reason = NULL, decided_by = NULL, decided_at = NULL WHERE id = $2")
-        .bind(plan.code())
-        .bind(id)
-        .execute(conn)
-        .await?;
+/// Changes the plan of a request: an approved one keeps its decision (its invoice was
+/// re-planned), any other goes back to the queue. Fails on the unique key when the student
+/// already has a request for that plan, session and date.
+pub async fn set_plan(conn: &mut Conn, id: i64, plan: crate::plans::PlanKind, keep_decision: bool) -> Result<()> {
+    let sql = if keep_decision {
+        "UPDATE requests SET plan = $1 WHERE id = $2"
+    } else {
+        "UPDATE requests SET plan = $1, status = 'pending', reason = NULL, decided_by = NULL, decided_at = NULL WHERE id = $2"
+    };
+    sqlx::query(sql).bind(plan.code()).bind(id).execute(conn).await?;
     Ok(())
 }

@@ -37,13 +37,13 @@ pub async fn seed_if_empty(conn: &mut Conn) -> Result<()> {
 pub async fn save_school_settings(conn: &mut Conn, s: &SchoolSettings) -> Result<()> {
     sqlx::query(
         "INSERT INTO school_settings (school, name, six_threshold_cents, rounding, debit_day, deadline_month,
-            deadline_day, work_study_year, address, iban, bic, differentiated_by_transfer)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+            deadline_day, work_study_year, address, iban, bic, differentiated_by_transfer, domiciliation)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
          ON CONFLICT (school) DO UPDATE SET name = excluded.name, six_threshold_cents = excluded.six_threshold_cents,
             rounding = excluded.rounding, debit_day = excluded.debit_day, deadline_month = excluded.deadline_month,
             deadline_day = excluded.deadline_day, work_study_year = excluded.work_study_year,
             address = excluded.address, iban = excluded.iban, bic = excluded.bic,
-            differentiated_by_transfer = excluded.differentiated_by_transfer",
+            differentiated_by_transfer = excluded.differentiated_by_transfer, domiciliation = excluded.domiciliation",
     )
     .bind(s.school.code())
     .bind(&s.name)
@@ -57,6 +57,7 @@ pub async fn save_school_settings(conn: &mut Conn, s: &SchoolSettings) -> Result
     .bind(&s.iban)
     .bind(&s.bic)
     .bind(s.differentiated_by_transfer)
+    .bind(&s.domiciliation)
     .execute(conn)
     .await?;
     Ok(())
@@ -76,6 +77,7 @@ struct SettingsRow {
     iban: String,
     bic: String,
     differentiated_by_transfer: bool,
+    domiciliation: String,
 }
 
 impl TryFrom<SettingsRow> for SchoolSettings {
@@ -94,6 +96,7 @@ impl TryFrom<SettingsRow> for SchoolSettings {
             iban: r.iban,
             bic: r.bic,
             differentiated_by_transfer: r.differentiated_by_transfer,
+            domiciliation: r.domiciliation,
         })
     }
 }
@@ -170,4 +173,30 @@ pub async fn fee_grid(conn: &mut Conn) -> Result<FeeGrid> {
         })
         .collect::<Result<Vec<_>>>()?;
     Ok(FeeGrid { schools, fees })
+}
+
+pub async fn session_labels(conn: &mut Conn) -> Result<Vec<crate::settings::SessionLabel>> {
+    let rows: Vec<(String, String)> =
+        sqlx::query_as("SELECT session, label FROM session_labels ORDER BY session").fetch_all(conn).await?;
+    Ok(rows.into_iter().map(|(session, label)| crate::settings::SessionLabel { session, label }).collect())
+}
+
+pub async fn session_label(conn: &mut Conn, session: &str) -> Result<Option<String>> {
+    let row: Option<(String,)> = sqlx::query_as("SELECT label FROM session_labels WHERE session = $1")
+        .bind(session)
+        .fetch_optional(conn)
+        .await?;
+    Ok(row.map(|(l,)| l))
+}
+
+pub async fn set_session_label(conn: &mut Conn, l: &crate::settings::SessionLabel) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO session_labels (session, label) VALUES ($1, $2)
+         ON CONFLICT (session) DO UPDATE SET label = excluded.label",
+    )
+    .bind(&l.session)
+    .bind(&l.label)
+    .execute(conn)
+    .await?;
+    Ok(())
 }

@@ -86,7 +86,7 @@ impl Restricted {
             Restricted::FeeGrid => "modifier la grille des droits",
             Restricted::BankSettings => "modifier la tolérance de frais bancaires",
             Restricted::CreditNote => "émettre un avoir",
-            Restricted::ExemptionOutcome => "enregistrer les décisions de la commission",
+            Restricted::ExemptionOutcome => "enregistrer les décisions de la commission et lui présenter un étudiant",
             Restricted::RefundPaid => "enregistrer le paiement d'un remboursement",
             Restricted::RoleChange => "attribuer un rôle",
         }

@@ -66,13 +66,13 @@ export type Student = z.infer<typeof Student>;
 export const Position = z.object({
   student: z.object({ number: z.string(), last_name: z.string(), first_name: z.string(), email: z.string(), school }),
   orders: z.array(
-    z.object({ date: isoDate, number: z.string(), blocked: z.boolean(), excl_vat: money, vat: money, incl_vat: money, financed: money, invoiced: money }),
+    z.object({ date: isoDate, number: z.string(), settled_on: isoDate.nullable(), blocked: z.boolean(), excl_vat: money, vat: money, incl_vat: money, financed: money, invoiced: money }),
   ),
   invoices: z.array(
-    z.object({ date: isoDate, number: z.string(), session: z.string(), incl_vat: money, credit_notes: money, settled: money, refunded: money }),
+    z.object({ date: isoDate, number: z.string(), session: z.string(), settled_on: isoDate.nullable(), excl_vat: money, vat: money, incl_vat: money, credit_notes: money, settled: money, refunded: money }),
   ),
   payments: z.array(
-    z.object({ date: isoDate, reference: z.string(), method: z.enum(['card', 'debit', 'transfer', 'other']), amount: money, allocated: money, unallocated: money }),
+    z.object({ date: isoDate, reference: z.string(), method: z.enum(['card', 'debit', 'transfer', 'other']), amount: money, allocated: money, unpaid: money, unpaid_on: isoDate.nullable() }),
   ),
   credit_notes: z.array(z.object({ date: isoDate, number: z.string(), invoice_number: z.string(), amount: money, reason: z.string() })),
   refunds: z.array(z.object({ date: isoDate, amount: money, status: refundStatus })),
@@ -92,6 +92,11 @@ export const Position = z.object({
     }),
   ),
   schedule_left_total: money,
+  totals: z.object({
+    orders_excl_vat: money, orders_vat: money, orders_incl_vat: money, orders_financed: money, orders_invoiced: money,
+    invoices_excl_vat: money, invoices_vat: money, invoices_incl_vat: money, invoices_credit_notes: money, invoices_settled: money, invoices_refunded: money,
+    payments_amount: money, payments_allocated: money, payments_unpaid: money, credit_notes: money, refunds: money,
+  }),
   summary: z.object({ debit: money, credit: money, balance: money, position: z.enum(['debtor', 'creditor', 'settled']) }),
 });
 export type Position = z.infer<typeof Position>;
@@ -168,6 +173,7 @@ export const SchoolSettings = z.object({
   address: z.string(),
   iban: z.string(),
   bic: z.string(),
+  domiciliation: z.string(),
 });
 export type SchoolSettings = z.infer<typeof SchoolSettings>;
 
@@ -262,8 +268,10 @@ export const Candidate = z.object({
   first_name: z.string(),
   school: z.string(),
   programme: z.string(),
-  plan: z.string(),
+  plan,
+  plan_label: z.string(),
   situation: z.string(),
+  added_by: z.string().nullable(),
   invoice_number: z.string(),
   invoiced: money,
   paid: money,
@@ -316,7 +324,7 @@ export const api = {
   reject: (ids: number[], reason: string) => call('requests_reject', z.array(Decided), { ids, reason }),
   hold: (id: number, reason: string) => call('request_hold', Decided, { id, reason }),
   reopen: (id: number, reason: string) => call('request_reopen', Decided, { id, reason }),
-  changePlan: (id: number, plan: Plan) => call('request_change_plan', Decided, { id, plan }),
+  changePlan: (id: number, plan: Plan, reason: string | null) => call('request_change_plan', Decided, { id, plan, reason }),
   autoReview: (dryRun: boolean) => call('requests_auto_review', AutoReview, { dryRun }),
   exportLetters: (format: 'csv' | 'xlsx') => call('requests_export', z.object({ file: z.string(), letters: z.number() }), { format }),
   settings: () => call('settings_list', z.array(SchoolSettings)),
@@ -359,6 +367,10 @@ export const api = {
   exemptions: (session: string | null) => call('exemptions_list', z.array(Candidate), { session }),
   exemptionDecide: (studentNumber: string, outcome: string, amount: string | null, reference: string, session: string | null, iban: string | null) =>
     call('exemption_decide', Applied, { studentNumber, outcome, amount, reference, session, iban }),
+  exemptionAdd: (studentNumber: string, reason: string) => call('exemption_add', z.boolean(), { studentNumber, reason }),
+  sessionLabels: () => call('session_labels', z.array(z.object({ session: z.string(), label: z.string() }))),
+  sessionLabelSet: (session: string, label: string, reason: string) =>
+    call('session_label_set', z.object({ session: z.string(), label: z.string() }), { session, label, reason }),
   refunds: () =>
     call('refunds_list', z.array(z.object({ id: z.number(), student_number: z.string(), name: z.string(), date: isoDate, amount: money, status: refundStatus, iban: z.string().nullable() }))),
   refundPay: (id: number, iban: string | null) => call('refund_pay', z.null(), { id, iban }),
