@@ -42,6 +42,10 @@ enum Command {
         students: usize,
         #[arg(long, default_value_t = 2025)]
         seed: u64,
+        /// The day the demo stands at, DD/MM/YYYY (default: today): its academic year, and
+        /// nothing dated after it.
+        #[arg(long)]
+        today: Option<String>,
     },
     /// Import the portal's registrations export (CSV, XLSX, XLS, ODS): all rows or none.
     ImportRegistrations { file: PathBuf },
@@ -446,13 +450,22 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let status = regie::app_status(&store, &user).await?;
             emit(json, &status, |s| format!("base prête: {}", s.db_path))
         }
-        Command::Demo { students, seed } => {
+        Command::Demo { students, seed, today } => {
             let store = open(&cli.db).await?;
-            let summary = regie::demo::fill(&store, DemoOptions { students, seed }, &user).await?;
+            let today = match today {
+                Some(t) => NaiveDate::parse_from_str(&t, "%d/%m/%Y").context("--today attend JJ/MM/AAAA")?,
+                None => chrono::Local::now().date_naive(),
+            };
+            let summary = regie::demo::fill(&store, DemoOptions { students, seed, today }, &user).await?;
             emit(json, &summary, |s| {
+                let carried = s
+                    .grid_carried_from
+                    .as_ref()
+                    .map(|y| format!("\n(montants {y} reportés sur {} : à confirmer dans Paramètres)", s.academic_year))
+                    .unwrap_or_default();
                 format!(
-                    "{} étudiants, {} demandes, {} acceptées, {} règlements",
-                    s.students, s.requests, s.approved, s.payments
+                    "{} : {} étudiants, {} demandes, {} acceptées, {} règlements, {} prélèvements refusés, {} impayés{carried}",
+                    s.academic_year, s.students, s.requests, s.approved, s.payments, s.refused_debits, s.charge_backs
                 )
             })
         }

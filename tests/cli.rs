@@ -116,7 +116,7 @@ fn a_bad_row_refuses_the_whole_file_naming_row_and_column() {
 #[test]
 fn demo_then_account_position_of_a_paying_student() {
     let db = temp_dir("demo").join("r.sqlite");
-    let summary = regie(&db, &["demo", "--students", "120", "--json"]).json();
+    let summary = regie(&db, &["demo", "--students", "120", "--today", "20/11/2025", "--json"]).json();
     assert_eq!(summary["students"], 120);
     assert!(summary["approved"].as_u64().unwrap() > 10);
     assert!(summary["payments"].as_u64().unwrap() > 10);
@@ -134,7 +134,8 @@ fn demo_then_account_position_of_a_paying_student() {
             pos[table].as_array().unwrap().iter().map(|r| cents(r[field].as_str().unwrap())).sum()
         };
         let debit = sum("invoices", "incl_vat") + sum("refunds", "amount");
-        let credit = sum("payments", "amount") + sum("credit_notes", "amount");
+        // A payment that came back ("Impayé") credits nothing.
+        let credit = sum("payments", "amount") - sum("payments", "unpaid") + sum("credit_notes", "amount");
         assert_eq!(cents(pos["summary"]["debit"].as_str().unwrap()), debit);
         assert_eq!(cents(pos["summary"]["credit"].as_str().unwrap()), credit);
         assert_eq!(cents(pos["summary"]["balance"].as_str().unwrap()), debit - credit);
@@ -199,4 +200,54 @@ fn the_fee_grid_is_editable_and_the_change_is_audited() {
     let bad =
         regie(&db, &["fees", "set", "--year", "2025-26", "--school", "ISIMA", "--situation", "05", "--amount", "-1"]);
     assert!(!bad.ok);
+}
+
+/// The demo is the current academic year, relative to the day it stands at (the year turning on
+/// 1 June), priced with that year's grid: card payments on the portal and debits on the 10th,
+/// transfers for ISIMA's differentiated fees, refused debits and charge-backs, nothing dated
+/// after that day, and the sessions' full labels on its invoices.
+#[test]
+fn the_demo_is_this_year_up_to_today() {
+    let db = temp_dir("demo-today").join("r.sqlite");
+    let summary = regie(&db, &["demo", "--today", "20/11/2025", "--json"]).json();
+    assert_eq!(summary["academic_year"], "2025-26");
+    assert_eq!(summary["grid_carried_from"], Value::Null, "2025-26 has its own grid");
+    assert!(summary["refused_debits"].as_u64().unwrap() > 0, "{summary}");
+    assert!(summary["charge_backs"].as_u64().unwrap() > 0, "{summary}");
+    let requests = regie(&db, &["requests", "list", "--json"]).json();
+    let requests = requests.as_array().unwrap();
+    assert!(requests.iter().all(|r| r["session"].as_str().unwrap().starts_with("P2526_")));
+    assert!(requests.iter().all(|r| r["requested_on"].as_str().unwrap() <= "2025-11-20"));
+    // 05 at ISIMA in 2025-26: 3 879 €, paid by transfer (618 + 2 x 1 630,50).
+    assert!(requests.iter().any(|r| r["school"] == "ISIMA" && r["situation"] == "05" && r["amount"] == "3879.00"));
+    let students = regie(&db, &["students", "list", "--json"]).json();
+    let (mut card, mut transfer, mut unpaid, mut overdue) = (0, 0, 0, 0);
+    for s in students.as_array().unwrap().iter().filter(|s| s["balance"] != "0.00" || s["session"].is_string()) {
+        let pos = regie(&db, &["account", s["number"].as_str().unwrap(), "--json"]).json();
+        for p in pos["payments"].as_array().unwrap() {
+            assert!(p["date"].as_str().unwrap() <= "2025-11-20", "nothing after the demo's day: {p}");
+            match p["method"].as_str().unwrap() {
+                "card" => card += 1,
+                "transfer" => transfer += 1,
+                other => panic!("the demo pays by card or transfer, not {other}"),
+            }
+            if p["unpaid"] != "0.00" {
+                unpaid += 1;
+            }
+        }
+        overdue += pos["schedule"].as_array().unwrap().iter().filter(|l| l["status"] == "overdue").count();
+    }
+    assert!(card > 50 && transfer > 5, "card {card}, transfer {transfer}");
+    assert_eq!(unpaid, summary["charge_backs"].as_u64().unwrap() as usize);
+    assert!(overdue > 0, "refused debits and late transfers leave installments overdue");
+    let invoices = regie(&db, &["invoices", "list", "--json"]).json();
+    let first = invoices[0]["number"].as_str().unwrap();
+    assert!(first.starts_with("F2025-"), "{first}");
+    // A year the grid does not have yet carries the latest amounts over, and says so.
+    let later = temp_dir("demo-later").join("r.sqlite");
+    let summary = regie(&later, &["demo", "--students", "40", "--today", "01/12/2026", "--json"]).json();
+    assert_eq!(
+        (summary["academic_year"].as_str(), summary["grid_carried_from"].as_str()),
+        (Some("2026-27"), Some("2025-26"))
+    );
 }

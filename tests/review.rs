@@ -258,7 +258,8 @@ fn letters_export_as_csv_and_xlsx() {
 #[tokio::test]
 async fn on_the_demo_data_auto_review_is_exact_and_every_decision_is_audited() {
     let s = common::fresh_store("demo-review").await;
-    regie::demo::fill(&s, regie::demo::DemoOptions::default(), "demo").await.unwrap();
+    let today = d(2025, 11, 20);
+    regie::demo::fill(&s, regie::demo::DemoOptions { today, ..Default::default() }, "demo").await.unwrap();
     let before = regie::requests::list(&s, Some(RequestStatus::Pending)).await.unwrap();
     let threshold = regie::Money::from_cents(100_000);
     let mut low: Vec<i64> = before

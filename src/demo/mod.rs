@@ -1,5 +1,6 @@
-//! Demo: fills an empty database with a deterministic, realistic year (about 500 students over
-//! both schools, every situation, pending one/3/6/transfer requests, some approved and paid).
+//! Demo: fills an empty database with a deterministic, realistic current year (about 500 students
+//! over both schools, every situation, requests in the queue, approvals, card payments and debits,
+//! transfers, refused debits and charge-backs), dated relative to today.
 
 use chrono::{Days, NaiveDate};
 use serde::Serialize;
@@ -11,7 +12,7 @@ use crate::ledger::{self, NewStudent, PaymentMethod};
 use crate::money::Money;
 use crate::plans::PlanKind;
 use crate::requests::import::{Registration, store_all};
-use crate::requests::{self, NewRequest};
+use crate::requests::{self, Agreement, NewRequest};
 use crate::store::{self, Store, audit};
 use crate::{Error, Result};
 
@@ -19,25 +20,30 @@ use crate::{Error, Result};
 pub struct DemoOptions {
     pub students: usize,
     pub seed: u64,
+    /// The day the demo stands at: its academic year is the one holding it (turning on 1 June),
+    /// and nothing is dated after it.
+    pub today: NaiveDate,
 }
 
 impl Default for DemoOptions {
     fn default() -> Self {
-        DemoOptions { students: 500, seed: 2025 }
+        DemoOptions { students: 500, seed: 2025, today: chrono::Local::now().date_naive() }
     }
 }
 
 #[derive(Debug, Clone, Serialize)]
 pub struct DemoSummary {
+    pub academic_year: String,
     pub students: usize,
     pub requests: usize,
     pub approved: usize,
     pub payments: usize,
-}
-
-/// The day the demo year stands at: payments are recorded up to it.
-pub fn demo_today() -> NaiveDate {
-    NaiveDate::from_ymd_opt(2025, 11, 20).expect("valid")
+    /// Card debits the cardholder's bank refused: the installment stays due.
+    pub refused_debits: usize,
+    /// Captured payments that came back later ("Impayé").
+    pub charge_backs: usize,
+    /// Set when the grid had no amounts for the demo's year: the latest year's were carried over.
+    pub grid_carried_from: Option<String>,
 }
 
 /// A small deterministic generator (SplitMix64): the same seed gives the same data everywhere.
@@ -181,9 +187,28 @@ fn contract_amount(s: Situation) -> Option<Money> {
     }
 }
 
-fn generate(opts: DemoOptions, grid: &crate::fees::grid::FeeGrid) -> Result<Vec<Registration>> {
+/// The session code of a year and level, as the portal writes it (`P2526_ISI_1A`).
+fn session_code(year: AcademicYear, school: School, level: u8) -> String {
+    let y = year.start_year() % 100;
+    match school {
+        School::Isima => format!("P{y:02}{:02}_ISI_{level}A", (y + 1) % 100),
+        School::Polytech => format!("P{y:02}{:02}_Y{level}_{level}A", (y + 1) % 100),
+    }
+}
+
+/// The full label the portal prints for a session.
+fn session_label(year: AcademicYear, school: School, level: u8) -> String {
+    let code = session_code(year, school, level);
+    let nth = if level == 1 { "1ère".to_string() } else { format!("{level}ème") };
+    match school {
+        School::Isima => format!("{code} - Ingénieur ISIMA - {nth} année"),
+        School::Polytech => format!("{code} - Ingénieur Polytech - spécialité Génie Civil {nth} année"),
+    }
+}
+
+fn generate(opts: DemoOptions, year: AcademicYear, grid: &crate::fees::grid::FeeGrid) -> Result<Vec<Registration>> {
     let mut rng = Rng(opts.seed);
-    let year = AcademicYear::starting(2025)?;
+    let y0 = year.start_year() as i32;
     let mut regs = Vec::with_capacity(opts.students);
     for i in 0..opts.students {
         let school = if i % 2 == 0 { School::Isima } else { School::Polytech };
@@ -216,10 +241,7 @@ fn generate(opts: DemoOptions, grid: &crate::fees::grid::FeeGrid) -> Result<Vec<
                 School::Polytech => 3 + rng.below(3) as u8,
             }
         };
-        let session = match school {
-            School::Isima => format!("P2526_ISI_{year_of_study}A"),
-            School::Polytech => format!("P2526_Y{year_of_study}_{year_of_study}A"),
-        };
+        let session = session_code(year, school, year_of_study);
         let amount = match contract_amount(situation) {
             Some(a) => a,
             None => grid.price(year, school, DEFAULT_PROGRAMME, situation)?,
@@ -234,8 +256,9 @@ fn generate(opts: DemoOptions, grid: &crate::fees::grid::FeeGrid) -> Result<Vec<
             // Some ask for six on an amount at or below the threshold: the office rejects them.
             *rng.pick(&[PlanKind::One, PlanKind::Three, PlanKind::Three, PlanKind::Six])
         };
-        let requested_on = NaiveDate::from_ymd_opt(2025, 8, 25).expect("valid") + Days::new(rng.below(35));
-        let number = format!("2025{:04}", i + 1);
+        let requested_on =
+            (NaiveDate::from_ymd_opt(y0, 8, 25).expect("valid") + Days::new(rng.below(35))).min(opts.today);
+        let number = format!("{y0}{:04}", i + 1);
         let email = format!(
             "{}.{}@etu.uca.fr",
             crate::sheets::normalize_header(first).replace('_', "-"),
@@ -258,8 +281,11 @@ fn generate(opts: DemoOptions, grid: &crate::fees::grid::FeeGrid) -> Result<Vec<
                 certificate: (situation == Situation::Scholarship).then(|| rng.chance(85)),
                 first_year_here: (extra_eu && year_of_study > 1).then(|| rng.chance(30)),
                 contract_signed: (situation == Situation::WorkStudyContract).then(|| rng.chance(70)),
-                exchange_agreement: None,
-                apprentice: None,
+                // The portal's optional columns, as a real export gives them: the exchange
+                // students' agreement, and apprentices (who declare 01).
+                exchange_agreement: (situation == Situation::ExchangeAgreement && school == School::Isima)
+                    .then(|| Agreement::Under(Some(rng.pick(&["Brafitec", "Ensam", "Ensias"]).to_string()))),
+                apprentice: (situation == Situation::NonScholarship && rng.chance(8)).then_some(true),
             },
         });
     }
@@ -275,12 +301,32 @@ pub async fn fill(store: &Store, opts: DemoOptions, actor: &str) -> Result<DemoS
             "la base contient déjà des étudiants : les données de démonstration vont dans une base vide".into(),
         ));
     }
+    let year = AcademicYear::checked_containing(opts.today)?;
+    let grid_carried_from = carry_grid_to(&mut tx, year).await?;
     let grid = store::settings::fee_grid(&mut tx).await?;
-    let regs = generate(opts, &grid)?;
+    for school in [School::Isima, School::Polytech] {
+        for level in 1..=5 {
+            let label = crate::settings::SessionLabel {
+                session: session_code(year, school, level),
+                label: session_label(year, school, level),
+            };
+            store::settings::set_session_label(&mut tx, &label).await?;
+        }
+    }
+    let regs = generate(opts, year, &grid)?;
     let imported = store_all(&mut tx, &regs).await?;
     let mut rng = Rng(opts.seed ^ 0xD3E0);
-    let today = demo_today();
-    let (mut approved, mut payments) = (0, 0);
+    let today = opts.today;
+    let mut summary = DemoSummary {
+        academic_year: year.to_string(),
+        students: imported.students_created,
+        requests: imported.requests_created,
+        approved: 0,
+        payments: 0,
+        refused_debits: 0,
+        charge_backs: 0,
+        grid_carried_from,
+    };
     let schools = store::settings::school_settings(&mut tx).await?;
     for view in store::requests::list(&mut tx, None).await? {
         let clean = view.new.plan != PlanKind::Six || view.new.amount > Money::from_cents(100_000);
@@ -293,37 +339,69 @@ pub async fn fill(store: &Store, opts: DemoOptions, actor: &str) -> Result<DemoS
             continue;
         }
         let decided = view.new.requested_on + Days::new(1 + rng.below(6));
+        if decided > today {
+            continue;
+        }
         let Some(issued) = requests::review::approve_in(&mut tx, view.id, decided, None, actor).await?.invoice else {
             continue;
         };
-        approved += 1;
+        summary.approved += 1;
         let student = store::students::by_number(&mut tx, &ledger::StudentNumber::parse(&view.student_number)?)
             .await?
             .ok_or_else(|| Error::StudentNotFound(view.student_number.clone()))?;
-        // Everything due by `today` is paid, except for a few late payers.
         let rows = store::ledger::rows_of(&mut tx, student.id).await?;
-        let late = rng.chance(15);
+        let transfer = view.new.plan == PlanKind::Transfer;
+        // A few transfer payers are late; a card on file is debited on the 10th, and now and then
+        // the cardholder's bank refuses (insufficient funds, expired card): that installment
+        // stays due. Now and then a captured debit comes back a week later.
+        let late = transfer && rng.chance(25);
         for (k, inst) in rows.installments.iter().filter(|t| t.due_date <= today).enumerate() {
             if late && k > 0 {
                 break;
             }
-            let method = match (view.new.plan, k) {
-                (PlanKind::Transfer, _) => PaymentMethod::Transfer,
-                (_, 0) => PaymentMethod::Card,
-                _ => PaymentMethod::Debit,
+            let (method, paid_on, label) = if transfer {
+                let on = (inst.due_date + Days::new(rng.below(6))).min(today);
+                (PaymentMethod::Transfer, on, format!("VIR {} {} ISIMA F.I", view.last_name, view.first_name))
+            } else if k == 0 {
+                (PaymentMethod::Card, inst.due_date, format!("Paybox portail {issued}"))
+            } else {
+                if rng.chance(8) {
+                    summary.refused_debits += 1;
+                    audit::record(
+                        &mut tx,
+                        actor,
+                        "demo.card_refused",
+                        "invoice",
+                        &issued,
+                        Some(*rng.pick(&[
+                            "00151 provision insuffisante",
+                            "00154 carte expirée",
+                            "00105 ne pas honorer",
+                        ])),
+                        json!({"due_date": inst.due_date, "amount": Money::from_cents(inst.amount_cents)}),
+                    )
+                    .await?;
+                    continue;
+                }
+                (PaymentMethod::Card, inst.due_date, format!("Paybox échéance {} {issued}", inst.n))
             };
-            let reference = format!("{} {} échéance {}", issued, method.code(), inst.n);
-            ledger::record_payment(
+            let id = ledger::record_payment(
                 &mut tx,
                 &student,
-                inst.due_date,
+                paid_on,
                 Money::from_cents(inst.amount_cents),
                 method,
-                &reference,
+                &label,
                 actor,
             )
             .await?;
-            payments += 1;
+            summary.payments += 1;
+            let back_on = paid_on + Days::new(7);
+            if method == PaymentMethod::Card && k > 0 && back_on <= today && rng.chance(3) {
+                let why = "opposition sur carte (00141)";
+                ledger::reverse_payment(&mut tx, id, ledger::PaymentReversal::Unpaid, back_on, why, actor).await?;
+                summary.charge_backs += 1;
+            }
         }
     }
     audit::record(
@@ -333,9 +411,26 @@ pub async fn fill(store: &Store, opts: DemoOptions, actor: &str) -> Result<DemoS
         "database",
         "demo",
         None,
-        json!({"seed": opts.seed, "students": imported.students_created}),
+        json!({"seed": opts.seed, "today": today, "summary": summary}),
     )
     .await?;
     tx.commit().await?;
-    Ok(DemoSummary { students: imported.students_created, requests: imported.requests_created, approved, payments })
+    Ok(summary)
+}
+
+/// When the grid has no amounts for `year`, copies the latest year's (demo databases only: a real
+/// office enters the year's national amounts in Paramètres). Returns the year copied from.
+async fn carry_grid_to(conn: &mut store::Conn, year: AcademicYear) -> Result<Option<String>> {
+    let grid = store::settings::fee_grid(&mut *conn).await?;
+    if grid.fees.iter().any(|f| f.academic_year == year) {
+        return Ok(None);
+    }
+    let Some(latest) = grid.fees.iter().map(|f| f.academic_year).filter(|y| *y < year).max() else {
+        return Ok(None);
+    };
+    for fee in grid.fees.iter().filter(|f| f.academic_year == latest) {
+        let carried = crate::fees::grid::FeeEntry { academic_year: year, ..fee.clone() };
+        store::settings::set_fee(&mut *conn, &carried).await?;
+    }
+    Ok(Some(latest.to_string()))
 }

@@ -377,7 +377,8 @@ pub struct IssuedCreditNote {
     pub spare: Money,
 }
 
-/// Issues a credit note on an invoice, numbered in its own gapless series (`A2025-00001`).
+/// Issues a credit note on an invoice, numbered in the gapless series of its own date's academic
+/// year (`A2025-00001`), whatever the invoice's year.
 /// What it removes is no longer due: the invoice's unpaid installments shrink, latest first, and
 /// are cancelled when nothing is left of them; the rest is a credit on the account, put on
 /// the student's other open installments. Never exceeds what the invoice still carries. Audited.
@@ -397,7 +398,8 @@ pub async fn issue_credit_note(
             invoice.total - invoice.credited
         )));
     }
-    let year = AcademicYear::containing(invoice.date).start_year();
+    // The series of the credit note's own date, like any document: numbers stay chronological.
+    let year = AcademicYear::containing(date).start_year();
     let series = format!("A{year}");
     let number = sql::next_number(conn, &series).await?;
     let id = sql::insert_credit_note(conn, &series, &number, invoice.id, date, amount, reason).await?;
