@@ -528,7 +528,7 @@ fn exemption_candidates_are_05_unless_a_manager_adds_one() {
     };
     assert_eq!(listed(&db), ["25009401"], "6 500 € of continuing education is not differentiated fees");
     let first = regie(&db, &["exemptions", "list", "--json"]).json();
-    assert_eq!(first[0]["plan_label"], "virements", "plan names in French");
+    assert_eq!(first[0]["plan_label"], "Virements", "plan names in French");
     // Only a finance manager adds, with a reason.
     assert!(regie(&db, &["users", "set-role", "claire", "--role", "finance_manager"]).ok);
     let by_accountant = regie(&db, &["--user", "paul", "exemptions", "add", "25009402", "--reason", "dossier"]);

@@ -43,10 +43,10 @@ impl PlanKind {
     /// The plan as the office and the students name it.
     pub fn label(self) -> &'static str {
         match self {
-            PlanKind::One => "une fois",
+            PlanKind::One => "1 fois",
             PlanKind::Three => "3 fois",
             PlanKind::Six => "6 fois",
-            PlanKind::Transfer => "virements",
+            PlanKind::Transfer => "Virements",
         }
     }
 

@@ -42,6 +42,16 @@ test('an empty database offers the demo, and a demo account shows the ledger fig
   const tableText = squash(await s.text(await s.find('[data-testid="table-invoices"]')));
   assert.ok(tableText.includes(expected.invoices[0].number), tableText);
 
+  // The position as the portal shows it: payments with what came back ("Impayé"), totals under
+  // each table, the position as an amount.
+  const payments = squash(await s.text(await s.find('[data-testid="table-payments"]')));
+  assert.ok(payments.includes('Impayé'), payments);
+  const totals = squash(await s.text(await s.find('[data-testid="table-payments-totals"]')));
+  assert.ok(totals.startsWith('Total') && totals.includes(squash(french(expected.totals.payments_amount))), totals);
+  const invoicesTotals = squash(await s.text(await s.find('[data-testid="table-invoices-totals"]')));
+  assert.ok(invoicesTotals.includes(squash(french(expected.totals.invoices_incl_vat))), invoicesTotals);
+  assert.equal(squash(await s.text(await s.find('[data-testid="summary-position-amount"]'))), squash(french(expected.summary.balance)));
+
   // The demo was loaded under the signed-in name.
   await app.screenshot('account.png');
 });

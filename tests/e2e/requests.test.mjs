@@ -59,7 +59,7 @@ test('automatic review, then a keyboard approval that shows in the account', asy
   await choose(s, 'filter-plan', '');
   await s.waitFor('[data-testid="request-row"]');
   // One that no blocking finding stops ("ne sera pas validée" asks for an override reason).
-  const clean = after.find((r) => r.status === 'pending' && r.findings.every((f) => f.severity !== 'blocking'));
+  const clean = after.find((r) => r.status === 'pending' && r.amount !== '0.00' && r.plan !== 'transfer' && r.findings.every((f) => f.severity !== 'blocking'));
   assert.ok(clean, 'the demo has pending requests without blocking findings');
   const row = await s.waitFor(`[data-testid="request-row"][data-key="${clean.id}"] td:nth-child(2)`);
   await s.click(row); // selects the row and moves the focus off the filters
@@ -89,4 +89,25 @@ test('automatic review, then a keyboard approval that shows in the account', asy
     assert.ok(position.schedule.length >= 1);
   }
   await app.screenshot('requests-account.png');
+
+  // The student then asks for another plan: the accountant changes it in the window, with a
+  // reason; the rest of the invoice is re-planned from today on the same invoice.
+  const target = chosen.plan === 'one' ? 'three' : 'one';
+  await key(s, 'g');
+  await key(s, 'd');
+  await choose(s, 'filter-status', 'approved');
+  await s.click(await s.waitFor(`[data-testid="request-row"][data-key="${chosen.id}"] td:nth-child(2)`));
+  await s.waitForText('[data-testid="request-detail"]', (t) => t.includes(chosen.student_number));
+  await s.click(await s.waitFor(`[data-testid="change-plan-${target}"]`));
+  await s.type(await s.waitFor('[data-testid="reason"]'), "l'étudiant préfère un autre échéancier");
+  await s.click(await s.find('[data-testid="reason-ok"]'));
+  await s.waitForText('[data-testid="notice"]', (t) => t.includes('réorganisée'));
+  const replanned = cli(app.db, 'requests', 'list').find((r) => r.id === chosen.id);
+  assert.equal(replanned.plan, target);
+  assert.equal(replanned.status, 'approved');
+  const account = cli(app.db, 'account', chosen.student_number);
+  assert.equal(account.invoices.length, 1, 'the same invoice');
+  assert.equal(account.summary.balance, chosen.amount, 'nothing paid: all of it still due');
+  const left = account.schedule.reduce((sum, l) => sum + Math.round(Number(l.left_to_pay) * 100), 0);
+  assert.equal(left, Math.round(Number(chosen.amount) * 100));
 });
