@@ -255,6 +255,32 @@ pub struct RequestDetail {
     pub schedule_error: Option<String>,
     pub decided_by: Option<String>,
     pub decided_at: Option<String>,
+    /// What the portal's file declared beyond the situation, as the checks read it.
+    pub declared: Vec<Declared>,
+}
+
+/// One declared fact of a request: "Extra-communautaire : oui".
+#[derive(Debug, Clone, Serialize)]
+pub struct Declared {
+    pub label: &'static str,
+    pub value: String,
+}
+
+fn declared_of(n: &NewRequest) -> Vec<Declared> {
+    let yes_no = |b: bool| if b { "oui" } else { "non" }.to_string();
+    let flags = [
+        ("Extra-communautaire", n.extra_eu),
+        ("Attestation de bourse", n.certificate),
+        ("1re année faite à l'école", n.first_year_here),
+        ("Contrat signé", n.contract_signed),
+        ("Apprenti", n.apprentice),
+    ];
+    let mut out: Vec<Declared> =
+        flags.into_iter().filter_map(|(label, v)| v.map(|b| Declared { label, value: yes_no(b) })).collect();
+    if let Some(a) = &n.exchange_agreement {
+        out.push(Declared { label: "Convention d'échange", value: a.stored().to_string() });
+    }
+    out
 }
 
 pub async fn detail(store: &Store, id: i64, start: NaiveDate) -> Result<RequestDetail> {
@@ -281,6 +307,7 @@ pub async fn detail(store: &Store, id: i64, start: NaiveDate) -> Result<RequestD
         schedule_error,
         decided_by: r.decided_by.clone(),
         decided_at: r.decided_at.clone(),
+        declared: declared_of(&r.new),
         request: view_of(r, findings),
     })
 }

@@ -67,6 +67,8 @@ test('automatic review, then a keyboard approval that shows in the account', asy
   const chosen = after.find((r) => r.id === Number(rowKey));
   assert.ok(chosen && chosen.status === 'pending');
   await s.waitForText('[data-testid="request-detail"]', (t) => t.includes(chosen.student_number));
+  // What the portal declared beyond the situation, as the checks read it.
+  await s.waitForText('[data-testid="declared"]', (t) => t.includes('Extra-communautaire'));
   await key(s, 'a');
   const notice = await s.waitForText('[data-testid="notice"]', (t) => t.includes('acceptée'));
   const invoice = chosen.amount === '0.00' ? null : notice.match(/F\d{4}-\d{5}/)?.[0];

@@ -147,6 +147,7 @@ export const RequestDetail = z.object({
   schedule_error: z.string().nullable(),
   decided_by: z.string().nullable(),
   decided_at: z.string().nullable(),
+  declared: z.array(z.object({ label: z.string(), value: z.string() })),
 });
 export type RequestDetail = z.infer<typeof RequestDetail>;
 
