@@ -2,6 +2,7 @@
 //! Auvergne INP. The `regie` CLI and the desktop shell are thin layers over this crate.
 
 pub mod bank;
+pub mod card;
 pub mod demo;
 pub mod error;
 pub mod exemptions;

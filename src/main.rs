@@ -88,6 +88,11 @@ enum Command {
         #[command(subcommand)]
         command: StatementsCommand,
     },
+    /// Card payments: the payment gateway's (Paybox) transaction exports.
+    Card {
+        #[command(subcommand)]
+        command: CardCommand,
+    },
     /// Invoices: list and render to PDF.
     Invoices {
         #[command(subcommand)]
@@ -210,6 +215,44 @@ enum RequestsCommand {
     Export {
         #[arg(long)]
         out: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum CardCommand {
+    /// Import the gateway's export (CSV, XLSX, XLS, ODS): all rows or none; known transactions are not added again.
+    Import {
+        file: PathBuf,
+        /// Use a saved column mapping.
+        #[arg(long, conflicts_with = "map")]
+        profile: Option<String>,
+        /// Give the columns: header=ROW,date=COL,number=COL,reference=COL,amount=COL,status=COL[,kind=COL,time=COL,
+        /// call=COL,currency=COL,response=COL,card_type=COL,remittance=COL,remittance_date=COL,email=COL]
+        /// (rows 1-based, columns as letters A, B, ... or 1-based numbers).
+        #[arg(long)]
+        map: Option<String>,
+        /// Save the --map under this name for next time.
+        #[arg(long, requires = "map")]
+        save_profile: Option<String>,
+    },
+    /// Transactions, newest first, with what became of them.
+    Transactions {
+        /// captured | refused | refunded | charged_back | cancelled | unknown
+        #[arg(long)]
+        status: Option<String>,
+        #[arg(long, default_value_t = 1000)]
+        limit: i64,
+    },
+    /// Tie a waiting (unknown) transaction to a student.
+    Assign { transaction: String, student_number: String },
+    /// A captured card payment came back (the bank's "IMPAYE CB" line): it becomes unpaid.
+    Chargeback {
+        transaction: String,
+        #[arg(long)]
+        reason: String,
+        /// The day it came back, DD/MM/YYYY (default: today).
+        #[arg(long)]
+        date: Option<String>,
     },
 }
 
@@ -585,6 +628,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Requests { command } => requests(&cli.db, command, &user, json).await,
         Command::Settings { command } => settings(&cli.db, command, &user, json).await,
         Command::Statements { command } => statements(&cli.db, command, &user, json).await,
+        Command::Card { command } => card(&cli.db, command, &user, json).await,
         Command::Invoices { command } => invoices(&cli.db, command, json).await,
         Command::Exemptions { command } => exemptions(&cli.db, command, &user, json).await,
         Command::Users { command: UsersCommand::SetRole { name, role } } => {
@@ -1011,6 +1055,69 @@ async fn settings(db: &Option<PathBuf>, command: SettingsCommand, user: &str, js
             }
             regie::settings::update(&store, &s, user, reason.as_deref()).await?;
             emit(json, &s, |s| format!("{} mis à jour", s.school))
+        }
+    }
+}
+
+async fn card(db: &Option<PathBuf>, command: CardCommand, user: &str, json: bool) -> anyhow::Result<()> {
+    use regie::card;
+    let store = open(db).await?;
+    let line = |t: &card::TransactionView| {
+        format!(
+            "{:<12} {} {:>12} {:<10} {:<8} {:<13} {:<10} {}",
+            t.row.number,
+            fr_date(t.row.date),
+            t.amount.to_french(),
+            t.row.kind.code(),
+            t.row.status.code(),
+            t.row.outcome.code(),
+            t.row.student_number.clone().unwrap_or_default(),
+            t.refusal.clone().unwrap_or_else(|| t.reasons.join(", "))
+        )
+    };
+    match command {
+        CardCommand::Import { file, profile, map, save_profile } => {
+            let columns = match (profile.as_deref(), map) {
+                (Some(p), _) => card::Columns::Profile(p),
+                (None, Some(m)) => card::Columns::Mapping {
+                    mapping: card::export::Mapping::parse(&m)?,
+                    save_as: save_profile.as_deref(),
+                },
+                (None, None) => card::Columns::Detect,
+            };
+            let s = card::import_file(&store, &file, columns, user).await?;
+            emit(json, &s, |s| {
+                format!(
+                    "{}: {} transactions, {} nouvelles, {} déjà connues ; {} payées, {} refusées, {} remboursées, {} impayées, {} annulées, {} à attribuer",
+                    s.file,
+                    s.rows,
+                    s.new,
+                    s.already_known,
+                    s.paid,
+                    s.refused,
+                    s.refunded,
+                    s.charged_back,
+                    s.cancelled,
+                    s.unknown
+                )
+            })
+        }
+        CardCommand::Transactions { status, limit } => {
+            let outcome = status.as_deref().map(card::Outcome::parse).transpose()?;
+            let list = card::transactions(&store, outcome, limit).await?;
+            emit(json, &list, |l| l.iter().map(line).collect::<Vec<_>>().join("\n"))
+        }
+        CardCommand::Assign { transaction, student_number } => {
+            let t = card::assign(&store, &transaction, &student_number, user).await?;
+            emit(json, &t, line)
+        }
+        CardCommand::Chargeback { transaction, reason, date } => {
+            let date = match date {
+                Some(d) => NaiveDate::parse_from_str(&d, "%d/%m/%Y").context("--date attend JJ/MM/AAAA")?,
+                None => chrono::Local::now().date_naive(),
+            };
+            let t = card::charge_back(&store, &transaction, date, &reason, user).await?;
+            emit(json, &t, line)
         }
     }
 }

@@ -150,8 +150,8 @@ pub enum InstallmentStatus {
 
 impl InstallmentStatus {
     /// The status shown: cancelled as stored; paid once nothing is left (payments and credit
-    /// notes together); overdue when something is left after the due date; partly paid otherwise
-    /// when something was paid.
+    /// notes together); refused when a card debit of it was refused and it is still due; overdue
+    /// when something is left after the due date; partly paid otherwise when something was paid.
     pub fn of(
         state: InstallmentState,
         amount: Money,
@@ -159,11 +159,13 @@ impl InstallmentStatus {
         credited: Money,
         due: NaiveDate,
         today: NaiveDate,
+        refused: bool,
     ) -> InstallmentStatus {
         let left = amount - paid - credited;
         match state {
             InstallmentState::Cancelled => InstallmentStatus::Cancelled,
             InstallmentState::Scheduled if !left.is_positive() => InstallmentStatus::Paid,
+            InstallmentState::Scheduled if refused => InstallmentStatus::Refused,
             InstallmentState::Scheduled if due < today => InstallmentStatus::Overdue,
             InstallmentState::Scheduled if paid.is_positive() => InstallmentStatus::PartlyPaid,
             InstallmentState::Scheduled => InstallmentStatus::Scheduled,

@@ -44,6 +44,8 @@ pub struct InstallmentRow {
     pub credited_cents: i64,
     /// The latest date a payment or a credit note settled part of it.
     pub last_settled_on: Option<NaiveDate>,
+    /// The gateway's response code of its latest refused card debit, if any.
+    pub refused_code: Option<String>,
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -159,6 +161,8 @@ pub struct ScheduleLine {
     pub credited: Money,
     pub left_to_pay: Money,
     pub status: InstallmentStatus,
+    /// Why the card debit was refused, in words ("provision insuffisante"), while it is due.
+    pub refusal: Option<String>,
     pub invoice_number: String,
     pub invoice_date: NaiveDate,
     pub invoice_amount: Money,
@@ -365,6 +369,7 @@ pub fn compute(student: Student, rows: &LedgerRows, today: NaiveDate) -> Account
                 c(t.credited_cents),
                 t.due_date,
                 today,
+                t.refused_code.is_some(),
             );
             let left = if status == InstallmentStatus::Cancelled {
                 Money::ZERO
@@ -378,6 +383,8 @@ pub fn compute(student: Student, rows: &LedgerRows, today: NaiveDate) -> Account
                 credited: c(t.credited_cents),
                 left_to_pay: left,
                 status,
+                refusal: (status == InstallmentStatus::Refused)
+                    .then(|| crate::card::export::response_words(t.refused_code.as_deref().unwrap_or(""))),
                 invoice_number: inv.number.clone(),
                 invoice_date: inv.date,
                 invoice_amount: total_of(inv),

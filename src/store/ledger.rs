@@ -542,7 +542,9 @@ pub async fn rows_of(conn: &mut Conn, student_id: i64) -> Result<LedgerRows> {
                                  WHERE a.installment_id = b.id
                                  UNION ALL
                                  SELECT c.date AS d FROM credit_allocations x JOIN credit_notes c ON c.id = x.credit_note_id
-                                 WHERE x.installment_id = b.id) AS settled_dates) AS last_settled_on
+                                 WHERE x.installment_id = b.id) AS settled_dates) AS last_settled_on,
+            (SELECT COALESCE(c.response_code, '') FROM card_transactions c
+             WHERE c.installment_id = b.id AND c.outcome = 'refused' ORDER BY c.date DESC, c.id DESC LIMIT 1) AS refused_code
          FROM installment_balances b JOIN invoices i ON i.id = b.invoice_id
          WHERE i.student_id = $1 ORDER BY b.due_date, b.invoice_id, b.n",
     )

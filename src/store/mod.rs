@@ -3,6 +3,7 @@
 
 pub mod audit;
 pub mod bank;
+pub mod card;
 pub mod exemptions;
 pub mod invoices;
 pub mod ledger;

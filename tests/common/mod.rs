@@ -308,3 +308,32 @@ pub async fn pay(
     tx.commit().await.expect("commit");
     id
 }
+
+/// Writes `rows` as a real xlsx workbook with the `write_ods` conventions: `=1630.5` is a number,
+/// `@2025-09-08` a spreadsheet date, anything else text.
+pub fn write_xlsx_rows(path: &Path, rows: &[Vec<&str>]) {
+    use rust_xlsxwriter::{ExcelDateTime, Format, Workbook};
+    let mut wb = Workbook::new();
+    let ws = wb.add_worksheet();
+    let date_format = Format::new().set_num_format("dd/mm/yyyy");
+    for (r, row) in rows.iter().enumerate() {
+        for (c, v) in row.iter().enumerate() {
+            let (r, c) = (r as u32, c as u16);
+            if let Some(n) = v.strip_prefix('=') {
+                ws.write_number(r, c, n.parse::<f64>().expect("a number")).unwrap();
+            } else if let Some(d) = v.strip_prefix('@') {
+                let d = chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").expect("an ISO date");
+                let dt = ExcelDateTime::from_ymd(
+                    d.format("%Y").to_string().parse().unwrap(),
+                    d.format("%m").to_string().parse().unwrap(),
+                    d.format("%d").to_string().parse().unwrap(),
+                )
+                .unwrap();
+                ws.write_datetime_with_format(r, c, &dt, &date_format).unwrap();
+            } else if !v.is_empty() {
+                ws.write_string(r, c, *v).unwrap();
+            }
+        }
+    }
+    wb.save(path).expect("save xlsx");
+}

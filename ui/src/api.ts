@@ -84,6 +84,7 @@ export const Position = z.object({
       credited: money,
       left_to_pay: money,
       status: installmentStatus,
+      refusal: z.string().nullable(),
       invoice_number: z.string(),
       invoice_date: isoDate,
       invoice_amount: money,

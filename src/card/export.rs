@@ -1,0 +1,505 @@
+//! Reads the payment gateway's transaction export (Paybox back office): finds its header, maps the
+//! columns (French headers by default, a saved mapping otherwise) and reads each row, naming any bad cell.
+
+use std::collections::BTreeMap;
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+
+use crate::Error;
+use crate::bank::table::column_index;
+use crate::money::Money;
+use crate::sheets::{Cell, Sheet, SheetError, normalize_header};
+
+/// A column of the export.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Field {
+    Date,
+    Time,
+    Number,
+    Call,
+    Reference,
+    Amount,
+    Currency,
+    Kind,
+    Status,
+    Response,
+    CardType,
+    Remittance,
+    RemittanceDate,
+    Email,
+}
+
+impl Field {
+    const ALL: [Field; 14] = [
+        Field::Date,
+        Field::Time,
+        Field::Number,
+        Field::Call,
+        Field::Reference,
+        Field::Amount,
+        Field::Currency,
+        Field::Kind,
+        Field::Status,
+        Field::Response,
+        Field::CardType,
+        Field::Remittance,
+        Field::RemittanceDate,
+        Field::Email,
+    ];
+
+    /// The key of `--map` (`number=C`) and of a saved profile.
+    pub fn key(self) -> &'static str {
+        match self {
+            Field::Date => "date",
+            Field::Time => "time",
+            Field::Number => "number",
+            Field::Call => "call",
+            Field::Reference => "reference",
+            Field::Amount => "amount",
+            Field::Currency => "currency",
+            Field::Kind => "kind",
+            Field::Status => "status",
+            Field::Response => "response",
+            Field::CardType => "card_type",
+            Field::Remittance => "remittance",
+            Field::RemittanceDate => "remittance_date",
+            Field::Email => "email",
+        }
+    }
+
+    /// The headers recognised for it, normalised (lower case, no accents, `_` for separators).
+    fn headers(self) -> &'static [&'static str] {
+        match self {
+            Field::Date => &["date", "date_de_la_transaction", "date_transaction", "date_de_transaction"],
+            Field::Time => &["heure", "heure_de_la_transaction", "heure_transaction"],
+            Field::Number => &[
+                "numero_de_transaction",
+                "numero_transaction",
+                "n_transaction",
+                "no_transaction",
+                "num_transaction",
+                "transaction",
+                "numtrans",
+            ],
+            Field::Call => &["numero_d_appel", "numero_appel", "n_appel", "no_appel", "appel", "numappel"],
+            Field::Reference => &[
+                "reference",
+                "reference_commande",
+                "reference_de_la_commande",
+                "ref_commande",
+                "reference_de_commande",
+                "commande",
+            ],
+            Field::Amount => &["montant", "montant_ttc", "montant_de_la_transaction"],
+            Field::Currency => &["devise", "monnaie"],
+            Field::Kind => &["type", "type_de_transaction", "type_transaction", "operation"],
+            Field::Status => &["statut", "etat", "statut_de_la_transaction"],
+            Field::Response => &["code_reponse", "code_de_reponse", "code_retour", "reponse"],
+            Field::CardType => &["type_de_carte", "type_carte", "carte", "moyen_de_paiement"],
+            Field::Remittance => &["numero_de_remise", "numero_remise", "n_remise", "no_remise", "remise"],
+            Field::RemittanceDate => &["date_de_remise", "date_remise"],
+            Field::Email => {
+                &["e_mail", "email", "mail", "e_mail_du_porteur", "email_porteur", "adresse_e_mail", "courriel"]
+            }
+        }
+    }
+
+    fn required(self) -> bool {
+        matches!(self, Field::Date | Field::Number | Field::Reference | Field::Amount | Field::Status)
+    }
+}
+
+/// Where the columns are: 0-based column per field; `header_row` is the sheet's row (1-based).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Mapping {
+    pub header_row: usize,
+    pub columns: BTreeMap<Field, usize>,
+}
+
+impl Mapping {
+    /// Reads `header=1,date=A,number=C,reference=E,amount=F,status=I` (the CLI's `--map`): rows
+    /// from 1, columns as letters or numbers from 1, as the spreadsheet shows them.
+    pub fn parse(text: &str) -> Result<Mapping, Error> {
+        let invalid = |m: String| Error::Invalid(format!("correspondance des colonnes: {m}"));
+        let mut header_row = None;
+        let mut columns = BTreeMap::new();
+        for part in text.split(',').filter(|p| !p.trim().is_empty()) {
+            let (key, value) =
+                part.split_once('=').ok_or_else(|| invalid(format!("« {} » n'est pas clé=valeur", part.trim())))?;
+            let (key, value) = (key.trim(), value.trim());
+            if key == "header" {
+                let row: usize = value
+                    .parse()
+                    .ok()
+                    .filter(|r| (1..=1000).contains(r))
+                    .ok_or_else(|| invalid(format!("ligne d'en-tête « {value} » (1 à 1000)")))?;
+                header_row = Some(row);
+                continue;
+            }
+            let field = Field::ALL
+                .into_iter()
+                .find(|f| f.key() == key)
+                .ok_or_else(|| invalid(format!("colonne inconnue « {key} »")))?;
+            columns.insert(field, column_index(value)?);
+        }
+        let m = Mapping { header_row: header_row.ok_or_else(|| invalid("header=N manque".into()))?, columns };
+        for f in Field::ALL.into_iter().filter(|f| f.required()) {
+            if !m.columns.contains_key(&f) {
+                return Err(invalid(format!("{}=COLONNE manque", f.key())));
+            }
+        }
+        Ok(m)
+    }
+}
+
+/// Finds the header row (the first of the first 30 rows naming the required columns) and maps
+/// the French headers the gateway's back office writes.
+pub fn detect(sheet: &Sheet) -> Result<Mapping, Error> {
+    for (ri, row) in sheet.rows.iter().take(30).enumerate() {
+        let mut columns = BTreeMap::new();
+        for (ci, cell) in row.iter().enumerate() {
+            let norm = normalize_header(&cell.text());
+            if let Some(f) = Field::ALL.into_iter().find(|f| f.headers().contains(&norm.as_str())) {
+                columns.entry(f).or_insert(ci);
+            }
+        }
+        if Field::ALL.into_iter().filter(|f| f.required()).all(|f| columns.contains_key(&f)) {
+            return Ok(Mapping { header_row: ri + 1, columns });
+        }
+    }
+    Err(Error::Invalid(format!(
+        "{}: en-tête de l'export de la passerelle introuvable (colonnes Date, Numéro de transaction, Référence, Montant, Statut) ; indiquez les colonnes (--map) ou un profil",
+        sheet.file
+    )))
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, sqlx::Type)]
+#[serde(rename_all = "snake_case")]
+#[sqlx(rename_all = "snake_case")]
+pub enum Kind {
+    Debit,
+    /// Money sent back to the card by the office (a double payment, an exemption).
+    Refund,
+    /// A captured payment that came back (opposition, dispute): "Impayé".
+    Chargeback,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, sqlx::Type)]
+#[serde(rename_all = "snake_case")]
+#[sqlx(rename_all = "snake_case")]
+pub enum Status {
+    /// "Télécollecté", "Remisé", "Capturé": the money moved.
+    Captured,
+    Refused,
+    Cancelled,
+}
+
+impl Kind {
+    pub fn code(self) -> &'static str {
+        match self {
+            Kind::Debit => "debit",
+            Kind::Refund => "refund",
+            Kind::Chargeback => "chargeback",
+        }
+    }
+
+    fn parse(text: &str) -> Result<Kind, String> {
+        match normalize_header(text).as_str() {
+            "" | "debit" | "paiement" | "achat" | "capture" | "debit_differe" | "autorisation_capture" => {
+                Ok(Kind::Debit)
+            }
+            "remboursement" | "credit" | "refund" | "annulation_remboursement" => Ok(Kind::Refund),
+            "impaye" | "chargeback" | "rejet" | "opposition" => Ok(Kind::Chargeback),
+            _ => Err(format!("type « {} » inconnu (débit, remboursement, impayé)", text.trim())),
+        }
+    }
+}
+
+impl Status {
+    pub fn code(self) -> &'static str {
+        match self {
+            Status::Captured => "captured",
+            Status::Refused => "refused",
+            Status::Cancelled => "cancelled",
+        }
+    }
+
+    fn parse(text: &str) -> Result<Status, String> {
+        match normalize_header(text).as_str() {
+            "telecollecte" | "remise" | "remis" | "capture" | "capturee" | "accepte" | "accepted" | "captured"
+            | "ok" => Ok(Status::Captured),
+            "refuse" | "refusee" | "refused" | "ko" | "echec" => Ok(Status::Refused),
+            "annule" | "annulee" | "cancelled" | "canceled" => Ok(Status::Cancelled),
+            _ => Err(format!("statut « {} » inconnu (télécollecté, remisé, refusé, annulé)", text.trim())),
+        }
+    }
+}
+
+/// The cardholder's bank's answer in words, as the office tells the student.
+pub fn response_words(code: &str) -> String {
+    match code.trim() {
+        "00000" => "accepté".into(),
+        "00105" => "refusé par la banque du porteur (ne pas honorer)".into(),
+        "00151" => "provision insuffisante".into(),
+        "00154" => "carte expirée".into(),
+        "00141" => "carte perdue".into(),
+        "00143" => "carte volée".into(),
+        "00156" => "carte inconnue".into(),
+        c if c.starts_with("001") => format!("refusé par la banque du porteur (code {c})"),
+        "" => "refusé".into(),
+        c => format!("refusé par la passerelle (code {c})"),
+    }
+}
+
+/// One row of the export as read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CardRow {
+    /// The sheet's row number (1-based).
+    pub row: usize,
+    pub date: NaiveDate,
+    pub time: Option<String>,
+    pub number: String,
+    pub call: Option<String>,
+    pub reference: String,
+    /// Always positive: the kind says which way it goes.
+    pub amount: Money,
+    pub currency: String,
+    pub kind: Kind,
+    pub status: Status,
+    pub response: Option<String>,
+    pub card_type: Option<String>,
+    pub remittance: Option<String>,
+    pub remittance_date: Option<NaiveDate>,
+    pub email: Option<String>,
+}
+
+/// Reads every row below the header; a bad cell names its file, row and column. Empty rows and a
+/// totals row (no transaction number) are skipped.
+pub fn read_rows(sheet: &Sheet, m: &Mapping) -> Result<Vec<CardRow>, SheetError> {
+    let header = sheet.rows.get(m.header_row.saturating_sub(1));
+    let name = |f: Field| -> String {
+        m.columns
+            .get(&f)
+            .and_then(|c| header.and_then(|h| h.get(*c)))
+            .map(Cell::text)
+            .filter(|t| !t.trim().is_empty())
+            .unwrap_or_else(|| f.key().to_string())
+    };
+    let mut out = Vec::new();
+    static EMPTY: Cell = Cell::Empty;
+    for (ri, row) in sheet.rows.iter().enumerate().skip(m.header_row) {
+        if row.iter().all(Cell::is_empty) {
+            continue;
+        }
+        let cell = |f: Field| -> &Cell { m.columns.get(&f).and_then(|c| row.get(*c)).unwrap_or(&EMPTY) };
+        let text = |f: Field| -> Option<String> {
+            let t = cell(f).text().trim().to_string();
+            (!t.is_empty()).then_some(t)
+        };
+        let err = |f: Field, msg: String| sheet.error_at(ri, Some(&name(f)), msg);
+        let Some(number) = text(Field::Number) else { continue };
+        if number.chars().count() > 40 || number.chars().any(char::is_control) {
+            return Err(err(Field::Number, "numéro de transaction illisible".into()));
+        }
+        let date = cell(Field::Date).date().map_err(|e| err(Field::Date, e))?;
+        let reference = text(Field::Reference).ok_or_else(|| err(Field::Reference, "référence vide".into()))?;
+        if reference.chars().count() > 100 || reference.chars().any(char::is_control) {
+            return Err(err(Field::Reference, "référence illisible".into()));
+        }
+        let amount = cell(Field::Amount)
+            .money()
+            .map_err(|e| err(Field::Amount, e))?
+            .ok_or_else(|| err(Field::Amount, "montant vide".into()))?
+            .abs();
+        if !amount.is_positive() {
+            return Err(err(Field::Amount, "montant nul".into()));
+        }
+        let currency = text(Field::Currency).unwrap_or_else(|| "EUR".into());
+        if !matches!(currency.to_uppercase().as_str(), "EUR" | "978" | "€") {
+            return Err(err(Field::Currency, format!("devise « {currency} » : seuls les euros sont acceptés")));
+        }
+        let kind = Kind::parse(&cell(Field::Kind).text()).map_err(|e| err(Field::Kind, e))?;
+        let status = Status::parse(&cell(Field::Status).text()).map_err(|e| err(Field::Status, e))?;
+        let remittance_date = match cell(Field::RemittanceDate) {
+            c if c.is_empty() => None,
+            c => Some(c.date().map_err(|e| err(Field::RemittanceDate, e))?),
+        };
+        let short = |f: Field| -> Result<Option<String>, SheetError> {
+            match text(f) {
+                Some(t) if t.chars().count() > 254 || t.chars().any(char::is_control) => {
+                    Err(err(f, "valeur illisible".into()))
+                }
+                other => Ok(other),
+            }
+        };
+        out.push(CardRow {
+            row: ri + 1,
+            date,
+            time: short(Field::Time)?,
+            number,
+            call: short(Field::Call)?,
+            reference,
+            amount,
+            currency: "EUR".into(),
+            kind,
+            status,
+            response: short(Field::Response)?,
+            card_type: short(Field::CardType)?,
+            remittance: short(Field::Remittance)?,
+            remittance_date,
+            email: short(Field::Email)?.map(|e| e.to_lowercase()),
+        });
+    }
+    Ok(out)
+}
+
+/// What a reference names: one of our invoices, and the installment's rank when it says so
+/// (`F2025-00098-2` is the second installment of `F2025-00098`).
+pub fn invoice_in_reference(reference: &str) -> Option<(String, Option<i64>)> {
+    let upper = reference.to_uppercase();
+    let bytes = upper.as_bytes();
+    for start in 0..bytes.len() {
+        // F + 4 digits + '-' + 5 digits
+        let Some(candidate) = upper.get(start..start + 11) else { break };
+        let b = candidate.as_bytes();
+        let ok = b[0] == b'F'
+            && b[1..5].iter().all(u8::is_ascii_digit)
+            && b[5] == b'-'
+            && b[6..11].iter().all(u8::is_ascii_digit)
+            && (start == 0 || !bytes[start - 1].is_ascii_alphanumeric());
+        if !ok {
+            continue;
+        }
+        let rest = &upper[start + 11..];
+        let n = rest
+            .strip_prefix('-')
+            .map(|r| r.chars().take_while(char::is_ascii_digit).collect::<String>())
+            .and_then(|d| d.parse::<i64>().ok())
+            .filter(|n| (1..=12).contains(n));
+        if rest.chars().next().is_some_and(|c| c.is_ascii_digit()) {
+            continue;
+        }
+        return Some((candidate.to_string(), n));
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sheet(rows: &[&[&str]]) -> Sheet {
+        Sheet {
+            file: "paybox.csv".into(),
+            sheet: None,
+            rows: rows
+                .iter()
+                .map(|r| r.iter().map(|c| if c.is_empty() { Cell::Empty } else { Cell::Text(c.to_string()) }).collect())
+                .collect(),
+        }
+    }
+
+    const HEADER: &[&str] = &[
+        "Date",
+        "Heure",
+        "Numéro de transaction",
+        "Numéro d'appel",
+        "Référence commande",
+        "Montant",
+        "Devise",
+        "Type",
+        "Statut",
+        "Code réponse",
+        "Type de carte",
+        "Numéro de remise",
+        "Date de remise",
+        "E-mail",
+    ];
+
+    #[test]
+    fn french_headers_under_a_title_are_found_and_read() {
+        let s = sheet(&[
+            &["Export des transactions — Clermont Auvergne INP"],
+            HEADER,
+            &[
+                "10/10/2025",
+                "06:12:40",
+                "610012345",
+                "301234",
+                "F2025-00098-2",
+                "1 293,00",
+                "EUR",
+                "Débit",
+                "Télécollecté",
+                "00000",
+                "CB",
+                "81234",
+                "11/10/2025",
+                "Lea.Durand@etu.uca.fr",
+            ],
+            &[
+                "10/10/2025",
+                "",
+                "610012346",
+                "",
+                "F2025-00099-2",
+                "633,80",
+                "EUR",
+                "Débit",
+                "Refusé",
+                "00151",
+                "VISA",
+                "",
+                "",
+                "",
+            ],
+        ]);
+        let m = detect(&s).unwrap();
+        assert_eq!(m.header_row, 2);
+        let rows = read_rows(&s, &m).unwrap();
+        assert_eq!(rows.len(), 2);
+        assert_eq!(rows[0].amount, Money::from_cents(129_300));
+        assert_eq!((rows[0].kind, rows[0].status), (Kind::Debit, Status::Captured));
+        assert_eq!(rows[0].remittance.as_deref(), Some("81234"));
+        assert_eq!(rows[0].email.as_deref(), Some("lea.durand@etu.uca.fr"));
+        assert_eq!(rows[1].status, Status::Refused);
+        assert_eq!(response_words(rows[1].response.as_deref().unwrap()), "provision insuffisante");
+    }
+
+    #[test]
+    fn a_bad_cell_names_row_and_column() {
+        let s = sheet(&[
+            HEADER,
+            &["10/10/2025", "", "1", "", "F2025-00098", "12,3,4", "EUR", "Débit", "Remisé", "", "", "", "", ""],
+        ]);
+        let e = read_rows(&s, &detect(&s).unwrap()).unwrap_err();
+        assert_eq!((e.row, e.column.as_deref()), (Some(2), Some("Montant")), "{e}");
+        let s = sheet(&[
+            HEADER,
+            &["10/10/2025", "", "1", "", "F2025-00098", "12,00", "USD", "Débit", "Remisé", "", "", "", "", ""],
+        ]);
+        let e = read_rows(&s, &detect(&s).unwrap()).unwrap_err();
+        assert_eq!(e.column.as_deref(), Some("Devise"), "{e}");
+    }
+
+    #[test]
+    fn references_name_an_invoice_and_its_installment() {
+        assert_eq!(invoice_in_reference("F2025-00098-2"), Some(("F2025-00098".into(), Some(2))));
+        assert_eq!(invoice_in_reference("CMD F2025-00098"), Some(("F2025-00098".into(), None)));
+        assert_eq!(invoice_in_reference("f2025-00098-3 portail"), Some(("F2025-00098".into(), Some(3))));
+        assert_eq!(invoice_in_reference("F2025-000981"), None);
+        assert_eq!(invoice_in_reference("XF2025-00098"), None);
+        assert_eq!(invoice_in_reference("25000001"), None);
+    }
+
+    #[test]
+    fn a_mapping_names_columns_as_the_spreadsheet_does() {
+        let m = Mapping::parse("header=3,date=A,number=B,reference=C,amount=D,status=E,email=G").unwrap();
+        assert_eq!(m.header_row, 3);
+        assert_eq!(m.columns[&Field::Email], 6);
+        assert!(Mapping::parse("header=1,date=A").is_err());
+        assert!(Mapping::parse("header=1,date=A,number=B,reference=C,amount=D,status=E,colour=F").is_err());
+    }
+}

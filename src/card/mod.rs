@@ -1,0 +1,487 @@
+//! Card: the payment gateway's transactions (Paybox), each tied to the installment it paid or
+//! failed to pay. Captured debits become payments, refused ones mark their installment.
+
+pub mod export;
+
+use std::collections::{HashMap, HashSet};
+use std::path::Path;
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use self::export::{CardRow, Kind, Mapping, Status};
+use crate::bank::matching::Payee;
+use crate::ledger::{self, PaymentMethod, PaymentReversal};
+use crate::money::Money;
+use crate::sheets;
+use crate::store::{self, Conn, Store, audit};
+use crate::{Error, Result};
+
+/// What Régie made of a transaction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, sqlx::Type)]
+#[serde(rename_all = "snake_case")]
+#[sqlx(rename_all = "snake_case")]
+pub enum Outcome {
+    /// A captured debit, recorded as a card payment on its installment.
+    Paid,
+    /// A debit the cardholder's bank refused: the installment stays due, marked refused.
+    Refused,
+    /// Money sent back to the card: a refund, paid.
+    Refunded,
+    /// A captured payment that came back: the payment is unpaid ("Impayé").
+    ChargedBack,
+    Cancelled,
+    /// Not tied to a student yet: waits for the accountant (`card assign`).
+    Unknown,
+}
+
+impl Outcome {
+    pub fn code(self) -> &'static str {
+        match self {
+            Outcome::Paid => "paid",
+            Outcome::Refused => "refused",
+            Outcome::Refunded => "refunded",
+            Outcome::ChargedBack => "charged_back",
+            Outcome::Cancelled => "cancelled",
+            Outcome::Unknown => "unknown",
+        }
+    }
+
+    /// Reads the CLI's `--status`: an outcome, or `captured` for the paid ones.
+    pub fn parse(text: &str) -> Result<Outcome> {
+        match text.trim().to_lowercase().as_str() {
+            "paid" | "captured" => Ok(Outcome::Paid),
+            "refused" => Ok(Outcome::Refused),
+            "refunded" => Ok(Outcome::Refunded),
+            "charged_back" | "chargeback" => Ok(Outcome::ChargedBack),
+            "cancelled" => Ok(Outcome::Cancelled),
+            "unknown" => Ok(Outcome::Unknown),
+            other => Err(Error::Invalid(format!(
+                "statut « {other} » inconnu (captured, refused, refunded, charged_back, cancelled, unknown)"
+            ))),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ImportSummary {
+    pub file: String,
+    pub rows: usize,
+    pub new: usize,
+    pub already_known: usize,
+    pub paid: usize,
+    pub refused: usize,
+    pub refunded: usize,
+    pub charged_back: usize,
+    pub cancelled: usize,
+    pub unknown: usize,
+}
+
+/// How the columns of an export are found.
+pub enum Columns<'a> {
+    Detect,
+    Profile(&'a str),
+    Mapping { mapping: Mapping, save_as: Option<&'a str> },
+}
+
+/// Who a transaction is for, and which installment, with the reasons.
+#[derive(Debug, Clone, Default)]
+struct Target {
+    student_id: Option<i64>,
+    installment_id: Option<i64>,
+    reasons: Vec<String>,
+}
+
+/// What the import looks transactions up in, built once per import.
+struct Index {
+    payees: Vec<Payee>,
+    payee_of: HashMap<i64, usize>,
+    invoice_student: HashMap<String, i64>,
+    by_email: HashMap<String, Vec<i64>>,
+    by_number: HashMap<String, i64>,
+}
+
+impl Index {
+    async fn build(conn: &mut Conn) -> Result<Index> {
+        let payees = store::bank::payees(&mut *conn).await?;
+        let payee_of = payees.iter().enumerate().map(|(i, p)| (p.student_id, i)).collect();
+        let invoice_student = store::card::invoice_students(&mut *conn).await?;
+        let mut by_email: HashMap<String, Vec<i64>> = HashMap::new();
+        let mut by_number = HashMap::new();
+        for (id, number, email) in store::card::students(conn).await? {
+            by_email.entry(email).or_default().push(id);
+            by_number.insert(number, id);
+        }
+        Ok(Index { payees, payee_of, invoice_student, by_email, by_number })
+    }
+
+    /// The student and installment a row is for: the order reference when it names one of our
+    /// invoices (and the installment's rank), else the payer's e-mail, else a student number in
+    /// the reference; then the open installment of that amount, else the oldest open one.
+    fn target(&self, row: &CardRow) -> Target {
+        let mut t = Target::default();
+        let mut rank = None;
+        let mut invoice = None;
+        if let Some((number, n)) = export::invoice_in_reference(&row.reference)
+            && let Some(student) = self.invoice_student.get(&number)
+        {
+            t.student_id = Some(*student);
+            t.reasons.push(format!("référence {}", row.reference));
+            invoice = Some(number);
+            rank = n;
+        }
+        if t.student_id.is_none()
+            && let Some(ids) = row.email.as_ref().and_then(|e| self.by_email.get(e))
+        {
+            if let [one] = ids.as_slice() {
+                t.student_id = Some(*one);
+                t.reasons.push(format!("e-mail {}", row.email.as_deref().unwrap_or_default()));
+            } else {
+                t.reasons.push(format!("e-mail partagé par {} étudiants", ids.len()));
+            }
+        }
+        if t.student_id.is_none() {
+            let number = row
+                .reference
+                .split(|c: char| !c.is_ascii_digit())
+                .find(|w| w.len() >= 6 && self.by_number.contains_key(*w));
+            if let Some(n) = number {
+                t.student_id = self.by_number.get(n).copied();
+                t.reasons.push(format!("n° étudiant {n} dans la référence"));
+            }
+        }
+        let Some(student) = t.student_id else {
+            if t.reasons.is_empty() {
+                t.reasons.push(format!("référence « {} » et e-mail inconnus", row.reference));
+            }
+            return t;
+        };
+        let Some(payee) = self.payee_of.get(&student).map(|i| &self.payees[*i]) else {
+            t.reasons.push("aucune échéance ouverte".into());
+            return t;
+        };
+        let on_invoice = |o: &&crate::bank::matching::OpenItem| invoice.as_ref().is_none_or(|n| &o.invoice_number == n);
+        let pick = payee
+            .open
+            .iter()
+            .filter(on_invoice)
+            .find(|o| rank.is_some_and(|n| o.n == n))
+            .or_else(|| payee.open.iter().filter(on_invoice).find(|o| o.left == row.amount))
+            .or_else(|| payee.open.iter().find(|o| o.left == row.amount))
+            .or_else(|| payee.open.iter().find(on_invoice))
+            .or_else(|| payee.open.first());
+        if let Some(o) = pick {
+            t.installment_id = Some(o.installment_id);
+            t.reasons.push(format!("échéance {} du {} ({})", o.n, o.due_date.format("%d/%m/%Y"), o.invoice_number));
+        }
+        t
+    }
+}
+
+/// Imports a gateway export: every row or none; transactions already known (same number) are
+/// counted, not added. Captured debits become card payments on their installment, refused ones
+/// mark it refused, refunds are recorded paid, charge-backs make their payment unpaid; what
+/// cannot be tied to a student waits (`unknown`). One transaction, audited.
+pub async fn import_file(store: &Store, path: &Path, columns: Columns<'_>, actor: &str) -> Result<ImportSummary> {
+    let sheet = sheets::read(path)?;
+    let mapping = match &columns {
+        Columns::Detect => export::detect(&sheet)?,
+        Columns::Profile(name) => {
+            let saved = store::card::profile(&mut *store.read().await?, name).await?;
+            let json = saved.ok_or_else(|| Error::Invalid(format!("profil d'export inconnu « {name} »")))?;
+            serde_json::from_str(&json).map_err(|e| Error::Invalid(format!("profil « {name} » illisible: {e}")))?
+        }
+        Columns::Mapping { mapping, .. } => mapping.clone(),
+    };
+    let mut rows = export::read_rows(&sheet, &mapping)?;
+    // Oldest first: a charge-back or a refund comes after the debit it undoes.
+    rows.sort_by(|a, b| (a.date, &a.time, a.row).cmp(&(b.date, &b.time, b.row)));
+
+    let mut tx = store.begin().await?;
+    if let Columns::Mapping { mapping, save_as: Some(name) } = &columns {
+        store::card::save_profile(&mut tx, name, &serde_json::to_string(mapping).expect("mapping serializes")).await?;
+    }
+    let import_id = store::card::insert_import(&mut tx, &sheet.file, sheet.sheet.as_deref(), actor, rows.len()).await?;
+    let mut known = match (rows.iter().map(|r| r.date).min(), rows.iter().map(|r| r.date).max()) {
+        (Some(from), Some(to)) => store::card::known_numbers(&mut tx, from, to).await?,
+        _ => HashSet::new(),
+    };
+    let mut index = Index::build(&mut tx).await?;
+    let mut summary = ImportSummary { file: sheet.file.clone(), rows: rows.len(), ..ImportSummary::default() };
+    let mut id = store::card::last_transaction_id(&mut tx).await?;
+    let mut payment_id = store::ledger::last_payment_id(&mut tx).await?;
+    let mut new = Vec::new();
+    let mut payments = Vec::new();
+    let mut later = Vec::new();
+    let mut refused = Vec::new();
+    for row in &rows {
+        if !known.insert(row.number.clone()) {
+            summary.already_known += 1;
+            continue;
+        }
+        id += 1;
+        let target = index.target(row);
+        let mut outcome = Outcome::Unknown;
+        let mut installment_id = target.installment_id;
+        let mut paid = None;
+        match (row.kind, row.status) {
+            (_, Status::Cancelled) | (Kind::Refund | Kind::Chargeback, Status::Refused) => outcome = Outcome::Cancelled,
+            (Kind::Debit, Status::Refused) if target.student_id.is_some() => {
+                outcome = Outcome::Refused;
+                refused.push(json!({"transaction": row.number, "installment": installment_id,
+                                    "reason": export::response_words(row.response.as_deref().unwrap_or(""))}));
+            }
+            (Kind::Debit, Status::Captured) => {
+                if let Some(student) = target.student_id {
+                    payment_id += 1;
+                    let allocations = match index.payee_of.get(&student) {
+                        Some(i) => {
+                            let payee = &mut index.payees[*i];
+                            // The installment the transaction is for first, then the oldest.
+                            let first = payee.open.iter().position(|o| Some(o.installment_id) == installment_id);
+                            if let Some(k) = first {
+                                payee.open[..=k].rotate_right(1);
+                            }
+                            let (parts, _) = ledger::allocation::spread(payee.open.iter_mut(), row.amount);
+                            payee.open.retain(|o| o.left.is_positive());
+                            payee.open.sort_by_key(|o| (o.due_date, o.n));
+                            parts
+                        }
+                        None => Vec::new(),
+                    };
+                    if installment_id.is_none() {
+                        installment_id = allocations.first().map(|(i, _)| *i);
+                    }
+                    payments.push(ledger::BulkPayment {
+                        id: payment_id,
+                        student_id: student,
+                        date: row.date,
+                        amount: row.amount,
+                        method: PaymentMethod::Card,
+                        reference: &row.reference,
+                        allocations,
+                    });
+                    paid = Some(payment_id);
+                    outcome = Outcome::Paid;
+                }
+            }
+            (Kind::Refund | Kind::Chargeback, Status::Captured) => later.push(id),
+            (Kind::Debit, Status::Refused) => {}
+        }
+        match outcome {
+            Outcome::Paid => summary.paid += 1,
+            Outcome::Refused => summary.refused += 1,
+            Outcome::Cancelled => summary.cancelled += 1,
+            _ => {}
+        }
+        new.push(store::card::NewTransaction {
+            id,
+            import_id,
+            row,
+            student_id: target.student_id,
+            installment_id,
+            payment_id: paid,
+            outcome,
+            reasons: serde_json::to_string(&target.reasons).expect("json"),
+        });
+    }
+    summary.new = new.len();
+    ledger::record_payments_bulk(&mut tx, &payments).await?;
+    store::card::insert_bulk(&mut tx, &new).await?;
+    // Refunds and charge-backs move money already recorded: one by one, after the payments.
+    for t in new.iter().filter(|t| later.contains(&t.id)) {
+        let outcome = undo_money(&mut tx, t, actor).await?;
+        match outcome {
+            Outcome::Refunded => summary.refunded += 1,
+            Outcome::ChargedBack => summary.charged_back += 1,
+            _ => {}
+        }
+    }
+    summary.unknown =
+        summary.new - summary.paid - summary.refused - summary.cancelled - summary.refunded - summary.charged_back;
+    store::card::set_import_counts(&mut tx, import_id, summary.new, summary.already_known).await?;
+    audit::record(
+        &mut tx,
+        actor,
+        "card.import",
+        "card_import",
+        import_id,
+        None,
+        json!({"summary": summary, "refused": refused}),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(summary)
+}
+
+/// A captured refund or charge-back row: a charge-back makes the debit it names unpaid; a refund
+/// is recorded paid out of the account's credit. Either waits (`unknown`) when it cannot.
+async fn undo_money(conn: &mut Conn, t: &store::card::NewTransaction<'_>, actor: &str) -> Result<Outcome> {
+    let row = t.row;
+    let mut reasons: Vec<String> = serde_json::from_str(&t.reasons).unwrap_or_default();
+    let (outcome, payment, refund) = match row.kind {
+        Kind::Chargeback => match store::card::paid_debit_for(conn, &row.reference, row.amount).await? {
+            Some((debit, payment)) => {
+                let why = format!(
+                    "impayé carte {} ({})",
+                    row.number,
+                    export::response_words(row.response.as_deref().unwrap_or(""))
+                );
+                ledger::reverse_payment(conn, payment, PaymentReversal::Unpaid, row.date, &why, actor).await?;
+                store::card::settle_transaction(conn, debit, Outcome::ChargedBack, None, None, None, None, "[]")
+                    .await?;
+                reasons.push(format!("impayé du règlement {payment}"));
+                (Outcome::ChargedBack, Some(payment), None)
+            }
+            None => {
+                reasons.push("aucun paiement carte de cette référence et de ce montant".into());
+                (Outcome::Unknown, None, None)
+            }
+        },
+        _ => match t.student_id {
+            Some(student) if row.amount <= ledger::spare_credit(conn, student).await? => {
+                let refund = ledger::issue_refund(conn, student, None, row.date, row.amount, None, actor).await?;
+                ledger::pay_refund(conn, refund, None, row.date, actor).await?;
+                reasons.push("remboursé sur la carte".into());
+                (Outcome::Refunded, None, Some(refund))
+            }
+            Some(_) => {
+                reasons.push("remboursement au-delà du crédit du compte".into());
+                (Outcome::Unknown, None, None)
+            }
+            None => (Outcome::Unknown, None, None),
+        },
+    };
+    let reasons = serde_json::to_string(&reasons).expect("json");
+    store::card::settle_transaction(conn, t.id, outcome, None, None, payment, refund, &reasons).await?;
+    Ok(outcome)
+}
+
+/// A transaction as listed.
+#[derive(Debug, Clone, Serialize)]
+pub struct TransactionView {
+    #[serde(flatten)]
+    pub row: store::card::TransactionRow,
+    pub amount: Money,
+    /// The bank's answer in words for a refused one.
+    pub refusal: Option<String>,
+    pub reasons: Vec<String>,
+}
+
+pub async fn transactions(store: &Store, outcome: Option<Outcome>, limit: i64) -> Result<Vec<TransactionView>> {
+    let rows = store::card::transactions(&mut *store.read().await?, outcome, limit).await?;
+    rows.into_iter().map(view).collect()
+}
+
+fn view(row: store::card::TransactionRow) -> Result<TransactionView> {
+    let reasons = serde_json::from_str(&row.reasons)
+        .map_err(|e| Error::Invalid(format!("transaction {} : raisons illisibles ({e})", row.number)))?;
+    Ok(TransactionView {
+        amount: Money::from_cents(row.amount_cents),
+        refusal: (row.status == Status::Refused)
+            .then(|| export::response_words(row.response_code.as_deref().unwrap_or(""))),
+        reasons,
+        row,
+    })
+}
+
+/// Ties a transaction that waits (`unknown`) to a student, as the accountant decides: a captured
+/// debit becomes a card payment (oldest installment first), a refused one marks the oldest open
+/// installment refused. Audited.
+pub async fn assign(store: &Store, number: &str, student_number: &str, actor: &str) -> Result<TransactionView> {
+    let mut tx = store.begin().await?;
+    let t = store::card::transaction(&mut tx, number)
+        .await?
+        .ok_or_else(|| Error::Invalid(format!("transaction {number} introuvable")))?;
+    if t.outcome != Outcome::Unknown {
+        return Err(Error::Invalid(format!("transaction {number} déjà traitée ({})", t.outcome.code())));
+    }
+    let parsed = ledger::StudentNumber::parse(student_number)?;
+    let student = store::students::by_number(&mut tx, &parsed)
+        .await?
+        .ok_or_else(|| Error::StudentNotFound(student_number.to_string()))?;
+    let amount = Money::from_cents(t.amount_cents);
+    let reasons = json!([format!("attribuée par {actor}")]).to_string();
+    match (t.kind, t.status) {
+        (Kind::Debit, Status::Captured) => {
+            let payment =
+                ledger::record_payment(&mut tx, &student, t.date, amount, PaymentMethod::Card, &t.order_ref, actor)
+                    .await?;
+            store::card::settle_transaction(
+                &mut tx,
+                t.id,
+                Outcome::Paid,
+                Some(student.id),
+                None,
+                Some(payment),
+                None,
+                &reasons,
+            )
+            .await?;
+        }
+        (Kind::Debit, Status::Refused) => {
+            let open = store::ledger::open_installments(&mut tx, student.id).await?;
+            let installment = open.first().map(|o| o.id);
+            store::card::settle_transaction(
+                &mut tx,
+                t.id,
+                Outcome::Refused,
+                Some(student.id),
+                installment,
+                None,
+                None,
+                &reasons,
+            )
+            .await?;
+        }
+        _ => return Err(Error::Invalid(format!("transaction {number} : seul un débit s'attribue à un étudiant"))),
+    }
+    audit::record(&mut tx, actor, "card.assign", "card_transaction", number, None, json!({"student": student_number}))
+        .await?;
+    let done = store::card::transaction(&mut tx, number).await?.ok_or_else(|| Error::Invalid(number.to_string()))?;
+    tx.commit().await?;
+    view(done)
+}
+
+/// A captured card payment came back (the bank's "IMPAYE CB" line, matched by the accountant):
+/// its payment becomes unpaid and what it paid is due again. Audited.
+pub async fn charge_back(
+    store: &Store,
+    number: &str,
+    date: NaiveDate,
+    reason: &str,
+    actor: &str,
+) -> Result<TransactionView> {
+    let reason = crate::users::reason_required(Some(reason))?;
+    let mut tx = store.begin().await?;
+    let t = store::card::transaction(&mut tx, number)
+        .await?
+        .ok_or_else(|| Error::Invalid(format!("transaction {number} introuvable")))?;
+    let Some(payment) = t.payment_id.filter(|_| t.outcome == Outcome::Paid) else {
+        return Err(Error::Invalid(format!("transaction {number} : aucun paiement carte à déclarer impayé")));
+    };
+    ledger::reverse_payment(
+        &mut tx,
+        payment,
+        PaymentReversal::Unpaid,
+        date,
+        &format!("impayé carte {number}: {reason}"),
+        actor,
+    )
+    .await?;
+    store::card::settle_transaction(&mut tx, t.id, Outcome::ChargedBack, None, None, None, None, &t.reasons).await?;
+    audit::record(
+        &mut tx,
+        actor,
+        "card.charge_back",
+        "card_transaction",
+        number,
+        Some(reason),
+        json!({"payment": payment}),
+    )
+    .await?;
+    let done = store::card::transaction(&mut tx, number).await?.ok_or_else(|| Error::Invalid(number.to_string()))?;
+    tx.commit().await?;
+    view(done)
+}

@@ -1,0 +1,225 @@
+//! Storage of the gateway's card transactions, their imports and saved column mappings.
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::NaiveDate;
+
+use super::Conn;
+use crate::Result;
+use crate::card::Outcome;
+use crate::card::export::{Kind, Status};
+use crate::money::Money;
+
+pub async fn insert_import(conn: &mut Conn, file: &str, sheet: Option<&str>, actor: &str, rows: usize) -> Result<i64> {
+    let (id,): (i64,) = sqlx::query_as(
+        "INSERT INTO card_imports (file, sheet, imported_at, imported_by, rows) VALUES ($1, $2, $3, $4, $5) RETURNING id",
+    )
+    .bind(file)
+    .bind(sheet)
+    .bind(chrono::Utc::now().to_rfc3339())
+    .bind(actor)
+    .bind(rows as i64)
+    .fetch_one(conn)
+    .await?;
+    Ok(id)
+}
+
+pub async fn set_import_counts(conn: &mut Conn, id: i64, new_rows: usize, known: usize) -> Result<()> {
+    sqlx::query("UPDATE card_imports SET new_rows = $2, already_known = $3 WHERE id = $1")
+        .bind(id)
+        .bind(new_rows as i64)
+        .bind(known as i64)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// The transaction numbers already recorded among those dated `from`..=`to`.
+pub async fn known_numbers(conn: &mut Conn, from: NaiveDate, to: NaiveDate) -> Result<HashSet<String>> {
+    let rows: Vec<(String,)> = sqlx::query_as("SELECT number FROM card_transactions WHERE date BETWEEN $1 AND $2")
+        .bind(from)
+        .bind(to)
+        .fetch_all(conn)
+        .await?;
+    Ok(rows.into_iter().map(|(n,)| n).collect())
+}
+
+/// Every student's e-mail (lower case) and number, for tying a transaction to its payer.
+pub async fn students(conn: &mut Conn) -> Result<Vec<(i64, String, String)>> {
+    Ok(sqlx::query_as("SELECT id, number, lower(email) FROM students ORDER BY id").fetch_all(conn).await?)
+}
+
+/// Every invoice's number and student.
+pub async fn invoice_students(conn: &mut Conn) -> Result<HashMap<String, i64>> {
+    let rows: Vec<(String, i64)> = sqlx::query_as("SELECT number, student_id FROM invoices").fetch_all(conn).await?;
+    Ok(rows.into_iter().collect())
+}
+
+/// A transaction as stored.
+pub struct NewTransaction<'a> {
+    pub id: i64,
+    pub import_id: i64,
+    pub row: &'a crate::card::export::CardRow,
+    pub student_id: Option<i64>,
+    pub installment_id: Option<i64>,
+    pub payment_id: Option<i64>,
+    pub outcome: Outcome,
+    pub reasons: String,
+}
+
+pub async fn last_transaction_id(conn: &mut Conn) -> Result<i64> {
+    let (id,): (i64,) = sqlx::query_as("SELECT COALESCE(MAX(id), 0) FROM card_transactions").fetch_one(conn).await?;
+    Ok(id)
+}
+
+/// Inserts transactions in multi-row statements (22 values each, well under SQLite's limit).
+pub async fn insert_bulk(conn: &mut Conn, rows: &[NewTransaction<'_>]) -> Result<()> {
+    for chunk in rows.chunks(500) {
+        let mut q = sqlx::QueryBuilder::new(
+            "INSERT INTO card_transactions (id, import_id, number, source_row, date, time, call_number, order_ref,
+                amount_cents, currency, kind, status, response_code, card_type, remittance, remittance_date, email,
+                student_id, installment_id, payment_id, outcome, reasons) ",
+        );
+        q.push_values(chunk, |mut b, t| {
+            b.push_bind(t.id)
+                .push_bind(t.import_id)
+                .push_bind(&t.row.number)
+                .push_bind(t.row.row as i64)
+                .push_bind(t.row.date)
+                .push_bind(&t.row.time)
+                .push_bind(&t.row.call)
+                .push_bind(&t.row.reference)
+                .push_bind(t.row.amount.cents())
+                .push_bind(&t.row.currency)
+                .push_bind(t.row.kind.code())
+                .push_bind(t.row.status.code())
+                .push_bind(&t.row.response)
+                .push_bind(&t.row.card_type)
+                .push_bind(&t.row.remittance)
+                .push_bind(t.row.remittance_date)
+                .push_bind(&t.row.email)
+                .push_bind(t.student_id)
+                .push_bind(t.installment_id)
+                .push_bind(t.payment_id)
+                .push_bind(t.outcome.code())
+                .push_bind(&t.reasons);
+        });
+        q.build().execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+/// Records what became of a transaction after it was stored (a refund, a charge-back, an assignment).
+#[allow(clippy::too_many_arguments)]
+pub async fn settle_transaction(
+    conn: &mut Conn,
+    id: i64,
+    outcome: Outcome,
+    student_id: Option<i64>,
+    installment_id: Option<i64>,
+    payment_id: Option<i64>,
+    refund_id: Option<i64>,
+    reasons: &str,
+) -> Result<()> {
+    sqlx::query(
+        "UPDATE card_transactions SET outcome = $2, student_id = COALESCE($3, student_id),
+            installment_id = COALESCE($4, installment_id), payment_id = COALESCE($5, payment_id),
+            refund_id = COALESCE($6, refund_id), reasons = $7
+         WHERE id = $1",
+    )
+    .bind(id)
+    .bind(outcome.code())
+    .bind(student_id)
+    .bind(installment_id)
+    .bind(payment_id)
+    .bind(refund_id)
+    .bind(reasons)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// A transaction as the Cartes screen and the CLI list it.
+#[derive(Debug, Clone, serde::Serialize, sqlx::FromRow)]
+pub struct TransactionRow {
+    pub id: i64,
+    pub number: String,
+    pub date: NaiveDate,
+    pub time: Option<String>,
+    pub order_ref: String,
+    #[serde(skip)]
+    pub amount_cents: i64,
+    pub kind: Kind,
+    pub status: Status,
+    pub response_code: Option<String>,
+    pub card_type: Option<String>,
+    pub remittance: Option<String>,
+    pub email: Option<String>,
+    pub student_number: Option<String>,
+    pub student_name: Option<String>,
+    pub invoice_number: Option<String>,
+    pub installment_n: Option<i64>,
+    pub payment_id: Option<i64>,
+    pub outcome: Outcome,
+    #[serde(skip)]
+    pub reasons: String,
+}
+
+/// The transaction columns joined with student and installment, followed by a static tail.
+macro_rules! select_transactions {
+    ($tail:literal) => {
+        concat!(
+            "SELECT c.id, c.number, c.date, c.time, c.order_ref, c.amount_cents, c.kind, c.status,
+        c.response_code, c.card_type, c.remittance, c.email, s.number AS student_number,
+        s.last_name || ' ' || s.first_name AS student_name, i.number AS invoice_number, t.n AS installment_n,
+        c.payment_id, c.outcome, c.reasons
+     FROM card_transactions c
+     LEFT JOIN students s ON s.id = c.student_id
+     LEFT JOIN installments t ON t.id = c.installment_id
+     LEFT JOIN invoices i ON i.id = t.invoice_id ",
+            $tail
+        )
+    };
+}
+
+pub async fn transactions(conn: &mut Conn, outcome: Option<Outcome>, limit: i64) -> Result<Vec<TransactionRow>> {
+    let sql = select_transactions!("WHERE $1 IS NULL OR c.outcome = $1 ORDER BY c.date DESC, c.id DESC LIMIT $2");
+    Ok(sqlx::query_as(sql).bind(outcome.map(Outcome::code)).bind(limit).fetch_all(conn).await?)
+}
+
+pub async fn transaction(conn: &mut Conn, number: &str) -> Result<Option<TransactionRow>> {
+    let sql = select_transactions!("WHERE c.number = $1");
+    Ok(sqlx::query_as(sql).bind(number).fetch_optional(conn).await?)
+}
+
+/// The captured debit a charge-back or refund row refers to: same order reference, same amount,
+/// still paid, the latest first.
+pub async fn paid_debit_for(conn: &mut Conn, reference: &str, amount: Money) -> Result<Option<(i64, i64)>> {
+    Ok(sqlx::query_as(
+        "SELECT c.id, c.payment_id FROM card_transactions c
+         WHERE c.order_ref = $1 AND c.amount_cents = $2 AND c.kind = 'debit' AND c.outcome = 'paid'
+           AND c.payment_id IS NOT NULL
+         ORDER BY c.date DESC, c.id DESC LIMIT 1",
+    )
+    .bind(reference)
+    .bind(amount.cents())
+    .fetch_optional(conn)
+    .await?)
+}
+
+pub async fn profile(conn: &mut Conn, name: &str) -> Result<Option<String>> {
+    let row: Option<(String,)> =
+        sqlx::query_as("SELECT mapping FROM card_profiles WHERE name = $1").bind(name).fetch_optional(conn).await?;
+    Ok(row.map(|(m,)| m))
+}
+
+pub async fn save_profile(conn: &mut Conn, name: &str, mapping: &str) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO card_profiles (name, mapping) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET mapping = excluded.mapping",
+    )
+    .bind(name)
+    .bind(mapping)
+    .execute(conn)
+    .await?;
+    Ok(())
+}

@@ -1,0 +1,234 @@
+//! The card channel on real files: the gateway's export (CSV in Windows-1252, xlsx, ods) imported
+//! all-or-nothing and idempotently, each transaction tied to its installment: captured ones paid,
+//! refused ones marked with the bank's reason, refunds paid, charge-backs shown as "Impayé".
+
+mod common;
+
+use chrono::NaiveDate;
+use common::{CHLOE_MOREAU, PAUL_DURAND, approved, regie, write_1252, write_ods, write_xlsx_rows};
+use regie::Money;
+use regie::card::{self, Columns, Outcome};
+use regie::ledger::InstallmentStatus;
+
+fn d(y: i32, m: u32, day: u32) -> NaiveDate {
+    NaiveDate::from_ymd_opt(y, m, day).unwrap()
+}
+
+fn m(cents: i64) -> Money {
+    Money::from_cents(cents)
+}
+
+const HEADER: &str = "Date;Heure;Numéro de transaction;Numéro d'appel;Référence commande;Montant;Devise;Type;Statut;Code réponse;Type de carte;Numéro de remise;Date de remise;E-mail";
+
+async fn invoice_of(store: &regie::Store, student: &str) -> String {
+    regie::invoices::list(store, None).await.unwrap().into_iter().find(|i| i.student_number == student).unwrap().number
+}
+
+/// Paul (618 € in three: 206 on 05/09, 10/10, 10/11) and Chloé (3 879 € in six: 618, then
+/// 5 x 652,20), approved on 05/09/2025; the gateway's September-October export.
+async fn setup(tag: &str) -> (regie::Store, std::path::PathBuf, String, String) {
+    let (store, dir) = approved(tag, &[PAUL_DURAND, CHLOE_MOREAU]).await;
+    let paul = invoice_of(&store, "25000002").await;
+    let chloe = invoice_of(&store, "25000004").await;
+    (store, dir, paul, chloe)
+}
+
+fn export(paul: &str, chloe: &str) -> String {
+    [
+        HEADER.to_string(),
+        // First installments paid on the portal.
+        format!("05/09/2025;14:02:11;6100001;30001;{paul}-1;206,00;EUR;Débit;Télécollecté;00000;CB;81200;06/09/2025;paul@etu.uca.fr"),
+        format!("05/09/2025;15:40:02;6100002;30002;{chloe}-1;618,00;EUR;Débit;Remisé;00000;VISA;81200;06/09/2025;chloe@etu.uca.fr"),
+        // The debits of the 10th: Paul's card is refused (insufficient funds), Chloé's passes.
+        format!("10/10/2025;06:00:01;6100005;30005;{paul}-2;206,00;EUR;Débit;Refusé;00151;CB;;;paul@etu.uca.fr"),
+        format!("10/10/2025;06:00:02;6100006;30006;{chloe}-2;652,20;EUR;Débit;Télécollecté;00000;VISA;81234;11/10/2025;chloe@etu.uca.fr"),
+        // Someone the office does not know, and an attempt cancelled at once.
+        "12/10/2025;11:11:11;6100007;30007;PORTAIL-778;150,00;EUR;Débit;Télécollecté;00000;MASTERCARD;81240;13/10/2025;inconnu@example.org".to_string(),
+        format!("12/10/2025;11:20:00;6100008;30008;{paul}-2;206,00;EUR;Débit;Annulé;00000;CB;;;paul@etu.uca.fr"),
+        // Paul pays the rest again on the portal; the debit of 10/11 goes through anyway, and the
+        // office refunds it to his card.
+        format!("15/10/2025;18:30:00;6100010;30010;{paul}-2;412,00;EUR;Débit;Télécollecté;00000;CB;81250;16/10/2025;paul@etu.uca.fr"),
+        format!("10/11/2025;06:00:03;6100011;30011;{paul}-3;206,00;EUR;Débit;Télécollecté;00000;CB;81300;11/11/2025;paul@etu.uca.fr"),
+        format!("12/11/2025;10:00:00;6100012;30012;{paul}-3;206,00;EUR;Remboursement;Télécollecté;00000;CB;;;paul@etu.uca.fr"),
+        // Chloé's bank takes the 10/10 debit back (opposition): "Impayé"; her card has expired by
+        // the debit of 10/11.
+        format!("24/10/2025;08:00:00;6100009;30009;{chloe}-2;652,20;EUR;Impayé;Télécollecté;00141;VISA;;;chloe@etu.uca.fr"),
+        format!("10/11/2025;06:00:04;6100013;30013;{chloe}-3;652,20;EUR;Débit;Refusé;00154;VISA;;;chloe@etu.uca.fr"),
+    ]
+    .join("\r\n")
+        + "\r\n"
+}
+
+#[tokio::test]
+async fn a_gateway_export_pays_refuses_refunds_and_charges_back_installments() {
+    let (store, dir, paul, chloe) = setup("card-csv").await;
+    let file = dir.join("paybox.csv");
+    write_1252(&file, &export(&paul, &chloe));
+    let s = card::import_file(&store, &file, Columns::Detect, "claire").await.unwrap();
+    assert_eq!((s.rows, s.new, s.already_known), (11, 11, 0), "{s:?}");
+    assert_eq!((s.paid, s.refused, s.refunded, s.charged_back, s.cancelled, s.unknown), (5, 2, 1, 1, 1, 1), "{s:?}");
+
+    // Importing the same export again, or an overlapping one, adds nothing.
+    let again = card::import_file(&store, &file, Columns::Detect, "claire").await.unwrap();
+    assert_eq!((again.new, again.already_known), (0, 11));
+
+    // Paul: refused on 10/10, paid again on the portal, over-paid by the debit of 10/11 and
+    // refunded: settled, to the cent.
+    let pos = regie::ledger::account_position(&store, "25000002").await.unwrap();
+    assert_eq!(pos.payments.len(), 3, "{:?}", pos.payments);
+    assert!(pos.payments.iter().all(|p| p.method == regie::ledger::PaymentMethod::Card));
+    assert!(pos.schedule.iter().all(|l| l.status == InstallmentStatus::Paid), "{:?}", pos.schedule);
+    assert_eq!(pos.refunds.len(), 1);
+    assert_eq!((pos.refunds[0].amount, pos.refunds[0].status), (m(20600), regie::ledger::RefundStatus::Paid));
+    assert_eq!(pos.summary.balance, Money::ZERO);
+
+    // Chloé: 618 paid; 652,20 debited then taken back (Impayé), due again; 10/11 refused.
+    let pos = regie::ledger::account_position(&store, "25000004").await.unwrap();
+    assert_eq!(pos.payments.len(), 2, "{:?}", pos.payments);
+    assert_eq!(pos.payments[1].unpaid, m(65220), "the 10/10 debit came back: Impayé");
+    assert_eq!(pos.schedule[1].left_to_pay, m(65220), "what came back is due again");
+    assert_eq!(pos.schedule[2].status, InstallmentStatus::Refused);
+    assert_eq!(pos.schedule[2].refusal.as_deref(), Some("carte expirée"));
+    assert_eq!(pos.summary.balance, m(387900 - 61800));
+
+    // The unknown one waits; the accountant ties it to Chloé: it pays her oldest open installment.
+    let unknown = card::transactions(&store, Some(Outcome::Unknown), 100).await.unwrap();
+    assert_eq!(unknown.len(), 1);
+    assert_eq!(unknown[0].row.number, "6100007");
+    assert!(card::assign(&store, "6100007", "nobody", "claire").await.is_err());
+    let assigned = card::assign(&store, "6100007", "25000004", "claire").await.unwrap();
+    assert_eq!(assigned.row.outcome, Outcome::Paid);
+    assert!(card::assign(&store, "6100007", "25000004", "claire").await.is_err(), "once");
+    let pos = regie::ledger::account_position(&store, "25000004").await.unwrap();
+    assert_eq!(pos.summary.balance, m(387900 - 61800 - 15000));
+    assert_eq!(pos.schedule[1].left_to_pay, m(65220 - 15000));
+
+    // Every step is audited.
+    let mut c = store.read().await.unwrap();
+    let log = regie::store::audit::list(&mut c, None).await.unwrap();
+    for action in ["card.import", "card.assign", "payment.reverse", "refund.paid"] {
+        assert!(log.iter().any(|e| e.action == action), "{action} not audited");
+    }
+    drop(c);
+    let refused = card::transactions(&store, Some(Outcome::Refused), 10).await.unwrap();
+    let words: Vec<&str> = refused.iter().filter_map(|t| t.refusal.as_deref()).collect();
+    assert_eq!(words, ["carte expirée", "provision insuffisante"]);
+}
+
+#[tokio::test]
+async fn xlsx_and_ods_exports_with_real_numbers_and_dates_read_the_same() {
+    let (store, dir, paul, chloe) = setup("card-formats").await;
+    let p1 = format!("{paul}-1");
+    let c1 = format!("{chloe}-1");
+    let header: Vec<&str> = HEADER.split(';').collect();
+    let rows = vec![
+        header.clone(),
+        vec![
+            "@2025-09-05",
+            "14:02:11",
+            "=7100001",
+            "",
+            p1.as_str(),
+            "=206",
+            "EUR",
+            "Débit",
+            "Télécollecté",
+            "00000",
+            "CB",
+            "=81200",
+            "@2025-09-06",
+            "paul@etu.uca.fr",
+        ],
+    ];
+    let xlsx = dir.join("paybox.xlsx");
+    write_xlsx_rows(&xlsx, &rows);
+    let s = card::import_file(&store, &xlsx, Columns::Detect, "claire").await.unwrap();
+    assert_eq!((s.new, s.paid), (1, 1), "{s:?}");
+    let ods = dir.join("paybox.ods");
+    let rows = vec![
+        vec!["Transactions du 01/09/2025 au 30/09/2025"],
+        header,
+        vec![
+            "@2025-09-05",
+            "15:40:02",
+            "=7100002",
+            "",
+            c1.as_str(),
+            "=618",
+            "EUR",
+            "Débit",
+            "Remisé",
+            "00000",
+            "VISA",
+            "=81200",
+            "@2025-09-06",
+            "chloe@etu.uca.fr",
+        ],
+    ];
+    write_ods(&ods, &rows);
+    let s = card::import_file(&store, &ods, Columns::Detect, "claire").await.unwrap();
+    assert_eq!((s.new, s.paid), (1, 1), "{s:?}");
+    let pos = regie::ledger::account_position(&store, "25000004").await.unwrap();
+    assert_eq!(pos.schedule[0].status, InstallmentStatus::Paid);
+}
+
+#[tokio::test]
+async fn a_bad_row_names_its_cell_and_nothing_is_kept() {
+    let (store, dir, paul, _) = setup("card-bad").await;
+    let file = dir.join("paybox.csv");
+    write_1252(
+        &file,
+        &format!(
+            "{HEADER}\r\n05/09/2025;;8100001;;{paul}-1;206,00;EUR;Débit;Télécollecté;00000;CB;;;\r\n05/09/2025;;8100002;;{paul}-2;20x,00;EUR;Débit;Télécollecté;00000;CB;;;\r\n"
+        ),
+    );
+    let e = card::import_file(&store, &file, Columns::Detect, "claire").await.unwrap_err();
+    let text = e.to_string();
+    assert!(text.contains("paybox.csv") && text.contains("ligne 3") && text.contains("Montant"), "{text}");
+    assert!(card::transactions(&store, None, 10).await.unwrap().is_empty(), "all or nothing");
+    assert!(regie::ledger::account_position(&store, "25000002").await.unwrap().payments.is_empty());
+}
+
+#[test]
+fn another_layout_through_a_saved_mapping_from_the_cli() {
+    let dir = common::temp_dir("card-map");
+    let db = dir.join("r.sqlite");
+    let regs = dir.join("inscriptions.csv");
+    common::write_csv_1252(&regs, &[PAUL_DURAND]);
+    regie(&db, &["import-registrations", regs.to_str().unwrap(), "--json"]).json();
+    let id = regie(&db, &["requests", "list", "--json"]).json()[0]["id"].to_string();
+    let invoice =
+        regie(&db, &["requests", "approve", &id, "--json"]).json()[0]["invoice"].as_str().unwrap().to_string();
+    // A gateway version with English headers in another order.
+    let file = dir.join("export.csv");
+    write_1252(
+        &file,
+        &format!(
+            "Trans. ID;Order;Amount;Status;Day\r\nT-1;{invoice};206,00;Remisé;05/09/2025\r\nT-2;{invoice};206,00;Refusé;10/10/2025\r\n"
+        ),
+    );
+    let refused = regie(&db, &["card", "import", file.to_str().unwrap(), "--json"]);
+    assert!(!refused.ok && refused.stderr.contains("--map"), "{}", refused.stderr);
+    let map = "header=1,number=A,reference=B,amount=C,status=D,date=E";
+    let s =
+        regie(&db, &["card", "import", file.to_str().unwrap(), "--map", map, "--save-profile", "paybox-v2", "--json"])
+            .json();
+    assert_eq!((s["paid"].as_u64(), s["refused"].as_u64()), (Some(1), Some(1)), "{s}");
+    let again = regie(&db, &["card", "import", file.to_str().unwrap(), "--profile", "paybox-v2", "--json"]).json();
+    assert_eq!(again["already_known"], 2);
+    let list = regie(&db, &["card", "transactions", "--status", "refused", "--json"]).json();
+    assert_eq!(list[0]["number"], "T-2");
+    let captured = regie(&db, &["card", "transactions", "--status", "captured", "--json"]).json();
+    assert_eq!(captured[0]["number"], "T-1");
+    // The bank's "IMPAYE CB" line: the accountant declares the captured one unpaid.
+    let back =
+        regie(&db, &["card", "chargeback", "T-1", "--reason", "IMPAYE CB 12/10", "--date", "12/10/2025", "--json"])
+            .json();
+    assert_eq!(back["outcome"], "charged_back");
+    let student = PAUL_DURAND[0];
+    let pos = regie(&db, &["account", student, "--json"]).json();
+    assert_eq!(pos["payments"][0]["unpaid"], "206.00");
+    assert_eq!(pos["summary"]["balance"], "618.00");
+    let text = regie(&db, &["account", student]).stdout;
+    assert!(text.contains("Impayé") && text.contains("206,00"), "{text}");
+}
