@@ -50,3 +50,8 @@ CREATE TABLE card_profiles (
     name    TEXT PRIMARY KEY,
     mapping TEXT NOT NULL -- JSON
 );
+
+-- A bank line that credits a card remittance ("REMISE CB 81234 DU 11/10/25"): it confirms
+-- transactions already recorded from the gateway's export and never pays a student itself.
+ALTER TABLE statement_lines ADD COLUMN remittance TEXT;
+CREATE INDEX statement_lines_remittance ON statement_lines (remittance);

@@ -245,6 +245,14 @@ enum CardCommand {
     },
     /// Tie a waiting (unknown) transaction to a student.
     Assign { transaction: String, student_number: String },
+    /// Remittances: the captured transactions of each remittance and the bank line that credited them.
+    Remittances,
+    /// The commission the acquirer may keep on a remittance, in percent (1 by default); prints it, or sets it.
+    CommissionTolerance {
+        percent: Option<String>,
+        #[arg(long)]
+        reason: Option<String>,
+    },
     /// A captured card payment came back (the bank's "IMPAYE CB" line): it becomes unpaid.
     Chargeback {
         transaction: String,
@@ -1106,6 +1114,37 @@ async fn card(db: &Option<PathBuf>, command: CardCommand, user: &str, json: bool
             let outcome = status.as_deref().map(card::Outcome::parse).transpose()?;
             let list = card::transactions(&store, outcome, limit).await?;
             emit(json, &list, |l| l.iter().map(line).collect::<Vec<_>>().join("\n"))
+        }
+        CardCommand::Remittances => {
+            let list = card::remittances(&store).await?;
+            emit(json, &list, |l| {
+                l.iter()
+                    .map(|r| {
+                        format!(
+                            "{:<10} {} {:>4} transactions {:>12} brut  banque {:>12}  écart {:>10}{}",
+                            r.number,
+                            fr_date(r.date),
+                            r.count,
+                            r.gross.to_french(),
+                            r.bank_amount.map(|m| m.to_french()).unwrap_or_else(|| "—".into()),
+                            r.difference.map(|m| m.to_french()).unwrap_or_else(|| "—".into()),
+                            if r.flagged { "  À VÉRIFIER" } else { "" }
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            })
+        }
+        CardCommand::CommissionTolerance { percent, reason } => {
+            if let Some(p) = percent {
+                let value = Money::parse(&p).map_err(regie::Error::from)?;
+                card::set_commission_tolerance(&store, value.cents(), reason.as_deref(), user).await?;
+            }
+            let bp = card::commission_tolerance_bp(&mut *store.read().await?).await?;
+            let percent = Money::from_cents(bp);
+            emit(json, &serde_json::json!({"commission_tolerance_percent": percent}), |_| {
+                format!("tolérance de commission sur les remises : {} %", percent.to_french_number())
+            })
         }
         CardCommand::Assign { transaction, student_number } => {
             let t = card::assign(&store, &transaction, &student_number, user).await?;

@@ -232,3 +232,54 @@ fn another_layout_through_a_saved_mapping_from_the_cli() {
     let text = regie(&db, &["account", student]).stdout;
     assert!(text.contains("Impayé") && text.contains("206,00"), "{text}");
 }
+
+/// "REMISE CB 81234 DU 11/10/25": a remittance line is the sum of its captured transactions, net of
+/// the acquirer's commission or gross with a "COMMISSION CB" line; it is tied to its remittance
+/// (by number, else by date and amount), never to a student, and never pays anyone twice.
+#[tokio::test]
+async fn remittance_lines_confirm_the_gateway_s_transactions_and_pay_no_student() {
+    use regie::bank::{self, Columns as BankColumns};
+    let (store, dir, paul, chloe) = setup("card-remittances").await;
+    let file = dir.join("paybox.csv");
+    write_1252(&file, &export(&paul, &chloe));
+    card::import_file(&store, &file, Columns::Detect, "claire").await.unwrap();
+    let before = regie::ledger::account_position(&store, "25000002").await.unwrap().summary.balance;
+    let statement = dir.join("releve.csv");
+    write_1252(
+        &statement,
+        "Date;Date de valeur;Débit;Crédit;Libellé;Solde\r\n\
+         08/09/2025;08/09/2025;;819,88;REMISE CB 81200 DU 06/09/25;\r\n\
+         13/10/2025;13/10/2025;;652,20;REMISE CB 81234 DU 11/10/25;\r\n\
+         13/10/2025;13/10/2025;3,26;;COMMISSION CB 81234;\r\n\
+         14/10/2025;14/10/2025;;140,00;REMISE CB 81240 DU 13/10/25;\r\n\
+         17/10/2025;17/10/2025;;410,00;REMISE CARTE DU 16/10/25;\r\n\
+         20/10/2025;20/10/2025;;99,00;REMISE CB 99999 DU 19/10/25;\r\n",
+    );
+    let s = bank::import_file(&store, &statement, BankColumns::Detect, "claire").await.unwrap();
+    assert_eq!((s.new, s.remittances, s.auto_matched, s.to_review), (6, 5, 0, 0), "{s:?}");
+    let lines = bank::lines(&store, None).await.unwrap();
+    let of = |label: &str| lines.iter().find(|l| l.label.starts_with(label)).unwrap();
+    assert_eq!(of("REMISE CB 81200").remittance.as_deref(), Some("81200"));
+    assert_eq!(of("REMISE CB 81200").status, regie::bank::matching::LineStatus::Matched);
+    assert!(of("REMISE CB 81200").student_number.is_none(), "a remittance pays no student");
+    assert_eq!(of("REMISE CARTE").remittance.as_deref(), Some("81250"), "found by date and amount");
+    assert_eq!(of("REMISE CB 99999").status, regie::bank::matching::LineStatus::Unmatched);
+    // The accountant cannot turn a remittance into a student's payment.
+    let refused = bank::confirm(&store, of("REMISE CB 81200").id, "25000002", None, "claire").await;
+    assert!(refused.unwrap_err().to_string().contains("remise carte"));
+    assert_eq!(regie::ledger::account_position(&store, "25000002").await.unwrap().summary.balance, before);
+
+    let r = card::remittances(&store).await.unwrap();
+    let of = |n: &str| r.iter().find(|x| x.number == n).unwrap().clone();
+    // 206 + 618 gross, credited net of 4,12 (0,5 %).
+    assert_eq!((of("81200").gross, of("81200").count), (m(82400), 2));
+    assert_eq!((of("81200").difference, of("81200").flagged), (Some(m(412)), false));
+    // Credited gross; the commission is its own debit line.
+    assert_eq!((of("81234").difference, of("81234").commission_line), (Some(Money::ZERO), Some(m(326))));
+    // 150 captured, 140 credited: beyond 1 %, flagged.
+    assert_eq!((of("81240").difference, of("81240").flagged), (Some(m(1000)), true));
+    assert_eq!(of("81300").bank_line_id, None, "not on a statement yet");
+    // The same statement again changes nothing.
+    let again = bank::import_file(&store, &statement, BankColumns::Detect, "claire").await.unwrap();
+    assert_eq!((again.new, again.already_known), (0, 6));
+}

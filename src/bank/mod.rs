@@ -28,6 +28,8 @@ pub struct ImportSummary {
     pub auto_matched: usize,
     pub to_review: usize,
     pub unmatched: usize,
+    /// Card remittance lines ("REMISE CB"): tied to the gateway's remittances, never to students.
+    pub remittances: usize,
 }
 
 /// How to find the columns: detect them, or a mapping given now (and saved under a name), or
@@ -100,6 +102,8 @@ pub async fn import_file_with(
     let mut payment_id = store::ledger::last_payment_id(&mut tx).await?;
     let rules = rules_in(&mut tx).await?;
     let mut index = Index::build(store::bank::payees(&mut tx).await?);
+    let commission_bp = crate::card::commission_tolerance_bp(&mut tx).await?;
+    let remittances = store::card::remittance_totals(&mut tx).await?;
     let mut summary = ImportSummary { file: sheet.file.clone(), rows: lines.len(), ..ImportSummary::default() };
     let mut new_lines = Vec::new();
     let mut payments = Vec::new();
@@ -115,6 +119,28 @@ pub async fn import_file_with(
             continue;
         }
         line_id += 1;
+        // A card remittance confirms transactions the gateway's export recorded: it never goes
+        // to the student matcher, and never pays anyone.
+        if let Some(number) = line.amount.is_positive().then(|| crate::card::remittance_in_label(&line.label)).flatten()
+        {
+            let m = crate::card::match_remittance(number, line.date, line.amount, &remittances, commission_bp);
+            new_lines.push(store::bank::NewLine {
+                id: line_id,
+                fingerprint: print,
+                row: line.row,
+                date: line.date,
+                value_date: line.value_date,
+                label: &line.label,
+                amount: line.amount,
+                status: if m.known { LineStatus::Matched } else { LineStatus::Unmatched },
+                score: None,
+                reasons: serde_json::to_string(&m.reasons).expect("json"),
+                suggestions: "[]".into(),
+                remittance: Some(m.number.unwrap_or_default()),
+            });
+            summary.remittances += 1;
+            continue;
+        }
         let (status, ranked) = index.suggest(&line.label, line.date, line.amount, &rules);
         let best = ranked.first().map(|r| &r.1);
         let suggestions: Vec<&Suggestion> = ranked.iter().map(|r| &r.1).collect();
@@ -135,6 +161,7 @@ pub async fn import_file_with(
             } else {
                 serde_json::to_string(&suggestions).expect("json")
             },
+            remittance: None,
         });
         match status {
             LineStatus::Matched => {
@@ -194,6 +221,8 @@ pub struct LineView {
     pub score: Option<i64>,
     pub reasons: Vec<String>,
     pub suggestions: Vec<Suggestion>,
+    /// The card remittance the line credits ("" when its number is unknown).
+    pub remittance: Option<String>,
 }
 
 /// A line as stored. Its reasons and suggestions are JSON the import wrote: one that does not
@@ -216,6 +245,7 @@ fn view(r: store::bank::LineRow) -> Result<LineView> {
         score: r.score,
         reasons: reasons.unwrap_or_default(),
         suggestions,
+        remittance: r.remittance,
     })
 }
 
@@ -251,6 +281,12 @@ pub async fn confirm(
     let total = Money::from_cents(line.amount_cents);
     if !total.is_positive() {
         return Err(Error::Invalid(format!("la ligne {line_id} est un débit : rien à rapprocher")));
+    }
+    // The transactions of a card remittance were paid from the gateway's export already.
+    if let Some(r) = &line.remittance {
+        return Err(Error::Invalid(format!(
+            "la ligne {line_id} est une remise carte ({r}) : ses paiements viennent de l'export de la passerelle"
+        )));
     }
     let unassigned = total - Money::from_cents(line.assigned_cents);
     let amount = amount.unwrap_or(unassigned);

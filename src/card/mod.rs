@@ -485,3 +485,146 @@ pub async fn charge_back(
     tx.commit().await?;
     view(done)
 }
+
+/// The remittance a bank line's label announces: `Some(number)` for "REMISE CB 81234 DU 11/10/25",
+/// `Some(None)` for a card remittance without its number, `None` for any other line.
+pub fn remittance_in_label(label: &str) -> Option<Option<String>> {
+    let upper = crate::bank::table::canonical_label(label);
+    let at = ["REMISE CB", "REM CB", "REMISE CARTE", "REMISE CARTES"]
+        .iter()
+        .find_map(|k| upper.find(k).map(|i| i + k.len()))?;
+    let number: String = upper[at..].trim_start().chars().take_while(char::is_ascii_digit).collect();
+    Some((!number.is_empty()).then_some(number))
+}
+
+/// A remittance: the gateway's captured debits of one remittance number, and the bank line that
+/// credited them, net of the acquirer's commission or gross with a separate commission line.
+#[derive(Debug, Clone, Serialize)]
+pub struct Remittance {
+    pub number: String,
+    pub date: NaiveDate,
+    pub gross: Money,
+    pub count: i64,
+    pub bank_line_id: Option<i64>,
+    pub bank_amount: Option<Money>,
+    /// Gross less what the bank credited: the acquirer's commission when the line is net, zero
+    /// when it is gross (the commission is then a "COMMISSION CB" debit line of its own).
+    pub difference: Option<Money>,
+    /// That separate commission line, when there is one on the bank line's day.
+    pub commission_line: Option<Money>,
+    /// The difference is beyond the commission tolerance: to look at.
+    pub flagged: bool,
+}
+
+/// The commission the acquirer may keep on a remittance, in basis points of its gross (1 %).
+pub async fn commission_tolerance_bp(conn: &mut Conn) -> Result<i64> {
+    Ok(store::users::pref(conn, "card.commission_tolerance_bp").await?.and_then(|v| v.parse().ok()).unwrap_or(100))
+}
+
+pub async fn set_commission_tolerance(store: &Store, bp: i64, reason: Option<&str>, actor: &str) -> Result<()> {
+    if !(0..=1000).contains(&bp) {
+        return Err(Error::Invalid(format!("tolérance de commission {bp} points de base hors de 0 à 1000 (10 %)")));
+    }
+    let reason = crate::users::reason_required(reason)?;
+    let mut tx = store.begin().await?;
+    crate::users::require(&mut tx, actor, crate::users::Restricted::BankSettings).await?;
+    let old = commission_tolerance_bp(&mut tx).await?;
+    store::users::set_pref(&mut tx, "card.commission_tolerance_bp", &bp.to_string()).await?;
+    audit::record(
+        &mut tx,
+        actor,
+        "settings.commission_tolerance",
+        "settings",
+        "card",
+        Some(reason),
+        json!({"old": old, "new": bp}),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+fn within(gross: Money, difference: Money, bp: i64) -> bool {
+    // |difference| <= gross x bp / 10 000, in cents without rounding.
+    difference.cents().abs() * 10_000 <= gross.cents() * bp
+}
+
+pub async fn remittances(store: &Store) -> Result<Vec<Remittance>> {
+    let mut conn = store.read().await?;
+    let bp = commission_tolerance_bp(&mut conn).await?;
+    let rows = store::card::remittances(&mut conn).await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            let gross = Money::from_cents(r.gross_cents);
+            let difference = r.bank_cents.map(|b| gross - Money::from_cents(b));
+            Remittance {
+                number: r.number,
+                date: r.date,
+                gross,
+                count: r.count,
+                bank_line_id: r.bank_line_id,
+                bank_amount: r.bank_cents.map(Money::from_cents),
+                commission_line: r.commission_cents.map(Money::from_cents),
+                flagged: difference.is_some_and(|d| !within(gross, d, bp)),
+                difference,
+            }
+        })
+        .collect())
+}
+
+/// What the bank import makes of a remittance line: the remittance it credits (by its number,
+/// else by date and amount within the commission tolerance) and the reasons.
+pub struct RemittanceMatch {
+    pub number: Option<String>,
+    pub known: bool,
+    pub reasons: Vec<String>,
+}
+
+/// Ties a statement's remittance line to its remittance. `known` are the remittances recorded
+/// from the gateway: (number, date, gross).
+pub fn match_remittance(
+    label_number: Option<String>,
+    date: NaiveDate,
+    amount: Money,
+    known: &[(String, NaiveDate, Money)],
+    bp: i64,
+) -> RemittanceMatch {
+    let explain = |number: &str, gross: Money| {
+        let d = gross - amount;
+        let mut r = vec![format!("remise CB {number} : {} brut", gross.to_french())];
+        if d.is_zero() {
+            r.push("créditée brute (commission à part)".into());
+        } else if within(gross, d, bp) {
+            r.push(format!("créditée nette, commission {}", d.to_french()));
+        } else {
+            r.push(format!("écart de {} au-delà de la tolérance", d.to_french()));
+        }
+        r
+    };
+    if let Some(n) = label_number {
+        return match known.iter().find(|(k, _, _)| *k == n) {
+            Some((_, _, gross)) => RemittanceMatch { reasons: explain(&n, *gross), number: Some(n), known: true },
+            None => RemittanceMatch {
+                reasons: vec![format!("remise CB {n} absente des exports de la passerelle importés")],
+                number: Some(n),
+                known: false,
+            },
+        };
+    }
+    let candidates = known.iter().filter(|(_, d, gross)| {
+        (*d..=*d + chrono::Days::new(5)).contains(&date) && within(*gross, *gross - amount, bp) && *gross >= amount
+    });
+    match candidates.min_by_key(|(_, _, gross)| (*gross - amount).cents()) {
+        Some((n, _, gross)) => {
+            let mut reasons = explain(n, *gross);
+            reasons.insert(0, "retrouvée par sa date et son montant".into());
+            RemittanceMatch { number: Some(n.clone()), known: true, reasons }
+        }
+        None => RemittanceMatch {
+            number: None,
+            known: false,
+            reasons: vec!["remise CB sans numéro : aucune remise de la passerelle à cette date et ce montant".into()],
+        },
+    }
+}

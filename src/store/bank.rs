@@ -66,6 +66,7 @@ pub struct LineRow {
     pub student_number: Option<String>,
     /// What the line's payments add up to (reversals included).
     pub assigned_cents: i64,
+    pub remittance: Option<String>,
 }
 
 macro_rules! select_lines {
@@ -76,7 +77,7 @@ macro_rules! select_lines {
                  WHERE lp.line_id = l.id AND p.reverses IS NULL
                    AND NOT EXISTS (SELECT 1 FROM payments r WHERE r.reverses = p.id) ORDER BY p.id LIMIT 1) AS student_number,
                 COALESCE((SELECT SUM(p.amount_cents) FROM line_payments lp JOIN payments p ON p.id = lp.payment_id
-                          WHERE lp.line_id = l.id), 0) AS assigned_cents
+                          WHERE lp.line_id = l.id), 0) AS assigned_cents, l.remittance
              FROM statement_lines l ",
             $tail
         )
@@ -264,6 +265,8 @@ pub struct NewLine<'a> {
     pub score: Option<i64>,
     pub reasons: String,
     pub suggestions: String,
+    /// The card remittance the line credits, when it is one.
+    pub remittance: Option<String>,
 }
 
 /// Inserts lines and the links of their automatic payments (line, payment) in multi-row
@@ -277,7 +280,7 @@ pub async fn insert_lines_bulk(
     // SQLite allows 32,766 bound parameters per statement.
     for chunk in lines.chunks(500) {
         let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
-            "INSERT INTO statement_lines (id, statement_id, fingerprint, source_row, date, value_date, label, amount_cents, status, score, reasons, suggestions) ",
+            "INSERT INTO statement_lines (id, statement_id, fingerprint, source_row, date, value_date, label, amount_cents, status, score, reasons, suggestions, remittance) ",
         );
         q.push_values(chunk, |mut b, l| {
             b.push_bind(l.id)
@@ -291,7 +294,8 @@ pub async fn insert_lines_bulk(
                 .push_bind(l.status)
                 .push_bind(l.score)
                 .push_bind(&l.reasons)
-                .push_bind(&l.suggestions);
+                .push_bind(&l.suggestions)
+                .push_bind(&l.remittance);
         });
         q.build().execute(&mut *conn).await?;
     }

@@ -223,3 +223,45 @@ pub async fn save_profile(conn: &mut Conn, name: &str, mapping: &str) -> Result<
     .await?;
     Ok(())
 }
+
+/// A remittance as the gateway's captured debits make it up.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct RemittanceRow {
+    pub number: String,
+    pub date: NaiveDate,
+    pub gross_cents: i64,
+    pub count: i64,
+    pub bank_line_id: Option<i64>,
+    pub bank_cents: Option<i64>,
+    /// A "COMMISSION CB" debit line of the bank line's day, when the bank charges it apart.
+    pub commission_cents: Option<i64>,
+}
+
+/// Every remittance with its bank line, if one was imported.
+pub async fn remittances(conn: &mut Conn) -> Result<Vec<RemittanceRow>> {
+    Ok(sqlx::query_as(
+        "SELECT r.number, r.date, r.gross_cents, r.count, l.id AS bank_line_id, l.amount_cents AS bank_cents,
+                (SELECT -SUM(x.amount_cents) FROM statement_lines x
+                 WHERE x.date = l.date AND x.amount_cents < 0 AND upper(x.label) LIKE '%COMMISSION%CB%') AS commission_cents
+         FROM (SELECT c.remittance AS number, COALESCE(MAX(c.remittance_date), MAX(c.date)) AS date,
+                      SUM(c.amount_cents) AS gross_cents, COUNT(*) AS count
+               FROM card_transactions c
+               WHERE c.remittance IS NOT NULL AND c.kind = 'debit' AND c.status = 'captured'
+               GROUP BY c.remittance) r
+         LEFT JOIN statement_lines l ON l.id = (SELECT MIN(y.id) FROM statement_lines y WHERE y.remittance = r.number)
+         ORDER BY r.date DESC, r.number",
+    )
+    .fetch_all(conn)
+    .await?)
+}
+
+/// The remittances the gateway's exports make up: (number, date, gross).
+pub async fn remittance_totals(conn: &mut Conn) -> Result<Vec<(String, NaiveDate, Money)>> {
+    let rows: Vec<(String, NaiveDate, i64)> = sqlx::query_as(
+        "SELECT remittance, COALESCE(MAX(remittance_date), MAX(date)), SUM(amount_cents) FROM card_transactions
+         WHERE remittance IS NOT NULL AND kind = 'debit' AND status = 'captured' GROUP BY remittance",
+    )
+    .fetch_all(conn)
+    .await?;
+    Ok(rows.into_iter().map(|(n, d, c)| (n, d, Money::from_cents(c))).collect())
+}
