@@ -4,6 +4,7 @@
 pub mod bank;
 pub mod card;
 pub mod demo;
+pub mod dunning;
 pub mod error;
 pub mod exemptions;
 pub mod fees;

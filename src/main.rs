@@ -88,6 +88,11 @@ enum Command {
         #[command(subcommand)]
         command: StatementsCommand,
     },
+    /// Reminders (relances) of overdue installments.
+    Dunning {
+        #[command(subcommand)]
+        command: DunningCommand,
+    },
     /// Card payments: the payment gateway's (Paybox) transaction exports.
     Card {
         #[command(subcommand)]
@@ -215,6 +220,26 @@ enum RequestsCommand {
     Export {
         #[arg(long)]
         out: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum DunningCommand {
+    /// What is overdue, with each installment's reminder level and the level a run would give it.
+    List {
+        /// The day, YYYY-MM-DD (default: today).
+        #[arg(long)]
+        as_of: Option<NaiveDate>,
+    },
+    /// Raise the levels, write the letters (PDF) and the mail-merge file (CSV and XLSX) into DIR.
+    Run {
+        #[arg(long)]
+        as_of: Option<NaiveDate>,
+        #[arg(long)]
+        out: PathBuf,
+        /// One PDF for all the letters.
+        #[arg(long)]
+        merged: bool,
     },
 }
 
@@ -637,6 +662,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Settings { command } => settings(&cli.db, command, &user, json).await,
         Command::Statements { command } => statements(&cli.db, command, &user, json).await,
         Command::Card { command } => card(&cli.db, command, &user, json).await,
+        Command::Dunning { command } => dunning(&cli.db, command, &user, json).await,
         Command::Invoices { command } => invoices(&cli.db, command, json).await,
         Command::Exemptions { command } => exemptions(&cli.db, command, &user, json).await,
         Command::Users { command: UsersCommand::SetRole { name, role } } => {
@@ -1063,6 +1089,49 @@ async fn settings(db: &Option<PathBuf>, command: SettingsCommand, user: &str, js
             }
             regie::settings::update(&store, &s, user, reason.as_deref()).await?;
             emit(json, &s, |s| format!("{} mis à jour", s.school))
+        }
+    }
+}
+
+async fn dunning(db: &Option<PathBuf>, command: DunningCommand, user: &str, json: bool) -> anyhow::Result<()> {
+    let store = open(db).await?;
+    let today = chrono::Local::now().date_naive();
+    match command {
+        DunningCommand::List { as_of } => {
+            let list = regie::dunning::list(&store, as_of.unwrap_or(today)).await?;
+            emit(json, &list, |l| {
+                l.iter()
+                    .map(|e| {
+                        format!(
+                            "{:<10} {:<25} {} éch. {} du {} {:>12}  {:<22} {:?} -> {:?}",
+                            e.student_number,
+                            format!("{} {}", e.last_name, e.first_name),
+                            e.invoice,
+                            e.installment,
+                            fr_date(e.due_date),
+                            e.amount.to_french(),
+                            e.reason,
+                            e.level,
+                            e.next_level
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            })
+        }
+        DunningCommand::Run { as_of, out, merged } => {
+            let typesetter = regie::invoices::Typesetter::new();
+            let s = regie::dunning::run(&store, &typesetter, as_of.unwrap_or(today), &out, merged, user).await?;
+            emit(json, &s, |s| {
+                format!(
+                    "{} lettres, {} échéances relancées, {} blocages, {} levées -> {}",
+                    s.letters,
+                    s.raised,
+                    s.blocked,
+                    s.cleared,
+                    out.display()
+                )
+            })
         }
     }
 }

@@ -21,6 +21,8 @@ pub enum Template {
     CreditNote,
     Account,
     Schedule,
+    /// Reminder letters (relances), one per student, in one file.
+    Reminders,
     /// Not a document: the invoice layout the two invoice templates import.
     InvoiceLayout,
     /// Not a document: the heading every document imports.
@@ -28,12 +30,13 @@ pub enum Template {
 }
 
 impl Template {
-    const ALL: [Template; 7] = [
+    const ALL: [Template; 8] = [
         Template::Invoice,
         Template::Invoices,
         Template::CreditNote,
         Template::Account,
         Template::Schedule,
+        Template::Reminders,
         Template::InvoiceLayout,
         Template::Letterhead,
     ];
@@ -45,6 +48,7 @@ impl Template {
             Template::Account => "/account.typ",
             Template::Invoices => "/invoices.typ",
             Template::Schedule => "/schedule.typ",
+            Template::Reminders => "/reminders.typ",
             Template::InvoiceLayout => "/invoice-layout.typ",
             Template::Letterhead => "/letterhead.typ",
         }
@@ -57,6 +61,7 @@ impl Template {
             Template::Account => include_str!("../../templates/account.typ"),
             Template::Invoices => include_str!("../../templates/invoices.typ"),
             Template::Schedule => include_str!("../../templates/schedule.typ"),
+            Template::Reminders => include_str!("../../templates/reminders.typ"),
             Template::InvoiceLayout => include_str!("../../templates/invoice-layout.typ"),
             Template::Letterhead => include_str!("../../templates/letterhead.typ"),
         }

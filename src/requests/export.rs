@@ -97,47 +97,12 @@ fn cells(l: &Letter) -> [&str; 12] {
     ]
 }
 
-/// A CSV cell a spreadsheet will not run: names and reasons come from students and users, and
-/// Excel or LibreOffice take a cell starting with `=`, `+`, `-`, `@`, a tab or a carriage return
-/// as a formula (`=HYPERLINK(...)`). A leading `'` makes it text, shown as written.
-fn inert(cell: &str) -> String {
-    if cell.starts_with(['=', '+', '-', '@', '\t', '\r']) { format!("'{cell}") } else { cell.to_string() }
-}
-
 /// Writes the letters to `path`: `.csv` (UTF-8 with BOM, `;`, as Excel in French opens it) or `.xlsx`.
 /// Returns how many letters were written.
 pub async fn write(store: &Store, path: &Path) -> Result<usize> {
     let letters = letters(store).await?;
-    let io = |e: std::io::Error| Error::Io { path: path.display().to_string(), source: e };
-    match path.extension().map(|e| e.to_string_lossy().to_lowercase()).as_deref() {
-        Some("csv") => {
-            let mut w = csv::WriterBuilder::new().delimiter(b';').from_writer(Vec::new());
-            let csv_err = |e: csv::Error| Error::Invalid(format!("écriture CSV: {e}"));
-            w.write_record(HEADERS).map_err(csv_err)?;
-            for l in &letters {
-                w.write_record(cells(l).map(inert)).map_err(csv_err)?;
-            }
-            let mut bytes = b"\xEF\xBB\xBF".to_vec();
-            bytes.extend(w.into_inner().map_err(|e| Error::Invalid(format!("écriture CSV: {e}")))?);
-            std::fs::write(path, bytes).map_err(io)?;
-        }
-        Some("xlsx") => {
-            let mut wb = rust_xlsxwriter::Workbook::new();
-            let ws = wb.add_worksheet();
-            let xl = |e: rust_xlsxwriter::XlsxError| Error::Invalid(format!("écriture XLSX: {e}"));
-            ws.set_name("Décisions").map_err(xl)?;
-            for (c, h) in HEADERS.iter().enumerate() {
-                ws.write_string(0, c as u16, *h).map_err(xl)?;
-            }
-            for (r, l) in letters.iter().enumerate() {
-                for (c, v) in cells(l).iter().enumerate() {
-                    ws.write_string(r as u32 + 1, c as u16, *v).map_err(xl)?;
-                }
-            }
-            wb.save(path).map_err(xl)?;
-        }
-        _ => return Err(Error::Invalid(format!("{}: extension attendue .csv ou .xlsx", path.display()))),
-    }
+    let rows: Vec<Vec<String>> = letters.iter().map(|l| cells(l).map(str::to_string).to_vec()).collect();
+    crate::sheets::write_table(path, "Décisions", &HEADERS, &rows)?;
     Ok(letters.len())
 }
 
@@ -161,19 +126,4 @@ pub async fn write_export(store: &Store, extension: &str) -> Result<Exported> {
     let path = exports_path(extension)?;
     let letters = write(store, &path).await?;
     Ok(Exported { file: path.display().to_string(), letters })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::inert;
-
-    #[test]
-    fn formula_cells_are_made_text() {
-        for cell in ["=HYPERLINK(\"http://x\",\"y\")", "+33 6", "-2+3", "@SUM(A1)", "\tx", "\rx"] {
-            assert_eq!(inert(cell), format!("'{cell}"));
-        }
-        for cell in ["Durand", "O'Brien", "", "1 630,50 €", "a=b"] {
-            assert_eq!(inert(cell), cell);
-        }
-    }
 }

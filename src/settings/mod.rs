@@ -27,6 +27,10 @@ pub struct SchoolSettings {
     pub bic: String,
     /// The bank's domiciliation printed on transfer letters beside the IBAN ("TPCLERMONT F").
     pub domiciliation: String,
+    /// Days after an installment's due date: first reminder, second reminder, the order blocked.
+    pub dunning_first_days: u32,
+    pub dunning_second_days: u32,
+    pub dunning_block_days: u32,
 }
 
 impl SchoolSettings {
@@ -46,6 +50,9 @@ impl SchoolSettings {
             iban: "FR76 1007 1630 0000 0010 0383 489".to_string(),
             bic: "TRPUFRP1".to_string(),
             domiciliation: "TPCLERMONT F".to_string(),
+            dunning_first_days: 7,
+            dunning_second_days: 21,
+            dunning_block_days: 45,
         }
     }
 
@@ -80,6 +87,14 @@ pub async fn update(
     }
     if s.six_threshold.is_negative() {
         return Err(Error::Invalid("seuil négatif".into()));
+    }
+    if !(s.dunning_first_days < s.dunning_second_days && s.dunning_second_days < s.dunning_block_days)
+        || s.dunning_block_days > 365
+    {
+        return Err(Error::Invalid(format!(
+            "délais de relance {}, {}, {} jours : croissants, au plus 365",
+            s.dunning_first_days, s.dunning_second_days, s.dunning_block_days
+        )));
     }
     let reason = crate::users::reason_required(reason)?;
     let mut tx = store.begin().await?;

@@ -520,8 +520,14 @@ pub async fn insert_payments_bulk(conn: &mut Conn, payments: &[BulkPayment<'_>])
 /// Every ledger row of one student, as the position is computed from them.
 pub async fn rows_of(conn: &mut Conn, student_id: i64) -> Result<LedgerRows> {
     let orders = sqlx::query_as::<_, OrderRow>(
-        "SELECT id, number, date, blocked != 0 AS blocked, excl_vat_cents, vat_cents FROM orders
-         WHERE student_id = $1 ORDER BY date, id",
+        "SELECT o.id, o.number, o.date,
+            (o.blocked != 0 OR EXISTS (
+                SELECT 1 FROM dunning d JOIN installment_balances b ON b.id = d.installment_id
+                JOIN invoices i ON i.id = b.invoice_id
+                WHERE i.order_id = o.id AND d.level >= 3 AND b.status <> 'cancelled'
+                  AND b.amount_cents - b.paid_cents - b.credited_cents > 0)) AS blocked,
+            o.excl_vat_cents, o.vat_cents
+         FROM orders o WHERE o.student_id = $1 ORDER BY o.date, o.id",
     )
     .bind(student_id)
     .fetch_all(&mut *conn)

@@ -4,6 +4,7 @@
 pub mod audit;
 pub mod bank;
 pub mod card;
+pub mod dunning;
 pub mod exemptions;
 pub mod invoices;
 pub mod ledger;

@@ -37,13 +37,16 @@ pub async fn seed_if_empty(conn: &mut Conn) -> Result<()> {
 pub async fn save_school_settings(conn: &mut Conn, s: &SchoolSettings) -> Result<()> {
     sqlx::query(
         "INSERT INTO school_settings (school, name, six_threshold_cents, rounding, debit_day, deadline_month,
-            deadline_day, work_study_year, address, iban, bic, differentiated_by_transfer, domiciliation)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+            deadline_day, work_study_year, address, iban, bic, differentiated_by_transfer, domiciliation, dunning_first_days, dunning_second_days,
+            dunning_block_days)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
          ON CONFLICT (school) DO UPDATE SET name = excluded.name, six_threshold_cents = excluded.six_threshold_cents,
             rounding = excluded.rounding, debit_day = excluded.debit_day, deadline_month = excluded.deadline_month,
             deadline_day = excluded.deadline_day, work_study_year = excluded.work_study_year,
             address = excluded.address, iban = excluded.iban, bic = excluded.bic,
-            differentiated_by_transfer = excluded.differentiated_by_transfer, domiciliation = excluded.domiciliation",
+            differentiated_by_transfer = excluded.differentiated_by_transfer, domiciliation = excluded.domiciliation,
+            dunning_first_days = excluded.dunning_first_days, dunning_second_days = excluded.dunning_second_days,
+            dunning_block_days = excluded.dunning_block_days",
     )
     .bind(s.school.code())
     .bind(&s.name)
@@ -58,6 +61,9 @@ pub async fn save_school_settings(conn: &mut Conn, s: &SchoolSettings) -> Result
     .bind(&s.bic)
     .bind(s.differentiated_by_transfer)
     .bind(&s.domiciliation)
+    .bind(s.dunning_first_days as i64)
+    .bind(s.dunning_second_days as i64)
+    .bind(s.dunning_block_days as i64)
     .execute(conn)
     .await?;
     Ok(())
@@ -78,6 +84,9 @@ struct SettingsRow {
     bic: String,
     differentiated_by_transfer: bool,
     domiciliation: String,
+    dunning_first_days: i64,
+    dunning_second_days: i64,
+    dunning_block_days: i64,
 }
 
 impl TryFrom<SettingsRow> for SchoolSettings {
@@ -97,6 +106,9 @@ impl TryFrom<SettingsRow> for SchoolSettings {
             bic: r.bic,
             differentiated_by_transfer: r.differentiated_by_transfer,
             domiciliation: r.domiciliation,
+            dunning_first_days: r.dunning_first_days as u32,
+            dunning_second_days: r.dunning_second_days as u32,
+            dunning_block_days: r.dunning_block_days as u32,
         })
     }
 }

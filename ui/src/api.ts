@@ -176,6 +176,9 @@ export const SchoolSettings = z.object({
   iban: z.string(),
   bic: z.string(),
   domiciliation: z.string(),
+  dunning_first_days: z.number(),
+  dunning_second_days: z.number(),
+  dunning_block_days: z.number(),
 });
 export type SchoolSettings = z.infer<typeof SchoolSettings>;
 

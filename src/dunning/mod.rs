@@ -1,0 +1,340 @@
+//! Reminders (relances): overdue installments (a refused card debit, a transfer not received) climb
+//! from a first reminder to a second and then the order's block; a run writes the letters.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use chrono::NaiveDate;
+use serde::Serialize;
+use serde_json::json;
+
+use crate::card::export::response_words;
+use crate::fees::School;
+use crate::invoices::Typesetter;
+use crate::money::Money;
+use crate::settings::SchoolSettings;
+use crate::store::{self, Store, audit};
+use crate::{Error, Result};
+
+/// How far the follow-up of an installment has gone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Level {
+    None,
+    First,
+    Second,
+    /// The order is blocked ("Blocage") until it is paid.
+    Blocked,
+}
+
+impl Level {
+    fn of(n: i64) -> Level {
+        match n {
+            i64::MIN..=0 => Level::None,
+            1 => Level::First,
+            2 => Level::Second,
+            _ => Level::Blocked,
+        }
+    }
+
+    fn rank(self) -> i64 {
+        self as i64
+    }
+
+    /// The letter's heading.
+    pub fn title(self) -> &'static str {
+        match self {
+            Level::None => "",
+            Level::First => "Premier rappel",
+            Level::Second => "Second rappel",
+            Level::Blocked => "Inscription bloquée",
+        }
+    }
+}
+
+/// The level an overdue installment has reached on `as_of`: a refused card debit is reminded at
+/// once; otherwise the school's delays after the due date decide.
+pub fn level_due(due: NaiveDate, refused: bool, as_of: NaiveDate, s: &SchoolSettings) -> Level {
+    let days = (as_of - due).num_days();
+    if days < 0 {
+        return if refused { Level::First } else { Level::None };
+    }
+    let days = days as u64;
+    if days >= u64::from(s.dunning_block_days) {
+        Level::Blocked
+    } else if days >= u64::from(s.dunning_second_days) {
+        Level::Second
+    } else if refused || days >= u64::from(s.dunning_first_days) {
+        Level::First
+    } else {
+        Level::None
+    }
+}
+
+/// One overdue installment as the Relances screen and `dunning list` show it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Entry {
+    pub student_number: String,
+    pub last_name: String,
+    pub first_name: String,
+    pub email: String,
+    pub school: School,
+    pub invoice: String,
+    pub installment: i64,
+    #[serde(skip)]
+    pub installment_id: i64,
+    pub due_date: NaiveDate,
+    pub amount: Money,
+    /// Why it is overdue, in words: "prélèvement refusé : provision insuffisante",
+    /// "virement non reçu", "échéance impayée".
+    pub reason: String,
+    /// The level reached so far.
+    pub level: Level,
+    /// The level a run on `as_of` raises it to.
+    pub next_level: Level,
+    transfer: bool,
+}
+
+/// What is overdue on `as_of`, with each installment's level and the level a run would give it.
+pub async fn list(store: &Store, as_of: NaiveDate) -> Result<Vec<Entry>> {
+    let mut conn = store.read().await?;
+    let settings = store::settings::school_settings(&mut conn).await?;
+    let rows = store::dunning::overdue(&mut conn, as_of).await?;
+    let mut out = Vec::with_capacity(rows.len());
+    for r in rows {
+        let school: School = r.school.parse()?;
+        let s =
+            settings.iter().find(|s| s.school == school).ok_or_else(|| Error::Invalid(format!("école {school}")))?;
+        let transfer = r.plan.as_deref() == Some(crate::plans::PlanKind::Transfer.code());
+        let reason = match (&r.refused_code, transfer) {
+            (Some(code), _) => format!("prélèvement refusé : {}", response_words(code)),
+            (None, true) => "virement non reçu".to_string(),
+            (None, false) => "échéance impayée".to_string(),
+        };
+        let level = Level::of(r.level);
+        let next = level_due(r.due_date, r.refused_code.is_some(), as_of, s).max(level);
+        if next == Level::None {
+            continue;
+        }
+        out.push(Entry {
+            student_number: r.student_number,
+            last_name: r.last_name,
+            first_name: r.first_name,
+            email: r.email,
+            school,
+            invoice: r.invoice_number,
+            installment: r.n,
+            installment_id: r.installment_id,
+            due_date: r.due_date,
+            amount: Money::from_cents(r.left_cents),
+            reason,
+            level,
+            next_level: next,
+            transfer,
+        });
+    }
+    Ok(out)
+}
+
+/// What a run did.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct RunSummary {
+    pub letters: usize,
+    /// Installments whose level went up.
+    pub raised: usize,
+    /// Installments that reached the block this run.
+    pub blocked: usize,
+    /// Levels cleared because the installment was paid or cancelled since.
+    pub cleared: usize,
+    pub files: Vec<String>,
+}
+
+const MAIL_HEADERS: [&str; 12] = [
+    "numero",
+    "email",
+    "nom",
+    "prenom",
+    "ecole",
+    "niveau",
+    "total_du",
+    "depuis",
+    "echeances",
+    "paiement_carte",
+    "virement_iban",
+    "virement_reference",
+];
+
+/// Runs the reminders on `as_of`, in one audited transaction: levels of paid or cancelled
+/// installments are cleared (their block lifted); every overdue installment is raised to the
+/// level its delay reaches; each student with a raised installment gets one letter (PDF in `out`,
+/// or one merged PDF) listing all that is overdue, and a line of the mail-merge file (CSV and
+/// XLSX in `out`). Running twice on the same day raises nothing the second time.
+pub async fn run(
+    store: &Store,
+    typesetter: &Typesetter,
+    as_of: NaiveDate,
+    out: &Path,
+    merged: bool,
+    actor: &str,
+) -> Result<RunSummary> {
+    let entries = list(store, as_of).await?;
+    let mut tx = store.begin().await?;
+    let run_id = store::dunning::insert_run(&mut tx, as_of, actor).await?;
+    let cleared = store::dunning::clear_settled(&mut tx).await?;
+    let mut summary = RunSummary { cleared: cleared.len(), ..RunSummary::default() };
+    let mut raised_students: Vec<&str> = Vec::new();
+    for e in entries.iter().filter(|e| e.next_level > e.level) {
+        store::dunning::set_level(&mut tx, e.installment_id, e.next_level.rank(), as_of, run_id).await?;
+        summary.raised += 1;
+        if e.next_level == Level::Blocked {
+            summary.blocked += 1;
+        }
+        if raised_students.last() != Some(&e.student_number.as_str()) {
+            raised_students.push(&e.student_number);
+        }
+    }
+    raised_students.dedup();
+    let settings = store::settings::school_settings(&mut tx).await?;
+    // One letter per student: everything overdue, at the highest level reached.
+    let mut by_student: BTreeMap<&str, Vec<&Entry>> = BTreeMap::new();
+    for e in entries.iter().filter(|e| raised_students.contains(&e.student_number.as_str())) {
+        by_student.entry(&e.student_number).or_default().push(e);
+    }
+    std::fs::create_dir_all(out).map_err(|e| Error::Io { path: out.display().to_string(), source: e })?;
+    let mut letters = Vec::new();
+    let mut mail = Vec::new();
+    for (number, lines) in &by_student {
+        let first = lines[0];
+        let s = settings
+            .iter()
+            .find(|s| s.school == first.school)
+            .ok_or_else(|| Error::Invalid(first.school.to_string()))?;
+        let level = lines.iter().map(|e| e.next_level).max().unwrap_or(Level::First);
+        let total: Money = lines.iter().map(|e| e.amount).sum();
+        let since = lines.iter().map(|e| e.due_date).min().unwrap_or(as_of);
+        let reference = format!("{} {}+{}+F.I", first.last_name.to_uppercase(), first.first_name, first.school.code());
+        letters.push(json!({
+            "school": {
+                "issuer": crate::ledger::ISSUER, "name": s.name, "address": s.address, "iban": s.iban, "bic": s.bic,
+                "holder": "Clermont Auvergne INP", "domiciliation": s.domiciliation,
+            },
+            "date": as_of.format("%d/%m/%Y").to_string(),
+            "client": format!("{} {}", first.last_name, first.first_name),
+            "student_number": number,
+            "title": level.title(),
+            "blocked": level == Level::Blocked,
+            "lines": lines.iter().map(|e| json!({
+                "invoice": e.invoice, "n": e.installment.to_string(), "due_date": e.due_date.format("%d/%m/%Y").to_string(),
+                "amount": e.amount.to_french(), "reason": e.reason,
+            })).collect::<Vec<_>>(),
+            "total": total.to_french(),
+            "since": since.format("%d/%m/%Y").to_string(),
+            "reference": reference,
+            "card": !lines.iter().all(|e| e.transfer),
+        }));
+        mail.push(vec![
+            number.to_string(),
+            first.email.clone(),
+            first.last_name.clone(),
+            first.first_name.clone(),
+            s.name.clone(),
+            level.title().to_string(),
+            total.to_french(),
+            since.format("%d/%m/%Y").to_string(),
+            lines
+                .iter()
+                .map(|e| {
+                    format!(
+                        "{} éch. {} du {} : {} ({})",
+                        e.invoice,
+                        e.installment,
+                        e.due_date.format("%d/%m/%Y"),
+                        e.amount.to_french(),
+                        e.reason
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join(" ; "),
+            "par carte sur le portail, rubrique Mes paiements".to_string(),
+            s.iban.clone(),
+            reference,
+        ]);
+    }
+    let stamp = as_of.format("%Y%m%d");
+    if merged && !letters.is_empty() {
+        let pdf = typesetter.render(
+            crate::invoices::Template::Reminders,
+            &serde_json::Value::Array(letters.clone()),
+            as_of,
+            &format!("relances-{stamp}"),
+        );
+        Typesetter::evict();
+        let path = out.join(format!("relances-{stamp}.pdf"));
+        write(&path, &pdf?)?;
+        summary.files.push(path.display().to_string());
+    } else {
+        for (letter, number) in letters.iter().zip(by_student.keys()) {
+            let pdf = typesetter.render(
+                crate::invoices::Template::Reminders,
+                &serde_json::Value::Array(vec![letter.clone()]),
+                as_of,
+                &format!("relance-{number}-{stamp}"),
+            );
+            if pdf.is_err() {
+                Typesetter::evict();
+            }
+            let path = out.join(format!("relance-{number}-{stamp}.pdf"));
+            write(&path, &pdf?)?;
+            summary.files.push(path.display().to_string());
+        }
+        Typesetter::evict();
+    }
+    summary.letters = letters.len();
+    for ext in ["csv", "xlsx"] {
+        let path = out.join(format!("relances-{stamp}.{ext}"));
+        crate::sheets::write_table(&path, "Relances", &MAIL_HEADERS, &mail)?;
+        summary.files.push(path.display().to_string());
+    }
+    store::dunning::set_run_counts(&mut tx, run_id, summary.letters, summary.raised, summary.blocked, summary.cleared)
+        .await?;
+    audit::record(
+        &mut tx,
+        actor,
+        "dunning.run",
+        "dunning_run",
+        run_id,
+        None,
+        json!({"as_of": as_of, "letters": summary.letters, "raised": summary.raised, "blocked": summary.blocked,
+               "cleared": cleared, "students": raised_students}),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(summary)
+}
+
+fn write(path: &PathBuf, bytes: &[u8]) -> Result<()> {
+    std::fs::write(path, bytes).map_err(|e| Error::Io { path: path.display().to_string(), source: e })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(y: i32, m: u32, day: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, day).unwrap()
+    }
+
+    #[test]
+    fn levels_climb_with_the_school_s_delays() {
+        let s = SchoolSettings::default_for(School::Isima, "ISIMA", 3);
+        let due = d(2025, 10, 10);
+        assert_eq!(level_due(due, false, d(2025, 10, 16), &s), Level::None, "6 days: not yet");
+        assert_eq!(level_due(due, false, d(2025, 10, 17), &s), Level::First, "7 days");
+        assert_eq!(level_due(due, false, d(2025, 10, 31), &s), Level::Second, "21 days");
+        assert_eq!(level_due(due, false, d(2025, 11, 24), &s), Level::Blocked, "45 days");
+        // A refused debit is reminded the day it is refused.
+        assert_eq!(level_due(due, true, d(2025, 10, 10), &s), Level::First);
+        let slow = SchoolSettings { dunning_first_days: 15, dunning_second_days: 30, dunning_block_days: 60, ..s };
+        assert_eq!(level_due(due, false, d(2025, 10, 24), &slow), Level::None, "a setting per school");
+    }
+}
