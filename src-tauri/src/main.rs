@@ -148,6 +148,52 @@ async fn request_change_plan(desk: State<'_, Desk>, id: i64, plan: PlanKind, rea
 }
 
 #[tauri::command]
+async fn card_import(
+    desk: State<'_, Desk>,
+    name: String,
+    bytes: Vec<u8>,
+    profile: Option<String>,
+) -> Reply<regie::card::ImportSummary> {
+    let columns = match profile.as_deref() {
+        Some(p) => regie::card::Columns::Profile(p),
+        None => regie::card::Columns::Detect,
+    };
+    regie::card::import_bytes(&desk.store, &name, &bytes, columns, &desk.actor()?).await.map_err(Into::into)
+}
+
+#[tauri::command]
+async fn card_transactions(desk: State<'_, Desk>, status: Option<String>) -> Reply<Vec<regie::card::TransactionView>> {
+    let outcome = status.as_deref().map(regie::card::Outcome::parse).transpose()?;
+    regie::card::transactions(&desk.store, outcome, 5_000).await.map_err(Into::into)
+}
+
+#[tauri::command]
+async fn card_assign(
+    desk: State<'_, Desk>,
+    number: String,
+    student_number: String,
+) -> Reply<regie::card::TransactionView> {
+    regie::card::assign(&desk.store, &number, &student_number, &desk.actor()?).await.map_err(Into::into)
+}
+
+#[tauri::command]
+async fn card_remittances(desk: State<'_, Desk>) -> Reply<Vec<regie::card::Remittance>> {
+    regie::card::remittances(&desk.store).await.map_err(Into::into)
+}
+
+#[tauri::command]
+async fn dunning_list(desk: State<'_, Desk>) -> Reply<Vec<regie::dunning::Entry>> {
+    regie::dunning::list(&desk.store, today()).await.map_err(Into::into)
+}
+
+#[tauri::command]
+async fn dunning_run(desk: State<'_, Desk>, merged: bool) -> Reply<regie::dunning::RunSummary> {
+    regie::dunning::run_to_exports(&desk.store, desk.typesetter(), today(), merged, &desk.actor()?)
+        .await
+        .map_err(Into::into)
+}
+
+#[tauri::command]
 async fn exemption_add(desk: State<'_, Desk>, student_number: String, reason: String) -> Reply<bool> {
     regie::exemptions::add_candidate(&desk.store, &student_number, &reason, &desk.actor()?).await.map_err(Into::into)
 }
@@ -405,6 +451,12 @@ fn main() {
             exemptions_list,
             exemption_decide,
             exemption_add,
+            card_import,
+            card_transactions,
+            card_assign,
+            card_remittances,
+            dunning_list,
+            dunning_run,
             session_labels,
             session_label_set,
             exemptions_report,

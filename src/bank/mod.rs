@@ -394,13 +394,13 @@ pub struct Preview {
 
 /// A statement received as bytes (from the window, which has no file-system access): kept in a
 /// private temporary file for the time of the read, then removed.
-struct Upload {
+pub(crate) struct Upload {
     dir: std::path::PathBuf,
-    path: std::path::PathBuf,
+    pub(crate) path: std::path::PathBuf,
 }
 
 impl Upload {
-    fn new(name: &str, bytes: &[u8]) -> Result<Upload> {
+    pub(crate) fn new(name: &str, bytes: &[u8]) -> Result<Upload> {
         let base = Path::new(name).file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
         if base.is_empty() || base.starts_with('.') {
             return Err(Error::Invalid(format!("nom de fichier invalide « {name} »")));

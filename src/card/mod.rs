@@ -315,6 +315,19 @@ pub async fn import_file(store: &Store, path: &Path, columns: Columns<'_>, actor
     Ok(summary)
 }
 
+/// An export received as bytes (from the window, which has no file-system access): read from a
+/// private temporary file, then removed.
+pub async fn import_bytes(
+    store: &Store,
+    name: &str,
+    bytes: &[u8],
+    columns: Columns<'_>,
+    actor: &str,
+) -> Result<ImportSummary> {
+    let upload = crate::bank::Upload::new(name, bytes)?;
+    import_file(store, &upload.path, columns, actor).await
+}
+
 /// A captured refund or charge-back row: a charge-back makes the debit it names unpaid; a refund
 /// is recorded paid out of the account's credit. Either waits (`unknown`) when it cannot.
 async fn undo_money(conn: &mut Conn, t: &store::card::NewTransaction<'_>, actor: &str) -> Result<Outcome> {

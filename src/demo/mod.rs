@@ -8,7 +8,7 @@ use serde_json::json;
 
 use crate::fees::grid::DEFAULT_PROGRAMME;
 use crate::fees::{AcademicYear, School, Session, Situation};
-use crate::ledger::{self, NewStudent, PaymentMethod};
+use crate::ledger::{self, NewStudent};
 use crate::money::Money;
 use crate::plans::PlanKind;
 use crate::requests::import::{Registration, store_all};
@@ -37,13 +37,16 @@ pub struct DemoSummary {
     pub students: usize,
     pub requests: usize,
     pub approved: usize,
+    /// Payments recorded from the imported gateway export and bank statement.
     pub payments: usize,
-    /// Card debits the cardholder's bank refused: the installment stays due.
+    /// Card debits the cardholder's bank refused: the installment stays due, marked refused.
     pub refused_debits: usize,
     /// Captured payments that came back later ("Impayé").
     pub charge_backs: usize,
     /// Set when the grid had no amounts for the demo's year: the latest year's were carried over.
     pub grid_carried_from: Option<String>,
+    /// The gateway export and bank statement since the last debit day, left for the newcomer to import.
+    pub to_import: Vec<String>,
 }
 
 /// A small deterministic generator (SplitMix64): the same seed gives the same data everywhere.
@@ -293,7 +296,11 @@ fn generate(opts: DemoOptions, year: AcademicYear, grid: &crate::fees::grid::Fee
 }
 
 /// Fills an empty database. Refuses a database that already has students, so that the demo
-/// never mixes with real data.
+/// never mixes with real data. The money arrives as it does in the office: the gateway's export
+/// (card payments on the portal, debits on the 10th, refused ones, charge-backs) and the bank's
+/// statement (transfers, card remittances net of commission) are written as files and imported;
+/// the files since the last debit day (the 10th) are left in `demo-files/` beside the database,
+/// to import by hand.
 pub async fn fill(store: &Store, opts: DemoOptions, actor: &str) -> Result<DemoSummary> {
     let mut tx = store.begin().await?;
     if store::students::count(&mut tx).await? > 0 {
@@ -326,8 +333,10 @@ pub async fn fill(store: &Store, opts: DemoOptions, actor: &str) -> Result<DemoS
         refused_debits: 0,
         charge_backs: 0,
         grid_carried_from,
+        to_import: Vec::new(),
     };
     let schools = store::settings::school_settings(&mut tx).await?;
+    let mut flows = Flows::default();
     for view in store::requests::list(&mut tx, None).await? {
         let clean = view.new.plan != PlanKind::Six || view.new.amount > Money::from_cents(100_000);
         if !clean || view.new.amount.is_zero() || !rng.chance(40) {
@@ -350,57 +359,53 @@ pub async fn fill(store: &Store, opts: DemoOptions, actor: &str) -> Result<DemoS
             .await?
             .ok_or_else(|| Error::StudentNotFound(view.student_number.clone()))?;
         let rows = store::ledger::rows_of(&mut tx, student.id).await?;
-        let transfer = view.new.plan == PlanKind::Transfer;
-        // A few transfer payers are late; a card on file is debited on the 10th, and now and then
-        // the cardholder's bank refuses (insufficient funds, expired card): that installment
-        // stays due. Now and then a captured debit comes back a week later.
-        let late = transfer && rng.chance(25);
-        for (k, inst) in rows.installments.iter().filter(|t| t.due_date <= today).enumerate() {
-            if late && k > 0 {
-                break;
+        let due: Vec<(i64, NaiveDate, Money)> = rows
+            .installments
+            .iter()
+            .filter(|t| t.due_date <= today)
+            .map(|t| (t.n, t.due_date, Money::from_cents(t.amount_cents)))
+            .collect();
+        if view.new.plan == PlanKind::Transfer {
+            // A few transfer payers are late after the first.
+            let late = rng.chance(25);
+            for (k, (_, due_date, amount)) in due.iter().enumerate() {
+                if late && k > 0 {
+                    break;
+                }
+                let on = (*due_date + Days::new(rng.below(6))).min(today);
+                let payer = if rng.chance(20) {
+                    format!("M OU MME {}", view.last_name)
+                } else {
+                    format!("{} {}", view.last_name, view.first_name)
+                };
+                flows.transfer(on, *amount, &payer, &format!("{} {}+ISIMA+F.I", view.last_name, view.first_name));
             }
-            let (method, paid_on, label) = if transfer {
-                let on = (inst.due_date + Days::new(rng.below(6))).min(today);
-                (PaymentMethod::Transfer, on, format!("VIR {} {} ISIMA F.I", view.last_name, view.first_name))
-            } else if k == 0 {
-                (PaymentMethod::Card, inst.due_date, format!("Paybox portail {issued}"))
-            } else {
-                if rng.chance(8) {
-                    summary.refused_debits += 1;
-                    audit::record(
-                        &mut tx,
-                        actor,
-                        "demo.card_refused",
-                        "invoice",
-                        &issued,
-                        Some(*rng.pick(&[
-                            "00151 provision insuffisante",
-                            "00154 carte expirée",
-                            "00105 ne pas honorer",
-                        ])),
-                        json!({"due_date": inst.due_date, "amount": Money::from_cents(inst.amount_cents)}),
-                    )
-                    .await?;
+        } else {
+            for (n, due_date, amount) in &due {
+                let reference = format!("{issued}-{n}");
+                let email = student.email.as_str();
+                if *n == 1 {
+                    flows.card(&mut rng, *due_date, &reference, *amount, email, "00000");
                     continue;
                 }
-                (PaymentMethod::Card, inst.due_date, format!("Paybox échéance {} {issued}", inst.n))
-            };
-            let id = ledger::record_payment(
-                &mut tx,
-                &student,
-                paid_on,
-                Money::from_cents(inst.amount_cents),
-                method,
-                &label,
-                actor,
-            )
-            .await?;
-            summary.payments += 1;
-            let back_on = paid_on + Days::new(7);
-            if method == PaymentMethod::Card && k > 0 && back_on <= today && rng.chance(3) {
-                let why = "opposition sur carte (00141)";
-                ledger::reverse_payment(&mut tx, id, ledger::PaymentReversal::Unpaid, back_on, why, actor).await?;
-                summary.charge_backs += 1;
+                // The card on file is debited on the 10th; now and then the bank refuses, and
+                // about half of those students pay again on the portal a few days later.
+                if rng.chance(8) {
+                    let code = *rng.pick(&["00151", "00154", "00105"]);
+                    flows.card(&mut rng, *due_date, &reference, *amount, email, code);
+                    if rng.chance(50) {
+                        let again = *due_date + Days::new(3 + rng.below(10));
+                        if again <= today {
+                            flows.card(&mut rng, again, &reference, *amount, email, "00000");
+                        }
+                    }
+                    continue;
+                }
+                flows.card(&mut rng, *due_date, &reference, *amount, email, "00000");
+                let back = *due_date + Days::new(7 + rng.below(7));
+                if back <= today && rng.chance(5) {
+                    flows.charge_back(&mut rng, back, &reference, *amount, email);
+                }
             }
         }
     }
@@ -411,11 +416,145 @@ pub async fn fill(store: &Store, opts: DemoOptions, actor: &str) -> Result<DemoS
         "database",
         "demo",
         None,
-        json!({"seed": opts.seed, "today": today, "summary": summary}),
+        json!({"seed": opts.seed, "today": today, "approved": summary.approved}),
     )
     .await?;
     tx.commit().await?;
+
+    // The files, as the office receives them: imported up to the last debit day (the 10th), whose
+    // debits, remittances and transfers since are left to import.
+    let dir = store.path().parent().map(|p| p.join("demo-files")).unwrap_or_else(|| "demo-files".into());
+    std::fs::create_dir_all(&dir).map_err(|e| Error::Io { path: dir.display().to_string(), source: e })?;
+    let cut = {
+        use chrono::Datelike;
+        let tenth = today.with_day(10).expect("every month has a 10th");
+        let last = if tenth <= today { tenth } else { tenth - chrono::Months::new(1) };
+        last - Days::new(1)
+    };
+    for (done, tag) in [(true, "importe"), (false, "a-importer")] {
+        let keep = |d: NaiveDate| (d <= cut) == done;
+        let gateway = dir.join(format!("paybox-{tag}.csv"));
+        let bank = dir.join(format!("releve-{tag}.csv"));
+        write_1252(&gateway, &flows.gateway_csv(keep))?;
+        write_1252(&bank, &flows.statement_csv(keep))?;
+        if done {
+            let c = crate::card::import_file(store, &gateway, crate::card::Columns::Detect, actor).await?;
+            let b = crate::bank::import_file(store, &bank, crate::bank::Columns::Detect, actor).await?;
+            summary.payments += c.paid + b.auto_matched;
+            summary.refused_debits += c.refused;
+            summary.charge_backs += c.charged_back;
+        } else {
+            summary.to_import.push(gateway.display().to_string());
+            summary.to_import.push(bank.display().to_string());
+        }
+    }
     Ok(summary)
+}
+
+/// The demo's money as the gateway and the bank report it.
+#[derive(Default)]
+struct Flows {
+    /// Gateway rows: (date, row text without the date).
+    rows: Vec<(NaiveDate, String)>,
+    /// Bank lines: (date, amount, label).
+    lines: Vec<(NaiveDate, Money, String)>,
+    /// Captured card debits by remittance day.
+    remitted: std::collections::BTreeMap<NaiveDate, Money>,
+    next: u64,
+}
+
+impl Flows {
+    /// One card transaction; `code` 00000 is captured (remitted the next day), else refused.
+    fn card(&mut self, rng: &mut Rng, on: NaiveDate, reference: &str, amount: Money, email: &str, code: &str) {
+        self.next += 1;
+        let number = 61_000_000 + self.next;
+        let captured = code == "00000";
+        let remit = on + Days::new(1);
+        let (status, remittance) = if captured {
+            *self.remitted.entry(remit).or_insert(Money::ZERO) += amount;
+            ("Télécollecté", format!("{};{}", remittance_number(remit), remit.format("%d/%m/%Y")))
+        } else {
+            ("Refusé", ";".to_string())
+        };
+        let card = *rng.pick(&["CB", "CB", "VISA", "MASTERCARD"]);
+        self.rows.push((
+            on,
+            format!(
+                "{:02}:{:02}:{:02};{number};{};{reference};{};EUR;Débit;{status};{code};{card};{remittance};{email}",
+                6 + rng.below(12),
+                rng.below(60),
+                rng.below(60),
+                300_000 + self.next,
+                amount.to_french_number().replace(['\u{202f}', '\u{a0}'], " ")
+            ),
+        ));
+    }
+
+    fn charge_back(&mut self, rng: &mut Rng, on: NaiveDate, reference: &str, amount: Money, email: &str) {
+        self.next += 1;
+        let number = 61_000_000 + self.next;
+        self.rows.push((
+            on,
+            format!(
+                "08:{:02}:00;{number};{};{reference};{};EUR;Impayé;Télécollecté;00141;CB;;;{email}",
+                rng.below(60),
+                300_000 + self.next,
+                amount.to_french_number().replace(['\u{202f}', '\u{a0}'], " ")
+            ),
+        ));
+    }
+
+    fn transfer(&mut self, on: NaiveDate, amount: Money, payer: &str, motif: &str) {
+        let label = format!("VIR SEPA RECU /DE {} /MOTIF {}", payer.to_uppercase(), motif);
+        self.lines.push((on, amount, label.chars().take(80).collect()));
+    }
+
+    fn gateway_csv(&self, keep: impl Fn(NaiveDate) -> bool) -> String {
+        let mut out = String::from(
+            "Date;Heure;Numéro de transaction;Numéro d'appel;Référence commande;Montant;Devise;Type;Statut;Code réponse;Type de carte;Numéro de remise;Date de remise;E-mail\r\n",
+        );
+        let mut rows: Vec<&(NaiveDate, String)> = self.rows.iter().filter(|(d, _)| keep(*d)).collect();
+        rows.sort_by_key(|(d, _)| *d);
+        for (d, r) in rows {
+            out.push_str(&format!("{};{r}\r\n", d.format("%d/%m/%Y")));
+        }
+        out
+    }
+
+    /// The bank statement: transfers, and each day's card remittance net of a 0,6 % commission.
+    fn statement_csv(&self, keep: impl Fn(NaiveDate) -> bool) -> String {
+        let mut lines: Vec<(NaiveDate, Money, String)> =
+            self.lines.iter().filter(|(d, _, _)| keep(*d)).cloned().collect();
+        for (remit, gross) in &self.remitted {
+            let credited = *remit + Days::new(1);
+            if keep(credited) {
+                let net = *gross - Money::rounded(gross.decimal() * rust_decimal::Decimal::new(6, 3));
+                let label = format!("REMISE CB {} DU {}", remittance_number(*remit), remit.format("%d/%m/%y"));
+                lines.push((credited, net, label));
+            }
+        }
+        lines.sort_by(|a, b| (a.0, &a.2).cmp(&(b.0, &b.2)));
+        let mut out = String::from(
+            "Relevé de compte;Clermont Auvergne INP\r\nDate;Date de valeur;Débit;Crédit;Libellé;Solde\r\n",
+        );
+        for (d, amount, label) in lines {
+            let d = d.format("%d/%m/%Y");
+            let a = amount.to_french_number().replace(['\u{202f}', '\u{a0}'], " ");
+            out.push_str(&format!("{d};{d};;{a};{label};\r\n"));
+        }
+        out
+    }
+}
+
+/// The remittance of a day's captured card debits, numbered as the acquirer does (`81005` style).
+fn remittance_number(day: NaiveDate) -> String {
+    use chrono::Datelike;
+    format!("8{:04}", day.ordinal() + 1000 * (day.year() as u32 % 10))
+}
+
+fn write_1252(path: &std::path::Path, text: &str) -> Result<()> {
+    let (bytes, _, _) = encoding_rs::WINDOWS_1252.encode(text);
+    std::fs::write(path, bytes).map_err(|e| Error::Io { path: path.display().to_string(), source: e })
 }
 
 /// When the grid has no amounts for `year`, copies the latest year's (demo databases only: a real

@@ -312,6 +312,19 @@ pub async fn run(
     Ok(summary)
 }
 
+/// Runs the reminders into a new folder of the exports folder (`Documents/Régie/relances-…`), so
+/// the window never names a path itself.
+pub async fn run_to_exports(
+    store: &Store,
+    typesetter: &Typesetter,
+    as_of: NaiveDate,
+    merged: bool,
+    actor: &str,
+) -> Result<RunSummary> {
+    let out = crate::exports_dir()?.join(format!("relances-{}", chrono::Local::now().format("%Y%m%d-%H%M%S")));
+    run(store, typesetter, as_of, &out, merged, actor).await
+}
+
 fn write(path: &PathBuf, bytes: &[u8]) -> Result<()> {
     std::fs::write(path, bytes).map_err(|e| Error::Io { path: path.display().to_string(), source: e })
 }

@@ -267,6 +267,79 @@ export const InvoicePreview = z.object({
   vat_mention: z.string(),
 });
 export type InvoicePreview = z.infer<typeof InvoicePreview>;
+export const CardImportSummary = z.object({
+  file: z.string(),
+  rows: z.number(),
+  new: z.number(),
+  already_known: z.number(),
+  paid: z.number(),
+  refused: z.number(),
+  refunded: z.number(),
+  charged_back: z.number(),
+  cancelled: z.number(),
+  unknown: z.number(),
+});
+export type CardImportSummary = z.infer<typeof CardImportSummary>;
+const cardOutcome = z.enum(['paid', 'refused', 'refunded', 'charged_back', 'cancelled', 'unknown']);
+export const CardTransaction = z.object({
+  id: z.number(),
+  number: z.string(),
+  date: isoDate,
+  time: z.string().nullable(),
+  order_ref: z.string(),
+  amount: money,
+  kind: z.enum(['debit', 'refund', 'chargeback']),
+  status: z.enum(['captured', 'refused', 'cancelled']),
+  response_code: z.string().nullable(),
+  card_type: z.string().nullable(),
+  remittance: z.string().nullable(),
+  email: z.string().nullable(),
+  student_number: z.string().nullable(),
+  student_name: z.string().nullable(),
+  invoice_number: z.string().nullable(),
+  installment_n: z.number().nullable(),
+  outcome: cardOutcome,
+  refusal: z.string().nullable(),
+  reasons: z.array(z.string()),
+});
+export type CardTransaction = z.infer<typeof CardTransaction>;
+export const Remittance = z.object({
+  number: z.string(),
+  date: isoDate,
+  gross: money,
+  count: z.number(),
+  bank_line_id: z.number().nullable(),
+  bank_amount: money.nullable(),
+  difference: money.nullable(),
+  commission_line: money.nullable(),
+  flagged: z.boolean(),
+});
+export type Remittance = z.infer<typeof Remittance>;
+const level = z.enum(['none', 'first', 'second', 'blocked']);
+export const DunningEntry = z.object({
+  student_number: z.string(),
+  last_name: z.string(),
+  first_name: z.string(),
+  email: z.string(),
+  school,
+  invoice: z.string(),
+  installment: z.number(),
+  due_date: isoDate,
+  amount: money,
+  reason: z.string(),
+  level,
+  next_level: level,
+});
+export type DunningEntry = z.infer<typeof DunningEntry>;
+export const DunningRun = z.object({
+  letters: z.number(),
+  raised: z.number(),
+  blocked: z.number(),
+  cleared: z.number(),
+  files: z.array(z.string()),
+});
+export type DunningRun = z.infer<typeof DunningRun>;
+
 export const Candidate = z.object({
   student_number: z.string(),
   last_name: z.string(),
@@ -372,6 +445,12 @@ export const api = {
   exemptions: (session: string | null) => call('exemptions_list', z.array(Candidate), { session }),
   exemptionDecide: (studentNumber: string, outcome: string, amount: string | null, reference: string, session: string | null, iban: string | null) =>
     call('exemption_decide', Applied, { studentNumber, outcome, amount, reference, session, iban }),
+  cardImport: (name: string, bytes: number[], profile: string | null) => call('card_import', CardImportSummary, { name, bytes, profile }),
+  cardTransactions: (status: string | null) => call('card_transactions', z.array(CardTransaction), { status }),
+  cardAssign: (number: string, studentNumber: string) => call('card_assign', CardTransaction, { number, studentNumber }),
+  cardRemittances: () => call('card_remittances', z.array(Remittance)),
+  dunningList: () => call('dunning_list', z.array(DunningEntry)),
+  dunningRun: (merged: boolean) => call('dunning_run', DunningRun, { merged }),
   exemptionAdd: (studentNumber: string, reason: string) => call('exemption_add', z.boolean(), { studentNumber, reason }),
   sessionLabels: () => call('session_labels', z.array(z.object({ session: z.string(), label: z.string() }))),
   sessionLabelSet: (session: string, label: string, reason: string) =>

@@ -1,0 +1,67 @@
+// End-to-end: the card channel in the real window. Import the gateway's export in Cartes (a debit
+// refused by the student's bank), see the refused transaction with its reason, find the
+// installment in Relances, run the reminders and find the letter written.
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { App, cli, key } from './app.mjs';
+
+let app;
+before(async () => {
+  app = await App.start((db) => cli(db, 'demo', '--students', '200'));
+});
+after(async () => app?.stop());
+
+const today = new Date();
+const fr = (d) => `${String(d.getDate()).padStart(2, '0')}/${String(d.getMonth() + 1).padStart(2, '0')}/${d.getFullYear()}`;
+
+test('a refused debit from the gateway export is reminded in Relances', async () => {
+  const s = app.s;
+  // A student paying by card (an invoice of several installments) with one still open.
+  let target = null;
+  for (const st of cli(app.db, 'students', 'list').filter((x) => Number(x.balance) > 0)) {
+    const pos = cli(app.db, 'account', st.number);
+    const lines = pos.schedule.filter((l) => l.status !== 'cancelled');
+    const open = lines.findIndex((l) => Number(l.left_to_pay) > 0 && l.status !== 'refused');
+    if (open > 0 && pos.payments.every((p) => p.method === 'card')) {
+      target = { st, line: lines[open], n: open + 1 };
+      break;
+    }
+  }
+  assert.ok(target, 'the demo has a card payer with an open installment');
+  const amount = target.line.left_to_pay.replace('.', ',');
+  const csv = [
+    'Date;Heure;Numéro de transaction;Référence commande;Montant;Devise;Type;Statut;Code réponse;Type de carte;E-mail',
+    `${fr(today)};06:00:00;E2E-0001;${target.line.invoice_number}-${target.n};${amount};EUR;Débit;Refusé;00151;CB;${target.st.email}`,
+  ].join('\r\n');
+  const file = join(mkdtempSync(join(tmpdir(), 'regie-e2e-card-')), 'paybox.csv');
+  writeFileSync(file, Buffer.from(csv, 'latin1'));
+
+  await app.signIn('Claire Comptable');
+  await s.waitFor('[data-testid="nav-cartes"]');
+  await key(s, 'g');
+  await key(s, 't');
+  await s.type(await s.waitFor('[data-testid="card-file"]'), file);
+  const summary = await s.waitForText('[data-testid="card-summary"]', (t) => t.includes('1 nouvelle'));
+  assert.ok(summary.includes('1 refusée'), summary);
+  const row = await s.waitForText('[data-testid="card-row"][data-key="E2E-0001"]', (t) => t.length > 0);
+  assert.ok(row.includes('Refusée : provision insuffisante') && row.includes(target.st.number), row);
+  await app.screenshot('cards.png');
+
+  // Relances: the installment is there, refused, to be reminded now.
+  await key(s, 'g');
+  await key(s, 'l');
+  const key_ = `${target.line.invoice_number}-${target.n}`;
+  const line = await s.waitForText(`[data-testid="dunning-row"][data-key="${key_}"]`, (t) => t.length > 0);
+  assert.ok(line.includes('prélèvement refusé : provision insuffisante'), line);
+  await s.click(await s.find('[data-testid="dunning-run"]'));
+  const result = await s.waitForText('[data-testid="dunning-result"]', (t) => t.includes('lettre'));
+  const pdf = result.split('fichiers : ')[1].split(', ').find((f) => f.endsWith('.pdf'));
+  assert.ok(pdf && existsSync(pdf), result);
+  await app.screenshot('reminders.png');
+  const after = cli(app.db, 'dunning', 'list').find((e) => e.invoice === target.line.invoice_number && e.installment === target.n);
+  assert.ok(after.level !== 'none' && after.level === after.next_level, `the run raised it: ${JSON.stringify(after)}`);
+});
