@@ -4,96 +4,16 @@
 //! Run with `cargo bench -p regie --bench bank_import`.
 
 use std::fmt::Write as _;
-use std::path::Path;
 use std::time::Instant;
 
 use chrono::{Days, NaiveDate};
 use regie::bank::{self, Columns};
-use regie::fees::{AcademicYear, School, Session, Situation};
-use regie::ledger::NewStudent;
-use regie::money::Money;
-use regie::plans::PlanKind;
-use regie::requests::import::{Registration, store_all};
-use regie::requests::{NewRequest, RequestStatus};
+use regie::fees::School;
 
-const STUDENTS: usize = 20_000;
+#[path = "common/mod.rs"]
+mod common;
 
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-}
-
-const SYL: [&str; 40] = [
-    "BA", "BEL", "CA", "DU", "DO", "FA", "GA", "GUE", "HA", "JA", "LA", "LE", "LOU", "MA", "MER", "MO", "NA", "NI",
-    "PE", "PI", "RA", "RO", "SA", "SI", "TA", "TI", "VA", "VI", "ZA", "RIN", "LIN", "MAN", "TOR", "VET", "BOU", "CHA",
-    "GNON", "QUET", "RAUD", "SSET",
-];
-
-fn name(rng: &mut Rng, syllables: usize) -> String {
-    (0..syllables).map(|_| SYL[rng.below(SYL.len())]).collect()
-}
-
-struct Student {
-    number: String,
-    last: String,
-    first: String,
-    school: School,
-}
-
-async fn setup(path: &Path) -> Vec<Student> {
-    let store = regie::Store::open(path).await.unwrap();
-    let mut rng = Rng(0x5EED);
-    let year = AcademicYear::starting(2025).unwrap();
-    let mut students = Vec::new();
-    let regs: Vec<Registration> = (0..STUDENTS)
-        .map(|i| {
-            let school = if i % 2 == 0 { School::Isima } else { School::Polytech };
-            let (last, first) = (name(&mut rng, 3), name(&mut rng, 2));
-            let extra = i % 5 == 0;
-            students.push(Student { number: format!("S{i:06}"), last: last.clone(), first: first.clone(), school });
-            Registration {
-                student: NewStudent::parse(&format!("S{i:06}"), &last, &first, &format!("s{i}@etu.uca.fr"), school)
-                    .unwrap(),
-                request: NewRequest {
-                    academic_year: year,
-                    school,
-                    programme: "ING".into(),
-                    session: Session::parse("P2526_BENCH").unwrap(),
-                    year_of_study: 2,
-                    situation: if extra { Situation::ExtraEu } else { Situation::NonScholarship },
-                    plan: if extra { PlanKind::Six } else { PlanKind::Three },
-                    amount: Money::from_cents(if extra { 387_900 } else { 61_800 }),
-                    amount_from_file: false,
-                    requested_on: NaiveDate::from_ymd_opt(2025, 9, 1).unwrap(),
-                    extra_eu: Some(extra),
-                    certificate: None,
-                    first_year_here: None,
-                    contract_signed: None,
-                    exchange_agreement: None,
-                    apprentice: None,
-                },
-            }
-        })
-        .collect();
-    let mut tx = store.begin().await.unwrap();
-    store_all(&mut tx, &regs).await.unwrap();
-    tx.commit().await.unwrap();
-    let ids: Vec<i64> =
-        regie::requests::list(&store, Some(RequestStatus::Pending)).await.unwrap().iter().map(|r| r.id).collect();
-    regie::requests::review::approve_many(&store, &ids, NaiveDate::from_ymd_opt(2025, 9, 5).unwrap(), None, "bench")
-        .await
-        .unwrap();
-    store.close().await;
-    students
-}
+use common::{Rng, STUDENTS, Student, setup};
 
 /// A French bank's `;` CSV: title rows, then clear transfers, reversed and cut names, fees
 /// deducted, unknown payers, same-name ambiguities and debits.
@@ -138,7 +58,7 @@ fn main() {
         std::fs::create_dir_all(&dir).unwrap();
         let base = dir.join("base.sqlite");
         let t = Instant::now();
-        let students = setup(&base).await;
+        let students = setup(&base, STUDENTS).await;
         println!("setup: {STUDENTS} students with approved schedules in {:.1} s", t.elapsed().as_secs_f64());
 
         let mut times = Vec::new();

@@ -66,6 +66,18 @@ enum Op {
     PayRefund(usize),
     /// A captured card payment comes back (a charge-back): "Impayé", what it paid is due again.
     ChargeBack(usize),
+    /// The gateway's export: a debit of a student's installment, captured or refused, by its
+    /// invoice reference (or the payer's e-mail only); sometimes imported twice.
+    GatewayDebit {
+        student: usize,
+        installment: usize,
+        cents: i64,
+        refused: bool,
+        by_email: bool,
+        again: bool,
+    },
+    /// The gateway's export: a charge-back row of an earlier captured transaction.
+    GatewayChargeBack(usize),
 }
 
 struct Rng(u64);
@@ -99,7 +111,7 @@ fn generate(seed: u64, steps: usize) -> Vec<Op> {
     for _ in 0..steps {
         let k = r.below(1000) as usize;
         let plans = [PlanKind::One, PlanKind::Three, PlanKind::Six, PlanKind::Transfer];
-        ops.push(match r.below(21) {
+        ops.push(match r.below(24) {
             0..=3 => Op::Approve(k),
             4 => Op::Reject(k),
             5 => Op::Reopen(k),
@@ -112,11 +124,22 @@ fn generate(seed: u64, steps: usize) -> Vec<Op> {
             14 | 15 => Op::CreditNote { invoice: k, per_mille: 1 + r.below(1000) as i64 },
             16..=18 => Op::Exemption { candidate: k, outcome: r.below(3) as u8, cents: r.cents() },
             19 => Op::PayRefund(k),
-            _ => Op::ChargeBack(k),
+            20 => Op::ChargeBack(k),
+            21 | 22 => Op::GatewayDebit {
+                student: k,
+                installment: r.below(6) as usize,
+                cents: r.cents(),
+                refused: r.below(4) == 0,
+                by_email: r.below(5) == 0,
+                again: r.below(3) == 0,
+            },
+            _ => Op::GatewayChargeBack(k),
         });
     }
     ops
 }
+
+const GATEWAY_HEADER: &str = "Date;Numéro de transaction;Référence commande;Montant;Type;Statut;Code réponse;E-mail";
 
 fn day(step: usize) -> NaiveDate {
     NaiveDate::from_ymd_opt(2025, 9, 5).unwrap() + chrono::Days::new(step as u64)
@@ -167,6 +190,19 @@ impl World {
         assert_eq!(s.new, 1, "a new statement line is added once: {s:?}");
         let lines = bank::lines(&self.store, None).await?;
         Ok(lines.iter().filter(|l| l.label == label).map(|l| l.id).max())
+    }
+
+    /// Imports a gateway export; with `again`, imports it a second time, which must add nothing.
+    async fn gateway(&mut self, text: &str, again: bool) -> Result<(), regie::Error> {
+        self.statements += 1;
+        let file = self.dir.join(format!("paybox-{}.csv", self.statements));
+        common::write_1252(&file, text);
+        regie::card::import_file(&self.store, &file, regie::card::Columns::Detect, "paul").await?;
+        if again {
+            let s = regie::card::import_file(&self.store, &file, regie::card::Columns::Detect, "paul").await?;
+            assert_eq!((s.new, s.already_known), (0, 1), "a gateway export imported twice adds nothing");
+        }
+        Ok(())
     }
 
     async fn apply(&mut self, step: usize, op: &Op) -> Result<(), regie::Error> {
@@ -276,6 +312,44 @@ impl World {
                         .await?;
                     tx.commit().await?;
                 }
+            }
+            Op::GatewayDebit { student, installment, cents, refused, by_email, again } => {
+                let row = self.student(*student);
+                let invoices: Vec<String> = regie::invoices::list(s, None)
+                    .await?
+                    .into_iter()
+                    .filter(|i| i.student_number == row[0])
+                    .map(|i| i.number)
+                    .collect();
+                let Some(invoice) = invoices.last() else { return Ok(()) };
+                let reference =
+                    if *by_email { "PORTAIL".to_string() } else { format!("{invoice}-{}", installment + 1) };
+                let (status, code) = if *refused { ("Refusé", "00151") } else { ("Télécollecté", "00000") };
+                let text = format!(
+                    "{GATEWAY_HEADER}\r\n{};G{step}-{student};{reference};{};Débit;{status};{code};{}\r\n",
+                    date.format("%d/%m/%Y"),
+                    Money::from_cents(*cents).to_french_number().replace('\u{202f}', " "),
+                    row[3]
+                );
+                self.gateway(&text, *again).await?;
+            }
+            Op::GatewayChargeBack(k) => {
+                let paid: Vec<(String, i64)> = sqlx::query_as(
+                    "SELECT order_ref, amount_cents FROM card_transactions WHERE outcome = 'paid' AND kind = 'debit' ORDER BY id",
+                )
+                .fetch_all(s.pool())
+                .await
+                .unwrap();
+                if paid.is_empty() {
+                    return Ok(());
+                }
+                let (reference, cents) = &paid[k % paid.len()];
+                let text = format!(
+                    "{GATEWAY_HEADER}\r\n{};B{step}-{k};{reference};{};Impayé;Télécollecté;00141;\r\n",
+                    date.format("%d/%m/%Y"),
+                    Money::from_cents(*cents).to_french_number().replace('\u{202f}', " ")
+                );
+                self.gateway(&text, false).await?;
             }
             Op::CreditNote { invoice, per_mille } => {
                 let invoices = regie::invoices::list(s, None).await?;
@@ -491,6 +565,11 @@ async fn check(s: &Store) -> Result<(), String> {
         for m in v["auto_matched"].as_array().into_iter().flatten() {
             seen.insert(("payment".into(), m["payment"].to_string()));
         }
+        if action == "card.import" {
+            for m in v["paid"].as_array().into_iter().flatten() {
+                seen.insert(("payment".into(), m["payment"].to_string()));
+            }
+        }
         if action == "bank.confirm" {
             seen.insert(("payment".into(), v["payment"].to_string()));
         }
@@ -644,6 +723,7 @@ async fn random_sequences_keep_every_invariant() {
             "exemption.apply",
             "refund.paid",
             "invoice.rebill",
+            "card.import",
         ] {
             assert!(seen.contains(action), "no sequence did {action}: {seen:?}");
         }

@@ -215,6 +215,7 @@ pub async fn import_file(store: &Store, path: &Path, columns: Columns<'_>, actor
     let mut payments = Vec::new();
     let mut later = Vec::new();
     let mut refused = Vec::new();
+    let mut paid_list = Vec::new();
     for row in &rows {
         if !known.insert(row.number.clone()) {
             summary.already_known += 1;
@@ -263,6 +264,8 @@ pub async fn import_file(store: &Store, path: &Path, columns: Columns<'_>, actor
                         allocations,
                     });
                     paid = Some(payment_id);
+                    paid_list.push(json!({"transaction": row.number, "student": student, "payment": payment_id,
+                                          "amount": row.amount}));
                     outcome = Outcome::Paid;
                 }
             }
@@ -308,7 +311,7 @@ pub async fn import_file(store: &Store, path: &Path, columns: Columns<'_>, actor
         "card_import",
         import_id,
         None,
-        json!({"summary": summary, "refused": refused}),
+        json!({"summary": summary, "paid": paid_list, "refused": refused}),
     )
     .await?;
     tx.commit().await?;

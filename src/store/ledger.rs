@@ -261,19 +261,28 @@ pub async fn shrink_installment(conn: &mut Conn, id: i64, part: Money) -> Result
     Ok(done.rows_affected() == 1)
 }
 
-/// Removes an installment nothing was ever paid or credited on (a re-plan replaces it). Returns
-/// false, removing nothing, when something references it.
+/// Removes an installment nothing was ever paid or credited on (a re-plan replaces it): its
+/// refused card debits stay in the card history without it, its reminder level goes. Returns
+/// false, removing nothing, when a payment, a credit note or an exemption refers to it.
 pub async fn remove_untouched_installment(conn: &mut Conn, id: i64) -> Result<bool> {
-    let done = sqlx::query(
-        "DELETE FROM installments WHERE id = $1
-           AND NOT EXISTS (SELECT 1 FROM allocations a WHERE a.installment_id = $1)
-           AND NOT EXISTS (SELECT 1 FROM credit_allocations c WHERE c.installment_id = $1)
-           AND NOT EXISTS (SELECT 1 FROM exemption_outcomes o WHERE o.added_installment = $1)",
+    let (untouched,): (bool,) = sqlx::query_as(
+        "SELECT NOT EXISTS (SELECT 1 FROM allocations a WHERE a.installment_id = $1)
+            AND NOT EXISTS (SELECT 1 FROM credit_allocations c WHERE c.installment_id = $1)
+            AND NOT EXISTS (SELECT 1 FROM exemption_outcomes o WHERE o.added_installment = $1)",
     )
     .bind(id)
-    .execute(conn)
+    .fetch_one(&mut *conn)
     .await?;
-    Ok(done.rows_affected() == 1)
+    if !untouched {
+        return Ok(false);
+    }
+    sqlx::query("UPDATE card_transactions SET installment_id = NULL WHERE installment_id = $1")
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query("DELETE FROM dunning WHERE installment_id = $1").bind(id).execute(&mut *conn).await?;
+    sqlx::query("DELETE FROM installments WHERE id = $1").bind(id).execute(conn).await?;
+    Ok(true)
 }
 
 /// Gives an installment a new due date and amount (a re-plan reusing it).

@@ -1,0 +1,112 @@
+//! Benchmark: the card channel at office scale. A 100,000-row gateway export against 20,000
+//! students with approved schedules, imported and allocated (target < 1 s), re-imported (nothing
+//! added); then a reminders run for 2,000 students with overdue installments, one PDF letter each
+//! and the mail-merge file (target < 10 s). Run with `cargo bench -p regie --bench card`.
+
+#[path = "common/mod.rs"]
+mod common;
+
+use std::fmt::Write as _;
+use std::time::Instant;
+
+use chrono::{Days, NaiveDate};
+use common::{Rng, STUDENTS, Student, setup};
+use regie::card::{self, Columns};
+
+/// The gateway's export: for each row a student's installment by its reference (a few by e-mail
+/// only, some unknown), mostly captured, some refused, a few charged back; in date order.
+fn export(students: &[Student], rows: usize) -> String {
+    let mut rng = Rng(0xCA4D);
+    let mut out = String::from(
+        "Date;Heure;Numéro de transaction;Numéro d'appel;Référence commande;Montant;Devise;Type;Statut;Code réponse;Type de carte;Numéro de remise;Date de remise;E-mail\n",
+    );
+    let start = NaiveDate::from_ymd_opt(2025, 9, 5).unwrap();
+    for i in 0..rows {
+        let k = rng.below(students.len());
+        let six = k % 5 == 0;
+        let n = 1 + rng.below(if six { 6 } else { 3 });
+        let amount = match (six, n) {
+            (true, 1) => "618,00",
+            (true, _) => "652,20",
+            (false, _) => "206,00",
+        };
+        let date = start + Days::new((30 * (n - 1) + rng.below(20)) as u64);
+        let remit = date + Days::new(1);
+        let (reference, email) = match rng.below(20) {
+            0 => (format!("PORTAIL-{i}"), format!("s{k}@etu.uca.fr")),
+            1 => (format!("INCONNU-{i}"), "x@example.org".to_string()),
+            _ => (format!("F2025-{:05}-{n}", k + 1), format!("s{k}@etu.uca.fr")),
+        };
+        let (status, code) = if rng.below(12) == 0 { ("Refusé", "00151") } else { ("Télécollecté", "00000") };
+        writeln!(
+            out,
+            "{};06:00:00;{};{};{reference};{amount};EUR;Débit;{status};{code};CB;8{};{};{email}",
+            date.format("%d/%m/%Y"),
+            70_000_000 + i,
+            400_000 + i,
+            remit.format("%j"),
+            remit.format("%d/%m/%Y"),
+        )
+        .unwrap();
+    }
+    out
+}
+
+fn main() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let dir = std::env::temp_dir().join(format!("regie-bench-card-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let db = dir.join("card.sqlite");
+        let t = Instant::now();
+        let students = setup(&db, STUDENTS).await;
+        println!("setup: {STUDENTS} students with approved schedules in {:.1} s", t.elapsed().as_secs_f64());
+        let file = dir.join("paybox.csv");
+        let text = export(&students, 100_000);
+        let (bytes, _, _) = encoding_rs::WINDOWS_1252.encode(&text);
+        std::fs::write(&file, bytes).unwrap();
+        let store = regie::Store::open(&db).await.unwrap();
+        let t = Instant::now();
+        let s = card::import_file(&store, &file, Columns::Detect, "bench").await.unwrap();
+        let secs = t.elapsed().as_secs_f64();
+        println!(
+            "gateway export of 100,000 rows: {:.0} ms ({} paid, {} refused, {} unknown); target < 1000 ms",
+            secs * 1e3,
+            s.paid,
+            s.refused,
+            s.unknown
+        );
+        let t = Instant::now();
+        let again = card::import_file(&store, &file, Columns::Detect, "bench").await.unwrap();
+        println!("  re-import: {:.0} ms ({} already known)", t.elapsed().as_secs_f64() * 1e3, again.already_known);
+        store.close().await;
+
+        // Reminders: 2,000 students, nothing paid, reminded on 30/11/2025.
+        let small = dir.join("dunning.sqlite");
+        setup(&small, 2_000).await;
+        let store = regie::Store::open(&small).await.unwrap();
+        let typesetter = regie::invoices::Typesetter::new();
+        let out = dir.join("relances");
+        let t = Instant::now();
+        let run = regie::dunning::run(
+            &store,
+            &typesetter,
+            NaiveDate::from_ymd_opt(2025, 11, 30).unwrap(),
+            &out,
+            false,
+            "bench",
+        )
+        .await
+        .unwrap();
+        println!(
+            "reminders run for 2,000 students: {:.2} s ({} letters, {} installments raised, {} blocked); target < 10 s",
+            t.elapsed().as_secs_f64(),
+            run.letters,
+            run.raised,
+            run.blocked
+        );
+        store.close().await;
+        let _ = std::fs::remove_dir_all(&dir);
+    });
+}

@@ -1,0 +1,93 @@
+//! What the benchmarks share: a database of students with approved schedules, built fast.
+#![allow(dead_code)]
+
+use std::path::Path;
+
+use chrono::NaiveDate;
+use regie::fees::{AcademicYear, School, Session, Situation};
+use regie::ledger::NewStudent;
+use regie::money::Money;
+use regie::plans::PlanKind;
+use regie::requests::import::{Registration, store_all};
+use regie::requests::{NewRequest, RequestStatus};
+
+pub const STUDENTS: usize = 20_000;
+
+pub struct Rng(pub u64);
+impl Rng {
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    pub fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+}
+
+const SYL: [&str; 40] = [
+    "BA", "BEL", "CA", "DU", "DO", "FA", "GA", "GUE", "HA", "JA", "LA", "LE", "LOU", "MA", "MER", "MO", "NA", "NI",
+    "PE", "PI", "RA", "RO", "SA", "SI", "TA", "TI", "VA", "VI", "ZA", "RIN", "LIN", "MAN", "TOR", "VET", "BOU", "CHA",
+    "GNON", "QUET", "RAUD", "SSET",
+];
+
+pub fn name(rng: &mut Rng, syllables: usize) -> String {
+    (0..syllables).map(|_| SYL[rng.below(SYL.len())]).collect()
+}
+
+pub struct Student {
+    pub number: String,
+    pub last: String,
+    pub first: String,
+    pub school: School,
+}
+
+/// `n` students, a fifth of them extra-EU in six (3 879 €), the others in three (618 €), all
+/// approved on 05/09/2025: invoice `F2025-{i+1:05}` is student `S{i:06}`'s.
+pub async fn setup(path: &Path, n: usize) -> Vec<Student> {
+    let store = regie::Store::open(path).await.unwrap();
+    let mut rng = Rng(0x5EED);
+    let year = AcademicYear::starting(2025).unwrap();
+    let mut students = Vec::new();
+    let regs: Vec<Registration> = (0..n)
+        .map(|i| {
+            let school = if i % 2 == 0 { School::Isima } else { School::Polytech };
+            let (last, first) = (name(&mut rng, 3), name(&mut rng, 2));
+            let extra = i % 5 == 0;
+            students.push(Student { number: format!("S{i:06}"), last: last.clone(), first: first.clone(), school });
+            Registration {
+                student: NewStudent::parse(&format!("S{i:06}"), &last, &first, &format!("s{i}@etu.uca.fr"), school)
+                    .unwrap(),
+                request: NewRequest {
+                    academic_year: year,
+                    school,
+                    programme: "ING".into(),
+                    session: Session::parse("P2526_BENCH").unwrap(),
+                    year_of_study: 2,
+                    situation: if extra { Situation::ExtraEu } else { Situation::NonScholarship },
+                    plan: if extra { PlanKind::Six } else { PlanKind::Three },
+                    amount: Money::from_cents(if extra { 387_900 } else { 61_800 }),
+                    amount_from_file: false,
+                    requested_on: NaiveDate::from_ymd_opt(2025, 9, 1).unwrap(),
+                    extra_eu: Some(extra),
+                    certificate: None,
+                    first_year_here: None,
+                    contract_signed: None,
+                    exchange_agreement: None,
+                    apprentice: None,
+                },
+            }
+        })
+        .collect();
+    let mut tx = store.begin().await.unwrap();
+    store_all(&mut tx, &regs).await.unwrap();
+    tx.commit().await.unwrap();
+    let ids: Vec<i64> =
+        regie::requests::list(&store, Some(RequestStatus::Pending)).await.unwrap().iter().map(|r| r.id).collect();
+    regie::requests::review::approve_many(&store, &ids, NaiveDate::from_ymd_opt(2025, 9, 5).unwrap(), None, "bench")
+        .await
+        .unwrap();
+    store.close().await;
+    students
+}
