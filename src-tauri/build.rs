@@ -40,6 +40,7 @@ fn main() {
         "exemptions_list",
         "exemption_decide",
         "exemption_add",
+        "card_preview",
         "card_import",
         "card_transactions",
         "card_assign",

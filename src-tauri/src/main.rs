@@ -148,14 +148,23 @@ async fn request_change_plan(desk: State<'_, Desk>, id: i64, plan: PlanKind, rea
 }
 
 #[tauri::command]
+async fn card_preview(name: String, bytes: Vec<u8>, mapping: Option<String>) -> Reply<regie::card::Preview> {
+    regie::card::preview_bytes(&name, &bytes, mapping.as_deref()).map_err(Into::into)
+}
+
+#[tauri::command]
 async fn card_import(
     desk: State<'_, Desk>,
     name: String,
     bytes: Vec<u8>,
-    profile: Option<String>,
+    mapping: Option<String>,
+    save_as: Option<String>,
 ) -> Reply<regie::card::ImportSummary> {
-    let columns = match profile.as_deref() {
-        Some(p) => regie::card::Columns::Profile(p),
+    let columns = match mapping.as_deref() {
+        Some(m) => regie::card::Columns::Mapping {
+            mapping: regie::card::export::Mapping::parse(m)?,
+            save_as: save_as.as_deref(),
+        },
         None => regie::card::Columns::Detect,
     };
     regie::card::import_bytes(&desk.store, &name, &bytes, columns, &desk.actor()?).await.map_err(Into::into)
@@ -451,6 +460,7 @@ fn main() {
             exemptions_list,
             exemption_decide,
             exemption_add,
+            card_preview,
             card_import,
             card_transactions,
             card_assign,

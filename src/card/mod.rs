@@ -318,6 +318,37 @@ pub async fn import_file(store: &Store, path: &Path, columns: Columns<'_>, actor
     Ok(summary)
 }
 
+/// What the window shows before an import: the first rows as read, the mapping found (or why
+/// none), how many transactions would be read, and the first bad cell.
+#[derive(Debug, Clone, Serialize)]
+pub struct Preview {
+    pub file: String,
+    pub rows: Vec<Vec<String>>,
+    pub mapping: Option<Mapping>,
+    pub problem: Option<String>,
+    pub transactions: usize,
+}
+
+pub fn preview_bytes(name: &str, bytes: &[u8], mapping: Option<&str>) -> Result<Preview> {
+    let upload = crate::bank::Upload::new(name, bytes)?;
+    let sheet = sheets::read(&upload.path)?;
+    let rows = crate::bank::table::preview(&sheet, 12);
+    let found = match mapping {
+        Some(text) => Mapping::parse(text),
+        None => export::detect(&sheet),
+    };
+    Ok(match found {
+        Ok(m) => {
+            let (transactions, problem) = match export::read_rows(&sheet, &m) {
+                Ok(r) => (r.len(), None),
+                Err(e) => (0, Some(e.to_string())),
+            };
+            Preview { file: sheet.file, rows, mapping: Some(m), problem, transactions }
+        }
+        Err(e) => Preview { file: sheet.file, rows, mapping: None, problem: Some(e.to_string()), transactions: 0 },
+    })
+}
+
 /// An export received as bytes (from the window, which has no file-system access): read from a
 /// private temporary file, then removed.
 pub async fn import_bytes(

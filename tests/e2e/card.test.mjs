@@ -45,6 +45,9 @@ test('a refused debit from the gateway export is reminded in Relances', async ()
   await key(s, 'g');
   await key(s, 't');
   await s.type(await s.waitFor('[data-testid="card-file"]'), file);
+  const preview = await s.waitForText('[data-testid="card-preview"]', (t) => t.includes('transaction(s) à importer'));
+  assert.ok(preview.includes('1 transaction(s)'), preview);
+  await s.click(await s.find('[data-testid="card-import"]'));
   const summary = await s.waitForText('[data-testid="card-summary"]', (t) => t.includes('1 nouvelle'));
   assert.ok(summary.includes('1 refusée'), summary);
   const row = await s.waitForText('[data-testid="card-row"][data-key="E2E-0001"]', (t) => t.length > 0);

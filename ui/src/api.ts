@@ -445,7 +445,10 @@ export const api = {
   exemptions: (session: string | null) => call('exemptions_list', z.array(Candidate), { session }),
   exemptionDecide: (studentNumber: string, outcome: string, amount: string | null, reference: string, session: string | null, iban: string | null) =>
     call('exemption_decide', Applied, { studentNumber, outcome, amount, reference, session, iban }),
-  cardImport: (name: string, bytes: number[], profile: string | null) => call('card_import', CardImportSummary, { name, bytes, profile }),
+  cardPreview: (name: string, bytes: number[], mapping: string | null) =>
+    call('card_preview', z.object({ file: z.string(), rows: z.array(z.array(z.string())), mapping: z.object({ header_row: z.number() }).nullable(), problem: z.string().nullable(), transactions: z.number() }), { name, bytes, mapping }),
+  cardImport: (name: string, bytes: number[], mapping: string | null, saveAs: string | null) =>
+    call('card_import', CardImportSummary, { name, bytes, mapping, saveAs }),
   cardTransactions: (status: string | null) => call('card_transactions', z.array(CardTransaction), { status }),
   cardAssign: (number: string, studentNumber: string) => call('card_assign', CardTransaction, { number, studentNumber }),
   cardRemittances: () => call('card_remittances', z.array(Remittance)),
