@@ -39,11 +39,11 @@ CREATE TABLE card_transactions (
     outcome         TEXT NOT NULL CHECK (outcome IN ('paid', 'refused', 'refunded', 'charged_back', 'cancelled', 'unknown')),
     reasons         TEXT NOT NULL DEFAULT '[]' -- JSON: how the transaction was tied to its installment, or why not
 );
+-- Looked up by installment (refused debits in positions and reminders), by remittance, and by
+-- order reference (the debit a charge-back undoes); no more, each index slows the import.
 CREATE INDEX card_transactions_installment ON card_transactions (installment_id);
-CREATE INDEX card_transactions_payment ON card_transactions (payment_id);
 CREATE INDEX card_transactions_remittance ON card_transactions (remittance);
-CREATE INDEX card_transactions_outcome ON card_transactions (outcome);
-CREATE INDEX card_transactions_date ON card_transactions (date);
+CREATE INDEX card_transactions_reference ON card_transactions (order_ref);
 
 -- Saved column mappings for gateway exports whose headers Régie does not recognise.
 CREATE TABLE card_profiles (

@@ -44,6 +44,7 @@ fn main() {
         "card_import",
         "card_transactions",
         "card_assign",
+        "card_charge_back",
         "card_remittances",
         "dunning_list",
         "dunning_run",

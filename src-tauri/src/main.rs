@@ -186,6 +186,15 @@ async fn card_assign(
 }
 
 #[tauri::command]
+async fn card_charge_back(
+    desk: State<'_, Desk>,
+    number: String,
+    reason: String,
+) -> Reply<regie::card::TransactionView> {
+    regie::card::charge_back(&desk.store, &number, today(), &reason, &desk.actor()?).await.map_err(Into::into)
+}
+
+#[tauri::command]
 async fn card_remittances(desk: State<'_, Desk>) -> Reply<Vec<regie::card::Remittance>> {
     regie::card::remittances(&desk.store).await.map_err(Into::into)
 }
@@ -464,6 +473,7 @@ fn main() {
             card_import,
             card_transactions,
             card_assign,
+            card_charge_back,
             card_remittances,
             dunning_list,
             dunning_run,

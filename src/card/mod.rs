@@ -103,6 +103,16 @@ struct Index {
 }
 
 impl Index {
+    fn empty() -> Index {
+        Index {
+            payees: Vec::new(),
+            payee_of: HashMap::new(),
+            invoice_student: HashMap::new(),
+            by_email: HashMap::new(),
+            by_number: HashMap::new(),
+        }
+    }
+
     async fn build(conn: &mut Conn) -> Result<Index> {
         let payees = store::bank::payees(&mut *conn).await?;
         let payee_of = payees.iter().enumerate().map(|(i, p)| (p.student_id, i)).collect();
@@ -207,7 +217,9 @@ pub async fn import_file(store: &Store, path: &Path, columns: Columns<'_>, actor
         (Some(from), Some(to)) => store::card::known_numbers(&mut tx, from, to).await?,
         _ => HashSet::new(),
     };
-    let mut index = Index::build(&mut tx).await?;
+    // Nothing new (a re-import): no need to look anyone up.
+    let fresh = rows.iter().any(|r| !known.contains(&r.number));
+    let mut index = if fresh { Index::build(&mut tx).await? } else { Index::empty() };
     let mut summary = ImportSummary { file: sheet.file.clone(), rows: rows.len(), ..ImportSummary::default() };
     let mut id = store::card::last_transaction_id(&mut tx).await?;
     let mut payment_id = store::ledger::last_payment_id(&mut tx).await?;

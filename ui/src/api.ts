@@ -451,6 +451,7 @@ export const api = {
     call('card_import', CardImportSummary, { name, bytes, mapping, saveAs }),
   cardTransactions: (status: string | null) => call('card_transactions', z.array(CardTransaction), { status }),
   cardAssign: (number: string, studentNumber: string) => call('card_assign', CardTransaction, { number, studentNumber }),
+  cardChargeBack: (number: string, reason: string) => call('card_charge_back', CardTransaction, { number, reason }),
   cardRemittances: () => call('card_remittances', z.array(Remittance)),
   dunningList: () => call('dunning_list', z.array(DunningEntry)),
   dunningRun: (merged: boolean) => call('dunning_run', DunningRun, { merged }),
