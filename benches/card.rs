@@ -72,7 +72,12 @@ fn main() {
         let read = t.elapsed().as_secs_f64();
         let t = Instant::now();
         let rows = card::export::read_rows(&sheet, &card::export::detect(&sheet).unwrap()).unwrap();
-        println!("  read the file: {:.0} ms; its {} rows: {:.0} ms", read * 1e3, rows.len(), t.elapsed().as_secs_f64() * 1e3);
+        println!(
+            "  read the file: {:.0} ms; its {} rows: {:.0} ms",
+            read * 1e3,
+            rows.len(),
+            t.elapsed().as_secs_f64() * 1e3
+        );
         let store = regie::Store::open(&db).await.unwrap();
         let t = Instant::now();
         let s = card::import_file(&store, &file, Columns::Detect, "bench").await.unwrap();

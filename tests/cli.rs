@@ -266,3 +266,23 @@ fn the_demo_is_this_year_up_to_today() {
         (Some("2026-27"), Some("2025-26"))
     );
 }
+
+/// A server URL is not a file: `--db postgres://…` is refused with a clear error (and no folder
+/// named `postgres:` is created); a `sqlite:` URL names its file.
+#[test]
+fn a_database_url_is_not_taken_for_a_folder() {
+    let dir = temp_dir("db-url");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_regie"))
+        .current_dir(&dir)
+        .args(["--db", "postgres://claire:secret@server/regie", "init"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && stderr.contains("PostgreSQL"), "{stderr}");
+    assert!(!stderr.contains("secret"), "the password is never printed: {stderr}");
+    assert!(!dir.join("postgres:").exists());
+    let file = dir.join("office.sqlite");
+    let url = format!("sqlite:{}", file.display());
+    assert!(regie(std::path::Path::new(&url), &["init", "--json"]).ok);
+    assert!(file.exists());
+}

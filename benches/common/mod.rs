@@ -85,9 +85,15 @@ pub async fn setup(path: &Path, n: usize) -> Vec<Student> {
     tx.commit().await.unwrap();
     let ids: Vec<i64> =
         regie::requests::list(&store, Some(RequestStatus::Pending)).await.unwrap().iter().map(|r| r.id).collect();
-    regie::requests::review::approve_many(&store, &ids, NaiveDate::from_ymd_opt(2025, 9, 5).unwrap(), Some("banc d'essai"), "bench")
-        .await
-        .unwrap();
+    regie::requests::review::approve_many(
+        &store,
+        &ids,
+        NaiveDate::from_ymd_opt(2025, 9, 5).unwrap(),
+        Some("banc d'essai"),
+        "bench",
+    )
+    .await
+    .unwrap();
     store.close().await;
     students
 }

@@ -60,6 +60,13 @@ impl<'a> Columns<'a> {
     }
 }
 
+/// A column mapping saved under `name` (statements' and gateway exports' profiles alike): unknown
+/// or undecodable is an error naming it, never a guess.
+pub(crate) fn saved_mapping<T: serde::de::DeserializeOwned>(name: &str, saved: Option<String>) -> Result<T> {
+    let json = saved.ok_or_else(|| Error::Invalid(format!("profil de colonnes inconnu « {name} »")))?;
+    serde_json::from_str(&json).map_err(|e| Error::Invalid(format!("profil « {name} » illisible: {e}")))
+}
+
 /// Imports a statement file: every line or none; lines already known (same fingerprint) are
 /// counted, not added; new credit lines are matched, the clear ones turned into payments.
 pub async fn import_file(store: &Store, path: &Path, columns: Columns<'_>, actor: &str) -> Result<ImportSummary> {
@@ -78,11 +85,7 @@ pub async fn import_file_with(
     let sheet = sheets::read(path)?;
     let mapping = match &columns {
         Columns::Detect => table::detect(&sheet)?,
-        Columns::Profile(name) => {
-            let saved = store::bank::profile(&mut *store.read().await?, name).await?;
-            let json = saved.ok_or_else(|| Error::Invalid(format!("profil d'import inconnu « {name} »")))?;
-            serde_json::from_str(&json).map_err(|e| Error::Invalid(format!("profil « {name} » illisible: {e}")))?
-        }
+        Columns::Profile(name) => saved_mapping(name, store::bank::profile(&mut *store.read().await?, name).await?)?,
         Columns::Mapping { mapping, .. } => mapping.clone(),
     };
     let lines = table::read_lines(&sheet, &mapping)?;

@@ -198,9 +198,7 @@ pub async fn import_file(store: &Store, path: &Path, columns: Columns<'_>, actor
     let mapping = match &columns {
         Columns::Detect => export::detect(&sheet)?,
         Columns::Profile(name) => {
-            let saved = store::card::profile(&mut *store.read().await?, name).await?;
-            let json = saved.ok_or_else(|| Error::Invalid(format!("profil d'export inconnu « {name} »")))?;
-            serde_json::from_str(&json).map_err(|e| Error::Invalid(format!("profil « {name} » illisible: {e}")))?
+            crate::bank::saved_mapping(name, store::card::profile(&mut *store.read().await?, name).await?)?
         }
         Columns::Mapping { mapping, .. } => mapping.clone(),
     };

@@ -43,10 +43,29 @@ pub fn default_db_path() -> PathBuf {
     dirs::data_dir().unwrap_or_else(std::env::temp_dir).join(APP_ID).join("regie.sqlite")
 }
 
+/// The SQLite file a `--db` / `REGIE_DB` value names: a path, or a `sqlite:` URL. A server URL
+/// (`postgres://…`) is refused with a clear error rather than taken for a folder name: the
+/// shared office engine is not built yet.
+pub fn file_of(location: &Path) -> Result<PathBuf> {
+    let text = location.to_string_lossy();
+    let lower = text.to_ascii_lowercase();
+    if lower.starts_with("postgres://") || lower.starts_with("postgresql://") {
+        return Err(Error::Invalid(format!(
+            "{}: base PostgreSQL non prise en charge par cette version ; indiquez un fichier SQLite",
+            text.split('@').next_back().unwrap_or_default()
+        )));
+    }
+    Ok(match text.strip_prefix("sqlite://").or_else(|| text.strip_prefix("sqlite:")) {
+        Some(rest) => PathBuf::from(rest),
+        None => location.to_path_buf(),
+    })
+}
+
 impl Store {
     /// Opens (creating if needed) the database at `path`, applies pending migrations and seeds
     /// the settings and fee grid on first start.
     pub async fn open(path: &Path) -> Result<Store> {
+        let path = &file_of(path)?;
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|source| Error::Io { path: dir.display().to_string(), source })?;
         }
