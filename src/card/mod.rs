@@ -225,6 +225,7 @@ pub async fn import_file(store: &Store, path: &Path, columns: Columns<'_>, actor
     let mut payments = Vec::new();
     let mut later = Vec::new();
     let mut refused = Vec::new();
+    let mut refusals = Vec::new();
     let mut paid_list = Vec::new();
     for row in &rows {
         if !known.insert(row.number.clone()) {
@@ -240,6 +241,9 @@ pub async fn import_file(store: &Store, path: &Path, columns: Columns<'_>, actor
             (_, Status::Cancelled) | (Kind::Refund | Kind::Chargeback, Status::Refused) => outcome = Outcome::Cancelled,
             (Kind::Debit, Status::Refused) if target.student_id.is_some() => {
                 outcome = Outcome::Refused;
+                if let Some(installment) = installment_id {
+                    refusals.push((installment, row.response.clone().unwrap_or_default(), row.date, id));
+                }
                 refused.push(json!({"transaction": row.number, "installment": installment_id,
                                     "reason": export::response_words(row.response.as_deref().unwrap_or(""))}));
             }
@@ -302,6 +306,7 @@ pub async fn import_file(store: &Store, path: &Path, columns: Columns<'_>, actor
     summary.new = new.len();
     ledger::record_payments_bulk(&mut tx, &payments).await?;
     store::card::insert_bulk(&mut tx, &new).await?;
+    store::card::record_refusals(&mut tx, &refusals).await?;
     // Refunds and charge-backs move money already recorded: one by one, after the payments.
     for t in new.iter().filter(|t| later.contains(&t.id)) {
         let outcome = undo_money(&mut tx, t, actor).await?;

@@ -109,6 +109,24 @@ pub async fn insert_bulk(conn: &mut Conn, rows: &[NewTransaction<'_>]) -> Result
     Ok(())
 }
 
+/// Records refused debits against their installments, the latest one winning:
+/// (installment, response code, date, transaction).
+pub async fn record_refusals(conn: &mut Conn, refusals: &[(i64, String, NaiveDate, i64)]) -> Result<()> {
+    for chunk in refusals.chunks(5000) {
+        let mut q =
+            sqlx::QueryBuilder::new("INSERT INTO card_refusals (installment_id, response_code, date, transaction_id) ");
+        q.push_values(chunk, |mut b, (installment, code, date, id)| {
+            b.push_bind(*installment).push_bind(code).push_bind(*date).push_bind(*id);
+        });
+        q.push(
+            " ON CONFLICT (installment_id) DO UPDATE SET response_code = excluded.response_code, date = excluded.date,
+                transaction_id = excluded.transaction_id WHERE excluded.date >= card_refusals.date",
+        );
+        q.build().execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
 /// Records what became of a transaction after it was stored (a refund, a charge-back, an assignment).
 #[allow(clippy::too_many_arguments)]
 pub async fn settle_transaction(

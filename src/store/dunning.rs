@@ -30,8 +30,7 @@ pub async fn overdue(conn: &mut Conn, as_of: NaiveDate) -> Result<Vec<OverdueRow
         "SELECT b.id AS installment_id, b.n, b.due_date, b.amount_cents - b.paid_cents - b.credited_cents AS left_cents,
                 i.number AS invoice_number, s.number AS student_number, s.last_name, s.first_name, s.email, s.school,
                 r.plan,
-                (SELECT COALESCE(c.response_code, '') FROM card_transactions c
-                 WHERE c.installment_id = b.id AND c.outcome = 'refused' ORDER BY c.date DESC, c.id DESC LIMIT 1) AS refused_code,
+                (SELECT r.response_code FROM card_refusals r WHERE r.installment_id = b.id) AS refused_code,
                 COALESCE(d.level, 0) AS level
          FROM installment_balances b
          JOIN invoices i ON i.id = b.invoice_id
@@ -41,8 +40,7 @@ pub async fn overdue(conn: &mut Conn, as_of: NaiveDate) -> Result<Vec<OverdueRow
          LEFT JOIN dunning d ON d.installment_id = b.id
          WHERE b.status <> 'cancelled' AND b.amount_cents - b.paid_cents - b.credited_cents > 0
            AND (b.due_date < $1
-                OR EXISTS (SELECT 1 FROM card_transactions c WHERE c.installment_id = b.id AND c.outcome = 'refused'
-                           AND c.date <= $1))
+                OR EXISTS (SELECT 1 FROM card_refusals r WHERE r.installment_id = b.id AND r.date <= $1))
          ORDER BY s.last_name, s.first_name, s.number, b.due_date, b.n",
     )
     .bind(as_of)

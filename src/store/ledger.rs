@@ -276,6 +276,7 @@ pub async fn remove_untouched_installment(conn: &mut Conn, id: i64) -> Result<bo
     if !untouched {
         return Ok(false);
     }
+    sqlx::query("DELETE FROM card_refusals WHERE installment_id = $1").bind(id).execute(&mut *conn).await?;
     sqlx::query("UPDATE card_transactions SET installment_id = NULL WHERE installment_id = $1")
         .bind(id)
         .execute(&mut *conn)
@@ -558,8 +559,7 @@ pub async fn rows_of(conn: &mut Conn, student_id: i64) -> Result<LedgerRows> {
                                  UNION ALL
                                  SELECT c.date AS d FROM credit_allocations x JOIN credit_notes c ON c.id = x.credit_note_id
                                  WHERE x.installment_id = b.id) AS settled_dates) AS last_settled_on,
-            (SELECT COALESCE(c.response_code, '') FROM card_transactions c
-             WHERE c.installment_id = b.id AND c.outcome = 'refused' ORDER BY c.date DESC, c.id DESC LIMIT 1) AS refused_code
+            (SELECT r.response_code FROM card_refusals r WHERE r.installment_id = b.id) AS refused_code
          FROM installment_balances b JOIN invoices i ON i.id = b.invoice_id
          WHERE i.student_id = $1 ORDER BY b.due_date, b.invoice_id, b.n",
     )
