@@ -159,6 +159,7 @@ async fn card_import(
     bytes: Vec<u8>,
     mapping: Option<String>,
     save_as: Option<String>,
+    on_progress: Channel<Progress>,
 ) -> Reply<regie::card::ImportSummary> {
     let columns = match mapping.as_deref() {
         Some(m) => regie::card::Columns::Mapping {
@@ -167,7 +168,8 @@ async fn card_import(
         },
         None => regie::card::Columns::Detect,
     };
-    regie::card::import_bytes(&desk.store, &name, &bytes, columns, &desk.actor()?).await.map_err(Into::into)
+    let report = move |p: Progress| drop(on_progress.send(p));
+    regie::card::import_bytes(&desk.store, &name, &bytes, columns, &desk.actor()?, &report).await.map_err(Into::into)
 }
 
 #[tauri::command]

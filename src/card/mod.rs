@@ -194,6 +194,19 @@ impl Index {
 /// mark it refused, refunds are recorded paid, charge-backs make their payment unpaid; what
 /// cannot be tied to a student waits (`unknown`). One transaction, audited.
 pub async fn import_file(store: &Store, path: &Path, columns: Columns<'_>, actor: &str) -> Result<ImportSummary> {
+    import_file_with(store, path, columns, actor, &|_| {}).await
+}
+
+/// `import_file`, reporting its progress (the statements' phases: read, match, save, done).
+pub async fn import_file_with(
+    store: &Store,
+    path: &Path,
+    columns: Columns<'_>,
+    actor: &str,
+    progress: &(dyn Fn(crate::bank::Progress) + Send + Sync),
+) -> Result<ImportSummary> {
+    use crate::bank::Progress;
+    progress(Progress { phase: "read", done: 0, total: 0 });
     let sheet = sheets::read(path)?;
     let mapping = match &columns {
         Columns::Detect => export::detect(&sheet)?,
@@ -227,7 +240,11 @@ pub async fn import_file(store: &Store, path: &Path, columns: Columns<'_>, actor
     let mut refused = Vec::new();
     let mut refusals = Vec::new();
     let mut paid_list = Vec::new();
-    for row in &rows {
+    let total = rows.len();
+    for (k, row) in rows.iter().enumerate() {
+        if k % 5000 == 0 {
+            progress(Progress { phase: "match", done: k, total });
+        }
         if !known.insert(row.number.clone()) {
             summary.already_known += 1;
             continue;
@@ -304,6 +321,7 @@ pub async fn import_file(store: &Store, path: &Path, columns: Columns<'_>, actor
         });
     }
     summary.new = new.len();
+    progress(Progress { phase: "save", done: total, total });
     ledger::record_payments_bulk(&mut tx, &payments).await?;
     store::card::insert_bulk(&mut tx, &new).await?;
     store::card::record_refusals(&mut tx, &refusals).await?;
@@ -330,6 +348,7 @@ pub async fn import_file(store: &Store, path: &Path, columns: Columns<'_>, actor
     )
     .await?;
     tx.commit().await?;
+    progress(Progress { phase: "done", done: total, total });
     Ok(summary)
 }
 
@@ -372,9 +391,10 @@ pub async fn import_bytes(
     bytes: &[u8],
     columns: Columns<'_>,
     actor: &str,
+    progress: &(dyn Fn(crate::bank::Progress) + Send + Sync),
 ) -> Result<ImportSummary> {
     let upload = crate::bank::Upload::new(name, bytes)?;
-    import_file(store, &upload.path, columns, actor).await
+    import_file_with(store, &upload.path, columns, actor, progress).await
 }
 
 /// A captured refund or charge-back row: a charge-back makes the debit it names unpaid; a refund

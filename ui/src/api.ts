@@ -447,8 +447,14 @@ export const api = {
     call('exemption_decide', Applied, { studentNumber, outcome, amount, reference, session, iban }),
   cardPreview: (name: string, bytes: number[], mapping: string | null) =>
     call('card_preview', z.object({ file: z.string(), rows: z.array(z.array(z.string())), mapping: z.object({ header_row: z.number() }).nullable(), problem: z.string().nullable(), transactions: z.number() }), { name, bytes, mapping }),
-  cardImport: (name: string, bytes: number[], mapping: string | null, saveAs: string | null) =>
-    call('card_import', CardImportSummary, { name, bytes, mapping, saveAs }),
+  cardImport: (name: string, bytes: number[], mapping: string | null, saveAs: string | null, onProgress: (p: Progress) => void) => {
+    const channel = new Channel<unknown>();
+    channel.onmessage = (m) => {
+      const p = Progress.safeParse(m);
+      if (p.success) onProgress(p.data);
+    };
+    return call('card_import', CardImportSummary, { name, bytes, mapping, saveAs, onProgress: channel });
+  },
   cardTransactions: (status: string | null) => call('card_transactions', z.array(CardTransaction), { status }),
   cardAssign: (number: string, studentNumber: string) => call('card_assign', CardTransaction, { number, studentNumber }),
   cardChargeBack: (number: string, reason: string) => call('card_charge_back', CardTransaction, { number, reason }),
