@@ -236,7 +236,8 @@ pub async fn import_file_with(
     let mut payment_id = store::ledger::last_payment_id(&mut tx).await?;
     let mut new = Vec::new();
     let mut payments = Vec::new();
-    let mut later = Vec::new();
+    // Refunds and charge-backs, by id: done after the payments they may undo are stored.
+    let mut later = HashSet::new();
     let mut refused = Vec::new();
     let mut refusals = Vec::new();
     let mut paid_list = Vec::new();
@@ -300,7 +301,9 @@ pub async fn import_file_with(
                     outcome = Outcome::Paid;
                 }
             }
-            (Kind::Refund | Kind::Chargeback, Status::Captured) => later.push(id),
+            (Kind::Refund | Kind::Chargeback, Status::Captured) => {
+                later.insert(id);
+            }
             (Kind::Debit, Status::Refused) => {}
         }
         match outcome {

@@ -197,7 +197,8 @@ pub async fn run(
     let settings = store::settings::school_settings(&mut tx).await?;
     // One letter per student: everything overdue, at the highest level reached.
     let mut by_student: BTreeMap<&str, Vec<&Entry>> = BTreeMap::new();
-    for e in entries.iter().filter(|e| raised_students.contains(&e.student_number.as_str())) {
+    let raised: std::collections::HashSet<&str> = raised_students.iter().copied().collect();
+    for e in entries.iter().filter(|e| raised.contains(e.student_number.as_str())) {
         by_student.entry(&e.student_number).or_default().push(e);
     }
     std::fs::create_dir_all(out).map_err(|e| Error::Io { path: out.display().to_string(), source: e })?;
