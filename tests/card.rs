@@ -90,6 +90,11 @@ async fn a_gateway_export_pays_refuses_refunds_and_charges_back_installments() {
     assert_eq!(pos.schedule[2].status, InstallmentStatus::Refused);
     assert_eq!(pos.schedule[2].refusal.as_deref(), Some("carte expirée"));
     assert_eq!(pos.summary.balance, m(387900 - 61800));
+    // Relances say why: the debit came back, the next one was refused.
+    let due = regie::dunning::list(&store, d(2025, 11, 12)).await.unwrap();
+    let why: Vec<(i64, &str)> =
+        due.iter().filter(|e| e.student_number == "25000004").map(|e| (e.installment, e.reason.as_str())).collect();
+    assert_eq!(why, [(2, "paiement revenu impayé"), (3, "prélèvement refusé : carte expirée")]);
 
     // The unknown one waits; the accountant ties it to Chloé: it pays her oldest open installment.
     let unknown = card::transactions(&store, Some(Outcome::Unknown), 100).await.unwrap();

@@ -106,10 +106,11 @@ pub async fn list(store: &Store, as_of: NaiveDate) -> Result<Vec<Entry>> {
         let s =
             settings.iter().find(|s| s.school == school).ok_or_else(|| Error::Invalid(format!("école {school}")))?;
         let transfer = r.plan.as_deref() == Some(crate::plans::PlanKind::Transfer.code());
-        let reason = match (&r.refused_code, transfer) {
-            (Some(code), _) => format!("prélèvement refusé : {}", response_words(code)),
-            (None, true) => "virement non reçu".to_string(),
-            (None, false) => "échéance impayée".to_string(),
+        let reason = match (&r.refused_code, r.came_back, transfer) {
+            (Some(code), _, _) => format!("prélèvement refusé : {}", response_words(code)),
+            (None, true, _) => "paiement revenu impayé".to_string(),
+            (None, false, true) => "virement non reçu".to_string(),
+            (None, false, false) => "échéance impayée".to_string(),
         };
         let level = Level::of(r.level);
         let next = level_due(r.due_date, r.refused_code.is_some(), as_of, s).max(level);

@@ -22,6 +22,8 @@ pub struct OverdueRow {
     pub plan: Option<String>,
     /// The gateway's response code of a refused card debit of it ('' when it gave none).
     pub refused_code: Option<String>,
+    /// A payment of it came back (a charge-back, a returned transfer).
+    pub came_back: bool,
     pub level: i64,
 }
 
@@ -31,6 +33,8 @@ pub async fn overdue(conn: &mut Conn, as_of: NaiveDate) -> Result<Vec<OverdueRow
                 i.number AS invoice_number, s.number AS student_number, s.last_name, s.first_name, s.email, s.school,
                 r.plan,
                 (SELECT r.response_code FROM card_refusals r WHERE r.installment_id = b.id) AS refused_code,
+                EXISTS (SELECT 1 FROM allocations a JOIN payments p ON p.id = a.payment_id
+                        WHERE a.installment_id = b.id AND p.reversal = 'unpaid') AS came_back,
                 COALESCE(d.level, 0) AS level
          FROM installment_balances b
          JOIN invoices i ON i.id = b.invoice_id
