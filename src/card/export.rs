@@ -362,7 +362,11 @@ pub fn invoice_in_reference(reference: &str) -> Option<(String, Option<i64>)> {
     let bytes = upper.as_bytes();
     for start in 0..bytes.len() {
         // F + 4 digits + '-' + 5 digits
-        let Some(candidate) = upper.get(start..start + 11) else { break };
+        if start + 11 > bytes.len() {
+            break;
+        }
+        // Not on a character boundary (an accented letter before it): not a reference here.
+        let Some(candidate) = upper.get(start..start + 11) else { continue };
         let b = candidate.as_bytes();
         let ok = b[0] == b'F'
             && b[1..5].iter().all(u8::is_ascii_digit)
@@ -492,6 +496,7 @@ mod tests {
         assert_eq!(invoice_in_reference("F2025-000981"), None);
         assert_eq!(invoice_in_reference("XF2025-00098"), None);
         assert_eq!(invoice_in_reference("25000001"), None);
+        assert_eq!(invoice_in_reference("échéance F2025-00098-2"), Some(("F2025-00098".into(), Some(2))));
     }
 
     #[test]
