@@ -122,24 +122,30 @@ pub async fn import_file_with(
             continue;
         }
         line_id += 1;
+        let base = store::bank::NewLine {
+            id: line_id,
+            fingerprint: print,
+            row: line.row,
+            date: line.date,
+            value_date: line.value_date,
+            label: &line.label,
+            amount: line.amount,
+            status: LineStatus::Unmatched,
+            score: None,
+            reasons: String::new(),
+            suggestions: "[]".into(),
+            remittance: None,
+        };
         // A card remittance confirms transactions the gateway's export recorded: it never goes
         // to the student matcher, and never pays anyone.
         if let Some(number) = line.amount.is_positive().then(|| crate::card::remittance_in_label(&line.label)).flatten()
         {
             let m = crate::card::match_remittance(number, line.date, line.amount, &remittances, commission_bp);
             new_lines.push(store::bank::NewLine {
-                id: line_id,
-                fingerprint: print,
-                row: line.row,
-                date: line.date,
-                value_date: line.value_date,
-                label: &line.label,
-                amount: line.amount,
                 status: if m.known { LineStatus::Matched } else { LineStatus::Unmatched },
-                score: None,
-                reasons: serde_json::to_string(&m.reasons).expect("json"),
-                suggestions: "[]".into(),
+                reasons: serde_json::to_string(&m.reasons).expect("a list of strings serializes"),
                 remittance: Some(m.number.unwrap_or_default()),
+                ..base
             });
             summary.remittances += 1;
             continue;
@@ -148,13 +154,6 @@ pub async fn import_file_with(
         let best = ranked.first().map(|r| &r.1);
         let suggestions: Vec<&Suggestion> = ranked.iter().map(|r| &r.1).collect();
         new_lines.push(store::bank::NewLine {
-            id: line_id,
-            fingerprint: print,
-            row: line.row,
-            date: line.date,
-            value_date: line.value_date,
-            label: &line.label,
-            amount: line.amount,
             status,
             score: best.map(|b| b.score),
             reasons: serde_json::to_string(&best.map(|b| &b.reasons)).expect("json"),
@@ -164,7 +163,7 @@ pub async fn import_file_with(
             } else {
                 serde_json::to_string(&suggestions).expect("json")
             },
-            remittance: None,
+            ..base
         });
         match status {
             LineStatus::Matched => {
