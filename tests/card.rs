@@ -288,3 +288,43 @@ async fn remittance_lines_confirm_the_gateway_s_transactions_and_pay_no_student(
     let again = bank::import_file(&store, &statement, BankColumns::Detect, "claire").await.unwrap();
     assert_eq!((again.new, again.already_known), (0, 6));
 }
+
+/// A card refund larger than the account's credit gives back the card payment it refunds: that
+/// payment is undone and its installment is due again, so the position stays right. One the
+/// gateway could not tie to anyone waits, and the accountant places it on a student's account.
+#[tokio::test]
+async fn a_refund_beyond_the_credit_undoes_the_card_payment_it_gives_back() {
+    let (store, dir, paul, chloe) = setup("card-refund").await;
+    let file = dir.join("paybox.csv");
+    let rows = [
+        HEADER.to_string(),
+        format!("05/09/2025;14:02:11;7100001;1;{paul}-1;206,00;EUR;Débit;Télécollecté;00000;CB;81200;06/09/2025;paul@etu.uca.fr"),
+        format!("05/09/2025;15:40:02;7100002;2;{chloe}-1;618,00;EUR;Débit;Remisé;00000;VISA;81200;06/09/2025;chloe@etu.uca.fr"),
+        // Paul's first installment is refunded in full (nothing on his account to cover it).
+        format!("08/09/2025;09:00:00;7100003;3;{paul}-1;206,00;EUR;Remboursement;Télécollecté;00000;CB;;;paul@etu.uca.fr"),
+        // A refund of 618 that names nobody Régie knows.
+        "09/09/2025;09:00:00;7100004;4;PORTAIL-99;618,00;EUR;Remboursement;Télécollecté;00000;VISA;;;famille@example.org"
+            .to_string(),
+    ];
+    write_1252(&file, &(rows.join("\r\n") + "\r\n"));
+    let s = card::import_file(&store, &file, Columns::Detect, "claire").await.unwrap();
+    assert_eq!((s.paid, s.refunded, s.unknown), (2, 1, 1), "{s:?}");
+
+    let pos = regie::ledger::account_position(&store, "25000002").await.unwrap();
+    assert_eq!(pos.schedule[0].left_to_pay, m(20600), "the refunded installment is due again");
+    assert_eq!(pos.summary.balance, m(61800));
+    assert!(pos.refunds.is_empty(), "no credit was given back: the payment is undone instead");
+    let refunded = card::transactions(&store, Some(Outcome::Refunded), 10).await.unwrap();
+    let numbers: Vec<&str> = refunded.iter().map(|t| t.row.number.as_str()).collect();
+    assert_eq!(numbers, ["7100003", "7100001"], "the refund and the debit it gave back");
+
+    // Paul paid nothing else by card: 618 cannot be his. It is Chloé's first installment.
+    let err = card::assign(&store, "7100004", "25000002", "claire").await.unwrap_err();
+    assert!(err.to_string().contains("ni crédit ni paiement carte"), "{err}");
+    let done = card::assign(&store, "7100004", "25000004", "claire").await.unwrap();
+    assert_eq!(done.row.outcome, Outcome::Refunded);
+    let pos = regie::ledger::account_position(&store, "25000004").await.unwrap();
+    assert_eq!(pos.schedule[0].left_to_pay, m(61800));
+    assert_eq!(pos.summary.balance, m(387900));
+    assert!(card::transactions(&store, Some(Outcome::Unknown), 10).await.unwrap().is_empty());
+}

@@ -78,6 +78,13 @@ enum Op {
     },
     /// The gateway's export: a charge-back row of an earlier captured transaction.
     GatewayChargeBack(usize),
+    /// The gateway's export: a refund to a student's card, of an earlier captured transaction
+    /// (beyond the account's credit, it undoes that payment) or of any amount.
+    GatewayRefund {
+        k: usize,
+        cents: i64,
+        of_a_debit: bool,
+    },
 }
 
 struct Rng(u64);
@@ -111,7 +118,7 @@ fn generate(seed: u64, steps: usize) -> Vec<Op> {
     for _ in 0..steps {
         let k = r.below(1000) as usize;
         let plans = [PlanKind::One, PlanKind::Three, PlanKind::Six, PlanKind::Transfer];
-        ops.push(match r.below(24) {
+        ops.push(match r.below(26) {
             0..=3 => Op::Approve(k),
             4 => Op::Reject(k),
             5 => Op::Reopen(k),
@@ -133,7 +140,8 @@ fn generate(seed: u64, steps: usize) -> Vec<Op> {
                 by_email: r.below(5) == 0,
                 again: r.below(3) == 0,
             },
-            _ => Op::GatewayChargeBack(k),
+            23 => Op::GatewayChargeBack(k),
+            _ => Op::GatewayRefund { k, cents: r.cents(), of_a_debit: r.below(2) == 0 },
         });
     }
     ops
@@ -348,6 +356,27 @@ impl World {
                     "{GATEWAY_HEADER}\r\n{};B{step}-{k};{reference};{};Impayé;Télécollecté;00141;\r\n",
                     date.format("%d/%m/%Y"),
                     Money::from_cents(*cents).to_french_number().replace('\u{202f}', " ")
+                );
+                self.gateway(&text, false).await?;
+            }
+            Op::GatewayRefund { k, cents, of_a_debit } => {
+                let paid: Vec<(String, i64, String)> = sqlx::query_as(
+                    "SELECT c.order_ref, c.amount_cents, s.email FROM card_transactions c
+                     JOIN students s ON s.id = c.student_id
+                     WHERE c.outcome = 'paid' AND c.kind = 'debit' ORDER BY c.id",
+                )
+                .fetch_all(s.pool())
+                .await
+                .unwrap();
+                if paid.is_empty() {
+                    return Ok(());
+                }
+                let (reference, paid_cents, email) = &paid[k % paid.len()];
+                let cents = if *of_a_debit { *paid_cents } else { *cents };
+                let text = format!(
+                    "{GATEWAY_HEADER}\r\n{};R{step}-{k};{reference};{};Remboursement;Télécollecté;00000;{email}\r\n",
+                    date.format("%d/%m/%Y"),
+                    Money::from_cents(cents).to_french_number().replace('\u{202f}', " ")
                 );
                 self.gateway(&text, false).await?;
             }
@@ -600,7 +629,15 @@ async fn check(s: &Store) -> Result<(), String> {
             fail(format!("refund {n} has no audit record"));
         }
     }
-    // The exemption report's refunds are the positions' refunds.
+    // The exemption report's refunds are the positions' refunds, but for those sent back to a card
+    // by the gateway (paid at once, out of the account's credit).
+    let (card_refunds,): (i64,) = sqlx::query_as(
+        "SELECT COALESCE(SUM(f.amount_cents), 0) FROM refunds f
+         WHERE f.status = 'paid' AND EXISTS (SELECT 1 FROM card_transactions c WHERE c.refund_id = f.id)",
+    )
+    .fetch_one(s.pool())
+    .await
+    .map_err(|e| e.to_string())?;
     let report = exemptions::report(s).await.map_err(|e| e.to_string())?;
     let mut by_status: BTreeMap<&str, Money> = BTreeMap::new();
     for row in &STUDENTS {
@@ -609,6 +646,7 @@ async fn check(s: &Store) -> Result<(), String> {
             *by_status.entry(r.status.code()).or_default() += r.amount;
         }
     }
+    *by_status.entry("paid").or_default() -= Money::from_cents(card_refunds);
     let get = |k: &str| by_status.get(k).copied().unwrap_or_default();
     if (report.totals.refunds_to_pay, report.totals.refunds_paid) != (get("to_pay"), get("paid")) {
         fail(format!(
@@ -724,6 +762,7 @@ async fn random_sequences_keep_every_invariant() {
             "refund.paid",
             "invoice.rebill",
             "card.import",
+            "card.refund",
         ] {
             assert!(seen.contains(action), "no sequence did {action}: {seen:?}");
         }

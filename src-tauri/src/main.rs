@@ -202,13 +202,17 @@ async fn card_remittances(desk: State<'_, Desk>) -> Reply<Vec<regie::card::Remit
 }
 
 #[tauri::command]
-async fn dunning_list(desk: State<'_, Desk>) -> Reply<Vec<regie::dunning::Entry>> {
-    regie::dunning::list(&desk.store, today()).await.map_err(Into::into)
+async fn dunning_list(desk: State<'_, Desk>, as_of: Option<chrono::NaiveDate>) -> Reply<Vec<regie::dunning::Entry>> {
+    regie::dunning::list(&desk.store, as_of.unwrap_or_else(today)).await.map_err(Into::into)
 }
 
 #[tauri::command]
-async fn dunning_run(desk: State<'_, Desk>, merged: bool) -> Reply<regie::dunning::RunSummary> {
-    regie::dunning::run_to_exports(&desk.store, desk.typesetter(), today(), merged, &desk.actor()?)
+async fn dunning_run(
+    desk: State<'_, Desk>,
+    merged: bool,
+    as_of: Option<chrono::NaiveDate>,
+) -> Reply<regie::dunning::RunSummary> {
+    regie::dunning::run_to_exports(&desk.store, desk.typesetter(), as_of.unwrap_or_else(today), merged, &desk.actor()?)
         .await
         .map_err(Into::into)
 }

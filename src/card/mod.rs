@@ -406,7 +406,7 @@ async fn undo_money(conn: &mut Conn, t: &store::card::NewTransaction<'_>, actor:
     let row = t.row;
     let mut reasons: Vec<String> = serde_json::from_str(&t.reasons).unwrap_or_default();
     let (outcome, payment, refund) = match row.kind {
-        Kind::Chargeback => match store::card::paid_debit_for(conn, &row.reference, row.amount).await? {
+        Kind::Chargeback => match store::card::paid_debit_for(conn, Some(&row.reference), None, row.amount).await? {
             Some((debit, payment)) => {
                 let why = format!(
                     "impayé carte {} ({})",
@@ -425,15 +425,23 @@ async fn undo_money(conn: &mut Conn, t: &store::card::NewTransaction<'_>, actor:
             }
         },
         _ => match t.student_id {
-            Some(student) if row.amount <= ledger::spare_credit(conn, student).await? => {
-                let refund = ledger::issue_refund(conn, student, None, row.date, row.amount, None, actor).await?;
-                ledger::pay_refund(conn, refund, None, row.date, actor).await?;
-                reasons.push("remboursé sur la carte".into());
-                (Outcome::Refunded, None, Some(refund))
-            }
-            Some(_) => {
-                reasons.push("remboursement au-delà du crédit du compte".into());
-                (Outcome::Unknown, None, None)
+            Some(student) => {
+                match refund_out(conn, student, &row.number, Some(&row.reference), row.amount, row.date, actor).await? {
+                    Some(RefundedBy::Credit(refund)) => {
+                        reasons.push("remboursé sur la carte".into());
+                        (Outcome::Refunded, None, Some(refund))
+                    }
+                    Some(RefundedBy::Reversal { payment, .. }) => {
+                        reasons.push(format!("remboursement du règlement {payment}: son échéance est due à nouveau"));
+                        (Outcome::Refunded, Some(payment), None)
+                    }
+                    None => {
+                        reasons.push(
+                            "remboursement au-delà du crédit du compte, sans paiement carte de ce montant".into(),
+                        );
+                        (Outcome::Unknown, None, None)
+                    }
+                }
             }
             None => (Outcome::Unknown, None, None),
         },
@@ -441,6 +449,65 @@ async fn undo_money(conn: &mut Conn, t: &store::card::NewTransaction<'_>, actor:
     let reasons = serde_json::to_string(&reasons).expect("json");
     store::card::settle_transaction(conn, t.id, outcome, None, None, payment, refund, &reasons).await?;
     Ok(outcome)
+}
+
+/// How a card refund left the account.
+enum RefundedBy {
+    /// Out of the account's spare credit: a refund record, paid.
+    Credit(i64),
+    /// The card payment it gives back is undone (what it paid is due again): that payment.
+    Reversal { payment: i64 },
+}
+
+/// Gives a captured card refund back out of a student's account: out of its spare credit when
+/// there is enough; else it undoes the card payment it refunds, the paid debit of the same amount
+/// and order reference, or the student's latest paid debit of that amount when no reference ties
+/// them. `None` when neither exists: the refund cannot be placed on this account.
+async fn refund_out(
+    conn: &mut Conn,
+    student: i64,
+    number: &str,
+    reference: Option<&str>,
+    amount: Money,
+    date: NaiveDate,
+    actor: &str,
+) -> Result<Option<RefundedBy>> {
+    if amount <= ledger::spare_credit(conn, student).await? {
+        let refund = ledger::issue_refund(conn, student, None, date, amount, None, actor).await?;
+        ledger::pay_refund(conn, refund, None, date, actor).await?;
+        audit::record(conn, actor, "card.refund", "card_transaction", number, None, json!({"refund": refund})).await?;
+        return Ok(Some(RefundedBy::Credit(refund)));
+    }
+    let mut debit = None;
+    if let Some(reference) = reference {
+        debit = store::card::paid_debit_for(conn, Some(reference), Some(student), amount).await?;
+    }
+    if debit.is_none() {
+        debit = store::card::paid_debit_for(conn, None, Some(student), amount).await?;
+    }
+    let Some((debit, payment)) = debit else { return Ok(None) };
+    ledger::reverse_payment(
+        conn,
+        payment,
+        PaymentReversal::Correction,
+        date,
+        &format!("remboursement carte {number}"),
+        actor,
+    )
+    .await?;
+    let why = json!([format!("remboursée par la transaction {number}")]).to_string();
+    store::card::settle_transaction(conn, debit, Outcome::Refunded, None, None, None, None, &why).await?;
+    audit::record(
+        conn,
+        actor,
+        "card.refund",
+        "card_transaction",
+        number,
+        Some("au-delà du crédit du compte: le paiement carte remboursé est annulé"),
+        json!({"reverses": payment, "debit": debit}),
+    )
+    .await?;
+    Ok(Some(RefundedBy::Reversal { payment }))
 }
 
 /// A transaction as listed.
@@ -473,7 +540,8 @@ fn view(row: store::card::TransactionRow) -> Result<TransactionView> {
 
 /// Ties a transaction that waits (`unknown`) to a student, as the accountant decides: a captured
 /// debit becomes a card payment (oldest installment first), a refused one marks the oldest open
-/// installment refused. Audited.
+/// installment refused, a refund leaves the account out of its credit or by undoing the student's
+/// card payment of that amount. Audited.
 pub async fn assign(store: &Store, number: &str, student_number: &str, actor: &str) -> Result<TransactionView> {
     let mut tx = store.begin().await?;
     let t = store::card::transaction(&mut tx, number)
@@ -520,7 +588,33 @@ pub async fn assign(store: &Store, number: &str, student_number: &str, actor: &s
             )
             .await?;
         }
-        _ => return Err(Error::Invalid(format!("transaction {number} : seul un débit s'attribue à un étudiant"))),
+        (Kind::Refund, Status::Captured) => {
+            let (payment, refund) = match refund_out(&mut tx, student.id, number, None, amount, t.date, actor).await? {
+                Some(RefundedBy::Credit(refund)) => (None, Some(refund)),
+                Some(RefundedBy::Reversal { payment }) => (Some(payment), None),
+                None => {
+                    return Err(Error::Invalid(format!(
+                        "remboursement {number} de {amount} : ni crédit ni paiement carte de ce montant sur le compte de {student_number}"
+                    )));
+                }
+            };
+            store::card::settle_transaction(
+                &mut tx,
+                t.id,
+                Outcome::Refunded,
+                Some(student.id),
+                None,
+                payment,
+                refund,
+                &reasons,
+            )
+            .await?;
+        }
+        _ => {
+            return Err(Error::Invalid(format!(
+                "transaction {number} : seuls un débit ou un remboursement s'attribuent à un étudiant"
+            )));
+        }
     }
     audit::record(&mut tx, actor, "card.assign", "card_transaction", number, None, json!({"student": student_number}))
         .await?;

@@ -178,6 +178,13 @@ pub async fn run(
     merged: bool,
     actor: &str,
 ) -> Result<RunSummary> {
+    // Letters go out on their date: a run dated later would raise levels nobody has reached yet.
+    if as_of > chrono::Local::now().date_naive() {
+        return Err(Error::Invalid(format!(
+            "relances au {} : une relance ne se date pas dans le futur",
+            as_of.format("%d/%m/%Y")
+        )));
+    }
     let entries = list(store, as_of).await?;
     let mut tx = store.begin().await?;
     let run_id = store::dunning::insert_run(&mut tx, as_of, actor).await?;

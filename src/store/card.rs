@@ -210,17 +210,23 @@ pub async fn transaction(conn: &mut Conn, number: &str) -> Result<Option<Transac
     Ok(sqlx::query_as(sql).bind(number).fetch_optional(conn).await?)
 }
 
-/// The captured debit a charge-back or refund row refers to: same order reference, same amount,
-/// still paid, the latest first.
-pub async fn paid_debit_for(conn: &mut Conn, reference: &str, amount: Money) -> Result<Option<(i64, i64)>> {
+/// The captured debit a charge-back or refund row refers to: same amount, still paid, the latest
+/// first; of that order reference, of that student, or both (`None` leaves either open).
+pub async fn paid_debit_for(
+    conn: &mut Conn,
+    reference: Option<&str>,
+    student_id: Option<i64>,
+    amount: Money,
+) -> Result<Option<(i64, i64)>> {
     Ok(sqlx::query_as(
         "SELECT c.id, c.payment_id FROM card_transactions c
-         WHERE c.order_ref = $1 AND c.amount_cents = $2 AND c.kind = 'debit' AND c.outcome = 'paid'
-           AND c.payment_id IS NOT NULL
+         WHERE ($1 IS NULL OR c.order_ref = $1) AND ($3 IS NULL OR c.student_id = $3) AND c.amount_cents = $2
+           AND c.kind = 'debit' AND c.outcome = 'paid' AND c.payment_id IS NOT NULL
          ORDER BY c.date DESC, c.id DESC LIMIT 1",
     )
     .bind(reference)
     .bind(amount.cents())
+    .bind(student_id)
     .fetch_optional(conn)
     .await?)
 }

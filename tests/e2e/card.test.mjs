@@ -60,6 +60,22 @@ test('a refused debit from the gateway export is reminded in Relances', async ()
   const key_ = `${target.line.invoice_number}-${target.n}`;
   const line = await s.waitForText(`[data-testid="dunning-row"][data-key="${key_}"]`, (t) => t.length > 0);
   assert.ok(line.includes('prélèvement refusé : provision insuffisante'), line);
+  // As of a year ago nothing of this year was overdue; back to today, the refusal is there again.
+  const setAsOf = (iso) =>
+    s.execute(
+      `const i = document.querySelector('[data-testid="dunning-as-of"]'); i.value = arguments[0];
+       i.dispatchEvent(new Event('input', { bubbles: true })); i.dispatchEvent(new Event('change', { bubbles: true }));`,
+      [iso],
+    );
+  const iso = (d) => `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}-${String(d.getDate()).padStart(2, '0')}`;
+  const yearAgo = new Date(today.getFullYear() - 1, today.getMonth(), today.getDate());
+  await setAsOf(iso(yearAgo));
+  const earlier = await s.waitForText('.run', (t) => t.includes(`au ${fr(yearAgo)}`));
+  assert.ok(earlier.startsWith('0 échéance'), earlier);
+  await s.waitForCount('[data-testid="dunning-row"]', 0);
+  await setAsOf(iso(today));
+  await s.waitForText(`[data-testid="dunning-row"][data-key="${key_}"]`, (t) => t.length > 0);
+  await s.waitForText('.run', (t) => t.includes("aujourd'hui"));
   await s.click(await s.find('[data-testid="dunning-run"]'));
   const result = await s.waitForText('[data-testid="dunning-result"]', (t) => t.includes('lettre'));
   const pdf = result.split('fichiers : ')[1].split(', ').find((f) => f.endsWith('.pdf'));

@@ -89,6 +89,11 @@ export class Session {
     return this.cmd('GET', `/element/${el}/text`);
   }
 
+  /** Runs `script` in the page with plain JSON `args`; returns its result. */
+  execute(script, args = []) {
+    return this.cmd('POST', '/execute/sync', { script, args });
+  }
+
   attribute(el, name) {
     return this.cmd('GET', `/element/${el}/attribute/${name}`);
   }
