@@ -9,7 +9,7 @@ export NO_AT_BRIDGE=1
 TOOLS="$CACHE/tools"
 
 APT_PACKAGES=(libwebkit2gtk-4.1-dev libgtk-3-dev libsoup-3.0-dev librsvg2-dev libayatana-appindicator3-dev
-  build-essential pkg-config libssl-dev xvfb xauth webkit2gtk-driver poppler-utils)
+  build-essential pkg-config libssl-dev xvfb xauth webkit2gtk-driver poppler-utils postgresql)
 
 step() { printf '\n== %s\n' "$*"; }
 

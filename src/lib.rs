@@ -38,7 +38,7 @@ pub struct AppStatus {
 pub async fn app_status(store: &Store, user: &str) -> Result<AppStatus> {
     let mut conn = store.read().await?;
     Ok(AppStatus {
-        db_path: store.path().display().to_string(),
+        db_path: store.location().display(),
         students: store::students::count(&mut conn).await?,
         requests: store::requests::count(&mut conn).await?,
         role: store::users::role_of(&mut conn, user).await?,

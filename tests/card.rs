@@ -197,7 +197,7 @@ async fn a_bad_row_names_its_cell_and_nothing_is_kept() {
 #[test]
 fn another_layout_through_a_saved_mapping_from_the_cli() {
     let dir = common::temp_dir("card-map");
-    let db = dir.join("r.sqlite");
+    let db = common::db_at(&dir, "r");
     let regs = dir.join("inscriptions.csv");
     common::write_csv_1252(&regs, &[PAUL_DURAND]);
     regie(&db, &["import-registrations", regs.to_str().unwrap(), "--json"]).json();

@@ -11,7 +11,7 @@ fn amounts(v: &Value) -> Vec<String> {
 
 #[test]
 fn plan_gives_the_worked_examples_of_the_domain() {
-    let db = temp_dir("plan").join("r.sqlite");
+    let db = common::db_at(&temp_dir("plan"), "r");
     let six =
         regie(&db, &["plan", "--amount", "3770", "--plan", "six", "--first", "601", "--start", "2022-09-01", "--json"])
             .json();
@@ -38,7 +38,7 @@ fn plan_gives_the_worked_examples_of_the_domain() {
 
 #[test]
 fn plan_errors_are_classified_on_stderr() {
-    let db = temp_dir("plan-err").join("r.sqlite");
+    let db = common::db_at(&temp_dir("plan-err"), "r");
     let out = regie(&db, &["plan", "--amount", "3770", "--plan", "six", "--json"]);
     assert!(!out.ok);
     assert!(out.stdout.is_empty());
@@ -51,7 +51,7 @@ fn plan_errors_are_classified_on_stderr() {
 #[test]
 fn registrations_import_from_windows_1252_csv_then_reimport_changes_nothing() {
     let dir = temp_dir("import-csv");
-    let db = dir.join("r.sqlite");
+    let db = common::db_at(&dir, "r");
     let file = dir.join("inscriptions.csv");
     write_csv_1252(&file, &registration_rows());
     let first = regie(&db, &["import-registrations", file.to_str().unwrap(), "--json"]).json();
@@ -86,7 +86,7 @@ fn registrations_import_from_windows_1252_csv_then_reimport_changes_nothing() {
 #[test]
 fn registrations_import_from_xlsx_with_real_dates_and_numbers() {
     let dir = temp_dir("import-xlsx");
-    let db = dir.join("r.sqlite");
+    let db = common::db_at(&dir, "r");
     let file = dir.join("export portail.xlsx");
     write_xlsx(&file, &registration_rows());
     let summary = regie(&db, &["import-registrations", file.to_str().unwrap(), "--json"]).json();
@@ -100,7 +100,7 @@ fn registrations_import_from_xlsx_with_real_dates_and_numbers() {
 #[test]
 fn a_bad_row_refuses_the_whole_file_naming_row_and_column() {
     let dir = temp_dir("import-bad");
-    let db = dir.join("r.sqlite");
+    let db = common::db_at(&dir, "r");
     let file = dir.join("inscriptions.csv");
     let mut rows = registration_rows();
     rows[3][7] = "99"; // row 5 of the file (after the header): unknown situation
@@ -115,7 +115,7 @@ fn a_bad_row_refuses_the_whole_file_naming_row_and_column() {
 
 #[test]
 fn demo_then_account_position_of_a_paying_student() {
-    let db = temp_dir("demo").join("r.sqlite");
+    let db = common::db_at(&temp_dir("demo"), "r");
     let summary = regie(&db, &["demo", "--students", "120", "--today", "20/11/2025", "--json"]).json();
     assert_eq!(summary["students"], 120);
     assert!(summary["approved"].as_u64().unwrap() > 10);
@@ -159,7 +159,7 @@ fn cents(s: &str) -> i64 {
 #[test]
 fn the_fee_grid_is_editable_and_the_change_is_audited() {
     let dir = temp_dir("fees");
-    let db = dir.join("r.sqlite");
+    let db = common::db_at(&dir, "r");
     assert!(regie(&db, &["users", "set-role", "test-comptable", "--role", "finance_manager"]).ok);
     let grid = regie(&db, &["fees", "list", "--json"]).json();
     let isima_05 = |g: &Value| {
@@ -210,7 +210,7 @@ fn the_fee_grid_is_editable_and_the_change_is_audited() {
 /// and importing them leaves every remittance reconciled.
 #[test]
 fn the_demo_is_this_year_up_to_today() {
-    let db = temp_dir("demo-today").join("r.sqlite");
+    let db = common::db_at(&temp_dir("demo-today"), "r");
     let summary = regie(&db, &["demo", "--today", "20/11/2025", "--json"]).json();
     assert_eq!(summary["academic_year"], "2025-26");
     assert_eq!(summary["grid_carried_from"], Value::Null, "2025-26 has its own grid");
@@ -259,7 +259,7 @@ fn the_demo_is_this_year_up_to_today() {
     let first = invoices[0]["number"].as_str().unwrap();
     assert!(first.starts_with("F2025-"), "{first}");
     // A year the grid does not have yet carries the latest amounts over, and says so.
-    let later = temp_dir("demo-later").join("r.sqlite");
+    let later = common::db_at(&temp_dir("demo-later"), "r");
     let summary = regie(&later, &["demo", "--students", "40", "--today", "01/12/2026", "--json"]).json();
     assert_eq!(
         (summary["academic_year"].as_str(), summary["grid_carried_from"].as_str()),
@@ -267,8 +267,9 @@ fn the_demo_is_this_year_up_to_today() {
     );
 }
 
-/// A server URL is not a file: `--db postgres://…` is refused with a clear error (and no folder
-/// named `postgres:` is created); a `sqlite:` URL names its file.
+/// A server URL is not a file: `--db postgres://…` names a PostgreSQL server (here one that does not
+/// answer: a clear error, the password never printed, no folder named `postgres:`); a `sqlite:` URL
+/// names its file.
 #[test]
 fn a_database_url_is_not_taken_for_a_folder() {
     let dir = temp_dir("db-url");

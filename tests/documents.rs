@@ -113,7 +113,7 @@ async fn credit_notes_never_exceed_the_invoice_and_need_a_reason() {
 #[tokio::test]
 async fn eight_tasks_issuing_500_invoices_leave_no_gap() {
     let dir = temp_dir("doc-gapless");
-    let store = Store::open(&dir.join("r.sqlite")).await.unwrap();
+    let store = Store::open(&common::db_at(&dir, "r")).await.unwrap();
     let rows: Vec<[String; 14]> = (0..500)
         .map(|i| {
             [

@@ -37,7 +37,7 @@ fn refused(db: &Path, args: &[&str], parts: &[&str]) -> String {
 #[test]
 fn a_statement_amount_beyond_ten_million_is_refused_with_its_place() {
     let dir = temp_dir("huge-amount");
-    let db = dir.join("r.sqlite");
+    let db = common::db_at(&dir, "r");
     let file = dir.join("releve.csv");
     std::fs::write(&file, "Date;Libellé;Montant\n05/09/2025;VIR A;10,00\n06/09/2025;VIR B;100000000000000000\n")
         .unwrap();
@@ -93,7 +93,7 @@ const STATEMENT_ROWS: &str = r#"<row r="1"><c r="A1" t="inlineStr"><is><t>Date</
 #[test]
 fn absurd_sheet_dimensions_and_junk_are_refused_cleanly() {
     let dir = temp_dir("absurd-xlsx");
-    let db = dir.join("r.sqlite");
+    let db = common::db_at(&dir, "r");
     let far_cell = format!(r#"{STATEMENT_ROWS}<row r="1048576"><c r="XFD1048576"><v>1</v></c></row>"#);
     let files = [
         ("coin.xlsx", Some("A1:XFD1048576"), far_cell.as_str()),
@@ -128,7 +128,7 @@ fn absurd_sheet_dimensions_and_junk_are_refused_cleanly() {
 fn an_ods_whose_repeats_unfold_to_billions_of_cells_is_refused_before_reading() {
     use zip::write::SimpleFileOptions;
     let dir = temp_dir("absurd-ods");
-    let db = dir.join("r.sqlite");
+    let db = common::db_at(&dir, "r");
     let file = dir.join("releve.ods");
     let content = r#"<?xml version="1.0" encoding="UTF-8"?>
 <office:document-content xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0" office:version="1.2"><office:body><office:spreadsheet><table:table table:name="Relevé"><table:table-row table:number-rows-repeated="1000000"><table:table-cell office:value-type="float" office:value="1" table:number-columns-repeated="90"><text:p>1</text:p></table:table-cell></table:table-row></table:table></office:spreadsheet></office:body></office:document-content>"#;
@@ -145,7 +145,7 @@ fn an_ods_whose_repeats_unfold_to_billions_of_cells_is_refused_before_reading() 
 #[test]
 fn a_registration_dated_2205_is_refused_at_its_cell_and_the_queue_still_loads() {
     let dir = temp_dir("far-date");
-    let db = dir.join("r.sqlite");
+    let db = common::db_at(&dir, "r");
     let file = dir.join("inscriptions.csv");
     #[rustfmt::skip]
     let row = ["25000009", "Durand", "Léa", "lea@etu.uca.fr", "ISIMA", "ISIMA_1A", "1", "01", "3", "05/09/2205", "601", "non", "", ""];
@@ -163,7 +163,7 @@ fn a_registration_dated_2205_is_refused_at_its_cell_and_the_queue_still_loads() 
 fn spreadsheet_numbers_keep_their_cents_and_refuse_fractions_of_one() {
     use rust_xlsxwriter::Workbook;
     let dir = temp_dir("xlsx-cents");
-    let db = dir.join("r.sqlite");
+    let db = common::db_at(&dir, "r");
     let write = |path: &Path, amounts: &[f64]| {
         let mut wb = Workbook::new();
         let ws = wb.add_worksheet();
@@ -193,7 +193,7 @@ fn spreadsheet_numbers_keep_their_cents_and_refuse_fractions_of_one() {
 #[test]
 fn exported_letters_cannot_carry_spreadsheet_formulas() {
     let dir = temp_dir("csv-injection");
-    let db = dir.join("r.sqlite");
+    let db = common::db_at(&dir, "r");
     let file = dir.join("inscriptions.csv");
     // The portal quotes a cell holding quotes, as any CSV writer does.
     #[rustfmt::skip]
@@ -220,7 +220,7 @@ fn exported_letters_cannot_carry_spreadsheet_formulas() {
 #[test]
 fn a_column_mapping_is_read_from_row_one_and_checked_before_use() {
     let dir = temp_dir("mapping");
-    let db = dir.join("r.sqlite");
+    let db = common::db_at(&dir, "r");
     let file = dir.join("releve.csv");
     std::fs::write(&file, "Jour;Texte;Valeur\n05/09/2025;VIR X;10,00\n").unwrap();
     let import = |map: &str| -> Vec<String> {
@@ -240,7 +240,7 @@ fn a_column_mapping_is_read_from_row_one_and_checked_before_use() {
 #[test]
 fn a_closed_pipe_ends_the_command_quietly() {
     let dir = temp_dir("broken-pipe");
-    let db = dir.join("r.sqlite");
+    let db = common::db_at(&dir, "r");
     let (code, _, stderr) = run(&db, &["demo", "--students", "300"]);
     assert_eq!(code, Some(0), "{stderr}");
     for args in [&["students", "list"][..], &["students", "list", "--json"][..]] {

@@ -73,7 +73,7 @@ async fn a_refund_cancelled_or_not_yet_paid_is_not_refunded() {
 #[tokio::test]
 async fn a_whole_credit_note_leaves_nothing_due_and_nothing_to_match() {
     let (s, dir) = common::approved("ledger-credit", &[PAUL_DURAND]).await;
-    let db = s.path().to_path_buf();
+    let db = common::db_of(&s);
     assert!(common::regie(&db, &["users", "set-role", "test-comptable", "--role", "finance_manager"]).ok);
     let invoice = regie::invoices::list(&s, None).await.unwrap()[0].number.clone();
     let out =
@@ -175,13 +175,12 @@ async fn stored_json_that_does_not_decode_is_an_error_not_a_default() {
     let file = dir.join("autre.csv");
     write_1252(&file, &statement(&[("12/11/2025", "50,00", "VIR SEPA RECU /DE INCONNU")]));
     bank::import_file(&s, &file, Columns::Detect, "paul").await.unwrap();
-    sqlx::query("UPDATE statement_lines SET suggestions = '[{\"tronqué' WHERE label LIKE '%INCONNU%'")
-        .execute(s.pool())
+    common::exec(&s, "UPDATE statement_lines SET suggestions = '[{\"tronqué' WHERE label LIKE '%INCONNU%'")
         .await
         .unwrap();
     let e = bank::lines(&s, None).await.unwrap_err();
     assert!(e.to_string().contains("illisibles"), "{e}");
-    sqlx::query("UPDATE exemption_outcomes SET cancelled = 'pas du json'").execute(s.pool()).await.unwrap();
+    common::exec(&s, "UPDATE exemption_outcomes SET cancelled = 'pas du json'").await.unwrap();
     let e = exemptions::decide(&s, "C 2025-09", "25000003", Outcome::Full, "CE-3", None, d(2025, 11, 21), "Claire")
         .await
         .unwrap_err();

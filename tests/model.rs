@@ -179,7 +179,7 @@ impl World {
         let dir = common::temp_dir(tag);
         let file = dir.join("inscriptions.csv");
         common::write_csv_1252(&file, &STUDENTS);
-        let store = Store::open(&dir.join("model.sqlite")).await.unwrap();
+        let store = Store::open(&common::db_at(&dir, "model")).await.unwrap();
         requests::import::import_file(&store, &file, "model").await.unwrap();
         regie::users::set_role(&store, "claire", regie::users::Role::FinanceManager, "model").await.unwrap();
         World { store, dir, last_statement: None, statements: 0 }
@@ -307,13 +307,12 @@ impl World {
                 tx.commit().await?;
             }
             Op::ChargeBack(k) => {
-                let live: Vec<(i64,)> = sqlx::query_as(
+                let live: Vec<(i64,)> = common::rows(
+                    s,
                     "SELECT p.id FROM payments p WHERE p.method = 'card' AND p.reverses IS NULL
                        AND NOT EXISTS (SELECT 1 FROM payments r WHERE r.reverses = p.id) ORDER BY p.id",
                 )
-                .fetch_all(s.pool())
-                .await
-                .unwrap();
+                .await;
                 if let Some((id,)) = nth(live.into_iter().map(|(id,)| id).collect(), *k).map(|id| (id,)) {
                     let mut tx = s.begin().await?;
                     ledger::reverse_payment(&mut tx, id, ledger::PaymentReversal::Unpaid, date, "00141", "paul")
@@ -342,12 +341,7 @@ impl World {
                 self.gateway(&text, *again).await?;
             }
             Op::GatewayChargeBack(k) => {
-                let paid: Vec<(String, i64)> = sqlx::query_as(
-                    "SELECT order_ref, amount_cents FROM card_transactions WHERE outcome = 'paid' AND kind = 'debit' ORDER BY id",
-                )
-                .fetch_all(s.pool())
-                .await
-                .unwrap();
+                let paid: Vec<(String, i64)> = common::rows(s, "SELECT order_ref, amount_cents FROM card_transactions WHERE outcome = 'paid' AND kind = 'debit' ORDER BY id").await;
                 if paid.is_empty() {
                     return Ok(());
                 }
@@ -360,14 +354,13 @@ impl World {
                 self.gateway(&text, false).await?;
             }
             Op::GatewayRefund { k, cents, of_a_debit } => {
-                let paid: Vec<(String, i64, String)> = sqlx::query_as(
+                let paid: Vec<(String, i64, String)> = common::rows(
+                    s,
                     "SELECT c.order_ref, c.amount_cents, s.email FROM card_transactions c
                      JOIN students s ON s.id = c.student_id
                      WHERE c.outcome = 'paid' AND c.kind = 'debit' ORDER BY c.id",
                 )
-                .fetch_all(s.pool())
-                .await
-                .unwrap();
+                .await;
                 if paid.is_empty() {
                     return Ok(());
                 }
@@ -431,12 +424,12 @@ impl World {
 }
 
 async fn scalar(s: &Store, sql: &'static str) -> i64 {
-    let (v,): (i64,) = sqlx::query_as(sql).fetch_one(s.pool()).await.unwrap();
+    let (v,): (i64,) = common::one(s, sql).await;
     v
 }
 
 async fn rows(s: &Store, sql: &'static str) -> Vec<(i64, i64, i64)> {
-    sqlx::query_as(sql).fetch_all(s.pool()).await.unwrap()
+    common::rows(s, sql).await
 }
 
 /// Every invariant of the ledger, from the raw rows and from what Régie shows.
@@ -448,20 +441,20 @@ async fn check(s: &Store) -> Result<(), String> {
     let per_student = rows(
         s,
         "SELECT s.id,
-           COALESCE((SELECT SUM(l.excl_vat_cents + l.vat_cents) FROM invoice_lines l JOIN invoices i ON i.id = l.invoice_id WHERE i.student_id = s.id), 0)
-           - COALESCE((SELECT SUM(c.amount_cents) FROM credit_notes c JOIN invoices i ON i.id = c.invoice_id WHERE i.student_id = s.id), 0)
-           - COALESCE((SELECT SUM(p.amount_cents) FROM payments p WHERE p.student_id = s.id), 0)
-           + COALESCE((SELECT SUM(f.amount_cents) FROM refunds f WHERE f.student_id = s.id AND f.status = 'paid'), 0),
-           COALESCE((SELECT SUM(t.amount_cents
+           COALESCE((SELECT CAST(SUM(l.excl_vat_cents + l.vat_cents) AS BIGINT) FROM invoice_lines l JOIN invoices i ON i.id = l.invoice_id WHERE i.student_id = s.id), 0)
+           - COALESCE((SELECT CAST(SUM(c.amount_cents) AS BIGINT) FROM credit_notes c JOIN invoices i ON i.id = c.invoice_id WHERE i.student_id = s.id), 0)
+           - COALESCE((SELECT CAST(SUM(p.amount_cents) AS BIGINT) FROM payments p WHERE p.student_id = s.id), 0)
+           + COALESCE((SELECT CAST(SUM(f.amount_cents) AS BIGINT) FROM refunds f WHERE f.student_id = s.id AND f.status = 'paid'), 0),
+           COALESCE((SELECT CAST(SUM(t.amount_cents
                  - COALESCE((SELECT SUM(a.amount_cents) FROM allocations a WHERE a.installment_id = t.id), 0)
-                 - COALESCE((SELECT SUM(x.amount_cents) FROM credit_allocations x WHERE x.installment_id = t.id), 0))
+                 - COALESCE((SELECT SUM(x.amount_cents) FROM credit_allocations x WHERE x.installment_id = t.id), 0)) AS BIGINT)
               FROM installments t JOIN invoices i ON i.id = t.invoice_id WHERE i.student_id = s.id AND t.status <> 'cancelled'), 0)
-           - (COALESCE((SELECT SUM(p.amount_cents) FROM payments p WHERE p.student_id = s.id), 0)
-              - COALESCE((SELECT SUM(a.amount_cents) FROM allocations a JOIN payments p ON p.id = a.payment_id WHERE p.student_id = s.id), 0)
-              + COALESCE((SELECT SUM(c.amount_cents) FROM credit_notes c JOIN invoices i ON i.id = c.invoice_id WHERE i.student_id = s.id), 0)
-              - COALESCE((SELECT SUM(x.amount_cents) FROM credit_allocations x JOIN credit_notes c ON c.id = x.credit_note_id
+           - (COALESCE((SELECT CAST(SUM(p.amount_cents) AS BIGINT) FROM payments p WHERE p.student_id = s.id), 0)
+              - COALESCE((SELECT CAST(SUM(a.amount_cents) AS BIGINT) FROM allocations a JOIN payments p ON p.id = a.payment_id WHERE p.student_id = s.id), 0)
+              + COALESCE((SELECT CAST(SUM(c.amount_cents) AS BIGINT) FROM credit_notes c JOIN invoices i ON i.id = c.invoice_id WHERE i.student_id = s.id), 0)
+              - COALESCE((SELECT CAST(SUM(x.amount_cents) AS BIGINT) FROM credit_allocations x JOIN credit_notes c ON c.id = x.credit_note_id
                           JOIN invoices i ON i.id = c.invoice_id WHERE i.student_id = s.id), 0)
-              - COALESCE((SELECT SUM(f.amount_cents) FROM refunds f WHERE f.student_id = s.id AND f.status = 'paid'), 0))
+              - COALESCE((SELECT CAST(SUM(f.amount_cents) AS BIGINT) FROM refunds f WHERE f.student_id = s.id AND f.status = 'paid'), 0))
          FROM students s ORDER BY s.id",
     )
     .await;
@@ -502,15 +495,10 @@ async fn check(s: &Store) -> Result<(), String> {
     {
         fail(format!("installment {id}: {settled} settled of {amount} (or paid while cancelled)"));
     }
-    let invoices: Vec<(i64, i64, i64, i64)> = sqlx::query_as(
-        "SELECT i.id, COALESCE((SELECT SUM(l.excl_vat_cents) FROM invoice_lines l WHERE l.invoice_id = i.id), 0),
-                COALESCE((SELECT SUM(t.amount_cents) FROM installments t WHERE t.invoice_id = i.id), 0),
-                COALESCE((SELECT SUM(c.amount_cents) FROM credit_notes c WHERE c.invoice_id = i.id), 0)
-         FROM invoices i",
-    )
-    .fetch_all(s.pool())
-    .await
-    .unwrap();
+    let invoices: Vec<(i64, i64, i64, i64)> = common::rows(s, "SELECT i.id, COALESCE((SELECT CAST(SUM(l.excl_vat_cents) AS BIGINT) FROM invoice_lines l WHERE l.invoice_id = i.id), 0),
+                COALESCE((SELECT CAST(SUM(t.amount_cents) AS BIGINT) FROM installments t WHERE t.invoice_id = i.id), 0),
+                COALESCE((SELECT CAST(SUM(c.amount_cents) AS BIGINT) FROM credit_notes c WHERE c.invoice_id = i.id), 0)
+         FROM invoices i").await;
     for (id, total, scheduled, credited) in invoices {
         if total != scheduled {
             fail(format!("invoice {id}: total {total} but installments {scheduled}"));
@@ -522,7 +510,7 @@ async fn check(s: &Store) -> Result<(), String> {
     // Payments: a payment's allocations never exceed it; a reversal mirrors its payment.
     for (id, amount, allocated) in rows(
         s,
-        "SELECT p.id, p.amount_cents, COALESCE((SELECT SUM(a.amount_cents) FROM allocations a WHERE a.payment_id = p.id), 0)
+        "SELECT p.id, p.amount_cents, COALESCE((SELECT CAST(SUM(a.amount_cents) AS BIGINT) FROM allocations a WHERE a.payment_id = p.id), 0)
          FROM payments p",
     )
     .await
@@ -535,8 +523,8 @@ async fn check(s: &Store) -> Result<(), String> {
         s,
         "SELECT COUNT(*) FROM payments r JOIN payments p ON p.id = r.reverses
          WHERE r.amount_cents <> -p.amount_cents
-            OR COALESCE((SELECT SUM(a.amount_cents) FROM allocations a WHERE a.payment_id = r.id), 0)
-               <> -COALESCE((SELECT SUM(a.amount_cents) FROM allocations a WHERE a.payment_id = p.id), 0)",
+            OR COALESCE((SELECT CAST(SUM(a.amount_cents) AS BIGINT) FROM allocations a WHERE a.payment_id = r.id), 0)
+               <> -COALESCE((SELECT CAST(SUM(a.amount_cents) AS BIGINT) FROM allocations a WHERE a.payment_id = p.id), 0)",
     )
     .await;
     if unmirrored > 0 {
@@ -544,7 +532,7 @@ async fn check(s: &Store) -> Result<(), String> {
     }
     for (id, amount, allocated) in rows(
         s,
-        "SELECT c.id, c.amount_cents, COALESCE((SELECT SUM(x.amount_cents) FROM credit_allocations x WHERE x.credit_note_id = c.id), 0)
+        "SELECT c.id, c.amount_cents, COALESCE((SELECT CAST(SUM(x.amount_cents) AS BIGINT) FROM credit_allocations x WHERE x.credit_note_id = c.id), 0)
          FROM credit_notes c",
     )
     .await
@@ -557,12 +545,12 @@ async fn check(s: &Store) -> Result<(), String> {
     for (id, spare, refunds) in rows(
         s,
         "SELECT s.id,
-            COALESCE((SELECT SUM(p.amount_cents) FROM payments p WHERE p.student_id = s.id), 0)
-            - COALESCE((SELECT SUM(a.amount_cents) FROM allocations a JOIN payments p ON p.id = a.payment_id WHERE p.student_id = s.id), 0)
-            + COALESCE((SELECT SUM(c.amount_cents) FROM credit_notes c JOIN invoices i ON i.id = c.invoice_id WHERE i.student_id = s.id), 0)
-            - COALESCE((SELECT SUM(x.amount_cents) FROM credit_allocations x JOIN credit_notes c ON c.id = x.credit_note_id
+            COALESCE((SELECT CAST(SUM(p.amount_cents) AS BIGINT) FROM payments p WHERE p.student_id = s.id), 0)
+            - COALESCE((SELECT CAST(SUM(a.amount_cents) AS BIGINT) FROM allocations a JOIN payments p ON p.id = a.payment_id WHERE p.student_id = s.id), 0)
+            + COALESCE((SELECT CAST(SUM(c.amount_cents) AS BIGINT) FROM credit_notes c JOIN invoices i ON i.id = c.invoice_id WHERE i.student_id = s.id), 0)
+            - COALESCE((SELECT CAST(SUM(x.amount_cents) AS BIGINT) FROM credit_allocations x JOIN credit_notes c ON c.id = x.credit_note_id
                         JOIN invoices i ON i.id = c.invoice_id WHERE i.student_id = s.id), 0),
-            COALESCE((SELECT SUM(f.amount_cents) FROM refunds f WHERE f.student_id = s.id AND f.status <> 'cancelled'), 0)
+            COALESCE((SELECT CAST(SUM(f.amount_cents) AS BIGINT) FROM refunds f WHERE f.student_id = s.id AND f.status <> 'cancelled'), 0)
          FROM students s",
     )
     .await
@@ -576,7 +564,7 @@ async fn check(s: &Store) -> Result<(), String> {
         ("invoices", "SELECT series, MIN(seq), MAX(seq), COUNT(DISTINCT number) FROM invoices GROUP BY series"),
         ("credit_notes", "SELECT series, MIN(seq), MAX(seq), COUNT(DISTINCT number) FROM credit_notes GROUP BY series"),
     ] {
-        let series: Vec<(String, i64, i64, i64)> = sqlx::query_as(sql).fetch_all(s.pool()).await.unwrap();
+        let series: Vec<(String, i64, i64, i64)> = common::rows(s, sql).await;
         for (name, min, max, count) in series {
             if min != 1 || max != count {
                 fail(format!("{table} {name}: numbers {min}..{max} for {count} documents"));
@@ -585,7 +573,7 @@ async fn check(s: &Store) -> Result<(), String> {
     }
     // Audit: every document, payment and refund has its record.
     let audit: Vec<(String, String, String)> =
-        sqlx::query_as("SELECT action, entity_id, details FROM audit_log").fetch_all(s.pool()).await.unwrap();
+        common::rows(s, "SELECT action, entity_id, details FROM audit_log").await;
     let mut seen: HashSet<(String, String)> = HashSet::new();
     for (action, entity_id, details) in &audit {
         let kind = action.split('.').next().unwrap_or_default().to_string();
@@ -606,9 +594,7 @@ async fn check(s: &Store) -> Result<(), String> {
             seen.insert(("refund".into(), r["replaced_by"].to_string()));
         }
     }
-    let ids = |sql: &'static str| async move {
-        sqlx::query_as::<_, (String,)>(sql).fetch_all(s.pool()).await.unwrap().into_iter().map(|(x,)| x)
-    };
+    let ids = |sql: &'static str| async move { common::rows::<(String,)>(s, sql).await.into_iter().map(|(x,)| x) };
     for n in ids("SELECT number FROM invoices").await {
         if !seen.contains(&("invoice".into(), n.clone())) {
             fail(format!("invoice {n} has no audit record"));
@@ -631,13 +617,12 @@ async fn check(s: &Store) -> Result<(), String> {
     }
     // The exemption report's refunds are the positions' refunds, but for those sent back to a card
     // by the gateway (paid at once, out of the account's credit).
-    let (card_refunds,): (i64,) = sqlx::query_as(
-        "SELECT COALESCE(SUM(f.amount_cents), 0) FROM refunds f
+    let (card_refunds,): (i64,) = common::one(
+        s,
+        "SELECT COALESCE(CAST(SUM(f.amount_cents) AS BIGINT), 0) FROM refunds f
          WHERE f.status = 'paid' AND EXISTS (SELECT 1 FROM card_transactions c WHERE c.refund_id = f.id)",
     )
-    .fetch_one(s.pool())
-    .await
-    .map_err(|e| e.to_string())?;
+    .await;
     let report = exemptions::report(s).await.map_err(|e| e.to_string())?;
     let mut by_status: BTreeMap<&str, Money> = BTreeMap::new();
     for row in &STUDENTS {
@@ -673,8 +658,7 @@ async fn run(tag: &str, ops: &[Op]) -> Result<HashSet<String>, (usize, String)> 
         }
         check(&w.store).await.map_err(|e| (step, format!("after {op:?}:\n{e}")))?;
     }
-    let actions: Vec<(String,)> =
-        sqlx::query_as("SELECT DISTINCT action FROM audit_log").fetch_all(w.store.pool()).await.unwrap();
+    let actions: Vec<(String,)> = common::rows(&w.store, "SELECT DISTINCT action FROM audit_log").await;
     let _ = std::fs::remove_dir_all(&w.dir);
     Ok(actions.into_iter().map(|(a,)| a).collect())
 }
@@ -701,19 +685,36 @@ async fn shrink(mut ops: Vec<Op>) -> (Vec<Op>, String) {
 
 async fn explore(seeds: std::ops::Range<u64>, steps: usize) -> HashSet<String> {
     let mut seen = HashSet::new();
-    for seed in seeds {
-        let ops = generate(seed, steps);
-        let done = run(&format!("model-{seed}"), &ops).await;
-        if let Ok(actions) = &done {
-            seen.extend(actions.iter().cloned());
+    let seeds: Vec<u64> = seeds.collect();
+    // Four sequences at a time, each on its own database: on PostgreSQL every statement waits for
+    // a socket, and the waits overlap.
+    for batch in seeds.chunks(4) {
+        let runs: Vec<_> = batch
+            .iter()
+            .map(|&seed| {
+                tokio::spawn(async move {
+                    let ops = generate(seed, steps);
+                    let done = run(&format!("model-{seed}"), &ops).await;
+                    (seed, ops, done)
+                })
+            })
+            .collect();
+        let mut results = Vec::new();
+        for r in runs {
+            results.push(r.await.expect("a sequence panicked"));
         }
-        if done.is_err() {
-            let (ops, why) = shrink(ops).await;
-            let mut text = String::new();
-            for op in &ops {
-                let _ = writeln!(text, "    Op::{op:?},");
+        for (seed, ops, done) in results {
+            if let Ok(actions) = &done {
+                seen.extend(actions.iter().cloned());
             }
-            panic!("seed {seed} breaks an invariant; shortest sequence ({} steps):\n{text}{why}", ops.len());
+            if done.is_err() {
+                let (ops, why) = shrink(ops).await;
+                let mut text = String::new();
+                for op in &ops {
+                    let _ = writeln!(text, "    Op::{op:?},");
+                }
+                panic!("seed {seed} breaks an invariant; shortest sequence ({} steps):\n{text}{why}", ops.len());
+            }
         }
     }
     seen

@@ -109,7 +109,7 @@ fn id_of(list: &Value, number: &str) -> i64 {
 #[test]
 fn auto_review_rejects_at_or_below_the_threshold_and_not_above() {
     let dir = temp_dir("auto");
-    let db = dir.join("r.sqlite");
+    let db = common::db_at(&dir, "r");
     regie(&db, &["import-registrations", threshold_file(&dir).to_str().unwrap(), "--json"]).json();
     let list = regie(&db, &["requests", "list", "--json"]).json();
     let (at, above, below, diff) =
@@ -147,7 +147,7 @@ fn auto_review_rejects_at_or_below_the_threshold_and_not_above() {
 #[test]
 fn the_threshold_is_a_setting_per_school() {
     let dir = temp_dir("threshold");
-    let db = dir.join("r.sqlite");
+    let db = common::db_at(&dir, "r");
     regie(&db, &["import-registrations", threshold_file(&dir).to_str().unwrap(), "--json"]).json();
     assert!(regie(&db, &["users", "set-role", "test-comptable", "--role", "finance_manager"]).ok);
     let set = regie(
@@ -170,7 +170,7 @@ fn the_threshold_is_a_setting_per_school() {
 #[test]
 fn reject_needs_a_reason_then_change_plan_then_approve() {
     let dir = temp_dir("reject");
-    let db = dir.join("r.sqlite");
+    let db = common::db_at(&dir, "r");
     regie(&db, &["import-registrations", threshold_file(&dir).to_str().unwrap(), "--json"]).json();
     let list = regie(&db, &["requests", "list", "--json"]).json();
     let id = id_of(&list, "30000001").to_string();
@@ -199,7 +199,7 @@ async fn reopen_is_audited_and_cancels_an_unpaid_invoice_by_credit_note() {
     let dir = temp_dir("reopen");
     let file = dir.join("inscriptions.csv");
     write_csv_1252(&file, &registration_rows());
-    let s = regie::Store::open(&dir.join("r.sqlite")).await.unwrap();
+    let s = regie::Store::open(&common::db_at(&dir, "r")).await.unwrap();
     regie::requests::import::import_file(&s, &file, "test").await.unwrap();
     let list = regie::requests::list(&s, Some(RequestStatus::Pending)).await.unwrap();
     let id = list.iter().find(|r| r.student_number == "22001002").unwrap().id;
@@ -229,7 +229,7 @@ async fn reopen_is_audited_and_cancels_an_unpaid_invoice_by_credit_note() {
 fn letters_export_as_csv_and_xlsx() {
     use calamine::Reader;
     let dir = temp_dir("letters");
-    let db = dir.join("r.sqlite");
+    let db = common::db_at(&dir, "r");
     regie(&db, &["import-registrations", threshold_file(&dir).to_str().unwrap(), "--json"]).json();
     regie(&db, &["requests", "auto-review", "--json"]).json();
     let list = regie(&db, &["requests", "list", "--json"]).json();
@@ -304,7 +304,7 @@ async fn on_the_demo_data_auto_review_is_exact_and_every_decision_is_audited() {
 #[test]
 fn checks_run_on_zero_priced_requests_with_the_french_optional_headers() {
     let dir = temp_dir("zero-priced");
-    let db = dir.join("r.sqlite");
+    let db = common::db_at(&dir, "r");
     let file = dir.join("inscriptions.csv");
     // An extra-EU first-year student who declares 02 (priced 0) without a scholarship
     // certificate: two findings, although nothing would be billed.
@@ -327,7 +327,7 @@ fn checks_run_on_zero_priced_requests_with_the_french_optional_headers() {
 #[test]
 fn blocking_findings_refuse_approval_unless_overridden() {
     let dir = temp_dir("blocking");
-    let db = dir.join("r.sqlite");
+    let db = common::db_at(&dir, "r");
     let file = dir.join("inscriptions.csv");
     let text = "numero;nom;prenom;email;ecole;formation;annee;situation;echeancier;date_demande;extra_ue\r\n\
                 25009101;Diallo;Awa;awa@etu.uca.fr;ISIMA;P2526_ISI_1A;1;05;3;02/09/2025;oui\r\n\
@@ -375,7 +375,7 @@ fn blocking_findings_refuse_approval_unless_overridden() {
 #[test]
 fn the_rejection_letter_of_isima_differentiated_fees_says_transfer() {
     let dir = temp_dir("letter-05");
-    let db = dir.join("r.sqlite");
+    let db = common::db_at(&dir, "r");
     let file = dir.join("inscriptions.csv");
     write_1252(
         &file,
@@ -401,7 +401,7 @@ fn the_rejection_letter_of_isima_differentiated_fees_says_transfer() {
 #[test]
 fn exchange_agreements_choose_07_and_apprentices_choose_01() {
     let dir = temp_dir("rule6");
-    let db = dir.join("r.sqlite");
+    let db = common::db_at(&dir, "r");
     let file = dir.join("inscriptions.csv");
     write_1252(
         &file,
@@ -498,7 +498,7 @@ async fn changing_plan_after_a_payment_keeps_the_paid_part_and_replans_the_rest(
 #[test]
 fn exemption_candidates_are_05_unless_a_manager_adds_one() {
     let dir = temp_dir("rule8");
-    let db = dir.join("r.sqlite");
+    let db = common::db_at(&dir, "r");
     let file = dir.join("inscriptions.csv");
     write_1252(
         &file,

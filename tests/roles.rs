@@ -13,7 +13,7 @@ fn forbidden(out: &common::CliOutput) -> bool {
 #[tokio::test]
 async fn an_accountant_is_refused_every_finance_manager_action() {
     let (s, _) = common::approved("roles", &[AMINE_BENALI]).await;
-    let db = s.path().to_path_buf();
+    let db = common::db_of(&s);
     // The database's first finance manager is named by anyone; after that, only by one.
     users::set_role(&s, "Fanny", Role::FinanceManager, "installateur").await.unwrap();
     users::set_role(&s, "Paul", Role::Accountant, "Fanny").await.unwrap();

@@ -177,7 +177,7 @@ pub fn detect(sheet: &Sheet) -> Result<Mapping, Error> {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, sqlx::Type)]
 #[serde(rename_all = "snake_case")]
-#[sqlx(rename_all = "snake_case")]
+#[sqlx(type_name = "text", rename_all = "snake_case")]
 pub enum Kind {
     Debit,
     /// Money sent back to the card by the office (a double payment, an exemption).
@@ -188,7 +188,7 @@ pub enum Kind {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, sqlx::Type)]
 #[serde(rename_all = "snake_case")]
-#[sqlx(rename_all = "snake_case")]
+#[sqlx(type_name = "text", rename_all = "snake_case")]
 pub enum Status {
     /// "Télécollecté", "Remisé", "Capturé": the money moved.
     Captured,

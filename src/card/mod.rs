@@ -21,7 +21,7 @@ use crate::{Error, Result};
 /// What Régie made of a transaction.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, sqlx::Type)]
 #[serde(rename_all = "snake_case")]
-#[sqlx(rename_all = "snake_case")]
+#[sqlx(type_name = "text", rename_all = "snake_case")]
 pub enum Outcome {
     /// A captured debit, recorded as a card payment on its installment.
     Paid,

@@ -423,7 +423,11 @@ pub async fn fill(store: &Store, opts: DemoOptions, actor: &str) -> Result<DemoS
 
     // The files, as the office receives them: imported up to the last debit day (the 10th), whose
     // debits, remittances and transfers since are left to import.
-    let dir = store.path().parent().map(|p| p.join("demo-files")).unwrap_or_else(|| "demo-files".into());
+    // Beside the database file; for a server, in the documents folder.
+    let dir = match store.path() {
+        Some(path) => path.parent().map(|p| p.join("demo-files")).unwrap_or_else(|| "demo-files".into()),
+        None => crate::exports_dir()?.join(format!("demo-files-{}", store.location().name())),
+    };
     std::fs::create_dir_all(&dir).map_err(|e| Error::Io { path: dir.display().to_string(), source: e })?;
     let cut = {
         use chrono::Datelike;

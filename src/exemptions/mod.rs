@@ -15,7 +15,7 @@ use crate::{Error, Result};
 /// What an outcome is, as stored and listed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize, sqlx::Type)]
 #[serde(rename_all = "snake_case")]
-#[sqlx(rename_all = "snake_case")]
+#[sqlx(type_name = "text", rename_all = "snake_case")]
 pub enum OutcomeKind {
     Full,
     Partial,

@@ -86,7 +86,7 @@ pub struct Student {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, sqlx::Type)]
 #[serde(rename_all = "lowercase")]
-#[sqlx(rename_all = "lowercase")]
+#[sqlx(type_name = "text", rename_all = "lowercase")]
 pub enum PaymentMethod {
     Card,
     Debit,
@@ -108,7 +108,7 @@ impl PaymentMethod {
 /// Why a payment was reversed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, sqlx::Type)]
 #[serde(rename_all = "lowercase")]
-#[sqlx(rename_all = "lowercase")]
+#[sqlx(type_name = "text", rename_all = "lowercase")]
 pub enum PaymentReversal {
     /// It came back (a card chargeback, a returned transfer): "Impayé", due again.
     Unpaid,
@@ -129,7 +129,7 @@ impl PaymentReversal {
 /// ([`InstallmentStatus`]); only a cancellation is a decision that must be stored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, sqlx::Type)]
 #[serde(rename_all = "snake_case")]
-#[sqlx(rename_all = "snake_case")]
+#[sqlx(type_name = "text", rename_all = "snake_case")]
 pub enum InstallmentState {
     Scheduled,
     /// A credit note removed all of it before anything was paid.
@@ -175,7 +175,7 @@ impl InstallmentStatus {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, sqlx::Type)]
 #[serde(rename_all = "snake_case")]
-#[sqlx(rename_all = "snake_case")]
+#[sqlx(type_name = "text", rename_all = "snake_case")]
 pub enum RefundStatus {
     ToPay,
     Paid,

@@ -29,7 +29,8 @@ pub async fn record(
     reason: Option<&str>,
     details: Value,
 ) -> Result<()> {
-    sqlx::query(
+    on!(conn, |c| {
+        sqlx::query(
         "INSERT INTO audit_log (at, actor, action, entity, entity_id, reason, details) VALUES ($1, $2, $3, $4, $5, $6, $7)",
     )
     .bind(chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
@@ -39,17 +40,17 @@ pub async fn record(
     .bind(entity_id.to_string())
     .bind(reason)
     .bind(details.to_string())
-    .execute(conn)
-    .await?;
+    .execute(c).await.map(|r| r.rows_affected())
+    })?;
     Ok(())
 }
 
 pub async fn list(conn: &mut Conn, entity: Option<&str>) -> Result<Vec<AuditEntry>> {
-    Ok(sqlx::query_as(
+    Ok(on!(conn, |c| sqlx::query_as(
         "SELECT id, at, actor, action, entity, entity_id, reason, details FROM audit_log
          WHERE $1 IS NULL OR entity = $1 ORDER BY id",
     )
     .bind(entity)
-    .fetch_all(conn)
-    .await?)
+    .fetch_all(c)
+    .await)?)
 }

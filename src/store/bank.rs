@@ -14,7 +14,7 @@ pub async fn insert_statement(
     actor: &str,
     rows: usize,
 ) -> Result<i64> {
-    let (id,): (i64,) = sqlx::query_as(
+    let (id,): (i64,) = on!(conn, |c| sqlx::query_as(
         "INSERT INTO statements (file, sheet, imported_at, imported_by, rows, new_lines, already_known)
          VALUES ($1, $2, $3, $4, $5, 0, 0) RETURNING id",
     )
@@ -23,32 +23,39 @@ pub async fn insert_statement(
     .bind(chrono::Utc::now().to_rfc3339())
     .bind(actor)
     .bind(rows as i64)
-    .fetch_one(conn)
-    .await?;
+    .fetch_one(c)
+    .await)?;
     Ok(id)
 }
 
 pub async fn set_statement_counts(conn: &mut Conn, id: i64, new_lines: usize, already_known: usize) -> Result<()> {
-    sqlx::query("UPDATE statements SET new_lines = $1, already_known = $2 WHERE id = $3")
+    on!(conn, |c| sqlx::query("UPDATE statements SET new_lines = $1, already_known = $2 WHERE id = $3")
         .bind(new_lines as i64)
         .bind(already_known as i64)
         .bind(id)
-        .execute(conn)
-        .await?;
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()))?;
     Ok(())
 }
 
 pub async fn set_line_status(conn: &mut Conn, id: i64, status: LineStatus) -> Result<()> {
-    sqlx::query("UPDATE statement_lines SET status = $1 WHERE id = $2").bind(status).bind(id).execute(conn).await?;
+    on!(conn, |c| sqlx::query("UPDATE statement_lines SET status = $1 WHERE id = $2")
+        .bind(status)
+        .bind(id)
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()))?;
     Ok(())
 }
 
 pub async fn link_payment(conn: &mut Conn, line_id: i64, payment_id: i64) -> Result<()> {
-    sqlx::query("INSERT INTO line_payments (line_id, payment_id) VALUES ($1, $2)")
+    on!(conn, |c| sqlx::query("INSERT INTO line_payments (line_id, payment_id) VALUES ($1, $2)")
         .bind(line_id)
         .bind(payment_id)
-        .execute(conn)
-        .await?;
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()))?;
     Ok(())
 }
 
@@ -76,7 +83,7 @@ macro_rules! select_lines {
                 (SELECT s.number FROM line_payments lp JOIN payments p ON p.id = lp.payment_id JOIN students s ON s.id = p.student_id
                  WHERE lp.line_id = l.id AND p.reverses IS NULL
                    AND NOT EXISTS (SELECT 1 FROM payments r WHERE r.reverses = p.id) ORDER BY p.id LIMIT 1) AS student_number,
-                COALESCE((SELECT SUM(p.amount_cents) FROM line_payments lp JOIN payments p ON p.id = lp.payment_id
+                COALESCE((SELECT CAST(SUM(p.amount_cents) AS BIGINT) FROM line_payments lp JOIN payments p ON p.id = lp.payment_id
                           WHERE lp.line_id = l.id), 0) AS assigned_cents, l.remittance
              FROM statement_lines l ",
             $tail
@@ -85,26 +92,26 @@ macro_rules! select_lines {
 }
 
 pub async fn lines(conn: &mut Conn, status: Option<LineStatus>) -> Result<Vec<LineRow>> {
-    Ok(sqlx::query_as(select_lines!("WHERE $1 IS NULL OR l.status = $1 ORDER BY l.date, l.id"))
+    Ok(on!(conn, |c| sqlx::query_as(select_lines!("WHERE $1 IS NULL OR l.status = $1 ORDER BY l.date, l.id"))
         .bind(status)
-        .fetch_all(conn)
-        .await?)
+        .fetch_all(c)
+        .await)?)
 }
 
 pub async fn line(conn: &mut Conn, id: i64) -> Result<Option<LineRow>> {
-    Ok(sqlx::query_as(select_lines!("WHERE l.id = $1")).bind(id).fetch_optional(conn).await?)
+    Ok(on!(conn, |c| sqlx::query_as(select_lines!("WHERE l.id = $1")).bind(id).fetch_optional(c).await)?)
 }
 
 /// The line's payments not yet reversed: (payment id, student id, amount).
 pub async fn live_payments(conn: &mut Conn, line_id: i64) -> Result<Vec<(i64, i64, Money)>> {
-    let rows: Vec<(i64, i64, i64)> = sqlx::query_as(
+    let rows: Vec<(i64, i64, i64)> = on!(conn, |c| sqlx::query_as(
         "SELECT p.id, p.student_id, p.amount_cents FROM line_payments lp JOIN payments p ON p.id = lp.payment_id
          WHERE lp.line_id = $1 AND p.reverses IS NULL AND NOT EXISTS (SELECT 1 FROM payments r WHERE r.reverses = p.id)
          ORDER BY p.id",
     )
     .bind(line_id)
-    .fetch_all(conn)
-    .await?;
+    .fetch_all(c)
+    .await)?;
     Ok(rows.into_iter().map(|(p, s, c)| (p, s, Money::from_cents(c))).collect())
 }
 
@@ -116,14 +123,15 @@ pub async fn payees(conn: &mut Conn) -> Result<Vec<Payee>> {
     // not looked up installment by installment.
     // One row per invoice, its open installments packed as `id:n:due_date:left;...`: decoding
     // rows dominates this read, and an invoice has up to six installments.
-    let packed: Vec<(i64, i64, String)> = sqlx::query_as(
-        "SELECT i.student_id, i.id, group_concat(t.id || ':' || t.n || ':' || t.due_date || ':' || t.left_cents, ';')
+    let packed: Vec<(i64, i64, String)> = on!(conn, |c| {
+        sqlx::query_as(
+        "SELECT i.student_id, i.id, string_agg(t.id || ':' || t.n || ':' || t.due_date || ':' || t.left_cents, ';')
          FROM (SELECT t.id, t.invoice_id, t.n, t.due_date,
                       t.amount_cents - COALESCE(a.cents, 0) - COALESCE(c.cents, 0) AS left_cents
                FROM installments t
-               LEFT JOIN (SELECT installment_id, SUM(amount_cents) AS cents FROM allocations GROUP BY installment_id) a
+               LEFT JOIN (SELECT installment_id, CAST(SUM(amount_cents) AS BIGINT) AS cents FROM allocations GROUP BY installment_id) a
                  ON a.installment_id = t.id
-               LEFT JOIN (SELECT installment_id, SUM(amount_cents) AS cents FROM credit_allocations GROUP BY installment_id) c
+               LEFT JOIN (SELECT installment_id, CAST(SUM(amount_cents) AS BIGINT) AS cents FROM credit_allocations GROUP BY installment_id) c
                  ON c.installment_id = t.id
                WHERE t.status <> 'cancelled') t
          JOIN invoices i ON i.id = t.invoice_id
@@ -131,8 +139,8 @@ pub async fn payees(conn: &mut Conn) -> Result<Vec<Payee>> {
          GROUP BY i.id
          ORDER BY i.student_id, i.id",
     )
-    .fetch_all(&mut *conn)
-    .await?;
+    .fetch_all(c).await
+    })?;
     let bad = |what: &str| crate::Error::Invalid(format!("échéance mal lue dans la base: {what}"));
     let mut open: Vec<(i64, i64, i64, i64, NaiveDate, i64)> = Vec::with_capacity(packed.len() * 3);
     for (student_id, invoice_id, items) in &packed {
@@ -147,26 +155,26 @@ pub async fn payees(conn: &mut Conn) -> Result<Vec<Payee>> {
         }
     }
     open.sort_by_key(|(student, invoice, _, n, due, _)| (*student, *due, *invoice, *n));
-    let invoices: std::collections::HashMap<i64, String> = sqlx::query_as::<_, (i64, String)>(
+    let invoices: std::collections::HashMap<i64, String> = on!(conn, |c| sqlx::query_as::<_, (i64, String)>(
         "SELECT i.id, i.number FROM invoices i
          WHERE EXISTS (SELECT 1 FROM installments t WHERE t.invoice_id = i.id AND t.status <> 'cancelled')",
     )
-    .fetch_all(&mut *conn)
-    .await?
+    .fetch_all(c)
+    .await)?
     .into_iter()
     .collect();
     let mut students: std::collections::HashMap<i64, (String, String, String, String)> =
-        sqlx::query_as::<_, (i64, String, String, String, String)>(
+        on!(conn, |c| sqlx::query_as::<_, (i64, String, String, String, String)>(
             "SELECT s.id, s.number, s.last_name, s.first_name, s.school FROM students s
              WHERE EXISTS (SELECT 1 FROM invoices i WHERE i.student_id = s.id)",
         )
-        .fetch_all(&mut *conn)
-        .await?
+        .fetch_all(c)
+        .await)?
         .into_iter()
         .map(|(id, n, l, f, sc)| (id, (n, l, f, sc)))
         .collect();
     let aliases: Vec<(i64, String)> =
-        sqlx::query_as("SELECT student_id, alias FROM payer_aliases ORDER BY id").fetch_all(&mut *conn).await?;
+        on!(conn, |c| sqlx::query_as("SELECT student_id, alias FROM payer_aliases ORDER BY id").fetch_all(c).await)?;
     let mut by_student: std::collections::HashMap<i64, Vec<String>> = std::collections::HashMap::new();
     for (s, a) in aliases {
         by_student.entry(s).or_default().push(a);
@@ -200,34 +208,38 @@ pub async fn payees(conn: &mut Conn) -> Result<Vec<Payee>> {
 
 /// Remembers a payer's name as an alias of a student; returns whether it was new.
 pub async fn add_alias(conn: &mut Conn, student_id: i64, alias: &str) -> Result<bool> {
-    let done = sqlx::query(
+    let done = on!(conn, |c| sqlx::query(
         "INSERT INTO payer_aliases (student_id, alias, created_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
     )
     .bind(student_id)
     .bind(alias)
     .bind(chrono::Utc::now().to_rfc3339())
-    .execute(conn)
-    .await?;
-    Ok(done.rows_affected() == 1)
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))?;
+    Ok(done == 1)
 }
 
 pub async fn save_profile(conn: &mut Conn, name: &str, mapping: &str) -> Result<()> {
-    sqlx::query("INSERT INTO import_profiles (name, mapping) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET mapping = excluded.mapping")
+    on!(conn, |c| {
+        sqlx::query("INSERT INTO import_profiles (name, mapping) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET mapping = excluded.mapping")
         .bind(name)
         .bind(mapping)
-        .execute(conn)
-        .await?;
+        .execute(c).await.map(|r| r.rows_affected())
+    })?;
     Ok(())
 }
 
 pub async fn profile(conn: &mut Conn, name: &str) -> Result<Option<String>> {
-    let row: Option<(String,)> =
-        sqlx::query_as("SELECT mapping FROM import_profiles WHERE name = $1").bind(name).fetch_optional(conn).await?;
+    let row: Option<(String,)> = on!(conn, |c| sqlx::query_as("SELECT mapping FROM import_profiles WHERE name = $1")
+        .bind(name)
+        .fetch_optional(c)
+        .await)?;
     Ok(row.map(|(m,)| m))
 }
 
 pub async fn profiles(conn: &mut Conn) -> Result<Vec<(String, String)>> {
-    Ok(sqlx::query_as("SELECT name, mapping FROM import_profiles ORDER BY name").fetch_all(conn).await?)
+    Ok(on!(conn, |c| sqlx::query_as("SELECT name, mapping FROM import_profiles ORDER BY name").fetch_all(c).await)?)
 }
 
 /// The fingerprints already stored for lines dated between `from` and `to`: one query, so
@@ -237,18 +249,20 @@ pub async fn known_fingerprints(
     from: NaiveDate,
     to: NaiveDate,
 ) -> Result<std::collections::HashSet<String>> {
-    let rows: Vec<(String,)> = sqlx::query_as("SELECT fingerprint FROM statement_lines WHERE date BETWEEN $1 AND $2")
-        .bind(from)
-        .bind(to)
-        .fetch_all(conn)
-        .await?;
+    let rows: Vec<(String,)> =
+        on!(conn, |c| sqlx::query_as("SELECT fingerprint FROM statement_lines WHERE date BETWEEN $1 AND $2")
+            .bind(from)
+            .bind(to)
+            .fetch_all(c)
+            .await)?;
     Ok(rows.into_iter().map(|(f,)| f).collect())
 }
 
 /// The largest line id. Inside a write transaction nobody else inserts, so a bulk import can
 /// number its lines itself and link them without reading ids back.
 pub async fn last_line_id(conn: &mut Conn) -> Result<i64> {
-    let (id,): (i64,) = sqlx::query_as("SELECT COALESCE(MAX(id), 0) FROM statement_lines").fetch_one(conn).await?;
+    let (id,): (i64,) =
+        on!(conn, |c| sqlx::query_as("SELECT COALESCE(MAX(id), 0) FROM statement_lines").fetch_one(c).await)?;
     Ok(id)
 }
 
@@ -277,34 +291,41 @@ pub async fn insert_lines_bulk(
     lines: &[NewLine<'_>],
     links: &[(i64, i64)],
 ) -> Result<()> {
-    // SQLite allows 32,766 bound parameters per statement.
+    // SQLite allows 32,766 bound parameters per statement, PostgreSQL 65,535.
     for chunk in lines.chunks(500) {
-        let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
-            "INSERT INTO statement_lines (id, statement_id, fingerprint, source_row, date, value_date, label, amount_cents, status, score, reasons, suggestions, remittance) ",
-        );
-        q.push_values(chunk, |mut b, l| {
-            b.push_bind(l.id)
-                .push_bind(statement_id)
-                .push_bind(l.fingerprint)
-                .push_bind(l.row as i64)
-                .push_bind(l.date)
-                .push_bind(l.value_date)
-                .push_bind(l.label)
-                .push_bind(l.amount.cents())
-                .push_bind(l.status)
-                .push_bind(l.score)
-                .push_bind(&l.reasons)
-                .push_bind(&l.suggestions)
-                .push_bind(&l.remittance);
-        });
-        q.build().execute(&mut *conn).await?;
+        on!(conn, |c| {
+            let mut q = sqlx::QueryBuilder::new(
+                "INSERT INTO statement_lines (id, statement_id, fingerprint, source_row, date, value_date, label, amount_cents, status, score, reasons, suggestions, remittance) ",
+            );
+            q.push_values(chunk, |mut b, l| {
+                b.push_bind(l.id)
+                    .push_bind(statement_id)
+                    .push_bind(l.fingerprint)
+                    .push_bind(l.row as i64)
+                    .push_bind(l.date)
+                    .push_bind(l.value_date)
+                    .push_bind(l.label)
+                    .push_bind(l.amount.cents())
+                    .push_bind(l.status)
+                    .push_bind(l.score)
+                    .push_bind(&l.reasons)
+                    .push_bind(&l.suggestions)
+                    .push_bind(&l.remittance);
+            });
+            q.build().execute(c).await.map(|r| r.rows_affected())
+        })?;
+    }
+    if !lines.is_empty() {
+        super::advance_ids(conn, super::Numbered::StatementLines).await?;
     }
     for chunk in links.chunks(5000) {
-        let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new("INSERT INTO line_payments (line_id, payment_id) ");
-        q.push_values(chunk, |mut b, (line, payment)| {
-            b.push_bind(*line).push_bind(*payment);
-        });
-        q.build().execute(&mut *conn).await?;
+        on!(conn, |c| {
+            let mut q = sqlx::QueryBuilder::new("INSERT INTO line_payments (line_id, payment_id) ");
+            q.push_values(chunk, |mut b, (line, payment)| {
+                b.push_bind(*line).push_bind(*payment);
+            });
+            q.build().execute(c).await.map(|r| r.rows_affected())
+        })?;
     }
     Ok(())
 }

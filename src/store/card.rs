@@ -11,7 +11,8 @@ use crate::card::export::{Kind, Status};
 use crate::money::Money;
 
 pub async fn insert_import(conn: &mut Conn, file: &str, sheet: Option<&str>, actor: &str, rows: usize) -> Result<i64> {
-    let (id,): (i64,) = sqlx::query_as(
+    let (id,): (i64,) = on!(conn, |c| {
+        sqlx::query_as(
         "INSERT INTO card_imports (file, sheet, imported_at, imported_by, rows) VALUES ($1, $2, $3, $4, $5) RETURNING id",
     )
     .bind(file)
@@ -19,39 +20,42 @@ pub async fn insert_import(conn: &mut Conn, file: &str, sheet: Option<&str>, act
     .bind(chrono::Utc::now().to_rfc3339())
     .bind(actor)
     .bind(rows as i64)
-    .fetch_one(conn)
-    .await?;
+    .fetch_one(c).await
+    })?;
     Ok(id)
 }
 
 pub async fn set_import_counts(conn: &mut Conn, id: i64, new_rows: usize, known: usize) -> Result<()> {
-    sqlx::query("UPDATE card_imports SET new_rows = $2, already_known = $3 WHERE id = $1")
+    on!(conn, |c| sqlx::query("UPDATE card_imports SET new_rows = $2, already_known = $3 WHERE id = $1")
         .bind(id)
         .bind(new_rows as i64)
         .bind(known as i64)
-        .execute(conn)
-        .await?;
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()))?;
     Ok(())
 }
 
 /// The transaction numbers already recorded among those dated `from`..=`to`.
 pub async fn known_numbers(conn: &mut Conn, from: NaiveDate, to: NaiveDate) -> Result<HashSet<String>> {
-    let rows: Vec<(String,)> = sqlx::query_as("SELECT number FROM card_transactions WHERE date BETWEEN $1 AND $2")
-        .bind(from)
-        .bind(to)
-        .fetch_all(conn)
-        .await?;
+    let rows: Vec<(String,)> =
+        on!(conn, |c| sqlx::query_as("SELECT number FROM card_transactions WHERE date BETWEEN $1 AND $2")
+            .bind(from)
+            .bind(to)
+            .fetch_all(c)
+            .await)?;
     Ok(rows.into_iter().map(|(n,)| n).collect())
 }
 
 /// Every student's e-mail (lower case) and number, for tying a transaction to its payer.
 pub async fn students(conn: &mut Conn) -> Result<Vec<(i64, String, String)>> {
-    Ok(sqlx::query_as("SELECT id, number, lower(email) FROM students ORDER BY id").fetch_all(conn).await?)
+    Ok(on!(conn, |c| sqlx::query_as("SELECT id, number, lower(email) FROM students ORDER BY id").fetch_all(c).await)?)
 }
 
 /// Every invoice's number and student.
 pub async fn invoice_students(conn: &mut Conn) -> Result<HashMap<String, i64>> {
-    let rows: Vec<(String, i64)> = sqlx::query_as("SELECT number, student_id FROM invoices").fetch_all(conn).await?;
+    let rows: Vec<(String, i64)> =
+        on!(conn, |c| sqlx::query_as("SELECT number, student_id FROM invoices").fetch_all(c).await)?;
     Ok(rows.into_iter().collect())
 }
 
@@ -68,43 +72,49 @@ pub struct NewTransaction<'a> {
 }
 
 pub async fn last_transaction_id(conn: &mut Conn) -> Result<i64> {
-    let (id,): (i64,) = sqlx::query_as("SELECT COALESCE(MAX(id), 0) FROM card_transactions").fetch_one(conn).await?;
+    let (id,): (i64,) =
+        on!(conn, |c| sqlx::query_as("SELECT COALESCE(MAX(id), 0) FROM card_transactions").fetch_one(c).await)?;
     Ok(id)
 }
 
 /// Inserts transactions in multi-row statements (22 values each, well under SQLite's limit).
 pub async fn insert_bulk(conn: &mut Conn, rows: &[NewTransaction<'_>]) -> Result<()> {
     for chunk in rows.chunks(500) {
-        let mut q = sqlx::QueryBuilder::new(
-            "INSERT INTO card_transactions (id, import_id, number, source_row, date, time, call_number, order_ref,
+        on!(conn, |c| {
+            let mut q = sqlx::QueryBuilder::new(
+                "INSERT INTO card_transactions (id, import_id, number, source_row, date, time, call_number, order_ref,
                 amount_cents, currency, kind, status, response_code, card_type, remittance, remittance_date, email,
                 student_id, installment_id, payment_id, outcome, reasons) ",
-        );
-        q.push_values(chunk, |mut b, t| {
-            b.push_bind(t.id)
-                .push_bind(t.import_id)
-                .push_bind(&t.row.number)
-                .push_bind(t.row.row as i64)
-                .push_bind(t.row.date)
-                .push_bind(&t.row.time)
-                .push_bind(&t.row.call)
-                .push_bind(&t.row.reference)
-                .push_bind(t.row.amount.cents())
-                .push_bind(&t.row.currency)
-                .push_bind(t.row.kind.code())
-                .push_bind(t.row.status.code())
-                .push_bind(&t.row.response)
-                .push_bind(&t.row.card_type)
-                .push_bind(&t.row.remittance)
-                .push_bind(t.row.remittance_date)
-                .push_bind(&t.row.email)
-                .push_bind(t.student_id)
-                .push_bind(t.installment_id)
-                .push_bind(t.payment_id)
-                .push_bind(t.outcome.code())
-                .push_bind(&t.reasons);
-        });
-        q.build().execute(&mut *conn).await?;
+            );
+            q.push_values(chunk, |mut b, t| {
+                b.push_bind(t.id)
+                    .push_bind(t.import_id)
+                    .push_bind(&t.row.number)
+                    .push_bind(t.row.row as i64)
+                    .push_bind(t.row.date)
+                    .push_bind(&t.row.time)
+                    .push_bind(&t.row.call)
+                    .push_bind(&t.row.reference)
+                    .push_bind(t.row.amount.cents())
+                    .push_bind(&t.row.currency)
+                    .push_bind(t.row.kind.code())
+                    .push_bind(t.row.status.code())
+                    .push_bind(&t.row.response)
+                    .push_bind(&t.row.card_type)
+                    .push_bind(&t.row.remittance)
+                    .push_bind(t.row.remittance_date)
+                    .push_bind(&t.row.email)
+                    .push_bind(t.student_id)
+                    .push_bind(t.installment_id)
+                    .push_bind(t.payment_id)
+                    .push_bind(t.outcome.code())
+                    .push_bind(&t.reasons);
+            });
+            q.build().execute(c).await.map(|r| r.rows_affected())
+        })?;
+    }
+    if !rows.is_empty() {
+        super::advance_ids(conn, super::Numbered::CardTransactions).await?;
     }
     Ok(())
 }
@@ -113,16 +123,19 @@ pub async fn insert_bulk(conn: &mut Conn, rows: &[NewTransaction<'_>]) -> Result
 /// (installment, response code, date, transaction).
 pub async fn record_refusals(conn: &mut Conn, refusals: &[(i64, String, NaiveDate, i64)]) -> Result<()> {
     for chunk in refusals.chunks(5000) {
-        let mut q =
-            sqlx::QueryBuilder::new("INSERT INTO card_refusals (installment_id, response_code, date, transaction_id) ");
-        q.push_values(chunk, |mut b, (installment, code, date, id)| {
-            b.push_bind(*installment).push_bind(code).push_bind(*date).push_bind(*id);
-        });
-        q.push(
+        on!(conn, |c| {
+            let mut q = sqlx::QueryBuilder::new(
+                "INSERT INTO card_refusals (installment_id, response_code, date, transaction_id) ",
+            );
+            q.push_values(chunk, |mut b, (installment, code, date, id)| {
+                b.push_bind(*installment).push_bind(code).push_bind(*date).push_bind(*id);
+            });
+            q.push(
             " ON CONFLICT (installment_id) DO UPDATE SET response_code = excluded.response_code, date = excluded.date,
                 transaction_id = excluded.transaction_id WHERE excluded.date >= card_refusals.date",
         );
-        q.build().execute(&mut *conn).await?;
+            q.build().execute(c).await.map(|r| r.rows_affected())
+        })?;
     }
     Ok(())
 }
@@ -139,7 +152,7 @@ pub async fn settle_transaction(
     refund_id: Option<i64>,
     reasons: &str,
 ) -> Result<()> {
-    sqlx::query(
+    on!(conn, |c| sqlx::query(
         "UPDATE card_transactions SET outcome = $2, student_id = COALESCE($3, student_id),
             installment_id = COALESCE($4, installment_id), payment_id = COALESCE($5, payment_id),
             refund_id = COALESCE($6, refund_id), reasons = $7
@@ -152,8 +165,9 @@ pub async fn settle_transaction(
     .bind(payment_id)
     .bind(refund_id)
     .bind(reasons)
-    .execute(conn)
-    .await?;
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))?;
     Ok(())
 }
 
@@ -202,12 +216,12 @@ macro_rules! select_transactions {
 
 pub async fn transactions(conn: &mut Conn, outcome: Option<Outcome>, limit: i64) -> Result<Vec<TransactionRow>> {
     let sql = select_transactions!("WHERE $1 IS NULL OR c.outcome = $1 ORDER BY c.date DESC, c.id DESC LIMIT $2");
-    Ok(sqlx::query_as(sql).bind(outcome.map(Outcome::code)).bind(limit).fetch_all(conn).await?)
+    Ok(on!(conn, |c| sqlx::query_as(sql).bind(outcome.map(Outcome::code)).bind(limit).fetch_all(c).await)?)
 }
 
 pub async fn transaction(conn: &mut Conn, number: &str) -> Result<Option<TransactionRow>> {
     let sql = select_transactions!("WHERE c.number = $1");
-    Ok(sqlx::query_as(sql).bind(number).fetch_optional(conn).await?)
+    Ok(on!(conn, |c| sqlx::query_as(sql).bind(number).fetch_optional(c).await)?)
 }
 
 /// The captured debit a charge-back or refund row refers to: same amount, still paid, the latest
@@ -218,7 +232,7 @@ pub async fn paid_debit_for(
     student_id: Option<i64>,
     amount: Money,
 ) -> Result<Option<(i64, i64)>> {
-    Ok(sqlx::query_as(
+    Ok(on!(conn, |c| sqlx::query_as(
         "SELECT c.id, c.payment_id FROM card_transactions c
          WHERE ($1 IS NULL OR c.order_ref = $1) AND ($3 IS NULL OR c.student_id = $3) AND c.amount_cents = $2
            AND c.kind = 'debit' AND c.outcome = 'paid' AND c.payment_id IS NOT NULL
@@ -227,24 +241,27 @@ pub async fn paid_debit_for(
     .bind(reference)
     .bind(amount.cents())
     .bind(student_id)
-    .fetch_optional(conn)
-    .await?)
+    .fetch_optional(c)
+    .await)?)
 }
 
 pub async fn profile(conn: &mut Conn, name: &str) -> Result<Option<String>> {
-    let row: Option<(String,)> =
-        sqlx::query_as("SELECT mapping FROM card_profiles WHERE name = $1").bind(name).fetch_optional(conn).await?;
+    let row: Option<(String,)> = on!(conn, |c| sqlx::query_as("SELECT mapping FROM card_profiles WHERE name = $1")
+        .bind(name)
+        .fetch_optional(c)
+        .await)?;
     Ok(row.map(|(m,)| m))
 }
 
 pub async fn save_profile(conn: &mut Conn, name: &str, mapping: &str) -> Result<()> {
-    sqlx::query(
+    on!(conn, |c| {
+        sqlx::query(
         "INSERT INTO card_profiles (name, mapping) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET mapping = excluded.mapping",
     )
     .bind(name)
     .bind(mapping)
-    .execute(conn)
-    .await?;
+    .execute(c).await.map(|r| r.rows_affected())
+    })?;
     Ok(())
 }
 
@@ -263,29 +280,32 @@ pub struct RemittanceRow {
 
 /// Every remittance with its bank line, if one was imported.
 pub async fn remittances(conn: &mut Conn) -> Result<Vec<RemittanceRow>> {
-    Ok(sqlx::query_as(
+    Ok(on!(conn, |c| {
+        sqlx::query_as(
         "SELECT r.number, r.date, r.gross_cents, r.count, l.id AS bank_line_id, l.amount_cents AS bank_cents,
-                (SELECT -SUM(x.amount_cents) FROM statement_lines x
+                (SELECT -CAST(SUM(x.amount_cents) AS BIGINT) FROM statement_lines x
                  WHERE x.date = l.date AND x.amount_cents < 0 AND upper(x.label) LIKE '%COMMISSION%CB%') AS commission_cents
          FROM (SELECT c.remittance AS number, COALESCE(MAX(c.remittance_date), MAX(c.date)) AS date,
-                      SUM(c.amount_cents) AS gross_cents, COUNT(*) AS count
+                      CAST(SUM(c.amount_cents) AS BIGINT) AS gross_cents, COUNT(*) AS count
                FROM card_transactions c
                WHERE c.remittance IS NOT NULL AND c.kind = 'debit' AND c.status = 'captured'
                GROUP BY c.remittance) r
          LEFT JOIN statement_lines l ON l.id = (SELECT MIN(y.id) FROM statement_lines y WHERE y.remittance = r.number)
          ORDER BY r.date DESC, r.number",
     )
-    .fetch_all(conn)
-    .await?)
+    .fetch_all(c).await
+    })?)
 }
 
 /// The remittances the gateway's exports make up: (number, date, gross).
 pub async fn remittance_totals(conn: &mut Conn) -> Result<Vec<(String, NaiveDate, Money)>> {
-    let rows: Vec<(String, NaiveDate, i64)> = sqlx::query_as(
-        "SELECT remittance, COALESCE(MAX(remittance_date), MAX(date)), SUM(amount_cents) FROM card_transactions
+    let rows: Vec<(String, NaiveDate, i64)> = on!(conn, |c| {
+        sqlx::query_as(
+        "SELECT remittance, COALESCE(MAX(remittance_date), MAX(date)), CAST(SUM(amount_cents) AS BIGINT) FROM card_transactions
          WHERE remittance IS NOT NULL AND kind = 'debit' AND status = 'captured' GROUP BY remittance",
     )
-    .fetch_all(conn)
-    .await?;
+    .fetch_all(c)
+    .await
+    })?;
     Ok(rows.into_iter().map(|(n, d, c)| (n, d, Money::from_cents(c))).collect())
 }

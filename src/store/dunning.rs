@@ -28,7 +28,8 @@ pub struct OverdueRow {
 }
 
 pub async fn overdue(conn: &mut Conn, as_of: NaiveDate) -> Result<Vec<OverdueRow>> {
-    Ok(sqlx::query_as(
+    Ok(on!(conn, |c| {
+        sqlx::query_as(
         "SELECT b.id AS installment_id, b.n, b.due_date, b.amount_cents - b.paid_cents - b.credited_cents AS left_cents,
                 i.number AS invoice_number, s.number AS student_number, s.last_name, s.first_name, s.email, s.school,
                 r.plan,
@@ -48,17 +49,18 @@ pub async fn overdue(conn: &mut Conn, as_of: NaiveDate) -> Result<Vec<OverdueRow
          ORDER BY s.last_name, s.first_name, s.number, b.due_date, b.n",
     )
     .bind(as_of)
-    .fetch_all(conn)
-    .await?)
+    .fetch_all(c).await
+    })?)
 }
 
 pub async fn insert_run(conn: &mut Conn, as_of: NaiveDate, actor: &str) -> Result<i64> {
-    let (id,): (i64,) = sqlx::query_as("INSERT INTO dunning_runs (as_of, at, by) VALUES ($1, $2, $3) RETURNING id")
-        .bind(as_of)
-        .bind(chrono::Utc::now().to_rfc3339())
-        .bind(actor)
-        .fetch_one(conn)
-        .await?;
+    let (id,): (i64,) =
+        on!(conn, |c| sqlx::query_as("INSERT INTO dunning_runs (as_of, at, by) VALUES ($1, $2, $3) RETURNING id")
+            .bind(as_of)
+            .bind(chrono::Utc::now().to_rfc3339())
+            .bind(actor)
+            .fetch_one(c)
+            .await)?;
     Ok(id)
 }
 
@@ -70,19 +72,22 @@ pub async fn set_run_counts(
     blocked: usize,
     cleared: usize,
 ) -> Result<()> {
-    sqlx::query("UPDATE dunning_runs SET letters = $2, raised = $3, blocked = $4, cleared = $5 WHERE id = $1")
-        .bind(id)
-        .bind(letters as i64)
-        .bind(raised as i64)
-        .bind(blocked as i64)
-        .bind(cleared as i64)
-        .execute(conn)
-        .await?;
+    on!(conn, |c| sqlx::query(
+        "UPDATE dunning_runs SET letters = $2, raised = $3, blocked = $4, cleared = $5 WHERE id = $1"
+    )
+    .bind(id)
+    .bind(letters as i64)
+    .bind(raised as i64)
+    .bind(blocked as i64)
+    .bind(cleared as i64)
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))?;
     Ok(())
 }
 
 pub async fn set_level(conn: &mut Conn, installment_id: i64, level: i64, on: NaiveDate, run_id: i64) -> Result<()> {
-    sqlx::query(
+    on!(conn, |c| sqlx::query(
         "INSERT INTO dunning (installment_id, level, raised_on, run_id) VALUES ($1, $2, $3, $4)
          ON CONFLICT (installment_id) DO UPDATE SET level = excluded.level, raised_on = excluded.raised_on,
             run_id = excluded.run_id",
@@ -91,19 +96,20 @@ pub async fn set_level(conn: &mut Conn, installment_id: i64, level: i64, on: Nai
     .bind(level)
     .bind(on)
     .bind(run_id)
-    .execute(conn)
-    .await?;
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))?;
     Ok(())
 }
 
 /// Removes the levels of installments paid or cancelled since: (installment, level) removed.
 pub async fn clear_settled(conn: &mut Conn) -> Result<Vec<(i64, i64)>> {
-    Ok(sqlx::query_as(
+    Ok(on!(conn, |c| sqlx::query_as(
         "DELETE FROM dunning WHERE installment_id IN (
              SELECT b.id FROM installment_balances b
              WHERE b.status = 'cancelled' OR b.amount_cents - b.paid_cents - b.credited_cents <= 0)
          RETURNING installment_id, level",
     )
-    .fetch_all(conn)
-    .await?)
+    .fetch_all(c)
+    .await)?)
 }

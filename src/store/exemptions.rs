@@ -9,13 +9,18 @@ use crate::ledger::RefundStatus;
 use crate::money::Money;
 
 pub async fn session_id(conn: &mut Conn, name: &str, date: NaiveDate) -> Result<i64> {
-    sqlx::query("INSERT INTO commission_sessions (name, date) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING")
+    on!(conn, |c| sqlx::query(
+        "INSERT INTO commission_sessions (name, date) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING"
+    )
+    .bind(name)
+    .bind(date)
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))?;
+    let (id,): (i64,) = on!(conn, |c| sqlx::query_as("SELECT id FROM commission_sessions WHERE name = $1")
         .bind(name)
-        .bind(date)
-        .execute(&mut *conn)
-        .await?;
-    let (id,): (i64,) =
-        sqlx::query_as("SELECT id FROM commission_sessions WHERE name = $1").bind(name).fetch_one(conn).await?;
+        .fetch_one(c)
+        .await)?;
     Ok(id)
 }
 
@@ -42,12 +47,13 @@ pub struct CandidateRow {
 }
 
 pub async fn candidates(conn: &mut Conn) -> Result<Vec<CandidateRow>> {
-    Ok(sqlx::query_as(
+    Ok(on!(conn, |c| {
+        sqlx::query_as(
         "SELECT s.id AS student_id, s.number AS student_number, s.last_name, s.first_name, s.school, r.programme,
                 r.academic_year, r.plan, r.situation, i.id AS invoice_id, i.number AS invoice_number, i.date AS invoice_date,
-                COALESCE((SELECT SUM(l.excl_vat_cents + l.vat_cents) FROM invoice_lines l WHERE l.invoice_id = i.id), 0) AS total_cents,
-                COALESCE((SELECT SUM(b.paid_cents) FROM installment_balances b WHERE b.invoice_id = i.id), 0) AS paid_cents,
-                COALESCE((SELECT SUM(b.amount_cents - b.paid_cents - b.credited_cents) FROM installment_balances b
+                COALESCE((SELECT CAST(SUM(l.excl_vat_cents + l.vat_cents) AS BIGINT) FROM invoice_lines l WHERE l.invoice_id = i.id), 0) AS total_cents,
+                COALESCE((SELECT CAST(SUM(b.paid_cents) AS BIGINT) FROM installment_balances b WHERE b.invoice_id = i.id), 0) AS paid_cents,
+                COALESCE((SELECT CAST(SUM(b.amount_cents - b.paid_cents - b.credited_cents) AS BIGINT) FROM installment_balances b
                           WHERE b.invoice_id = i.id AND b.status <> 'cancelled'), 0) AS scheduled_left_cents,
                 x.added_by
          FROM requests r
@@ -58,8 +64,8 @@ pub async fn candidates(conn: &mut Conn) -> Result<Vec<CandidateRow>> {
          WHERE r.status = 'approved' AND (r.situation = '05' OR x.id IS NOT NULL)
          ORDER BY s.last_name, s.first_name, s.number",
     )
-    .fetch_all(conn)
-    .await?)
+    .fetch_all(c).await
+    })?)
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -77,26 +83,28 @@ pub struct OutcomeRow {
 }
 
 pub async fn active_outcome(conn: &mut Conn, invoice_id: i64) -> Result<Option<OutcomeRow>> {
-    Ok(sqlx::query_as(
+    Ok(on!(conn, |c| {
+        sqlx::query_as(
         "SELECT o.id, c.name AS session, o.student_id, o.invoice_id, o.outcome, o.exempted_cents, o.reference, o.credit_note_id,
                 o.refund_id, o.cancelled
          FROM exemption_outcomes o JOIN commission_sessions c ON c.id = o.session_id
          WHERE o.invoice_id = $1 AND o.reversed_at IS NULL",
     )
     .bind(invoice_id)
-    .fetch_optional(conn)
-    .await?)
+    .fetch_optional(c).await
+    })?)
 }
 
 pub async fn active_outcomes(conn: &mut Conn) -> Result<Vec<OutcomeRow>> {
-    Ok(sqlx::query_as(
+    Ok(on!(conn, |c| {
+        sqlx::query_as(
         "SELECT o.id, c.name AS session, o.student_id, o.invoice_id, o.outcome, o.exempted_cents, o.reference, o.credit_note_id,
                 o.refund_id, o.cancelled
          FROM exemption_outcomes o JOIN commission_sessions c ON c.id = o.session_id
          WHERE o.reversed_at IS NULL ORDER BY o.id",
     )
-    .fetch_all(conn)
-    .await?)
+    .fetch_all(c).await
+    })?)
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -113,7 +121,8 @@ pub async fn insert_outcome(
     refund_id: Option<i64>,
     cancelled: &[i64],
 ) -> Result<i64> {
-    let (id,): (i64,) = sqlx::query_as(
+    let (id,): (i64,) = on!(conn, |c| {
+        sqlx::query_as(
         "INSERT INTO exemption_outcomes (session_id, student_id, invoice_id, outcome, exempted_cents, reference, decided_by, decided_at,
             credit_note_id, refund_id, cancelled)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
@@ -129,67 +138,84 @@ pub async fn insert_outcome(
     .bind(credit_note_id)
     .bind(refund_id)
     .bind(serde_json::to_string(cancelled).expect("json"))
-    .fetch_one(conn)
-    .await?;
+    .fetch_one(c).await
+    })?;
     Ok(id)
 }
 
 /// The re-billing invoices of an invoice's reversed outcomes, latest first.
 pub async fn rebill_numbers(conn: &mut Conn, invoice_id: i64) -> Result<Vec<String>> {
-    let rows: Vec<(String,)> = sqlx::query_as(
+    let rows: Vec<(String,)> = on!(conn, |c| sqlx::query_as(
         "SELECT i.number FROM exemption_outcomes o JOIN invoices i ON i.id = o.reversal_invoice_id
          WHERE o.invoice_id = $1 ORDER BY o.id DESC",
     )
     .bind(invoice_id)
-    .fetch_all(conn)
-    .await?;
+    .fetch_all(c)
+    .await)?;
     Ok(rows.into_iter().map(|(n,)| n).collect())
 }
 
 pub async fn mark_reversed(conn: &mut Conn, id: i64, reversal_invoice: Option<i64>) -> Result<()> {
-    sqlx::query("UPDATE exemption_outcomes SET reversed_at = $1, reversal_invoice_id = $2 WHERE id = $3")
-        .bind(chrono::Utc::now().to_rfc3339())
-        .bind(reversal_invoice)
-        .bind(id)
-        .execute(conn)
-        .await?;
+    on!(conn, |c| sqlx::query(
+        "UPDATE exemption_outcomes SET reversed_at = $1, reversal_invoice_id = $2 WHERE id = $3"
+    )
+    .bind(chrono::Utc::now().to_rfc3339())
+    .bind(reversal_invoice)
+    .bind(id)
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))?;
     Ok(())
 }
 
 pub async fn refund_status(conn: &mut Conn, id: i64) -> Result<(RefundStatus, Money)> {
     let (s, c): (RefundStatus, i64) =
-        sqlx::query_as("SELECT status, amount_cents FROM refunds WHERE id = $1").bind(id).fetch_one(conn).await?;
+        on!(conn, |c| sqlx::query_as("SELECT status, amount_cents FROM refunds WHERE id = $1")
+            .bind(id)
+            .fetch_one(c)
+            .await)?;
     Ok((s, Money::from_cents(c)))
 }
 
 pub async fn credit_note(conn: &mut Conn, id: i64) -> Result<(String, Money)> {
     let (n, c): (String, i64) =
-        sqlx::query_as("SELECT number, amount_cents FROM credit_notes WHERE id = $1").bind(id).fetch_one(conn).await?;
+        on!(conn, |c| sqlx::query_as("SELECT number, amount_cents FROM credit_notes WHERE id = $1")
+            .bind(id)
+            .fetch_one(c)
+            .await)?;
     Ok((n, Money::from_cents(c)))
 }
 
 pub async fn credit_note_id(conn: &mut Conn, number: &str) -> Result<i64> {
     let (id,): (i64,) =
-        sqlx::query_as("SELECT id FROM credit_notes WHERE number = $1").bind(number).fetch_one(conn).await?;
+        on!(conn, |c| sqlx::query_as("SELECT id FROM credit_notes WHERE number = $1").bind(number).fetch_one(c).await)?;
     Ok(id)
 }
 
 pub async fn order_of_invoice(conn: &mut Conn, invoice_id: i64) -> Result<(i64, String)> {
-    Ok(sqlx::query_as("SELECT order_id, session FROM invoices WHERE id = $1").bind(invoice_id).fetch_one(conn).await?)
+    Ok(on!(conn, |c| sqlx::query_as("SELECT order_id, session FROM invoices WHERE id = $1")
+        .bind(invoice_id)
+        .fetch_one(c)
+        .await)?)
 }
 
 /// Expected (installments not cancelled, by due month) and collected (payments, by month).
 pub async fn monthly(conn: &mut Conn) -> Result<(Vec<(String, i64)>, Vec<(String, i64)>)> {
-    let expected: Vec<(String, i64)> = sqlx::query_as(
-        "SELECT substr(due_date, 1, 7), SUM(amount_cents - credited_cents) FROM installment_balances
+    let expected: Vec<(String, i64)> = on!(conn, |c| {
+        sqlx::query_as(
+        "SELECT substr(CAST(due_date AS TEXT), 1, 7), CAST(SUM(amount_cents - credited_cents) AS BIGINT) FROM installment_balances
          WHERE status <> 'cancelled' GROUP BY 1 ORDER BY 1",
     )
-    .fetch_all(&mut *conn)
-    .await?;
-    let collected: Vec<(String, i64)> =
-        sqlx::query_as("SELECT substr(date, 1, 7), SUM(amount_cents) FROM payments GROUP BY 1 ORDER BY 1")
-            .fetch_all(conn)
-            .await?;
+    .fetch_all(c)
+    .await
+    })?;
+    let collected: Vec<(String, i64)> = on!(conn, |c| {
+        sqlx::query_as(
+        "SELECT substr(CAST(date AS TEXT), 1, 7), CAST(SUM(amount_cents) AS BIGINT) FROM payments GROUP BY 1 ORDER BY 1"
+    )
+    .fetch_all(c)
+    .await
+    })?;
     Ok((expected, collected))
 }
 
@@ -207,18 +233,19 @@ pub struct RefundRow {
 }
 
 pub async fn refunds(conn: &mut Conn) -> Result<Vec<RefundRow>> {
-    Ok(sqlx::query_as(
+    Ok(on!(conn, |c| {
+        sqlx::query_as(
         "SELECT f.id, s.number AS student_number, s.last_name, s.first_name, f.date, f.amount_cents, f.status, f.iban
          FROM refunds f JOIN students s ON s.id = f.student_id WHERE f.status != 'cancelled' ORDER BY f.status DESC, f.date, f.id",
     )
-    .fetch_all(conn)
-    .await?)
+    .fetch_all(c).await
+    })?)
 }
 
 /// The invoice of a student's latest approved request, with its situation: what a finance manager
 /// puts before the commission by hand.
 pub async fn latest_request_invoice(conn: &mut Conn, student_number: &str) -> Result<Option<(i64, String, String)>> {
-    Ok(sqlx::query_as(
+    Ok(on!(conn, |c| sqlx::query_as(
         "SELECT i.id, i.number, r.situation FROM requests r
          JOIN students s ON s.id = r.student_id
          JOIN orders o ON o.request_id = r.id
@@ -227,13 +254,13 @@ pub async fn latest_request_invoice(conn: &mut Conn, student_number: &str) -> Re
          ORDER BY r.requested_on DESC, i.id DESC LIMIT 1",
     )
     .bind(student_number)
-    .fetch_optional(conn)
-    .await?)
+    .fetch_optional(c)
+    .await)?)
 }
 
 /// Adds an invoice to the commission's candidates; false when it already was one.
 pub async fn insert_addition(conn: &mut Conn, invoice_id: i64, actor: &str, reason: &str) -> Result<bool> {
-    let done = sqlx::query(
+    let done = on!(conn, |c| sqlx::query(
         "INSERT INTO exemption_additions (invoice_id, added_by, added_at, reason) VALUES ($1, $2, $3, $4)
          ON CONFLICT (invoice_id) DO NOTHING",
     )
@@ -241,7 +268,8 @@ pub async fn insert_addition(conn: &mut Conn, invoice_id: i64, actor: &str, reas
     .bind(actor)
     .bind(chrono::Utc::now().to_rfc3339())
     .bind(reason)
-    .execute(conn)
-    .await?;
-    Ok(done.rows_affected() == 1)
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))?;
+    Ok(done == 1)
 }

@@ -23,15 +23,15 @@ pub struct InvoiceDoc {
 }
 
 pub async fn invoice_doc(conn: &mut Conn, number: &str) -> Result<Option<InvoiceDoc>> {
-    Ok(sqlx::query_as(
+    Ok(on!(conn, |c| sqlx::query_as(
         "SELECT i.id, i.number, i.date, i.label, i.session, sl.label AS session_label, s.number AS student_number,
                 s.last_name, s.first_name, s.school
          FROM invoices i JOIN students s ON s.id = i.student_id LEFT JOIN session_labels sl ON sl.session = i.session
          WHERE i.number = $1",
     )
     .bind(number)
-    .fetch_optional(conn)
-    .await?)
+    .fetch_optional(c)
+    .await)?)
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -45,27 +45,30 @@ pub struct LineDoc {
 }
 
 pub async fn invoice_lines(conn: &mut Conn, invoice_id: i64) -> Result<Vec<LineDoc>> {
-    Ok(sqlx::query_as(
+    Ok(on!(conn, |c| {
+        sqlx::query_as(
         "SELECT designation, quantity, discount_bp, vat_bp, excl_vat_cents, vat_cents FROM invoice_lines WHERE invoice_id = $1 ORDER BY id",
     )
     .bind(invoice_id)
-    .fetch_all(conn)
-    .await?)
+    .fetch_all(c).await
+    })?)
 }
 
 /// An invoice's totals by its number (for credit notes).
 pub async fn invoice_totals(conn: &mut Conn, number: &str) -> Result<Option<RequestInvoice>> {
-    let row: Option<(i64, i64, String, NaiveDate, i64, i64, i64)> = sqlx::query_as(
+    let row: Option<(i64, i64, String, NaiveDate, i64, i64, i64)> = on!(conn, |c| {
+        sqlx::query_as(
         "SELECT i.id, i.student_id, i.number, i.date,
-            COALESCE((SELECT SUM(l.excl_vat_cents + l.vat_cents) FROM invoice_lines l WHERE l.invoice_id = i.id), 0),
-            COALESCE((SELECT SUM(a.amount_cents) FROM allocations a JOIN installments t ON t.id = a.installment_id
+            COALESCE((SELECT CAST(SUM(l.excl_vat_cents + l.vat_cents) AS BIGINT) FROM invoice_lines l WHERE l.invoice_id = i.id), 0),
+            COALESCE((SELECT CAST(SUM(a.amount_cents) AS BIGINT) FROM allocations a JOIN installments t ON t.id = a.installment_id
                       WHERE t.invoice_id = i.id), 0),
-            COALESCE((SELECT SUM(c.amount_cents) FROM credit_notes c WHERE c.invoice_id = i.id), 0)
+            COALESCE((SELECT CAST(SUM(c.amount_cents) AS BIGINT) FROM credit_notes c WHERE c.invoice_id = i.id), 0)
          FROM invoices i WHERE i.number = $1",
     )
     .bind(number)
-    .fetch_optional(conn)
-    .await?;
+    .fetch_optional(c)
+    .await
+    })?;
     Ok(row.map(|(id, student_id, number, date, total, settled, credited)| RequestInvoice {
         id,
         student_id,
@@ -91,21 +94,22 @@ pub struct InvoiceListRow {
 }
 
 pub async fn list(conn: &mut Conn, session: Option<&str>) -> Result<Vec<InvoiceListRow>> {
-    Ok(sqlx::query_as(
+    Ok(on!(conn, |c| {
+        sqlx::query_as(
         "SELECT i.number, i.date, s.number AS student_number, i.session,
-            COALESCE((SELECT SUM(l.excl_vat_cents + l.vat_cents) FROM invoice_lines l WHERE l.invoice_id = i.id), 0) AS total_cents,
-            COALESCE((SELECT SUM(a.amount_cents) FROM allocations a JOIN installments t ON t.id = a.installment_id
+            COALESCE((SELECT CAST(SUM(l.excl_vat_cents + l.vat_cents) AS BIGINT) FROM invoice_lines l WHERE l.invoice_id = i.id), 0) AS total_cents,
+            COALESCE((SELECT CAST(SUM(a.amount_cents) AS BIGINT) FROM allocations a JOIN installments t ON t.id = a.installment_id
                       WHERE t.invoice_id = i.id), 0) AS settled_cents,
-            COALESCE((SELECT SUM(c.amount_cents) FROM credit_notes c WHERE c.invoice_id = i.id), 0) AS credited_cents,
-            COALESCE((SELECT SUM(b.amount_cents - b.paid_cents - b.credited_cents) FROM installment_balances b
+            COALESCE((SELECT CAST(SUM(c.amount_cents) AS BIGINT) FROM credit_notes c WHERE c.invoice_id = i.id), 0) AS credited_cents,
+            COALESCE((SELECT CAST(SUM(b.amount_cents - b.paid_cents - b.credited_cents) AS BIGINT) FROM installment_balances b
                       WHERE b.invoice_id = i.id AND b.status <> 'cancelled'), 0) AS left_cents
          FROM invoices i JOIN students s ON s.id = i.student_id
          WHERE $1 IS NULL OR i.session = $1
          ORDER BY i.series, i.seq",
     )
     .bind(session)
-    .fetch_all(conn)
-    .await?)
+    .fetch_all(c).await
+    })?)
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -125,7 +129,8 @@ pub struct CreditNoteDoc {
 }
 
 pub async fn credit_note_doc(conn: &mut Conn, number: &str) -> Result<Option<CreditNoteDoc>> {
-    Ok(sqlx::query_as(
+    Ok(on!(conn, |c| {
+        sqlx::query_as(
         "SELECT c.number, c.date, c.amount_cents, c.reason, i.number AS invoice_number, i.date AS invoice_date, i.session,
                 sl.label AS session_label, s.number AS student_number, s.last_name, s.first_name, s.school
          FROM credit_notes c JOIN invoices i ON i.id = c.invoice_id JOIN students s ON s.id = i.student_id
@@ -133,17 +138,18 @@ pub async fn credit_note_doc(conn: &mut Conn, number: &str) -> Result<Option<Cre
          WHERE c.number = $1",
     )
     .bind(number)
-    .fetch_optional(conn)
-    .await?)
+    .fetch_optional(c).await
+    })?)
 }
 
 /// The plan of the request an invoice was issued for (`transfer` letters carry bank details).
 pub async fn plan_of_invoice(conn: &mut Conn, number: &str) -> Result<Option<String>> {
-    let row: Option<(Option<String>,)> = sqlx::query_as(
+    let row: Option<(Option<String>,)> = on!(conn, |c| {
+        sqlx::query_as(
         "SELECT r.plan FROM invoices i JOIN orders o ON o.id = i.order_id LEFT JOIN requests r ON r.id = o.request_id WHERE i.number = $1",
     )
     .bind(number)
-    .fetch_optional(conn)
-    .await?;
+    .fetch_optional(c).await
+    })?;
     Ok(row.and_then(|(p,)| p))
 }

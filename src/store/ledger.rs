@@ -11,14 +11,14 @@ use crate::money::Money;
 /// Takes the next number of a gapless series (`F2025` -> `F2025-00001`, `F2025-00002`, ...).
 /// Must run inside the transaction that issues the document: a rollback returns the number.
 pub async fn next_number(conn: &mut Conn, series: &str) -> Result<String> {
-    let (seq,): (i64,) = sqlx::query_as(
+    let (seq,): (i64,) = on!(conn, |c| sqlx::query_as(
         "INSERT INTO number_series (series, next) VALUES ($1, 2)
          ON CONFLICT (series) DO UPDATE SET next = number_series.next + 1
          RETURNING next - 1",
     )
     .bind(series)
-    .fetch_one(conn)
-    .await?;
+    .fetch_one(c)
+    .await)?;
     Ok(format!("{series}-{seq:05}"))
 }
 
@@ -34,7 +34,7 @@ pub async fn insert_order(
     date: NaiveDate,
     excl_vat: Money,
 ) -> Result<i64> {
-    let (id,): (i64,) = sqlx::query_as(
+    let (id,): (i64,) = on!(conn, |c| sqlx::query_as(
         "INSERT INTO orders (number, student_id, request_id, date, excl_vat_cents, vat_cents)
          VALUES ($1, $2, $3, $4, $5, 0) RETURNING id",
     )
@@ -43,8 +43,8 @@ pub async fn insert_order(
     .bind(request_id)
     .bind(date)
     .bind(excl_vat.cents())
-    .fetch_one(conn)
-    .await?;
+    .fetch_one(c)
+    .await)?;
     Ok(id)
 }
 
@@ -59,7 +59,7 @@ pub async fn insert_invoice(
     label: &str,
     session: &str,
 ) -> Result<i64> {
-    let (id,): (i64,) = sqlx::query_as(
+    let (id,): (i64,) = on!(conn, |c| sqlx::query_as(
         "INSERT INTO invoices (series, seq, number, order_id, student_id, date, label, session)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
     )
@@ -71,8 +71,8 @@ pub async fn insert_invoice(
     .bind(date)
     .bind(label)
     .bind(session)
-    .fetch_one(conn)
-    .await?;
+    .fetch_one(c)
+    .await)?;
     Ok(id)
 }
 
@@ -84,7 +84,7 @@ pub async fn insert_line(
     excl_vat: Money,
     vat: Money,
 ) -> Result<()> {
-    sqlx::query(
+    on!(conn, |c| sqlx::query(
         "INSERT INTO invoice_lines (invoice_id, designation, quantity, discount_bp, vat_bp, excl_vat_cents, vat_cents)
          VALUES ($1, $2, $3, 0, 0, $4, $5)",
     )
@@ -93,8 +93,9 @@ pub async fn insert_line(
     .bind(quantity)
     .bind(excl_vat.cents())
     .bind(vat.cents())
-    .execute(conn)
-    .await?;
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))?;
     Ok(())
 }
 
@@ -105,15 +106,15 @@ pub async fn insert_installment(
     due: NaiveDate,
     amount: Money,
 ) -> Result<i64> {
-    let (id,): (i64,) = sqlx::query_as(
+    let (id,): (i64,) = on!(conn, |c| sqlx::query_as(
         "INSERT INTO installments (invoice_id, n, due_date, amount_cents) VALUES ($1, $2, $3, $4) RETURNING id",
     )
     .bind(invoice_id)
     .bind(n as i64)
     .bind(due)
     .bind(amount.cents())
-    .fetch_one(conn)
-    .await?;
+    .fetch_one(c)
+    .await)?;
     Ok(id)
 }
 
@@ -125,7 +126,8 @@ pub async fn insert_payment(
     method: PaymentMethod,
     reference: &str,
 ) -> Result<i64> {
-    let (id,): (i64,) = sqlx::query_as(
+    let (id,): (i64,) = on!(conn, |c| {
+        sqlx::query_as(
         "INSERT INTO payments (student_id, date, amount_cents, method, reference) VALUES ($1, $2, $3, $4, $5) RETURNING id",
     )
     .bind(student_id)
@@ -133,18 +135,21 @@ pub async fn insert_payment(
     .bind(amount.cents())
     .bind(method.code())
     .bind(reference)
-    .fetch_one(conn)
-    .await?;
+    .fetch_one(c).await
+    })?;
     Ok(id)
 }
 
 pub async fn insert_allocation(conn: &mut Conn, payment_id: i64, installment_id: i64, amount: Money) -> Result<()> {
-    sqlx::query("INSERT INTO allocations (payment_id, installment_id, amount_cents) VALUES ($1, $2, $3)")
-        .bind(payment_id)
-        .bind(installment_id)
-        .bind(amount.cents())
-        .execute(conn)
-        .await?;
+    on!(conn, |c| sqlx::query(
+        "INSERT INTO allocations (payment_id, installment_id, amount_cents) VALUES ($1, $2, $3)"
+    )
+    .bind(payment_id)
+    .bind(installment_id)
+    .bind(amount.cents())
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))?;
     Ok(())
 }
 
@@ -189,29 +194,31 @@ fn open_of(rows: Vec<(i64, i64, i64, NaiveDate, i64, i64, i64)>) -> Vec<OpenInst
 
 /// The student's installments not cancelled and not fully settled, oldest due first.
 pub async fn open_installments(conn: &mut Conn, student_id: i64) -> Result<Vec<OpenInstallment>> {
-    let rows = sqlx::query_as(
+    let rows = on!(conn, |c| {
+        sqlx::query_as(
         "SELECT b.id, b.invoice_id, b.n, b.due_date, b.amount_cents, b.paid_cents, b.amount_cents - b.paid_cents - b.credited_cents
          FROM installment_balances b JOIN invoices i ON i.id = b.invoice_id
          WHERE i.student_id = $1 AND b.status <> 'cancelled' AND b.amount_cents - b.paid_cents - b.credited_cents > 0
          ORDER BY b.due_date, b.invoice_id, b.n",
     )
     .bind(student_id)
-    .fetch_all(conn)
-    .await?;
+    .fetch_all(c).await
+    })?;
     Ok(open_of(rows))
 }
 
 /// One invoice's installments not cancelled and not fully settled, oldest due first.
 pub async fn open_installments_of_invoice(conn: &mut Conn, invoice_id: i64) -> Result<Vec<OpenInstallment>> {
-    let rows = sqlx::query_as(
+    let rows = on!(conn, |c| {
+        sqlx::query_as(
         "SELECT b.id, b.invoice_id, b.n, b.due_date, b.amount_cents, b.paid_cents, b.amount_cents - b.paid_cents - b.credited_cents
          FROM installment_balances b
          WHERE b.invoice_id = $1 AND b.status <> 'cancelled' AND b.amount_cents - b.paid_cents - b.credited_cents > 0
          ORDER BY b.due_date, b.n",
     )
     .bind(invoice_id)
-    .fetch_all(conn)
-    .await?;
+    .fetch_all(c).await
+    })?;
     Ok(open_of(rows))
 }
 
@@ -220,13 +227,13 @@ pub async fn installments_of_invoice(
     conn: &mut Conn,
     invoice_id: i64,
 ) -> Result<Vec<(NaiveDate, Money, Money, Money)>> {
-    let rows: Vec<(NaiveDate, i64, i64, i64)> = sqlx::query_as(
+    let rows: Vec<(NaiveDate, i64, i64, i64)> = on!(conn, |c| sqlx::query_as(
         "SELECT due_date, amount_cents, paid_cents, credited_cents FROM installment_balances
          WHERE invoice_id = $1 ORDER BY due_date, n",
     )
     .bind(invoice_id)
-    .fetch_all(conn)
-    .await?;
+    .fetch_all(c)
+    .await)?;
     Ok(rows
         .into_iter()
         .map(|(d, a, p, c)| (d, Money::from_cents(a), Money::from_cents(p), Money::from_cents(c)))
@@ -239,12 +246,15 @@ pub async fn insert_credit_allocation(
     installment_id: i64,
     amount: Money,
 ) -> Result<()> {
-    sqlx::query("INSERT INTO credit_allocations (credit_note_id, installment_id, amount_cents) VALUES ($1, $2, $3)")
-        .bind(credit_note_id)
-        .bind(installment_id)
-        .bind(amount.cents())
-        .execute(conn)
-        .await?;
+    on!(conn, |c| sqlx::query(
+        "INSERT INTO credit_allocations (credit_note_id, installment_id, amount_cents) VALUES ($1, $2, $3)"
+    )
+    .bind(credit_note_id)
+    .bind(installment_id)
+    .bind(amount.cents())
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))?;
     Ok(())
 }
 
@@ -252,63 +262,84 @@ pub async fn insert_credit_allocation(
 /// The installment keeps what was paid or credited on it.
 /// False when the installment would be left with nothing (it should have been removed).
 pub async fn shrink_installment(conn: &mut Conn, id: i64, part: Money) -> Result<bool> {
-    let done =
-        sqlx::query("UPDATE installments SET amount_cents = amount_cents - $2 WHERE id = $1 AND amount_cents > $2")
-            .bind(id)
-            .bind(part.cents())
-            .execute(conn)
-            .await?;
-    Ok(done.rows_affected() == 1)
+    let done = on!(conn, |c| sqlx::query(
+        "UPDATE installments SET amount_cents = amount_cents - $2 WHERE id = $1 AND amount_cents > $2"
+    )
+    .bind(id)
+    .bind(part.cents())
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))?;
+    Ok(done == 1)
 }
 
 /// Removes an installment nothing was ever paid or credited on (a re-plan replaces it): its
 /// refused card debits stay in the card history without it, its reminder level goes. Returns
 /// false, removing nothing, when a payment, a credit note or an exemption refers to it.
 pub async fn remove_untouched_installment(conn: &mut Conn, id: i64) -> Result<bool> {
-    let (untouched,): (bool,) = sqlx::query_as(
+    let (untouched,): (bool,) = on!(conn, |c| sqlx::query_as(
         "SELECT NOT EXISTS (SELECT 1 FROM allocations a WHERE a.installment_id = $1)
             AND NOT EXISTS (SELECT 1 FROM credit_allocations c WHERE c.installment_id = $1)
             AND NOT EXISTS (SELECT 1 FROM exemption_outcomes o WHERE o.added_installment = $1)",
     )
     .bind(id)
-    .fetch_one(&mut *conn)
-    .await?;
+    .fetch_one(c)
+    .await)?;
     if !untouched {
         return Ok(false);
     }
-    sqlx::query("DELETE FROM card_refusals WHERE installment_id = $1").bind(id).execute(&mut *conn).await?;
-    sqlx::query("UPDATE card_transactions SET installment_id = NULL WHERE installment_id = $1")
+    on!(conn, |c| sqlx::query("DELETE FROM card_refusals WHERE installment_id = $1")
         .bind(id)
-        .execute(&mut *conn)
-        .await?;
-    sqlx::query("DELETE FROM dunning WHERE installment_id = $1").bind(id).execute(&mut *conn).await?;
-    sqlx::query("DELETE FROM installments WHERE id = $1").bind(id).execute(conn).await?;
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()))?;
+    on!(conn, |c| sqlx::query("UPDATE card_transactions SET installment_id = NULL WHERE installment_id = $1")
+        .bind(id)
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()))?;
+    on!(conn, |c| sqlx::query("DELETE FROM dunning WHERE installment_id = $1")
+        .bind(id)
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()))?;
+    on!(conn, |c| sqlx::query("DELETE FROM installments WHERE id = $1")
+        .bind(id)
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()))?;
     Ok(true)
 }
 
 /// Gives an installment a new due date and amount (a re-plan reusing it).
 pub async fn reschedule_installment(conn: &mut Conn, id: i64, due: NaiveDate, amount: Money) -> Result<()> {
-    sqlx::query("UPDATE installments SET due_date = $2, amount_cents = $3 WHERE id = $1")
+    on!(conn, |c| sqlx::query("UPDATE installments SET due_date = $2, amount_cents = $3 WHERE id = $1")
         .bind(id)
         .bind(due)
         .bind(amount.cents())
-        .execute(conn)
-        .await?;
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()))?;
     Ok(())
 }
 
 /// The highest installment number of an invoice (new installments follow it).
 pub async fn last_installment_n(conn: &mut Conn, invoice_id: i64) -> Result<i64> {
-    let (n,): (i64,) = sqlx::query_as("SELECT COALESCE(MAX(n), 0) FROM installments WHERE invoice_id = $1")
-        .bind(invoice_id)
-        .fetch_one(conn)
-        .await?;
+    let (n,): (i64,) =
+        on!(conn, |c| sqlx::query_as("SELECT COALESCE(MAX(n), 0) FROM installments WHERE invoice_id = $1")
+            .bind(invoice_id)
+            .fetch_one(c)
+            .await)?;
     Ok(n)
 }
 
 /// Marks an installment cancelled: a credit note removed all of it before anything was paid.
 pub async fn cancel_installment(conn: &mut Conn, id: i64) -> Result<()> {
-    sqlx::query("UPDATE installments SET status = 'cancelled' WHERE id = $1").bind(id).execute(conn).await?;
+    on!(conn, |c| sqlx::query("UPDATE installments SET status = 'cancelled' WHERE id = $1")
+        .bind(id)
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()))?;
     Ok(())
 }
 
@@ -316,32 +347,34 @@ pub async fn cancel_installment(conn: &mut Conn, id: i64) -> Result<()> {
 /// (oldest first), and the refunds paid and still to pay.
 pub async fn credit(conn: &mut Conn, student_id: i64) -> Result<crate::ledger::allocation::Credit> {
     use crate::ledger::allocation::{Credit, Source};
-    let payments: Vec<(i64, i64)> = sqlx::query_as(
-        "SELECT p.id, p.amount_cents - COALESCE((SELECT SUM(a.amount_cents) FROM allocations a WHERE a.payment_id = p.id), 0) AS spare
+    let payments: Vec<(i64, i64)> = on!(conn, |c| {
+        sqlx::query_as(
+        "SELECT p.id, p.amount_cents - COALESCE((SELECT CAST(SUM(a.amount_cents) AS BIGINT) FROM allocations a WHERE a.payment_id = p.id), 0) AS spare
          FROM payments p
          WHERE p.student_id = $1 AND p.reverses IS NULL AND NOT EXISTS (SELECT 1 FROM payments r WHERE r.reverses = p.id)
          ORDER BY p.date, p.id",
     )
     .bind(student_id)
-    .fetch_all(&mut *conn)
-    .await?;
-    let notes: Vec<(i64, i64)> = sqlx::query_as(
-        "SELECT c.id, c.amount_cents - COALESCE((SELECT SUM(x.amount_cents) FROM credit_allocations x WHERE x.credit_note_id = c.id), 0)
+    .fetch_all(c).await
+    })?;
+    let notes: Vec<(i64, i64)> = on!(conn, |c| {
+        sqlx::query_as(
+        "SELECT c.id, c.amount_cents - COALESCE((SELECT CAST(SUM(x.amount_cents) AS BIGINT) FROM credit_allocations x WHERE x.credit_note_id = c.id), 0)
          FROM credit_notes c JOIN invoices i ON i.id = c.invoice_id
          WHERE i.student_id = $1
          ORDER BY c.date, c.id",
     )
     .bind(student_id)
-    .fetch_all(&mut *conn)
-    .await?;
-    let (paid, to_pay): (i64, i64) = sqlx::query_as(
-        "SELECT COALESCE(SUM(CASE WHEN status = 'paid' THEN amount_cents ELSE 0 END), 0),
-                COALESCE(SUM(CASE WHEN status = 'to_pay' THEN amount_cents ELSE 0 END), 0)
+    .fetch_all(c).await
+    })?;
+    let (paid, to_pay): (i64, i64) = on!(conn, |c| sqlx::query_as(
+        "SELECT COALESCE(CAST(SUM(CASE WHEN status = 'paid' THEN amount_cents ELSE 0 END) AS BIGINT), 0),
+                COALESCE(CAST(SUM(CASE WHEN status = 'to_pay' THEN amount_cents ELSE 0 END) AS BIGINT), 0)
          FROM refunds WHERE student_id = $1",
     )
     .bind(student_id)
-    .fetch_one(conn)
-    .await?;
+    .fetch_one(c)
+    .await)?;
     let sources = payments
         .into_iter()
         .filter(|(_, c)| *c > 0)
@@ -363,33 +396,35 @@ pub struct RefundRecord {
 }
 
 pub async fn refund(conn: &mut Conn, id: i64) -> Result<Option<RefundRecord>> {
-    Ok(sqlx::query_as("SELECT id, student_id, credit_note_id, amount_cents, status, iban FROM refunds WHERE id = $1")
-        .bind(id)
-        .fetch_optional(conn)
-        .await?)
+    Ok(on!(conn, |c| sqlx::query_as(
+        "SELECT id, student_id, credit_note_id, amount_cents, status, iban FROM refunds WHERE id = $1"
+    )
+    .bind(id)
+    .fetch_optional(c)
+    .await)?)
 }
 
 /// The refunds drawn on a credit note's credit (an exemption's refund, and what replaced it when
 /// it shrank), in order.
 pub async fn refunds_of_credit_note(conn: &mut Conn, credit_note_id: i64) -> Result<Vec<RefundRecord>> {
-    Ok(sqlx::query_as(
+    Ok(on!(conn, |c| sqlx::query_as(
         "SELECT id, student_id, credit_note_id, amount_cents, status, iban FROM refunds
          WHERE credit_note_id = $1 ORDER BY id",
     )
     .bind(credit_note_id)
-    .fetch_all(conn)
-    .await?)
+    .fetch_all(c)
+    .await)?)
 }
 
 /// The student's refunds still to pay, latest first.
 pub async fn refunds_to_pay(conn: &mut Conn, student_id: i64) -> Result<Vec<RefundRecord>> {
-    Ok(sqlx::query_as(
+    Ok(on!(conn, |c| sqlx::query_as(
         "SELECT id, student_id, credit_note_id, amount_cents, status, iban FROM refunds
          WHERE student_id = $1 AND status = 'to_pay' ORDER BY date DESC, id DESC",
     )
     .bind(student_id)
-    .fetch_all(conn)
-    .await?)
+    .fetch_all(c)
+    .await)?)
 }
 
 pub async fn insert_refund(
@@ -400,7 +435,7 @@ pub async fn insert_refund(
     amount: Money,
     iban: Option<&str>,
 ) -> Result<i64> {
-    let (id,): (i64,) = sqlx::query_as(
+    let (id,): (i64,) = on!(conn, |c| sqlx::query_as(
         "INSERT INTO refunds (student_id, credit_note_id, date, amount_cents, status, iban)
          VALUES ($1, $2, $3, $4, 'to_pay', $5) RETURNING id",
     )
@@ -409,43 +444,46 @@ pub async fn insert_refund(
     .bind(date)
     .bind(amount.cents())
     .bind(iban)
-    .fetch_one(conn)
-    .await?;
+    .fetch_one(c)
+    .await)?;
     Ok(id)
 }
 
 /// Cancels a refund still to pay; false when it was not (paid, or cancelled already).
 pub async fn cancel_refund(conn: &mut Conn, id: i64) -> Result<bool> {
-    let done = sqlx::query("UPDATE refunds SET status = 'cancelled' WHERE id = $1 AND status = 'to_pay'")
-        .bind(id)
-        .execute(conn)
-        .await?;
-    Ok(done.rows_affected() == 1)
+    let done =
+        on!(conn, |c| sqlx::query("UPDATE refunds SET status = 'cancelled' WHERE id = $1 AND status = 'to_pay'")
+            .bind(id)
+            .execute(c)
+            .await
+            .map(|r| r.rows_affected()))?;
+    Ok(done == 1)
 }
 
 /// Marks a refund paid (only one still to pay), with the account it was paid to.
 pub async fn pay_refund(conn: &mut Conn, id: i64, iban: Option<&str>, date: NaiveDate) -> Result<bool> {
-    let done = sqlx::query(
+    let done = on!(conn, |c| {
+        sqlx::query(
         "UPDATE refunds SET status = 'paid', iban = COALESCE($1, iban), paid_on = $2 WHERE id = $3 AND status = 'to_pay'",
     )
     .bind(iban)
     .bind(date)
     .bind(id)
-    .execute(conn)
-    .await?;
-    Ok(done.rows_affected() == 1)
+    .execute(c).await.map(|r| r.rows_affected())
+    })?;
+    Ok(done == 1)
 }
 
 /// The payment's student and amount, and whether it is live (neither a reversal nor reversed).
 pub async fn payment(conn: &mut Conn, id: i64) -> Result<Option<(i64, Money, bool)>> {
-    let row: Option<(i64, i64, bool)> = sqlx::query_as(
+    let row: Option<(i64, i64, bool)> = on!(conn, |c| sqlx::query_as(
         "SELECT p.student_id, p.amount_cents,
                 p.reverses IS NULL AND NOT EXISTS (SELECT 1 FROM payments r WHERE r.reverses = p.id)
          FROM payments p WHERE p.id = $1",
     )
     .bind(id)
-    .fetch_optional(conn)
-    .await?;
+    .fetch_optional(c)
+    .await)?;
     Ok(row.map(|(s, c, live)| (s, Money::from_cents(c), live)))
 }
 
@@ -457,7 +495,7 @@ pub async fn reverse_payment(
     date: NaiveDate,
     reference: &str,
 ) -> Result<i64> {
-    let (id,): (i64,) = sqlx::query_as(
+    let (id,): (i64,) = on!(conn, |c| sqlx::query_as(
         "INSERT INTO payments (student_id, date, amount_cents, method, reference, reverses, reversal)
          SELECT student_id, $1, -amount_cents, method, $2, id, $4 FROM payments WHERE id = $3 RETURNING id",
     )
@@ -465,23 +503,24 @@ pub async fn reverse_payment(
     .bind(reference)
     .bind(payment_id)
     .bind(why.code())
-    .fetch_one(&mut *conn)
-    .await?;
-    sqlx::query(
+    .fetch_one(c)
+    .await)?;
+    on!(conn, |c| sqlx::query(
         "INSERT INTO allocations (payment_id, installment_id, amount_cents)
          SELECT $1, installment_id, -amount_cents FROM allocations WHERE payment_id = $2",
     )
     .bind(id)
     .bind(payment_id)
-    .execute(conn)
-    .await?;
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))?;
     Ok(id)
 }
 
 /// The largest payment id. Inside a write transaction nobody else inserts, so a bulk import
 /// can number its payments itself and link them without reading ids back.
 pub async fn last_payment_id(conn: &mut Conn) -> Result<i64> {
-    let (id,): (i64,) = sqlx::query_as("SELECT COALESCE(MAX(id), 0) FROM payments").fetch_one(conn).await?;
+    let (id,): (i64,) = on!(conn, |c| sqlx::query_as("SELECT COALESCE(MAX(id), 0) FROM payments").fetch_one(c).await)?;
     Ok(id)
 }
 
@@ -500,38 +539,43 @@ pub struct BulkPayment<'a> {
 /// parameters per statement).
 pub async fn insert_payments_bulk(conn: &mut Conn, payments: &[BulkPayment<'_>]) -> Result<()> {
     for chunk in payments.chunks(1000) {
-        let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
-            "INSERT INTO payments (id, student_id, date, amount_cents, method, reference) ",
-        );
-        q.push_values(chunk, |mut b, p| {
-            b.push_bind(p.id)
-                .push_bind(p.student_id)
-                .push_bind(p.date)
-                .push_bind(p.amount.cents())
-                .push_bind(p.method.code())
-                .push_bind(p.reference);
-        });
-        q.build().execute(&mut *conn).await?;
+        on!(conn, |c| {
+            let mut q = sqlx::QueryBuilder::new(
+                "INSERT INTO payments (id, student_id, date, amount_cents, method, reference) ",
+            );
+            q.push_values(chunk, |mut b, p| {
+                b.push_bind(p.id)
+                    .push_bind(p.student_id)
+                    .push_bind(p.date)
+                    .push_bind(p.amount.cents())
+                    .push_bind(p.method.code())
+                    .push_bind(p.reference);
+            });
+            q.build().execute(c).await.map(|r| r.rows_affected())
+        })?;
+    }
+    if !payments.is_empty() {
+        super::advance_ids(conn, super::Numbered::Payments).await?;
     }
     let allocations: Vec<(i64, i64, Money)> =
         payments.iter().flat_map(|p| p.allocations.iter().map(move |(inst, part)| (p.id, *inst, *part))).collect();
     for chunk in allocations.chunks(2000) {
-        let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
-            "INSERT INTO allocations (payment_id, installment_id, amount_cents) ",
-        );
-        q.push_values(chunk, |mut b, (payment, installment, part)| {
-            b.push_bind(*payment).push_bind(*installment).push_bind(part.cents());
-        });
-        q.build().execute(&mut *conn).await?;
+        on!(conn, |c| {
+            let mut q = sqlx::QueryBuilder::new("INSERT INTO allocations (payment_id, installment_id, amount_cents) ");
+            q.push_values(chunk, |mut b, (payment, installment, part)| {
+                b.push_bind(*payment).push_bind(*installment).push_bind(part.cents());
+            });
+            q.build().execute(c).await.map(|r| r.rows_affected())
+        })?;
     }
     Ok(())
 }
 
 /// Every ledger row of one student, as the position is computed from them.
 pub async fn rows_of(conn: &mut Conn, student_id: i64) -> Result<LedgerRows> {
-    let orders = sqlx::query_as::<_, OrderRow>(
+    let orders = on!(conn, |c| sqlx::query_as::<_, OrderRow>(
         "SELECT o.id, o.number, o.date,
-            (o.blocked != 0 OR EXISTS (
+            (o.blocked OR EXISTS (
                 SELECT 1 FROM dunning d JOIN installment_balances b ON b.id = d.installment_id
                 JOIN invoices i ON i.id = b.invoice_id
                 WHERE i.order_id = o.id AND d.level >= 3 AND b.status <> 'cancelled'
@@ -540,18 +584,20 @@ pub async fn rows_of(conn: &mut Conn, student_id: i64) -> Result<LedgerRows> {
          FROM orders o WHERE o.student_id = $1 ORDER BY o.date, o.id",
     )
     .bind(student_id)
-    .fetch_all(&mut *conn)
-    .await?;
-    let invoices = sqlx::query_as::<_, InvoiceRow>(
+    .fetch_all(c)
+    .await)?;
+    let invoices = on!(conn, |c| {
+        sqlx::query_as::<_, InvoiceRow>(
         "SELECT i.id, i.order_id, i.number, i.date, i.session,
-            COALESCE((SELECT SUM(l.excl_vat_cents) FROM invoice_lines l WHERE l.invoice_id = i.id), 0) AS excl_vat_cents,
-            COALESCE((SELECT SUM(l.vat_cents) FROM invoice_lines l WHERE l.invoice_id = i.id), 0) AS vat_cents
+            COALESCE((SELECT CAST(SUM(l.excl_vat_cents) AS BIGINT) FROM invoice_lines l WHERE l.invoice_id = i.id), 0) AS excl_vat_cents,
+            COALESCE((SELECT CAST(SUM(l.vat_cents) AS BIGINT) FROM invoice_lines l WHERE l.invoice_id = i.id), 0) AS vat_cents
          FROM invoices i WHERE i.student_id = $1 ORDER BY i.date, i.id",
     )
     .bind(student_id)
-    .fetch_all(&mut *conn)
-    .await?;
-    let installments = sqlx::query_as::<_, InstallmentRow>(
+    .fetch_all(c).await
+    })?;
+    let installments = on!(conn, |c| {
+        sqlx::query_as::<_, InstallmentRow>(
         "SELECT b.id, b.invoice_id, b.n, b.due_date, b.amount_cents, b.status,
             b.paid_cents AS allocated_cents, b.credited_cents,
             (SELECT MAX(d) FROM (SELECT p.date AS d FROM allocations a JOIN payments p ON p.id = a.payment_id
@@ -564,31 +610,34 @@ pub async fn rows_of(conn: &mut Conn, student_id: i64) -> Result<LedgerRows> {
          WHERE i.student_id = $1 ORDER BY b.due_date, b.invoice_id, b.n",
     )
     .bind(student_id)
-    .fetch_all(&mut *conn)
-    .await?;
-    let payments = sqlx::query_as::<_, PaymentRow>(
+    .fetch_all(c).await
+    })?;
+    let payments = on!(conn, |c| {
+        sqlx::query_as::<_, PaymentRow>(
         "SELECT p.id, p.date, p.reference, p.method, p.amount_cents,
-            COALESCE((SELECT SUM(a.amount_cents) FROM allocations a WHERE a.payment_id = p.id), 0) AS allocated_cents,
+            COALESCE((SELECT CAST(SUM(a.amount_cents) AS BIGINT) FROM allocations a WHERE a.payment_id = p.id), 0) AS allocated_cents,
             p.reverses, p.reversal
          FROM payments p WHERE p.student_id = $1 ORDER BY p.date, p.id",
     )
     .bind(student_id)
-    .fetch_all(&mut *conn)
-    .await?;
-    let credit_notes = sqlx::query_as::<_, CreditNoteRow>(
+    .fetch_all(c)
+    .await
+    })?;
+    let credit_notes = on!(conn, |c| sqlx::query_as::<_, CreditNoteRow>(
         "SELECT c.id, c.invoice_id, c.number, c.date, c.amount_cents, c.reason
          FROM credit_notes c JOIN invoices i ON i.id = c.invoice_id
          WHERE i.student_id = $1 ORDER BY c.date, c.id",
     )
     .bind(student_id)
-    .fetch_all(&mut *conn)
-    .await?;
-    let refunds = sqlx::query_as::<_, RefundRow>(
+    .fetch_all(c)
+    .await)?;
+    let refunds = on!(conn, |c| {
+        sqlx::query_as::<_, RefundRow>(
         "SELECT id, credit_note_id, date, amount_cents, status FROM refunds WHERE student_id = $1 ORDER BY date, id",
     )
     .bind(student_id)
-    .fetch_all(&mut *conn)
-    .await?;
+    .fetch_all(c).await
+    })?;
     Ok(LedgerRows { orders, invoices, installments, payments, credit_notes, refunds })
 }
 
@@ -602,7 +651,7 @@ pub async fn insert_credit_note(
     amount: Money,
     reason: &str,
 ) -> Result<i64> {
-    let (id,): (i64,) = sqlx::query_as(
+    let (id,): (i64,) = on!(conn, |c| sqlx::query_as(
         "INSERT INTO credit_notes (series, seq, number, invoice_id, date, amount_cents, reason)
          VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
     )
@@ -613,8 +662,8 @@ pub async fn insert_credit_note(
     .bind(date)
     .bind(amount.cents())
     .bind(reason)
-    .fetch_one(conn)
-    .await?;
+    .fetch_one(c)
+    .await)?;
     Ok(id)
 }
 
@@ -630,11 +679,12 @@ pub struct RequestInvoice {
 }
 
 pub async fn invoice_of_request(conn: &mut Conn, request_id: i64) -> Result<Option<RequestInvoice>> {
-    let number: Option<(String,)> =
-        sqlx::query_as("SELECT i.number FROM invoices i JOIN orders o ON o.id = i.order_id WHERE o.request_id = $1")
-            .bind(request_id)
-            .fetch_optional(&mut *conn)
-            .await?;
+    let number: Option<(String,)> = on!(conn, |c| sqlx::query_as(
+        "SELECT i.number FROM invoices i JOIN orders o ON o.id = i.order_id WHERE o.request_id = $1"
+    )
+    .bind(request_id)
+    .fetch_optional(c)
+    .await)?;
     match number {
         Some((n,)) => super::invoices::invoice_totals(conn, &n).await,
         None => Ok(None),
@@ -644,23 +694,24 @@ pub async fn invoice_of_request(conn: &mut Conn, request_id: i64) -> Result<Opti
 /// Detaches an approved request from its order, so that a reopened request can be approved again
 /// (the old order and invoice stay, cancelled by their credit note).
 pub async fn detach_order_from_request(conn: &mut Conn, request_id: i64) -> Result<()> {
-    sqlx::query("UPDATE orders SET request_id = NULL, blocked = 1 WHERE request_id = $1")
+    on!(conn, |c| sqlx::query("UPDATE orders SET request_id = NULL, blocked = TRUE WHERE request_id = $1")
         .bind(request_id)
-        .execute(conn)
-        .await?;
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()))?;
     Ok(())
 }
 
 /// The installments still due of the invoice issued for a request: (due date, left to pay).
 pub async fn schedule_of_request(conn: &mut Conn, request_id: i64) -> Result<Vec<(NaiveDate, Money)>> {
-    let rows: Vec<(NaiveDate, i64)> = sqlx::query_as(
+    let rows: Vec<(NaiveDate, i64)> = on!(conn, |c| sqlx::query_as(
         "SELECT b.due_date, b.amount_cents - b.paid_cents - b.credited_cents FROM installment_balances b
          JOIN invoices i ON i.id = b.invoice_id JOIN orders o ON o.id = i.order_id
          WHERE o.request_id = $1 AND b.status <> 'cancelled' AND b.amount_cents - b.paid_cents - b.credited_cents > 0
          ORDER BY b.n",
     )
     .bind(request_id)
-    .fetch_all(conn)
-    .await?;
+    .fetch_all(c)
+    .await)?;
     Ok(rows.into_iter().map(|(d, c)| (d, Money::from_cents(c))).collect())
 }

@@ -1,5 +1,17 @@
-//! Store: the SQLite file behind everything, opened with WAL and foreign keys, migrated by sqlx.
-//! All SQL lives in this folder, in small named functions taking a connection or a transaction.
+//! Store: the database behind everything, a SQLite file (the default) or a PostgreSQL server (the
+//! shared office), migrated by sqlx. All SQL lives here, in small named functions on a `Conn`.
+
+/// Runs one statement on whichever engine `conn` holds: the statement is written once and
+/// compiled for both (`$c` is a `&mut SqliteConnection` in one arm, a `&mut PgConnection` in
+/// the other), so both engines run the same SQL with the same bound values.
+macro_rules! on {
+    ($conn:expr, |$c:ident| $body:expr) => {
+        match $conn.engine() {
+            $crate::store::Engine::Sqlite($c) => $body,
+            $crate::store::Engine::Postgres($c) => $body,
+        }
+    };
+}
 
 pub mod audit;
 pub mod bank;
@@ -17,19 +29,173 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::time::Duration;
 
+use sqlx::pool::PoolConnection;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{SqliteConnection, SqlitePool};
+use sqlx::{PgConnection, PgPool, Postgres, Sqlite, SqliteConnection, SqlitePool, Transaction};
 
 use crate::{Error, Result};
 
-pub type Tx = sqlx::Transaction<'static, sqlx::Sqlite>;
-pub type Conn = SqliteConnection;
+/// Which database a `--db` / `REGIE_DB` value names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Location {
+    /// The embedded default: one file, on this desk.
+    File(PathBuf),
+    /// The office's shared PostgreSQL server (`postgres://user@host/db`).
+    Server(String),
+}
 
-/// A handle on one Régie database. Cheap to clone (a connection pool).
+impl Location {
+    /// A path or `sqlite:` URL is a file; a `postgres://` or `postgresql://` URL is a server.
+    pub fn parse(text: &str) -> Location {
+        let lower = text.to_ascii_lowercase();
+        if lower.starts_with("postgres://") || lower.starts_with("postgresql://") {
+            return Location::Server(text.to_string());
+        }
+        match text.strip_prefix("sqlite://").or_else(|| text.strip_prefix("sqlite:")) {
+            Some(rest) => Location::File(PathBuf::from(rest)),
+            None => Location::File(PathBuf::from(text)),
+        }
+    }
+
+    pub fn of(path: &Path) -> Location {
+        Location::parse(&path.to_string_lossy())
+    }
+
+    /// The database's name on a server (the URL's last segment); the file's name otherwise.
+    pub fn name(&self) -> String {
+        match self {
+            Location::File(p) => p.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default(),
+            Location::Server(url) => {
+                let path = url.split('?').next().unwrap_or_default();
+                path.rsplit('/').next().unwrap_or_default().to_string()
+            }
+        }
+    }
+
+    /// What `--db` takes to open this location again (a server's URL with its credentials).
+    pub fn as_arg(&self) -> PathBuf {
+        match self {
+            Location::File(p) => p.clone(),
+            Location::Server(url) => PathBuf::from(url),
+        }
+    }
+
+    /// How the location is shown: a file's path, or the server's URL without its password.
+    pub fn display(&self) -> String {
+        match self {
+            Location::File(p) => p.display().to_string(),
+            Location::Server(url) => redact(url),
+        }
+    }
+}
+
+/// A server URL as it may be shown: `postgres://claire:secret@host/db` -> `postgres://claire@host/db`.
+pub fn redact(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else { return url.to_string() };
+    match rest.split_once('@') {
+        Some((user, host)) => format!("{scheme}://{}@{host}", user.split(':').next().unwrap_or_default()),
+        None => url.to_string(),
+    }
+}
+
+/// A handle on one Régie database, on either engine. Cheap to clone (a connection pool).
 #[derive(Clone, Debug)]
 pub struct Store {
-    pool: SqlitePool,
-    path: PathBuf,
+    pool: Pool,
+    location: Location,
+}
+
+/// The connection pool of the engine in use.
+#[derive(Clone, Debug)]
+pub enum Pool {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+/// A connection that store functions run their statements on: a pooled one for reads, or the
+/// open transaction of a write. Store functions take `&mut Conn` and run each statement with
+/// `on!`.
+pub enum Conn {
+    Sqlite(PoolConnection<Sqlite>),
+    Postgres(PoolConnection<Postgres>),
+    SqliteTx(Transaction<'static, Sqlite>),
+    PostgresTx(Transaction<'static, Postgres>),
+}
+
+/// The engine's own connection, borrowed for one statement.
+pub enum Engine<'c> {
+    Sqlite(&'c mut SqliteConnection),
+    Postgres(&'c mut PgConnection),
+}
+
+impl Conn {
+    pub fn engine(&mut self) -> Engine<'_> {
+        match self {
+            Conn::Sqlite(c) => Engine::Sqlite(c),
+            Conn::Postgres(c) => Engine::Postgres(c),
+            Conn::SqliteTx(t) => Engine::Sqlite(t),
+            Conn::PostgresTx(t) => Engine::Postgres(t),
+        }
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        matches!(self, Conn::Postgres(_) | Conn::PostgresTx(_))
+    }
+}
+
+/// A write transaction: every statement run on it lands together at `commit`, or not at all
+/// (dropped without a commit, it rolls back).
+pub struct Tx(Conn);
+
+impl Tx {
+    /// Undoes everything the transaction did (a dry run).
+    pub async fn rollback(self) -> Result<()> {
+        match self.0 {
+            Conn::SqliteTx(t) => t.rollback().await?,
+            Conn::PostgresTx(t) => t.rollback().await?,
+            Conn::Sqlite(_) | Conn::Postgres(_) => unreachable!("a Tx holds a transaction"),
+        }
+        Ok(())
+    }
+
+    pub async fn commit(self) -> Result<()> {
+        match self.0 {
+            Conn::SqliteTx(t) => t.commit().await?,
+            Conn::PostgresTx(t) => t.commit().await?,
+            Conn::Sqlite(_) | Conn::Postgres(_) => unreachable!("a Tx holds a transaction"),
+        }
+        Ok(())
+    }
+}
+
+impl std::ops::Deref for Tx {
+    type Target = Conn;
+    fn deref(&self) -> &Conn {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Tx {
+    fn deref_mut(&mut self) -> &mut Conn {
+        &mut self.0
+    }
+}
+
+/// A pooled connection for reads.
+pub struct Read(Conn);
+
+impl std::ops::Deref for Read {
+    type Target = Conn;
+    fn deref(&self) -> &Conn {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Read {
+    fn deref_mut(&mut self) -> &mut Conn {
+        &mut self.0
+    }
 }
 
 /// The application identifier, shared with `tauri.conf.json` so the CLI and the window open the same file.
@@ -43,77 +209,137 @@ pub fn default_db_path() -> PathBuf {
     dirs::data_dir().unwrap_or_else(std::env::temp_dir).join(APP_ID).join("regie.sqlite")
 }
 
-/// The SQLite file a `--db` / `REGIE_DB` value names: a path, or a `sqlite:` URL. A server URL
-/// (`postgres://…`) is refused with a clear error rather than taken for a folder name: the
-/// shared office engine is not built yet.
-pub fn file_of(location: &Path) -> Result<PathBuf> {
-    let text = location.to_string_lossy();
-    let lower = text.to_ascii_lowercase();
-    if lower.starts_with("postgres://") || lower.starts_with("postgresql://") {
-        return Err(Error::Invalid(format!(
-            "{}: base PostgreSQL non prise en charge par cette version ; indiquez un fichier SQLite",
-            text.split('@').next_back().unwrap_or_default()
-        )));
-    }
-    Ok(match text.strip_prefix("sqlite://").or_else(|| text.strip_prefix("sqlite:")) {
-        Some(rest) => PathBuf::from(rest),
-        None => location.to_path_buf(),
-    })
-}
+/// The key of the advisory lock every write transaction takes on PostgreSQL ("REGIE" in ASCII).
+const WRITER_LOCK: i64 = 0x5245_4749_45;
 
 impl Store {
-    /// Opens (creating if needed) the database at `path`, applies pending migrations and seeds
-    /// the settings and fee grid on first start.
-    pub async fn open(path: &Path) -> Result<Store> {
-        let path = &file_of(path)?;
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|source| Error::Io { path: dir.display().to_string(), source })?;
-        }
-        let options = SqliteConnectOptions::from_str("sqlite:")?
-            .filename(path)
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Normal)
-            .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(10))
-            // Imports write tens of thousands of rows in one transaction: a 64 MiB page cache
-            // (instead of 2 MiB) keeps them from spilling to disk before the commit.
-            .pragma("cache_size", "-65536")
-            .pragma("temp_store", "memory");
-        let pool = SqlitePoolOptions::new().max_connections(4).connect_with(options).await?;
-        sqlx::migrate!("./migrations").run(&pool).await?;
-        let store = Store { pool, path: path.to_path_buf() };
+    /// Opens the database `location` names (a SQLite file, created if needed, or a PostgreSQL
+    /// server), applies pending migrations and seeds the settings and fee grid on first start.
+    pub async fn open(location: &Path) -> Result<Store> {
+        Store::open_at(Location::of(location)).await
+    }
+
+    pub async fn open_at(location: Location) -> Result<Store> {
+        let pool = match &location {
+            Location::File(path) => {
+                if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                    std::fs::create_dir_all(dir)
+                        .map_err(|source| Error::Io { path: dir.display().to_string(), source })?;
+                }
+                let options = SqliteConnectOptions::from_str("sqlite:")?
+                    .filename(path)
+                    .create_if_missing(true)
+                    .journal_mode(SqliteJournalMode::Wal)
+                    .synchronous(SqliteSynchronous::Normal)
+                    .foreign_keys(true)
+                    .busy_timeout(Duration::from_secs(10))
+                    // Imports write tens of thousands of rows in one transaction: a 64 MiB page
+                    // cache (instead of 2 MiB) keeps them from spilling to disk before the commit.
+                    .pragma("cache_size", "-65536")
+                    .pragma("temp_store", "memory");
+                let pool = SqlitePoolOptions::new().max_connections(4).connect_with(options).await?;
+                sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
+                Pool::Sqlite(pool)
+            }
+            Location::Server(url) => {
+                let options = PgConnectOptions::from_str(url)
+                    .map_err(|e| {
+                        Error::Invalid(format!("serveur PostgreSQL {} : adresse invalide ({e})", redact(url)))
+                    })?
+                    .application_name("regie");
+                let pool = PgPoolOptions::new()
+                    .max_connections(4)
+                    .acquire_timeout(Duration::from_secs(15))
+                    .connect_with(options)
+                    .await
+                    .map_err(|e| {
+                        Error::Invalid(format!("serveur PostgreSQL {} : connexion impossible ({e})", redact(url)))
+                    })?;
+                sqlx::migrate!("./migrations/postgres").run(&pool).await?;
+                Pool::Postgres(pool)
+            }
+        };
+        let store = Store { pool, location };
         let mut tx = store.begin().await?;
         settings::seed_if_empty(&mut tx).await?;
         tx.commit().await?;
         Ok(store)
     }
 
-    pub fn path(&self) -> &Path {
-        &self.path
+    pub fn location(&self) -> &Location {
+        &self.location
     }
 
-    pub fn pool(&self) -> &SqlitePool {
+    /// The database file, for the embedded engine; `None` on a server.
+    pub fn path(&self) -> Option<&Path> {
+        match &self.location {
+            Location::File(p) => Some(p),
+            Location::Server(_) => None,
+        }
+    }
+
+    pub fn pool(&self) -> &Pool {
         &self.pool
     }
 
-    /// Starts a write transaction. `BEGIN IMMEDIATE` takes the write lock at once, so two
-    /// concurrent deciders serialize instead of failing on upgrade.
+    /// Starts a write transaction. Writers are serialized, on both engines, so that a decision
+    /// reads what the previous one wrote and numbers stay gapless:
+    /// - SQLite: `BEGIN IMMEDIATE` takes the file's write lock at once, so two concurrent
+    ///   deciders queue instead of failing when their read turns into a write;
+    /// - PostgreSQL: READ COMMITTED (the default) plus one transaction-level advisory lock taken
+    ///   first. Each statement then sees every earlier writer's commit, as on SQLite; readers are
+    ///   never blocked. Decisions stay conditional (`WHERE status = …`), so of two desktops
+    ///   deciding the same thing the second finds it done and gets a `conflict`.
     pub async fn begin(&self) -> Result<Tx> {
-        Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
+        Ok(Tx(match &self.pool {
+            Pool::Sqlite(p) => Conn::SqliteTx(p.begin_with("BEGIN IMMEDIATE").await?),
+            Pool::Postgres(p) => {
+                let mut t = p.begin().await?;
+                sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(WRITER_LOCK).execute(&mut *t).await?;
+                Conn::PostgresTx(t)
+            }
+        }))
     }
 
     /// A plain connection for reads.
-    pub async fn read(&self) -> Result<sqlx::pool::PoolConnection<sqlx::Sqlite>> {
-        Ok(self.pool.acquire().await?)
+    pub async fn read(&self) -> Result<Read> {
+        Ok(Read(match &self.pool {
+            Pool::Sqlite(p) => Conn::Sqlite(p.acquire().await?),
+            Pool::Postgres(p) => Conn::Postgres(p.acquire().await?),
+        }))
     }
 
     pub async fn close(self) {
-        self.pool.close().await;
+        match self.pool {
+            Pool::Sqlite(p) => p.close().await,
+            Pool::Postgres(p) => p.close().await,
+        }
     }
 }
 
-/// SQLite stores booleans as integers; `None` means the source did not say.
-pub(crate) fn opt_bool(v: Option<i64>) -> Option<bool> {
-    v.map(|x| x != 0)
+/// Tables whose rows are written in bulk with ids the application chose (the next ones after the
+/// largest, under the writers' lock), so that an import links its rows without reading them back.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Numbered {
+    Payments,
+    StatementLines,
+    CardTransactions,
+}
+
+/// After rows were inserted with chosen ids: PostgreSQL's identity sequence is moved past them, so
+/// that the next row inserted without an id does not take one of theirs (SQLite takes the largest
+/// id + 1 by itself).
+pub(crate) async fn advance_ids(conn: &mut Conn, table: Numbered) -> Result<()> {
+    let Engine::Postgres(c) = conn.engine() else { return Ok(()) };
+    let sql = match table {
+        Numbered::Payments => "SELECT setval(pg_get_serial_sequence('payments', 'id'), (SELECT MAX(id) FROM payments))",
+        Numbered::StatementLines => {
+            "SELECT setval(pg_get_serial_sequence('statement_lines', 'id'), (SELECT MAX(id) FROM statement_lines))"
+        }
+        Numbered::CardTransactions => {
+            "SELECT setval(pg_get_serial_sequence('card_transactions', 'id'), (SELECT MAX(id) FROM card_transactions))"
+        }
+    };
+    sqlx::query(sql).execute(c).await?;
+    Ok(())
 }

@@ -2,14 +2,15 @@
 
 use chrono::NaiveDate;
 
-use super::{Conn, opt_bool};
+use super::Conn;
 use crate::Result;
 use crate::requests::{NewRequest, Request, RequestStatus};
 
 /// Inserts the request unless the same one (student, session, plan, date) is already known.
 /// Returns the new id, or `None` when it was already there: re-importing changes nothing.
 pub async fn insert_if_new(conn: &mut Conn, r: &NewRequest, student_id: i64) -> Result<Option<i64>> {
-    let row: Option<(i64,)> = sqlx::query_as(
+    let row: Option<(i64,)> = on!(conn, |c| {
+        sqlx::query_as(
         "INSERT INTO requests (student_id, academic_year, school, programme, session, year_of_study, situation, plan,
             amount_cents, amount_source, requested_on, extra_eu, certificate, first_year_here, contract_signed,
             exchange_agreement, apprentice)
@@ -34,8 +35,8 @@ pub async fn insert_if_new(conn: &mut Conn, r: &NewRequest, student_id: i64) -> 
     .bind(r.contract_signed)
     .bind(r.exchange_agreement.as_ref().map(crate::requests::Agreement::stored))
     .bind(r.apprentice)
-    .fetch_optional(conn)
-    .await?;
+    .fetch_optional(c).await
+    })?;
     Ok(row.map(|(id,)| id))
 }
 
@@ -57,12 +58,12 @@ struct RequestRow {
     amount_cents: i64,
     amount_source: String,
     requested_on: NaiveDate,
-    extra_eu: Option<i64>,
-    certificate: Option<i64>,
-    first_year_here: Option<i64>,
-    contract_signed: Option<i64>,
+    extra_eu: Option<bool>,
+    certificate: Option<bool>,
+    first_year_here: Option<bool>,
+    contract_signed: Option<bool>,
     exchange_agreement: Option<String>,
-    apprentice: Option<i64>,
+    apprentice: Option<bool>,
     status: String,
     reason: Option<String>,
     decided_by: Option<String>,
@@ -89,10 +90,10 @@ impl RequestRow {
                 amount: crate::money::Money::from_cents(self.amount_cents),
                 amount_from_file: self.amount_source == "file",
                 requested_on: self.requested_on,
-                extra_eu: opt_bool(self.extra_eu),
-                certificate: opt_bool(self.certificate),
-                first_year_here: opt_bool(self.first_year_here),
-                contract_signed: opt_bool(self.contract_signed),
+                extra_eu: self.extra_eu,
+                certificate: self.certificate,
+                first_year_here: self.first_year_here,
+                contract_signed: self.contract_signed,
                 exchange_agreement: self
                     .exchange_agreement
                     .as_deref()
@@ -100,7 +101,7 @@ impl RequestRow {
                     .transpose()
                     .map_err(crate::Error::Invalid)?
                     .flatten(),
-                apprentice: opt_bool(self.apprentice),
+                apprentice: self.apprentice,
             },
             status: self.status.parse()?,
             reason: self.reason,
@@ -125,22 +126,23 @@ macro_rules! select_requests {
 }
 
 pub async fn list(conn: &mut Conn, status: Option<RequestStatus>) -> Result<Vec<Request>> {
-    let rows: Vec<RequestRow> =
-        sqlx::query_as(select_requests!("WHERE $1 IS NULL OR r.status = $1 ORDER BY r.requested_on, r.id"))
-            .bind(status.map(|s| s.code()))
-            .fetch_all(conn)
-            .await?;
+    let rows: Vec<RequestRow> = on!(conn, |c| sqlx::query_as(select_requests!(
+        "WHERE $1 IS NULL OR r.status = $1 ORDER BY r.requested_on, r.id"
+    ))
+    .bind(status.map(|s| s.code()))
+    .fetch_all(c)
+    .await)?;
     rows.into_iter().map(RequestRow::into_request).collect()
 }
 
 pub async fn by_id(conn: &mut Conn, id: i64) -> Result<Option<Request>> {
     let row: Option<RequestRow> =
-        sqlx::query_as(select_requests!("WHERE r.id = $1")).bind(id).fetch_optional(conn).await?;
+        on!(conn, |c| sqlx::query_as(select_requests!("WHERE r.id = $1")).bind(id).fetch_optional(c).await)?;
     row.map(RequestRow::into_request).transpose()
 }
 
 pub async fn count(conn: &mut Conn) -> Result<i64> {
-    let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM requests").fetch_one(conn).await?;
+    let (n,): (i64,) = on!(conn, |c| sqlx::query_as("SELECT COUNT(*) FROM requests").fetch_one(c).await)?;
     Ok(n)
 }
 
@@ -155,9 +157,9 @@ pub async fn set_status(
     actor: &str,
 ) -> Result<bool> {
     let allowed: Vec<&str> = from.iter().map(|s| s.code()).collect();
-    let done = sqlx::query(
+    let done = on!(conn, |c| sqlx::query(
         "UPDATE requests SET status = $1, reason = $2, decided_by = $3, decided_at = $4
-         WHERE id = $5 AND instr($6, ',' || status || ',') > 0",
+         WHERE id = $5 AND $6 LIKE '%,' || status || ',%'",
     )
     .bind(to.code())
     .bind(reason)
@@ -165,9 +167,10 @@ pub async fn set_status(
     .bind(chrono::Utc::now().to_rfc3339())
     .bind(id)
     .bind(format!(",{},", allowed.join(",")))
-    .execute(conn)
-    .await?;
-    Ok(done.rows_affected() == 1)
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))?;
+    Ok(done == 1)
 }
 
 /// Changes the plan of a request: an approved one keeps its decision (its invoice was
@@ -179,6 +182,6 @@ pub async fn set_plan(conn: &mut Conn, id: i64, plan: crate::plans::PlanKind, ke
     } else {
         "UPDATE requests SET plan = $1, status = 'pending', reason = NULL, decided_by = NULL, decided_at = NULL WHERE id = $2"
     };
-    sqlx::query(sql).bind(plan.code()).bind(id).execute(conn).await?;
+    on!(conn, |c| sqlx::query(sql).bind(plan.code()).bind(id).execute(c).await.map(|r| r.rows_affected()))?;
     Ok(())
 }

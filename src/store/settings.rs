@@ -9,7 +9,7 @@ use crate::{Error, Result};
 
 /// On a new database, copies the shipped fee grid and the default settings in.
 pub async fn seed_if_empty(conn: &mut Conn) -> Result<()> {
-    let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM school_settings").fetch_one(&mut *conn).await?;
+    let (n,): (i64,) = on!(conn, |c| sqlx::query_as("SELECT COUNT(*) FROM school_settings").fetch_one(c).await)?;
     if n > 0 {
         return Ok(());
     }
@@ -19,13 +19,16 @@ pub async fn seed_if_empty(conn: &mut Conn) -> Result<()> {
         save_school_settings(conn, &s).await?;
         for p in &profile.programmes {
             let codes: Vec<&str> = p.situations.iter().map(|s| s.code()).collect();
-            sqlx::query("INSERT INTO programmes (school, code, label, situations) VALUES ($1, $2, $3, $4)")
-                .bind(profile.code.code())
-                .bind(&p.code)
-                .bind(&p.label)
-                .bind(codes.join(","))
-                .execute(&mut *conn)
-                .await?;
+            on!(conn, |c| sqlx::query(
+                "INSERT INTO programmes (school, code, label, situations) VALUES ($1, $2, $3, $4)"
+            )
+            .bind(profile.code.code())
+            .bind(&p.code)
+            .bind(&p.label)
+            .bind(codes.join(","))
+            .execute(c)
+            .await
+            .map(|r| r.rows_affected()))?;
         }
     }
     for fee in &grid.fees {
@@ -35,7 +38,8 @@ pub async fn seed_if_empty(conn: &mut Conn) -> Result<()> {
 }
 
 pub async fn save_school_settings(conn: &mut Conn, s: &SchoolSettings) -> Result<()> {
-    sqlx::query(
+    on!(conn, |c| {
+        sqlx::query(
         "INSERT INTO school_settings (school, name, six_threshold_cents, rounding, debit_day, deadline_month,
             deadline_day, work_study_year, address, iban, bic, differentiated_by_transfer, domiciliation, dunning_first_days, dunning_second_days,
             dunning_block_days)
@@ -64,8 +68,8 @@ pub async fn save_school_settings(conn: &mut Conn, s: &SchoolSettings) -> Result
     .bind(s.dunning_first_days as i64)
     .bind(s.dunning_second_days as i64)
     .bind(s.dunning_block_days as i64)
-    .execute(conn)
-    .await?;
+    .execute(c).await.map(|r| r.rows_affected())
+    })?;
     Ok(())
 }
 
@@ -115,18 +119,20 @@ impl TryFrom<SettingsRow> for SchoolSettings {
 
 pub async fn school_settings(conn: &mut Conn) -> Result<Vec<SchoolSettings>> {
     let rows: Vec<SettingsRow> =
-        sqlx::query_as("SELECT * FROM school_settings ORDER BY school").fetch_all(conn).await?;
+        on!(conn, |c| sqlx::query_as("SELECT * FROM school_settings ORDER BY school").fetch_all(c).await)?;
     rows.into_iter().map(SchoolSettings::try_from).collect()
 }
 
 pub async fn settings_for(conn: &mut Conn, school: School) -> Result<SchoolSettings> {
-    let row: SettingsRow =
-        sqlx::query_as("SELECT * FROM school_settings WHERE school = $1").bind(school.code()).fetch_one(conn).await?;
+    let row: SettingsRow = on!(conn, |c| sqlx::query_as("SELECT * FROM school_settings WHERE school = $1")
+        .bind(school.code())
+        .fetch_one(c)
+        .await)?;
     row.try_into()
 }
 
 pub async fn set_fee(conn: &mut Conn, fee: &FeeEntry) -> Result<()> {
-    sqlx::query(
+    on!(conn, |c| sqlx::query(
         "INSERT INTO fee_grid (academic_year, school, programme, situation, amount_cents) VALUES ($1, $2, $3, $4, $5)
          ON CONFLICT (academic_year, school, programme, situation) DO UPDATE SET amount_cents = excluded.amount_cents",
     )
@@ -135,8 +141,9 @@ pub async fn set_fee(conn: &mut Conn, fee: &FeeEntry) -> Result<()> {
     .bind(&fee.programme)
     .bind(fee.situation.code())
     .bind(fee.amount.cents())
-    .execute(conn)
-    .await?;
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))?;
     Ok(())
 }
 
@@ -144,9 +151,9 @@ pub async fn set_fee(conn: &mut Conn, fee: &FeeEntry) -> Result<()> {
 pub async fn fee_grid(conn: &mut Conn) -> Result<FeeGrid> {
     let settings = school_settings(&mut *conn).await?;
     let programmes: Vec<(String, String, String, String)> =
-        sqlx::query_as("SELECT school, code, label, situations FROM programmes ORDER BY school, code")
-            .fetch_all(&mut *conn)
-            .await?;
+        on!(conn, |c| sqlx::query_as("SELECT school, code, label, situations FROM programmes ORDER BY school, code")
+            .fetch_all(c)
+            .await)?;
     let mut schools = Vec::new();
     for s in settings {
         let mut progs = Vec::new();
@@ -166,12 +173,12 @@ pub async fn fee_grid(conn: &mut Conn) -> Result<FeeGrid> {
             work_study_year: s.work_study_year,
         });
     }
-    let rows: Vec<(String, String, String, String, i64)> = sqlx::query_as(
+    let rows: Vec<(String, String, String, String, i64)> = on!(conn, |c| sqlx::query_as(
         "SELECT academic_year, school, programme, situation, amount_cents FROM fee_grid
          ORDER BY academic_year, school, programme, situation",
     )
-    .fetch_all(conn)
-    .await?;
+    .fetch_all(c)
+    .await)?;
     let fees = rows
         .into_iter()
         .map(|(y, school, programme, situation, cents)| {
@@ -189,26 +196,27 @@ pub async fn fee_grid(conn: &mut Conn) -> Result<FeeGrid> {
 
 pub async fn session_labels(conn: &mut Conn) -> Result<Vec<crate::settings::SessionLabel>> {
     let rows: Vec<(String, String)> =
-        sqlx::query_as("SELECT session, label FROM session_labels ORDER BY session").fetch_all(conn).await?;
+        on!(conn, |c| sqlx::query_as("SELECT session, label FROM session_labels ORDER BY session").fetch_all(c).await)?;
     Ok(rows.into_iter().map(|(session, label)| crate::settings::SessionLabel { session, label }).collect())
 }
 
 pub async fn session_label(conn: &mut Conn, session: &str) -> Result<Option<String>> {
-    let row: Option<(String,)> = sqlx::query_as("SELECT label FROM session_labels WHERE session = $1")
+    let row: Option<(String,)> = on!(conn, |c| sqlx::query_as("SELECT label FROM session_labels WHERE session = $1")
         .bind(session)
-        .fetch_optional(conn)
-        .await?;
+        .fetch_optional(c)
+        .await)?;
     Ok(row.map(|(l,)| l))
 }
 
 pub async fn set_session_label(conn: &mut Conn, l: &crate::settings::SessionLabel) -> Result<()> {
-    sqlx::query(
+    on!(conn, |c| sqlx::query(
         "INSERT INTO session_labels (session, label) VALUES ($1, $2)
          ON CONFLICT (session) DO UPDATE SET label = excluded.label",
     )
     .bind(&l.session)
     .bind(&l.label)
-    .execute(conn)
-    .await?;
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))?;
     Ok(())
 }

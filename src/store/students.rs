@@ -28,16 +28,17 @@ impl StudentRow {
 }
 
 pub async fn by_number(conn: &mut Conn, number: &StudentNumber) -> Result<Option<Student>> {
-    let row: Option<StudentRow> =
-        sqlx::query_as("SELECT id, number, last_name, first_name, email, school FROM students WHERE number = $1")
-            .bind(number.as_str())
-            .fetch_optional(conn)
-            .await?;
+    let row: Option<StudentRow> = on!(conn, |c| sqlx::query_as(
+        "SELECT id, number, last_name, first_name, email, school FROM students WHERE number = $1"
+    )
+    .bind(number.as_str())
+    .fetch_optional(c)
+    .await)?;
     row.map(StudentRow::into_student).transpose()
 }
 
 pub async fn insert(conn: &mut Conn, s: &NewStudent) -> Result<i64> {
-    let (id,): (i64,) = sqlx::query_as(
+    let (id,): (i64,) = on!(conn, |c| sqlx::query_as(
         "INSERT INTO students (number, last_name, first_name, email, school, created_at)
          VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
     )
@@ -47,13 +48,13 @@ pub async fn insert(conn: &mut Conn, s: &NewStudent) -> Result<i64> {
     .bind(&s.email)
     .bind(s.school.code())
     .bind(chrono::Utc::now().to_rfc3339())
-    .fetch_one(conn)
-    .await?;
+    .fetch_one(c)
+    .await)?;
     Ok(id)
 }
 
 pub async fn count(conn: &mut Conn) -> Result<i64> {
-    let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM students").fetch_one(conn).await?;
+    let (n,): (i64,) = on!(conn, |c| sqlx::query_as("SELECT COUNT(*) FROM students").fetch_one(c).await)?;
     Ok(n)
 }
 
@@ -76,15 +77,16 @@ pub struct StudentTotalsRow {
 /// Students matching `query` (number, last or first name, case-insensitive), with their totals.
 pub async fn list_with_totals(conn: &mut Conn, query: Option<&str>, limit: i64) -> Result<Vec<StudentTotalsRow>> {
     let pattern = query.map(|q| format!("%{}%", q.trim().to_lowercase()));
-    Ok(sqlx::query_as(
+    Ok(on!(conn, |c| {
+        sqlx::query_as(
         "SELECT s.number, s.last_name, s.first_name, s.email, s.school,
             (SELECT r.session FROM requests r WHERE r.student_id = s.id ORDER BY r.requested_on DESC, r.id DESC LIMIT 1) AS session,
             (SELECT r.situation FROM requests r WHERE r.student_id = s.id ORDER BY r.requested_on DESC, r.id DESC LIMIT 1) AS situation,
-            COALESCE((SELECT SUM(l.excl_vat_cents + l.vat_cents) FROM invoice_lines l
+            COALESCE((SELECT CAST(SUM(l.excl_vat_cents + l.vat_cents) AS BIGINT) FROM invoice_lines l
                       JOIN invoices i ON i.id = l.invoice_id WHERE i.student_id = s.id), 0) AS invoiced_cents,
-            COALESCE((SELECT SUM(f.amount_cents) FROM refunds f WHERE f.student_id = s.id AND f.status = 'paid'), 0) AS refunds_cents,
-            COALESCE((SELECT SUM(p.amount_cents) FROM payments p WHERE p.student_id = s.id), 0) AS payments_cents,
-            COALESCE((SELECT SUM(c.amount_cents) FROM credit_notes c JOIN invoices i ON i.id = c.invoice_id
+            COALESCE((SELECT CAST(SUM(f.amount_cents) AS BIGINT) FROM refunds f WHERE f.student_id = s.id AND f.status = 'paid'), 0) AS refunds_cents,
+            COALESCE((SELECT CAST(SUM(p.amount_cents) AS BIGINT) FROM payments p WHERE p.student_id = s.id), 0) AS payments_cents,
+            COALESCE((SELECT CAST(SUM(c.amount_cents) AS BIGINT) FROM credit_notes c JOIN invoices i ON i.id = c.invoice_id
                       WHERE i.student_id = s.id), 0) AS credit_notes_cents
          FROM students s
          WHERE $1 IS NULL OR lower(s.number) LIKE $1 OR lower(s.last_name) LIKE $1 OR lower(s.first_name) LIKE $1
@@ -94,6 +96,6 @@ pub async fn list_with_totals(conn: &mut Conn, query: Option<&str>, limit: i64) 
     )
     .bind(pattern)
     .bind(limit)
-    .fetch_all(conn)
-    .await?)
+    .fetch_all(c).await
+    })?)
 }

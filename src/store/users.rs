@@ -5,53 +5,58 @@ use crate::Result;
 use crate::users::{Role, User};
 
 pub async fn by_name(conn: &mut Conn, name: &str) -> Result<Option<User>> {
-    let row: Option<(String, Role)> =
-        sqlx::query_as("SELECT name, role FROM users WHERE name = $1").bind(name).fetch_optional(conn).await?;
+    let row: Option<(String, Role)> = on!(conn, |c| sqlx::query_as("SELECT name, role FROM users WHERE name = $1")
+        .bind(name)
+        .fetch_optional(c)
+        .await)?;
     Ok(row.map(|(name, role)| User { name, role }))
 }
 
 pub async fn role_of(conn: &mut Conn, name: &str) -> Result<Option<Role>> {
     let row: Option<(Role,)> =
-        sqlx::query_as("SELECT role FROM users WHERE name = $1").bind(name).fetch_optional(conn).await?;
+        on!(conn, |c| sqlx::query_as("SELECT role FROM users WHERE name = $1").bind(name).fetch_optional(c).await)?;
     Ok(row.map(|(r,)| r))
 }
 
 pub async fn count(conn: &mut Conn) -> Result<i64> {
-    let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM users").fetch_one(conn).await?;
+    let (n,): (i64,) = on!(conn, |c| sqlx::query_as("SELECT COUNT(*) FROM users").fetch_one(c).await)?;
     Ok(n)
 }
 
 pub async fn count_with_role(conn: &mut Conn, role: Role) -> Result<i64> {
-    let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM users WHERE role = $1").bind(role).fetch_one(conn).await?;
+    let (n,): (i64,) =
+        on!(conn, |c| sqlx::query_as("SELECT COUNT(*) FROM users WHERE role = $1").bind(role).fetch_one(c).await)?;
     Ok(n)
 }
 
 /// Creates the profile with `role`, or changes its role.
 pub async fn set_role(conn: &mut Conn, name: &str, role: Role) -> Result<()> {
-    sqlx::query(
+    on!(conn, |c| {
+        sqlx::query(
         "INSERT INTO users (name, role, created_at) VALUES ($1, $2, $3) ON CONFLICT (name) DO UPDATE SET role = excluded.role",
     )
     .bind(name)
     .bind(role)
     .bind(chrono::Utc::now().to_rfc3339())
-    .execute(conn)
-    .await?;
+    .execute(c).await.map(|r| r.rows_affected())
+    })?;
     Ok(())
 }
 
 pub async fn set_pref(conn: &mut Conn, key: &str, value: &str) -> Result<()> {
-    sqlx::query(
+    on!(conn, |c| sqlx::query(
         "INSERT INTO app_prefs (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
     )
     .bind(key)
     .bind(value)
-    .execute(conn)
-    .await?;
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))?;
     Ok(())
 }
 
 pub async fn pref(conn: &mut Conn, key: &str) -> Result<Option<String>> {
     let row: Option<(String,)> =
-        sqlx::query_as("SELECT value FROM app_prefs WHERE key = $1").bind(key).fetch_optional(conn).await?;
+        on!(conn, |c| sqlx::query_as("SELECT value FROM app_prefs WHERE key = $1").bind(key).fetch_optional(c).await)?;
     Ok(row.map(|(v,)| v))
 }

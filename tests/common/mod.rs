@@ -7,6 +7,7 @@ use std::process::Command;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use regie::Store;
+use regie::store::Pool;
 
 static NEXT: AtomicU32 = AtomicU32::new(0);
 
@@ -23,10 +24,73 @@ pub fn temp_dir(tag: &str) -> PathBuf {
     dir
 }
 
-/// A fresh database file, migrated and seeded.
+/// Where a test's database lives: the SQLite file `dir/NAME.sqlite`; or, when the test command
+/// started a PostgreSQL server and named it in `REGIE_TEST_POSTGRES` (`postgres://user:pw@host:port`),
+/// a new empty database on it, named after `dir` and `name`. Every integration test runs once
+/// on each engine this way.
+pub fn db_at(dir: &Path, name: &str) -> PathBuf {
+    let Some(server) = std::env::var("REGIE_TEST_POSTGRES").ok().filter(|s| !s.is_empty()) else {
+        return dir.join(format!("{name}.sqlite"));
+    };
+    let base = dir.file_name().unwrap().to_string_lossy().replace(|c: char| !c.is_ascii_alphanumeric(), "_");
+    let mut db = format!("{base}_{name}").to_ascii_lowercase();
+    if db.len() > 60 {
+        // PostgreSQL keeps 63 bytes of a name: keep the unique tail (process id and counter).
+        db = db[db.len() - 60..].to_string();
+    }
+    let db = format!("t{db}");
+    let server = server.trim_end_matches('/');
+    let out = Command::new("psql")
+        .arg(format!("{server}/postgres"))
+        .args(["-q", "-c", &format!("CREATE DATABASE {db}")])
+        .output()
+        .expect("run psql");
+    assert!(out.status.success(), "create database {db}: {}", String::from_utf8_lossy(&out.stderr));
+    PathBuf::from(format!("{server}/{db}"))
+}
+
+/// What `--db` takes for a store's database.
+pub fn db_of(store: &Store) -> PathBuf {
+    store.location().as_arg()
+}
+
+/// The rows a read-only query gives, on whichever engine the store runs (the SQL must suit both).
+pub async fn rows<T>(store: &Store, sql: &'static str) -> Vec<T>
+where
+    T: for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow> + for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>,
+    T: Send + Unpin,
+{
+    let rows = match store.pool() {
+        Pool::Sqlite(p) => sqlx::query_as(sql).fetch_all(&mut *p.acquire().await.unwrap()).await,
+        Pool::Postgres(p) => sqlx::query_as(sql).fetch_all(&mut *p.acquire().await.unwrap()).await,
+    };
+    rows.unwrap_or_else(|e| panic!("{sql}: {e}"))
+}
+
+/// The one row a query gives.
+pub async fn one<T>(store: &Store, sql: &'static str) -> T
+where
+    T: for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow> + for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>,
+    T: Send + Unpin,
+{
+    let mut all = rows(store, sql).await;
+    assert_eq!(all.len(), 1, "{sql}: one row expected");
+    all.remove(0)
+}
+
+/// Runs a statement outside the application, as a hand-written one would be: how many rows it
+/// changed, or the database's refusal.
+pub async fn exec(store: &Store, sql: &'static str) -> Result<u64, sqlx::Error> {
+    match store.pool() {
+        Pool::Sqlite(p) => sqlx::query(sql).execute(&mut *p.acquire().await?).await.map(|r| r.rows_affected()),
+        Pool::Postgres(p) => sqlx::query(sql).execute(&mut *p.acquire().await?).await.map(|r| r.rows_affected()),
+    }
+}
+
+/// A fresh database, migrated and seeded.
 pub async fn fresh_store(tag: &str) -> Store {
     let dir = temp_dir(tag);
-    Store::open(&dir.join("regie.sqlite")).await.expect("open store")
+    Store::open(&db_at(&dir, "regie")).await.expect("open store")
 }
 
 pub struct CliOutput {
@@ -277,7 +341,7 @@ pub async fn approved(tag: &str, rows: &[Row]) -> (Store, PathBuf) {
     let dir = temp_dir(tag);
     let file = dir.join("inscriptions.csv");
     write_csv_1252(&file, rows);
-    let store = Store::open(&dir.join("r.sqlite")).await.expect("open store");
+    let store = Store::open(&db_at(&dir, "r")).await.expect("open store");
     regie::requests::import::import_file(&store, &file, "test").await.expect("import");
     for r in regie::requests::list(&store, Some(regie::requests::RequestStatus::Pending)).await.expect("list") {
         let year = regie::fees::AcademicYear::from_session(&r.session).map(|y| y.start_year() as i32).unwrap_or(2025);

@@ -1,0 +1,115 @@
+//! Several desktops on one database, as real processes of the `regie` binary racing each other:
+//! invoice numbers stay gapless and unique, and a bank line pays once however many confirm it.
+//! Runs on the SQLite file and, in the test command's second pass, on the PostgreSQL server.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use common::{PAUL_DURAND, regie, temp_dir, write_1252};
+
+/// Starts `regie` without waiting for it.
+fn spawn(db: &Path, args: &[String]) -> std::process::Child {
+    Command::new(env!("CARGO_BIN_EXE_regie"))
+        .arg("--db")
+        .arg(db)
+        .args(["--user", "test-comptable"])
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start regie")
+}
+
+/// 1,000 ISIMA students asking for three installments.
+fn thousand_requests(path: &Path) {
+    let mut text = common::HEADER_FR.join(";") + "\r\n";
+    for k in 0..1000 {
+        text.push_str(&format!(
+            "{};Nom{k};Prénom{k};e{k}@etu.uca.fr;ISIMA;P2526_ISI_1A;2;01;3;01/09/2025;;;;\r\n",
+            26_000_000 + k
+        ));
+    }
+    write_1252(path, &text);
+}
+
+#[test]
+fn four_processes_approving_a_thousand_requests_number_invoices_without_gap() {
+    let dir = temp_dir("race-approve");
+    let db = common::db_at(&dir, "r");
+    let file = dir.join("inscriptions.csv");
+    thousand_requests(&file);
+    assert_eq!(
+        regie(&db, &["import-registrations", file.to_str().unwrap(), "--json"]).json()["requests_created"],
+        1000
+    );
+    let ids: Vec<String> = regie(&db, &["requests", "list", "--json"])
+        .json()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].to_string())
+        .collect();
+    assert_eq!(ids.len(), 1000);
+    // Each process goes through every request, starting a quarter further: they meet everywhere.
+    let runs: Vec<_> = (0..4)
+        .map(|p| {
+            let mut order = ids.clone();
+            order.rotate_left(p * 250);
+            let mut args = vec!["requests".to_string(), "approve".to_string()];
+            args.extend(order);
+            args.push("--json".to_string());
+            spawn(&db, &args)
+        })
+        .collect();
+    let mut changed = 0;
+    for run in runs {
+        let out = run.wait_with_output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let decided: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        changed += decided.as_array().unwrap().iter().filter(|d| d["changed"] == true).count();
+    }
+    assert_eq!(changed, 1000, "each request approved once, by one of the four");
+    let invoices = regie(&db, &["invoices", "list", "--json"]).json();
+    let numbers: Vec<String> =
+        invoices.as_array().unwrap().iter().map(|i| i["number"].as_str().unwrap().to_string()).collect();
+    assert_eq!(numbers.len(), 1000);
+    let series: BTreeSet<&str> = numbers.iter().map(|n| n.rsplit_once('-').unwrap().0).collect();
+    assert_eq!(series.len(), 1, "{series:?}");
+    let seqs: BTreeSet<u32> = numbers.iter().map(|n| n.rsplit_once('-').unwrap().1.parse().unwrap()).collect();
+    assert_eq!(seqs, (1..=1000).collect::<BTreeSet<u32>>(), "numbers 1 to 1000, no gap, no duplicate");
+}
+
+#[test]
+fn two_processes_confirming_the_same_bank_line_make_one_payment() {
+    let dir = temp_dir("race-confirm");
+    let db = common::db_at(&dir, "r");
+    let regs = dir.join("inscriptions.csv");
+    common::write_csv_1252(&regs, &[PAUL_DURAND]);
+    regie(&db, &["import-registrations", regs.to_str().unwrap(), "--json"]).json();
+    let id = regie(&db, &["requests", "list", "--json"]).json()[0]["id"].to_string();
+    regie(&db, &["requests", "approve", &id, "--json"]).json();
+    // A transfer whose label names nobody: it waits for the accountant.
+    let file = dir.join("releve.csv");
+    write_1252(
+        &file,
+        "Date;Date de valeur;Débit;Crédit;Libellé;Solde\r\n12/11/2025;12/11/2025;;206,00;VIR SEPA RECU /DE M OU MME X;\r\n",
+    );
+    regie(&db, &["statements", "import", file.to_str().unwrap(), "--json"]).json();
+    let line = regie(&db, &["statements", "lines", "--json"]).json()[0]["id"].to_string();
+    let student = PAUL_DURAND[0].to_string();
+    let runs: Vec<_> = (0..2)
+        .map(|_| spawn(&db, &["statements".into(), "confirm".into(), line.clone(), student.clone(), "--json".into()]))
+        .collect();
+    let outcomes: Vec<std::process::Output> = runs.into_iter().map(|r| r.wait_with_output().unwrap()).collect();
+    let won = outcomes.iter().filter(|o| o.status.success()).count();
+    assert_eq!(won, 1, "one confirmation wins");
+    let lost = outcomes.iter().find(|o| !o.status.success()).unwrap();
+    let why = String::from_utf8_lossy(&lost.stderr);
+    assert!(!why.contains("panicked") && why.contains("ligne"), "the other is told why: {why}");
+    let pos = regie(&db, &["account", &student, "--json"]).json();
+    assert_eq!(pos["payments"].as_array().unwrap().len(), 1, "{pos}");
+    assert_eq!(pos["summary"]["balance"], "412.00");
+}
