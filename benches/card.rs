@@ -23,7 +23,7 @@ fn export(students: &[Student], rows: usize) -> String {
     let start = NaiveDate::from_ymd_opt(2025, 9, 5).unwrap();
     for i in 0..rows {
         let k = rng.below(students.len());
-        let six = k % 5 == 0;
+        let six = k.is_multiple_of(5);
         let n = 1 + rng.below(if six { 6 } else { 3 });
         let amount = match (six, n) {
             (true, 1) => "618,00",

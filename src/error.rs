@@ -31,6 +31,10 @@ pub enum Error {
     LineNotFound(i64),
     #[error("facture {0} introuvable")]
     InvoiceNotFound(String),
+    /// Someone else (another desktop on the shared database) did it first: the line is already
+    /// confirmed, the transaction already treated. Nothing was changed; reload and look.
+    #[error("{0}")]
+    Conflict(String),
     /// The acting user's role does not allow the action.
     #[error("{0}")]
     Forbidden(String),
@@ -65,6 +69,7 @@ impl Error {
             Error::MappingNeeded { .. } => "mapping_needed",
             Error::LineNotFound(_) => "line_not_found",
             Error::InvoiceNotFound(_) => "invoice_not_found",
+            Error::Conflict(_) => "conflict",
             Error::Forbidden(_) => "forbidden",
             Error::Render(_) => "render",
             Error::Io { .. } => "io",

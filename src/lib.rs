@@ -11,6 +11,7 @@ pub mod fees;
 pub mod invoices;
 pub mod ledger;
 pub mod money;
+pub mod office;
 pub mod plans;
 pub mod requests;
 pub mod settings;

@@ -113,10 +113,21 @@ enum Command {
         #[command(subcommand)]
         command: ExemptionsCommand,
     },
-    /// Local user profiles and their roles.
+    /// Local user profiles and their roles; on the office server, people's own logins.
     Users {
         #[command(subcommand)]
         command: UsersCommand,
+    },
+    /// Copy this SQLite file (--db) into an empty PostgreSQL database, then check every table's
+    /// count and every student's position on both.
+    MigrateTo {
+        /// postgres://owner@host/db
+        url: String,
+    },
+    /// The office's shared PostgreSQL server.
+    Server {
+        #[command(subcommand)]
+        command: ServerCommand,
     },
     /// Per-school settings: threshold, rounding, debit day, deadline.
     Settings {
@@ -432,6 +443,23 @@ enum UsersCommand {
         #[arg(long)]
         role: String,
     },
+    /// On the office server: create a person's login (or change its password and role), as the
+    /// database's owner. The password is read from the first line of standard input.
+    Add {
+        name: String,
+        #[arg(long)]
+        role: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum ServerCommand {
+    /// Prepare the office's PostgreSQL database (schema, roles, grants, rules), as its owner:
+    /// `regie server setup postgres://owner@host/regie`. Idempotent.
+    Setup {
+        /// The database (else --db / REGIE_DB).
+        url: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -665,6 +693,39 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Dunning { command } => dunning(&cli.db, command, &user, json).await,
         Command::Invoices { command } => invoices(&cli.db, command, json).await,
         Command::Exemptions { command } => exemptions(&cli.db, command, &user, json).await,
+        Command::MigrateTo { url } => {
+            let source = open(&cli.db).await?;
+            let target = Store::open(std::path::Path::new(&url)).await?;
+            let moved = regie::office::move_to_server(&source, &target, &user).await?;
+            emit(json, &moved, |m| {
+                let mut text = format!("copié vers {} :\n", m.target);
+                for (table, n) in &m.tables {
+                    text.push_str(&format!("  {table} : {n}\n"));
+                }
+                text.push_str(&format!("{} positions d'étudiants identiques sur les deux bases", m.positions_checked));
+                text
+            })
+        }
+        Command::Server { command: ServerCommand::Setup { url } } => {
+            let db = url.map(PathBuf::from).or(cli.db.clone());
+            let store = open(&db).await?;
+            regie::users::setup_server(&store, &user).await?;
+            let shown = store.location().display();
+            emit(
+                json,
+                &serde_json::json!({"database": shown, "roles": ["regie_accountant", "regie_finance_manager"]}),
+                |_| format!("serveur prêt : {shown} (rôles regie_accountant et regie_finance_manager)"),
+            )
+        }
+        Command::Users { command: UsersCommand::Add { name, role } } => {
+            let store = open(&cli.db).await?;
+            let role = regie::users::Role::parse(&role)?;
+            let mut password = String::new();
+            std::io::stdin().read_line(&mut password).context("lecture du mot de passe sur l'entrée standard")?;
+            let password = password.trim_end_matches(['\r', '\n']);
+            regie::users::add_login(&store, &name, password, role, &user).await?;
+            emit(json, &serde_json::json!({"name": name, "role": role}), |_| format!("compte {name} : {role}"))
+        }
         Command::Users { command: UsersCommand::SetRole { name, role } } => {
             let store = open(&cli.db).await?;
             let role = regie::users::Role::parse(&role)?;

@@ -108,7 +108,10 @@ fn two_processes_confirming_the_same_bank_line_make_one_payment() {
     assert_eq!(won, 1, "one confirmation wins");
     let lost = outcomes.iter().find(|o| !o.status.success()).unwrap();
     let why = String::from_utf8_lossy(&lost.stderr);
-    assert!(!why.contains("panicked") && why.contains("ligne"), "the other is told why: {why}");
+    assert!(
+        !why.contains("panicked") && why.contains("\"conflict\"") && why.contains("déjà"),
+        "the other is told why: {why}"
+    );
     let pos = regie(&db, &["account", &student, "--json"]).json();
     assert_eq!(pos["payments"].as_array().unwrap().len(), 1, "{pos}");
     assert_eq!(pos["summary"]["balance"], "412.00");

@@ -434,7 +434,7 @@ fn exchange_agreements_choose_07_and_apprentices_choose_01() {
     let rt = tokio::runtime::Runtime::new().unwrap();
     let kept = rt.block_on(async {
         let s = regie::Store::open(&db).await.unwrap();
-        let all = regie::store::requests::list(&mut *s.read().await.unwrap(), None).await.unwrap();
+        let all = regie::store::requests::list(&mut s.read().await.unwrap(), None).await.unwrap();
         all.iter().map(|r| r.new.exchange_agreement.clone()).collect::<Vec<_>>()
     });
     use regie::requests::Agreement;

@@ -291,6 +291,9 @@ pub async fn confirm(
         )));
     }
     let unassigned = total - Money::from_cents(line.assigned_cents);
+    if !unassigned.is_positive() {
+        return Err(Error::Conflict(format!("la ligne {line_id} est déjà entièrement rapprochée")));
+    }
     let amount = amount.unwrap_or(unassigned);
     if !amount.is_positive() || amount > unassigned {
         return Err(Error::Invalid(format!(

@@ -548,7 +548,7 @@ pub async fn assign(store: &Store, number: &str, student_number: &str, actor: &s
         .await?
         .ok_or_else(|| Error::Invalid(format!("transaction {number} introuvable")))?;
     if t.outcome != Outcome::Unknown {
-        return Err(Error::Invalid(format!("transaction {number} déjà traitée ({})", t.outcome.code())));
+        return Err(Error::Conflict(format!("transaction {number} déjà traitée ({})", t.outcome.code())));
     }
     let parsed = ledger::StudentNumber::parse(student_number)?;
     let student = store::students::by_number(&mut tx, &parsed)

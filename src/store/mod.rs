@@ -21,8 +21,10 @@ pub mod exemptions;
 pub mod invoices;
 pub mod ledger;
 pub mod requests;
+pub mod server;
 pub mod settings;
 pub mod students;
+pub mod transfer;
 pub mod users;
 
 use std::path::{Path, PathBuf};
@@ -210,7 +212,7 @@ pub fn default_db_path() -> PathBuf {
 }
 
 /// The key of the advisory lock every write transaction takes on PostgreSQL ("REGIE" in ASCII).
-const WRITER_LOCK: i64 = 0x5245_4749_45;
+const WRITER_LOCK: i64 = 0x0052_4547_4945;
 
 impl Store {
     /// Opens the database `location` names (a SQLite file, created if needed, or a PostgreSQL
@@ -255,7 +257,12 @@ impl Store {
                     .map_err(|e| {
                         Error::Invalid(format!("serveur PostgreSQL {} : connexion impossible ({e})", redact(url)))
                     })?;
-                sqlx::migrate!("./migrations/postgres").run(&pool).await?;
+                let migrator = sqlx::migrate!("./migrations/postgres");
+                // A desktop's login may not change the schema: only the owner migrates (`regie
+                // server setup`); the others check that nothing is pending.
+                if !migrated(&pool, &migrator).await? {
+                    migrator.run(&pool).await?;
+                }
                 Pool::Postgres(pool)
             }
         };
@@ -342,4 +349,17 @@ pub(crate) async fn advance_ids(conn: &mut Conn, table: Numbered) -> Result<()> 
     };
     sqlx::query(sql).execute(c).await?;
     Ok(())
+}
+
+/// Whether every migration this build knows is applied on the server.
+async fn migrated(pool: &PgPool, migrator: &sqlx::migrate::Migrator) -> Result<bool> {
+    let (exists,): (bool,) =
+        sqlx::query_as("SELECT to_regclass('_sqlx_migrations') IS NOT NULL").fetch_one(pool).await?;
+    if !exists {
+        return Ok(false);
+    }
+    let applied: Vec<(i64,)> =
+        sqlx::query_as("SELECT version FROM _sqlx_migrations WHERE success").fetch_all(pool).await?;
+    let applied: std::collections::HashSet<i64> = applied.into_iter().map(|(v,)| v).collect();
+    Ok(migrator.iter().all(|m| applied.contains(&m.version)))
 }

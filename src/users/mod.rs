@@ -111,7 +111,12 @@ pub fn parse_name(name: &str) -> Result<String> {
 /// Refuses `action` unless `actor` is a profile whose role allows it. Runs inside the action's
 /// transaction, so a role changed meanwhile is seen.
 pub async fn require(conn: &mut Conn, actor: &str, action: Restricted) -> Result<()> {
-    match store::users::role_of(conn, actor).await? {
+    // On the office server, the session's login and its database role decide, not a typed name.
+    let (actor, role) = match store::server::login(conn).await? {
+        Some((login, role)) => (login, Some(role)),
+        None => (actor.to_string(), store::users::role_of(conn, actor).await?),
+    };
+    match role {
         Some(role) if action.allowed(role) => Ok(()),
         _ => Err(Error::Forbidden(format!(
             "{actor} n'est pas responsable financier : seul un responsable financier peut {}",
@@ -139,6 +144,32 @@ pub async fn set_role(store: &Store, name: &str, role: Role, actor: &str) -> Res
     let old = store::users::role_of(&mut tx, &name).await?;
     store::users::set_role(&mut tx, &name, role).await?;
     audit::record(&mut tx, actor, "user.role", "user", &name, None, json!({"old": old, "role": role})).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Prepares the office's PostgreSQL database: its schema, the roles `regie_accountant` and
+/// `regie_finance_manager`, their grants and the rules the database enforces itself
+/// (`store::server::setup`). Run by the database's owner; idempotent. Audited.
+pub async fn setup_server(store: &Store, actor: &str) -> Result<()> {
+    let mut tx = store.begin().await?;
+    store::server::setup(&mut tx).await?;
+    audit::record(&mut tx, actor, "server.setup", "database", store.location().name(), None, json!({})).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Creates a person's own login on the office server, in the group of `role` (or changes the
+/// password and role of an existing one). The password goes to PostgreSQL, which keeps its hash
+/// only; it is neither stored nor logged by Régie. Audited (the name and role only).
+pub async fn add_login(store: &Store, name: &str, password: &str, role: Role, actor: &str) -> Result<()> {
+    let name = parse_name(name)?;
+    if password.chars().count() < 8 {
+        return Err(Error::Invalid("mot de passe trop court (8 caractères au moins)".into()));
+    }
+    let mut tx = store.begin().await?;
+    store::server::add_login(&mut tx, &name, password, role).await?;
+    audit::record(&mut tx, actor, "user.login", "user", &name, None, json!({"role": role})).await?;
     tx.commit().await?;
     Ok(())
 }
