@@ -56,15 +56,15 @@ fn main() {
         let dir = std::env::temp_dir().join(format!("regie-bench-bank-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
-        let base = dir.join("base.sqlite");
+        println!("engine: {}", common::engine());
+        let base = common::fresh(&dir, "base");
         let t = Instant::now();
         let students = setup(&base, STUDENTS).await;
         println!("setup: {STUDENTS} students with approved schedules in {:.1} s", t.elapsed().as_secs_f64());
 
         let mut times = Vec::new();
         for lines in [50_000usize, 100_000] {
-            let db = dir.join(format!("db-{lines}.sqlite"));
-            std::fs::copy(&base, &db).unwrap();
+            let db = common::copy(&base, &dir, &format!("db_{lines}"));
             let file = dir.join(format!("releve-{lines}.csv"));
             let text = statement(&students, lines, 42 + lines as u64);
             let (bytes, _, _) = encoding_rs::WINDOWS_1252.encode(&text);

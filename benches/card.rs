@@ -58,7 +58,8 @@ fn main() {
         let dir = std::env::temp_dir().join(format!("regie-bench-card-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
-        let db = dir.join("card.sqlite");
+        println!("engine: {}", common::engine());
+        let db = common::fresh(&dir, "card");
         let t = Instant::now();
         let students = setup(&db, STUDENTS).await;
         println!("setup: {STUDENTS} students with approved schedules in {:.1} s", t.elapsed().as_secs_f64());
@@ -95,7 +96,7 @@ fn main() {
         store.close().await;
 
         // Reminders: 2,000 students, nothing paid, reminded on 30/11/2025.
-        let small = dir.join("dunning.sqlite");
+        let small = common::fresh(&dir, "dunning");
         setup(&small, 2_000).await;
         let store = regie::Store::open(&small).await.unwrap();
         let typesetter = regie::invoices::Typesetter::new();

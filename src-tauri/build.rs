@@ -5,6 +5,8 @@ fn main() {
     let manifest = tauri_build::AppManifest::new().commands(&[
         "app_status",
         "sign_in",
+        "connect_server",
+        "watch_changes",
         "load_demo",
         "students_list",
         "account_position",

@@ -38,12 +38,17 @@ pub struct AppStatus {
 
 pub async fn app_status(store: &Store, user: &str) -> Result<AppStatus> {
     let mut conn = store.read().await?;
+    // Signed in to the office server: the login and its database role, whatever name was typed.
+    let (user, role) = match store::server::login(&mut conn).await? {
+        Some((login, role)) => (login, Some(role)),
+        None => (user.to_string(), store::users::role_of(&mut conn, user).await?),
+    };
     Ok(AppStatus {
         db_path: store.location().display(),
         students: store::students::count(&mut conn).await?,
         requests: store::requests::count(&mut conn).await?,
-        role: store::users::role_of(&mut conn, user).await?,
-        user: user.to_string(),
+        role,
+        user,
     })
 }
 

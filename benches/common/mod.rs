@@ -1,7 +1,7 @@
 //! What the benchmarks share: a database of students with approved schedules, built fast.
 #![allow(dead_code)]
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use chrono::NaiveDate;
 use regie::fees::{AcademicYear, School, Session, Situation};
@@ -12,6 +12,54 @@ use regie::requests::import::{Registration, store_all};
 use regie::requests::{NewRequest, RequestStatus};
 
 pub const STUDENTS: usize = 20_000;
+
+/// The engine a benchmark runs on: SQLite files in `dir`, or, when `REGIE_BENCH_POSTGRES` names a
+/// server (`postgres://user:pw@host:port`), databases on it.
+pub fn engine() -> &'static str {
+    if server().is_some() { "PostgreSQL" } else { "SQLite" }
+}
+
+fn server() -> Option<String> {
+    std::env::var("REGIE_BENCH_POSTGRES").ok().filter(|s| !s.is_empty()).map(|s| s.trim_end_matches('/').to_string())
+}
+
+fn psql(server: &str, sql: &str) {
+    let out = std::process::Command::new("psql")
+        .arg(format!("{server}/postgres"))
+        .args(["-q", "-c", sql])
+        .output()
+        .expect("run psql");
+    assert!(out.status.success(), "{sql}: {}", String::from_utf8_lossy(&out.stderr));
+}
+
+/// A new empty database named `name`.
+pub fn fresh(dir: &Path, name: &str) -> PathBuf {
+    match server() {
+        None => dir.join(format!("{name}.sqlite")),
+        Some(server) => {
+            let db = format!("bench_{}_{name}", std::process::id());
+            psql(&server, &format!("CREATE DATABASE {db}"));
+            PathBuf::from(format!("{server}/{db}"))
+        }
+    }
+}
+
+/// A copy of `base` (closed) named `name`.
+pub fn copy(base: &Path, dir: &Path, name: &str) -> PathBuf {
+    match server() {
+        None => {
+            let db = dir.join(format!("{name}.sqlite"));
+            std::fs::copy(base, &db).unwrap();
+            db
+        }
+        Some(server) => {
+            let from = base.to_str().unwrap().rsplit('/').next().unwrap().to_string();
+            let db = format!("bench_{}_{name}", std::process::id());
+            psql(&server, &format!("CREATE DATABASE {db} TEMPLATE {from}"));
+            PathBuf::from(format!("{server}/{db}"))
+        }
+    }
+}
 
 pub struct Rng(pub u64);
 impl Rng {

@@ -26,7 +26,8 @@ use tauri::State;
 use tauri::ipc::Channel;
 
 struct Desk {
-    store: Store,
+    /// The database in use: the local file, or the office server once signed in to it.
+    store: Mutex<Store>,
     /// Fonts, library and templates, built on first use and kept for every document.
     typesetter: std::sync::OnceLock<regie::invoices::Typesetter>,
     /// Set by the window's cancel button; checked between the documents of a batch.
@@ -36,6 +37,11 @@ struct Desk {
 }
 
 impl Desk {
+    /// The current database (a cheap handle on its pool).
+    fn store(&self) -> Store {
+        self.store.lock().expect("store lock").clone()
+    }
+
     fn typesetter(&self) -> &regie::invoices::Typesetter {
         self.typesetter.get_or_init(regie::invoices::Typesetter::new)
     }
@@ -58,62 +64,91 @@ fn today() -> chrono::NaiveDate {
 #[tauri::command]
 async fn app_status(desk: State<'_, Desk>) -> Reply<AppStatus> {
     let user = desk.user.lock().expect("user lock").clone().unwrap_or_default();
-    regie::app_status(&desk.store, &user).await.map_err(Into::into)
+    regie::app_status(&desk.store(), &user).await.map_err(Into::into)
 }
 
 #[tauri::command]
 async fn sign_in(desk: State<'_, Desk>, name: String) -> Reply<User> {
-    let user = regie::users::sign_in(&desk.store, &name).await.map_err(ErrorPayload::from)?;
+    let user = regie::users::sign_in(&desk.store(), &name).await.map_err(ErrorPayload::from)?;
     *desk.user.lock().expect("user lock") = Some(user.name.clone());
     Ok(user)
 }
 
+/// The start screen's "office server": signs in to it with the person's own login; from then on
+/// every screen reads and writes the server, as that login.
+#[tauri::command]
+async fn connect_server(desk: State<'_, Desk>, server: String, login: String, password: String) -> Reply<AppStatus> {
+    let (store, user) = regie::office::connect(&server, &login, &password).await.map_err(ErrorPayload::from)?;
+    *desk.store.lock().expect("store lock") = store.clone();
+    *desk.user.lock().expect("user lock") = Some(user.name.clone());
+    regie::app_status(&store, &user.name).await.map_err(Into::into)
+}
+
+/// On the office server: the window is told (`on_change`, a growing count) each time any
+/// desktop commits, to reload what it shows. Returns whether there is anything to watch (a local
+/// file has one desk only).
+#[tauri::command]
+async fn watch_changes(desk: State<'_, Desk>, on_change: Channel<u64>) -> Reply<bool> {
+    let Some(mut changes) = desk.store().changes().await.map_err(ErrorPayload::from)? else { return Ok(false) };
+    tauri::async_runtime::spawn(async move {
+        let mut count = 0;
+        // Ends when the connection drops or the window stops listening.
+        while changes.next().await.is_ok() {
+            count += 1;
+            if on_change.send(count).is_err() {
+                break;
+            }
+        }
+    });
+    Ok(true)
+}
+
 #[tauri::command]
 async fn load_demo(desk: State<'_, Desk>) -> Reply<DemoSummary> {
-    regie::demo::fill(&desk.store, DemoOptions::default(), &desk.actor()?).await.map_err(Into::into)
+    regie::demo::fill(&desk.store(), DemoOptions::default(), &desk.actor()?).await.map_err(Into::into)
 }
 
 #[tauri::command]
 async fn students_list(desk: State<'_, Desk>, query: Option<String>) -> Reply<Vec<StudentListItem>> {
-    regie::ledger::list_students(&desk.store, query.as_deref(), 2_000).await.map_err(Into::into)
+    regie::ledger::list_students(&desk.store(), query.as_deref(), 2_000).await.map_err(Into::into)
 }
 
 #[tauri::command]
 async fn account_position(desk: State<'_, Desk>, student_number: String) -> Reply<AccountPosition> {
-    regie::ledger::account_position(&desk.store, &student_number).await.map_err(Into::into)
+    regie::ledger::account_position(&desk.store(), &student_number).await.map_err(Into::into)
 }
 
 #[tauri::command]
 async fn fee_grid(desk: State<'_, Desk>) -> Reply<Vec<FeeRow>> {
-    regie::fees::grid::rows(&desk.store).await.map_err(Into::into)
+    regie::fees::grid::rows(&desk.store()).await.map_err(Into::into)
 }
 
 #[tauri::command]
 async fn fee_set(desk: State<'_, Desk>, entry: FeeEntry, reason: String) -> Reply<Vec<FeeRow>> {
-    regie::fees::grid::set_amount(&desk.store, &entry, &desk.actor()?, Some(&reason))
+    regie::fees::grid::set_amount(&desk.store(), &entry, &desk.actor()?, Some(&reason))
         .await
         .map_err(ErrorPayload::from)?;
-    regie::fees::grid::rows(&desk.store).await.map_err(Into::into)
+    regie::fees::grid::rows(&desk.store()).await.map_err(Into::into)
 }
 
 #[tauri::command]
 async fn settings_list(desk: State<'_, Desk>) -> Reply<Vec<SchoolSettings>> {
-    regie::settings::list(&desk.store).await.map_err(Into::into)
+    regie::settings::list(&desk.store()).await.map_err(Into::into)
 }
 
 #[tauri::command]
 async fn settings_set(desk: State<'_, Desk>, settings: SchoolSettings, reason: String) -> Reply<()> {
-    regie::settings::update(&desk.store, &settings, &desk.actor()?, Some(&reason)).await.map_err(Into::into)
+    regie::settings::update(&desk.store(), &settings, &desk.actor()?, Some(&reason)).await.map_err(Into::into)
 }
 
 #[tauri::command]
 async fn requests_list(desk: State<'_, Desk>, status: Option<RequestStatus>) -> Reply<Vec<RequestView>> {
-    regie::requests::list(&desk.store, status).await.map_err(Into::into)
+    regie::requests::list(&desk.store(), status).await.map_err(Into::into)
 }
 
 #[tauri::command]
 async fn request_detail(desk: State<'_, Desk>, id: i64) -> Reply<RequestDetail> {
-    regie::requests::detail(&desk.store, id, today()).await.map_err(Into::into)
+    regie::requests::detail(&desk.store(), id, today()).await.map_err(Into::into)
 }
 
 #[tauri::command]
@@ -122,29 +157,29 @@ async fn requests_approve(
     ids: Vec<i64>,
     override_reason: Option<String>,
 ) -> Reply<Vec<Decided>> {
-    review::approve_many(&desk.store, &ids, today(), override_reason.as_deref(), &desk.actor()?)
+    review::approve_many(&desk.store(), &ids, today(), override_reason.as_deref(), &desk.actor()?)
         .await
         .map_err(Into::into)
 }
 
 #[tauri::command]
 async fn requests_reject(desk: State<'_, Desk>, ids: Vec<i64>, reason: String) -> Reply<Vec<Decided>> {
-    review::reject_many(&desk.store, &ids, &reason, &desk.actor()?).await.map_err(Into::into)
+    review::reject_many(&desk.store(), &ids, &reason, &desk.actor()?).await.map_err(Into::into)
 }
 
 #[tauri::command]
 async fn request_hold(desk: State<'_, Desk>, id: i64, reason: String) -> Reply<Decided> {
-    review::hold(&desk.store, id, &reason, &desk.actor()?).await.map_err(Into::into)
+    review::hold(&desk.store(), id, &reason, &desk.actor()?).await.map_err(Into::into)
 }
 
 #[tauri::command]
 async fn request_reopen(desk: State<'_, Desk>, id: i64, reason: String) -> Reply<Decided> {
-    review::reopen(&desk.store, id, &reason, today(), &desk.actor()?).await.map_err(Into::into)
+    review::reopen(&desk.store(), id, &reason, today(), &desk.actor()?).await.map_err(Into::into)
 }
 
 #[tauri::command]
 async fn request_change_plan(desk: State<'_, Desk>, id: i64, plan: PlanKind, reason: Option<String>) -> Reply<Decided> {
-    review::change_plan(&desk.store, id, plan, today(), reason.as_deref(), &desk.actor()?).await.map_err(Into::into)
+    review::change_plan(&desk.store(), id, plan, today(), reason.as_deref(), &desk.actor()?).await.map_err(Into::into)
 }
 
 #[tauri::command]
@@ -169,13 +204,13 @@ async fn card_import(
         None => regie::card::Columns::Detect,
     };
     let report = move |p: Progress| drop(on_progress.send(p));
-    regie::card::import_bytes(&desk.store, &name, &bytes, columns, &desk.actor()?, &report).await.map_err(Into::into)
+    regie::card::import_bytes(&desk.store(), &name, &bytes, columns, &desk.actor()?, &report).await.map_err(Into::into)
 }
 
 #[tauri::command]
 async fn card_transactions(desk: State<'_, Desk>, status: Option<String>) -> Reply<Vec<regie::card::TransactionView>> {
     let outcome = status.as_deref().map(regie::card::Outcome::parse).transpose()?;
-    regie::card::transactions(&desk.store, outcome, 5_000).await.map_err(Into::into)
+    regie::card::transactions(&desk.store(), outcome, 5_000).await.map_err(Into::into)
 }
 
 #[tauri::command]
@@ -184,7 +219,7 @@ async fn card_assign(
     number: String,
     student_number: String,
 ) -> Reply<regie::card::TransactionView> {
-    regie::card::assign(&desk.store, &number, &student_number, &desk.actor()?).await.map_err(Into::into)
+    regie::card::assign(&desk.store(), &number, &student_number, &desk.actor()?).await.map_err(Into::into)
 }
 
 #[tauri::command]
@@ -193,17 +228,17 @@ async fn card_charge_back(
     number: String,
     reason: String,
 ) -> Reply<regie::card::TransactionView> {
-    regie::card::charge_back(&desk.store, &number, today(), &reason, &desk.actor()?).await.map_err(Into::into)
+    regie::card::charge_back(&desk.store(), &number, today(), &reason, &desk.actor()?).await.map_err(Into::into)
 }
 
 #[tauri::command]
 async fn card_remittances(desk: State<'_, Desk>) -> Reply<Vec<regie::card::Remittance>> {
-    regie::card::remittances(&desk.store).await.map_err(Into::into)
+    regie::card::remittances(&desk.store()).await.map_err(Into::into)
 }
 
 #[tauri::command]
 async fn dunning_list(desk: State<'_, Desk>, as_of: Option<chrono::NaiveDate>) -> Reply<Vec<regie::dunning::Entry>> {
-    regie::dunning::list(&desk.store, as_of.unwrap_or_else(today)).await.map_err(Into::into)
+    regie::dunning::list(&desk.store(), as_of.unwrap_or_else(today)).await.map_err(Into::into)
 }
 
 #[tauri::command]
@@ -212,19 +247,25 @@ async fn dunning_run(
     merged: bool,
     as_of: Option<chrono::NaiveDate>,
 ) -> Reply<regie::dunning::RunSummary> {
-    regie::dunning::run_to_exports(&desk.store, desk.typesetter(), as_of.unwrap_or_else(today), merged, &desk.actor()?)
-        .await
-        .map_err(Into::into)
+    regie::dunning::run_to_exports(
+        &desk.store(),
+        desk.typesetter(),
+        as_of.unwrap_or_else(today),
+        merged,
+        &desk.actor()?,
+    )
+    .await
+    .map_err(Into::into)
 }
 
 #[tauri::command]
 async fn exemption_add(desk: State<'_, Desk>, student_number: String, reason: String) -> Reply<bool> {
-    regie::exemptions::add_candidate(&desk.store, &student_number, &reason, &desk.actor()?).await.map_err(Into::into)
+    regie::exemptions::add_candidate(&desk.store(), &student_number, &reason, &desk.actor()?).await.map_err(Into::into)
 }
 
 #[tauri::command]
 async fn session_labels(desk: State<'_, Desk>) -> Reply<Vec<regie::settings::SessionLabel>> {
-    regie::settings::session_labels(&desk.store).await.map_err(Into::into)
+    regie::settings::session_labels(&desk.store()).await.map_err(Into::into)
 }
 
 #[tauri::command]
@@ -234,19 +275,19 @@ async fn session_label_set(
     label: String,
     reason: String,
 ) -> Reply<regie::settings::SessionLabel> {
-    regie::settings::set_session_label(&desk.store, &session, &label, Some(&reason), &desk.actor()?)
+    regie::settings::set_session_label(&desk.store(), &session, &label, Some(&reason), &desk.actor()?)
         .await
         .map_err(Into::into)
 }
 
 #[tauri::command]
 async fn requests_auto_review(desk: State<'_, Desk>, dry_run: bool) -> Reply<AutoReview> {
-    review::auto_review(&desk.store, dry_run, &desk.actor()?).await.map_err(Into::into)
+    review::auto_review(&desk.store(), dry_run, &desk.actor()?).await.map_err(Into::into)
 }
 
 #[tauri::command]
 async fn requests_export(desk: State<'_, Desk>, format: String) -> Reply<Exported> {
-    regie::requests::export::write_export(&desk.store, &format).await.map_err(Into::into)
+    regie::requests::export::write_export(&desk.store(), &format).await.map_err(Into::into)
 }
 
 #[tauri::command]
@@ -268,17 +309,17 @@ async fn statement_import(
     let mapping = mapping.as_ref().map(MappingSpec::resolve).transpose()?;
     let columns = regie::bank::Columns::choose(profile.as_deref(), mapping, save_as.as_deref());
     let report = move |p: Progress| drop(on_progress.send(p));
-    regie::bank::import_bytes(&desk.store, &name, &bytes, columns, &desk.actor()?, &report).await.map_err(Into::into)
+    regie::bank::import_bytes(&desk.store(), &name, &bytes, columns, &desk.actor()?, &report).await.map_err(Into::into)
 }
 
 #[tauri::command]
 async fn statement_profiles(desk: State<'_, Desk>) -> Reply<Vec<(String, Mapping)>> {
-    regie::bank::profiles(&desk.store).await.map_err(Into::into)
+    regie::bank::profiles(&desk.store()).await.map_err(Into::into)
 }
 
 #[tauri::command]
 async fn statement_lines(desk: State<'_, Desk>, status: Option<String>) -> Reply<Vec<LineView>> {
-    regie::bank::lines(&desk.store, status.as_deref()).await.map_err(Into::into)
+    regie::bank::lines(&desk.store(), status.as_deref()).await.map_err(Into::into)
 }
 
 #[tauri::command]
@@ -288,32 +329,32 @@ async fn statement_confirm(
     student_number: String,
     amount: Option<Money>,
 ) -> Reply<Confirmed> {
-    regie::bank::confirm(&desk.store, line_id, &student_number, amount, &desk.actor()?).await.map_err(Into::into)
+    regie::bank::confirm(&desk.store(), line_id, &student_number, amount, &desk.actor()?).await.map_err(Into::into)
 }
 
 #[tauri::command]
 async fn statement_undo(desk: State<'_, Desk>, line_id: i64, reason: String) -> Reply<usize> {
-    regie::bank::undo(&desk.store, line_id, &reason, today(), &desk.actor()?).await.map_err(Into::into)
+    regie::bank::undo(&desk.store(), line_id, &reason, today(), &desk.actor()?).await.map_err(Into::into)
 }
 
 #[tauri::command]
 async fn fee_tolerance_get(desk: State<'_, Desk>) -> Reply<Money> {
-    regie::bank::rules(&desk.store).await.map(|r| r.fee_tolerance).map_err(Into::into)
+    regie::bank::rules(&desk.store()).await.map(|r| r.fee_tolerance).map_err(Into::into)
 }
 
 #[tauri::command]
 async fn fee_tolerance_set(desk: State<'_, Desk>, amount: Money, reason: String) -> Reply<()> {
-    regie::bank::set_fee_tolerance(&desk.store, amount, Some(&reason), &desk.actor()?).await.map_err(Into::into)
+    regie::bank::set_fee_tolerance(&desk.store(), amount, Some(&reason), &desk.actor()?).await.map_err(Into::into)
 }
 
 #[tauri::command]
 async fn invoices_list(desk: State<'_, Desk>, session: Option<String>) -> Reply<Vec<InvoiceItem>> {
-    regie::invoices::list(&desk.store, session.as_deref()).await.map_err(Into::into)
+    regie::invoices::list(&desk.store(), session.as_deref()).await.map_err(Into::into)
 }
 
 #[tauri::command]
 async fn invoice_export(desk: State<'_, Desk>, number: String) -> Reply<Written> {
-    regie::invoices::export_invoice(&desk.store, desk.typesetter(), &number).await.map_err(Into::into)
+    regie::invoices::export_invoice(&desk.store(), desk.typesetter(), &number).await.map_err(Into::into)
 }
 
 #[tauri::command]
@@ -325,20 +366,20 @@ async fn invoices_export(
     desk.cancel.store(false, Ordering::SeqCst);
     let report = move |done: usize, total: usize| drop(on_progress.send((done, total)));
     let cancelled = || desk.cancel.load(Ordering::SeqCst);
-    regie::invoices::export_selection(&desk.store, desk.typesetter(), &numbers, &report, &cancelled)
+    regie::invoices::export_selection(&desk.store(), desk.typesetter(), &numbers, &report, &cancelled)
         .await
         .map_err(Into::into)
 }
 
 #[tauri::command]
 async fn invoices_export_merged(desk: State<'_, Desk>, numbers: Vec<String>) -> Reply<Written> {
-    regie::invoices::export_merged(&desk.store, desk.typesetter(), &numbers).await.map_err(Into::into)
+    regie::invoices::export_merged(&desk.store(), desk.typesetter(), &numbers).await.map_err(Into::into)
 }
 
 /// What an invoice prints (the template's data), for the preview panel.
 #[tauri::command]
 async fn invoice_preview(desk: State<'_, Desk>, number: String) -> Reply<serde_json::Value> {
-    regie::invoices::invoice_data(&desk.store, &number).await.map(|(data, _)| data).map_err(Into::into)
+    regie::invoices::invoice_data(&desk.store(), &number).await.map(|(data, _)| data).map_err(Into::into)
 }
 
 #[tauri::command]
@@ -348,7 +389,7 @@ fn export_cancel(desk: State<'_, Desk>) {
 
 #[tauri::command]
 async fn account_export(desk: State<'_, Desk>, student_number: String) -> Reply<Written> {
-    regie::invoices::export_account(&desk.store, desk.typesetter(), &student_number).await.map_err(Into::into)
+    regie::invoices::export_account(&desk.store(), desk.typesetter(), &student_number).await.map_err(Into::into)
 }
 
 #[tauri::command]
@@ -358,12 +399,14 @@ async fn credit_note_issue(
     amount: Money,
     reason: String,
 ) -> Reply<IssuedCreditNote> {
-    regie::invoices::issue_credit_note(&desk.store, &invoice, amount, &reason, &desk.actor()?).await.map_err(Into::into)
+    regie::invoices::issue_credit_note(&desk.store(), &invoice, amount, &reason, &desk.actor()?)
+        .await
+        .map_err(Into::into)
 }
 
 #[tauri::command]
 async fn exemptions_list(desk: State<'_, Desk>, session: Option<String>) -> Reply<Vec<regie::exemptions::Candidate>> {
-    regie::exemptions::list(&desk.store, session.as_deref()).await.map_err(Into::into)
+    regie::exemptions::list(&desk.store(), session.as_deref()).await.map_err(Into::into)
 }
 
 #[tauri::command]
@@ -378,7 +421,7 @@ async fn exemption_decide(
 ) -> Reply<regie::exemptions::Applied> {
     let actor = desk.actor()?;
     regie::exemptions::decide_from(
-        &desk.store,
+        &desk.store(),
         session.as_deref(),
         &student_number,
         &outcome,
@@ -393,22 +436,22 @@ async fn exemption_decide(
 
 #[tauri::command]
 async fn refunds_list(desk: State<'_, Desk>) -> Reply<Vec<regie::exemptions::Refund>> {
-    regie::exemptions::refunds(&desk.store).await.map_err(Into::into)
+    regie::exemptions::refunds(&desk.store()).await.map_err(Into::into)
 }
 
 #[tauri::command]
 async fn refund_pay(desk: State<'_, Desk>, id: i64, iban: Option<String>) -> Reply<()> {
-    regie::exemptions::pay_refund(&desk.store, id, iban.as_deref(), &desk.actor()?).await.map_err(Into::into)
+    regie::exemptions::pay_refund(&desk.store(), id, iban.as_deref(), &desk.actor()?).await.map_err(Into::into)
 }
 
 #[tauri::command]
 async fn exemptions_report(desk: State<'_, Desk>) -> Reply<regie::exemptions::Report> {
-    regie::exemptions::report(&desk.store).await.map_err(Into::into)
+    regie::exemptions::report(&desk.store()).await.map_err(Into::into)
 }
 
 #[tauri::command]
 async fn exemptions_export(desk: State<'_, Desk>) -> Reply<Written> {
-    regie::exemptions::export_report(&desk.store).await.map_err(Into::into)
+    regie::exemptions::export_report(&desk.store()).await.map_err(Into::into)
 }
 
 /// `--db PATH` on the command line, else `$REGIE_DB`, else the app-data folder.
@@ -436,10 +479,17 @@ fn main() {
         }
     };
     tauri::Builder::default()
-        .manage(Desk { store, typesetter: Default::default(), cancel: Default::default(), user: Mutex::new(user) })
+        .manage(Desk {
+            store: Mutex::new(store),
+            typesetter: Default::default(),
+            cancel: Default::default(),
+            user: Mutex::new(user),
+        })
         .invoke_handler(tauri::generate_handler![
             app_status,
             sign_in,
+            connect_server,
+            watch_changes,
             load_demo,
             students_list,
             account_position,

@@ -65,3 +65,48 @@ pub async fn move_to_server(source: &Store, target: &Store, actor: &str) -> Resu
     }
     Ok(Moved { target: shown, tables, positions_checked: students.len() })
 }
+
+/// Opens the office's server as `login`, for the window's start screen: `server` is its address
+/// (`postgres://host[:port]/db`, any user or password in it is replaced), the password is used
+/// for this connection only and never stored. The login must be a Régie login (created by `regie
+/// users add` on a server prepared by `regie server setup`): its database role is the user's role.
+pub async fn connect(server: &str, login: &str, password: &str) -> Result<(Store, crate::users::User)> {
+    let login = crate::users::parse_name(login)?;
+    let Some((scheme, rest)) = server.trim().split_once("://") else {
+        return Err(Error::Invalid(format!("{server} : adresse de serveur attendue (postgres://hôte/base)")));
+    };
+    if !matches!(scheme.to_ascii_lowercase().as_str(), "postgres" | "postgresql") {
+        return Err(Error::Invalid(format!("{server} : adresse de serveur attendue (postgres://hôte/base)")));
+    }
+    let host = rest.rsplit_once('@').map_or(rest, |(_, host)| host);
+    let url = format!("postgres://{}:{}@{host}", userinfo(&login), userinfo(password));
+    let store = Store::open_at(store::Location::Server(url)).await?;
+    let signed = store::server::login(&mut *store.read().await?).await?;
+    match signed {
+        Some((name, role)) => Ok((store, crate::users::User { name, role })),
+        None => Err(Error::Forbidden(format!(
+            "{login} n'est pas un compte Régie de ce serveur (regie server setup, puis regie users add)"
+        ))),
+    }
+}
+
+/// Percent-encodes a URL's user or password: everything but unreserved characters.
+fn userinfo(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_password_with_any_character_survives_the_url() {
+        assert_eq!(userinfo("p@ss:wörd/1"), "p%40ss%3Aw%C3%B6rd%2F1");
+        assert_eq!(userinfo("claire_2"), "claire_2");
+    }
+}

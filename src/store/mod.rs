@@ -164,7 +164,11 @@ impl Tx {
     pub async fn commit(self) -> Result<()> {
         match self.0 {
             Conn::SqliteTx(t) => t.commit().await?,
-            Conn::PostgresTx(t) => t.commit().await?,
+            Conn::PostgresTx(mut t) => {
+                // Delivered at commit, to every desktop watching (`Store::changes`).
+                sqlx::query("SELECT pg_notify($1, '')").bind(CHANNEL).execute(&mut *t).await?;
+                t.commit().await?
+            }
             Conn::Sqlite(_) | Conn::Postgres(_) => unreachable!("a Tx holds a transaction"),
         }
         Ok(())
@@ -209,6 +213,22 @@ pub fn default_db_path() -> PathBuf {
         return PathBuf::from(p);
     }
     dirs::data_dir().unwrap_or_else(std::env::temp_dir).join(APP_ID).join("regie.sqlite")
+}
+
+/// The notification channel every committed write announces itself on (PostgreSQL).
+const CHANNEL: &str = "regie_changes";
+
+/// The other desktops' commits, as they happen: each `next` returns after one (or a burst of
+/// them) was committed on the server.
+pub struct Changes(sqlx::postgres::PgListener);
+
+impl Changes {
+    pub async fn next(&mut self) -> Result<()> {
+        self.0.recv().await?;
+        // A burst (an import's commit, a batch of approvals) is one change for the screens.
+        while let Ok(Ok(Some(_))) = tokio::time::timeout(Duration::from_millis(150), self.0.try_recv()).await {}
+        Ok(())
+    }
 }
 
 /// The key of the advisory lock every write transaction takes on PostgreSQL ("REGIE" in ASCII).
@@ -306,6 +326,15 @@ impl Store {
                 Conn::PostgresTx(t)
             }
         }))
+    }
+
+    /// The commits made on the shared server, by any desktop, from now on; `None` for a file,
+    /// which one desk uses at a time.
+    pub async fn changes(&self) -> Result<Option<Changes>> {
+        let Pool::Postgres(pool) = &self.pool else { return Ok(None) };
+        let mut listener = sqlx::postgres::PgListener::connect_with(pool).await?;
+        listener.listen(CHANNEL).await?;
+        Ok(Some(Changes(listener)))
     }
 
     /// A plain connection for reads.

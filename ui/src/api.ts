@@ -389,6 +389,15 @@ export type Progress = z.infer<typeof Progress>;
 
 export const api = {
   appStatus: () => call('app_status', AppStatus),
+  watchChanges: (onChange: () => void) => {
+    const channel = new Channel<unknown>();
+    channel.onmessage = (m) => {
+      if (z.number().safeParse(m).success) onChange();
+    };
+    return call('watch_changes', z.boolean(), { onChange: channel });
+  },
+  connectServer: (server: string, login: string, password: string) =>
+    call('connect_server', AppStatus, { server, login, password }),
   loadDemo: () => call('load_demo', DemoSummary),
   students: (query: string | null) => call('students_list', z.array(Student), { query }),
   account: (studentNumber: string) => call('account_position', Position, { studentNumber }),

@@ -6,6 +6,8 @@ export const ui = $state({
   error: null as { code: string; message: string } | null,
   status: null as AppStatus | null,
   help: false,
+  /// Counts the commits other desktops made on the office server: screens reload when it moves.
+  revision: 0,
 });
 
 window.addEventListener('hashchange', () => {
