@@ -328,3 +328,22 @@ async fn a_refund_beyond_the_credit_undoes_the_card_payment_it_gives_back() {
     assert_eq!(pos.summary.balance, m(387900));
     assert!(card::transactions(&store, Some(Outcome::Unknown), 10).await.unwrap().is_empty());
 }
+
+/// A debit refused, retried by the gateway and refused again in the same export: the installment
+/// is refused once, with the latest answer.
+#[tokio::test]
+async fn a_debit_refused_twice_in_one_export_keeps_the_latest_reason() {
+    let (store, dir, paul, _) = setup("card-twice").await;
+    let file = dir.join("paybox.csv");
+    let rows = [
+        HEADER.to_string(),
+        format!("10/10/2025;06:00:01;9100001;1;{paul}-2;206,00;EUR;Débit;Refusé;00151;CB;;;paul@etu.uca.fr"),
+        format!("13/10/2025;06:00:01;9100002;2;{paul}-2;206,00;EUR;Débit;Refusé;00154;CB;;;paul@etu.uca.fr"),
+    ];
+    write_1252(&file, &(rows.join("\r\n") + "\r\n"));
+    let s = card::import_file(&store, &file, Columns::Detect, "claire").await.unwrap();
+    assert_eq!(s.refused, 2, "{s:?}");
+    let pos = regie::ledger::account_position(&store, "25000002").await.unwrap();
+    assert_eq!(pos.schedule[1].status, InstallmentStatus::Refused);
+    assert_eq!(pos.schedule[1].refusal.as_deref(), Some("carte expirée"));
+}

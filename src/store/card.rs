@@ -122,6 +122,17 @@ pub async fn insert_bulk(conn: &mut Conn, rows: &[NewTransaction<'_>]) -> Result
 /// Records refused debits against their installments, the latest one winning:
 /// (installment, response code, date, transaction).
 pub async fn record_refusals(conn: &mut Conn, refusals: &[(i64, String, NaiveDate, i64)]) -> Result<()> {
+    // One row per installment and statement: PostgreSQL refuses an upsert that touches a row
+    // twice (a debit refused, retried and refused again in the same export). The latest wins.
+    let mut latest: std::collections::HashMap<i64, &(i64, String, NaiveDate, i64)> = std::collections::HashMap::new();
+    for r in refusals {
+        let keep = latest.get(&r.0).is_none_or(|k| (r.2, r.3) >= (k.2, k.3));
+        if keep {
+            latest.insert(r.0, r);
+        }
+    }
+    let mut refusals: Vec<(i64, String, NaiveDate, i64)> = latest.into_values().cloned().collect();
+    refusals.sort_by_key(|r| r.3);
     for chunk in refusals.chunks(5000) {
         on!(conn, |c| {
             let mut q = sqlx::QueryBuilder::new(
