@@ -287,9 +287,13 @@ impl Store {
             }
         };
         let store = Store { pool, location };
-        let mut tx = store.begin().await?;
-        settings::seed_if_empty(&mut tx).await?;
-        tx.commit().await?;
+        // Only a new database is written to on opening: on the office server a write would take
+        // the writers' lock and wake every watching window, for each command a desktop runs.
+        if settings::is_empty(&mut *store.read().await?).await? {
+            let mut tx = store.begin().await?;
+            settings::seed_if_empty(&mut tx).await?;
+            tx.commit().await?;
+        }
         Ok(store)
     }
 

@@ -8,6 +8,12 @@ use crate::settings::SchoolSettings;
 use crate::{Error, Result};
 
 /// On a new database, copies the shipped fee grid and the default settings in.
+/// Whether the database has no school settings yet (a new one).
+pub async fn is_empty(conn: &mut Conn) -> Result<bool> {
+    let (n,): (i64,) = on!(conn, |c| sqlx::query_as("SELECT COUNT(*) FROM school_settings").fetch_one(c).await)?;
+    Ok(n == 0)
+}
+
 pub async fn seed_if_empty(conn: &mut Conn) -> Result<()> {
     let (n,): (i64,) = on!(conn, |c| sqlx::query_as("SELECT COUNT(*) FROM school_settings").fetch_one(c).await)?;
     if n > 0 {
