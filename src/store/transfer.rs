@@ -92,10 +92,13 @@ pub async fn copy(source: &mut Conn, target: &mut Conn) -> Result<BTreeMap<&'sta
         .await?;
         let names: Vec<&str> = columns.iter().map(|(n, _)| n.as_str()).collect();
         let Engine::Sqlite(s) = source.engine() else { unreachable!("checked above") };
-        let rows = sqlx::QueryBuilder::<sqlx::Sqlite>::new(format!("SELECT {} FROM {table}", names.join(", ")))
-            .build()
-            .fetch_all(&mut *s)
-            .await?;
+        // In id order (the first column): a reversal comes after the payment it reverses, also
+        // across the statements a large table is inserted in.
+        let rows =
+            sqlx::QueryBuilder::<sqlx::Sqlite>::new(format!("SELECT {} FROM {table} ORDER BY 1", names.join(", ")))
+                .build()
+                .fetch_all(&mut *s)
+                .await?;
         let mut values: Vec<Vec<Value>> = Vec::with_capacity(rows.len());
         for row in &rows {
             let mut v = Vec::with_capacity(columns.len());
