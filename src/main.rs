@@ -654,7 +654,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Fees { command: FeesCommand::List } => {
             let store = open(&cli.db).await?;
-            let rows = regie::fees::grid::rows(&store).await?;
+            let rows = regie::settings::fee_rows(&store).await?;
             emit(json, &rows, |rows| {
                 rows.iter()
                     .map(|f| {
@@ -681,7 +681,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 situation: situation.parse()?,
                 amount: Money::parse(&amount).map_err(regie::Error::from)?,
             };
-            regie::fees::grid::set_amount(&store, &entry, &user, reason.as_deref()).await?;
+            regie::settings::set_fee_amount(&store, &entry, &user, reason.as_deref()).await?;
             emit(json, &entry, |e| {
                 format!("{} {} {} {} = {}", e.academic_year, e.school, e.programme, e.situation, e.amount.to_french())
             })

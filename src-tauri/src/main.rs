@@ -120,15 +120,15 @@ async fn account_position(desk: State<'_, Desk>, student_number: String) -> Repl
 
 #[tauri::command]
 async fn fee_grid(desk: State<'_, Desk>) -> Reply<Vec<FeeRow>> {
-    regie::fees::grid::rows(&desk.store()).await.map_err(Into::into)
+    regie::settings::fee_rows(&desk.store()).await.map_err(Into::into)
 }
 
 #[tauri::command]
 async fn fee_set(desk: State<'_, Desk>, entry: FeeEntry, reason: String) -> Reply<Vec<FeeRow>> {
-    regie::fees::grid::set_amount(&desk.store(), &entry, &desk.actor()?, Some(&reason))
+    regie::settings::set_fee_amount(&desk.store(), &entry, &desk.actor()?, Some(&reason))
         .await
         .map_err(ErrorPayload::from)?;
-    regie::fees::grid::rows(&desk.store()).await.map_err(Into::into)
+    regie::settings::fee_rows(&desk.store()).await.map_err(Into::into)
 }
 
 #[tauri::command]

@@ -1,9 +1,10 @@
 //! Settings: what differs between the schools (6-installment threshold, rounding, debit day,
-//! deadline, bank details), kept in the database and edited in the Paramètres screen.
+//! deadline, bank details) and the fee grid's amounts, kept in the database and edited in Paramètres.
 
 use serde::{Deserialize, Serialize};
 
 use crate::fees::School;
+use crate::fees::grid::{FeeEntry, FeeRow};
 use crate::money::Money;
 use crate::plans::{PlanRules, Rounding};
 
@@ -159,4 +160,55 @@ pub async fn set_session_label(
     .await?;
     tx.commit().await?;
     Ok(saved)
+}
+
+/// The fee grid as Paramètres shows it, one line per amount.
+pub async fn fee_rows(store: &crate::store::Store) -> crate::Result<Vec<FeeRow>> {
+    let grid = crate::store::settings::fee_grid(&mut *store.read().await?).await?;
+    Ok(grid
+        .fees
+        .into_iter()
+        .map(|f| FeeRow {
+            academic_year: f.academic_year,
+            school: f.school,
+            situation_label: f.situation.label(),
+            programme: f.programme,
+            situation: f.situation,
+            amount: f.amount,
+        })
+        .collect())
+}
+
+/// Changes one amount of the grid (Settings). Audited with the old and new amounts; pending
+/// requests priced from the grid keep the amount they were priced at.
+pub async fn set_fee_amount(
+    store: &crate::store::Store,
+    entry: &FeeEntry,
+    actor: &str,
+    reason: Option<&str>,
+) -> crate::Result<()> {
+    if entry.amount.is_negative() {
+        return Err(crate::Error::Invalid(format!("montant négatif {}", entry.amount)));
+    }
+    let reason = crate::users::reason_required(reason)?;
+    let mut tx = store.begin().await?;
+    crate::users::require(&mut tx, actor, crate::users::Restricted::FeeGrid).await?;
+    let grid = crate::store::settings::fee_grid(&mut tx).await?;
+    if grid.school(entry.school).is_none_or(|s| !s.programmes.iter().any(|p| p.code == entry.programme)) {
+        return Err(crate::Error::Invalid(format!("formation inconnue {} {}", entry.school, entry.programme)));
+    }
+    let old = grid.amount(entry.academic_year, entry.school, &entry.programme, entry.situation);
+    crate::store::settings::set_fee(&mut tx, entry).await?;
+    crate::store::audit::record(
+        &mut tx,
+        actor,
+        "fee_grid.set",
+        "fee_grid",
+        format!("{} {} {} {}", entry.academic_year, entry.school, entry.programme, entry.situation),
+        Some(reason),
+        serde_json::json!({"old": old, "new": entry.amount}),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
 }
