@@ -316,7 +316,7 @@ pub async fn insert_lines_bulk(
         })?;
     }
     if !lines.is_empty() {
-        super::advance_ids(conn, super::Numbered::StatementLines).await?;
+        super::advance_ids(conn, "statement_lines").await?;
     }
     for chunk in links.chunks(5000) {
         on!(conn, |c| {

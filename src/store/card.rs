@@ -114,7 +114,7 @@ pub async fn insert_bulk(conn: &mut Conn, rows: &[NewTransaction<'_>]) -> Result
         })?;
     }
     if !rows.is_empty() {
-        super::advance_ids(conn, super::Numbered::CardTransactions).await?;
+        super::advance_ids(conn, "card_transactions").await?;
     }
     Ok(())
 }

@@ -555,7 +555,7 @@ pub async fn insert_payments_bulk(conn: &mut Conn, payments: &[BulkPayment<'_>])
         })?;
     }
     if !payments.is_empty() {
-        super::advance_ids(conn, super::Numbered::Payments).await?;
+        super::advance_ids(conn, "payments").await?;
     }
     let allocations: Vec<(i64, i64, Money)> =
         payments.iter().flat_map(|p| p.allocations.iter().map(move |(inst, part)| (p.id, *inst, *part))).collect();

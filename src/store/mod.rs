@@ -357,30 +357,19 @@ impl Store {
     }
 }
 
-/// Tables whose rows are written in bulk with ids the application chose (the next ones after the
-/// largest, under the writers' lock), so that an import links its rows without reading them back.
-#[derive(Debug, Clone, Copy)]
-pub(crate) enum Numbered {
-    Payments,
-    StatementLines,
-    CardTransactions,
-}
-
-/// After rows were inserted with chosen ids: PostgreSQL's identity sequence is moved past them, so
-/// that the next row inserted without an id does not take one of theirs (SQLite takes the largest
-/// id + 1 by itself).
-pub(crate) async fn advance_ids(conn: &mut Conn, table: Numbered) -> Result<()> {
+/// After rows were inserted with ids the application chose (an import's bulk rows, chosen under
+/// the writers' lock so that it links them without reading them back; a file moved onto the
+/// server): PostgreSQL's identity sequence of `table` is moved past them, so that the next row
+/// inserted without an id does not take one of theirs. SQLite takes the largest id + 1 by itself.
+/// `table` is one of ours, never user input.
+pub(crate) async fn advance_ids(conn: &mut Conn, table: &'static str) -> Result<()> {
     let Engine::Postgres(c) = conn.engine() else { return Ok(()) };
-    let sql = match table {
-        Numbered::Payments => "SELECT setval(pg_get_serial_sequence('payments', 'id'), (SELECT MAX(id) FROM payments))",
-        Numbered::StatementLines => {
-            "SELECT setval(pg_get_serial_sequence('statement_lines', 'id'), (SELECT MAX(id) FROM statement_lines))"
-        }
-        Numbered::CardTransactions => {
-            "SELECT setval(pg_get_serial_sequence('card_transactions', 'id'), (SELECT MAX(id) FROM card_transactions))"
-        }
-    };
-    sqlx::query(sql).execute(c).await?;
+    sqlx::QueryBuilder::<Postgres>::new(format!(
+        "SELECT setval(pg_get_serial_sequence('{table}', 'id'), MAX(id)) FROM {table}"
+    ))
+    .build()
+    .execute(c)
+    .await?;
     Ok(())
 }
 

@@ -58,6 +58,10 @@ pub async fn occupied(target: &mut Conn) -> Result<i64> {
     Ok(n)
 }
 
+fn not_a_file() -> Error {
+    Error::Invalid("la source doit être un fichier SQLite".into())
+}
+
 fn not_a_server() -> Error {
     Error::Invalid("la destination doit être un serveur PostgreSQL (postgres://…)".into())
 }
@@ -74,7 +78,7 @@ enum Value {
 /// then moves the server's id sequences past the copied ids. Returns the rows copied per table.
 pub async fn copy(source: &mut Conn, target: &mut Conn) -> Result<BTreeMap<&'static str, u64>> {
     let Engine::Sqlite(_) = source.engine() else {
-        return Err(Error::Invalid("la source doit être un fichier SQLite".into()));
+        return Err(not_a_file());
     };
     let mut copied = BTreeMap::new();
     for table in TABLES.iter().rev() {
@@ -91,7 +95,9 @@ pub async fn copy(source: &mut Conn, target: &mut Conn) -> Result<BTreeMap<&'sta
         .fetch_all(&mut *t)
         .await?;
         let names: Vec<&str> = columns.iter().map(|(n, _)| n.as_str()).collect();
-        let Engine::Sqlite(s) = source.engine() else { unreachable!("checked above") };
+        let Engine::Sqlite(s) = source.engine() else {
+            return Err(not_a_file());
+        };
         // In id order (the first column): a reversal comes after the payment it reverses, also
         // across the statements a large table is inserted in.
         let rows =
@@ -137,27 +143,11 @@ pub async fn copy(source: &mut Conn, target: &mut Conn) -> Result<BTreeMap<&'sta
             q.build().execute(&mut *t).await?;
         }
         if names.contains(&"id") {
-            advance(t, table).await?;
+            super::advance_ids(target, table).await?;
         }
         copied.insert(table, values.len() as u64);
     }
     Ok(copied)
-}
-
-/// Moves `table`'s identity sequence past its largest id (no-op for a table without one).
-async fn advance(t: &mut sqlx::PgConnection, table: &str) -> Result<()> {
-    let (sequence,): (Option<String>,) =
-        sqlx::query_as("SELECT pg_get_serial_sequence($1, 'id')").bind(table).fetch_one(&mut *t).await?;
-    if let Some(sequence) = sequence {
-        let (max,): (Option<i64>,) = QueryBuilder::<Postgres>::new(format!("SELECT MAX(id) FROM {table}"))
-            .build_query_as()
-            .fetch_one(&mut *t)
-            .await?;
-        if let Some(max) = max {
-            sqlx::query("SELECT setval($1, $2)").bind(sequence).bind(max).execute(&mut *t).await?;
-        }
-    }
-    Ok(())
 }
 
 /// How many rows `table` holds, on either engine.
