@@ -743,17 +743,37 @@ async fn requests(db: &Option<PathBuf>, command: RequestsCommand, user: &str, js
     let decided = |d: &Vec<review::Decided>| {
         d.iter()
             .map(|d| {
-                let what = if d.changed { "" } else { " (inchangée: déjà décidée)" };
                 format!(
-                    "{} -> {}{}{}",
+                    "{} -> {}{}",
                     d.id,
                     d.status,
-                    d.invoice.as_ref().map(|i| format!(", facture {i}")).unwrap_or_default(),
-                    what
+                    d.invoice.as_ref().map(|i| format!(", facture {i}")).unwrap_or_default()
                 )
             })
             .collect::<Vec<_>>()
             .join("\n")
+    };
+    // A batch says what became of each request; those decided elsewhere first make the run fail
+    // (code `conflict`) once the others are done and printed.
+    let batch = |out: Vec<review::InBatch>| -> anyhow::Result<()> {
+        emit(json, &out, |out| {
+            out.iter()
+                .map(|b| match b {
+                    review::InBatch::Decided(d) => decided(&vec![d.clone()]),
+                    review::InBatch::Conflict { id, message } => format!("{id} -> conflit : {message}"),
+                })
+                .collect::<Vec<_>>()
+                .join("\n")
+        })?;
+        let conflicts = out.iter().filter(|b| matches!(b, review::InBatch::Conflict { .. })).count();
+        if conflicts > 0 {
+            return Err(regie::Error::Conflict(format!(
+                "{conflicts} demande(s) sur {} déjà décidée(s) : rien n'a été changé pour elle(s)",
+                out.len()
+            ))
+            .into());
+        }
+        Ok(())
     };
     match command {
         RequestsCommand::List { status } => {
@@ -779,13 +799,9 @@ async fn requests(db: &Option<PathBuf>, command: RequestsCommand, user: &str, js
             })
         }
         RequestsCommand::Approve { ids, override_reason } => {
-            let out = review::approve_many(&store, &ids, today, override_reason.as_deref(), user).await?;
-            emit(json, &out, decided)
+            batch(review::approve_many(&store, &ids, today, override_reason.as_deref(), user).await?)
         }
-        RequestsCommand::Reject { ids, reason } => {
-            let out = review::reject_many(&store, &ids, &reason, user).await?;
-            emit(json, &out, decided)
-        }
+        RequestsCommand::Reject { ids, reason } => batch(review::reject_many(&store, &ids, &reason, user).await?),
         RequestsCommand::Hold { id, reason } => {
             let out = vec![review::hold(&store, id, &reason, user).await?];
             emit(json, &out, decided)

@@ -180,8 +180,15 @@ fn reject_needs_a_reason_then_change_plan_then_approve() {
     assert!(!approve_six.ok, "a six at the threshold cannot be approved");
     let rejected = regie(&db, &["--user", "claire", "requests", "reject", &id, "--reason", "seuil", "--json"]).json();
     assert_eq!(rejected[0]["status"], "rejected");
-    let twice = regie(&db, &["requests", "reject", &id, "--reason", "encore", "--json"]).json();
-    assert_eq!(twice[0]["changed"], false, "deciding twice gives one decision");
+    // Deciding twice gives one decision: the second is a conflict that says who decided.
+    let twice = regie(&db, &["--json", "requests", "reject", &id, "--reason", "encore"]);
+    assert!(!twice.ok, "a request already rejected cannot be rejected again");
+    let error: serde_json::Value = serde_json::from_str(twice.stderr.trim()).unwrap();
+    assert_eq!(error["error"]["code"], "conflict", "{}", twice.stderr);
+    let batch: serde_json::Value = serde_json::from_str(&twice.stdout).unwrap();
+    assert_eq!(batch[0]["outcome"], "conflict", "{batch}");
+    let message = batch[0]["message"].as_str().unwrap();
+    assert!(message.starts_with(&format!("demande {id} déjà refusée par claire le ")), "{message}");
     let changed = regie(&db, &["--user", "claire", "requests", "change-plan", &id, "--plan", "three", "--json"]).json();
     assert_eq!(changed[0]["status"], "pending");
     let approved = regie(&db, &["--user", "claire", "requests", "approve", &id, "--json"]).json();
@@ -204,7 +211,7 @@ async fn reopen_is_audited_and_cancels_an_unpaid_invoice_by_credit_note() {
     let list = regie::requests::list(&s, Some(RequestStatus::Pending)).await.unwrap();
     let id = list.iter().find(|r| r.student_number == "22001002").unwrap().id;
     let approved = review::approve(&s, id, d(2025, 9, 3), "claire").await.unwrap();
-    assert!(approved.changed);
+    assert_eq!(approved.status, RequestStatus::Approved);
     assert!(review::reopen(&s, id, " ", d(2025, 9, 4), "claire").await.is_err(), "reopen needs a reason");
     let reopened = review::reopen(&s, id, "erreur de situation", d(2025, 9, 4), "claire").await.unwrap();
     assert_eq!(reopened.status, RequestStatus::Pending);
@@ -458,7 +465,7 @@ async fn changing_plan_after_a_payment_keeps_the_paid_part_and_replans_the_rest(
     let before = regie::ledger::account_position(&store, "22000004").await.unwrap();
     let done =
         review::change_plan(&store, id, plan, d(2022, 10, 20), Some("demande de l'étudiante"), "paul").await.unwrap();
-    assert_eq!((done.status, done.changed), (RequestStatus::Approved, true));
+    assert_eq!(done.status, RequestStatus::Approved);
     let pos = regie::ledger::account_position(&store, "22000004").await.unwrap();
     assert_eq!(pos.invoices.len(), 1, "same invoice, no credit note");
     assert!(pos.credit_notes.is_empty());

@@ -103,7 +103,7 @@ async fn approval_issues_order_invoice_and_installments_that_sum_to_the_amount()
     let list = regie::requests::list(&s, Some(RequestStatus::Pending)).await.unwrap();
     let id = request_id(&list, "22001003"); // 3770 in six, Polytech 2022-23
     let decided = regie::requests::review::approve(&s, id, d(2022, 9, 5), "claire").await.unwrap();
-    assert!(decided.changed);
+    assert_eq!(decided.status, RequestStatus::Approved);
     assert_eq!(decided.invoice.as_deref(), Some("F2022-00001"));
     let pos = regie::ledger::account_position(&s, "22001003").await.unwrap();
     assert_eq!(pos.orders.len(), 1);
@@ -123,12 +123,7 @@ async fn approval_issues_order_invoice_and_installments_that_sum_to_the_amount()
 async fn payments_are_allocated_oldest_first_and_overpayment_stays_as_credit() {
     let s = imported_store("pay").await;
     let list = regie::requests::list(&s, Some(RequestStatus::Pending)).await.unwrap();
-    assert!(
-        regie::requests::review::approve(&s, request_id(&list, "22001001"), d(2025, 9, 6), "claire")
-            .await
-            .unwrap()
-            .changed
-    );
+    regie::requests::review::approve(&s, request_id(&list, "22001001"), d(2025, 9, 6), "claire").await.unwrap();
     let number = regie::ledger::StudentNumber::parse("22001001").unwrap();
     let mut tx = s.begin().await.unwrap();
     let student = store::students::by_number(&mut tx, &number).await.unwrap().unwrap();
@@ -173,15 +168,16 @@ async fn concurrent_approvals_of_one_request_give_one_decision() {
     let tasks: Vec<_> = (0..8)
         .map(|i| {
             let s = s.clone();
-            tokio::spawn(async move {
-                regie::requests::review::approve(&s, id, d(2025, 9, 3), &format!("user{i}")).await.unwrap()
-            })
+            tokio::spawn(
+                async move { regie::requests::review::approve(&s, id, d(2025, 9, 3), &format!("user{i}")).await },
+            )
         })
         .collect();
     let mut issued = 0;
     for t in tasks {
-        if t.await.unwrap().changed {
-            issued += 1;
+        match t.await.unwrap() {
+            Ok(_) => issued += 1,
+            Err(e) => assert_eq!(e.code(), "conflict", "the others are told someone decided first: {e}"),
         }
     }
     assert_eq!(issued, 1);

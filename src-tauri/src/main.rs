@@ -16,7 +16,7 @@ use regie::ledger::position::AccountPosition;
 use regie::money::Money;
 use regie::plans::PlanKind;
 use regie::requests::export::Exported;
-use regie::requests::review::{self, AutoReview, Decided};
+use regie::requests::review::{self, AutoReview, Decided, InBatch};
 use regie::requests::{RequestDetail, RequestStatus, RequestView};
 use regie::settings::SchoolSettings;
 use regie::users::User;
@@ -156,14 +156,14 @@ async fn requests_approve(
     desk: State<'_, Desk>,
     ids: Vec<i64>,
     override_reason: Option<String>,
-) -> Reply<Vec<Decided>> {
+) -> Reply<Vec<InBatch>> {
     review::approve_many(&desk.store(), &ids, today(), override_reason.as_deref(), &desk.actor()?)
         .await
         .map_err(Into::into)
 }
 
 #[tauri::command]
-async fn requests_reject(desk: State<'_, Desk>, ids: Vec<i64>, reason: String) -> Reply<Vec<Decided>> {
+async fn requests_reject(desk: State<'_, Desk>, ids: Vec<i64>, reason: String) -> Reply<Vec<InBatch>> {
     review::reject_many(&desk.store(), &ids, &reason, &desk.actor()?).await.map_err(Into::into)
 }
 

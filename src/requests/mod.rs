@@ -38,6 +38,16 @@ impl RequestStatus {
             RequestStatus::Rejected => "rejected",
         }
     }
+
+    /// The status in the accountants' words, as a past participle ("demande 12 déjà acceptée").
+    pub fn label(self) -> &'static str {
+        match self {
+            RequestStatus::Pending => "en attente",
+            RequestStatus::Hold => "mise en suspens",
+            RequestStatus::Approved => "acceptée",
+            RequestStatus::Rejected => "refusée",
+        }
+    }
 }
 
 impl fmt::Display for RequestStatus {

@@ -17,10 +17,32 @@ use crate::{Error, Result};
 pub struct Decided {
     pub id: i64,
     pub status: RequestStatus,
-    /// False when the request was no longer in a state this decision applies to (someone else
-    /// decided first): nothing was changed.
-    pub changed: bool,
     pub invoice: Option<String>,
+}
+
+/// One request of a batch: decided now, or found already decided (by another desktop, or
+/// earlier): a conflict, nothing changed for it; the others of the batch are still decided.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum InBatch {
+    Decided(Decided),
+    Conflict { id: i64, message: String },
+}
+
+/// The decision no longer applies: the request is no longer in a state it applies to, because
+/// someone decided first. The request was read inside the writers' transaction, so what it says
+/// of who decided is current.
+fn conflict(r: &Request) -> Error {
+    let by = match (&r.decided_by, &r.decided_at) {
+        (Some(who), Some(at)) => {
+            let day = chrono::DateTime::parse_from_rfc3339(at)
+                .map(|t| t.with_timezone(&chrono::Local).format(" le %d/%m/%Y à %H:%M").to_string())
+                .unwrap_or_default();
+            format!(" par {who}{day}")
+        }
+        _ => String::new(),
+    };
+    Error::Conflict(format!("demande {} déjà {}{by} : rien n'a été changé", r.id, r.status.label()))
 }
 
 fn reason_required(reason: &str) -> Result<&str> {
@@ -67,7 +89,7 @@ pub(crate) async fn approve_in(
     let r = load(conn, id).await?;
     let from = [RequestStatus::Pending, RequestStatus::Hold];
     if !store::requests::set_status(conn, id, &from, RequestStatus::Approved, None, actor).await? {
-        return Ok(Decided { id, status: r.status, changed: false, invoice: None });
+        return Err(conflict(&r));
     }
     let grid = store::settings::fee_grid(conn).await?;
     let settings = store::settings::settings_for(conn, r.new.school).await?;
@@ -117,12 +139,7 @@ pub(crate) async fn approve_in(
         };
         Some(ledger::issue_invoice(conn, &draft, actor).await?)
     };
-    Ok(Decided {
-        id,
-        status: RequestStatus::Approved,
-        changed: true,
-        invoice: invoice.map(|i: IssuedInvoice| i.invoice_number),
-    })
+    Ok(Decided { id, status: RequestStatus::Approved, invoice: invoice.map(|i: IssuedInvoice| i.invoice_number) })
 }
 
 /// Rejects a pending or held request; the reason is required and goes to the student's letter.
@@ -138,7 +155,7 @@ async fn reject_in(conn: &mut Conn, id: i64, reason: &str, actor: &str) -> Resul
     let r = load(conn, id).await?;
     let from = [RequestStatus::Pending, RequestStatus::Hold];
     if !store::requests::set_status(conn, id, &from, RequestStatus::Rejected, Some(reason), actor).await? {
-        return Ok(Decided { id, status: r.status, changed: false, invoice: None });
+        return Err(conflict(&r));
     }
     audit::record(
         conn,
@@ -150,7 +167,7 @@ async fn reject_in(conn: &mut Conn, id: i64, reason: &str, actor: &str) -> Resul
         json!({"student": r.student_number, "plan": r.new.plan, "amount": r.new.amount}),
     )
     .await?;
-    Ok(Decided { id, status: RequestStatus::Rejected, changed: true, invoice: None })
+    Ok(Decided { id, status: RequestStatus::Rejected, invoice: None })
 }
 
 /// Puts a pending request on hold (situation uncertain, e.g. work-study contract not signed).
@@ -161,12 +178,12 @@ pub async fn hold(store: &Store, id: i64, reason: &str, actor: &str) -> Result<D
     if !store::requests::set_status(&mut tx, id, &[RequestStatus::Pending], RequestStatus::Hold, Some(reason), actor)
         .await?
     {
-        return Ok(Decided { id, status: r.status, changed: false, invoice: None });
+        return Err(conflict(&r));
     }
     audit::record(&mut tx, actor, "request.hold", "request", id, Some(reason), json!({"student": r.student_number}))
         .await?;
     tx.commit().await?;
-    Ok(Decided { id, status: RequestStatus::Hold, changed: true, invoice: None })
+    Ok(Decided { id, status: RequestStatus::Hold, invoice: None })
 }
 
 /// Puts a decided request back in the queue, with a reason. Reopening an approved request
@@ -195,7 +212,7 @@ pub async fn reopen(store: &Store, id: i64, reason: &str, date: NaiveDate, actor
     }
     let from = [RequestStatus::Approved, RequestStatus::Rejected, RequestStatus::Hold];
     if !store::requests::set_status(&mut tx, id, &from, RequestStatus::Pending, Some(reason), actor).await? {
-        return Ok(Decided { id, status: r.status, changed: false, invoice: None });
+        return Err(conflict(&r));
     }
     audit::record(
         &mut tx,
@@ -208,7 +225,7 @@ pub async fn reopen(store: &Store, id: i64, reason: &str, date: NaiveDate, actor
     )
     .await?;
     tx.commit().await?;
-    Ok(Decided { id, status: RequestStatus::Pending, changed: true, invoice: None })
+    Ok(Decided { id, status: RequestStatus::Pending, invoice: None })
 }
 
 /// The student chose another plan. Before approval (typically after a rejection) the request
@@ -227,7 +244,7 @@ pub async fn change_plan(
     let mut tx = store.begin().await?;
     let r = load(&mut tx, id).await?;
     if r.new.plan == plan {
-        return Ok(Decided { id, status: r.status, changed: false, invoice: None });
+        return Err(Error::Conflict(format!("demande {id} déjà en « {} » : rien n'a été changé", plan.label())));
     }
     let mut invoice = None;
     if r.status == RequestStatus::Approved {
@@ -253,7 +270,7 @@ pub async fn change_plan(
     .await?;
     tx.commit().await?;
     let status = if r.status == RequestStatus::Approved { RequestStatus::Approved } else { RequestStatus::Pending };
-    Ok(Decided { id, status, changed: true, invoice })
+    Ok(Decided { id, status, invoice })
 }
 
 /// Re-plans an approved request's invoice under `plan` from `date`; returns the invoice number.
@@ -362,27 +379,36 @@ pub async fn auto_review(store: &Store, dry_run: bool, actor: &str) -> Result<Au
     Ok(out)
 }
 
-/// Approves each request in turn (each its own transaction): a failure on one names it and
-/// leaves the ones before it decided.
+/// Approves each request in turn (each its own transaction). A request already decided is a
+/// conflict for it alone; any other failure stops the batch, names the request, and leaves the
+/// ones before it decided.
 pub async fn approve_many(
     store: &Store,
     ids: &[i64],
     date: NaiveDate,
     override_reason: Option<&str>,
     actor: &str,
-) -> Result<Vec<Decided>> {
+) -> Result<Vec<InBatch>> {
     let mut out = Vec::with_capacity(ids.len());
     for &id in ids {
-        out.push(approve_overriding(store, id, date, override_reason, actor).await?);
+        out.push(in_batch(id, approve_overriding(store, id, date, override_reason, actor).await)?);
     }
     Ok(out)
 }
 
-/// Rejects each request with the same reason.
-pub async fn reject_many(store: &Store, ids: &[i64], reason: &str, actor: &str) -> Result<Vec<Decided>> {
+/// Rejects each request with the same reason; conflicts as in `approve_many`.
+pub async fn reject_many(store: &Store, ids: &[i64], reason: &str, actor: &str) -> Result<Vec<InBatch>> {
     let mut out = Vec::with_capacity(ids.len());
     for &id in ids {
-        out.push(reject(store, id, reason, actor).await?);
+        out.push(in_batch(id, reject(store, id, reason, actor).await)?);
     }
     Ok(out)
+}
+
+fn in_batch(id: i64, decided: Result<Decided>) -> Result<InBatch> {
+    match decided {
+        Ok(d) => Ok(InBatch::Decided(d)),
+        Err(Error::Conflict(message)) => Ok(InBatch::Conflict { id, message }),
+        Err(other) => Err(other),
+    }
 }

@@ -152,8 +152,15 @@ export const RequestDetail = z.object({
 });
 export type RequestDetail = z.infer<typeof RequestDetail>;
 
-export const Decided = z.object({ id: z.number(), status, changed: z.boolean(), invoice: z.string().nullable() });
+export const Decided = z.object({ id: z.number(), status, invoice: z.string().nullable() });
 export type Decided = z.infer<typeof Decided>;
+
+/** One request of a batch: decided now, or already decided elsewhere (nothing changed for it). */
+export const InBatch = z.discriminatedUnion('outcome', [
+  Decided.extend({ outcome: z.literal('decided') }),
+  z.object({ outcome: z.literal('conflict'), id: z.number(), message: z.string() }),
+]);
+export type InBatch = z.infer<typeof InBatch>;
 
 export const AutoReview = z.object({
   dry_run: z.boolean(),
@@ -407,8 +414,8 @@ export const api = {
   requests: (status: RequestStatus | null) => call('requests_list', z.array(Request), { status }),
   signIn: (name: string) => call('sign_in', z.object({ name: z.string(), role: z.enum(['accountant', 'finance_manager']) }), { name }),
   requestDetail: (id: number) => call('request_detail', RequestDetail, { id }),
-  approve: (ids: number[], overrideReason: string | null = null) => call('requests_approve', z.array(Decided), { ids, overrideReason }),
-  reject: (ids: number[], reason: string) => call('requests_reject', z.array(Decided), { ids, reason }),
+  approve: (ids: number[], overrideReason: string | null = null) => call('requests_approve', z.array(InBatch), { ids, overrideReason }),
+  reject: (ids: number[], reason: string) => call('requests_reject', z.array(InBatch), { ids, reason }),
   hold: (id: number, reason: string) => call('request_hold', Decided, { id, reason }),
   reopen: (id: number, reason: string) => call('request_reopen', Decided, { id, reason }),
   changePlan: (id: number, plan: Plan, reason: string | null) => call('request_change_plan', Decided, { id, plan, reason }),
