@@ -55,6 +55,21 @@ pub enum Error {
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
+/// A value the rules refused keeps its code: the rules' errors are the core's own.
+impl From<regie_rules::Error> for Error {
+    fn from(e: regie_rules::Error) -> Self {
+        use regie_rules::Error as Rule;
+        match e {
+            Rule::Money(e) => Error::Money(e),
+            Rule::Plan(e) => Error::Plan(e),
+            Rule::Sheet(e) => Error::Sheet(e),
+            Rule::NoFee { what } => Error::NoFee { what },
+            Rule::Invalid(m) => Error::Invalid(m),
+            Rule::MappingNeeded { file, missing, preview } => Error::MappingNeeded { file, missing, preview },
+        }
+    }
+}
+
 impl Error {
     /// A stable, machine-readable classification for the UI and scripts.
     pub fn code(&self) -> &'static str {
@@ -89,5 +104,11 @@ pub struct ErrorPayload {
 impl From<Error> for ErrorPayload {
     fn from(e: Error) -> Self {
         ErrorPayload { code: e.code(), message: e.to_string() }
+    }
+}
+
+impl From<regie_rules::Error> for ErrorPayload {
+    fn from(e: regie_rules::Error) -> Self {
+        Error::from(e).into()
     }
 }

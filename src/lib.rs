@@ -1,5 +1,12 @@
-//! Régie's core: the rules and the ledger of the registration-fee back office of Clermont
-//! Auvergne INP. The `regie` CLI and the desktop shell are thin layers over this crate.
+//! Régie's core: the actions of the registration-fee back office of Clermont Auvergne INP over
+//! its rules (`regie_rules`) and its store. The `regie` CLI and the desktop shell are thin layers.
+//!
+//! Layers point one way. `regie_rules` holds the domain types and the pure rules, with no I/O.
+//! `store` is the only code that knows SQL and the engine; it depends on the rules, never on an
+//! action. Each capability's module here (`requests`, `bank`, `card`, `ledger`...) re-exports its
+//! rules and adds the actions that take the store: one transaction each, audited.
+
+pub use regie_rules::{fees, money, plans};
 
 pub mod bank;
 pub mod card;
@@ -7,12 +14,9 @@ pub mod demo;
 pub mod dunning;
 pub mod error;
 pub mod exemptions;
-pub mod fees;
 pub mod invoices;
 pub mod ledger;
-pub mod money;
 pub mod office;
-pub mod plans;
 pub mod requests;
 pub mod settings;
 pub mod sheets;

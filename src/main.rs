@@ -514,9 +514,13 @@ async fn main() -> ExitCode {
     match run(cli).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
+            // A rule's refusal reaches here as the rules' own error when no core call wrapped it.
             let payload = match e.downcast::<regie::Error>() {
                 Ok(core) => ErrorPayload::from(core),
-                Err(other) => ErrorPayload { code: "cli", message: format!("{other:#}") },
+                Err(e) => match e.downcast::<regie_rules::Error>() {
+                    Ok(rule) => ErrorPayload::from(rule),
+                    Err(other) => ErrorPayload { code: "cli", message: format!("{other:#}") },
+                },
             };
             // A closed stderr leaves only the exit status to tell the failure: no panic over it.
             let mut err = std::io::stderr().lock();

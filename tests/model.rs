@@ -160,10 +160,11 @@ struct World {
     statements: usize,
 }
 
-/// An error an operation may meet on a valid ledger (a refused action, which changes nothing).
-/// A database error (a constraint broken) or anything else is a defect.
+/// An error an operation may meet on a valid ledger (a refused action, or a decision already
+/// taken: a conflict), which changes nothing. A database error (a constraint broken) or anything
+/// else is a defect.
 fn expected(e: &regie::Error) -> bool {
-    matches!(e.code(), "invalid_input" | "forbidden" | "invalid_amount" | "invalid_plan" | "no_fee")
+    matches!(e.code(), "invalid_input" | "forbidden" | "invalid_amount" | "invalid_plan" | "no_fee" | "conflict")
 }
 
 fn statement_line(date: NaiveDate, cents: i64, label: &str) -> String {

@@ -1,8 +1,7 @@
 //! Bank: imports the office's bank statements (CSV, xlsx, xls, ods) all-or-nothing and idempotently,
 //! matches each credit line to the student it pays, and turns confirmed matches into payments.
 
-pub mod matching;
-pub mod table;
+pub use regie_rules::bank::*;
 
 use std::path::Path;
 
@@ -467,10 +466,10 @@ pub fn preview_bytes(name: &str, bytes: &[u8]) -> Result<Preview> {
             };
             Preview { file: sheet.file, rows, mapping: Some(mapping), missing: None, lines, first_error }
         }
-        Err(Error::MappingNeeded { missing, .. }) => {
+        Err(regie_rules::Error::MappingNeeded { missing, .. }) => {
             Preview { file: sheet.file, rows, mapping: None, missing: Some(missing), lines: 0, first_error: None }
         }
-        Err(e) => return Err(e),
+        Err(e) => return Err(e.into()),
     })
 }
 

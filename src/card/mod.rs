@@ -1,68 +1,21 @@
 //! Card: the payment gateway's transactions (Paybox), each tied to the installment it paid or
 //! failed to pay. Captured debits become payments, refused ones mark their installment.
 
-pub mod export;
+pub use regie_rules::card::*;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::path::Path;
 
 use chrono::NaiveDate;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::json;
 
-use self::export::{CardRow, Kind, Mapping, Status};
-use crate::bank::matching::Payee;
+use self::export::{Kind, Mapping, Status};
 use crate::ledger::{self, PaymentMethod, PaymentReversal};
 use crate::money::Money;
 use crate::sheets;
 use crate::store::{self, Conn, Store, audit};
 use crate::{Error, Result};
-
-/// What Régie made of a transaction.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, sqlx::Type)]
-#[serde(rename_all = "snake_case")]
-#[sqlx(type_name = "text", rename_all = "snake_case")]
-pub enum Outcome {
-    /// A captured debit, recorded as a card payment on its installment.
-    Paid,
-    /// A debit the cardholder's bank refused: the installment stays due, marked refused.
-    Refused,
-    /// Money sent back to the card: a refund, paid.
-    Refunded,
-    /// A captured payment that came back: the payment is unpaid ("Impayé").
-    ChargedBack,
-    Cancelled,
-    /// Not tied to a student yet: waits for the accountant (`card assign`).
-    Unknown,
-}
-
-impl Outcome {
-    pub fn code(self) -> &'static str {
-        match self {
-            Outcome::Paid => "paid",
-            Outcome::Refused => "refused",
-            Outcome::Refunded => "refunded",
-            Outcome::ChargedBack => "charged_back",
-            Outcome::Cancelled => "cancelled",
-            Outcome::Unknown => "unknown",
-        }
-    }
-
-    /// Reads the CLI's `--status`: an outcome, or `captured` for the paid ones.
-    pub fn parse(text: &str) -> Result<Outcome> {
-        match text.trim().to_lowercase().as_str() {
-            "paid" | "captured" => Ok(Outcome::Paid),
-            "refused" => Ok(Outcome::Refused),
-            "refunded" => Ok(Outcome::Refunded),
-            "charged_back" | "chargeback" => Ok(Outcome::ChargedBack),
-            "cancelled" => Ok(Outcome::Cancelled),
-            "unknown" => Ok(Outcome::Unknown),
-            other => Err(Error::Invalid(format!(
-                "statut « {other} » inconnu (captured, refused, refunded, charged_back, cancelled, unknown)"
-            ))),
-        }
-    }
-}
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct ImportSummary {
@@ -85,108 +38,13 @@ pub enum Columns<'a> {
     Mapping { mapping: Mapping, save_as: Option<&'a str> },
 }
 
-/// Who a transaction is for, and which installment, with the reasons.
-#[derive(Debug, Clone, Default)]
-struct Target {
-    student_id: Option<i64>,
-    installment_id: Option<i64>,
-    reasons: Vec<String>,
-}
-
-/// What the import looks transactions up in, built once per import.
-struct Index {
-    payees: Vec<Payee>,
-    payee_of: HashMap<i64, usize>,
-    invoice_student: HashMap<String, i64>,
-    by_email: HashMap<String, Vec<i64>>,
-    by_number: HashMap<String, i64>,
-}
-
-impl Index {
-    fn empty() -> Index {
-        Index {
-            payees: Vec::new(),
-            payee_of: HashMap::new(),
-            invoice_student: HashMap::new(),
-            by_email: HashMap::new(),
-            by_number: HashMap::new(),
-        }
-    }
-
-    async fn build(conn: &mut Conn) -> Result<Index> {
-        let payees = store::bank::payees(&mut *conn).await?;
-        let payee_of = payees.iter().enumerate().map(|(i, p)| (p.student_id, i)).collect();
-        let invoice_student = store::card::invoice_students(&mut *conn).await?;
-        let mut by_email: HashMap<String, Vec<i64>> = HashMap::new();
-        let mut by_number = HashMap::new();
-        for (id, number, email) in store::card::students(conn).await? {
-            by_email.entry(email).or_default().push(id);
-            by_number.insert(number, id);
-        }
-        Ok(Index { payees, payee_of, invoice_student, by_email, by_number })
-    }
-
-    /// The student and installment a row is for: the order reference when it names one of our
-    /// invoices (and the installment's rank), else the payer's e-mail, else a student number in
-    /// the reference; then the open installment of that amount, else the oldest open one.
-    fn target(&self, row: &CardRow) -> Target {
-        let mut t = Target::default();
-        let mut rank = None;
-        let mut invoice = None;
-        if let Some((number, n)) = export::invoice_in_reference(&row.reference)
-            && let Some(student) = self.invoice_student.get(&number)
-        {
-            t.student_id = Some(*student);
-            t.reasons.push(format!("référence {}", row.reference));
-            invoice = Some(number);
-            rank = n;
-        }
-        if t.student_id.is_none()
-            && let Some(ids) = row.email.as_ref().and_then(|e| self.by_email.get(e))
-        {
-            if let [one] = ids.as_slice() {
-                t.student_id = Some(*one);
-                t.reasons.push(format!("e-mail {}", row.email.as_deref().unwrap_or_default()));
-            } else {
-                t.reasons.push(format!("e-mail partagé par {} étudiants", ids.len()));
-            }
-        }
-        if t.student_id.is_none() {
-            let number = row
-                .reference
-                .split(|c: char| !c.is_ascii_digit())
-                .find(|w| w.len() >= 6 && self.by_number.contains_key(*w));
-            if let Some(n) = number {
-                t.student_id = self.by_number.get(n).copied();
-                t.reasons.push(format!("n° étudiant {n} dans la référence"));
-            }
-        }
-        let Some(student) = t.student_id else {
-            if t.reasons.is_empty() {
-                t.reasons.push(format!("référence « {} » et e-mail inconnus", row.reference));
-            }
-            return t;
-        };
-        let Some(payee) = self.payee_of.get(&student).map(|i| &self.payees[*i]) else {
-            t.reasons.push("aucune échéance ouverte".into());
-            return t;
-        };
-        let on_invoice = |o: &&crate::bank::matching::OpenItem| invoice.as_ref().is_none_or(|n| &o.invoice_number == n);
-        let pick = payee
-            .open
-            .iter()
-            .filter(on_invoice)
-            .find(|o| rank.is_some_and(|n| o.n == n))
-            .or_else(|| payee.open.iter().filter(on_invoice).find(|o| o.left == row.amount))
-            .or_else(|| payee.open.iter().find(|o| o.left == row.amount))
-            .or_else(|| payee.open.iter().find(on_invoice))
-            .or_else(|| payee.open.first());
-        if let Some(o) = pick {
-            t.installment_id = Some(o.installment_id);
-            t.reasons.push(format!("échéance {} du {} ({})", o.n, o.due_date.format("%d/%m/%Y"), o.invoice_number));
-        }
-        t
-    }
+/// What the import looks transactions up in: who has open installments, which invoice is whose,
+/// every student's number and e-mail.
+async fn card_index(conn: &mut Conn) -> Result<CardIndex> {
+    let payees = store::bank::payees(&mut *conn).await?;
+    let invoice_student = store::card::invoice_students(&mut *conn).await?;
+    let students = store::card::students(conn).await?;
+    Ok(CardIndex::new(payees, invoice_student, students))
 }
 
 /// Imports a gateway export: every row or none; transactions already known (same number) are
@@ -230,7 +88,7 @@ pub async fn import_file_with(
     };
     // Nothing new (a re-import): no need to look anyone up.
     let fresh = rows.iter().any(|r| !known.contains(&r.number));
-    let mut index = if fresh { Index::build(&mut tx).await? } else { Index::empty() };
+    let mut index = if fresh { card_index(&mut tx).await? } else { CardIndex::empty() };
     let mut summary = ImportSummary { file: sheet.file.clone(), rows: rows.len(), ..ImportSummary::default() };
     let mut id = store::card::last_transaction_id(&mut tx).await?;
     let mut payment_id = store::ledger::last_payment_id(&mut tx).await?;
@@ -268,21 +126,7 @@ pub async fn import_file_with(
             (Kind::Debit, Status::Captured) => {
                 if let Some(student) = target.student_id {
                     payment_id += 1;
-                    let allocations = match index.payee_of.get(&student) {
-                        Some(i) => {
-                            let payee = &mut index.payees[*i];
-                            // The installment the transaction is for first, then the oldest.
-                            let first = payee.open.iter().position(|o| Some(o.installment_id) == installment_id);
-                            if let Some(k) = first {
-                                payee.open[..=k].rotate_right(1);
-                            }
-                            let (parts, _) = ledger::allocation::spread(payee.open.iter_mut(), row.amount);
-                            payee.open.retain(|o| o.left.is_positive());
-                            payee.open.sort_by_key(|o| (o.due_date, o.n));
-                            parts
-                        }
-                        None => Vec::new(),
-                    };
+                    let allocations = index.allocate(student, installment_id, row.amount);
                     if installment_id.is_none() {
                         installment_id = allocations.first().map(|(i, _)| *i);
                     }
@@ -665,17 +509,6 @@ pub async fn charge_back(
     view(done)
 }
 
-/// The remittance a bank line's label announces: `Some(number)` for "REMISE CB 81234 DU 11/10/25",
-/// `Some(None)` for a card remittance without its number, `None` for any other line.
-pub fn remittance_in_label(label: &str) -> Option<Option<String>> {
-    let upper = crate::bank::table::canonical_label(label);
-    let at = ["REMISE CB", "REM CB", "REMISE CARTE", "REMISE CARTES"]
-        .iter()
-        .find_map(|k| upper.find(k).map(|i| i + k.len()))?;
-    let number: String = upper[at..].trim_start().chars().take_while(char::is_ascii_digit).collect();
-    Some((!number.is_empty()).then_some(number))
-}
-
 /// A remittance: the gateway's captured debits of one remittance number, and the bank line that
 /// credited them, net of the acquirer's commission or gross with a separate commission line.
 #[derive(Debug, Clone, Serialize)]
@@ -723,11 +556,6 @@ pub async fn set_commission_tolerance(store: &Store, bp: i64, reason: Option<&st
     Ok(())
 }
 
-fn within(gross: Money, difference: Money, bp: i64) -> bool {
-    // |difference| <= gross x bp / 10 000, in cents without rounding.
-    difference.cents().abs() * 10_000 <= gross.cents() * bp
-}
-
 pub async fn remittances(store: &Store) -> Result<Vec<Remittance>> {
     let mut conn = store.read().await?;
     let bp = commission_tolerance_bp(&mut conn).await?;
@@ -750,60 +578,4 @@ pub async fn remittances(store: &Store) -> Result<Vec<Remittance>> {
             }
         })
         .collect())
-}
-
-/// What the bank import makes of a remittance line: the remittance it credits (by its number,
-/// else by date and amount within the commission tolerance) and the reasons.
-pub struct RemittanceMatch {
-    pub number: Option<String>,
-    pub known: bool,
-    pub reasons: Vec<String>,
-}
-
-/// Ties a statement's remittance line to its remittance. `known` are the remittances recorded
-/// from the gateway: (number, date, gross).
-pub fn match_remittance(
-    label_number: Option<String>,
-    date: NaiveDate,
-    amount: Money,
-    known: &[(String, NaiveDate, Money)],
-    bp: i64,
-) -> RemittanceMatch {
-    let explain = |number: &str, gross: Money| {
-        let d = gross - amount;
-        let mut r = vec![format!("remise CB {number} : {} brut", gross.to_french())];
-        if d.is_zero() {
-            r.push("créditée brute (commission à part)".into());
-        } else if within(gross, d, bp) {
-            r.push(format!("créditée nette, commission {}", d.to_french()));
-        } else {
-            r.push(format!("écart de {} au-delà de la tolérance", d.to_french()));
-        }
-        r
-    };
-    if let Some(n) = label_number {
-        return match known.iter().find(|(k, _, _)| *k == n) {
-            Some((_, _, gross)) => RemittanceMatch { reasons: explain(&n, *gross), number: Some(n), known: true },
-            None => RemittanceMatch {
-                reasons: vec![format!("remise CB {n} absente des exports de la passerelle importés")],
-                number: Some(n),
-                known: false,
-            },
-        };
-    }
-    let candidates = known.iter().filter(|(_, d, gross)| {
-        (*d..=*d + chrono::Days::new(5)).contains(&date) && within(*gross, *gross - amount, bp) && *gross >= amount
-    });
-    match candidates.min_by_key(|(_, _, gross)| (*gross - amount).cents()) {
-        Some((n, _, gross)) => {
-            let mut reasons = explain(n, *gross);
-            reasons.insert(0, "retrouvée par sa date et son montant".into());
-            RemittanceMatch { number: Some(n.clone()), known: true, reasons }
-        }
-        None => RemittanceMatch {
-            number: None,
-            known: false,
-            reasons: vec!["remise CB sans numéro : aucune remise de la passerelle à cette date et ce montant".into()],
-        },
-    }
 }

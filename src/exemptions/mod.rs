@@ -5,71 +5,14 @@ use chrono::NaiveDate;
 use serde::Serialize;
 use serde_json::json;
 
+pub use regie_rules::exemptions::*;
+
 use crate::fees::{AcademicYear, School};
 use crate::ledger;
 use crate::money::Money;
 use crate::plans::PlanKind;
 use crate::store::{self, Conn, Store, audit};
 use crate::{Error, Result};
-
-/// What an outcome is, as stored and listed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize, sqlx::Type)]
-#[serde(rename_all = "snake_case")]
-#[sqlx(type_name = "text", rename_all = "snake_case")]
-pub enum OutcomeKind {
-    Full,
-    Partial,
-    Refused,
-}
-
-impl OutcomeKind {
-    pub fn code(self) -> &'static str {
-        match self {
-            OutcomeKind::Full => "full",
-            OutcomeKind::Partial => "partial",
-            OutcomeKind::Refused => "refused",
-        }
-    }
-}
-
-impl std::fmt::Display for OutcomeKind {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.pad(self.code())
-    }
-}
-
-/// What the commission decided for a student.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Outcome {
-    /// Pays only the standard fee.
-    Full,
-    /// This much of the differentiated fees is exempted.
-    Partial(Money),
-    Refused,
-}
-
-impl Outcome {
-    pub fn parse(outcome: &str, amount: Option<Money>) -> Result<Outcome> {
-        match (outcome.trim(), amount) {
-            ("full", None) => Ok(Outcome::Full),
-            ("partial", Some(a)) if a.is_positive() => Ok(Outcome::Partial(a)),
-            ("partial", _) => {
-                Err(Error::Invalid("une exonération partielle a besoin d'un montant positif (--amount)".into()))
-            }
-            ("refused", None) => Ok(Outcome::Refused),
-            ("full" | "refused", Some(_)) => Err(Error::Invalid("--amount ne va qu'avec partial".into())),
-            (other, _) => Err(Error::Invalid(format!("décision inconnue « {other} » (full, partial, refused)"))),
-        }
-    }
-
-    pub fn kind(self) -> OutcomeKind {
-        match self {
-            Outcome::Full => OutcomeKind::Full,
-            Outcome::Partial(_) => OutcomeKind::Partial,
-            Outcome::Refused => OutcomeKind::Refused,
-        }
-    }
-}
 
 /// A student the commission may decide on, with what was invoiced, paid and still scheduled.
 #[derive(Debug, Clone, Serialize)]
@@ -220,18 +163,7 @@ pub async fn decide(
         what: format!("droits de scolarité {year} {school} {}", candidate.programme),
     })?;
     let total = Money::from_cents(candidate.total_cents);
-    let exempted = match outcome {
-        Outcome::Full => total - standard,
-        Outcome::Partial(a) if a <= total - standard => a,
-        Outcome::Partial(a) => {
-            return Err(Error::Invalid(format!(
-                "exonération de {} impossible : au plus {} (au-delà des droits de scolarité)",
-                a.to_french(),
-                (total - standard).to_french()
-            )));
-        }
-        Outcome::Refused => Money::ZERO,
-    };
+    let exempted = outcome.exempted(total, standard)?;
     let active = store::exemptions::active_outcome(&mut tx, candidate.invoice_id).await?;
     if let Some(a) = active.as_ref().filter(|a| a.outcome == outcome.kind() && a.exempted_cents == exempted.cents()) {
         let applied = describe(&mut tx, a).await?;
@@ -569,25 +501,6 @@ pub async fn decide_from(
         actor,
     )
     .await
-}
-
-/// An IBAN as written on a RIB: letters and digits, spaces ignored, checked with its mod-97 key.
-pub fn parse_iban(text: &str) -> Result<String> {
-    let compact: String = text.chars().filter(|c| !c.is_whitespace()).collect::<String>().to_uppercase();
-    let bad = || Error::Invalid(format!("IBAN invalide « {} »", text.trim()));
-    if !(15..=34).contains(&compact.len()) || !compact.chars().all(|c| c.is_ascii_alphanumeric()) {
-        return Err(bad());
-    }
-    let rotated = format!("{}{}", &compact[4..], &compact[..4]);
-    let mut rest: u32 = 0;
-    for c in rotated.chars() {
-        let v = c.to_digit(36).ok_or_else(bad)?;
-        rest = if v >= 10 { (rest * 100 + v) % 97 } else { (rest * 10 + v) % 97 };
-    }
-    if rest != 1 {
-        return Err(bad());
-    }
-    Ok(compact.as_bytes().chunks(4).map(|c| std::str::from_utf8(c).expect("ascii")).collect::<Vec<_>>().join(" "))
 }
 
 /// A refund as the list of refunds shows it.

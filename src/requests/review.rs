@@ -251,13 +251,12 @@ pub async fn change_plan(
         let reason = crate::users::reason_required(reason)?;
         invoice = Some(replan_in(&mut tx, &r, plan, date, reason, actor).await?);
     }
-    store::requests::set_plan(&mut tx, id, plan, r.status == RequestStatus::Approved).await.map_err(|e| match e {
-        Error::Database(sqlx::Error::Database(d)) if d.is_unique_violation() => Error::Invalid(format!(
+    if !store::requests::set_plan(&mut tx, id, plan, r.status == RequestStatus::Approved).await? {
+        return Err(Error::Invalid(format!(
             "l'étudiant a déjà une demande « {} » pour cette session et cette date",
             plan.label()
-        )),
-        other => other,
-    })?;
+        )));
+    }
     audit::record(
         &mut tx,
         actor,

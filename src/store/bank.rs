@@ -4,8 +4,8 @@ use chrono::NaiveDate;
 
 use super::Conn;
 use crate::Result;
-use crate::bank::matching::{LineStatus, OpenItem, Payee};
-use crate::money::Money;
+use regie_rules::bank::matching::{LineStatus, OpenItem, Payee};
+use regie_rules::money::Money;
 
 pub async fn insert_statement(
     conn: &mut Conn,
@@ -41,7 +41,7 @@ pub async fn set_statement_counts(conn: &mut Conn, id: i64, new_lines: usize, al
 
 pub async fn set_line_status(conn: &mut Conn, id: i64, status: LineStatus) -> Result<()> {
     on!(conn, |c| sqlx::query("UPDATE statement_lines SET status = $1 WHERE id = $2")
-        .bind(status)
+        .bind(status.code())
         .bind(id)
         .execute(c)
         .await
@@ -65,6 +65,7 @@ pub struct LineRow {
     pub date: NaiveDate,
     pub label: String,
     pub amount_cents: i64,
+    #[sqlx(try_from = "String")]
     pub status: LineStatus,
     pub score: Option<i64>,
     pub reasons: String,
@@ -93,7 +94,7 @@ macro_rules! select_lines {
 
 pub async fn lines(conn: &mut Conn, status: Option<LineStatus>) -> Result<Vec<LineRow>> {
     Ok(on!(conn, |c| sqlx::query_as(select_lines!("WHERE $1 IS NULL OR l.status = $1 ORDER BY l.date, l.id"))
-        .bind(status)
+        .bind(status.map(LineStatus::code))
         .fetch_all(c)
         .await)?)
 }
@@ -306,7 +307,7 @@ pub async fn insert_lines_bulk(
                     .push_bind(l.value_date)
                     .push_bind(l.label)
                     .push_bind(l.amount.cents())
-                    .push_bind(l.status)
+                    .push_bind(l.status.code())
                     .push_bind(l.score)
                     .push_bind(&l.reasons)
                     .push_bind(&l.suggestions)

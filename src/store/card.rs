@@ -6,9 +6,9 @@ use chrono::NaiveDate;
 
 use super::Conn;
 use crate::Result;
-use crate::card::Outcome;
-use crate::card::export::{Kind, Status};
-use crate::money::Money;
+use regie_rules::card::Outcome;
+use regie_rules::card::export::{Kind, Status};
+use regie_rules::money::Money;
 
 pub async fn insert_import(conn: &mut Conn, file: &str, sheet: Option<&str>, actor: &str, rows: usize) -> Result<i64> {
     let (id,): (i64,) = on!(conn, |c| {
@@ -63,7 +63,7 @@ pub async fn invoice_students(conn: &mut Conn) -> Result<HashMap<String, i64>> {
 pub struct NewTransaction<'a> {
     pub id: i64,
     pub import_id: i64,
-    pub row: &'a crate::card::export::CardRow,
+    pub row: &'a regie_rules::card::export::CardRow,
     pub student_id: Option<i64>,
     pub installment_id: Option<i64>,
     pub payment_id: Option<i64>,
@@ -192,7 +192,9 @@ pub struct TransactionRow {
     pub order_ref: String,
     #[serde(skip)]
     pub amount_cents: i64,
+    #[sqlx(try_from = "String")]
     pub kind: Kind,
+    #[sqlx(try_from = "String")]
     pub status: Status,
     pub response_code: Option<String>,
     pub card_type: Option<String>,
@@ -203,6 +205,7 @@ pub struct TransactionRow {
     pub invoice_number: Option<String>,
     pub installment_n: Option<i64>,
     pub payment_id: Option<i64>,
+    #[sqlx(try_from = "String")]
     pub outcome: Outcome,
     #[serde(skip)]
     pub reasons: String,

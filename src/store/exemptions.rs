@@ -2,11 +2,11 @@
 
 use chrono::NaiveDate;
 
-use super::Conn;
+use super::{Code, Conn};
 use crate::Result;
-use crate::exemptions::OutcomeKind;
-use crate::ledger::RefundStatus;
-use crate::money::Money;
+use regie_rules::exemptions::OutcomeKind;
+use regie_rules::ledger::RefundStatus;
+use regie_rules::money::Money;
 
 pub async fn session_id(conn: &mut Conn, name: &str, date: NaiveDate) -> Result<i64> {
     on!(conn, |c| sqlx::query(
@@ -74,6 +74,7 @@ pub struct OutcomeRow {
     pub session: String,
     pub student_id: i64,
     pub invoice_id: i64,
+    #[sqlx(try_from = "String")]
     pub outcome: OutcomeKind,
     pub exempted_cents: i64,
     pub reference: String,
@@ -130,7 +131,7 @@ pub async fn insert_outcome(
     .bind(session_id)
     .bind(student_id)
     .bind(invoice_id)
-    .bind(outcome)
+    .bind(outcome.code())
     .bind(exempted.cents())
     .bind(reference)
     .bind(actor)
@@ -169,7 +170,7 @@ pub async fn mark_reversed(conn: &mut Conn, id: i64, reversal_invoice: Option<i6
 }
 
 pub async fn refund_status(conn: &mut Conn, id: i64) -> Result<(RefundStatus, Money)> {
-    let (s, c): (RefundStatus, i64) =
+    let (Code(s), c): (Code<RefundStatus>, i64) =
         on!(conn, |c| sqlx::query_as("SELECT status, amount_cents FROM refunds WHERE id = $1")
             .bind(id)
             .fetch_one(c)
@@ -228,6 +229,7 @@ pub struct RefundRow {
     pub first_name: String,
     pub date: NaiveDate,
     pub amount_cents: i64,
+    #[sqlx(try_from = "String")]
     pub status: RefundStatus,
     pub iban: Option<String>,
 }

@@ -5,7 +5,7 @@ use chrono::NaiveDate;
 use super::Conn;
 use super::ledger::RequestInvoice;
 use crate::Result;
-use crate::money::Money;
+use regie_rules::money::Money;
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct InvoiceDoc {

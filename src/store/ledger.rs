@@ -4,9 +4,12 @@ use chrono::NaiveDate;
 
 use super::Conn;
 use crate::Result;
-use crate::ledger::PaymentMethod;
-use crate::ledger::position::{CreditNoteRow, InstallmentRow, InvoiceRow, LedgerRows, OrderRow, PaymentRow, RefundRow};
-use crate::money::Money;
+use regie_rules::ledger::PaymentMethod;
+use regie_rules::ledger::position::{self, LedgerRows};
+use regie_rules::ledger::{InstallmentState, PaymentReversal, RefundStatus};
+
+use super::Code;
+use regie_rules::money::Money;
 
 /// Takes the next number of a gapless series (`F2025` -> `F2025-00001`, `F2025-00002`, ...).
 /// Must run inside the transaction that issues the document: a rollback returns the number.
@@ -166,7 +169,7 @@ pub struct OpenInstallment {
     pub left_to_pay: Money,
 }
 
-impl crate::ledger::allocation::Owed for OpenInstallment {
+impl regie_rules::ledger::allocation::Owed for OpenInstallment {
     fn id(&self) -> i64 {
         self.id
     }
@@ -345,8 +348,8 @@ pub async fn cancel_installment(conn: &mut Conn, id: i64) -> Result<()> {
 
 /// The student's credit: unallocated parts of live payments (oldest first) and of credit notes
 /// (oldest first), and the refunds paid and still to pay.
-pub async fn credit(conn: &mut Conn, student_id: i64) -> Result<crate::ledger::allocation::Credit> {
-    use crate::ledger::allocation::{Credit, Source};
+pub async fn credit(conn: &mut Conn, student_id: i64) -> Result<regie_rules::ledger::allocation::Credit> {
+    use regie_rules::ledger::allocation::{Credit, Source};
     let payments: Vec<(i64, i64)> = on!(conn, |c| {
         sqlx::query_as(
         "SELECT p.id, p.amount_cents - COALESCE((SELECT CAST(SUM(a.amount_cents) AS BIGINT) FROM allocations a WHERE a.payment_id = p.id), 0) AS spare
@@ -391,7 +394,8 @@ pub struct RefundRecord {
     pub student_id: i64,
     pub credit_note_id: Option<i64>,
     pub amount_cents: i64,
-    pub status: crate::ledger::RefundStatus,
+    #[sqlx(try_from = "String")]
+    pub status: regie_rules::ledger::RefundStatus,
     pub iban: Option<String>,
 }
 
@@ -491,7 +495,7 @@ pub async fn payment(conn: &mut Conn, id: i64) -> Result<Option<(i64, Money, boo
 pub async fn reverse_payment(
     conn: &mut Conn,
     payment_id: i64,
-    why: crate::ledger::PaymentReversal,
+    why: regie_rules::ledger::PaymentReversal,
     date: NaiveDate,
     reference: &str,
 ) -> Result<i64> {
@@ -638,7 +642,147 @@ pub async fn rows_of(conn: &mut Conn, student_id: i64) -> Result<LedgerRows> {
     .bind(student_id)
     .fetch_all(c).await
     })?;
-    Ok(LedgerRows { orders, invoices, installments, payments, credit_notes, refunds })
+    Ok(LedgerRows {
+        orders: orders.into_iter().map(Into::into).collect(),
+        invoices: invoices.into_iter().map(Into::into).collect(),
+        installments: installments.into_iter().map(Into::into).collect(),
+        payments: payments.into_iter().map(Into::into).collect(),
+        credit_notes: credit_notes.into_iter().map(Into::into).collect(),
+        refunds: refunds.into_iter().map(Into::into).collect(),
+    })
+}
+
+// The ledger's rows as this file's queries read them, turned into the rules' facts once read.
+
+#[derive(sqlx::FromRow)]
+struct OrderRow {
+    id: i64,
+    number: String,
+    date: NaiveDate,
+    blocked: bool,
+    excl_vat_cents: i64,
+    vat_cents: i64,
+}
+
+impl From<OrderRow> for position::OrderRow {
+    fn from(r: OrderRow) -> Self {
+        let OrderRow { id, number, date, blocked, excl_vat_cents, vat_cents } = r;
+        position::OrderRow { id, number, date, blocked, excl_vat_cents, vat_cents }
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct InvoiceRow {
+    id: i64,
+    order_id: i64,
+    number: String,
+    date: NaiveDate,
+    session: String,
+    excl_vat_cents: i64,
+    vat_cents: i64,
+}
+
+impl From<InvoiceRow> for position::InvoiceRow {
+    fn from(r: InvoiceRow) -> Self {
+        let InvoiceRow { id, order_id, number, date, session, excl_vat_cents, vat_cents } = r;
+        position::InvoiceRow { id, order_id, number, date, session, excl_vat_cents, vat_cents }
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct InstallmentRow {
+    id: i64,
+    invoice_id: i64,
+    n: i64,
+    due_date: NaiveDate,
+    amount_cents: i64,
+    status: Code<InstallmentState>,
+    allocated_cents: i64,
+    credited_cents: i64,
+    last_settled_on: Option<NaiveDate>,
+    refused_code: Option<String>,
+}
+
+impl From<InstallmentRow> for position::InstallmentRow {
+    fn from(r: InstallmentRow) -> Self {
+        position::InstallmentRow {
+            id: r.id,
+            invoice_id: r.invoice_id,
+            n: r.n,
+            due_date: r.due_date,
+            amount_cents: r.amount_cents,
+            status: r.status.0,
+            allocated_cents: r.allocated_cents,
+            credited_cents: r.credited_cents,
+            last_settled_on: r.last_settled_on,
+            refused_code: r.refused_code,
+        }
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct PaymentRow {
+    id: i64,
+    date: NaiveDate,
+    reference: String,
+    method: Code<PaymentMethod>,
+    amount_cents: i64,
+    allocated_cents: i64,
+    reverses: Option<i64>,
+    reversal: Option<Code<PaymentReversal>>,
+}
+
+impl From<PaymentRow> for position::PaymentRow {
+    fn from(r: PaymentRow) -> Self {
+        position::PaymentRow {
+            id: r.id,
+            date: r.date,
+            reference: r.reference,
+            method: r.method.0,
+            amount_cents: r.amount_cents,
+            allocated_cents: r.allocated_cents,
+            reverses: r.reverses,
+            reversal: r.reversal.map(|c| c.0),
+        }
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct CreditNoteRow {
+    id: i64,
+    invoice_id: i64,
+    number: String,
+    date: NaiveDate,
+    amount_cents: i64,
+    reason: String,
+}
+
+impl From<CreditNoteRow> for position::CreditNoteRow {
+    fn from(r: CreditNoteRow) -> Self {
+        let CreditNoteRow { id, invoice_id, number, date, amount_cents, reason } = r;
+        position::CreditNoteRow { id, invoice_id, number, date, amount_cents, reason }
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct RefundRow {
+    id: i64,
+    credit_note_id: Option<i64>,
+    date: NaiveDate,
+    amount_cents: i64,
+    status: Code<RefundStatus>,
+}
+
+impl From<RefundRow> for position::RefundRow {
+    fn from(r: RefundRow) -> Self {
+        position::RefundRow {
+            id: r.id,
+            credit_note_id: r.credit_note_id,
+            date: r.date,
+            amount_cents: r.amount_cents,
+            status: r.status.0,
+        }
+    }
 }
 
 #[allow(clippy::too_many_arguments)]

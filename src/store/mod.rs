@@ -13,6 +13,9 @@ macro_rules! on {
     };
 }
 
+mod code;
+pub use code::Code;
+
 pub mod audit;
 pub mod bank;
 pub mod card;

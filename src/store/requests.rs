@@ -4,7 +4,7 @@ use chrono::NaiveDate;
 
 use super::Conn;
 use crate::Result;
-use crate::requests::{NewRequest, Request, RequestStatus};
+use regie_rules::requests::{NewRequest, Request, RequestStatus};
 
 /// Inserts the request unless the same one (student, session, plan, date) is already known.
 /// Returns the new id, or `None` when it was already there: re-importing changes nothing.
@@ -33,7 +33,7 @@ pub async fn insert_if_new(conn: &mut Conn, r: &NewRequest, student_id: i64) -> 
     .bind(r.certificate)
     .bind(r.first_year_here)
     .bind(r.contract_signed)
-    .bind(r.exchange_agreement.as_ref().map(crate::requests::Agreement::stored))
+    .bind(r.exchange_agreement.as_ref().map(regie_rules::requests::Agreement::stored))
     .bind(r.apprentice)
     .fetch_optional(c).await
     })?;
@@ -83,11 +83,11 @@ impl RequestRow {
                 academic_year: self.academic_year.parse()?,
                 school: self.school.parse()?,
                 programme: self.programme,
-                session: crate::fees::Session::parse(&self.session)?,
+                session: regie_rules::fees::Session::parse(&self.session)?,
                 year_of_study: self.year_of_study as u8,
                 situation: self.situation.parse()?,
                 plan: self.plan.parse()?,
-                amount: crate::money::Money::from_cents(self.amount_cents),
+                amount: regie_rules::money::Money::from_cents(self.amount_cents),
                 amount_from_file: self.amount_source == "file",
                 requested_on: self.requested_on,
                 extra_eu: self.extra_eu,
@@ -97,7 +97,7 @@ impl RequestRow {
                 exchange_agreement: self
                     .exchange_agreement
                     .as_deref()
-                    .map(crate::requests::Agreement::parse)
+                    .map(regie_rules::requests::Agreement::parse)
                     .transpose()
                     .map_err(crate::Error::Invalid)?
                     .flatten(),
@@ -174,14 +174,23 @@ pub async fn set_status(
 }
 
 /// Changes the plan of a request: an approved one keeps its decision (its invoice was
-/// re-planned), any other goes back to the queue. Fails on the unique key when the student
-/// already has a request for that plan, session and date.
-pub async fn set_plan(conn: &mut Conn, id: i64, plan: crate::plans::PlanKind, keep_decision: bool) -> Result<()> {
+/// re-planned), any other goes back to the queue. False when the student already has a request
+/// for that plan, session and date (the unique key refused it; on PostgreSQL the transaction is
+/// then spoilt and must be rolled back).
+pub async fn set_plan(
+    conn: &mut Conn,
+    id: i64,
+    plan: regie_rules::plans::PlanKind,
+    keep_decision: bool,
+) -> Result<bool> {
     let sql = if keep_decision {
         "UPDATE requests SET plan = $1 WHERE id = $2"
     } else {
         "UPDATE requests SET plan = $1, status = 'pending', reason = NULL, decided_by = NULL, decided_at = NULL WHERE id = $2"
     };
-    on!(conn, |c| sqlx::query(sql).bind(plan.code()).bind(id).execute(c).await.map(|r| r.rows_affected()))?;
-    Ok(())
+    match on!(conn, |c| sqlx::query(sql).bind(plan.code()).bind(id).execute(c).await.map(|r| r.rows_affected())) {
+        Ok(_) => Ok(true),
+        Err(sqlx::Error::Database(d)) if d.is_unique_violation() => Ok(false),
+        Err(e) => Err(e.into()),
+    }
 }

@@ -2,8 +2,8 @@
 //! who-may-do-what table, their grants, and the triggers that hold the rules in the database.
 
 use super::{Conn, Engine};
-use crate::users::Role;
 use crate::{Error, Result};
+use regie_rules::users::Role;
 
 /// Creates (if missing) `regie_accountant` and `regie_finance_manager` (a member of the first, so
 /// it has all its rights), grants them the tables, and installs the rules no desktop can bypass:

@@ -1,11 +1,11 @@
 //! Storage of the per-school settings, the programmes and the fee grid.
 
 use super::Conn;
-use crate::fees::grid::{FeeEntry, FeeGrid, Programme, SchoolProfile};
-use crate::fees::{School, Situation};
-use crate::money::Money;
-use crate::settings::SchoolSettings;
 use crate::{Error, Result};
+use regie_rules::fees::grid::{FeeEntry, FeeGrid, Programme, SchoolProfile};
+use regie_rules::fees::{School, Situation};
+use regie_rules::money::Money;
+use regie_rules::settings::SchoolSettings;
 
 /// On a new database, copies the shipped fee grid and the default settings in.
 /// Whether the database has no school settings yet (a new one).
@@ -169,7 +169,7 @@ pub async fn fee_grid(conn: &mut Conn) -> Result<FeeGrid> {
                 .split(',')
                 .filter(|c| !c.is_empty())
                 .map(|c| c.parse::<Situation>())
-                .collect::<Result<Vec<_>>>()?;
+                .collect::<regie_rules::Result<Vec<_>>>()?;
             progs.push(Programme { code: code.clone(), label: label.clone(), situations });
         }
         schools.push(SchoolProfile {
@@ -200,10 +200,10 @@ pub async fn fee_grid(conn: &mut Conn) -> Result<FeeGrid> {
     Ok(FeeGrid { schools, fees })
 }
 
-pub async fn session_labels(conn: &mut Conn) -> Result<Vec<crate::settings::SessionLabel>> {
+pub async fn session_labels(conn: &mut Conn) -> Result<Vec<regie_rules::settings::SessionLabel>> {
     let rows: Vec<(String, String)> =
         on!(conn, |c| sqlx::query_as("SELECT session, label FROM session_labels ORDER BY session").fetch_all(c).await)?;
-    Ok(rows.into_iter().map(|(session, label)| crate::settings::SessionLabel { session, label }).collect())
+    Ok(rows.into_iter().map(|(session, label)| regie_rules::settings::SessionLabel { session, label }).collect())
 }
 
 pub async fn session_label(conn: &mut Conn, session: &str) -> Result<Option<String>> {
@@ -214,7 +214,7 @@ pub async fn session_label(conn: &mut Conn, session: &str) -> Result<Option<Stri
     Ok(row.map(|(l,)| l))
 }
 
-pub async fn set_session_label(conn: &mut Conn, l: &crate::settings::SessionLabel) -> Result<()> {
+pub async fn set_session_label(conn: &mut Conn, l: &regie_rules::settings::SessionLabel) -> Result<()> {
     on!(conn, |c| sqlx::query(
         "INSERT INTO session_labels (session, label) VALUES ($1, $2)
          ON CONFLICT (session) DO UPDATE SET label = excluded.label",

@@ -2,7 +2,7 @@
 
 use super::Conn;
 use crate::Result;
-use crate::ledger::{NewStudent, Student, StudentNumber};
+use regie_rules::ledger::{NewStudent, Student, StudentNumber};
 
 #[derive(sqlx::FromRow)]
 struct StudentRow {

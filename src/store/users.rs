@@ -1,21 +1,22 @@
 //! Storage of user profiles, their roles, and desktop preferences.
 
-use super::Conn;
+use super::{Code, Conn};
 use crate::Result;
-use crate::users::{Role, User};
+use regie_rules::users::{Role, User};
 
 pub async fn by_name(conn: &mut Conn, name: &str) -> Result<Option<User>> {
-    let row: Option<(String, Role)> = on!(conn, |c| sqlx::query_as("SELECT name, role FROM users WHERE name = $1")
-        .bind(name)
-        .fetch_optional(c)
-        .await)?;
-    Ok(row.map(|(name, role)| User { name, role }))
+    let row: Option<(String, Code<Role>)> =
+        on!(conn, |c| sqlx::query_as("SELECT name, role FROM users WHERE name = $1")
+            .bind(name)
+            .fetch_optional(c)
+            .await)?;
+    Ok(row.map(|(name, Code(role))| User { name, role }))
 }
 
 pub async fn role_of(conn: &mut Conn, name: &str) -> Result<Option<Role>> {
-    let row: Option<(Role,)> =
+    let row: Option<(Code<Role>,)> =
         on!(conn, |c| sqlx::query_as("SELECT role FROM users WHERE name = $1").bind(name).fetch_optional(c).await)?;
-    Ok(row.map(|(r,)| r))
+    Ok(row.map(|(r,)| r.0))
 }
 
 pub async fn count(conn: &mut Conn) -> Result<i64> {
@@ -24,8 +25,10 @@ pub async fn count(conn: &mut Conn) -> Result<i64> {
 }
 
 pub async fn count_with_role(conn: &mut Conn, role: Role) -> Result<i64> {
-    let (n,): (i64,) =
-        on!(conn, |c| sqlx::query_as("SELECT COUNT(*) FROM users WHERE role = $1").bind(role).fetch_one(c).await)?;
+    let (n,): (i64,) = on!(conn, |c| sqlx::query_as("SELECT COUNT(*) FROM users WHERE role = $1")
+        .bind(role.code())
+        .fetch_one(c)
+        .await)?;
     Ok(n)
 }
 
@@ -36,7 +39,7 @@ pub async fn set_role(conn: &mut Conn, name: &str, role: Role) -> Result<()> {
         "INSERT INTO users (name, role, created_at) VALUES ($1, $2, $3) ON CONFLICT (name) DO UPDATE SET role = excluded.role",
     )
     .bind(name)
-    .bind(role)
+    .bind(role.code())
     .bind(chrono::Utc::now().to_rfc3339())
     .execute(c).await.map(|r| r.rows_affected())
     })?;

@@ -1,112 +1,12 @@
 //! Users: the local profiles whose names go into the audit log, their roles, and what each role
 //! may do. The core enforces it for every command, CLI and window alike.
 
-use std::fmt;
+pub use regie_rules::users::*;
 
-use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use crate::store::{self, Conn, Store, audit};
 use crate::{Error, Result};
-
-/// What a profile is in the office.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, sqlx::Type)]
-#[serde(rename_all = "snake_case")]
-#[sqlx(type_name = "text", rename_all = "snake_case")]
-pub enum Role {
-    Accountant,
-    FinanceManager,
-}
-
-impl Role {
-    pub fn code(self) -> &'static str {
-        match self {
-            Role::Accountant => "accountant",
-            Role::FinanceManager => "finance_manager",
-        }
-    }
-
-    pub fn parse(text: &str) -> Result<Role> {
-        match text.trim() {
-            "accountant" => Ok(Role::Accountant),
-            "finance_manager" => Ok(Role::FinanceManager),
-            other => Err(Error::Invalid(format!("rôle inconnu « {other} » (accountant, finance_manager)"))),
-        }
-    }
-}
-
-impl fmt::Display for Role {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.pad(self.code())
-    }
-}
-
-/// The actions a role is needed for. Everything else (reviewing requests, importing files,
-/// matching the bank, rendering documents) is every user's.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Restricted {
-    /// The schools' settings, among them the bank details printed on invoices and letters.
-    SchoolSettings,
-    FeeGrid,
-    /// How far short of an installment a transfer may arrive (a matching setting).
-    BankSettings,
-    CreditNote,
-    ExemptionOutcome,
-    RefundPaid,
-    RoleChange,
-}
-
-impl Restricted {
-    pub const ALL: [Restricted; 7] = [
-        Restricted::SchoolSettings,
-        Restricted::FeeGrid,
-        Restricted::BankSettings,
-        Restricted::CreditNote,
-        Restricted::ExemptionOutcome,
-        Restricted::RefundPaid,
-        Restricted::RoleChange,
-    ];
-
-    /// Who may: the one table of rights.
-    pub fn allowed(self, role: Role) -> bool {
-        match self {
-            Restricted::SchoolSettings
-            | Restricted::FeeGrid
-            | Restricted::BankSettings
-            | Restricted::CreditNote
-            | Restricted::ExemptionOutcome
-            | Restricted::RefundPaid
-            | Restricted::RoleChange => role == Role::FinanceManager,
-        }
-    }
-
-    fn describe(self) -> &'static str {
-        match self {
-            Restricted::SchoolSettings => "modifier les paramètres d'une école (dont ses coordonnées bancaires)",
-            Restricted::FeeGrid => "modifier la grille des droits",
-            Restricted::BankSettings => "modifier la tolérance de frais bancaires",
-            Restricted::CreditNote => "émettre un avoir",
-            Restricted::ExemptionOutcome => "enregistrer les décisions de la commission et lui présenter un étudiant",
-            Restricted::RefundPaid => "enregistrer le paiement d'un remboursement",
-            Restricted::RoleChange => "attribuer un rôle",
-        }
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct User {
-    pub name: String,
-    pub role: Role,
-}
-
-/// A user name: trimmed, 1 to 60 characters, no control characters.
-pub fn parse_name(name: &str) -> Result<String> {
-    let n = name.trim();
-    if n.is_empty() || n.chars().count() > 60 || n.chars().any(char::is_control) {
-        return Err(Error::Invalid("nom d'utilisateur vide ou trop long".into()));
-    }
-    Ok(n.to_string())
-}
 
 /// Refuses `action` unless `actor` is a profile whose role allows it. Runs inside the action's
 /// transaction, so a role changed meanwhile is seen.
@@ -122,14 +22,6 @@ pub async fn require(conn: &mut Conn, actor: &str, action: Restricted) -> Result
             "{actor} n'est pas responsable financier : seul un responsable financier peut {}",
             action.describe()
         ))),
-    }
-}
-
-/// A reason given for a change of settings: required, trimmed.
-pub fn reason_required(reason: Option<&str>) -> Result<&str> {
-    match reason.map(str::trim) {
-        Some(r) if !r.is_empty() => Ok(r),
-        _ => Err(Error::Invalid("un motif est obligatoire pour modifier un paramètre".into())),
     }
 }
 
@@ -199,20 +91,5 @@ pub async fn current(store: &Store) -> Result<Option<User>> {
     match store::users::pref(&mut conn, "last_user").await? {
         Some(name) => store::users::by_name(&mut conn, &name).await,
         None => Ok(None),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn accountants_may_do_none_of_the_restricted_actions_and_finance_managers_all() {
-        for action in Restricted::ALL {
-            assert!(!action.allowed(Role::Accountant), "{action:?}");
-            assert!(action.allowed(Role::FinanceManager), "{action:?}");
-        }
-        assert_eq!(Role::parse("finance_manager").unwrap(), Role::FinanceManager);
-        assert!(Role::parse("admin").is_err());
     }
 }

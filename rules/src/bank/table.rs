@@ -7,7 +7,7 @@ use chrono::NaiveDate;
 
 use crate::Error;
 use crate::money::Money;
-use crate::sheets::{Cell, Sheet, SheetError, normalize_header};
+use crate::sheet::{Cell, Sheet, SheetError, normalize_header};
 
 /// Where the columns are. Column indexes are 0-based; `header_row` is the sheet's row number
 /// (1-based) of the header, the lines start right below it.

@@ -8,7 +8,7 @@ use crate::money::Money;
 use crate::{Error, Result};
 
 /// The grid file shipped with the application.
-pub const DEFAULT_GRID_JSON: &str = include_str!("../../data/fee-grid.json");
+pub const DEFAULT_GRID_JSON: &str = include_str!("../../../data/fee-grid.json");
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct GridFile {

@@ -53,9 +53,8 @@ pub struct Suggestion {
     pub reasons: Vec<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, sqlx::Type)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-#[sqlx(type_name = "text", rename_all = "snake_case")]
 pub enum LineStatus {
     Matched,
     ToReview,
@@ -84,6 +83,8 @@ impl LineStatus {
             })
     }
 }
+
+crate::coded!(LineStatus: Matched, ToReview, Unmatched, Debit);
 
 impl std::fmt::Display for LineStatus {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

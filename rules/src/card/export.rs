@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::Error;
 use crate::bank::table::column_index;
 use crate::money::Money;
-use crate::sheets::{Cell, Sheet, SheetError, normalize_header};
+use crate::sheet::{Cell, Sheet, SheetError, normalize_header};
 
 /// A column of the export.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -175,9 +175,8 @@ pub fn detect(sheet: &Sheet) -> Result<Mapping, Error> {
     )))
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, sqlx::Type)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-#[sqlx(type_name = "text", rename_all = "snake_case")]
 pub enum Kind {
     Debit,
     /// Money sent back to the card by the office (a double payment, an exemption).
@@ -186,15 +185,17 @@ pub enum Kind {
     Chargeback,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, sqlx::Type)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-#[sqlx(type_name = "text", rename_all = "snake_case")]
 pub enum Status {
     /// "Télécollecté", "Remisé", "Capturé": the money moved.
     Captured,
     Refused,
     Cancelled,
 }
+
+crate::coded!(Kind: Debit, Refund, Chargeback);
+crate::coded!(Status: Captured, Refused, Cancelled);
 
 impl Kind {
     pub fn code(self) -> &'static str {

@@ -7,9 +7,10 @@ use serde::Serialize;
 use super::{InstallmentState, InstallmentStatus, PaymentMethod, PaymentReversal, RefundStatus, Student};
 use crate::money::Money;
 
-// Rows as the store reads them. Amounts are cents; conversion to Money happens here, once.
+// The ledger's facts as the store reads them. Amounts are cents; conversion to Money happens
+// here, once.
 
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct OrderRow {
     pub id: i64,
     pub number: String,
@@ -19,7 +20,7 @@ pub struct OrderRow {
     pub vat_cents: i64,
 }
 
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct InvoiceRow {
     pub id: i64,
     pub order_id: i64,
@@ -30,7 +31,7 @@ pub struct InvoiceRow {
     pub vat_cents: i64,
 }
 
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct InstallmentRow {
     pub id: i64,
     pub invoice_id: i64,
@@ -48,7 +49,7 @@ pub struct InstallmentRow {
     pub refused_code: Option<String>,
 }
 
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct PaymentRow {
     pub id: i64,
     pub date: NaiveDate,
@@ -61,7 +62,7 @@ pub struct PaymentRow {
     pub reversal: Option<PaymentReversal>,
 }
 
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct CreditNoteRow {
     pub id: i64,
     pub invoice_id: i64,
@@ -71,7 +72,7 @@ pub struct CreditNoteRow {
     pub reason: String,
 }
 
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct RefundRow {
     pub id: i64,
     pub credit_note_id: Option<i64>,

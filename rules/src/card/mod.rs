@@ -1,0 +1,258 @@
+//! The card channel's rules: what Régie makes of a gateway transaction, which student and
+//! installment it is for, and which remittance a bank line credits.
+
+pub mod export;
+
+use std::collections::HashMap;
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+
+use self::export::CardRow;
+use crate::bank::matching::Payee;
+use crate::money::Money;
+use crate::{Error, Result};
+
+/// What Régie made of a transaction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// A captured debit, recorded as a card payment on its installment.
+    Paid,
+    /// A debit the cardholder's bank refused: the installment stays due, marked refused.
+    Refused,
+    /// Money sent back to the card: a refund, paid.
+    Refunded,
+    /// A captured payment that came back: the payment is unpaid ("Impayé").
+    ChargedBack,
+    Cancelled,
+    /// Not tied to a student yet: waits for the accountant (`card assign`).
+    Unknown,
+}
+
+crate::coded!(Outcome: Paid, Refused, Refunded, ChargedBack, Cancelled, Unknown);
+
+impl Outcome {
+    pub fn code(self) -> &'static str {
+        match self {
+            Outcome::Paid => "paid",
+            Outcome::Refused => "refused",
+            Outcome::Refunded => "refunded",
+            Outcome::ChargedBack => "charged_back",
+            Outcome::Cancelled => "cancelled",
+            Outcome::Unknown => "unknown",
+        }
+    }
+
+    /// Reads the CLI's `--status`: an outcome, or `captured` for the paid ones.
+    pub fn parse(text: &str) -> Result<Outcome> {
+        match text.trim().to_lowercase().as_str() {
+            "paid" | "captured" => Ok(Outcome::Paid),
+            "refused" => Ok(Outcome::Refused),
+            "refunded" => Ok(Outcome::Refunded),
+            "charged_back" | "chargeback" => Ok(Outcome::ChargedBack),
+            "cancelled" => Ok(Outcome::Cancelled),
+            "unknown" => Ok(Outcome::Unknown),
+            other => Err(Error::Invalid(format!(
+                "statut « {other} » inconnu (captured, refused, refunded, charged_back, cancelled, unknown)"
+            ))),
+        }
+    }
+}
+
+/// Who a transaction is for, and which installment, with the reasons.
+#[derive(Debug, Clone, Default)]
+pub struct Target {
+    pub student_id: Option<i64>,
+    pub installment_id: Option<i64>,
+    pub reasons: Vec<String>,
+}
+
+/// What an import looks its transactions up in, built once per import.
+pub struct CardIndex {
+    payees: Vec<Payee>,
+    payee_of: HashMap<i64, usize>,
+    invoice_student: HashMap<String, i64>,
+    by_email: HashMap<String, Vec<i64>>,
+    by_number: HashMap<String, i64>,
+}
+
+impl CardIndex {
+    pub fn empty() -> CardIndex {
+        CardIndex {
+            payees: Vec::new(),
+            payee_of: HashMap::new(),
+            invoice_student: HashMap::new(),
+            by_email: HashMap::new(),
+            by_number: HashMap::new(),
+        }
+    }
+
+    /// The index of an import: the students with open installments (`payees`), the invoice
+    /// numbers with their student, and every student's (id, number, e-mail).
+    pub fn new(
+        payees: Vec<Payee>,
+        invoice_student: HashMap<String, i64>,
+        students: Vec<(i64, String, String)>,
+    ) -> CardIndex {
+        let payee_of = payees.iter().enumerate().map(|(i, p)| (p.student_id, i)).collect();
+        let mut by_email: HashMap<String, Vec<i64>> = HashMap::new();
+        let mut by_number = HashMap::new();
+        for (id, number, email) in students {
+            by_email.entry(email).or_default().push(id);
+            by_number.insert(number, id);
+        }
+        CardIndex { payees, payee_of, invoice_student, by_email, by_number }
+    }
+
+    /// Spreads a captured `amount` over the student's open installments, the one the
+    /// transaction is for first, then the oldest; what it settles leaves the index, so the next
+    /// row of the same import sees what is still open. Returns (installment id, amount) parts.
+    pub fn allocate(&mut self, student: i64, installment: Option<i64>, amount: Money) -> Vec<(i64, Money)> {
+        let Some(i) = self.payee_of.get(&student) else { return Vec::new() };
+        let payee = &mut self.payees[*i];
+        let first = payee.open.iter().position(|o| Some(o.installment_id) == installment);
+        if let Some(k) = first {
+            payee.open[..=k].rotate_right(1);
+        }
+        let (parts, _) = crate::ledger::allocation::spread(payee.open.iter_mut(), amount);
+        payee.open.retain(|o| o.left.is_positive());
+        payee.open.sort_by_key(|o| (o.due_date, o.n));
+        parts
+    }
+
+    /// The student and installment a row is for: the order reference when it names one of our
+    /// invoices (and the installment's rank), else the payer's e-mail, else a student number in
+    /// the reference; then the open installment of that amount, else the oldest open one.
+    pub fn target(&self, row: &CardRow) -> Target {
+        let mut t = Target::default();
+        let mut rank = None;
+        let mut invoice = None;
+        if let Some((number, n)) = export::invoice_in_reference(&row.reference)
+            && let Some(student) = self.invoice_student.get(&number)
+        {
+            t.student_id = Some(*student);
+            t.reasons.push(format!("référence {}", row.reference));
+            invoice = Some(number);
+            rank = n;
+        }
+        if t.student_id.is_none()
+            && let Some(ids) = row.email.as_ref().and_then(|e| self.by_email.get(e))
+        {
+            if let [one] = ids.as_slice() {
+                t.student_id = Some(*one);
+                t.reasons.push(format!("e-mail {}", row.email.as_deref().unwrap_or_default()));
+            } else {
+                t.reasons.push(format!("e-mail partagé par {} étudiants", ids.len()));
+            }
+        }
+        if t.student_id.is_none() {
+            let number = row
+                .reference
+                .split(|c: char| !c.is_ascii_digit())
+                .find(|w| w.len() >= 6 && self.by_number.contains_key(*w));
+            if let Some(n) = number {
+                t.student_id = self.by_number.get(n).copied();
+                t.reasons.push(format!("n° étudiant {n} dans la référence"));
+            }
+        }
+        let Some(student) = t.student_id else {
+            if t.reasons.is_empty() {
+                t.reasons.push(format!("référence « {} » et e-mail inconnus", row.reference));
+            }
+            return t;
+        };
+        let Some(payee) = self.payee_of.get(&student).map(|i| &self.payees[*i]) else {
+            t.reasons.push("aucune échéance ouverte".into());
+            return t;
+        };
+        let on_invoice = |o: &&crate::bank::matching::OpenItem| invoice.as_ref().is_none_or(|n| &o.invoice_number == n);
+        let pick = payee
+            .open
+            .iter()
+            .filter(on_invoice)
+            .find(|o| rank.is_some_and(|n| o.n == n))
+            .or_else(|| payee.open.iter().filter(on_invoice).find(|o| o.left == row.amount))
+            .or_else(|| payee.open.iter().find(|o| o.left == row.amount))
+            .or_else(|| payee.open.iter().find(on_invoice))
+            .or_else(|| payee.open.first());
+        if let Some(o) = pick {
+            t.installment_id = Some(o.installment_id);
+            t.reasons.push(format!("échéance {} du {} ({})", o.n, o.due_date.format("%d/%m/%Y"), o.invoice_number));
+        }
+        t
+    }
+}
+
+/// The remittance a bank line's label announces: `Some(number)` for "REMISE CB 81234 DU 11/10/25",
+/// `Some(None)` for a card remittance without its number, `None` for any other line.
+pub fn remittance_in_label(label: &str) -> Option<Option<String>> {
+    let upper = crate::bank::table::canonical_label(label);
+    let at = ["REMISE CB", "REM CB", "REMISE CARTE", "REMISE CARTES"]
+        .iter()
+        .find_map(|k| upper.find(k).map(|i| i + k.len()))?;
+    let number: String = upper[at..].trim_start().chars().take_while(char::is_ascii_digit).collect();
+    Some((!number.is_empty()).then_some(number))
+}
+
+/// The acquirer's commission is within the tolerance: |difference| <= gross x bp / 10 000, in
+/// cents without rounding.
+pub fn within(gross: Money, difference: Money, bp: i64) -> bool {
+    difference.cents().abs() * 10_000 <= gross.cents() * bp
+}
+
+/// What the bank import makes of a remittance line: the remittance it credits (by its number,
+/// else by date and amount within the commission tolerance) and the reasons.
+pub struct RemittanceMatch {
+    pub number: Option<String>,
+    pub known: bool,
+    pub reasons: Vec<String>,
+}
+
+/// Ties a statement's remittance line to its remittance. `known` are the remittances recorded
+/// from the gateway: (number, date, gross).
+pub fn match_remittance(
+    label_number: Option<String>,
+    date: NaiveDate,
+    amount: Money,
+    known: &[(String, NaiveDate, Money)],
+    bp: i64,
+) -> RemittanceMatch {
+    let explain = |number: &str, gross: Money| {
+        let d = gross - amount;
+        let mut r = vec![format!("remise CB {number} : {} brut", gross.to_french())];
+        if d.is_zero() {
+            r.push("créditée brute (commission à part)".into());
+        } else if within(gross, d, bp) {
+            r.push(format!("créditée nette, commission {}", d.to_french()));
+        } else {
+            r.push(format!("écart de {} au-delà de la tolérance", d.to_french()));
+        }
+        r
+    };
+    if let Some(n) = label_number {
+        return match known.iter().find(|(k, _, _)| *k == n) {
+            Some((_, _, gross)) => RemittanceMatch { reasons: explain(&n, *gross), number: Some(n), known: true },
+            None => RemittanceMatch {
+                reasons: vec![format!("remise CB {n} absente des exports de la passerelle importés")],
+                number: Some(n),
+                known: false,
+            },
+        };
+    }
+    let candidates = known.iter().filter(|(_, d, gross)| {
+        (*d..=*d + chrono::Days::new(5)).contains(&date) && within(*gross, *gross - amount, bp) && *gross >= amount
+    });
+    match candidates.min_by_key(|(_, _, gross)| (*gross - amount).cents()) {
+        Some((n, _, gross)) => {
+            let mut reasons = explain(n, *gross);
+            reasons.insert(0, "retrouvée par sa date et son montant".into());
+            RemittanceMatch { number: Some(n.clone()), known: true, reasons }
+        }
+        None => RemittanceMatch {
+            number: None,
+            known: false,
+            reasons: vec!["remise CB sans numéro : aucune remise de la passerelle à cette date et ce montant".into()],
+        },
+    }
+}
