@@ -27,6 +27,7 @@ fn main() {
         "statement_import",
         "statement_profiles",
         "statement_lines",
+        "sessions",
         "statement_confirm",
         "statement_undo",
         "fee_tolerance_get",

@@ -18,6 +18,7 @@ pub mod invoices;
 pub mod ledger;
 pub mod office;
 pub mod requests;
+pub mod session;
 pub mod settings;
 pub mod sheets;
 pub mod store;
@@ -38,6 +39,8 @@ pub struct AppStatus {
     pub user: String,
     /// The user's role, when signed in.
     pub role: Option<users::Role>,
+    /// The offline session this database is, when it is one (a laptop away from the office).
+    pub session: Option<session::SessionInfo>,
 }
 
 pub async fn app_status(store: &Store, user: &str) -> Result<AppStatus> {
@@ -47,7 +50,11 @@ pub async fn app_status(store: &Store, user: &str) -> Result<AppStatus> {
         Some((login, role)) => (login, Some(role)),
         None => (user.to_string(), store::users::role_of(&mut conn, user).await?),
     };
+    drop(conn);
+    let session = session::info(store).await?;
+    let mut conn = store.read().await?;
     Ok(AppStatus {
+        session,
         db_path: store.location().display(),
         students: store::students::count(&mut conn).await?,
         requests: store::requests::count(&mut conn).await?,

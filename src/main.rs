@@ -103,6 +103,11 @@ enum Command {
         #[command(subcommand)]
         command: InvoicesCommand,
     },
+    /// Offline reconciliation sessions: take the lines to review away, bring the decisions back.
+    Session {
+        #[command(subcommand)]
+        command: SessionCommand,
+    },
     /// Credit notes (avoirs).
     CreditNotes {
         #[command(subcommand)]
@@ -507,6 +512,35 @@ enum SettingsCommand {
     },
 }
 
+#[derive(Subcommand)]
+enum SessionCommand {
+    /// Writes a session file with the lines still to decide, the students they may pay and what
+    /// the matcher needs; the lines are marked as taken in the office.
+    Checkout {
+        /// The new session file (SQLite), e.g. on the laptop.
+        #[arg(long)]
+        out: PathBuf,
+        /// Line statuses to take, comma-separated (to_review, unmatched).
+        #[arg(long, value_delimiter = ',', default_values_t = ["to_review".to_string(), "unmatched".to_string()])]
+        lines: Vec<String>,
+        /// Only the lines of this statement.
+        #[arg(long)]
+        statement: Option<i64>,
+    },
+    /// Replays a session file's decisions in the office (--db), each re-checked.
+    Checkin { file: PathBuf },
+    /// Gives a session up: its lines are released and its file can no longer come back.
+    Discard {
+        name: String,
+        #[arg(long)]
+        reason: String,
+    },
+    /// The office's sessions, with the conflicts their check-ins left.
+    List,
+    /// The session the --db file is, if it is one.
+    Info,
+}
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -737,6 +771,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             emit(json, &serde_json::json!({"name": name, "role": role}), |_| format!("{name} : {role}"))
         }
         Command::CreditNotes { command } => credit_notes(&cli.db, command, &user, json).await,
+        Command::Session { command } => session(&cli.db, command, &user, json).await,
     }
 }
 
@@ -1313,4 +1348,77 @@ async fn card(db: &Option<PathBuf>, command: CardCommand, user: &str, json: bool
 
 fn fr_date(d: NaiveDate) -> String {
     d.format("%d/%m/%Y").to_string()
+}
+
+async fn session(db: &Option<PathBuf>, command: SessionCommand, user: &str, json: bool) -> anyhow::Result<()> {
+    use regie::session;
+    let store = open(db).await?;
+    match command {
+        SessionCommand::Checkout { out, lines, statement } => {
+            let statuses =
+                lines.iter().map(|l| regie::bank::matching::LineStatus::parse(l)).collect::<Result<Vec<_>, _>>()?;
+            let done = session::checkout(&store, &out, &statuses, statement, user).await?;
+            emit(json, &done, |d| {
+                format!(
+                    "session {} : {} ligne(s), {} étudiant(s), {} échéance(s) ouvertes -> {}",
+                    d.session, d.lines, d.students, d.installments, d.file
+                )
+            })
+        }
+        SessionCommand::Checkin { file } => {
+            let done = session::checkin(&store, &file, user).await?;
+            emit(json, &done, |d| {
+                let mut text = format!(
+                    "session {} : {} décision(s) appliquée(s), {} déjà appliquée(s), {} conflit(s)",
+                    d.session,
+                    d.applied,
+                    d.already_applied,
+                    d.conflicts.len()
+                );
+                for c in &d.conflicts {
+                    text.push_str(&format!("\n  ligne {} : {} ({})", c.line, c.reason, c.office));
+                }
+                text
+            })
+        }
+        SessionCommand::Discard { name, reason } => {
+            session::discard(&store, &name, &reason, user).await?;
+            emit(json, &serde_json::json!({"session": name, "status": "discarded"}), |_| {
+                format!("session {name} abandonnée : ses lignes sont rendues au bureau")
+            })
+        }
+        SessionCommand::List => {
+            let all = session::list(&store).await?;
+            emit(json, &all, |all| {
+                all.iter()
+                    .map(|s| {
+                        format!(
+                            "{} {} par {} le {} ({}){}",
+                            s.name,
+                            s.status,
+                            s.checked_out_by,
+                            s.checked_out_at,
+                            s.file,
+                            if s.conflicts.is_empty() {
+                                String::new()
+                            } else {
+                                format!(", {} conflit(s)", s.conflicts.len())
+                            }
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            })
+        }
+        SessionCommand::Info => {
+            let info = session::info(&store).await?;
+            emit(json, &info, |i| match i {
+                Some(i) => format!(
+                    "session {} du bureau {}, sortie par {} le {} : {} décision(s) à rapporter",
+                    i.name, i.office, i.checked_out_by, i.checked_out_at, i.decisions
+                ),
+                None => "ce n'est pas une session : c'est une base de bureau".into(),
+            })
+        }
+    }
 }

@@ -85,6 +85,17 @@ enum Op {
         cents: i64,
         of_a_debit: bool,
     },
+    /// The lines still to decide leave for a laptop (an offline session), when none is out.
+    CheckOut,
+    /// On the laptop: a line confirmed for a student (all of it, or a part), or a match undone.
+    Offline {
+        line: usize,
+        student: usize,
+        part: Option<i64>,
+        undo: bool,
+    },
+    /// The laptop's decisions come back to the office; a second check-in must apply nothing.
+    CheckIn,
 }
 
 struct Rng(u64);
@@ -118,7 +129,7 @@ fn generate(seed: u64, steps: usize) -> Vec<Op> {
     for _ in 0..steps {
         let k = r.below(1000) as usize;
         let plans = [PlanKind::One, PlanKind::Three, PlanKind::Six, PlanKind::Transfer];
-        ops.push(match r.below(26) {
+        ops.push(match r.below(30) {
             0..=3 => Op::Approve(k),
             4 => Op::Reject(k),
             5 => Op::Reopen(k),
@@ -141,7 +152,15 @@ fn generate(seed: u64, steps: usize) -> Vec<Op> {
                 again: r.below(3) == 0,
             },
             23 => Op::GatewayChargeBack(k),
-            _ => Op::GatewayRefund { k, cents: r.cents(), of_a_debit: r.below(2) == 0 },
+            24 | 25 => Op::GatewayRefund { k, cents: r.cents(), of_a_debit: r.below(2) == 0 },
+            26 => Op::CheckOut,
+            27 | 28 => Op::Offline {
+                line: k,
+                student: r.below(1000) as usize,
+                part: (r.below(3) == 0).then(|| r.cents()),
+                undo: r.below(5) == 0,
+            },
+            _ => Op::CheckIn,
         });
     }
     ops
@@ -158,6 +177,8 @@ struct World {
     dir: std::path::PathBuf,
     last_statement: Option<std::path::PathBuf>,
     statements: usize,
+    /// The offline session out, if any: its file and the laptop's store on it.
+    session: Option<(std::path::PathBuf, Store)>,
 }
 
 /// An error an operation may meet on a valid ledger (a refused action, or a decision already
@@ -183,7 +204,7 @@ impl World {
         let store = Store::open(&common::db_at(&dir, "model")).await.unwrap();
         requests::import::import_file(&store, &file, "model").await.unwrap();
         regie::users::set_role(&store, "claire", regie::users::Role::FinanceManager, "model").await.unwrap();
-        World { store, dir, last_statement: None, statements: 0 }
+        World { store, dir, last_statement: None, statements: 0, session: None }
     }
 
     fn student(&self, k: usize) -> &'static Row {
@@ -419,6 +440,41 @@ impl World {
                     exemptions::pay_refund(s, id, None, "claire").await?;
                 }
             }
+            Op::CheckOut => {
+                if self.session.is_none() {
+                    self.statements += 1;
+                    let file = self.dir.join(format!("session-{}.sqlite", self.statements));
+                    regie::session::checkout(s, &file, &regie::session::DEFAULT_LINES, None, "luc").await?;
+                    let laptop = Store::open(&file).await?;
+                    self.session = Some((file, laptop));
+                }
+            }
+            Op::Offline { line, student, part, undo } => {
+                let Some((_, laptop)) = &self.session else { return Ok(()) };
+                let lines = bank::lines(laptop, None).await?;
+                if *undo {
+                    let matched: Vec<i64> = lines.iter().filter(|l| l.student_number.is_some()).map(|l| l.id).collect();
+                    if let Some(id) = nth(matched, *line) {
+                        bank::undo(laptop, id, "erreur d'affectation", date, "luc").await?;
+                    }
+                } else {
+                    let open: Vec<i64> = lines.iter().filter(|l| l.unassigned.is_positive()).map(|l| l.id).collect();
+                    if let Some(id) = nth(open, *line) {
+                        let left = lines.iter().find(|l| l.id == id).expect("listed").unassigned.cents();
+                        let part = part.map(|p| Money::from_cents(1 + p % left));
+                        bank::confirm(laptop, id, self.student(*student)[0], part, "luc").await?;
+                    }
+                }
+            }
+            Op::CheckIn => {
+                if let Some((file, laptop)) = self.session.take() {
+                    laptop.close().await;
+                    let first = regie::session::checkin(s, &file, "claire").await?;
+                    let again = regie::session::checkin(s, &file, "claire").await?;
+                    assert_eq!(again.applied, 0, "a second check-in applies nothing: {again:?}");
+                    assert_eq!(again.already_applied, first.applied + first.already_applied);
+                }
+            }
         }
         Ok(())
     }
@@ -643,6 +699,23 @@ async fn check(s: &Store) -> Result<(), String> {
             get("paid")
         ));
     }
+    // A transfer never pays more than it carries, whatever desk or session decided it: the
+    // payments of a credit line (reversals included) add up to between nothing and its amount,
+    // and all of it when it is matched.
+    let lines: Vec<(i64, i64, i64, String)> = common::rows(
+        s,
+        "SELECT l.id, l.amount_cents,
+           COALESCE((SELECT CAST(SUM(p.amount_cents) AS BIGINT) FROM line_payments lp JOIN payments p ON p.id = lp.payment_id
+                     WHERE lp.line_id = l.id), 0),
+           l.status
+         FROM statement_lines l WHERE l.amount_cents > 0 AND l.remittance IS NULL ORDER BY l.id",
+    )
+    .await;
+    for (id, amount, assigned, status) in lines {
+        if assigned < 0 || assigned > amount || (status == "matched" && assigned != amount) {
+            fail(format!("line {id} of {amount} ({status}) carries payments of {assigned}"));
+        }
+    }
     if errors.is_empty() { Ok(()) } else { Err(errors.join("\n")) }
 }
 
@@ -765,6 +838,8 @@ async fn random_sequences_keep_every_invariant() {
             "invoice.rebill",
             "card.import",
             "card.refund",
+            "session.checkout",
+            "session.apply",
         ] {
             assert!(seen.contains(action), "no sequence did {action}: {seen:?}");
         }

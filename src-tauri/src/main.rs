@@ -318,6 +318,11 @@ async fn statement_profiles(desk: State<'_, Desk>) -> Reply<Vec<(String, Mapping
 }
 
 #[tauri::command]
+async fn sessions(desk: State<'_, Desk>) -> Reply<Vec<regie::session::SessionView>> {
+    regie::session::list(&desk.store()).await.map_err(Into::into)
+}
+
+#[tauri::command]
 async fn statement_lines(desk: State<'_, Desk>, status: Option<String>) -> Reply<Vec<LineView>> {
     regie::bank::lines(&desk.store(), status.as_deref()).await.map_err(Into::into)
 }
@@ -510,6 +515,7 @@ fn main() {
             statement_import,
             statement_profiles,
             statement_lines,
+            sessions,
             statement_confirm,
             statement_undo,
             fee_tolerance_get,

@@ -91,6 +91,7 @@ pub async fn import_file_with(
     let prints = table::fingerprints(&lines);
 
     let mut tx = store.begin().await?;
+    crate::session::office_only(&mut tx).await?;
     if let Columns::Mapping { mapping, save_as: Some(name) } = &columns {
         store::bank::save_profile(&mut tx, name, &serde_json::to_string(mapping).expect("mapping serializes")).await?;
     }
@@ -224,6 +225,9 @@ pub struct LineView {
     pub suggestions: Vec<Suggestion>,
     /// The card remittance the line credits ("" when its number is unknown).
     pub remittance: Option<String>,
+    /// The offline session that took the line, and who has it since when: the office may still
+    /// decide it, but the session's decision will then come back as a conflict.
+    pub checked_out: Option<String>,
 }
 
 /// A line as stored. Its reasons and suggestions are JSON the import wrote: one that does not
@@ -247,12 +251,25 @@ fn view(r: store::bank::LineRow) -> Result<LineView> {
         reasons: reasons.unwrap_or_default(),
         suggestions,
         remittance: r.remittance,
+        checked_out: None,
     })
 }
 
 pub async fn lines(store: &Store, status: Option<&str>) -> Result<Vec<LineView>> {
     let status = status.map(LineStatus::parse).transpose()?;
-    store::bank::lines(&mut *store.read().await?, status).await?.into_iter().map(view).collect()
+    let mut conn = store.read().await?;
+    let out = store::session::lines_out(&mut conn).await?;
+    let mut lines: Vec<LineView> =
+        store::bank::lines(&mut conn, status).await?.into_iter().map(view).collect::<Result<_>>()?;
+    for l in &mut lines {
+        if let Some((session, by, at)) = out.get(&l.id) {
+            let since = chrono::DateTime::parse_from_rfc3339(at)
+                .map(|t| t.with_timezone(&chrono::Local).format("%d/%m/%Y %H:%M").to_string())
+                .unwrap_or_else(|_| at.clone());
+            l.checked_out = Some(format!("hors ligne avec {by} depuis le {since} (session {session})"));
+        }
+    }
+    Ok(lines)
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -278,7 +295,36 @@ pub async fn confirm(
     actor: &str,
 ) -> Result<Confirmed> {
     let mut tx = store.begin().await?;
-    let line = store::bank::line(&mut tx, line_id).await?.ok_or(Error::LineNotFound(line_id))?;
+    let confirmed = confirm_in(&mut tx, line_id, student_number, amount, actor).await?;
+    // On a session file the decision is kept, in order, for the office's check-in to replay.
+    if store::session::origin(&mut tx).await?.is_some() {
+        let date = chrono::Local::now().date_naive();
+        store::session::record_decision(
+            &mut tx,
+            "confirm",
+            line_id,
+            Some(&confirmed.student_number),
+            Some(confirmed.amount.cents()),
+            Some(confirmed.payment_id),
+            None,
+            date,
+            actor,
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(confirmed)
+}
+
+/// `confirm`, inside the caller's transaction (a check-in replays a session's decisions so).
+pub(crate) async fn confirm_in(
+    tx: &mut store::Conn,
+    line_id: i64,
+    student_number: &str,
+    amount: Option<Money>,
+    actor: &str,
+) -> Result<Confirmed> {
+    let line = store::bank::line(tx, line_id).await?.ok_or(Error::LineNotFound(line_id))?;
     let total = Money::from_cents(line.amount_cents);
     if !total.is_positive() {
         return Err(Error::Invalid(format!("la ligne {line_id} est un débit : rien à rapprocher")));
@@ -302,16 +348,14 @@ pub async fn confirm(
         )));
     }
     let number = StudentNumber::parse(student_number)?;
-    let student = store::students::by_number(&mut tx, &number)
-        .await?
-        .ok_or_else(|| Error::StudentNotFound(number.to_string()))?;
+    let student =
+        store::students::by_number(tx, &number).await?.ok_or_else(|| Error::StudentNotFound(number.to_string()))?;
     let payment =
-        ledger::record_payment(&mut tx, &student, line.date, amount, PaymentMethod::Transfer, &line.label, actor)
-            .await?;
-    store::bank::link_payment(&mut tx, line_id, payment).await?;
+        ledger::record_payment(tx, &student, line.date, amount, PaymentMethod::Transfer, &line.label, actor).await?;
+    store::bank::link_payment(tx, line_id, payment).await?;
     let left = unassigned - amount;
     let status = if left.is_zero() { LineStatus::Matched } else { LineStatus::ToReview };
-    store::bank::set_line_status(&mut tx, line_id, status).await?;
+    store::bank::set_line_status(tx, line_id, status).await?;
     let mut alias_learned = None;
     // A payer who is not the student (a parent, a sponsor) is remembered; the student's own
     // name, whole or in part, is not an alias.
@@ -319,12 +363,12 @@ pub async fn confirm(
         let key = alias_key(&payer);
         let own = matching::words(&format!("{} {}", student.last_name, student.first_name));
         let is_own = key.split(' ').all(|w| own.iter().any(|o| o == w));
-        if !key.is_empty() && !is_own && store::bank::add_alias(&mut tx, student.id, &key).await? {
+        if !key.is_empty() && !is_own && store::bank::add_alias(tx, student.id, &key).await? {
             alias_learned = Some(key);
         }
     }
     audit::record(
-        &mut tx,
+        tx,
         actor,
         "bank.confirm",
         "statement_line",
@@ -333,7 +377,6 @@ pub async fn confirm(
         json!({"student": student.number, "amount": amount, "payment": payment, "alias_learned": alias_learned}),
     )
     .await?;
-    tx.commit().await?;
     Ok(Confirmed {
         line_id,
         student_number: student.number.to_string(),
@@ -347,27 +390,43 @@ pub async fn confirm(
 
 /// Undoes a line's match by an audited reversal of its payments; the line returns to review.
 pub async fn undo(store: &Store, line_id: i64, reason: &str, date: NaiveDate, actor: &str) -> Result<usize> {
+    let mut tx = store.begin().await?;
+    let undone = undo_in(&mut tx, line_id, reason, date, actor).await?;
+    if store::session::origin(&mut tx).await?.is_some() {
+        store::session::record_decision(&mut tx, "undo", line_id, None, None, None, Some(reason.trim()), date, actor)
+            .await?;
+    }
+    tx.commit().await?;
+    Ok(undone)
+}
+
+/// `undo`, inside the caller's transaction.
+pub(crate) async fn undo_in(
+    tx: &mut store::Conn,
+    line_id: i64,
+    reason: &str,
+    date: NaiveDate,
+    actor: &str,
+) -> Result<usize> {
     let reason = reason.trim();
     if reason.is_empty() {
         return Err(Error::Invalid("un motif est obligatoire pour annuler un rapprochement".into()));
     }
-    let mut tx = store.begin().await?;
-    store::bank::line(&mut tx, line_id).await?.ok_or(Error::LineNotFound(line_id))?;
-    let live = store::bank::live_payments(&mut tx, line_id).await?;
+    store::bank::line(tx, line_id).await?.ok_or(Error::LineNotFound(line_id))?;
+    let live = store::bank::live_payments(tx, line_id).await?;
     if live.is_empty() {
         return Err(Error::Invalid(format!("la ligne {line_id} n'est rapprochée d'aucun règlement")));
     }
     let mut reversed = Vec::new();
     for (payment, _, amount) in &live {
-        let rev = ledger::reverse_payment(&mut tx, *payment, ledger::PaymentReversal::Correction, date, reason, actor)
-            .await?;
-        store::bank::link_payment(&mut tx, line_id, rev).await?;
+        let rev =
+            ledger::reverse_payment(tx, *payment, ledger::PaymentReversal::Correction, date, reason, actor).await?;
+        store::bank::link_payment(tx, line_id, rev).await?;
         reversed.push(json!({"payment": payment, "reversal": rev, "amount": amount}));
     }
-    store::bank::set_line_status(&mut tx, line_id, LineStatus::ToReview).await?;
-    audit::record(&mut tx, actor, "bank.undo", "statement_line", line_id, Some(reason), json!({"reversed": reversed}))
+    store::bank::set_line_status(tx, line_id, LineStatus::ToReview).await?;
+    audit::record(tx, actor, "bank.undo", "statement_line", line_id, Some(reason), json!({"reversed": reversed}))
         .await?;
-    tx.commit().await?;
     Ok(live.len())
 }
 
@@ -507,6 +566,7 @@ pub async fn set_fee_tolerance(store: &Store, tolerance: Money, reason: Option<&
     }
     let reason = crate::users::reason_required(reason)?;
     let mut tx = store.begin().await?;
+    crate::session::office_only(&mut tx).await?;
     crate::users::require(&mut tx, actor, crate::users::Restricted::BankSettings).await?;
     let old = rules_in(&mut tx).await?.fee_tolerance;
     store::users::set_pref(&mut tx, "bank.fee_tolerance_cents", &tolerance.cents().to_string()).await?;

@@ -78,6 +78,7 @@ pub async fn import_file_with(
     rows.sort_by(|a, b| (a.date, &a.time, a.row).cmp(&(b.date, &b.time, b.row)));
 
     let mut tx = store.begin().await?;
+    crate::session::office_only(&mut tx).await?;
     if let Columns::Mapping { mapping, save_as: Some(name) } = &columns {
         store::card::save_profile(&mut tx, name, &serde_json::to_string(mapping).expect("mapping serializes")).await?;
     }
@@ -388,6 +389,7 @@ fn view(row: store::card::TransactionRow) -> Result<TransactionView> {
 /// card payment of that amount. Audited.
 pub async fn assign(store: &Store, number: &str, student_number: &str, actor: &str) -> Result<TransactionView> {
     let mut tx = store.begin().await?;
+    crate::session::office_only(&mut tx).await?;
     let t = store::card::transaction(&mut tx, number)
         .await?
         .ok_or_else(|| Error::Invalid(format!("transaction {number} introuvable")))?;
@@ -478,6 +480,7 @@ pub async fn charge_back(
 ) -> Result<TransactionView> {
     let reason = crate::users::reason_required(Some(reason))?;
     let mut tx = store.begin().await?;
+    crate::session::office_only(&mut tx).await?;
     let t = store::card::transaction(&mut tx, number)
         .await?
         .ok_or_else(|| Error::Invalid(format!("transaction {number} introuvable")))?;
@@ -539,6 +542,7 @@ pub async fn set_commission_tolerance(store: &Store, bp: i64, reason: Option<&st
     }
     let reason = crate::users::reason_required(reason)?;
     let mut tx = store.begin().await?;
+    crate::session::office_only(&mut tx).await?;
     crate::users::require(&mut tx, actor, crate::users::Restricted::BankSettings).await?;
     let old = commission_tolerance_bp(&mut tx).await?;
     store::users::set_pref(&mut tx, "card.commission_tolerance_bp", &bp.to_string()).await?;

@@ -133,6 +133,7 @@ pub async fn run(
     }
     let entries = list(store, as_of).await?;
     let mut tx = store.begin().await?;
+    crate::session::office_only(&mut tx).await?;
     let run_id = store::dunning::insert_run(&mut tx, as_of, actor).await?;
     let cleared = store::dunning::clear_settled(&mut tx).await?;
     let mut summary = RunSummary { cleared: cleared.len(), ..RunSummary::default() };

@@ -76,6 +76,7 @@ pub async fn list(store: &Store, session: Option<&str>) -> Result<Vec<Candidate>
 pub async fn add_candidate(store: &Store, student_number: &str, reason: &str, actor: &str) -> Result<bool> {
     let reason = crate::users::reason_required(Some(reason))?;
     let mut tx = store.begin().await?;
+    crate::session::office_only(&mut tx).await?;
     crate::users::require(&mut tx, actor, crate::users::Restricted::ExemptionOutcome).await?;
     let (invoice_id, invoice_number, situation) = store::exemptions::latest_request_invoice(&mut tx, student_number)
         .await?
@@ -150,6 +151,7 @@ pub async fn decide(
         return Err(Error::Invalid("la session de commission est obligatoire".into()));
     }
     let mut tx = store.begin().await?;
+    crate::session::office_only(&mut tx).await?;
     crate::users::require(&mut tx, actor, crate::users::Restricted::ExemptionOutcome).await?;
     let candidate = store::exemptions::candidates(&mut tx)
         .await?
@@ -535,6 +537,7 @@ pub async fn refunds(store: &Store) -> Result<Vec<Refund>> {
 pub async fn pay_refund(store: &Store, id: i64, iban: Option<&str>, actor: &str) -> Result<()> {
     let iban = iban.filter(|i| !i.trim().is_empty()).map(parse_iban).transpose()?;
     let mut tx = store.begin().await?;
+    crate::session::office_only(&mut tx).await?;
     crate::users::require(&mut tx, actor, crate::users::Restricted::RefundPaid).await?;
     ledger::pay_refund(&mut tx, id, iban.as_deref(), chrono::Local::now().date_naive(), actor).await?;
     tx.commit().await?;

@@ -458,6 +458,7 @@ pub async fn issue_credit_note(
         return Err(Error::Invalid("un motif est obligatoire pour un avoir".into()));
     }
     let mut tx = store.begin().await?;
+    crate::session::office_only(&mut tx).await?;
     crate::users::require(&mut tx, actor, crate::users::Restricted::CreditNote).await?;
     let totals = store::invoices::invoice_totals(&mut tx, invoice)
         .await?

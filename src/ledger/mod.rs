@@ -79,6 +79,13 @@ pub async fn record_payment(
     Ok(payment_id)
 }
 
+/// How a payment of `amount` would be allocated now (installment, part), without recording it:
+/// what `record_payment` would do in this transaction.
+pub async fn allocation_preview(conn: &mut Conn, student_id: i64, amount: Money) -> Result<Vec<(i64, Money)>> {
+    let mut open = sql::open_installments(conn, student_id).await?;
+    Ok(allocation::spread(open.iter_mut(), amount).0)
+}
+
 /// A payment the bank import has numbered and allocated itself (with [`allocation::spread`] on
 /// the open installments it read in the same transaction).
 pub use sql::BulkPayment;

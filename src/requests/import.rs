@@ -49,6 +49,7 @@ pub async fn import_file(store: &Store, path: &Path, actor: &str) -> Result<Impo
     let grid = store::settings::fee_grid(&mut *store.read().await?).await?;
     let regs = parse(&sheet, &grid)?;
     let mut tx = store.begin().await?;
+    crate::session::office_only(&mut tx).await?;
     let mut summary = store_all(&mut tx, &regs).await?;
     summary.ignored_columns = unknown_headers(&sheet);
     if summary.requests_created > 0 || summary.students_created > 0 {

@@ -73,6 +73,7 @@ pub async fn approve_overriding(
     actor: &str,
 ) -> Result<Decided> {
     let mut tx = store.begin().await?;
+    crate::session::office_only(&mut tx).await?;
     let decided = approve_in(&mut tx, id, date, override_reason, actor).await?;
     tx.commit().await?;
     Ok(decided)
@@ -146,6 +147,7 @@ pub(crate) async fn approve_in(
 pub async fn reject(store: &Store, id: i64, reason: &str, actor: &str) -> Result<Decided> {
     let reason = reason_required(reason)?;
     let mut tx = store.begin().await?;
+    crate::session::office_only(&mut tx).await?;
     let decided = reject_in(&mut tx, id, reason, actor).await?;
     tx.commit().await?;
     Ok(decided)
@@ -174,6 +176,7 @@ async fn reject_in(conn: &mut Conn, id: i64, reason: &str, actor: &str) -> Resul
 pub async fn hold(store: &Store, id: i64, reason: &str, actor: &str) -> Result<Decided> {
     let reason = reason_required(reason)?;
     let mut tx = store.begin().await?;
+    crate::session::office_only(&mut tx).await?;
     let r = load(&mut tx, id).await?;
     if !store::requests::set_status(&mut tx, id, &[RequestStatus::Pending], RequestStatus::Hold, Some(reason), actor)
         .await?
@@ -192,6 +195,7 @@ pub async fn hold(store: &Store, id: i64, reason: &str, actor: &str) -> Result<D
 pub async fn reopen(store: &Store, id: i64, reason: &str, date: NaiveDate, actor: &str) -> Result<Decided> {
     let reason = reason_required(reason)?;
     let mut tx = store.begin().await?;
+    crate::session::office_only(&mut tx).await?;
     let r = load(&mut tx, id).await?;
     let mut credit_note = None;
     let invoice =
@@ -242,6 +246,7 @@ pub async fn change_plan(
     actor: &str,
 ) -> Result<Decided> {
     let mut tx = store.begin().await?;
+    crate::session::office_only(&mut tx).await?;
     let r = load(&mut tx, id).await?;
     if r.new.plan == plan {
         return Err(Error::Conflict(format!("demande {id} déjà en « {} » : rien n'a été changé", plan.label())));
@@ -332,6 +337,7 @@ pub struct AutoReview {
 /// with `dry_run` it is rolled back and only says what it would do.
 pub async fn auto_review(store: &Store, dry_run: bool, actor: &str) -> Result<AutoReview> {
     let mut tx = store.begin().await?;
+    crate::session::office_only(&mut tx).await?;
     let grid = store::settings::fee_grid(&mut tx).await?;
     let settings = store::settings::school_settings(&mut tx).await?;
     let pending = store::requests::list(&mut tx, Some(RequestStatus::Pending)).await?;

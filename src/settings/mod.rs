@@ -19,6 +19,7 @@ pub async fn update(
     s.check()?;
     let reason = crate::users::reason_required(reason)?;
     let mut tx = store.begin().await?;
+    crate::session::office_only(&mut tx).await?;
     crate::users::require(&mut tx, actor, crate::users::Restricted::SchoolSettings).await?;
     let old = crate::store::settings::settings_for(&mut tx, s.school).await?;
     crate::store::settings::save_school_settings(&mut tx, s).await?;
@@ -51,6 +52,7 @@ pub async fn set_session_label(
     let saved = SessionLabel::parse(session, label)?;
     let reason = crate::users::reason_required(reason)?;
     let mut tx = store.begin().await?;
+    crate::session::office_only(&mut tx).await?;
     crate::users::require(&mut tx, actor, crate::users::Restricted::SchoolSettings).await?;
     let old = crate::store::settings::session_label(&mut tx, &saved.session).await?;
     crate::store::settings::set_session_label(&mut tx, &saved).await?;
@@ -98,6 +100,7 @@ pub async fn set_fee_amount(
     }
     let reason = crate::users::reason_required(reason)?;
     let mut tx = store.begin().await?;
+    crate::session::office_only(&mut tx).await?;
     crate::users::require(&mut tx, actor, crate::users::Restricted::FeeGrid).await?;
     let grid = crate::store::settings::fee_grid(&mut tx).await?;
     if grid.school(entry.school).is_none_or(|s| !s.programmes.iter().any(|p| p.code == entry.programme)) {

@@ -1,11 +1,13 @@
 //! Storage of statements, their lines, the payments they became, payer aliases and import profiles.
 
+use std::collections::HashMap;
+
 use chrono::NaiveDate;
+use regie_rules::bank::matching::{LineStatus, OpenInstallment, Payee, PayeeName, payees as payees_of};
+use regie_rules::money::Money;
 
 use super::Conn;
 use crate::Result;
-use regie_rules::bank::matching::{LineStatus, OpenItem, Payee};
-use regie_rules::money::Money;
 
 pub async fn insert_statement(
     conn: &mut Conn,
@@ -116,9 +118,9 @@ pub async fn live_payments(conn: &mut Conn, line_id: i64) -> Result<Vec<(i64, i6
     Ok(rows.into_iter().map(|(p, s, c)| (p, s, Money::from_cents(c))).collect())
 }
 
-/// Every student with something left to pay, with open installments in due order and aliases.
-/// Three narrow queries joined here: the installments as numbers and dates, each student's and
-/// invoice's text once, rather than one wide row repeating them for every installment.
+/// Every student with something left to pay, with open installments and aliases; the rules put
+/// them in settling order. Narrow queries: the installments as numbers and dates, each
+/// student's and invoice's text once, rather than one wide row repeating them per installment.
 pub async fn payees(conn: &mut Conn) -> Result<Vec<Payee>> {
     // Every installment is read: what was paid and credited is summed once per table (grouped),
     // not looked up installment by installment.
@@ -143,20 +145,22 @@ pub async fn payees(conn: &mut Conn) -> Result<Vec<Payee>> {
     .fetch_all(c).await
     })?;
     let bad = |what: &str| crate::Error::Invalid(format!("échéance mal lue dans la base: {what}"));
-    let mut open: Vec<(i64, i64, i64, i64, NaiveDate, i64)> = Vec::with_capacity(packed.len() * 3);
+    let mut open = Vec::with_capacity(packed.len() * 3);
     for (student_id, invoice_id, items) in &packed {
         for item in items.split(';') {
             let mut f = item.split(':');
             let mut next = || f.next().ok_or_else(|| bad(item));
-            let id: i64 = next()?.parse().map_err(|_| bad(item))?;
-            let n: i64 = next()?.parse().map_err(|_| bad(item))?;
-            let due = NaiveDate::parse_from_str(next()?, "%Y-%m-%d").map_err(|_| bad(item))?;
-            let left: i64 = next()?.parse().map_err(|_| bad(item))?;
-            open.push((*student_id, *invoice_id, id, n, due, left));
+            open.push(OpenInstallment {
+                student_id: *student_id,
+                invoice_id: *invoice_id,
+                installment_id: next()?.parse().map_err(|_| bad(item))?,
+                n: next()?.parse().map_err(|_| bad(item))?,
+                due_date: NaiveDate::parse_from_str(next()?, "%Y-%m-%d").map_err(|_| bad(item))?,
+                left: Money::from_cents(next()?.parse().map_err(|_| bad(item))?),
+            });
         }
     }
-    open.sort_by_key(|(student, invoice, _, n, due, _)| (*student, *due, *invoice, *n));
-    let invoices: std::collections::HashMap<i64, String> = on!(conn, |c| sqlx::query_as::<_, (i64, String)>(
+    let invoices: HashMap<i64, String> = on!(conn, |c| sqlx::query_as::<_, (i64, String)>(
         "SELECT i.id, i.number FROM invoices i
          WHERE EXISTS (SELECT 1 FROM installments t WHERE t.invoice_id = i.id AND t.status <> 'cancelled')",
     )
@@ -164,47 +168,38 @@ pub async fn payees(conn: &mut Conn) -> Result<Vec<Payee>> {
     .await)?
     .into_iter()
     .collect();
-    let mut students: std::collections::HashMap<i64, (String, String, String, String)> =
-        on!(conn, |c| sqlx::query_as::<_, (i64, String, String, String, String)>(
-            "SELECT s.id, s.number, s.last_name, s.first_name, s.school FROM students s
-             WHERE EXISTS (SELECT 1 FROM invoices i WHERE i.student_id = s.id)",
-        )
-        .fetch_all(c)
-        .await)?
-        .into_iter()
-        .map(|(id, n, l, f, sc)| (id, (n, l, f, sc)))
-        .collect();
     let aliases: Vec<(i64, String)> =
         on!(conn, |c| sqlx::query_as("SELECT student_id, alias FROM payer_aliases ORDER BY id").fetch_all(c).await)?;
-    let mut by_student: std::collections::HashMap<i64, Vec<String>> = std::collections::HashMap::new();
+    let mut by_student: HashMap<i64, Vec<String>> = HashMap::new();
     for (s, a) in aliases {
         by_student.entry(s).or_default().push(a);
     }
-    let mut out: Vec<Payee> = Vec::new();
-    for (student_id, invoice_id, installment_id, n, due_date, left) in open {
-        if out.last().is_none_or(|p| p.student_id != student_id) {
-            let (number, last_name, first_name, school) =
-                students.remove(&student_id).expect("an invoice's student exists");
-            out.push(Payee {
-                student_id,
-                number,
-                last_name,
-                first_name,
-                school: school.parse()?,
-                open: Vec::new(),
-                aliases: by_student.remove(&student_id).unwrap_or_default(),
-            });
-        }
-        let p = out.last_mut().expect("just pushed");
-        p.open.push(OpenItem {
-            installment_id,
-            n,
-            due_date,
-            left: Money::from_cents(left),
-            invoice_number: invoices.get(&invoice_id).cloned().unwrap_or_default(),
-        });
+    let rows: Vec<(i64, String, String, String, String)> = on!(conn, |c| sqlx::query_as(
+        "SELECT s.id, s.number, s.last_name, s.first_name, s.school FROM students s
+         WHERE EXISTS (SELECT 1 FROM invoices i WHERE i.student_id = s.id)",
+    )
+    .fetch_all(c)
+    .await)?;
+    let mut students = HashMap::with_capacity(rows.len());
+    for (id, number, last_name, first_name, school) in rows {
+        let aliases = by_student.remove(&id).unwrap_or_default();
+        students.insert(id, PayeeName { number, last_name, first_name, school: school.parse()?, aliases });
     }
-    Ok(out)
+    Ok(payees_of(open, students, &invoices))
+}
+
+/// The suggestions (as the import wrote them, JSON) of these lines.
+pub async fn suggestions_of(conn: &mut Conn, lines: &[i64]) -> Result<Vec<String>> {
+    super::by_ids(conn, "SELECT suggestions FROM statement_lines WHERE id IN (", lines).await
+}
+
+/// The statements these lines belong to.
+pub async fn statements_of(conn: &mut Conn, lines: &[i64]) -> Result<Vec<i64>> {
+    let mut ids: Vec<i64> =
+        super::by_ids(conn, "SELECT DISTINCT statement_id FROM statement_lines WHERE id IN (", lines).await?;
+    ids.sort_unstable();
+    ids.dedup();
+    Ok(ids)
 }
 
 /// Remembers a payer's name as an alias of a student; returns whether it was new.

@@ -25,6 +25,7 @@ pub mod invoices;
 pub mod ledger;
 pub mod requests;
 pub mod server;
+pub mod session;
 pub mod settings;
 pub mod students;
 pub mod transfer;
@@ -358,6 +359,29 @@ impl Store {
             Pool::Postgres(p) => p.close().await,
         }
     }
+}
+
+/// The single-column rows of `head` + a list of `ids` + `)` (`head` ends with `IN (`; `head` is
+/// ours, never user input), asked 500 ids at a time: SQLite bounds the values of a statement.
+pub(crate) async fn by_ids<T>(conn: &mut Conn, head: &'static str, ids: &[i64]) -> Result<Vec<T>>
+where
+    T: Send + Unpin,
+    (T,): for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow> + for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>,
+{
+    let mut out = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(500) {
+        let rows: Vec<(T,)> = on!(conn, |c| {
+            let mut q = sqlx::QueryBuilder::new(head);
+            let mut list = q.separated(", ");
+            for id in chunk {
+                list.push_bind(*id);
+            }
+            q.push(")");
+            q.build_query_as().fetch_all(c).await
+        })?;
+        out.extend(rows.into_iter().map(|(v,)| v));
+    }
+    Ok(out)
 }
 
 /// After rows were inserted with ids the application chose (an import's bulk rows, chosen under

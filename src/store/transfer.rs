@@ -11,7 +11,7 @@ use crate::{Error, Result};
 
 /// Every table, parents before children. The seeded settings, programmes and grid of a new
 /// server are replaced by the file's.
-pub const TABLES: [&str; 33] = [
+pub const TABLES: [&str; 36] = [
     "school_settings",
     "programmes",
     "fee_grid",
@@ -33,6 +33,9 @@ pub const TABLES: [&str; 33] = [
     "statements",
     "statement_lines",
     "line_payments",
+    "sessions",
+    "session_lines",
+    "session_returns",
     "payer_aliases",
     "import_profiles",
     "commission_sessions",

@@ -47,9 +47,10 @@ function killGroup(child) {
 }
 
 export class App {
-  /** A fresh database; `prepare(db)` may fill it with the CLI before the window opens. */
-  static async start(prepare) {
-    const db = join(mkdtempSync(join(tmpdir(), 'regie-e2e-')), 'regie.sqlite');
+  /** A fresh database; `prepare(db)` may fill it with the CLI before the window opens. With
+   *  `existing`, the window opens that database instead (another desk's view of a file). */
+  static async start(prepare, existing) {
+    const db = existing ?? join(mkdtempSync(join(tmpdir(), 'regie-e2e-')), 'regie.sqlite');
     if (prepare) prepare(db);
     // 4500-4998 holds none of the ports fetch() refuses (5060, 5061, 6000, ...).
     const port = 4500 + Math.floor(Math.random() * 249) * 2;

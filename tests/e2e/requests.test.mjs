@@ -4,7 +4,8 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { App, cli, key } from './app.mjs';
+import { execFileSync } from 'node:child_process';
+import { App, cli, key, need } from './app.mjs';
 
 let app;
 before(async () => {
@@ -112,4 +113,31 @@ test('automatic review, then a keyboard approval that shows in the account', asy
   assert.equal(account.summary.balance, chosen.amount, 'nothing paid: all of it still due');
   const left = account.schedule.reduce((sum, l) => sum + Math.round(Number(l.left_to_pay) * 100), 0);
   assert.equal(left, Math.round(Number(chosen.amount) * 100));
+});
+
+test('another desk decided first: the window says who, and changes nothing', async () => {
+  const s = app.s;
+  await key(s, 'g');
+  await key(s, 'd');
+  await choose(s, 'filter-status', 'pending');
+  await choose(s, 'filter-plan', '');
+  const pending = cli(app.db, 'requests', 'list', '--status', 'pending');
+  const clean = pending.find((r) => r.amount !== '0.00' && r.plan !== 'transfer' && r.findings.every((f) => f.severity !== 'blocking'));
+  assert.ok(clean, 'a pending request without blocking findings');
+  await s.click(await s.waitFor(`[data-testid="request-row"][data-key="${clean.id}"] td:nth-child(2)`));
+  await s.waitForText('[data-testid="request-detail"]', (t) => t.includes(clean.student_number));
+  // Meanwhile, on another desktop sharing the file, Paul rejects it.
+  execFileSync(need('REGIE_CLI'), ['--db', app.db, '--user', 'paul', 'requests', 'reject', String(clean.id), '--reason', 'doublon']);
+  const invoicesBefore = cli(app.db, 'invoices', 'list').length;
+  await key(s, 'a');
+  const notice = await s.waitForText('[data-testid="notice"]', (t) => t.includes('conflit'));
+  assert.ok(notice.startsWith('0 demande(s) acceptée(s)'), notice);
+  assert.ok(notice.includes(`demande ${clean.id} déjà refusée par paul le `), notice);
+  // The list shows it as it now is: no longer pending.
+  await s.waitForCount(`[data-testid="request-row"][data-key="${clean.id}"]`, 0);
+  const now = cli(app.db, 'requests', 'list').find((r) => r.id === clean.id);
+  assert.equal(now.status, 'rejected');
+  assert.equal(now.reason, 'doublon');
+  assert.equal(cli(app.db, 'invoices', 'list').length, invoicesBefore, 'no invoice issued');
+  await app.screenshot('requests-conflict.png');
 });

@@ -40,12 +40,23 @@ async function call<T>(command: string, schema: z.ZodType<T>, args?: Record<stri
   return parsed.data;
 }
 
+/** The offline session a database is (a laptop's file), when it is one. */
+export const SessionInfo = z.object({
+  name: z.string(),
+  office: z.string(),
+  checked_out_at: z.string(),
+  checked_out_by: z.string(),
+  decisions: z.number(),
+});
+export type SessionInfo = z.infer<typeof SessionInfo>;
+
 export const AppStatus = z.object({
   db_path: z.string(),
   students: z.number(),
   requests: z.number(),
   user: z.string(),
   role: z.enum(['accountant', 'finance_manager']).nullable(),
+  session: SessionInfo.nullable(),
 });
 export type AppStatus = z.infer<typeof AppStatus>;
 
@@ -245,8 +256,22 @@ export const Line = z.object({
   score: z.number().nullable(),
   reasons: z.array(z.string()),
   suggestions: z.array(Suggestion),
+  checked_out: z.string().nullable(),
 });
 export type Line = z.infer<typeof Line>;
+
+/** An offline session as the office lists it, with the decisions its check-ins could not apply. */
+export const SessionView = z.object({
+  name: z.string(),
+  file: z.string(),
+  checked_out_at: z.string(),
+  checked_out_by: z.string(),
+  status: z.enum(['out', 'checked_in', 'discarded']),
+  closed_at: z.string().nullable(),
+  closed_by: z.string().nullable(),
+  conflicts: z.array(z.object({ line: z.number(), reason: z.string(), office: z.string() })),
+});
+export type SessionView = z.infer<typeof SessionView>;
 
 export const Invoice = z.object({
   number: z.string(),
@@ -438,6 +463,7 @@ export const api = {
   },
   statementProfiles: () => call('statement_profiles', z.array(z.tuple([z.string(), Mapping]))),
   statementLines: (status: string | null) => call('statement_lines', z.array(Line), { status }),
+  sessions: () => call('sessions', z.array(SessionView)),
   statementConfirm: (lineId: number, studentNumber: string, amount: string | null) =>
     call('statement_confirm', z.object({ line_id: z.number(), student_number: z.string(), amount: money, status: z.string(), unassigned: money, alias_learned: z.string().nullable() }), { lineId, studentNumber, amount }),
   feeTolerance: () => call('fee_tolerance_get', money),

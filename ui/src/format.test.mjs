@@ -14,7 +14,9 @@ const source = readFileSync(join(here, 'format.ts'), 'utf8')
   .replace(/\(iso: string\): string/g, '(iso)')
   .replace(/\(b: boolean\)/g, '(b)')
   .replace(/\(a: unknown, b: unknown\): number/g, '(a, b)')
-  .replace(/\(v: unknown\)/g, '(v)');
+  .replace(/\(v: unknown\)/g, '(v)')
+  .replace(/\(rfc3339: string\): string/g, '(rfc3339)')
+  .replace(/\(n: number\)/g, '(n)');
 const file = join(mkdtempSync(join(tmpdir(), 'regie-format-')), 'format.mjs');
 writeFileSync(file, source);
 const f = await import(file);
@@ -33,4 +35,12 @@ test('dates in French', () => {
 test('sorting compares amounts as numbers and text the French way', () => {
   assert.ok(f.compareCells('1630.50', '200.00') > 0);
   assert.ok(f.compareCells('Éloïse', 'Zoé') < 0);
+});
+
+test('instants in French, local time', () => {
+  const shown = f.frDateTime('2026-12-01T09:30:05.123+00:00');
+  assert.match(shown, /^\d\d\/12\/2026 \d\d:\d\d$/);
+  const local = new Date('2026-12-01T09:30:05.123+00:00');
+  assert.ok(shown.endsWith(`${String(local.getHours()).padStart(2, '0')}:30`), shown);
+  assert.equal(f.frDateTime('pas une date'), 'pas une date');
 });

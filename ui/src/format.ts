@@ -22,6 +22,14 @@ export function frDate(iso: string): string {
   return `${d}/${m}/${y}`;
 }
 
+/** An instant the core wrote (RFC 3339), as the office reads it: "01/12/2026 09:30", local time. */
+export function frDateTime(rfc3339: string): string {
+  const t = new Date(rfc3339);
+  if (Number.isNaN(t.getTime())) return rfc3339;
+  const two = (n: number) => String(n).padStart(2, '0');
+  return `${two(t.getDate())}/${two(t.getMonth() + 1)}/${t.getFullYear()} ${two(t.getHours())}:${two(t.getMinutes())}`;
+}
+
 export const yesNo = (b: boolean) => (b ? 'Oui' : 'Non');
 
 export const planLabel: Record<string, string> = {

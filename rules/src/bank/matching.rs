@@ -45,6 +45,63 @@ pub struct Payee {
     pub aliases: Vec<String>,
 }
 
+/// An open installment as the ledger holds it, before it is grouped by student.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OpenInstallment {
+    pub student_id: i64,
+    pub invoice_id: i64,
+    pub installment_id: i64,
+    pub n: i64,
+    pub due_date: NaiveDate,
+    pub left: Money,
+}
+
+/// Who a student is, for the matcher: number, names, school, and the names payers used before.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PayeeName {
+    pub number: String,
+    pub last_name: String,
+    pub first_name: String,
+    pub school: School,
+    pub aliases: Vec<String>,
+}
+
+/// The students who may be paying, each with their open installments in the order a payment
+/// settles them: by due date, then invoice, then rank. An installment whose student or invoice
+/// is not given is left out (the ledger's keys make it impossible).
+pub fn payees(
+    mut open: Vec<OpenInstallment>,
+    mut students: HashMap<i64, PayeeName>,
+    invoice_numbers: &HashMap<i64, String>,
+) -> Vec<Payee> {
+    open.sort_by_key(|o| (o.student_id, o.due_date, o.invoice_id, o.n));
+    let mut out: Vec<Payee> = Vec::new();
+    for o in open {
+        let Some(invoice_number) = invoice_numbers.get(&o.invoice_id) else { continue };
+        if out.last().is_none_or(|p| p.student_id != o.student_id) {
+            let Some(who) = students.remove(&o.student_id) else { continue };
+            out.push(Payee {
+                student_id: o.student_id,
+                number: who.number,
+                last_name: who.last_name,
+                first_name: who.first_name,
+                school: who.school,
+                open: Vec::new(),
+                aliases: who.aliases,
+            });
+        }
+        let p = out.last_mut().expect("the student's payee was just pushed or is the last");
+        p.open.push(OpenItem {
+            installment_id: o.installment_id,
+            n: o.n,
+            due_date: o.due_date,
+            left: o.left,
+            invoice_number: invoice_number.clone(),
+        });
+    }
+    out
+}
+
 /// A ranked candidate for a line.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Suggestion {
@@ -513,6 +570,44 @@ fn amount_fit(p: &Payee, amount: Money, rules: &MatchRules) -> (i64, Vec<String>
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn payees_hold_their_open_installments_in_settling_order() {
+        let d = |m, day| NaiveDate::from_ymd_opt(2025, m, day).unwrap();
+        let item = |student_id, invoice_id, installment_id, n, due_date| OpenInstallment {
+            student_id,
+            invoice_id,
+            installment_id,
+            n,
+            due_date,
+            left: Money::from_cents(100),
+        };
+        let who = |number: &str| PayeeName {
+            number: number.into(),
+            last_name: "Martin".into(),
+            first_name: "Léa".into(),
+            school: School::Isima,
+            aliases: vec!["M LEA MARTIN".into()],
+        };
+        let open = vec![
+            item(2, 20, 203, 3, d(12, 10)),
+            item(1, 10, 102, 2, d(11, 10)),
+            item(2, 21, 211, 1, d(10, 10)),
+            item(1, 10, 101, 1, d(10, 10)),
+            item(2, 20, 202, 2, d(11, 10)),
+            item(3, 30, 301, 1, d(10, 10)),
+        ];
+        let students = HashMap::from([(1, who("22000001")), (2, who("22000002"))]);
+        let invoices =
+            HashMap::from([(10, "F2025-00010".into()), (20, "F2025-00020".into()), (21, "F2025-00021".into())]);
+        let payees = payees(open, students, &invoices);
+        let order: Vec<(i64, Vec<i64>)> =
+            payees.iter().map(|p| (p.student_id, p.open.iter().map(|o| o.installment_id).collect())).collect();
+        // Student 3 is unknown: left out, no panic.
+        assert_eq!(order, [(1, vec![101, 102]), (2, vec![211, 202, 203])]);
+        assert_eq!(payees[1].open[0].invoice_number, "F2025-00021");
+        assert_eq!(payees[0].aliases, ["M LEA MARTIN"]);
+    }
 
     fn d(m: u32, day: u32) -> NaiveDate {
         NaiveDate::from_ymd_opt(2025, m, day).unwrap()

@@ -1,0 +1,572 @@
+//! Storage of offline sessions: in the office, the sessions checked out, the lines each took and
+//! what became of each decision brought back; in a session file, its origin, versions and the
+//! decisions taken offline. Also the copy of an office's rows into a new session file.
+
+use std::collections::HashMap;
+
+use chrono::NaiveDate;
+use sqlx::{QueryBuilder, Row, Sqlite, TypeInfo, ValueRef};
+
+use super::{Conn, Engine};
+use crate::{Error, Result};
+
+/// A session as the office knows it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct SessionRow {
+    pub name: String,
+    pub file: String,
+    pub checked_out_at: String,
+    pub checked_out_by: String,
+    pub status: String,
+    pub closed_at: Option<String>,
+    pub closed_by: Option<String>,
+}
+
+pub async fn insert(conn: &mut Conn, name: &str, file: &str, at: &str, by: &str) -> Result<()> {
+    on!(conn, |c| sqlx::query(
+        "INSERT INTO sessions (name, file, checked_out_at, checked_out_by, status) VALUES ($1, $2, $3, $4, 'out')",
+    )
+    .bind(name)
+    .bind(file)
+    .bind(at)
+    .bind(by)
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+pub async fn by_name(conn: &mut Conn, name: &str) -> Result<Option<SessionRow>> {
+    Ok(on!(conn, |c| sqlx::query_as(
+        "SELECT name, file, checked_out_at, checked_out_by, status, closed_at, closed_by FROM sessions WHERE name = $1",
+    )
+    .bind(name)
+    .fetch_optional(c)
+    .await)?)
+}
+
+pub async fn list(conn: &mut Conn) -> Result<Vec<SessionRow>> {
+    Ok(on!(conn, |c| sqlx::query_as(
+        "SELECT name, file, checked_out_at, checked_out_by, status, closed_at, closed_by FROM sessions
+         ORDER BY checked_out_at DESC, name",
+    )
+    .fetch_all(c)
+    .await)?)
+}
+
+/// Closes a session (`checked_in` or `discarded`): its lines are no longer shown as taken.
+pub async fn close(conn: &mut Conn, name: &str, status: &str, at: &str, by: &str) -> Result<()> {
+    on!(conn, |c| sqlx::query("UPDATE sessions SET status = $1, closed_at = $2, closed_by = $3 WHERE name = $4")
+        .bind(status)
+        .bind(at)
+        .bind(by)
+        .bind(name)
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+/// The lines a check-out may take: of these statuses (and of this statement), not held by a
+/// session still out; each with its version: how many payments and reversals it is linked to,
+/// and what they add up to.
+pub async fn takeable_lines(
+    conn: &mut Conn,
+    statuses: &[&'static str],
+    statement: Option<i64>,
+) -> Result<Vec<(i64, i64, i64)>> {
+    let wanted = format!(",{},", statuses.join(","));
+    Ok(on!(conn, |c| sqlx::query_as(
+        "SELECT l.id,
+                (SELECT COUNT(*) FROM line_payments lp WHERE lp.line_id = l.id),
+                COALESCE((SELECT CAST(SUM(p.amount_cents) AS BIGINT) FROM line_payments lp
+                          JOIN payments p ON p.id = lp.payment_id WHERE lp.line_id = l.id), 0)
+         FROM statement_lines l
+         WHERE $1 LIKE '%,' || l.status || ',%' AND ($2 IS NULL OR l.statement_id = $2)
+           AND l.remittance IS NULL
+           AND NOT EXISTS (SELECT 1 FROM session_lines sl JOIN sessions s ON s.name = sl.session
+                           WHERE sl.line_id = l.id AND s.status = 'out')
+         ORDER BY l.date, l.id",
+    )
+    .bind(wanted)
+    .bind(statement)
+    .fetch_all(c)
+    .await)?)
+}
+
+pub async fn take_line(conn: &mut Conn, session: &str, line_id: i64, links: i64, assigned_cents: i64) -> Result<()> {
+    on!(conn, |c| sqlx::query(
+        "INSERT INTO session_lines (session, line_id, links, assigned_cents) VALUES ($1, $2, $3, $4)",
+    )
+    .bind(session)
+    .bind(line_id)
+    .bind(links)
+    .bind(assigned_cents)
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+/// The version of `line_id` when `session` took it: (links, assigned cents).
+pub async fn taken(conn: &mut Conn, session: &str, line_id: i64) -> Result<Option<(i64, i64)>> {
+    Ok(on!(conn, |c| sqlx::query_as(
+        "SELECT links, assigned_cents FROM session_lines WHERE session = $1 AND line_id = $2"
+    )
+    .bind(session)
+    .bind(line_id)
+    .fetch_optional(c)
+    .await)?)
+}
+
+/// How many payments and reversals a line is linked to now.
+pub async fn line_links(conn: &mut Conn, line_id: i64) -> Result<i64> {
+    let (n,): (i64,) = on!(conn, |c| sqlx::query_as("SELECT COUNT(*) FROM line_payments WHERE line_id = $1")
+        .bind(line_id)
+        .fetch_one(c)
+        .await)?;
+    Ok(n)
+}
+
+/// The links the session's applied decisions added to a line.
+pub async fn returned_links(conn: &mut Conn, session: &str, line_id: i64) -> Result<i64> {
+    let (n,): (i64,) = on!(conn, |c| sqlx::query_as(
+        "SELECT CAST(COALESCE(SUM(links), 0) AS BIGINT) FROM session_returns
+         WHERE session = $1 AND line_id = $2 AND outcome = 'applied'",
+    )
+    .bind(session)
+    .bind(line_id)
+    .fetch_one(c)
+    .await)?;
+    Ok(n)
+}
+
+/// What a decision already became in the office: `applied` or `conflict`.
+pub async fn returned(conn: &mut Conn, session: &str, seq: i64) -> Result<Option<String>> {
+    let row: Option<(String,)> =
+        on!(conn, |c| sqlx::query_as("SELECT outcome FROM session_returns WHERE session = $1 AND seq = $2")
+            .bind(session)
+            .bind(seq)
+            .fetch_optional(c)
+            .await)?;
+    Ok(row.map(|(o,)| o))
+}
+
+/// A decision brought back: what it became in the office.
+pub struct Return<'a> {
+    pub session: &'a str,
+    pub seq: i64,
+    pub line_id: i64,
+    pub applied: bool,
+    pub links: i64,
+    pub reason: Option<&'a str>,
+    pub office: Option<&'a str>,
+    pub at: &'a str,
+    pub by: &'a str,
+}
+
+/// Records what a decision became; a conflict met again is replaced by the newer finding.
+pub async fn record_return(conn: &mut Conn, r: &Return<'_>) -> Result<()> {
+    on!(conn, |c| sqlx::query(
+        "INSERT INTO session_returns (session, seq, line_id, outcome, links, reason, office, returned_at, returned_by)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+         ON CONFLICT (session, seq) DO UPDATE SET outcome = excluded.outcome, links = excluded.links,
+             reason = excluded.reason, office = excluded.office, returned_at = excluded.returned_at,
+             returned_by = excluded.returned_by",
+    )
+    .bind(r.session)
+    .bind(r.seq)
+    .bind(r.line_id)
+    .bind(if r.applied { "applied" } else { "conflict" })
+    .bind(r.links)
+    .bind(r.reason)
+    .bind(r.office)
+    .bind(r.at)
+    .bind(r.by)
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+/// The conflicts a session's check-ins left, for the window: (line, reason, office).
+pub async fn conflicts(conn: &mut Conn, session: &str) -> Result<Vec<(i64, String, String)>> {
+    Ok(on!(conn, |c| sqlx::query_as(
+        "SELECT line_id, COALESCE(reason, ''), COALESCE(office, '') FROM session_returns
+         WHERE session = $1 AND outcome = 'conflict' ORDER BY seq",
+    )
+    .bind(session)
+    .fetch_all(c)
+    .await)?)
+}
+
+/// Which session holds each line still out: line id -> (session, by, since).
+pub async fn lines_out(conn: &mut Conn) -> Result<HashMap<i64, (String, String, String)>> {
+    let rows: Vec<(i64, String, String, String)> = on!(conn, |c| sqlx::query_as(
+        "SELECT sl.line_id, s.name, s.checked_out_by, s.checked_out_at
+         FROM session_lines sl JOIN sessions s ON s.name = sl.session WHERE s.status = 'out'",
+    )
+    .fetch_all(c)
+    .await)?;
+    Ok(rows.into_iter().map(|(l, n, by, at)| (l, (n, by, at))).collect())
+}
+
+/// What the office did on a line since `since` (RFC 3339): (at, actor, action), from the audit log.
+pub async fn line_history(conn: &mut Conn, line_id: i64, since: &str) -> Result<Vec<(String, String, String)>> {
+    Ok(on!(conn, |c| sqlx::query_as(
+        "SELECT at, actor, action FROM audit_log
+         WHERE entity = 'statement_line' AND entity_id = $1 AND at >= $2 ORDER BY id",
+    )
+    .bind(line_id.to_string())
+    .bind(since)
+    .fetch_all(c)
+    .await)?)
+}
+
+// --- In a session file.
+
+/// Where a session file comes from.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Origin {
+    pub name: String,
+    pub office: String,
+    pub checked_out_at: String,
+    pub checked_out_by: String,
+}
+
+/// The session this database is, when it is a session file.
+pub async fn origin(conn: &mut Conn) -> Result<Option<Origin>> {
+    Ok(on!(conn, |c| sqlx::query_as("SELECT name, office, checked_out_at, checked_out_by FROM session_origin")
+        .fetch_optional(c)
+        .await)?)
+}
+
+pub async fn insert_origin(conn: &mut Conn, o: &Origin) -> Result<()> {
+    on!(conn, |c| sqlx::query(
+        "INSERT INTO session_origin (name, office, checked_out_at, checked_out_by) VALUES ($1, $2, $3, $4)",
+    )
+    .bind(&o.name)
+    .bind(&o.office)
+    .bind(&o.checked_out_at)
+    .bind(&o.checked_out_by)
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+pub async fn insert_version(conn: &mut Conn, kind: &str, row_id: i64, version: &str) -> Result<()> {
+    on!(conn, |c| sqlx::query("INSERT INTO session_versions (kind, row_id, version) VALUES ($1, $2, $3)")
+        .bind(kind)
+        .bind(row_id)
+        .bind(version)
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+/// The versions of the rows of one kind a session took: row id -> version.
+pub async fn versions(conn: &mut Conn, kind: &str) -> Result<HashMap<i64, String>> {
+    let rows: Vec<(i64, String)> =
+        on!(conn, |c| sqlx::query_as("SELECT row_id, version FROM session_versions WHERE kind = $1")
+            .bind(kind)
+            .fetch_all(c)
+            .await)?;
+    Ok(rows.into_iter().collect())
+}
+
+/// A decision taken on a session file, as a check-in replays it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Decision {
+    pub seq: i64,
+    pub action: String,
+    pub line_id: i64,
+    pub student_number: Option<String>,
+    pub amount_cents: Option<i64>,
+    pub payment_id: Option<i64>,
+    pub reason: Option<String>,
+    pub date: NaiveDate,
+    pub actor: String,
+    pub at: String,
+}
+
+#[allow(clippy::too_many_arguments)]
+pub async fn record_decision(
+    conn: &mut Conn,
+    action: &str,
+    line_id: i64,
+    student_number: Option<&str>,
+    amount_cents: Option<i64>,
+    payment_id: Option<i64>,
+    reason: Option<&str>,
+    date: NaiveDate,
+    actor: &str,
+) -> Result<()> {
+    on!(conn, |c| {
+        sqlx::query(
+        "INSERT INTO session_decisions (action, line_id, student_number, amount_cents, payment_id, reason, date, actor, at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+    )
+    .bind(action)
+    .bind(line_id)
+    .bind(student_number)
+    .bind(amount_cents)
+    .bind(payment_id)
+    .bind(reason)
+    .bind(date)
+    .bind(actor)
+    .bind(chrono::Utc::now().to_rfc3339())
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected())
+    })?;
+    Ok(())
+}
+
+pub async fn decisions(conn: &mut Conn) -> Result<Vec<Decision>> {
+    Ok(on!(conn, |c| sqlx::query_as(
+        "SELECT seq, action, line_id, student_number, amount_cents, payment_id, reason, date, actor, at
+         FROM session_decisions ORDER BY seq",
+    )
+    .fetch_all(c)
+    .await)?)
+}
+
+/// The (installment, cents) parts a payment was allocated in.
+pub async fn allocations_of(conn: &mut Conn, payment_id: i64) -> Result<Vec<(i64, i64)>> {
+    Ok(on!(conn, |c| sqlx::query_as(
+        "SELECT installment_id, amount_cents FROM allocations WHERE payment_id = $1 ORDER BY installment_id"
+    )
+    .bind(payment_id)
+    .fetch_all(c)
+    .await)?)
+}
+
+// --- The copy into a new session file.
+
+/// The tables a session file holds, parents before children, each with the column its rows are
+/// chosen by (`None`: the whole table). The ids are those of the office.
+pub const COPIED: [(&str, Option<&str>); 22] = [
+    ("school_settings", None),
+    ("programmes", None),
+    ("fee_grid", None),
+    ("session_labels", None),
+    ("users", None),
+    ("app_prefs", None),
+    ("import_profiles", None),
+    // Every student, so that a line can go to anyone; the ledger only of those concerned.
+    ("students", None),
+    ("payer_aliases", Some("student_id")),
+    ("requests", Some("student_id")),
+    ("orders", Some("student_id")),
+    ("invoices", Some("student_id")),
+    ("invoice_lines", Some("invoice_id")),
+    ("installments", Some("invoice_id")),
+    ("payments", Some("student_id")),
+    ("allocations", Some("payment_id")),
+    ("credit_notes", Some("invoice_id")),
+    ("refunds", Some("student_id")),
+    ("credit_allocations", Some("credit_note_id")),
+    ("statements", Some("id")),
+    ("statement_lines", Some("id")),
+    ("line_payments", Some("line_id")),
+];
+
+/// The ids of `table`'s rows whose `column` is among `among`.
+pub async fn ids_where(conn: &mut Conn, table: &'static str, column: &'static str, among: &[i64]) -> Result<Vec<i64>> {
+    let head: &'static str = match (table, column) {
+        ("invoices", "student_id") => "SELECT id FROM invoices WHERE student_id IN (",
+        ("payments", "student_id") => "SELECT id FROM payments WHERE student_id IN (",
+        ("credit_notes", "invoice_id") => "SELECT id FROM credit_notes WHERE invoice_id IN (",
+        _ => return Err(Error::Invalid(format!("{table}.{column} : pas une sélection de session"))),
+    };
+    let mut ids: Vec<i64> = super::by_ids(conn, head, among).await?;
+    ids.sort_unstable();
+    Ok(ids)
+}
+
+/// Every student with an open installment (something left to pay on it).
+pub async fn students_owing(conn: &mut Conn) -> Result<Vec<i64>> {
+    let rows: Vec<(i64,)> = on!(conn, |c| sqlx::query_as(
+        "SELECT DISTINCT i.student_id FROM installment_balances b JOIN invoices i ON i.id = b.invoice_id
+         WHERE b.status <> 'cancelled' AND b.amount_cents - b.paid_cents - b.credited_cents > 0
+         ORDER BY i.student_id",
+    )
+    .fetch_all(c)
+    .await)?;
+    Ok(rows.into_iter().map(|(id,)| id).collect())
+}
+
+/// The students of the payments linked to these lines.
+pub async fn line_students(conn: &mut Conn, lines: &[i64]) -> Result<Vec<i64>> {
+    super::by_ids(
+        conn,
+        "SELECT DISTINCT p.student_id FROM line_payments lp JOIN payments p ON p.id = lp.payment_id
+         WHERE lp.line_id IN (",
+        lines,
+    )
+    .await
+}
+
+/// The students' ids of these numbers.
+pub async fn student_ids(conn: &mut Conn, numbers: &[String]) -> Result<Vec<i64>> {
+    let mut out = Vec::new();
+    for chunk in numbers.chunks(500) {
+        let rows: Vec<(i64,)> = on!(conn, |c| {
+            let mut q = QueryBuilder::new("SELECT id FROM students WHERE number IN (");
+            let mut list = q.separated(", ");
+            for n in chunk {
+                list.push_bind(n.clone());
+            }
+            q.push(")");
+            q.build_query_as().fetch_all(c).await
+        })?;
+        out.extend(rows.into_iter().map(|(id,)| id));
+    }
+    Ok(out)
+}
+
+/// One value on its way from the office (either engine) to a session file.
+enum Value {
+    Null,
+    Int(i64),
+    Text(String),
+    Date(NaiveDate),
+    Bool(bool),
+}
+
+fn unreadable(table: &str, column: &str, what: impl std::fmt::Display) -> Error {
+    Error::Invalid(format!("{table}.{column} : valeur illisible pour la session ({what})"))
+}
+
+/// Empties a table of the new session file (the settings a new database is seeded with).
+pub async fn clear(target: &mut Conn, table: &'static str) -> Result<()> {
+    let Engine::Sqlite(t) = target.engine() else { return Err(not_a_file()) };
+    QueryBuilder::<Sqlite>::new(format!("DELETE FROM {table}")).build().execute(t).await?;
+    Ok(())
+}
+
+fn not_a_file() -> Error {
+    Error::Invalid("une session s'écrit dans un fichier SQLite".into())
+}
+
+/// Copies the rows of `table` whose `column` is among `among` (all of them when `column` is
+/// `None`) from the office into the session file, ids kept. Returns how many.
+pub async fn copy_rows(
+    source: &mut Conn,
+    target: &mut Conn,
+    table: &'static str,
+    column: Option<&'static str>,
+    among: &[i64],
+) -> Result<u64> {
+    let chunks: Vec<&[i64]> = match column {
+        None => vec![&[]],
+        Some(_) => among.chunks(500).collect(),
+    };
+    let mut copied = 0;
+    for chunk in chunks {
+        let rows: Vec<(Vec<String>, Vec<Value>)> = match source.engine() {
+            Engine::Sqlite(c) => {
+                let mut q = QueryBuilder::<Sqlite>::new(format!("SELECT * FROM {table}"));
+                if let Some(col) = column {
+                    q.push(format!(" WHERE {col} IN ("));
+                    let mut list = q.separated(", ");
+                    for id in chunk {
+                        list.push_bind(*id);
+                    }
+                    q.push(")");
+                }
+                q.push(" ORDER BY 1");
+                let rows = q.build().fetch_all(c).await?;
+                rows.iter().map(|r| sqlite_values(table, r)).collect::<Result<_>>()?
+            }
+            Engine::Postgres(c) => {
+                let mut q = QueryBuilder::<sqlx::Postgres>::new(format!("SELECT * FROM {table}"));
+                if let Some(col) = column {
+                    q.push(format!(" WHERE {col} IN ("));
+                    let mut list = q.separated(", ");
+                    for id in chunk {
+                        list.push_bind(*id);
+                    }
+                    q.push(")");
+                }
+                q.push(" ORDER BY 1");
+                let rows = q.build().fetch_all(c).await?;
+                rows.iter().map(|r| postgres_values(table, r)).collect::<Result<_>>()?
+            }
+        };
+        let Some((names, _)) = rows.first() else { continue };
+        let names = names.clone();
+        let Engine::Sqlite(t) = target.engine() else { return Err(not_a_file()) };
+        // SQLite takes at most 32,766 bound values per statement.
+        for part in rows.chunks((30_000 / names.len().max(1)).max(1)) {
+            let mut q = QueryBuilder::<Sqlite>::new(format!("INSERT INTO {table} ({}) ", names.join(", ")));
+            q.push_values(part, |mut b, (_, values)| {
+                for v in values {
+                    match v {
+                        Value::Null => b.push_bind(None::<i64>),
+                        Value::Int(x) => b.push_bind(*x),
+                        Value::Text(x) => b.push_bind(x.clone()),
+                        Value::Date(x) => b.push_bind(*x),
+                        Value::Bool(x) => b.push_bind(*x),
+                    };
+                }
+            });
+            q.build().execute(&mut *t).await?;
+        }
+        copied += rows.len() as u64;
+    }
+    Ok(copied)
+}
+
+fn sqlite_values(table: &str, row: &sqlx::sqlite::SqliteRow) -> Result<(Vec<String>, Vec<Value>)> {
+    use sqlx::Column;
+    let mut names = Vec::with_capacity(row.len());
+    let mut values = Vec::with_capacity(row.len());
+    for (i, col) in row.columns().iter().enumerate() {
+        let name = col.name();
+        let raw = row.try_get_raw(i)?;
+        let value = if raw.is_null() {
+            Value::Null
+        } else {
+            match raw.type_info().name() {
+                "INTEGER" | "BOOLEAN" | "INT" | "BIGINT" => {
+                    Value::Int(row.try_get(i).map_err(|e| unreadable(table, name, e))?)
+                }
+                "TEXT" | "DATE" | "DATETIME" => Value::Text(row.try_get(i).map_err(|e| unreadable(table, name, e))?),
+                other => return Err(unreadable(table, name, other)),
+            }
+        };
+        names.push(name.to_string());
+        values.push(value);
+    }
+    Ok((names, values))
+}
+
+fn postgres_values(table: &str, row: &sqlx::postgres::PgRow) -> Result<(Vec<String>, Vec<Value>)> {
+    use sqlx::Column;
+    let mut names = Vec::with_capacity(row.len());
+    let mut values = Vec::with_capacity(row.len());
+    for (i, col) in row.columns().iter().enumerate() {
+        let name = col.name();
+        let raw = row.try_get_raw(i)?;
+        let bad = |e: sqlx::Error| unreadable(table, name, e);
+        let value = if raw.is_null() {
+            Value::Null
+        } else {
+            match raw.type_info().name() {
+                "INT8" => Value::Int(row.try_get(i).map_err(bad)?),
+                "INT4" => Value::Int(row.try_get::<i32, _>(i).map_err(bad)?.into()),
+                "INT2" => Value::Int(row.try_get::<i16, _>(i).map_err(bad)?.into()),
+                "BOOL" => Value::Bool(row.try_get(i).map_err(bad)?),
+                "DATE" => Value::Date(row.try_get(i).map_err(bad)?),
+                "TEXT" | "VARCHAR" => Value::Text(row.try_get(i).map_err(bad)?),
+                other => return Err(unreadable(table, name, other)),
+            }
+        };
+        names.push(name.to_string());
+        values.push(value);
+    }
+    Ok((names, values))
+}

@@ -1,0 +1,184 @@
+//! Offline sessions on real databases: lines checked out of the office (SQLite or PostgreSQL) into
+//! a SQLite file, decided there with the same commands, and checked back in, each decision
+//! re-checked against what the office did meanwhile.
+
+mod common;
+
+use chrono::NaiveDate;
+use common::{AMINE_BENALI, CHLOE_MOREAU, LEA_DURAND, PAUL_DURAND, regie, write_1252};
+use regie::Store;
+use regie::bank::{self, Columns};
+use regie::money::Money;
+
+fn d(y: i32, m: u32, day: u32) -> NaiveDate {
+    NaiveDate::from_ymd_opt(y, m, day).unwrap()
+}
+
+/// Three transfers no rule can tie to a student: a parent, an initial, a family name alone.
+const UNCLEAR: &str = "Date;Date de valeur;Débit;Crédit;Libellé;Solde\r\n\
+08/09/2025;08/09/2025;;618,00;VIR SEPA RECU /DE M OU MME R. PARENT /MOTIF SCOLARITE;\r\n\
+08/09/2025;08/09/2025;;206,00;VIR SEPA RECU /DE J. P. /MOTIF INSCRIPTION;\r\n\
+09/09/2025;09/09/2025;;618,00;VIR SEPA RECU /DE FAMILLE X /MOTIF ECOLE;\r\n";
+
+/// An office with four students' schedules and the three unclear lines of `UNCLEAR`, by label.
+async fn office(tag: &str) -> (Store, std::path::PathBuf, [i64; 3]) {
+    let (store, dir) = common::approved(tag, &[LEA_DURAND, PAUL_DURAND, AMINE_BENALI, CHLOE_MOREAU]).await;
+    let file = dir.join("releve.csv");
+    write_1252(&file, UNCLEAR);
+    bank::import_file(&store, &file, Columns::Detect, "claire").await.unwrap();
+    let lines = bank::lines(&store, None).await.unwrap();
+    assert!(lines.iter().all(|l| l.student_number.is_none()), "nothing matched by itself: {lines:?}");
+    let id = |part: &str| lines.iter().find(|l| l.label.contains(part)).unwrap().id;
+    (store, dir, [id("PARENT"), id("J. P."), id("FAMILLE X")])
+}
+
+fn balance(db: &std::path::Path, number: &str) -> Money {
+    let pos = regie(db, &["account", number, "--json"]).json();
+    Money::parse(pos["summary"]["balance"].as_str().unwrap()).unwrap()
+}
+
+#[tokio::test]
+async fn two_decisions_come_back_and_the_one_the_office_took_differently_is_a_conflict() {
+    let (store, dir, [parent, initials, family]) = office("session-three").await;
+    let db = common::db_of(&store);
+    let laptop = dir.join("portable.sqlite");
+    let out = regie(&db, &["--user", "luc", "session", "checkout", "--out", laptop.to_str().unwrap(), "--json"]).json();
+    assert_eq!(out["lines"], 3, "{out}");
+    let name = out["session"].as_str().unwrap().to_string();
+    let before: Vec<Money> = ["25000001", "25000002", "25000003", "25000004"].iter().map(|n| balance(&db, n)).collect();
+
+    // The laptop is a database like any other, which knows it is a session of this office.
+    let info = regie(&laptop, &["session", "info", "--json"]).json();
+    assert_eq!(info["name"], name.as_str());
+    assert_eq!(regie(&laptop, &["statements", "lines", "--json"]).json().as_array().unwrap().len(), 3);
+    let l = laptop.to_str().unwrap();
+    for (line, student) in [(parent, "25000001"), (initials, "25000002"), (family, "25000003")] {
+        let done = regie(&laptop, &["--user", "luc", "statements", "confirm", &line.to_string(), student, "--json"]);
+        assert!(done.ok, "{}", done.stderr);
+    }
+    assert_eq!(regie(&laptop, &["session", "info", "--json"]).json()["decisions"], 3);
+    // What would never reach the office is refused on the laptop: a statement import, a decision.
+    let import = regie(&laptop, &["statements", "import", dir.join("releve.csv").to_str().unwrap()]);
+    assert!(!import.ok && import.stderr.contains("session hors ligne"), "{}", import.stderr);
+    let approve = regie(&laptop, &["requests", "approve", "1"]);
+    assert!(!approve.ok && approve.stderr.contains("session hors ligne"), "{}", approve.stderr);
+    // Meanwhile the office gives the family's transfer to Chloé.
+    let office_did =
+        regie(&db, &["--user", "claire", "statements", "confirm", &family.to_string(), "25000004", "--json"]);
+    assert!(office_did.ok, "{}", office_did.stderr);
+
+    let back = regie(&db, &["--user", "claire", "session", "checkin", l, "--json"]).json();
+    assert_eq!((back["applied"].as_u64(), back["already_applied"].as_u64()), (Some(2), Some(0)), "{back}");
+    let conflicts = back["conflicts"].as_array().unwrap();
+    assert_eq!(conflicts.len(), 1, "{back}");
+    assert_eq!(conflicts[0]["line"], family);
+    assert!(conflicts[0]["reason"].as_str().unwrap().contains("traitée au bureau"), "{back}");
+    assert!(conflicts[0]["office"].as_str().unwrap().starts_with("rapprochée par claire le "), "{back}");
+
+    // Checking in twice applies nothing new.
+    let again = regie(&db, &["--user", "claire", "session", "checkin", l, "--json"]).json();
+    assert_eq!((again["applied"].as_u64(), again["already_applied"].as_u64()), (Some(0), Some(2)), "{again}");
+    assert_eq!(again["conflicts"].as_array().unwrap().len(), 1);
+
+    // No transfer paid twice: each line carries its amount once, the family's to Chloé alone.
+    let lines = bank::lines(&store, None).await.unwrap();
+    for (line, student) in [(parent, "25000001"), (initials, "25000002"), (family, "25000004")] {
+        let l = lines.iter().find(|x| x.id == line).unwrap();
+        assert_eq!((l.student_number.as_deref(), l.unassigned), (Some(student), Money::ZERO), "{l:?}");
+    }
+    let (payments,): (i64,) = common::one(&store, "SELECT COUNT(*) FROM line_payments").await;
+    assert_eq!(payments, 3);
+    // The positions, to the cent.
+    let after: Vec<Money> = ["25000001", "25000002", "25000003", "25000004"].iter().map(|n| balance(&db, n)).collect();
+    let paid = [61800, 20600, 0, 61800].map(Money::from_cents);
+    for i in 0..4 {
+        assert_eq!(after[i], before[i] - paid[i], "student {i}");
+    }
+    // Audited with the session, the laptop's user and the one who checked in.
+    let log: Vec<(String, String, String)> =
+        common::rows(&store, "SELECT actor, action, details FROM audit_log WHERE action LIKE 'session.%' ORDER BY id")
+            .await;
+    let applied: Vec<_> = log.iter().filter(|(_, a, _)| a == "session.apply").collect();
+    assert_eq!(applied.len(), 2);
+    assert!(applied.iter().all(|(actor, _, details)| actor == "claire"
+        && details.contains(&name)
+        && details.contains("\"laptop_user\":\"luc\"")));
+    assert_eq!(log.iter().filter(|(_, a, _)| a == "session.checkin").count(), 2);
+    assert_eq!(log.first().map(|(a, b, _)| (a.as_str(), b.as_str())), Some(("luc", "session.checkout")));
+    // The conflict stays for the window, and the session is closed: its lines are free again.
+    let sessions = regie(&db, &["session", "list", "--json"]).json();
+    assert_eq!(sessions[0]["status"], "checked_in");
+    assert_eq!(sessions[0]["conflicts"][0]["line"], family);
+}
+
+#[tokio::test]
+async fn a_payment_the_office_recorded_meanwhile_makes_the_offline_allocation_a_conflict() {
+    let (store, dir, [_, initials, _]) = office("session-moved").await;
+    let laptop = dir.join("portable.sqlite");
+    regie::session::checkout(&store, &laptop, &regie::session::DEFAULT_LINES, None, "luc").await.unwrap();
+    let file = Store::open(&laptop).await.unwrap();
+    // Offline, Paul's 206 goes to his first installment...
+    bank::confirm(&file, initials, "25000002", None, "luc").await.unwrap();
+    file.close().await;
+    // ...which the office meanwhile saw paid by card.
+    common::pay(&store, "25000002", d(2025, 9, 10), Money::from_cents(20600), regie::ledger::PaymentMethod::Card).await;
+    let before = regie::ledger::account_position(&store, "25000002").await.unwrap();
+    let back = regie::session::checkin(&store, &laptop, "claire").await.unwrap();
+    assert_eq!((back.applied, back.conflicts.len()), (0, 1), "{back:?}");
+    let c = &back.conflicts[0];
+    assert!(c.reason.contains("les échéances de 25000002 ont changé au bureau"), "{c:?}");
+    assert!(c.office.contains("reste"), "{c:?}");
+    let after = regie::ledger::account_position(&store, "25000002").await.unwrap();
+    assert_eq!(after.summary.balance, before.summary.balance, "nothing applied");
+    assert_eq!(after.payments.len(), before.payments.len());
+}
+
+#[tokio::test]
+async fn a_discarded_session_releases_its_lines_and_cannot_come_back() {
+    let (store, dir, lines) = office("session-discard").await;
+    let db = common::db_of(&store);
+    let first = dir.join("un.sqlite");
+    let out = regie::session::checkout(&store, &first, &regie::session::DEFAULT_LINES, None, "luc").await.unwrap();
+    // The office shows who has the lines; a second laptop finds none left to take.
+    let shown = bank::lines(&store, None).await.unwrap();
+    assert!(
+        shown
+            .iter()
+            .filter(|l| lines.contains(&l.id))
+            .all(|l| l.checked_out.as_deref().is_some_and(|c| c.contains("luc")))
+    );
+    let second = dir.join("deux.sqlite");
+    let none = regie::session::checkout(&store, &second, &regie::session::DEFAULT_LINES, None, "anne").await;
+    assert!(none.unwrap_err().to_string().contains("aucune ligne"));
+    assert!(!second.exists(), "nothing written");
+    // A session is not an office, and an office file is not a session.
+    let from_session = regie::session::checkout(
+        &Store::open(&first).await.unwrap(),
+        &second,
+        &regie::session::DEFAULT_LINES,
+        None,
+        "luc",
+    )
+    .await;
+    assert!(from_session.unwrap_err().to_string().contains("déjà une session"));
+    let office_file = dir.join("bureau.sqlite");
+    Store::open(&office_file).await.unwrap().close().await;
+    assert!(
+        regie::session::checkin(&store, &office_file, "claire")
+            .await
+            .unwrap_err()
+            .to_string()
+            .contains("n'est pas une session")
+    );
+    // Discarded: the lines are free for another laptop, and the file can no longer come back.
+    let refused = regie(&db, &["session", "discard", &out.session, "--reason", " ", "--json"]);
+    assert!(!refused.ok, "a reason is required");
+    let gone =
+        regie(&db, &["--user", "claire", "session", "discard", &out.session, "--reason", "portable perdu", "--json"]);
+    assert!(gone.ok, "{}", gone.stderr);
+    assert!(bank::lines(&store, None).await.unwrap().iter().all(|l| l.checked_out.is_none()));
+    let again = regie::session::checkout(&store, &second, &regie::session::DEFAULT_LINES, None, "anne").await.unwrap();
+    assert_eq!(again.lines, 3);
+    let late = regie::session::checkin(&store, &first, "claire").await.unwrap_err();
+    assert_eq!(late.code(), "conflict", "{late}");
+}
