@@ -340,6 +340,12 @@ enum StatementsCommand {
         #[arg(long)]
         reason: String,
     },
+    /// Put a line still to decide on hold, with the reason (it stays to decide).
+    Hold {
+        line_id: i64,
+        #[arg(long)]
+        reason: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -920,6 +926,12 @@ async fn statements(db: &Option<PathBuf>, command: StatementsCommand, user: &str
             let n = bank::undo(&store, line_id, &reason, chrono::Local::now().date_naive(), user).await?;
             emit(json, &serde_json::json!({"line_id": line_id, "reversed": n}), |_| {
                 format!("ligne {line_id}: {n} règlement(s) annulé(s)")
+            })
+        }
+        StatementsCommand::Hold { line_id, reason } => {
+            bank::hold(&store, line_id, &reason, user).await?;
+            emit(json, &serde_json::json!({"line_id": line_id, "held": reason.trim()}), |_| {
+                format!("ligne {line_id} en attente : {}", reason.trim())
             })
         }
     }

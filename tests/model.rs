@@ -87,12 +87,14 @@ enum Op {
     },
     /// The lines still to decide leave for a laptop (an offline session), when none is out.
     CheckOut,
-    /// On the laptop: a line confirmed for a student (all of it, or a part), or a match undone.
+    /// On the laptop: a line confirmed for a student (all of it, or a part), a match undone, or
+    /// a line put on hold.
     Offline {
         line: usize,
         student: usize,
         part: Option<i64>,
         undo: bool,
+        hold: bool,
     },
     /// The laptop's decisions come back to the office; a second check-in must apply nothing.
     CheckIn,
@@ -129,7 +131,7 @@ fn generate(seed: u64, steps: usize) -> Vec<Op> {
     for _ in 0..steps {
         let k = r.below(1000) as usize;
         let plans = [PlanKind::One, PlanKind::Three, PlanKind::Six, PlanKind::Transfer];
-        ops.push(match r.below(30) {
+        ops.push(match r.below(33) {
             0..=3 => Op::Approve(k),
             4 => Op::Reject(k),
             5 => Op::Reopen(k),
@@ -153,12 +155,13 @@ fn generate(seed: u64, steps: usize) -> Vec<Op> {
             },
             23 => Op::GatewayChargeBack(k),
             24 | 25 => Op::GatewayRefund { k, cents: r.cents(), of_a_debit: r.below(2) == 0 },
-            26 => Op::CheckOut,
-            27 | 28 => Op::Offline {
+            26 | 27 => Op::CheckOut,
+            28..=31 => Op::Offline {
                 line: k,
                 student: r.below(1000) as usize,
                 part: (r.below(3) == 0).then(|| r.cents()),
                 undo: r.below(5) == 0,
+                hold: r.below(3) == 0,
             },
             _ => Op::CheckIn,
         });
@@ -449,10 +452,15 @@ impl World {
                     self.session = Some((file, laptop));
                 }
             }
-            Op::Offline { line, student, part, undo } => {
+            Op::Offline { line, student, part, undo, hold } => {
                 let Some((_, laptop)) = &self.session else { return Ok(()) };
                 let lines = bank::lines(laptop, None).await?;
-                if *undo {
+                if *hold {
+                    let open: Vec<i64> = lines.iter().filter(|l| l.unassigned.is_positive()).map(|l| l.id).collect();
+                    if let Some(id) = nth(open, *line) {
+                        bank::hold(laptop, id, "en attente du payeur", "luc").await?;
+                    }
+                } else if *undo {
                     let matched: Vec<i64> = lines.iter().filter(|l| l.student_number.is_some()).map(|l| l.id).collect();
                     if let Some(id) = nth(matched, *line) {
                         bank::undo(laptop, id, "erreur d'affectation", date, "luc").await?;
@@ -840,6 +848,7 @@ async fn random_sequences_keep_every_invariant() {
             "card.refund",
             "session.checkout",
             "session.apply",
+            "bank.hold",
         ] {
             assert!(seen.contains(action), "no sequence did {action}: {seen:?}");
         }

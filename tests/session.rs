@@ -138,7 +138,13 @@ async fn a_discarded_session_releases_its_lines_and_cannot_come_back() {
     let (store, dir, lines) = office("session-discard").await;
     let db = common::db_of(&store);
     let first = dir.join("un.sqlite");
+    regie::users::sign_in(&store, "Claire Comptable").await.unwrap();
     let out = regie::session::checkout(&store, &first, &regie::session::DEFAULT_LINES, None, "luc").await.unwrap();
+    // The laptop's user signs in on the laptop: the office desk's last user does not travel.
+    let file = Store::open(&first).await.unwrap();
+    assert!(regie::users::current(&file).await.unwrap().is_none());
+    assert_eq!(regie::users::current(&store).await.unwrap().map(|u| u.name).as_deref(), Some("Claire Comptable"));
+    file.close().await;
     // The office shows who has the lines; a second laptop finds none left to take.
     let shown = bank::lines(&store, None).await.unwrap();
     assert!(
@@ -181,4 +187,29 @@ async fn a_discarded_session_releases_its_lines_and_cannot_come_back() {
     assert_eq!(again.lines, 3);
     let late = regie::session::checkin(&store, &first, "claire").await.unwrap_err();
     assert_eq!(late.code(), "conflict", "{late}");
+}
+
+#[tokio::test]
+async fn the_file_alone_holds_every_decision_even_while_the_laptop_has_it_open() {
+    let (store, dir, [parent, initials, family]) = office("session-bytes").await;
+    let laptop = dir.join("portable.sqlite");
+    regie::session::checkout(&store, &laptop, &regie::session::DEFAULT_LINES, None, "luc").await.unwrap();
+    let open = Store::open(&laptop).await.unwrap();
+    bank::confirm(&open, parent, "25000001", None, "luc").await.unwrap();
+    bank::confirm(&open, initials, "25000002", Some(Money::from_cents(10000)), "luc").await.unwrap();
+    bank::hold(&open, family, "RIB demandé à la famille", "luc").await.unwrap();
+    // The window reads the file's bytes (not its write-ahead log) while the laptop's app runs.
+    let bytes = std::fs::read(&laptop).unwrap();
+    let back = regie::session::checkin_bytes(&store, "portable.sqlite", &bytes, "claire").await.unwrap();
+    assert_eq!((back.applied, back.conflicts.len()), (3, 0), "{back:?}");
+    let lines = bank::lines(&store, None).await.unwrap();
+    let split = lines.iter().find(|l| l.id == initials).unwrap();
+    assert_eq!(split.unassigned, Money::from_cents(10600), "a part of the line, as on the laptop");
+    let held = lines.iter().find(|l| l.id == family).unwrap();
+    let why = held.held.as_deref().unwrap_or_default();
+    assert!(why.starts_with("en attente : RIB demandé à la famille (luc"), "{why}");
+    open.close().await;
+    // Junk is no session, and is left as it was.
+    let junk = regie::session::checkin_bytes(&store, "portable.sqlite", b"not a database", "claire").await;
+    assert!(junk.unwrap_err().to_string().contains("n'est pas une session"));
 }

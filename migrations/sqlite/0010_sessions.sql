@@ -1,3 +1,9 @@
+-- A line put on hold by an accountant (waiting for the payer's answer, a document): why, who
+-- and when. It stays to decide; once matched in full the hold is lifted.
+ALTER TABLE statement_lines ADD COLUMN held_reason TEXT;
+ALTER TABLE statement_lines ADD COLUMN held_by TEXT;
+ALTER TABLE statement_lines ADD COLUMN held_at TEXT;
+
 -- Offline reconciliation sessions.
 --
 -- In the office: each session checked out, the statement lines it took with their version at
@@ -53,7 +59,7 @@ CREATE TABLE session_versions (
 
 CREATE TABLE session_decisions (
     seq            INTEGER PRIMARY KEY,
-    action         TEXT NOT NULL CHECK (action IN ('confirm', 'undo')),
+    action         TEXT NOT NULL CHECK (action IN ('confirm', 'undo', 'hold')),
     line_id        INTEGER NOT NULL,
     student_number TEXT,
     amount_cents   INTEGER,

@@ -323,6 +323,16 @@ async fn sessions(desk: State<'_, Desk>) -> Reply<Vec<regie::session::SessionVie
 }
 
 #[tauri::command]
+async fn session_checkout(desk: State<'_, Desk>) -> Reply<regie::session::CheckedOut> {
+    regie::session::checkout_to_exports(&desk.store(), &desk.actor()?).await.map_err(Into::into)
+}
+
+#[tauri::command]
+async fn session_checkin(desk: State<'_, Desk>, name: String, bytes: Vec<u8>) -> Reply<regie::session::CheckedIn> {
+    regie::session::checkin_bytes(&desk.store(), &name, &bytes, &desk.actor()?).await.map_err(Into::into)
+}
+
+#[tauri::command]
 async fn statement_lines(desk: State<'_, Desk>, status: Option<String>) -> Reply<Vec<LineView>> {
     regie::bank::lines(&desk.store(), status.as_deref()).await.map_err(Into::into)
 }
@@ -340,6 +350,11 @@ async fn statement_confirm(
 #[tauri::command]
 async fn statement_undo(desk: State<'_, Desk>, line_id: i64, reason: String) -> Reply<usize> {
     regie::bank::undo(&desk.store(), line_id, &reason, today(), &desk.actor()?).await.map_err(Into::into)
+}
+
+#[tauri::command]
+async fn statement_hold(desk: State<'_, Desk>, line_id: i64, reason: String) -> Reply<()> {
+    regie::bank::hold(&desk.store(), line_id, &reason, &desk.actor()?).await.map_err(Into::into)
 }
 
 #[tauri::command]
@@ -516,8 +531,11 @@ fn main() {
             statement_profiles,
             statement_lines,
             sessions,
+            session_checkout,
+            session_checkin,
             statement_confirm,
             statement_undo,
+            statement_hold,
             fee_tolerance_get,
             fee_tolerance_set,
             invoices_list,

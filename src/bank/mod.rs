@@ -228,6 +228,8 @@ pub struct LineView {
     /// The offline session that took the line, and who has it since when: the office may still
     /// decide it, but the session's decision will then come back as a conflict.
     pub checked_out: Option<String>,
+    /// On hold: why, by whom, since when ("en attente : RIB demandé (claire, 01/12/2026 09:30)").
+    pub held: Option<String>,
 }
 
 /// A line as stored. Its reasons and suggestions are JSON the import wrote: one that does not
@@ -252,6 +254,11 @@ fn view(r: store::bank::LineRow) -> Result<LineView> {
         suggestions,
         remittance: r.remittance,
         checked_out: None,
+        held: r.held_reason.map(|why| {
+            let since = r.held_at.as_deref().and_then(|at| chrono::DateTime::parse_from_rfc3339(at).ok());
+            let since = since.map(|t| t.with_timezone(&chrono::Local).format(", %d/%m/%Y %H:%M").to_string());
+            format!("en attente : {why} ({}{})", r.held_by.unwrap_or_default(), since.unwrap_or_default())
+        }),
     })
 }
 
@@ -296,8 +303,10 @@ pub async fn confirm(
 ) -> Result<Confirmed> {
     let mut tx = store.begin().await?;
     let confirmed = confirm_in(&mut tx, line_id, student_number, amount, actor).await?;
-    // On a session file the decision is kept, in order, for the office's check-in to replay.
-    if store::session::origin(&mut tx).await?.is_some() {
+    // On a session file the decision is kept, in order, for the office's check-in to replay,
+    // and written into the file itself at once.
+    let session = store::session::origin(&mut tx).await?.is_some();
+    if session {
         let date = chrono::Local::now().date_naive();
         store::session::record_decision(
             &mut tx,
@@ -313,6 +322,9 @@ pub async fn confirm(
         .await?;
     }
     tx.commit().await?;
+    if session {
+        store.checkpoint().await?;
+    }
     Ok(confirmed)
 }
 
@@ -356,6 +368,9 @@ pub(crate) async fn confirm_in(
     let left = unassigned - amount;
     let status = if left.is_zero() { LineStatus::Matched } else { LineStatus::ToReview };
     store::bank::set_line_status(tx, line_id, status).await?;
+    if status == LineStatus::Matched && line.held_reason.is_some() {
+        store::bank::set_hold(tx, line_id, None).await?;
+    }
     let mut alias_learned = None;
     // A payer who is not the student (a parent, a sponsor) is remembered; the student's own
     // name, whole or in part, is not an alias.
@@ -392,11 +407,15 @@ pub(crate) async fn confirm_in(
 pub async fn undo(store: &Store, line_id: i64, reason: &str, date: NaiveDate, actor: &str) -> Result<usize> {
     let mut tx = store.begin().await?;
     let undone = undo_in(&mut tx, line_id, reason, date, actor).await?;
-    if store::session::origin(&mut tx).await?.is_some() {
+    let session = store::session::origin(&mut tx).await?.is_some();
+    if session {
         store::session::record_decision(&mut tx, "undo", line_id, None, None, None, Some(reason.trim()), date, actor)
             .await?;
     }
     tx.commit().await?;
+    if session {
+        store.checkpoint().await?;
+    }
     Ok(undone)
 }
 
@@ -428,6 +447,52 @@ pub(crate) async fn undo_in(
     audit::record(tx, actor, "bank.undo", "statement_line", line_id, Some(reason), json!({"reversed": reversed}))
         .await?;
     Ok(live.len())
+}
+
+/// Puts a line still to decide on hold, with the reason (the payer asked, a document awaited):
+/// it stays to decide, and says why and since when. Audited; on a session file, kept for the
+/// check-in like any decision.
+pub async fn hold(store: &Store, line_id: i64, reason: &str, actor: &str) -> Result<()> {
+    let mut tx = store.begin().await?;
+    hold_in(&mut tx, line_id, reason, actor).await?;
+    let session = store::session::origin(&mut tx).await?.is_some();
+    if session {
+        let date = chrono::Local::now().date_naive();
+        store::session::record_decision(&mut tx, "hold", line_id, None, None, None, Some(reason.trim()), date, actor)
+            .await?;
+    }
+    tx.commit().await?;
+    if session {
+        store.checkpoint().await?;
+    }
+    Ok(())
+}
+
+/// `hold`, inside the caller's transaction.
+pub(crate) async fn hold_in(tx: &mut store::Conn, line_id: i64, reason: &str, actor: &str) -> Result<()> {
+    let reason = reason.trim();
+    if reason.is_empty() {
+        return Err(Error::Invalid("un motif est obligatoire pour mettre une ligne en attente".into()));
+    }
+    let line = store::bank::line(tx, line_id).await?.ok_or(Error::LineNotFound(line_id))?;
+    if line.remittance.is_some() || line.amount_cents <= 0 {
+        return Err(Error::Invalid(format!("la ligne {line_id} n'est pas un virement à rapprocher")));
+    }
+    if line.status == LineStatus::Matched {
+        return Err(Error::Conflict(format!("la ligne {line_id} est déjà entièrement rapprochée")));
+    }
+    store::bank::set_hold(tx, line_id, Some((reason, actor))).await?;
+    audit::record(
+        tx,
+        actor,
+        "bank.hold",
+        "statement_line",
+        line_id,
+        Some(reason),
+        json!({"previous": line.held_reason}),
+    )
+    .await?;
+    Ok(())
 }
 
 /// Saved import profiles: name and mapping.

@@ -149,6 +149,7 @@ pub async fn checkout(
             };
             sql::copy_rows(&mut tx, &mut f, table, column, among).await?;
         }
+        sql::forget_desk_user(&mut f).await?;
         let origin = sql::Origin {
             name: name.clone(),
             office: office.location().display(),
@@ -215,6 +216,32 @@ pub(crate) async fn office_only(conn: &mut store::Conn) -> Result<()> {
     }
 }
 
+/// `checkout` into a new file of `dir` named after the moment (`session-20261201-0930.sqlite`):
+/// the window's way, which names no path itself.
+pub async fn checkout_into(office: &Store, dir: &Path, actor: &str) -> Result<CheckedOut> {
+    std::fs::create_dir_all(dir).map_err(|e| Error::Io { path: dir.display().to_string(), source: e })?;
+    let stamp = chrono::Local::now().format("%Y%m%d-%H%M%S");
+    let mut out = dir.join(format!("session-{stamp}.sqlite"));
+    for n in 2.. {
+        if !out.exists() {
+            break;
+        }
+        out = dir.join(format!("session-{stamp}-{n}.sqlite"));
+    }
+    checkout(office, &out, &DEFAULT_LINES, None, actor).await
+}
+
+/// `checkout_into` the exports folder's `Sessions` (Documents/Régie/Sessions), for the window.
+pub async fn checkout_to_exports(office: &Store, actor: &str) -> Result<CheckedOut> {
+    checkout_into(office, &crate::exports_dir()?.join("Sessions"), actor).await
+}
+
+/// `checkin` of a session file the window read (its bytes), through a private copy.
+pub async fn checkin_bytes(office: &Store, name: &str, bytes: &[u8], actor: &str) -> Result<CheckedIn> {
+    let upload = crate::bank::Upload::new(name, bytes)?;
+    checkin(office, &upload.path, actor).await
+}
+
 /// The session this database is, if it is a session file.
 pub async fn info(store: &Store) -> Result<Option<SessionInfo>> {
     let mut conn = store.read().await?;
@@ -240,6 +267,9 @@ pub async fn info(store: &Store) -> Result<Option<SessionInfo>> {
 pub async fn checkin(office: &Store, file: &Path, actor: &str) -> Result<CheckedIn> {
     if !file.is_file() {
         return Err(Error::Invalid(format!("{} : fichier de session introuvable", file.display())));
+    }
+    if !sql::is_session_file(file).await? {
+        return Err(Error::Invalid(format!("{} n'est pas une session (regie session checkout)", file.display())));
     }
     let laptop = Store::open(file).await?;
     let (origin, decisions) = {
@@ -426,6 +456,10 @@ async fn replay(
             let reason = d.reason.clone().unwrap_or_else(|| "annulation hors ligne".into());
             crate::bank::undo_in(tx, d.line_id, &reason, d.date, actor).await.map(|n| n as i64)
         }
+        "hold" => {
+            let reason = d.reason.clone().unwrap_or_else(|| "mise en attente hors ligne".into());
+            crate::bank::hold_in(tx, d.line_id, &reason, &d.actor).await.map(|()| 0)
+        }
         other => return Err(Replay::Failed(Error::Invalid(format!("décision « {other} » inconnue dans la session")))),
     };
     match outcome {
@@ -463,6 +497,7 @@ async fn describe_office(tx: &mut store::Conn, line_id: i64, since: &str) -> Res
             let what = match action.as_str() {
                 "bank.confirm" => "rapprochée",
                 "bank.undo" => "rapprochement annulé",
+                "bank.hold" => "mise en attente",
                 "session.apply" => "décision d'une session",
                 other => other,
             };

@@ -77,6 +77,9 @@ pub struct LineRow {
     /// What the line's payments add up to (reversals included).
     pub assigned_cents: i64,
     pub remittance: Option<String>,
+    pub held_reason: Option<String>,
+    pub held_by: Option<String>,
+    pub held_at: Option<String>,
 }
 
 macro_rules! select_lines {
@@ -87,7 +90,8 @@ macro_rules! select_lines {
                  WHERE lp.line_id = l.id AND p.reverses IS NULL
                    AND NOT EXISTS (SELECT 1 FROM payments r WHERE r.reverses = p.id) ORDER BY p.id LIMIT 1) AS student_number,
                 COALESCE((SELECT CAST(SUM(p.amount_cents) AS BIGINT) FROM line_payments lp JOIN payments p ON p.id = lp.payment_id
-                          WHERE lp.line_id = l.id), 0) AS assigned_cents, l.remittance
+                          WHERE lp.line_id = l.id), 0) AS assigned_cents, l.remittance,
+                l.held_reason, l.held_by, l.held_at
              FROM statement_lines l ",
             $tail
         )
@@ -103,6 +107,22 @@ pub async fn lines(conn: &mut Conn, status: Option<LineStatus>) -> Result<Vec<Li
 
 pub async fn line(conn: &mut Conn, id: i64) -> Result<Option<LineRow>> {
     Ok(on!(conn, |c| sqlx::query_as(select_lines!("WHERE l.id = $1")).bind(id).fetch_optional(c).await)?)
+}
+
+/// Puts a line on hold with its reason, who and when; `None` lifts the hold.
+pub async fn set_hold(conn: &mut Conn, id: i64, hold: Option<(&str, &str)>) -> Result<()> {
+    let at = hold.map(|_| chrono::Utc::now().to_rfc3339());
+    on!(conn, |c| sqlx::query(
+        "UPDATE statement_lines SET held_reason = $1, held_by = $2, held_at = $3 WHERE id = $4"
+    )
+    .bind(hold.map(|h| h.0))
+    .bind(hold.map(|h| h.1))
+    .bind(at.clone())
+    .bind(id)
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))?;
+    Ok(())
 }
 
 /// The line's payments not yet reversed: (payment id, student id, amount).

@@ -225,6 +225,19 @@ pub async fn line_history(conn: &mut Conn, line_id: i64, since: &str) -> Result<
 
 // --- In a session file.
 
+/// Whether the SQLite file at `path` is a session file, looked at read-only: any other file (an
+/// office's, someone's unrelated database, junk) is left exactly as it is.
+pub async fn is_session_file(path: &std::path::Path) -> Result<bool> {
+    use sqlx::Connection;
+    use std::str::FromStr;
+    let options = sqlx::sqlite::SqliteConnectOptions::from_str("sqlite:")?.filename(path).read_only(true);
+    let Ok(mut c) = sqlx::SqliteConnection::connect_with(&options).await else { return Ok(false) };
+    let found: std::result::Result<Option<(i64,)>, sqlx::Error> =
+        sqlx::query_as("SELECT COUNT(*) FROM session_origin").fetch_optional(&mut c).await;
+    let _ = c.close().await;
+    Ok(matches!(found, Ok(Some((1,)))))
+}
+
 /// Where a session file comes from.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Origin {
@@ -438,6 +451,16 @@ enum Value {
 
 fn unreadable(table: &str, column: &str, what: impl std::fmt::Display) -> Error {
     Error::Invalid(format!("{table}.{column} : valeur illisible pour la session ({what})"))
+}
+
+/// Forgets, in a new session file, which user last signed in at the office's desk: the laptop's
+/// user signs in on the laptop.
+pub async fn forget_desk_user(target: &mut Conn) -> Result<()> {
+    on!(target, |c| sqlx::query("DELETE FROM app_prefs WHERE key = 'last_user'")
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()))?;
+    Ok(())
 }
 
 /// Empties a table of the new session file (the settings a new database is seeded with).

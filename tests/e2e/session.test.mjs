@@ -14,7 +14,6 @@ const iso = (d) => d.toISOString().slice(0, 10);
 const fr = (isoDate) => isoDate.split('-').reverse().join('/');
 const folder = mkdtempSync(join(tmpdir(), 'regie-e2e-session-'));
 const office = join(folder, 'bureau.sqlite');
-const laptop = join(folder, 'portable.sqlite');
 
 let apps = [];
 after(async () => {
@@ -41,16 +40,29 @@ test('check out, accept a line on the laptop, check in, see the payment at the o
   const file = join(folder, 'releve.csv');
   writeFileSync(file, Buffer.from(csv, 'latin1'));
   assert.equal(cli(office, 'statements', 'import', file).to_review, 1);
-  const out = cli(office, 'session', 'checkout', '--out', laptop);
-  assert.ok(out.lines >= 1, JSON.stringify(out));
   const before = cli(office, 'account', st.number);
+
+  // At the office, the lines to review leave for the laptop.
+  let desk = await App.start(null, office);
+  apps.push(desk);
+  await desk.signIn('Claire Comptable');
+  await key(desk.s, 'g');
+  await key(desk.s, 'b');
+  await desk.s.click(await desk.s.waitFor('[data-testid="session-checkout"]'));
+  const taken = await desk.s.waitForText('[data-testid="bank-notice"]', (t) => t.includes('ligne(s) sorties dans'));
+  const laptop = taken.split('ligne(s) sorties dans ')[1].trim();
+  const name = taken.match(/Session (S\S+)/)[1];
+  assert.ok(laptop.endsWith('.sqlite'), taken);
+  await desk.s.waitForText('[data-testid="session"]', (t) => t.includes(name) && t.includes('hors ligne avec Claire Comptable'));
+  await desk.stop();
+  apps = [];
 
   // The laptop: the window says it is a session of this office.
   const away = await App.start(null, laptop);
   apps.push(away);
   const s = away.s;
   await away.signIn('Luc Portable');
-  const banner = await s.waitForText('[data-testid="session-banner"]', (t) => t.includes(out.session));
+  const banner = await s.waitForText('[data-testid="session-banner"]', (t) => t.includes(name));
   assert.ok(banner.includes('bureau.sqlite'), banner);
   await key(s, 'g');
   await key(s, 'b');
@@ -63,20 +75,26 @@ test('check out, accept a line on the laptop, check in, see the payment at the o
   await away.screenshot('session-laptop.png');
   assert.equal(cli(laptop, 'session', 'info').decisions, 1);
   await away.stop();
-  apps = apps.filter((a) => a !== away);
+  apps = [];
 
-  // Back at the office.
-  const back = cli(office, 'session', 'checkin', laptop);
-  assert.deepEqual([back.applied, back.already_applied, back.conflicts.length], [1, 0, 0], JSON.stringify(back));
+  // Back at the office: the file is checked in from the window.
+  desk = await App.start(null, office);
+  apps.push(desk);
+  const h = desk.s;
+  // The office's desk remembers who signed in last.
+  await h.waitForText('[data-testid="user"]', (t) => t.includes('Claire Comptable'));
+  await key(h, 'g');
+  await key(h, 'b');
+  await h.type(await h.waitFor('[data-testid="session-checkin"]'), laptop);
+  const back = await h.waitForText('[data-testid="bank-notice"]', (t) => t.includes(name));
+  assert.ok(back.includes('1 décision(s) reportée(s), 0 déjà reportée(s), 0 conflit(s)'), back);
   const afterwards = cli(office, 'account', st.number);
   assert.equal(
     Math.round(Number(afterwards.summary.balance) * 100),
     Math.round((Number(before.summary.balance) - Number(next.left_to_pay)) * 100),
   );
-  const home = await App.start(null, office);
-  apps.push(home);
-  const h = home.s;
-  await home.signIn('Claire Comptable');
+  // Checked in twice: nothing more.
+  assert.equal(cli(office, 'session', 'checkin', laptop).applied, 0);
   await key(h, 'g');
   await key(h, 'c');
   await h.type(await h.waitFor('[data-testid="student-search"]'), st.number);
@@ -84,6 +102,6 @@ test('check out, accept a line on the laptop, check in, see the payment at the o
   await h.click(await h.find(`[data-testid="student-row"][data-key="${st.number}"] td`));
   const payments = await h.waitForText('[data-testid="table-payments"]', (t) => t.includes(`/DE ${st.last_name}`));
   assert.ok(squash(payments).includes(squash(french(next.left_to_pay))), payments);
-  assert.equal(h && (await h.findAll('[data-testid="session-banner"]')).length, 0, 'the office is no session');
-  await home.screenshot('session-office.png');
+  assert.equal((await h.findAll('[data-testid="session-banner"]')).length, 0, 'the office is no session');
+  await desk.screenshot('session-office.png');
 });

@@ -257,6 +257,7 @@ export const Line = z.object({
   reasons: z.array(z.string()),
   suggestions: z.array(Suggestion),
   checked_out: z.string().nullable(),
+  held: z.string().nullable(),
 });
 export type Line = z.infer<typeof Line>;
 
@@ -272,6 +273,20 @@ export const SessionView = z.object({
   conflicts: z.array(z.object({ line: z.number(), reason: z.string(), office: z.string() })),
 });
 export type SessionView = z.infer<typeof SessionView>;
+
+export const CheckedOut = z.object({
+  session: z.string(),
+  file: z.string(),
+  lines: z.number(),
+  students: z.number(),
+  installments: z.number(),
+});
+export const CheckedIn = z.object({
+  session: z.string(),
+  applied: z.number(),
+  already_applied: z.number(),
+  conflicts: z.array(z.object({ line: z.number(), reason: z.string(), office: z.string() })),
+});
 
 export const Invoice = z.object({
   number: z.string(),
@@ -464,6 +479,8 @@ export const api = {
   statementProfiles: () => call('statement_profiles', z.array(z.tuple([z.string(), Mapping]))),
   statementLines: (status: string | null) => call('statement_lines', z.array(Line), { status }),
   sessions: () => call('sessions', z.array(SessionView)),
+  sessionCheckout: () => call('session_checkout', CheckedOut),
+  sessionCheckin: (name: string, bytes: number[]) => call('session_checkin', CheckedIn, { name, bytes }),
   statementConfirm: (lineId: number, studentNumber: string, amount: string | null) =>
     call('statement_confirm', z.object({ line_id: z.number(), student_number: z.string(), amount: money, status: z.string(), unassigned: money, alias_learned: z.string().nullable() }), { lineId, studentNumber, amount }),
   feeTolerance: () => call('fee_tolerance_get', money),
@@ -513,5 +530,6 @@ export const api = {
   exemptionsReport: () => call('exemptions_report', Report),
   exemptionsExport: () => call('exemptions_export', Written),
   statementUndo: (lineId: number, reason: string) => call('statement_undo', z.number(), { lineId, reason }),
+  statementHold: (lineId: number, reason: string) => call('statement_hold', z.null(), { lineId, reason }),
   saveSettings: (settings: SchoolSettings, reason: string) => call('settings_set', z.null(), { settings, reason }),
 };
