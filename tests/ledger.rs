@@ -71,6 +71,17 @@ async fn a_refund_cancelled_or_not_yet_paid_is_not_refunded() {
 }
 
 #[tokio::test]
+async fn a_list_of_students_cut_short_says_how_many_match() {
+    let (s, _dir) = common::approved("ledger-page", &[common::LEA_DURAND, PAUL_DURAND, AMINE_BENALI]).await;
+    let page = regie::ledger::student_page(&s, None, 1).await.unwrap();
+    assert_eq!((page.students.len(), page.total), (1, 3));
+    let page = regie::ledger::student_page(&s, Some("  durand "), 10).await.unwrap();
+    assert_eq!((page.students.len(), page.total), (2, 2));
+    let page = regie::ledger::student_page(&s, Some("zzz"), 10).await.unwrap();
+    assert_eq!((page.students.len(), page.total), (0, 0));
+}
+
+#[tokio::test]
 async fn a_whole_credit_note_leaves_nothing_due_and_nothing_to_match() {
     let (s, dir) = common::approved("ledger-credit", &[PAUL_DURAND]).await;
     let db = common::db_of(&s);

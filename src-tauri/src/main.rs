@@ -11,7 +11,7 @@ use regie::bank::{Confirmed, ImportSummary, LineView, Preview, Progress};
 use regie::demo::{DemoOptions, DemoSummary};
 use regie::fees::grid::{FeeEntry, FeeRow};
 use regie::invoices::{InvoiceItem, IssuedCreditNote, Written};
-use regie::ledger::StudentListItem;
+use regie::ledger::StudentPage;
 use regie::ledger::position::AccountPosition;
 use regie::money::Money;
 use regie::plans::PlanKind;
@@ -109,8 +109,10 @@ async fn load_demo(desk: State<'_, Desk>) -> Reply<DemoSummary> {
 }
 
 #[tauri::command]
-async fn students_list(desk: State<'_, Desk>, query: Option<String>) -> Reply<Vec<StudentListItem>> {
-    regie::ledger::list_students(&desk.store(), query.as_deref(), 2_000).await.map_err(Into::into)
+async fn students_list(desk: State<'_, Desk>, query: Option<String>) -> Reply<StudentPage> {
+    regie::ledger::student_page(&desk.store(), query.as_deref(), regie::ledger::WINDOW_STUDENTS)
+        .await
+        .map_err(Into::into)
 }
 
 #[tauri::command]

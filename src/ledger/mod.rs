@@ -503,6 +503,24 @@ pub struct StudentListItem {
     pub balance: Money,
 }
 
+/// How many students the window lists at once: the search narrows the rest.
+pub const WINDOW_STUDENTS: i64 = 2_000;
+
+/// The students the window shows: the first of those matching, and how many match in all, so
+/// that a list cut short says so.
+#[derive(Debug, Clone, Serialize)]
+pub struct StudentPage {
+    pub total: i64,
+    pub students: Vec<StudentListItem>,
+}
+
+/// The first `limit` students matching `query`, and how many match.
+pub async fn student_page(store: &crate::store::Store, query: Option<&str>, limit: i64) -> Result<StudentPage> {
+    let query = query.map(str::trim).filter(|q| !q.is_empty());
+    let total = crate::store::students::count_matching(&mut *store.read().await?, query).await?;
+    Ok(StudentPage { total, students: list_students(store, query, limit).await? })
+}
+
 /// Students matching `query` (number or name), with their balance, at most `limit`.
 pub async fn list_students(
     store: &crate::store::Store,

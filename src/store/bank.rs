@@ -98,11 +98,10 @@ macro_rules! select_lines {
     };
 }
 
+pub const LINES: &str = select_lines!("WHERE $1 IS NULL OR l.status = $1 ORDER BY l.date, l.id");
+
 pub async fn lines(conn: &mut Conn, status: Option<LineStatus>) -> Result<Vec<LineRow>> {
-    Ok(on!(conn, |c| sqlx::query_as(select_lines!("WHERE $1 IS NULL OR l.status = $1 ORDER BY l.date, l.id"))
-        .bind(status.map(LineStatus::code))
-        .fetch_all(c)
-        .await)?)
+    Ok(on!(conn, |c| sqlx::query_as(LINES).bind(status.map(LineStatus::code)).fetch_all(c).await)?)
 }
 
 pub async fn line(conn: &mut Conn, id: i64) -> Result<Option<LineRow>> {
@@ -138,17 +137,7 @@ pub async fn live_payments(conn: &mut Conn, line_id: i64) -> Result<Vec<(i64, i6
     Ok(rows.into_iter().map(|(p, s, c)| (p, s, Money::from_cents(c))).collect())
 }
 
-/// Every student with something left to pay, with open installments and aliases; the rules put
-/// them in settling order. Narrow queries: the installments as numbers and dates, each
-/// student's and invoice's text once, rather than one wide row repeating them per installment.
-pub async fn payees(conn: &mut Conn) -> Result<Vec<Payee>> {
-    // Every installment is read: what was paid and credited is summed once per table (grouped),
-    // not looked up installment by installment.
-    // One row per invoice, its open installments packed as `id:n:due_date:left;...`: decoding
-    // rows dominates this read, and an invoice has up to six installments.
-    let packed: Vec<(i64, i64, String)> = on!(conn, |c| {
-        sqlx::query_as(
-        "SELECT i.student_id, i.id, string_agg(t.id || ':' || t.n || ':' || t.due_date || ':' || t.left_cents, ';')
+pub const OPEN_BY_INVOICE: &str = "SELECT i.student_id, i.id, string_agg(t.id || ':' || t.n || ':' || t.due_date || ':' || t.left_cents, ';')
          FROM (SELECT t.id, t.invoice_id, t.n, t.due_date,
                       t.amount_cents - COALESCE(a.cents, 0) - COALESCE(c.cents, 0) AS left_cents
                FROM installments t
@@ -160,10 +149,17 @@ pub async fn payees(conn: &mut Conn) -> Result<Vec<Payee>> {
          JOIN invoices i ON i.id = t.invoice_id
          WHERE t.left_cents > 0
          GROUP BY i.id
-         ORDER BY i.student_id, i.id",
-    )
-    .fetch_all(c).await
-    })?;
+         ORDER BY i.student_id, i.id";
+
+/// Every student with something left to pay, with open installments and aliases; the rules put
+/// them in settling order. Narrow queries: the installments as numbers and dates, each
+/// student's and invoice's text once, rather than one wide row repeating them per installment.
+pub async fn payees(conn: &mut Conn) -> Result<Vec<Payee>> {
+    // Every installment is read: what was paid and credited is summed once per table (grouped),
+    // not looked up installment by installment.
+    // One row per invoice, its open installments packed as `id:n:due_date:left;...`: decoding
+    // rows dominates this read, and an invoice has up to six installments.
+    let packed: Vec<(i64, i64, String)> = on!(conn, |c| { sqlx::query_as(OPEN_BY_INVOICE).fetch_all(c).await })?;
     let bad = |what: &str| crate::Error::Invalid(format!("échéance mal lue dans la base: {what}"));
     let mut open = Vec::with_capacity(packed.len() * 3);
     for (student_id, invoice_id, items) in &packed {

@@ -228,9 +228,11 @@ macro_rules! select_transactions {
     };
 }
 
+pub const TRANSACTIONS: &str =
+    select_transactions!("WHERE $1 IS NULL OR c.outcome = $1 ORDER BY c.date DESC, c.id DESC LIMIT $2");
+
 pub async fn transactions(conn: &mut Conn, outcome: Option<Outcome>, limit: i64) -> Result<Vec<TransactionRow>> {
-    let sql = select_transactions!("WHERE $1 IS NULL OR c.outcome = $1 ORDER BY c.date DESC, c.id DESC LIMIT $2");
-    Ok(on!(conn, |c| sqlx::query_as(sql).bind(outcome.map(Outcome::code)).bind(limit).fetch_all(c).await)?)
+    Ok(on!(conn, |c| sqlx::query_as(TRANSACTIONS).bind(outcome.map(Outcome::code)).bind(limit).fetch_all(c).await)?)
 }
 
 pub async fn transaction(conn: &mut Conn, number: &str) -> Result<Option<TransactionRow>> {

@@ -27,10 +27,8 @@ pub struct OverdueRow {
     pub level: i64,
 }
 
-pub async fn overdue(conn: &mut Conn, as_of: NaiveDate) -> Result<Vec<OverdueRow>> {
-    Ok(on!(conn, |c| {
-        sqlx::query_as(
-        "SELECT b.id AS installment_id, b.n, b.due_date, b.amount_cents - b.paid_cents - b.credited_cents AS left_cents,
+pub const OVERDUE: &str =
+    "SELECT b.id AS installment_id, b.n, b.due_date, b.amount_cents - b.paid_cents - b.credited_cents AS left_cents,
                 i.number AS invoice_number, s.number AS student_number, s.last_name, s.first_name, s.email, s.school,
                 r.plan,
                 (SELECT r.response_code FROM card_refusals r WHERE r.installment_id = b.id) AS refused_code,
@@ -46,11 +44,10 @@ pub async fn overdue(conn: &mut Conn, as_of: NaiveDate) -> Result<Vec<OverdueRow
          WHERE b.status <> 'cancelled' AND b.amount_cents - b.paid_cents - b.credited_cents > 0
            AND (b.due_date < $1
                 OR EXISTS (SELECT 1 FROM card_refusals r WHERE r.installment_id = b.id AND r.date <= $1))
-         ORDER BY s.last_name, s.first_name, s.number, b.due_date, b.n",
-    )
-    .bind(as_of)
-    .fetch_all(c).await
-    })?)
+         ORDER BY s.last_name, s.first_name, s.number, b.due_date, b.n";
+
+pub async fn overdue(conn: &mut Conn, as_of: NaiveDate) -> Result<Vec<OverdueRow>> {
+    Ok(on!(conn, |c| { sqlx::query_as(OVERDUE).bind(as_of).fetch_all(c).await })?)
 }
 
 pub async fn insert_run(conn: &mut Conn, as_of: NaiveDate, actor: &str) -> Result<i64> {

@@ -46,10 +46,7 @@ pub struct CandidateRow {
     pub added_by: Option<String>,
 }
 
-pub async fn candidates(conn: &mut Conn) -> Result<Vec<CandidateRow>> {
-    Ok(on!(conn, |c| {
-        sqlx::query_as(
-        "SELECT s.id AS student_id, s.number AS student_number, s.last_name, s.first_name, s.school, r.programme,
+pub const CANDIDATES: &str = "SELECT s.id AS student_id, s.number AS student_number, s.last_name, s.first_name, s.school, r.programme,
                 r.academic_year, r.plan, r.situation, i.id AS invoice_id, i.number AS invoice_number, i.date AS invoice_date,
                 COALESCE((SELECT CAST(SUM(l.excl_vat_cents + l.vat_cents) AS BIGINT) FROM invoice_lines l WHERE l.invoice_id = i.id), 0) AS total_cents,
                 COALESCE((SELECT CAST(SUM(b.paid_cents) AS BIGINT) FROM installment_balances b WHERE b.invoice_id = i.id), 0) AS paid_cents,
@@ -62,10 +59,10 @@ pub async fn candidates(conn: &mut Conn) -> Result<Vec<CandidateRow>> {
          JOIN invoices i ON i.order_id = o.id
          LEFT JOIN exemption_additions x ON x.invoice_id = i.id
          WHERE r.status = 'approved' AND (r.situation = '05' OR x.id IS NOT NULL)
-         ORDER BY s.last_name, s.first_name, s.number",
-    )
-    .fetch_all(c).await
-    })?)
+         ORDER BY s.last_name, s.first_name, s.number";
+
+pub async fn candidates(conn: &mut Conn) -> Result<Vec<CandidateRow>> {
+    Ok(on!(conn, |c| { sqlx::query_as(CANDIDATES).fetch_all(c).await })?)
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -200,23 +197,15 @@ pub async fn order_of_invoice(conn: &mut Conn, invoice_id: i64) -> Result<(i64, 
         .await)?)
 }
 
+pub const EXPECTED_BY_MONTH: &str = "SELECT substr(CAST(due_date AS TEXT), 1, 7), CAST(SUM(amount_cents - credited_cents) AS BIGINT) FROM installment_balances
+         WHERE status <> 'cancelled' GROUP BY 1 ORDER BY 1";
+pub const COLLECTED_BY_MONTH: &str =
+    "SELECT substr(CAST(date AS TEXT), 1, 7), CAST(SUM(amount_cents) AS BIGINT) FROM payments GROUP BY 1 ORDER BY 1";
+
 /// Expected (installments not cancelled, by due month) and collected (payments, by month).
 pub async fn monthly(conn: &mut Conn) -> Result<(Vec<(String, i64)>, Vec<(String, i64)>)> {
-    let expected: Vec<(String, i64)> = on!(conn, |c| {
-        sqlx::query_as(
-        "SELECT substr(CAST(due_date AS TEXT), 1, 7), CAST(SUM(amount_cents - credited_cents) AS BIGINT) FROM installment_balances
-         WHERE status <> 'cancelled' GROUP BY 1 ORDER BY 1",
-    )
-    .fetch_all(c)
-    .await
-    })?;
-    let collected: Vec<(String, i64)> = on!(conn, |c| {
-        sqlx::query_as(
-        "SELECT substr(CAST(date AS TEXT), 1, 7), CAST(SUM(amount_cents) AS BIGINT) FROM payments GROUP BY 1 ORDER BY 1"
-    )
-    .fetch_all(c)
-    .await
-    })?;
+    let expected: Vec<(String, i64)> = on!(conn, |c| { sqlx::query_as(EXPECTED_BY_MONTH).fetch_all(c).await })?;
+    let collected: Vec<(String, i64)> = on!(conn, |c| { sqlx::query_as(COLLECTED_BY_MONTH).fetch_all(c).await })?;
     Ok((expected, collected))
 }
 

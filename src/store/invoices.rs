@@ -93,10 +93,7 @@ pub struct InvoiceListRow {
     pub left_cents: i64,
 }
 
-pub async fn list(conn: &mut Conn, session: Option<&str>) -> Result<Vec<InvoiceListRow>> {
-    Ok(on!(conn, |c| {
-        sqlx::query_as(
-        "SELECT i.number, i.date, s.number AS student_number, i.session,
+pub const INVOICES: &str = "SELECT i.number, i.date, s.number AS student_number, i.session,
             COALESCE((SELECT CAST(SUM(l.excl_vat_cents + l.vat_cents) AS BIGINT) FROM invoice_lines l WHERE l.invoice_id = i.id), 0) AS total_cents,
             COALESCE((SELECT CAST(SUM(a.amount_cents) AS BIGINT) FROM allocations a JOIN installments t ON t.id = a.installment_id
                       WHERE t.invoice_id = i.id), 0) AS settled_cents,
@@ -105,11 +102,10 @@ pub async fn list(conn: &mut Conn, session: Option<&str>) -> Result<Vec<InvoiceL
                       WHERE b.invoice_id = i.id AND b.status <> 'cancelled'), 0) AS left_cents
          FROM invoices i JOIN students s ON s.id = i.student_id
          WHERE $1 IS NULL OR i.session = $1
-         ORDER BY i.series, i.seq",
-    )
-    .bind(session)
-    .fetch_all(c).await
-    })?)
+         ORDER BY i.series, i.seq";
+
+pub async fn list(conn: &mut Conn, session: Option<&str>) -> Result<Vec<InvoiceListRow>> {
+    Ok(on!(conn, |c| { sqlx::query_as(INVOICES).bind(session).fetch_all(c).await })?)
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]

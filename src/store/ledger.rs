@@ -195,18 +195,14 @@ fn open_of(rows: Vec<(i64, i64, i64, NaiveDate, i64, i64, i64)>) -> Vec<OpenInst
         .collect()
 }
 
-/// The student's installments not cancelled and not fully settled, oldest due first.
-pub async fn open_installments(conn: &mut Conn, student_id: i64) -> Result<Vec<OpenInstallment>> {
-    let rows = on!(conn, |c| {
-        sqlx::query_as(
-        "SELECT b.id, b.invoice_id, b.n, b.due_date, b.amount_cents, b.paid_cents, b.amount_cents - b.paid_cents - b.credited_cents
+pub const OPEN_INSTALLMENTS: &str = "SELECT b.id, b.invoice_id, b.n, b.due_date, b.amount_cents, b.paid_cents, b.amount_cents - b.paid_cents - b.credited_cents
          FROM installment_balances b JOIN invoices i ON i.id = b.invoice_id
          WHERE i.student_id = $1 AND b.status <> 'cancelled' AND b.amount_cents - b.paid_cents - b.credited_cents > 0
-         ORDER BY b.due_date, b.invoice_id, b.n",
-    )
-    .bind(student_id)
-    .fetch_all(c).await
-    })?;
+         ORDER BY b.due_date, b.invoice_id, b.n";
+
+/// The student's installments not cancelled and not fully settled, oldest due first.
+pub async fn open_installments(conn: &mut Conn, student_id: i64) -> Result<Vec<OpenInstallment>> {
+    let rows = on!(conn, |c| { sqlx::query_as(OPEN_INSTALLMENTS).bind(student_id).fetch_all(c).await })?;
     Ok(open_of(rows))
 }
 
@@ -575,34 +571,19 @@ pub async fn insert_payments_bulk(conn: &mut Conn, payments: &[BulkPayment<'_>])
     Ok(())
 }
 
-/// Every ledger row of one student, as the position is computed from them.
-pub async fn rows_of(conn: &mut Conn, student_id: i64) -> Result<LedgerRows> {
-    let orders = on!(conn, |c| sqlx::query_as::<_, OrderRow>(
-        "SELECT o.id, o.number, o.date,
+pub const POSITION_ORDERS: &str = "SELECT o.id, o.number, o.date,
             (o.blocked OR EXISTS (
                 SELECT 1 FROM dunning d JOIN installment_balances b ON b.id = d.installment_id
                 JOIN invoices i ON i.id = b.invoice_id
                 WHERE i.order_id = o.id AND d.level >= 3 AND b.status <> 'cancelled'
                   AND b.amount_cents - b.paid_cents - b.credited_cents > 0)) AS blocked,
             o.excl_vat_cents, o.vat_cents
-         FROM orders o WHERE o.student_id = $1 ORDER BY o.date, o.id",
-    )
-    .bind(student_id)
-    .fetch_all(c)
-    .await)?;
-    let invoices = on!(conn, |c| {
-        sqlx::query_as::<_, InvoiceRow>(
-        "SELECT i.id, i.order_id, i.number, i.date, i.session,
+         FROM orders o WHERE o.student_id = $1 ORDER BY o.date, o.id";
+pub const POSITION_INVOICES: &str = "SELECT i.id, i.order_id, i.number, i.date, i.session,
             COALESCE((SELECT CAST(SUM(l.excl_vat_cents) AS BIGINT) FROM invoice_lines l WHERE l.invoice_id = i.id), 0) AS excl_vat_cents,
             COALESCE((SELECT CAST(SUM(l.vat_cents) AS BIGINT) FROM invoice_lines l WHERE l.invoice_id = i.id), 0) AS vat_cents
-         FROM invoices i WHERE i.student_id = $1 ORDER BY i.date, i.id",
-    )
-    .bind(student_id)
-    .fetch_all(c).await
-    })?;
-    let installments = on!(conn, |c| {
-        sqlx::query_as::<_, InstallmentRow>(
-        "SELECT b.id, b.invoice_id, b.n, b.due_date, b.amount_cents, b.status,
+         FROM invoices i WHERE i.student_id = $1 ORDER BY i.date, i.id";
+pub const POSITION_INSTALLMENTS: &str = "SELECT b.id, b.invoice_id, b.n, b.due_date, b.amount_cents, b.status,
             b.paid_cents AS allocated_cents, b.credited_cents,
             (SELECT MAX(d) FROM (SELECT p.date AS d FROM allocations a JOIN payments p ON p.id = a.payment_id
                                  WHERE a.installment_id = b.id
@@ -611,37 +592,31 @@ pub async fn rows_of(conn: &mut Conn, student_id: i64) -> Result<LedgerRows> {
                                  WHERE x.installment_id = b.id) AS settled_dates) AS last_settled_on,
             (SELECT r.response_code FROM card_refusals r WHERE r.installment_id = b.id) AS refused_code
          FROM installment_balances b JOIN invoices i ON i.id = b.invoice_id
-         WHERE i.student_id = $1 ORDER BY b.due_date, b.invoice_id, b.n",
-    )
-    .bind(student_id)
-    .fetch_all(c).await
-    })?;
-    let payments = on!(conn, |c| {
-        sqlx::query_as::<_, PaymentRow>(
-        "SELECT p.id, p.date, p.reference, p.method, p.amount_cents,
+         WHERE i.student_id = $1 ORDER BY b.due_date, b.invoice_id, b.n";
+pub const POSITION_PAYMENTS: &str = "SELECT p.id, p.date, p.reference, p.method, p.amount_cents,
             COALESCE((SELECT CAST(SUM(a.amount_cents) AS BIGINT) FROM allocations a WHERE a.payment_id = p.id), 0) AS allocated_cents,
             p.reverses, p.reversal
-         FROM payments p WHERE p.student_id = $1 ORDER BY p.date, p.id",
-    )
-    .bind(student_id)
-    .fetch_all(c)
-    .await
-    })?;
-    let credit_notes = on!(conn, |c| sqlx::query_as::<_, CreditNoteRow>(
-        "SELECT c.id, c.invoice_id, c.number, c.date, c.amount_cents, c.reason
+         FROM payments p WHERE p.student_id = $1 ORDER BY p.date, p.id";
+pub const POSITION_CREDIT_NOTES: &str = "SELECT c.id, c.invoice_id, c.number, c.date, c.amount_cents, c.reason
          FROM credit_notes c JOIN invoices i ON i.id = c.invoice_id
-         WHERE i.student_id = $1 ORDER BY c.date, c.id",
-    )
-    .bind(student_id)
-    .fetch_all(c)
-    .await)?;
-    let refunds = on!(conn, |c| {
-        sqlx::query_as::<_, RefundRow>(
-        "SELECT id, credit_note_id, date, amount_cents, status FROM refunds WHERE student_id = $1 ORDER BY date, id",
-    )
-    .bind(student_id)
-    .fetch_all(c).await
+         WHERE i.student_id = $1 ORDER BY c.date, c.id";
+pub const POSITION_REFUNDS: &str =
+    "SELECT id, credit_note_id, date, amount_cents, status FROM refunds WHERE student_id = $1 ORDER BY date, id";
+
+/// Every ledger row of one student, as the position is computed from them.
+pub async fn rows_of(conn: &mut Conn, student_id: i64) -> Result<LedgerRows> {
+    let orders = on!(conn, |c| sqlx::query_as::<_, OrderRow>(POSITION_ORDERS).bind(student_id).fetch_all(c).await)?;
+    let invoices =
+        on!(conn, |c| { sqlx::query_as::<_, InvoiceRow>(POSITION_INVOICES).bind(student_id).fetch_all(c).await })?;
+    let installments = on!(conn, |c| {
+        sqlx::query_as::<_, InstallmentRow>(POSITION_INSTALLMENTS).bind(student_id).fetch_all(c).await
     })?;
+    let payments =
+        on!(conn, |c| { sqlx::query_as::<_, PaymentRow>(POSITION_PAYMENTS).bind(student_id).fetch_all(c).await })?;
+    let credit_notes =
+        on!(conn, |c| sqlx::query_as::<_, CreditNoteRow>(POSITION_CREDIT_NOTES).bind(student_id).fetch_all(c).await)?;
+    let refunds =
+        on!(conn, |c| { sqlx::query_as::<_, RefundRow>(POSITION_REFUNDS).bind(student_id).fetch_all(c).await })?;
     Ok(LedgerRows {
         orders: orders.into_iter().map(Into::into).collect(),
         invoices: invoices.into_iter().map(Into::into).collect(),

@@ -125,13 +125,11 @@ macro_rules! select_requests {
     };
 }
 
+pub const REQUESTS: &str = select_requests!("WHERE $1 IS NULL OR r.status = $1 ORDER BY r.requested_on, r.id");
+
 pub async fn list(conn: &mut Conn, status: Option<RequestStatus>) -> Result<Vec<Request>> {
-    let rows: Vec<RequestRow> = on!(conn, |c| sqlx::query_as(select_requests!(
-        "WHERE $1 IS NULL OR r.status = $1 ORDER BY r.requested_on, r.id"
-    ))
-    .bind(status.map(|s| s.code()))
-    .fetch_all(c)
-    .await)?;
+    let rows: Vec<RequestRow> =
+        on!(conn, |c| sqlx::query_as(REQUESTS).bind(status.map(|s| s.code())).fetch_all(c).await)?;
     rows.into_iter().map(RequestRow::into_request).collect()
 }
 

@@ -200,14 +200,12 @@ pub async fn conflicts(conn: &mut Conn, session: &str) -> Result<Vec<(i64, Strin
     .await)?)
 }
 
+pub const LINES_OUT: &str = "SELECT sl.line_id, s.name, s.checked_out_by, s.checked_out_at
+     FROM session_lines sl JOIN sessions s ON s.name = sl.session WHERE s.status = 'out'";
+
 /// Which session holds each line still out: line id -> (session, by, since).
 pub async fn lines_out(conn: &mut Conn) -> Result<HashMap<i64, (String, String, String)>> {
-    let rows: Vec<(i64, String, String, String)> = on!(conn, |c| sqlx::query_as(
-        "SELECT sl.line_id, s.name, s.checked_out_by, s.checked_out_at
-         FROM session_lines sl JOIN sessions s ON s.name = sl.session WHERE s.status = 'out'",
-    )
-    .fetch_all(c)
-    .await)?;
+    let rows: Vec<(i64, String, String, String)> = on!(conn, |c| sqlx::query_as(LINES_OUT).fetch_all(c).await)?;
     Ok(rows.into_iter().map(|(l, n, by, at)| (l, (n, by, at))).collect())
 }
 

@@ -74,12 +74,7 @@ pub struct StudentTotalsRow {
     pub credit_notes_cents: i64,
 }
 
-/// Students matching `query` (number, last or first name, case-insensitive), with their totals.
-pub async fn list_with_totals(conn: &mut Conn, query: Option<&str>, limit: i64) -> Result<Vec<StudentTotalsRow>> {
-    let pattern = query.map(|q| format!("%{}%", q.trim().to_lowercase()));
-    Ok(on!(conn, |c| {
-        sqlx::query_as(
-        "SELECT s.number, s.last_name, s.first_name, s.email, s.school,
+pub const STUDENTS: &str = "SELECT s.number, s.last_name, s.first_name, s.email, s.school,
             (SELECT r.session FROM requests r WHERE r.student_id = s.id ORDER BY r.requested_on DESC, r.id DESC LIMIT 1) AS session,
             (SELECT r.situation FROM requests r WHERE r.student_id = s.id ORDER BY r.requested_on DESC, r.id DESC LIMIT 1) AS situation,
             COALESCE((SELECT CAST(SUM(l.excl_vat_cents + l.vat_cents) AS BIGINT) FROM invoice_lines l
@@ -92,10 +87,24 @@ pub async fn list_with_totals(conn: &mut Conn, query: Option<&str>, limit: i64) 
          WHERE $1 IS NULL OR lower(s.number) LIKE $1 OR lower(s.last_name) LIKE $1 OR lower(s.first_name) LIKE $1
             OR lower(s.last_name || ' ' || s.first_name) LIKE $1 OR lower(s.first_name || ' ' || s.last_name) LIKE $1
          ORDER BY s.last_name, s.first_name, s.number
-         LIMIT $2",
+         LIMIT $2";
+
+/// How many students match `query`, as `list_with_totals` matches them.
+pub async fn count_matching(conn: &mut Conn, query: Option<&str>) -> Result<i64> {
+    let pattern = query.map(|q| format!("%{}%", q.trim().to_lowercase()));
+    let (n,): (i64,) = on!(conn, |c| sqlx::query_as(
+        "SELECT COUNT(*) FROM students s
+         WHERE $1 IS NULL OR lower(s.number) LIKE $1 OR lower(s.last_name) LIKE $1 OR lower(s.first_name) LIKE $1
+            OR lower(s.last_name || ' ' || s.first_name) LIKE $1 OR lower(s.first_name || ' ' || s.last_name) LIKE $1",
     )
     .bind(pattern)
-    .bind(limit)
-    .fetch_all(c).await
-    })?)
+    .fetch_one(c)
+    .await)?;
+    Ok(n)
+}
+
+/// Students matching `query` (number, last or first name, case-insensitive), with their totals.
+pub async fn list_with_totals(conn: &mut Conn, query: Option<&str>, limit: i64) -> Result<Vec<StudentTotalsRow>> {
+    let pattern = query.map(|q| format!("%{}%", q.trim().to_lowercase()));
+    Ok(on!(conn, |c| { sqlx::query_as(STUDENTS).bind(pattern).bind(limit).fetch_all(c).await })?)
 }

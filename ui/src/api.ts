@@ -73,6 +73,8 @@ export const Student = z.object({
   balance: money,
 });
 export type Student = z.infer<typeof Student>;
+/** The first students matching a search, and how many match in all. */
+export const StudentPage = z.object({ total: z.number(), students: z.array(Student) });
 
 export const Position = z.object({
   student: z.object({ number: z.string(), last_name: z.string(), first_name: z.string(), email: z.string(), school }),
@@ -244,7 +246,7 @@ export const ImportSummary = z.object({
 });
 export type ImportSummary = z.infer<typeof ImportSummary>;
 
-export const Suggestion = z.object({ student_number: z.string(), score: z.number(), reasons: z.array(z.string()) });
+export const Suggestion = z.object({ student_number: z.string(), name: z.string(), score: z.number(), reasons: z.array(z.string()) });
 export const Line = z.object({
   id: z.number(),
   date: isoDate,
@@ -446,7 +448,7 @@ export const api = {
   connectServer: (server: string, login: string, password: string) =>
     call('connect_server', AppStatus, { server, login, password }),
   loadDemo: () => call('load_demo', DemoSummary),
-  students: (query: string | null) => call('students_list', z.array(Student), { query }),
+  students: (query: string | null) => call('students_list', StudentPage, { query }),
   account: (studentNumber: string) => call('account_position', Position, { studentNumber }),
   feeGrid: () => call('fee_grid', z.array(FeeRow)),
   setFee: (entry: { academic_year: string; school: string; programme: string; situation: string; amount: string }, reason: string) =>

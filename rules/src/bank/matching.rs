@@ -106,6 +106,10 @@ pub fn payees(
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Suggestion {
     pub student_number: String,
+    /// "DURAND Léa": the accountant recognises a name, not a number. Lines imported before it
+    /// was kept have none.
+    #[serde(default)]
+    pub name: String,
     pub score: i64,
     pub reasons: Vec<String>,
 }
@@ -505,7 +509,12 @@ impl Index {
                 });
             }
         }
-        Suggestion { student_number: p.number.clone(), score, reasons }
+        Suggestion {
+            student_number: p.number.clone(),
+            name: format!("{} {}", p.last_name, p.first_name),
+            score,
+            reasons,
+        }
     }
 }
 

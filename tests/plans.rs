@@ -1,0 +1,121 @@
+//! The lists and the account position stay fast as the office grows: each engine is asked how it
+//! runs every one of them (`store::PLANNED`) over a demo office, and no large table may be read
+//! whole inside a per-row subquery (which makes a list quadratic in its rows).
+
+mod common;
+
+use regie::store::{Engine, PLANNED, Store};
+use sqlx::Row;
+
+/// The statement with its parameters as NULL: a plan is asked for, nothing is bound. The text
+/// is our own constant (`store::PLANNED`), never user input.
+fn unbound(sql: &str) -> String {
+    let mut out = sql.to_string();
+    for n in (1..=9).rev() {
+        out = out.replace(&format!("${n}"), "NULL");
+    }
+    out
+}
+
+/// SQLite's plan: rows (id, parent, detail); a scan under a correlated subquery is a defect.
+fn sqlite_offences(rows: &[(i64, i64, String)]) -> Vec<String> {
+    let parent_of = |id: i64| rows.iter().find(|r| r.0 == id).map(|r| r.1);
+    let detail_of = |id: i64| rows.iter().find(|r| r.0 == id).map(|r| r.2.as_str()).unwrap_or("");
+    let mut out = Vec::new();
+    for (id, _, detail) in rows {
+        if !detail.starts_with("SCAN ") || detail.starts_with("SCAN CONSTANT ROW") {
+            continue;
+        }
+        let mut at = parent_of(*id);
+        while let Some(p) = at.filter(|p| *p != 0) {
+            if detail_of(p).starts_with("CORRELATED") {
+                out.push(format!("{detail} inside {}", detail_of(p)));
+                break;
+            }
+            at = parent_of(p);
+        }
+    }
+    out
+}
+
+/// PostgreSQL's plan, asked with sequential scans discouraged: a `Seq Scan` left inside a
+/// `SubPlan` is a lookup no index can serve.
+fn postgres_offences(lines: &[String]) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut subplans: Vec<usize> = Vec::new();
+    for line in lines {
+        let indent = line.len() - line.trim_start().len();
+        subplans.retain(|&k| indent > k);
+        let text = line.trim_start().trim_start_matches("->  ");
+        if text.starts_with("SubPlan") {
+            subplans.push(indent);
+        } else if !subplans.is_empty() && text.starts_with("Seq Scan on ") {
+            out.push(format!("{} inside a SubPlan", text.split("  (").next().unwrap_or(text)));
+        }
+    }
+    out
+}
+
+async fn offences(store: &Store, sql: &str) -> Vec<String> {
+    let sql = unbound(sql);
+    let mut tx = store.begin().await.unwrap();
+    let found = match tx.engine() {
+        Engine::Sqlite(c) => {
+            let rows =
+                sqlx::query(sqlx::AssertSqlSafe(format!("EXPLAIN QUERY PLAN {sql}"))).fetch_all(&mut *c).await.unwrap();
+            let rows: Vec<(i64, i64, String)> =
+                rows.iter().map(|r| (r.get::<i64, _>(0), r.get::<i64, _>(1), r.get::<String, _>(3))).collect();
+            sqlite_offences(&rows)
+        }
+        Engine::Postgres(c) => {
+            sqlx::query("SET LOCAL enable_seqscan = off").execute(&mut *c).await.unwrap();
+            let rows = sqlx::query(sqlx::AssertSqlSafe(format!("EXPLAIN {sql}"))).fetch_all(&mut *c).await.unwrap();
+            let lines: Vec<String> = rows.iter().map(|r| r.get::<String, _>(0)).collect();
+            postgres_offences(&lines)
+        }
+    };
+    tx.rollback().await.unwrap();
+    found
+}
+
+#[tokio::test]
+async fn no_list_reads_a_large_table_whole_for_each_of_its_rows() {
+    let dir = common::temp_dir("plans");
+    let db = common::db_at(&dir, "office");
+    assert!(common::regie(&db, &["demo", "--students", "300", "--json"]).ok);
+    let store = Store::open(&db).await.unwrap();
+    let mut all = Vec::new();
+    for (name, sql) in PLANNED {
+        for o in offences(&store, sql).await {
+            all.push(format!("{name}: {o}"));
+        }
+    }
+    assert!(all.is_empty(), "per-row scans:\n{}", all.join("\n"));
+}
+
+#[test]
+fn the_checks_see_a_per_row_scan() {
+    // What the invoices list gave before invoice_lines had an index on invoice_id.
+    let sqlite = [
+        (2, 0, "SCAN i USING INDEX sqlite_autoindex_invoices_2".to_string()),
+        (5, 0, "CORRELATED SCALAR SUBQUERY 1".to_string()),
+        (9, 5, "SCAN l".to_string()),
+        (12, 0, "CORRELATED SCALAR SUBQUERY 3".to_string()),
+        (15, 12, "SEARCH c USING INDEX credit_notes_invoice (invoice_id=?)".to_string()),
+    ];
+    assert_eq!(sqlite_offences(&sqlite), ["SCAN l inside CORRELATED SCALAR SUBQUERY 1"]);
+    let postgres: Vec<String> = [
+        "Sort  (cost=1.1..1.2 rows=10 width=8)",
+        "  ->  Seq Scan on invoices i  (cost=0.0..1.0 rows=10 width=8)",
+        "  SubPlan 1",
+        "    ->  Aggregate  (cost=1.0..1.1 rows=1 width=8)",
+        "          ->  Seq Scan on invoice_lines l  (cost=10000000000.00..10000000001.00 rows=1 width=8)",
+        "  SubPlan 2",
+        "    ->  Index Scan using credit_notes_invoice on credit_notes c  (cost=0.1..1.0 rows=1 width=8)",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    assert_eq!(postgres_offences(&postgres), ["Seq Scan on invoice_lines l inside a SubPlan"]);
+    assert!(sqlite_offences(&sqlite[3..]).is_empty());
+}
