@@ -23,6 +23,7 @@ fn main() {
         "request_change_plan",
         "requests_auto_review",
         "requests_export",
+        "file_upload",
         "statement_preview",
         "statement_import",
         "statement_profiles",

@@ -22,6 +22,7 @@ pub mod session;
 pub mod settings;
 pub mod sheets;
 pub mod store;
+pub mod uploads;
 pub mod users;
 
 pub use error::{Error, ErrorPayload, Result};

@@ -123,3 +123,41 @@ fn two_processes_confirming_the_same_bank_line_make_one_payment() {
     assert_eq!(pos["payments"].as_array().unwrap().len(), 1, "{pos}");
     assert_eq!(pos["summary"]["balance"], "412.00");
 }
+
+/// Waits for a process, at most `limit`: a writer that never gets the lock is a defect to
+/// report, not a test to hang on.
+fn finished_within(mut child: std::process::Child, limit: std::time::Duration) -> Option<std::process::Output> {
+    let end = std::time::Instant::now() + limit;
+    while std::time::Instant::now() < end {
+        if child.try_wait().expect("wait").is_some() {
+            return Some(child.wait_with_output().expect("output"));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let _ = child.kill();
+    None
+}
+
+#[tokio::test]
+async fn an_action_refused_half_way_does_not_keep_the_writers_lock() {
+    let (store, _dir) = common::approved("lock-release", &[PAUL_DURAND]).await;
+    regie::users::set_role(&store, "Fanny", regie::users::Role::FinanceManager, "installateur").await.unwrap();
+    regie::users::set_role(&store, "Paul", regie::users::Role::Accountant, "Fanny").await.unwrap();
+    // Refused inside its transaction (after the writers' lock was taken): the transaction is
+    // dropped, not committed; nothing else runs on this process's connections afterwards.
+    let refused = regie::users::set_role(&store, "Paul", regie::users::Role::FinanceManager, "Paul").await;
+    assert_eq!(refused.unwrap_err().code(), "forbidden");
+    // Another desktop writes next.
+    let db = common::db_of(&store);
+    let other = tokio::task::spawn_blocking(move || {
+        let args: Vec<String> =
+            ["--user", "Fanny", "settings", "fee-tolerance", "10", "--reason", "frais SEPA"].map(String::from).to_vec();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_regie"));
+        child.arg("--db").arg(&db).args(&args).stdout(Stdio::piped()).stderr(Stdio::piped());
+        finished_within(child.spawn().expect("start regie"), std::time::Duration::from_secs(60))
+    })
+    .await
+    .unwrap();
+    let out = other.expect("the other desktop's write waited for a lock nobody releases");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+}

@@ -200,7 +200,9 @@ async fn the_file_alone_holds_every_decision_even_while_the_laptop_has_it_open()
     bank::hold(&open, family, "RIB demandé à la famille", "luc").await.unwrap();
     // The window reads the file's bytes (not its write-ahead log) while the laptop's app runs.
     let bytes = std::fs::read(&laptop).unwrap();
-    let back = regie::session::checkin_bytes(&store, "portable.sqlite", &bytes, "claire").await.unwrap();
+    let uploads = regie::uploads::Uploads::default();
+    let sent = uploads.put("portable.sqlite", &bytes).unwrap();
+    let back = regie::session::checkin_uploaded(&store, &uploads, sent, "claire").await.unwrap();
     assert_eq!((back.applied, back.conflicts.len()), (3, 0), "{back:?}");
     let lines = bank::lines(&store, None).await.unwrap();
     let split = lines.iter().find(|l| l.id == initials).unwrap();
@@ -210,6 +212,7 @@ async fn the_file_alone_holds_every_decision_even_while_the_laptop_has_it_open()
     assert!(why.starts_with("en attente : RIB demandé à la famille (luc"), "{why}");
     open.close().await;
     // Junk is no session, and is left as it was.
-    let junk = regie::session::checkin_bytes(&store, "portable.sqlite", b"not a database", "claire").await;
+    let junk = uploads.put("portable.sqlite", b"not a database").unwrap();
+    let junk = regie::session::checkin_uploaded(&store, &uploads, junk, "claire").await;
     assert!(junk.unwrap_err().to_string().contains("n'est pas une session"));
 }

@@ -34,6 +34,8 @@ struct Desk {
     cancel: std::sync::atomic::AtomicBool,
     /// The signed-in user, recorded in the audit log of every decision.
     user: Mutex<Option<String>>,
+    /// The files the window sent (statements, gateway exports, session files), by token.
+    uploads: regie::uploads::Uploads,
 }
 
 impl Desk {
@@ -184,16 +186,26 @@ async fn request_change_plan(desk: State<'_, Desk>, id: i64, plan: PlanKind, rea
     review::change_plan(&desk.store(), id, plan, today(), reason.as_deref(), &desk.actor()?).await.map_err(Into::into)
 }
 
+/// A file the window sends once, as its raw bytes, its name percent-encoded in the `x-file-name`
+/// header; the answer is the token that the preview and the import then name it by.
 #[tauri::command]
-async fn card_preview(name: String, bytes: Vec<u8>, mapping: Option<String>) -> Reply<regie::card::Preview> {
-    regie::card::preview_bytes(&name, &bytes, mapping.as_deref()).map_err(Into::into)
+async fn file_upload(desk: State<'_, Desk>, request: tauri::ipc::Request<'_>) -> Reply<u64> {
+    let tauri::ipc::InvokeBody::Raw(bytes) = request.body() else {
+        return Err(regie::Error::Invalid("fichier attendu en octets bruts".into()).into());
+    };
+    let name = request.headers().get("x-file-name").and_then(|v| v.to_str().ok()).unwrap_or_default();
+    desk.uploads.put(name, bytes).map_err(Into::into)
+}
+
+#[tauri::command]
+async fn card_preview(desk: State<'_, Desk>, token: u64, mapping: Option<String>) -> Reply<regie::card::Preview> {
+    regie::card::preview_uploaded(&desk.uploads, token, mapping.as_deref()).map_err(Into::into)
 }
 
 #[tauri::command]
 async fn card_import(
     desk: State<'_, Desk>,
-    name: String,
-    bytes: Vec<u8>,
+    token: u64,
     mapping: Option<String>,
     save_as: Option<String>,
     on_progress: Channel<Progress>,
@@ -206,7 +218,9 @@ async fn card_import(
         None => regie::card::Columns::Detect,
     };
     let report = move |p: Progress| drop(on_progress.send(p));
-    regie::card::import_bytes(&desk.store(), &name, &bytes, columns, &desk.actor()?, &report).await.map_err(Into::into)
+    regie::card::import_uploaded(&desk.store(), &desk.uploads, token, columns, &desk.actor()?, &report)
+        .await
+        .map_err(Into::into)
 }
 
 #[tauri::command]
@@ -293,16 +307,15 @@ async fn requests_export(desk: State<'_, Desk>, format: String) -> Reply<Exporte
 }
 
 #[tauri::command]
-async fn statement_preview(name: String, bytes: Vec<u8>) -> Reply<Preview> {
-    regie::bank::preview_bytes(&name, &bytes).map_err(Into::into)
+async fn statement_preview(desk: State<'_, Desk>, token: u64) -> Reply<Preview> {
+    regie::bank::preview_uploaded(&desk.uploads, token).map_err(Into::into)
 }
 
 #[tauri::command]
 #[allow(clippy::too_many_arguments)]
 async fn statement_import(
     desk: State<'_, Desk>,
-    name: String,
-    bytes: Vec<u8>,
+    token: u64,
     mapping: Option<MappingSpec>,
     save_as: Option<String>,
     profile: Option<String>,
@@ -311,7 +324,9 @@ async fn statement_import(
     let mapping = mapping.as_ref().map(MappingSpec::resolve).transpose()?;
     let columns = regie::bank::Columns::choose(profile.as_deref(), mapping, save_as.as_deref());
     let report = move |p: Progress| drop(on_progress.send(p));
-    regie::bank::import_bytes(&desk.store(), &name, &bytes, columns, &desk.actor()?, &report).await.map_err(Into::into)
+    regie::bank::import_uploaded(&desk.store(), &desk.uploads, token, columns, &desk.actor()?, &report)
+        .await
+        .map_err(Into::into)
 }
 
 #[tauri::command]
@@ -330,8 +345,8 @@ async fn session_checkout(desk: State<'_, Desk>) -> Reply<regie::session::Checke
 }
 
 #[tauri::command]
-async fn session_checkin(desk: State<'_, Desk>, name: String, bytes: Vec<u8>) -> Reply<regie::session::CheckedIn> {
-    regie::session::checkin_bytes(&desk.store(), &name, &bytes, &desk.actor()?).await.map_err(Into::into)
+async fn session_checkin(desk: State<'_, Desk>, token: u64) -> Reply<regie::session::CheckedIn> {
+    regie::session::checkin_uploaded(&desk.store(), &desk.uploads, token, &desk.actor()?).await.map_err(Into::into)
 }
 
 #[tauri::command]
@@ -506,6 +521,7 @@ fn main() {
             typesetter: Default::default(),
             cancel: Default::default(),
             user: Mutex::new(user),
+            uploads: Default::default(),
         })
         .invoke_handler(tauri::generate_handler![
             app_status,
@@ -528,6 +544,7 @@ fn main() {
             request_change_plan,
             requests_auto_review,
             requests_export,
+            file_upload,
             statement_preview,
             statement_import,
             statement_profiles,

@@ -520,67 +520,9 @@ pub struct Preview {
     pub first_error: Option<String>,
 }
 
-/// A statement received as bytes (from the window, which has no file-system access): kept in a
-/// private temporary file for the time of the read, then removed.
-pub(crate) struct Upload {
-    dir: std::path::PathBuf,
-    pub(crate) path: std::path::PathBuf,
-}
-
-impl Upload {
-    pub(crate) fn new(name: &str, bytes: &[u8]) -> Result<Upload> {
-        let base = Path::new(name).file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        if base.is_empty() || base.starts_with('.') {
-            return Err(Error::Invalid(format!("nom de fichier invalide « {name} »")));
-        }
-        let dir = private_dir()?;
-        let upload = Upload { path: dir.join(base), dir };
-        let io = |e: std::io::Error| Error::Io { path: upload.path.display().to_string(), source: e };
-        let mut file = std::fs::OpenOptions::new();
-        file.write(true).create_new(true);
-        #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::mode(&mut file, 0o600);
-        std::io::Write::write_all(&mut file.open(&upload.path).map_err(io)?, bytes).map_err(io)?;
-        Ok(upload)
-    }
-}
-
-/// A new directory only this user can enter, under a name no other local user can guess: another
-/// account cannot plant a file or link at the path first, nor read the statement while it is there.
-/// Created, never reused: an existing path of that name is an error and another name is drawn.
-fn private_dir() -> Result<std::path::PathBuf> {
-    use std::hash::{BuildHasher, Hasher};
-    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-    let mut last = None;
-    for _ in 0..16 {
-        // std seeds each RandomState from the OS's random source: unpredictable without a new crate.
-        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-        h.write_u32(std::process::id());
-        h.write_u64(NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
-        h.write_u128(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_nanos());
-        let dir = std::env::temp_dir().join(format!("regie-upload-{:016x}", h.finish()));
-        let mut builder = std::fs::DirBuilder::new();
-        #[cfg(unix)]
-        std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
-        match builder.create(&dir) {
-            Ok(()) => return Ok(dir),
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => last = Some((dir, e)),
-            Err(e) => return Err(Error::Io { path: dir.display().to_string(), source: e }),
-        }
-    }
-    let (dir, e) = last.unwrap_or_else(|| (std::env::temp_dir(), std::io::ErrorKind::AlreadyExists.into()));
-    Err(Error::Io { path: dir.display().to_string(), source: e })
-}
-
-impl Drop for Upload {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-pub fn preview_bytes(name: &str, bytes: &[u8]) -> Result<Preview> {
-    let upload = Upload::new(name, bytes)?;
-    let sheet = sheets::read(&upload.path)?;
+/// What the statement at `path` would import: its first rows and the columns detected.
+pub fn preview_file(path: &Path) -> Result<Preview> {
+    let sheet = sheets::read(path)?;
     let rows = table::preview(&sheet, 15);
     Ok(match table::detect(&sheet) {
         Ok(mapping) => {
@@ -597,16 +539,21 @@ pub fn preview_bytes(name: &str, bytes: &[u8]) -> Result<Preview> {
     })
 }
 
-pub async fn import_bytes(
+/// `preview_file` on a statement the window sent (kept for the import that follows).
+pub fn preview_uploaded(uploads: &crate::uploads::Uploads, token: u64) -> Result<Preview> {
+    preview_file(&uploads.path(token)?)
+}
+
+/// `import_file_with` on a statement the window sent (removed once imported).
+pub async fn import_uploaded(
     store: &Store,
-    name: &str,
-    bytes: &[u8],
+    uploads: &crate::uploads::Uploads,
+    token: u64,
     columns: Columns<'_>,
     actor: &str,
     progress: &(dyn Fn(Progress) + Send + Sync),
 ) -> Result<ImportSummary> {
-    let upload = Upload::new(name, bytes)?;
-    import_file_with(store, &upload.path, columns, actor, progress).await
+    uploads.used(token, |path| async move { import_file_with(store, &path, columns, actor, progress).await }).await
 }
 
 /// The matching rules in force: the defaults, with the fee tolerance from Settings.
@@ -647,31 +594,4 @@ pub async fn set_fee_tolerance(store: &Store, tolerance: Money, reason: Option<&
     .await?;
     tx.commit().await?;
     Ok(())
-}
-
-#[cfg(test)]
-mod upload_tests {
-    use super::Upload;
-
-    #[test]
-    fn uploads_are_private_unpredictable_and_removed() {
-        let a = Upload::new("relevé.csv", b"Date;Libell\xe9;Montant\n").unwrap();
-        let b = Upload::new("../../relevé.csv", b"x").unwrap();
-        assert_ne!(a.dir, b.dir);
-        assert_eq!(a.path.file_name().unwrap(), "relevé.csv");
-        assert_eq!(b.path.parent().unwrap(), b.dir, "a path in the name stays inside the private folder");
-        assert_eq!(std::fs::read(&a.path).unwrap(), b"Date;Libell\xe9;Montant\n");
-        let name = a.dir.file_name().unwrap().to_string_lossy().into_owned();
-        assert!(!name.starts_with(&format!("regie-upload-{}-", std::process::id())), "{name} is guessable");
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            assert_eq!(std::fs::metadata(&a.dir).unwrap().permissions().mode() & 0o777, 0o700);
-            assert_eq!(std::fs::metadata(&a.path).unwrap().permissions().mode() & 0o777, 0o600);
-        }
-        let dir = a.dir.clone();
-        drop(a);
-        assert!(!dir.exists());
-        assert!(Upload::new(".hidden", b"x").is_err());
-    }
 }

@@ -211,9 +211,10 @@ pub struct Preview {
     pub transactions: usize,
 }
 
-pub fn preview_bytes(name: &str, bytes: &[u8], mapping: Option<&str>) -> Result<Preview> {
-    let upload = crate::bank::Upload::new(name, bytes)?;
-    let sheet = sheets::read(&upload.path)?;
+/// What the export at `path` would import: its first rows and its columns (detected, or read
+/// from `mapping`).
+pub fn preview_file(path: &Path, mapping: Option<&str>) -> Result<Preview> {
+    let sheet = sheets::read(path)?;
     let rows = crate::bank::table::preview(&sheet, 12);
     let found = match mapping {
         Some(text) => Mapping::parse(text),
@@ -231,18 +232,21 @@ pub fn preview_bytes(name: &str, bytes: &[u8], mapping: Option<&str>) -> Result<
     })
 }
 
-/// An export received as bytes (from the window, which has no file-system access): read from a
-/// private temporary file, then removed.
-pub async fn import_bytes(
+/// `preview_file` on an export the window sent (kept for the import that follows).
+pub fn preview_uploaded(uploads: &crate::uploads::Uploads, token: u64, mapping: Option<&str>) -> Result<Preview> {
+    preview_file(&uploads.path(token)?, mapping)
+}
+
+/// `import_file_with` on an export the window sent (removed once imported).
+pub async fn import_uploaded(
     store: &Store,
-    name: &str,
-    bytes: &[u8],
+    uploads: &crate::uploads::Uploads,
+    token: u64,
     columns: Columns<'_>,
     actor: &str,
     progress: &(dyn Fn(crate::bank::Progress) + Send + Sync),
 ) -> Result<ImportSummary> {
-    let upload = crate::bank::Upload::new(name, bytes)?;
-    import_file_with(store, &upload.path, columns, actor, progress).await
+    uploads.used(token, |path| async move { import_file_with(store, &path, columns, actor, progress).await }).await
 }
 
 /// A captured refund or charge-back row: a charge-back makes the debit it names unpaid; a refund

@@ -236,10 +236,14 @@ pub async fn checkout_to_exports(office: &Store, actor: &str) -> Result<CheckedO
     checkout_into(office, &crate::exports_dir()?.join("Sessions"), actor).await
 }
 
-/// `checkin` of a session file the window read (its bytes), through a private copy.
-pub async fn checkin_bytes(office: &Store, name: &str, bytes: &[u8], actor: &str) -> Result<CheckedIn> {
-    let upload = crate::bank::Upload::new(name, bytes)?;
-    checkin(office, &upload.path, actor).await
+/// `checkin` of a session file the window sent (a private copy, removed once checked in).
+pub async fn checkin_uploaded(
+    office: &Store,
+    uploads: &crate::uploads::Uploads,
+    token: u64,
+    actor: &str,
+) -> Result<CheckedIn> {
+    uploads.used(token, |path| async move { checkin(office, &path, actor).await }).await
 }
 
 /// The session this database is, if it is a session file.

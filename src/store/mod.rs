@@ -150,14 +150,34 @@ impl Conn {
     }
 }
 
-/// A write transaction: every statement run on it lands together at `commit`, or not at all
-/// (dropped without a commit, it rolls back).
-pub struct Tx(Conn);
+/// A write transaction: every statement run on it lands together at `commit`, or not at all.
+///
+/// Dropped without a commit (an action refused half-way, `?` on an error), it is rolled back at
+/// once, on the runtime: sqlx alone would only queue the ROLLBACK until the connection is next
+/// used, and meanwhile the writers' lock it holds (SQLite's write lock, the office's advisory
+/// lock) would stop every other desktop.
+pub struct Tx(Option<Conn>);
+
+impl Drop for Tx {
+    fn drop(&mut self) {
+        let Some(conn) = self.0.take() else { return };
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else { return };
+        match conn {
+            Conn::SqliteTx(t) => drop(runtime.spawn(async move { drop(t.rollback().await) })),
+            Conn::PostgresTx(t) => drop(runtime.spawn(async move { drop(t.rollback().await) })),
+            Conn::Sqlite(_) | Conn::Postgres(_) => {}
+        }
+    }
+}
 
 impl Tx {
+    fn open(&mut self) -> Conn {
+        self.0.take().expect("a transaction is used until its commit or rollback")
+    }
+
     /// Undoes everything the transaction did (a dry run).
-    pub async fn rollback(self) -> Result<()> {
-        match self.0 {
+    pub async fn rollback(mut self) -> Result<()> {
+        match self.open() {
             Conn::SqliteTx(t) => t.rollback().await?,
             Conn::PostgresTx(t) => t.rollback().await?,
             Conn::Sqlite(_) | Conn::Postgres(_) => unreachable!("a Tx holds a transaction"),
@@ -165,8 +185,8 @@ impl Tx {
         Ok(())
     }
 
-    pub async fn commit(self) -> Result<()> {
-        match self.0 {
+    pub async fn commit(mut self) -> Result<()> {
+        match self.open() {
             Conn::SqliteTx(t) => t.commit().await?,
             Conn::PostgresTx(mut t) => {
                 // Delivered at commit, to every desktop watching (`Store::changes`).
@@ -182,13 +202,13 @@ impl Tx {
 impl std::ops::Deref for Tx {
     type Target = Conn;
     fn deref(&self) -> &Conn {
-        &self.0
+        self.0.as_ref().expect("a transaction is used until its commit or rollback")
     }
 }
 
 impl std::ops::DerefMut for Tx {
     fn deref_mut(&mut self) -> &mut Conn {
-        &mut self.0
+        self.0.as_mut().expect("a transaction is used until its commit or rollback")
     }
 }
 
@@ -326,14 +346,14 @@ impl Store {
     ///   never blocked. Decisions stay conditional (`WHERE status = …`), so of two desktops
     ///   deciding the same thing the second finds it done and gets a `conflict`.
     pub async fn begin(&self) -> Result<Tx> {
-        Ok(Tx(match &self.pool {
+        Ok(Tx(Some(match &self.pool {
             Pool::Sqlite(p) => Conn::SqliteTx(p.begin_with("BEGIN IMMEDIATE").await?),
             Pool::Postgres(p) => {
                 let mut t = p.begin().await?;
                 sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(WRITER_LOCK).execute(&mut *t).await?;
                 Conn::PostgresTx(t)
             }
-        }))
+        })))
     }
 
     /// The commits made on the shared server, by any desktop, from now on; `None` for a file,

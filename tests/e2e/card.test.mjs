@@ -65,7 +65,7 @@ test('a refused debit from the gateway export is reminded in Relances', async ()
     s.execute(
       `const i = document.querySelector('[data-testid="dunning-as-of"]'); i.value = arguments[0];
        i.dispatchEvent(new Event('input', { bubbles: true })); i.dispatchEvent(new Event('change', { bubbles: true }));`,
-      [iso],
+      [iso.split('-').reverse().join('/')],
     );
   const iso = (d) => `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}-${String(d.getDate()).padStart(2, '0')}`;
   const yearAgo = new Date(today.getFullYear() - 1, today.getMonth(), today.getDate());

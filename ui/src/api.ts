@@ -24,10 +24,15 @@ export class ApiError extends Error {
 
 const errorPayload = z.object({ code: z.string(), message: z.string() });
 
-async function call<T>(command: string, schema: z.ZodType<T>, args?: Record<string, unknown>): Promise<T> {
+async function call<T>(
+  command: string,
+  schema: z.ZodType<T>,
+  args?: Record<string, unknown> | Uint8Array,
+  headers?: Record<string, string>,
+): Promise<T> {
   let raw: unknown;
   try {
-    raw = await invoke(command, args);
+    raw = await invoke(command, args, headers ? { headers } : undefined);
   } catch (e) {
     const parsed = errorPayload.safeParse(e);
     if (parsed.success) throw new ApiError(parsed.data.code, parsed.data.message);
@@ -464,10 +469,13 @@ export const api = {
   autoReview: (dryRun: boolean) => call('requests_auto_review', AutoReview, { dryRun }),
   exportLetters: (format: 'csv' | 'xlsx') => call('requests_export', z.object({ file: z.string(), letters: z.number() }), { format }),
   settings: () => call('settings_list', z.array(SchoolSettings)),
-  statementPreview: (name: string, bytes: number[]) => call('statement_preview', Preview, { name, bytes }),
+  /** Sends a file once, as its raw bytes; the core answers with the token the preview and the
+   *  import then name it by (never a JSON array of numbers). */
+  upload: async (file: File) =>
+    call('file_upload', z.number(), new Uint8Array(await file.arrayBuffer()), { 'x-file-name': encodeURIComponent(file.name) }),
+  statementPreview: (token: number) => call('statement_preview', Preview, { token }),
   statementImport: (
-    name: string,
-    bytes: number[],
+    token: number,
     choice: { mapping: MappingSpec | null; saveAs: string | null; profile: string | null },
     onProgress: (p: Progress) => void,
   ) => {
@@ -476,13 +484,13 @@ export const api = {
       const p = Progress.safeParse(m);
       if (p.success) onProgress(p.data);
     };
-    return call('statement_import', ImportSummary, { name, bytes, ...choice, onProgress: channel });
+    return call('statement_import', ImportSummary, { token, ...choice, onProgress: channel });
   },
   statementProfiles: () => call('statement_profiles', z.array(z.tuple([z.string(), Mapping]))),
   statementLines: (status: string | null) => call('statement_lines', z.array(Line), { status }),
   sessions: () => call('sessions', z.array(SessionView)),
   sessionCheckout: () => call('session_checkout', CheckedOut),
-  sessionCheckin: (name: string, bytes: number[]) => call('session_checkin', CheckedIn, { name, bytes }),
+  sessionCheckin: (token: number) => call('session_checkin', CheckedIn, { token }),
   statementConfirm: (lineId: number, studentNumber: string, amount: string | null) =>
     call('statement_confirm', z.object({ line_id: z.number(), student_number: z.string(), amount: money, status: z.string(), unassigned: money, alias_learned: z.string().nullable() }), { lineId, studentNumber, amount }),
   feeTolerance: () => call('fee_tolerance_get', money),
@@ -506,15 +514,15 @@ export const api = {
   exemptions: (session: string | null) => call('exemptions_list', z.array(Candidate), { session }),
   exemptionDecide: (studentNumber: string, outcome: string, amount: string | null, reference: string, session: string | null, iban: string | null) =>
     call('exemption_decide', Applied, { studentNumber, outcome, amount, reference, session, iban }),
-  cardPreview: (name: string, bytes: number[], mapping: string | null) =>
-    call('card_preview', z.object({ file: z.string(), rows: z.array(z.array(z.string())), mapping: z.object({ header_row: z.number() }).nullable(), problem: z.string().nullable(), transactions: z.number() }), { name, bytes, mapping }),
-  cardImport: (name: string, bytes: number[], mapping: string | null, saveAs: string | null, onProgress: (p: Progress) => void) => {
+  cardPreview: (token: number, mapping: string | null) =>
+    call('card_preview', z.object({ file: z.string(), rows: z.array(z.array(z.string())), mapping: z.object({ header_row: z.number() }).nullable(), problem: z.string().nullable(), transactions: z.number() }), { token, mapping }),
+  cardImport: (token: number, mapping: string | null, saveAs: string | null, onProgress: (p: Progress) => void) => {
     const channel = new Channel<unknown>();
     channel.onmessage = (m) => {
       const p = Progress.safeParse(m);
       if (p.success) onProgress(p.data);
     };
-    return call('card_import', CardImportSummary, { name, bytes, mapping, saveAs, onProgress: channel });
+    return call('card_import', CardImportSummary, { token, mapping, saveAs, onProgress: channel });
   },
   cardTransactions: (status: string | null) => call('card_transactions', z.array(CardTransaction), { status }),
   cardAssign: (number: string, studentNumber: string) => call('card_assign', CardTransaction, { number, studentNumber }),

@@ -16,7 +16,8 @@ const source = readFileSync(join(here, 'format.ts'), 'utf8')
   .replace(/\(a: unknown, b: unknown\): number/g, '(a, b)')
   .replace(/\(v: unknown\)/g, '(v)')
   .replace(/\(rfc3339: string\): string/g, '(rfc3339)')
-  .replace(/\(n: number\)/g, '(n)');
+  .replace(/\(n: number\)/g, '(n)')
+  .replace(/\(text: string\): string \| null/g, '(text)');
 const file = join(mkdtempSync(join(tmpdir(), 'regie-format-')), 'format.mjs');
 writeFileSync(file, source);
 const f = await import(file);
@@ -43,4 +44,16 @@ test('instants in French, local time', () => {
   const local = new Date('2026-12-01T09:30:05.123+00:00');
   assert.ok(shown.endsWith(`${String(local.getHours()).padStart(2, '0')}:30`), shown);
   assert.equal(f.frDateTime('pas une date'), 'pas une date');
+});
+
+test('dates typed in French', () => {
+  assert.equal(f.parseFrDate('05/09/2025'), '2025-09-05');
+  assert.equal(f.parseFrDate(' 5/9/2025 '), '2025-09-05');
+  assert.equal(f.parseFrDate('05.09.2025'), '2025-09-05');
+  assert.equal(f.parseFrDate('29/02/2024'), '2024-02-29');
+  assert.equal(f.parseFrDate('29/02/2025'), null);
+  assert.equal(f.parseFrDate('31/04/2025'), null);
+  assert.equal(f.parseFrDate('2025-09-05'), null);
+  assert.equal(f.parseFrDate('05/09/25'), null);
+  assert.equal(f.parseFrDate('demain'), null);
 });

@@ -22,6 +22,17 @@ export function frDate(iso: string): string {
   return `${d}/${m}/${y}`;
 }
 
+/** A date as an accountant types it (dd/mm/yyyy; d/m/yyyy, dd.mm.yyyy, dd-mm-yyyy) -> ISO
+ *  yyyy-mm-dd, or null when it is no real date (31/02, 2-digit years, letters). */
+export function parseFrDate(text: string): string | null {
+  const m = /^(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})$/.exec(text.trim());
+  if (!m) return null;
+  const [d, mo, y] = [Number(m[1]), Number(m[2]), Number(m[3])];
+  const t = new Date(Date.UTC(y, mo - 1, d));
+  if (t.getUTCFullYear() !== y || t.getUTCMonth() !== mo - 1 || t.getUTCDate() !== d) return null;
+  return `${y}-${String(mo).padStart(2, '0')}-${String(d).padStart(2, '0')}`;
+}
+
 /** An instant the core wrote (RFC 3339), as the office reads it: "01/12/2026 09:30", local time. */
 export function frDateTime(rfc3339: string): string {
   const t = new Date(rfc3339);

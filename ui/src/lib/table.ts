@@ -3,5 +3,8 @@ export interface Column<R> {
   key: keyof R & string;
   label: string;
   num?: boolean;
+  /** A long text (a bank label) cut to the column's width, whole in its tooltip: the amounts
+   *  beside it stay in view at 1280 px. */
+  clip?: boolean;
   show?: (row: R) => string;
 }
