@@ -41,7 +41,7 @@ struct Desk {
 impl Desk {
     /// The current database (a cheap handle on its pool).
     fn store(&self) -> Store {
-        self.store.lock().expect("store lock").clone()
+        self.store.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
     }
 
     fn typesetter(&self) -> &regie::invoices::Typesetter {
@@ -50,7 +50,7 @@ impl Desk {
 
     /// Who acts; a decision without a signed-in user is refused.
     fn actor(&self) -> Result<String, ErrorPayload> {
-        self.user.lock().expect("user lock").clone().ok_or(ErrorPayload {
+        self.user.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone().ok_or(ErrorPayload {
             code: "not_signed_in",
             message: "Indiquez votre nom avant de décider : il figure dans le journal.".into(),
         })
@@ -65,14 +65,14 @@ fn today() -> chrono::NaiveDate {
 
 #[tauri::command]
 async fn app_status(desk: State<'_, Desk>) -> Reply<AppStatus> {
-    let user = desk.user.lock().expect("user lock").clone().unwrap_or_default();
+    let user = desk.user.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone().unwrap_or_default();
     regie::app_status(&desk.store(), &user).await.map_err(Into::into)
 }
 
 #[tauri::command]
 async fn sign_in(desk: State<'_, Desk>, name: String) -> Reply<User> {
     let user = regie::users::sign_in(&desk.store(), &name).await.map_err(ErrorPayload::from)?;
-    *desk.user.lock().expect("user lock") = Some(user.name.clone());
+    *desk.user.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(user.name.clone());
     Ok(user)
 }
 
@@ -81,8 +81,8 @@ async fn sign_in(desk: State<'_, Desk>, name: String) -> Reply<User> {
 #[tauri::command]
 async fn connect_server(desk: State<'_, Desk>, server: String, login: String, password: String) -> Reply<AppStatus> {
     let (store, user) = regie::office::connect(&server, &login, &password).await.map_err(ErrorPayload::from)?;
-    *desk.store.lock().expect("store lock") = store.clone();
-    *desk.user.lock().expect("user lock") = Some(user.name.clone());
+    *desk.store.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = store.clone();
+    *desk.user.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(user.name.clone());
     regie::app_status(&store, &user.name).await.map_err(Into::into)
 }
 

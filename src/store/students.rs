@@ -74,7 +74,17 @@ pub struct StudentTotalsRow {
     pub credit_notes_cents: i64,
 }
 
-pub const STUDENTS: &str = "SELECT s.number, s.last_name, s.first_name, s.email, s.school,
+/// The students a search finds (`$1`: `%text%` in lower case, or NULL for all): one filter for the
+/// list and its count, so that the count is always the list's.
+macro_rules! students_matching {
+    () => {
+        " WHERE $1 IS NULL OR lower(s.number) LIKE $1 OR lower(s.last_name) LIKE $1 OR lower(s.first_name) LIKE $1
+            OR lower(s.last_name || ' ' || s.first_name) LIKE $1 OR lower(s.first_name || ' ' || s.last_name) LIKE $1 "
+    };
+}
+
+pub const STUDENTS: &str = concat!(
+    "SELECT s.number, s.last_name, s.first_name, s.email, s.school,
             (SELECT r.session FROM requests r WHERE r.student_id = s.id ORDER BY r.requested_on DESC, r.id DESC LIMIT 1) AS session,
             (SELECT r.situation FROM requests r WHERE r.student_id = s.id ORDER BY r.requested_on DESC, r.id DESC LIMIT 1) AS situation,
             COALESCE((SELECT CAST(SUM(l.excl_vat_cents + l.vat_cents) AS BIGINT) FROM invoice_lines l
@@ -83,23 +93,20 @@ pub const STUDENTS: &str = "SELECT s.number, s.last_name, s.first_name, s.email,
             COALESCE((SELECT CAST(SUM(p.amount_cents) AS BIGINT) FROM payments p WHERE p.student_id = s.id), 0) AS payments_cents,
             COALESCE((SELECT CAST(SUM(c.amount_cents) AS BIGINT) FROM credit_notes c JOIN invoices i ON i.id = c.invoice_id
                       WHERE i.student_id = s.id), 0) AS credit_notes_cents
-         FROM students s
-         WHERE $1 IS NULL OR lower(s.number) LIKE $1 OR lower(s.last_name) LIKE $1 OR lower(s.first_name) LIKE $1
-            OR lower(s.last_name || ' ' || s.first_name) LIKE $1 OR lower(s.first_name || ' ' || s.last_name) LIKE $1
-         ORDER BY s.last_name, s.first_name, s.number
-         LIMIT $2";
+         FROM students s",
+    students_matching!(),
+    "         ORDER BY s.last_name, s.first_name, s.number
+         LIMIT $2"
+);
 
 /// How many students match `query`, as `list_with_totals` matches them.
 pub async fn count_matching(conn: &mut Conn, query: Option<&str>) -> Result<i64> {
     let pattern = query.map(|q| format!("%{}%", q.trim().to_lowercase()));
-    let (n,): (i64,) = on!(conn, |c| sqlx::query_as(
-        "SELECT COUNT(*) FROM students s
-         WHERE $1 IS NULL OR lower(s.number) LIKE $1 OR lower(s.last_name) LIKE $1 OR lower(s.first_name) LIKE $1
-            OR lower(s.last_name || ' ' || s.first_name) LIKE $1 OR lower(s.first_name || ' ' || s.last_name) LIKE $1",
-    )
-    .bind(pattern)
-    .fetch_one(c)
-    .await)?;
+    let (n,): (i64,) =
+        on!(conn, |c| sqlx::query_as(concat!("SELECT COUNT(*) FROM students s", students_matching!()),)
+            .bind(pattern)
+            .fetch_one(c)
+            .await)?;
     Ok(n)
 }
 
