@@ -6,7 +6,7 @@
 //! action. Each capability's module here (`requests`, `bank`, `card`, `ledger`...) re-exports its
 //! rules and adds the actions that take the store: one transaction each, audited.
 
-pub use regie_rules::{fees, money, plans};
+pub use regie_rules::{fees, money, page, plans};
 
 pub mod bank;
 pub mod card;

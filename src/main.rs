@@ -46,6 +46,9 @@ enum Command {
         /// nothing dated after it.
         #[arg(long)]
         today: Option<String>,
+        /// Academic years of history, the current one last (up to 10): past years complete.
+        #[arg(long, default_value_t = 1)]
+        years: u16,
     },
     /// Import the portal's registrations export (CSV, XLSX, XLS, ODS): all rows or none.
     ImportRegistrations { file: PathBuf },
@@ -326,6 +329,22 @@ enum StatementsCommand {
         /// matched | to_review | unmatched | debit
         #[arg(long)]
         status: Option<String>,
+        /// One page of this many lines (up to 1000), counted: `{"total", "offset", "rows", ...}`
+        /// instead of every line.
+        #[arg(long)]
+        limit: Option<i64>,
+        /// The page's first line, from 0 (with --limit).
+        #[arg(long, default_value_t = 0, requires = "limit")]
+        offset: i64,
+        /// Lines whose label holds this text (with --limit).
+        #[arg(long, requires = "limit")]
+        search: Option<String>,
+        /// date | label | amount | score (with --limit).
+        #[arg(long, requires = "limit")]
+        sort: Option<String>,
+        /// Sorted the other way (with --limit).
+        #[arg(long, requires = "limit")]
+        desc: bool,
     },
     /// Confirm that a line pays a student (or --amount of it, to split a line between students).
     Confirm {
@@ -598,22 +617,35 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let status = regie::app_status(&store, &user).await?;
             emit(json, &status, |s| format!("base prête: {}", s.db_path))
         }
-        Command::Demo { students, seed, today } => {
+        Command::Demo { students, seed, today, years } => {
             let store = open(&cli.db).await?;
             let today = match today {
                 Some(t) => NaiveDate::parse_from_str(&t, "%d/%m/%Y").context("--today attend JJ/MM/AAAA")?,
                 None => chrono::Local::now().date_naive(),
             };
-            let summary = regie::demo::fill(&store, DemoOptions { students, seed, today }, &user).await?;
+            let summary = regie::demo::fill(&store, DemoOptions { students, seed, today, years }, &user).await?;
             emit(json, &summary, |s| {
                 let carried = s
                     .grid_carried_from
                     .as_ref()
                     .map(|y| format!("\n(montants {y} reportés sur {} : à confirmer dans Paramètres)", s.academic_year))
                     .unwrap_or_default();
+                let years = match s.academic_years.as_slice() {
+                    [first, .., last] => format!("{first} à {last}"),
+                    _ => s.academic_year.clone(),
+                };
                 format!(
-                    "{} : {} étudiants, {} demandes, {} acceptées, {} règlements, {} prélèvements refusés, {} impayés{carried}",
-                    s.academic_year, s.students, s.requests, s.approved, s.payments, s.refused_debits, s.charge_backs
+                    "{years} : {} étudiants, {} demandes, {} acceptées, {} refusées, {} règlements, {} prélèvements refusés, {} impayés, {} avoirs, {} remboursements, {} lignes de relevé{carried}",
+                    s.students,
+                    s.requests,
+                    s.approved,
+                    s.rejected,
+                    s.payments,
+                    s.refused_debits,
+                    s.charge_backs,
+                    s.credit_notes,
+                    s.refunds,
+                    s.bank_lines
                 )
             })
         }
@@ -895,25 +927,23 @@ async fn statements(db: &Option<PathBuf>, command: StatementsCommand, user: &str
                 )
             })
         }
-        StatementsCommand::Lines { status } => {
-            let lines = bank::lines(&store, status.as_deref()).await?;
-            emit(json, &lines, |l| {
-                l.iter()
-                    .map(|l| {
-                        format!(
-                            "{:>6} {} {:>12} {:<10} {:<10} {:<50} {}",
-                            l.id,
-                            fr_date(l.date),
-                            l.amount.to_french(),
-                            l.status,
-                            l.student_number.clone().unwrap_or_default(),
-                            l.label.chars().take(50).collect::<String>(),
-                            l.reasons.join(", ")
-                        )
-                    })
-                    .collect::<Vec<_>>()
-                    .join("\n")
+        StatementsCommand::Lines { status, limit: Some(limit), offset, search, sort, desc } => {
+            let query = bank::LineQuery { status, search, line: None, sort, descending: desc, offset, limit };
+            let page = bank::line_page(&store, &query).await?;
+            emit(json, &page, |p| {
+                let first = if p.page.rows.is_empty() { 0 } else { p.page.offset + 1 };
+                let mut text =
+                    format!("lignes {first}–{} sur {}", p.page.offset + p.page.rows.len() as i64, p.page.total);
+                for l in &p.page.rows {
+                    text.push('\n');
+                    text.push_str(&line_text(l));
+                }
+                text
             })
+        }
+        StatementsCommand::Lines { status, .. } => {
+            let lines = bank::lines(&store, status.as_deref()).await?;
+            emit(json, &lines, |l| l.iter().map(line_text).collect::<Vec<_>>().join("\n"))
         }
         StatementsCommand::Confirm { line_id, student_number, amount } => {
             let amount = amount.map(|a| Money::parse(&a).map_err(regie::Error::from)).transpose()?;
@@ -1356,6 +1386,20 @@ async fn card(db: &Option<PathBuf>, command: CardCommand, user: &str, json: bool
             emit(json, &t, line)
         }
     }
+}
+
+/// A statement line as `statements lines` prints it.
+fn line_text(l: &regie::bank::LineView) -> String {
+    format!(
+        "{:>6} {} {:>12} {:<10} {:<10} {:<50} {}",
+        l.id,
+        fr_date(l.date),
+        l.amount.to_french(),
+        l.status,
+        l.student_number.clone().unwrap_or_default(),
+        l.label.chars().take(50).collect::<String>(),
+        l.reasons.join(", ")
+    )
 }
 
 fn fr_date(d: NaiveDate) -> String {

@@ -85,7 +85,7 @@ async fn no_list_reads_a_large_table_whole_for_each_of_its_rows() {
     assert!(common::regie(&db, &["demo", "--students", "300", "--json"]).ok);
     let store = Store::open(&db).await.unwrap();
     let mut all = Vec::new();
-    for (name, sql) in PLANNED {
+    for &(name, sql) in PLANNED {
         for o in offences(&store, sql).await {
             all.push(format!("{name}: {o}"));
         }

@@ -51,6 +51,7 @@ pub mod exemptions;
 pub mod fees;
 pub mod ledger;
 pub mod money;
+pub mod page;
 pub mod plans;
 pub mod requests;
 pub mod settings;

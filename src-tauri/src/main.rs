@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::sync::Mutex;
 
 use regie::bank::table::{Mapping, MappingSpec};
-use regie::bank::{Confirmed, ImportSummary, LineView, Preview, Progress};
+use regie::bank::{Confirmed, ImportSummary, Preview, Progress};
 use regie::demo::{DemoOptions, DemoSummary};
 use regie::fees::grid::{FeeEntry, FeeRow};
 use regie::invoices::{InvoiceItem, IssuedCreditNote, Written};
@@ -350,8 +350,8 @@ async fn session_checkin(desk: State<'_, Desk>, token: u64) -> Reply<regie::sess
 }
 
 #[tauri::command]
-async fn statement_lines(desk: State<'_, Desk>, status: Option<String>) -> Reply<Vec<LineView>> {
-    regie::bank::lines(&desk.store(), status.as_deref()).await.map_err(Into::into)
+async fn statement_lines(desk: State<'_, Desk>, query: regie::bank::LineQuery) -> Reply<regie::bank::LinePage> {
+    regie::bank::line_page(&desk.store(), &query).await.map_err(Into::into)
 }
 
 #[tauri::command]

@@ -14,6 +14,7 @@ use table::Mapping;
 
 use crate::ledger::{self, PaymentMethod, StudentNumber};
 use crate::money::Money;
+use crate::page::{Direction, Page, Search, Window};
 use crate::sheets;
 use crate::store::{self, Store, audit};
 use crate::{Error, Result};
@@ -269,14 +270,69 @@ pub async fn lines(store: &Store, status: Option<&str>) -> Result<Vec<LineView>>
     let mut lines: Vec<LineView> =
         store::bank::lines(&mut conn, status).await?.into_iter().map(view).collect::<Result<_>>()?;
     for l in &mut lines {
-        if let Some((session, by, at)) = out.get(&l.id) {
-            let since = chrono::DateTime::parse_from_rfc3339(at)
-                .map(|t| t.with_timezone(&chrono::Local).format("%d/%m/%Y %H:%M").to_string())
-                .unwrap_or_else(|_| at.clone());
-            l.checked_out = Some(format!("hors ligne avec {by} depuis le {since} (session {session})"));
-        }
+        l.checked_out = out.get(&l.id).map(|(session, by, at)| out_since(session, by, at));
     }
     Ok(lines)
+}
+
+/// One window of Banque's lines, with how many lines each status has (the filter's counts).
+#[derive(Debug, Clone, Serialize)]
+pub struct LinePage {
+    #[serde(flatten)]
+    pub page: Page<LineView>,
+    pub matched: i64,
+    pub to_review: i64,
+    pub unmatched: i64,
+}
+
+/// What Banque asks for: a window of the lines with a status (all when none), whose label holds
+/// `search`, or the one line `line`; sorted by `sort` (`date` by default). As typed: the core
+/// checks it.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+pub struct LineQuery {
+    pub status: Option<String>,
+    pub search: Option<String>,
+    pub line: Option<i64>,
+    pub sort: Option<String>,
+    #[serde(default)]
+    pub descending: bool,
+    #[serde(default)]
+    pub offset: i64,
+    pub limit: i64,
+}
+
+/// One window of the lines the query asks for, sorted and counted by the database; only that
+/// window's lines are read and sent.
+pub async fn line_page(store: &Store, q: &LineQuery) -> Result<LinePage> {
+    let window = Window::parse(q.offset, q.limit)?;
+    let status = q.status.as_deref().filter(|s| !s.is_empty()).map(LineStatus::parse).transpose()?;
+    let sort = q.sort.as_deref().map(LineSort::parse).transpose()?.unwrap_or_default();
+    let search = Search::parse(q.search.as_deref());
+    let mut conn = store.read().await?;
+    let out = store::session::lines_out(&mut conn).await?;
+    let direction = Direction::descending(q.descending);
+    let page = store::bank::line_page(&mut conn, status, search.as_ref(), q.line, sort, direction, window).await?;
+    let counts = store::bank::status_counts(&mut conn).await?;
+    let count = |s: LineStatus| counts.iter().find(|(c, _)| *c == s).map_or(0, |(_, n)| *n);
+    let mut rows = Vec::with_capacity(page.rows.len());
+    for r in page.rows {
+        let mut l = view(r)?;
+        l.checked_out = out.get(&l.id).map(|(session, by, at)| out_since(session, by, at));
+        rows.push(l);
+    }
+    Ok(LinePage {
+        page: Page { total: page.total, offset: page.offset, rows },
+        matched: count(LineStatus::Matched),
+        to_review: count(LineStatus::ToReview),
+        unmatched: count(LineStatus::Unmatched),
+    })
+}
+
+fn out_since(session: &str, by: &str, at: &str) -> String {
+    let since = chrono::DateTime::parse_from_rfc3339(at)
+        .map(|t| t.with_timezone(&chrono::Local).format("%d/%m/%Y %H:%M").to_string())
+        .unwrap_or_else(|_| at.to_string());
+    format!("hors ligne avec {by} depuis le {since} (session {session})")
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -156,7 +156,9 @@ pub async fn decide(
     let candidate = store::exemptions::candidates(&mut tx)
         .await?
         .into_iter()
-        .find(|c| c.student_number == student_number)
+        // A student billed differentiated fees in several years is before this year's commission.
+        .filter(|c| c.student_number == student_number)
+        .max_by(|a, b| a.academic_year.cmp(&b.academic_year))
         .ok_or_else(|| Error::Invalid(format!("{student_number} n'a pas de droits différenciés facturés")))?;
     let year: AcademicYear = candidate.academic_year.parse()?;
     let school: School = candidate.school.parse()?;

@@ -153,7 +153,7 @@ pub async fn reject(store: &Store, id: i64, reason: &str, actor: &str) -> Result
     Ok(decided)
 }
 
-async fn reject_in(conn: &mut Conn, id: i64, reason: &str, actor: &str) -> Result<Decided> {
+pub(crate) async fn reject_in(conn: &mut Conn, id: i64, reason: &str, actor: &str) -> Result<Decided> {
     let r = load(conn, id).await?;
     let from = [RequestStatus::Pending, RequestStatus::Hold];
     if !store::requests::set_status(conn, id, &from, RequestStatus::Rejected, Some(reason), actor).await? {

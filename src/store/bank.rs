@@ -3,10 +3,12 @@
 use std::collections::HashMap;
 
 use chrono::NaiveDate;
+use regie_rules::bank::LineSort;
 use regie_rules::bank::matching::{LineStatus, OpenInstallment, Payee, PayeeName, payees as payees_of};
 use regie_rules::money::Money;
+use regie_rules::page::{Direction, Page, Search, Window};
 
-use super::Conn;
+use super::{Code, Conn};
 use crate::Result;
 
 pub async fn insert_statement(
@@ -83,7 +85,7 @@ pub struct LineRow {
 }
 
 macro_rules! select_lines {
-    ($tail:literal) => {
+    ($tail:expr) => {
         concat!(
             "SELECT l.id, l.date, l.label, l.amount_cents, l.status, l.score, l.reasons, l.suggestions,
                 (SELECT s.number FROM line_payments lp JOIN payments p ON p.id = lp.payment_id JOIN students s ON s.id = p.student_id
@@ -102,6 +104,78 @@ pub const LINES: &str = select_lines!("WHERE $1 IS NULL OR l.status = $1 ORDER B
 
 pub async fn lines(conn: &mut Conn, status: Option<LineStatus>) -> Result<Vec<LineRow>> {
     Ok(on!(conn, |c| sqlx::query_as(LINES).bind(status.map(LineStatus::code)).fetch_all(c).await)?)
+}
+
+/// One window of the lines: the window's ids are found first (filter, order, limit), and only its
+/// rows get their payments looked up. One statement per order, each with bound values only.
+macro_rules! line_page {
+    ($order:literal) => {
+        select_lines!(concat!(
+            "WHERE l.id IN (SELECT x.id FROM statement_lines x
+                             WHERE ($1 IS NULL OR x.status = $1) AND ($2 IS NULL OR lower(x.label) LIKE $2 ESCAPE '\\')
+                               AND ($5 IS NULL OR x.id = $5)
+                             ORDER BY ", $order, " LIMIT $3 OFFSET $4)
+             ORDER BY ", $order
+        ))
+    };
+}
+
+/// The window's statements, by (sort, descending); the outer query sorts `l` as the inner one `x`.
+pub const LINE_PAGES: [(LineSort, bool, &str); 8] = [
+    (LineSort::Date, false, line_page!("date, id")),
+    (LineSort::Date, true, line_page!("date DESC, id DESC")),
+    (LineSort::Label, false, line_page!("label, id")),
+    (LineSort::Label, true, line_page!("label DESC, id DESC")),
+    (LineSort::Amount, false, line_page!("amount_cents, id")),
+    (LineSort::Amount, true, line_page!("amount_cents DESC, id DESC")),
+    (LineSort::Score, false, line_page!("score, id")),
+    (LineSort::Score, true, line_page!("score DESC, id DESC")),
+];
+
+pub const LINE_COUNT: &str = "SELECT COUNT(*) FROM statement_lines x
+     WHERE ($1 IS NULL OR x.status = $1) AND ($2 IS NULL OR lower(x.label) LIKE $2 ESCAPE '\\')
+       AND ($3 IS NULL OR x.id = $3)";
+
+/// One window of the lines with a status (all when `None`) whose label holds `search` (and only
+/// line `id`, when given).
+#[allow(clippy::too_many_arguments)]
+pub async fn line_page(
+    conn: &mut Conn,
+    status: Option<LineStatus>,
+    search: Option<&Search>,
+    id: Option<i64>,
+    sort: LineSort,
+    direction: Direction,
+    window: Window,
+) -> Result<Page<LineRow>> {
+    let descending = direction == Direction::Descending;
+    let sql = LINE_PAGES
+        .iter()
+        .find(|(s, d, _)| *s == sort && *d == descending)
+        .map(|(_, _, q)| *q)
+        .expect("every order has its statement");
+    let status = status.map(LineStatus::code);
+    let pattern = search.map(Search::pattern);
+    let total: i64 =
+        on!(conn, |c| sqlx::query_scalar(LINE_COUNT).bind(status).bind(pattern).bind(id).fetch_one(c).await)?;
+    let rows = on!(conn, |c| sqlx::query_as(sql)
+        .bind(status)
+        .bind(pattern)
+        .bind(window.limit())
+        .bind(window.offset())
+        .bind(id)
+        .fetch_all(c)
+        .await)?;
+    Ok(Page { total, offset: window.offset(), rows })
+}
+
+/// How many lines have each status.
+pub async fn status_counts(conn: &mut Conn) -> Result<Vec<(LineStatus, i64)>> {
+    let rows: Vec<(Code<LineStatus>, i64)> =
+        on!(conn, |c| sqlx::query_as("SELECT status, COUNT(*) FROM statement_lines GROUP BY status")
+            .fetch_all(c)
+            .await)?;
+    Ok(rows.into_iter().map(|(s, n)| (s.0, n)).collect())
 }
 
 pub async fn line(conn: &mut Conn, id: i64) -> Result<Option<LineRow>> {

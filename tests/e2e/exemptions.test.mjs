@@ -23,7 +23,7 @@ test('a finance manager records a full exemption and sees its consequences', asy
 
   await app.signIn('Fanny Finance');
   await s.click(await s.waitFor('[data-testid="nav-exonerations"]'));
-  await s.click(await s.waitFor(`[data-testid="exemption-row"][data-key="${c.student_number}"] td`));
+  await s.click(await s.waitFor(`[data-testid="exemption-row"][data-key="${c.invoice_number}"] td`));
   await s.waitForText('[data-testid="decide"]', (t) => t.includes(c.student_number));
   await s.type(await s.find('[data-testid="outcome-ref"]'), 'CE-2025-09-042');
   await s.type(await s.find('[data-testid="outcome-iban"]'), 'FR76 1007 1630 0000 0010 0383 489');

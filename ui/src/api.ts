@@ -267,6 +267,25 @@ export const Line = z.object({
   held: z.string().nullable(),
 });
 export type Line = z.infer<typeof Line>;
+export const LinePage = z.object({
+  total: z.number(),
+  offset: z.number(),
+  rows: z.array(Line),
+  matched: z.number(),
+  to_review: z.number(),
+  unmatched: z.number(),
+});
+export type LinePage = z.infer<typeof LinePage>;
+/** What Banque asks the core for: one page of the lines, filtered, searched and sorted there. */
+export interface LineQuery {
+  status: string | null;
+  search: string | null;
+  line: number | null;
+  sort: string;
+  descending: boolean;
+  offset: number;
+  limit: number;
+}
 
 /** An offline session as the office lists it, with the decisions its check-ins could not apply. */
 export const SessionView = z.object({
@@ -487,7 +506,7 @@ export const api = {
     return call('statement_import', ImportSummary, { token, ...choice, onProgress: channel });
   },
   statementProfiles: () => call('statement_profiles', z.array(z.tuple([z.string(), Mapping]))),
-  statementLines: (status: string | null) => call('statement_lines', z.array(Line), { status }),
+  statementLines: (query: LineQuery) => call('statement_lines', LinePage, { query }),
   sessions: () => call('sessions', z.array(SessionView)),
   sessionCheckout: () => call('session_checkout', CheckedOut),
   sessionCheckin: (token: number) => call('session_checkin', CheckedIn, { token }),

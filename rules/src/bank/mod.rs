@@ -3,3 +3,32 @@
 
 pub mod matching;
 pub mod table;
+
+/// How Banque's lines may be sorted: by the columns the database holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LineSort {
+    #[default]
+    Date,
+    Label,
+    Amount,
+    Score,
+}
+
+impl LineSort {
+    pub fn code(self) -> &'static str {
+        match self {
+            LineSort::Date => "date",
+            LineSort::Label => "label",
+            LineSort::Amount => "amount",
+            LineSort::Score => "score",
+        }
+    }
+
+    pub fn parse(text: &str) -> crate::Result<LineSort> {
+        <LineSort as crate::Coded>::from_code(text)
+            .ok_or_else(|| crate::Error::Invalid(format!("tri inconnu « {text} » (date, label, amount, score)")))
+    }
+}
+
+crate::coded!(LineSort: Date, Label, Amount, Score);

@@ -1,0 +1,129 @@
+//! Paging: the slice of a long list a screen shows, asked of the core and answered with the list's
+//! true count, so that no screen ever holds a whole table. Sort keys are each list's own enum.
+
+use serde::Serialize;
+
+use crate::{Error, Result};
+
+/// The most rows one page may hold: what a screen shows, with room to scroll.
+pub const MAX_LIMIT: i64 = 1_000;
+
+/// A slice of a list: `limit` rows from position `offset` (from 0).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Window {
+    offset: i64,
+    limit: i64,
+}
+
+impl Window {
+    /// Refuses a negative position and a page of no row or of more than [`MAX_LIMIT`].
+    pub fn parse(offset: i64, limit: i64) -> Result<Window> {
+        if offset < 0 {
+            return Err(Error::Invalid(format!("position de page négative : {offset}")));
+        }
+        if !(1..=MAX_LIMIT).contains(&limit) {
+            return Err(Error::Invalid(format!("une page compte de 1 à {MAX_LIMIT} lignes (demandé : {limit})")));
+        }
+        Ok(Window { offset, limit })
+    }
+
+    /// The first page.
+    pub fn first(limit: i64) -> Result<Window> {
+        Window::parse(0, limit)
+    }
+
+    pub fn offset(self) -> i64 {
+        self.offset
+    }
+
+    pub fn limit(self) -> i64 {
+        self.limit
+    }
+}
+
+/// The rows of one window and how many the whole list holds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Page<T> {
+    pub total: i64,
+    pub offset: i64,
+    pub rows: Vec<T>,
+}
+
+impl<T> Page<T> {
+    pub fn map<U>(self, f: impl FnMut(T) -> U) -> Page<U> {
+        Page { total: self.total, offset: self.offset, rows: self.rows.into_iter().map(f).collect() }
+    }
+}
+
+/// A search typed in a list's box, as a `LIKE` pattern over lower-cased text: trimmed, lower-
+/// cased, with `%`, `_` and `\` escaped (the store says `ESCAPE '\'`), so that what is typed is
+/// looked for as written. Empty: no search.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Search(String);
+
+impl Search {
+    /// At most 100 characters are looked for: a search box, not a document.
+    pub fn parse(text: Option<&str>) -> Option<Search> {
+        let text: String = text?.trim().chars().take(100).collect::<String>().to_lowercase();
+        if text.is_empty() {
+            return None;
+        }
+        let mut pattern = String::with_capacity(text.len() + 2);
+        pattern.push('%');
+        for c in text.chars() {
+            if matches!(c, '%' | '_' | '\\') {
+                pattern.push('\\');
+            }
+            pattern.push(c);
+        }
+        pattern.push('%');
+        Some(Search(pattern))
+    }
+
+    pub fn pattern(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Which way a list is sorted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Direction {
+    #[default]
+    Ascending,
+    Descending,
+}
+
+impl Direction {
+    pub fn descending(descending: bool) -> Direction {
+        if descending { Direction::Descending } else { Direction::Ascending }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_window_is_within_bounds() {
+        assert_eq!(Window::parse(40, 20).map(|w| (w.offset(), w.limit())).ok(), Some((40, 20)));
+        assert!(Window::parse(-1, 20).is_err());
+        assert!(Window::parse(0, 0).is_err());
+        assert!(Window::parse(0, MAX_LIMIT + 1).is_err());
+        assert!(Window::parse(0, MAX_LIMIT).is_ok());
+    }
+
+    #[test]
+    fn a_search_is_looked_for_as_typed() {
+        assert_eq!(Search::parse(Some("  Dupont ")).unwrap().pattern(), "%dupont%");
+        assert_eq!(Search::parse(Some("50%_a\\b")).unwrap().pattern(), "%50\\%\\_a\\\\b%");
+        assert_eq!(Search::parse(Some("   ")), None);
+        assert_eq!(Search::parse(None), None);
+        assert_eq!(Search::parse(Some(&"x".repeat(5000))).unwrap().pattern().len(), 102);
+    }
+
+    #[test]
+    fn a_page_keeps_its_count_when_its_rows_change_shape() {
+        let p = Page { total: 7, offset: 2, rows: vec![1, 2] }.map(|x| x * 10);
+        assert_eq!(p, Page { total: 7, offset: 2, rows: vec![10, 20] });
+    }
+}
