@@ -156,8 +156,11 @@ pub async fn decide(
     let candidate = store::exemptions::candidates(&mut tx)
         .await?
         .into_iter()
-        // A student billed differentiated fees in several years is before this year's commission.
+        // A student billed differentiated fees in several years is before the latest year's
+        // commission; within a year, the first invoice (a re-billing comes after it): `max_by`
+        // keeps the last of equals, hence `rev`.
         .filter(|c| c.student_number == student_number)
+        .rev()
         .max_by(|a, b| a.academic_year.cmp(&b.academic_year))
         .ok_or_else(|| Error::Invalid(format!("{student_number} n'a pas de droits différenciés facturés")))?;
     let year: AcademicYear = candidate.academic_year.parse()?;
