@@ -20,11 +20,9 @@ export function go(route: string) {
 
 /** Runs a backend call, showing its error in the banner; returns undefined on failure. */
 export async function attempt<T>(f: () => Promise<T>): Promise<T | undefined> {
-  // An error another call raised meanwhile (calls run side by side) stays shown.
-  const before = ui.error;
   try {
     const v = await f();
-    if (ui.error === before) ui.error = null;
+    ui.error = null;
     return v;
   } catch (e) {
     ui.error = e instanceof ApiError ? { code: e.code, message: e.message } : { code: 'ui', message: String(e) };
