@@ -85,20 +85,6 @@ impl Search {
     }
 }
 
-/// Which way a list is sorted.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Direction {
-    #[default]
-    Ascending,
-    Descending,
-}
-
-impl Direction {
-    pub fn descending(descending: bool) -> Direction {
-        if descending { Direction::Descending } else { Direction::Ascending }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

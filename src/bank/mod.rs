@@ -14,7 +14,7 @@ use table::Mapping;
 
 use crate::ledger::{self, PaymentMethod, StudentNumber};
 use crate::money::Money;
-use crate::page::{Direction, Page, Search, Window};
+use crate::page::{Page, Search, Window};
 use crate::sheets;
 use crate::store::{self, Store, audit};
 use crate::{Error, Result};
@@ -310,8 +310,7 @@ pub async fn line_page(store: &Store, q: &LineQuery) -> Result<LinePage> {
     let search = Search::parse(q.search.as_deref());
     let mut conn = store.read().await?;
     let out = store::session::lines_out(&mut conn).await?;
-    let direction = Direction::descending(q.descending);
-    let page = store::bank::line_page(&mut conn, status, search.as_ref(), q.line, sort, direction, window).await?;
+    let page = store::bank::line_page(&mut conn, status, search.as_ref(), q.line, sort, q.descending, window).await?;
     let counts = store::bank::status_counts(&mut conn).await?;
     let count = |s: LineStatus| counts.iter().find(|(c, _)| *c == s).map_or(0, |(_, n)| *n);
     let mut rows = Vec::with_capacity(page.rows.len());

@@ -495,11 +495,13 @@ async fn fill_year(
             .await?
             .ok_or_else(|| Error::StudentNotFound(view.student_number.clone()))?;
         let rows = store::ledger::rows_of(&mut tx, student.id).await?;
-        let invoice_id = store::invoices::invoice_totals(&mut tx, &issued).await?.map(|t| t.id);
+        let totals = store::invoices::invoice_totals(&mut tx, &issued)
+            .await?
+            .ok_or_else(|| Error::InvoiceNotFound(issued.clone()))?;
         let mut due: Vec<(i64, NaiveDate, Money)> = rows
             .installments
             .iter()
-            .filter(|t| Some(t.invoice_id) == invoice_id && t.due_date <= today)
+            .filter(|t| t.invoice_id == totals.id && t.due_date <= today)
             .map(|t| (t.n, t.due_date, Money::from_cents(t.amount_cents)))
             .collect();
         // Past years: a few students leave during the year; what was not yet due is credited.
@@ -507,9 +509,6 @@ async fn fill_year(
             let stays = 1 + rng.below(due.len() as u64 - 1) as usize;
             let left_on = due[stays].1 - Days::new(5);
             let rest = due[stays..].iter().map(|d| d.2).fold(Money::ZERO, |a, b| a + b);
-            let totals = store::invoices::invoice_totals(&mut tx, &issued)
-                .await?
-                .ok_or_else(|| Error::InvoiceNotFound(issued.clone()))?;
             ledger::issue_credit_note(&mut tx, &totals, rest, left_on, "Démission en cours d'année", actor).await?;
             summary.credit_notes += 1;
             due.truncate(stays);

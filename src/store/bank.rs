@@ -6,7 +6,7 @@ use chrono::NaiveDate;
 use regie_rules::bank::LineSort;
 use regie_rules::bank::matching::{LineStatus, OpenInstallment, Payee, PayeeName, payees as payees_of};
 use regie_rules::money::Money;
-use regie_rules::page::{Direction, Page, Search, Window};
+use regie_rules::page::{Page, Search, Window};
 
 use super::{Code, Conn};
 use crate::Result;
@@ -120,17 +120,19 @@ macro_rules! line_page {
     };
 }
 
-/// The window's statements, by (sort, descending); the outer query sorts `l` as the inner one `x`.
-pub const LINE_PAGES: [(LineSort, bool, &str); 8] = [
-    (LineSort::Date, false, line_page!("date, id")),
-    (LineSort::Date, true, line_page!("date DESC, id DESC")),
-    (LineSort::Label, false, line_page!("label, id")),
-    (LineSort::Label, true, line_page!("label DESC, id DESC")),
-    (LineSort::Amount, false, line_page!("amount_cents, id")),
-    (LineSort::Amount, true, line_page!("amount_cents DESC, id DESC")),
-    (LineSort::Score, false, line_page!("score, id")),
-    (LineSort::Score, true, line_page!("score DESC, id DESC")),
-];
+/// The window's statement for a sort, either way; the outer query sorts `l` as the inner one `x`.
+pub const fn line_page_sql(sort: LineSort, descending: bool) -> &'static str {
+    match (sort, descending) {
+        (LineSort::Date, false) => line_page!("date, id"),
+        (LineSort::Date, true) => line_page!("date DESC, id DESC"),
+        (LineSort::Label, false) => line_page!("label, id"),
+        (LineSort::Label, true) => line_page!("label DESC, id DESC"),
+        (LineSort::Amount, false) => line_page!("amount_cents, id"),
+        (LineSort::Amount, true) => line_page!("amount_cents DESC, id DESC"),
+        (LineSort::Score, false) => line_page!("score, id"),
+        (LineSort::Score, true) => line_page!("score DESC, id DESC"),
+    }
+}
 
 pub const LINE_COUNT: &str = "SELECT COUNT(*) FROM statement_lines x
      WHERE ($1 IS NULL OR x.status = $1) AND ($2 IS NULL OR lower(x.label) LIKE $2 ESCAPE '\\')
@@ -145,15 +147,10 @@ pub async fn line_page(
     search: Option<&Search>,
     id: Option<i64>,
     sort: LineSort,
-    direction: Direction,
+    descending: bool,
     window: Window,
 ) -> Result<Page<LineRow>> {
-    let descending = direction == Direction::Descending;
-    let sql = LINE_PAGES
-        .iter()
-        .find(|(s, d, _)| *s == sort && *d == descending)
-        .map(|(_, _, q)| *q)
-        .expect("every order has its statement");
+    let sql = line_page_sql(sort, descending);
     let status = status.map(LineStatus::code);
     let pattern = search.map(Search::pattern);
     let total: i64 =

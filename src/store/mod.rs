@@ -40,6 +40,8 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{PgConnection, PgPool, Postgres, Sqlite, SqliteConnection, SqlitePool, Transaction};
 
+use regie_rules::bank::LineSort;
+
 use crate::{Error, Result};
 
 /// Which database a `--db` / `REGIE_DB` value names.
@@ -402,8 +404,8 @@ pub const PLANNED: &[(&str, &str)] = &[
     ("overdue installments", dunning::OVERDUE),
     ("requests list", requests::REQUESTS),
     ("statement lines", bank::LINES),
-    ("statement lines: a window by date", bank::LINE_PAGES[1].2),
-    ("statement lines: a window by amount", bank::LINE_PAGES[4].2),
+    ("statement lines: a window by date", bank::line_page_sql(LineSort::Date, true)),
+    ("statement lines: a window by amount", bank::line_page_sql(LineSort::Amount, false)),
     ("statement lines: how many", bank::LINE_COUNT),
     ("open installments by invoice", bank::OPEN_BY_INVOICE),
     ("card transactions", card::TRANSACTIONS),
