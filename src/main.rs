@@ -192,6 +192,34 @@ enum RequestsCommand {
         /// pending | hold | approved | rejected
         #[arg(long)]
         status: Option<String>,
+        /// One page of this many requests (up to 1000), counted: `{"total", "offset", "rows", ...}`
+        /// instead of every request.
+        #[arg(long)]
+        limit: Option<i64>,
+        /// The page's first request, from 0 (with --limit).
+        #[arg(long, default_value_t = 0, requires = "limit")]
+        offset: i64,
+        /// ISIMA | POLYTECH (with --limit).
+        #[arg(long, requires = "limit")]
+        school: Option<String>,
+        /// one | three | six | transfer (with --limit).
+        #[arg(long, requires = "limit")]
+        plan: Option<String>,
+        /// A situation code, e.g. 05 (with --limit).
+        #[arg(long, requires = "limit")]
+        situation: Option<String>,
+        /// A finding code, e.g. six_at_or_below_threshold (with --limit).
+        #[arg(long, requires = "limit")]
+        finding: Option<String>,
+        /// Requests whose student's number or name holds this text (with --limit).
+        #[arg(long, requires = "limit")]
+        search: Option<String>,
+        /// requested_on | student_number | last_name | school | situation | plan | amount | status (with --limit).
+        #[arg(long, requires = "limit")]
+        sort: Option<String>,
+        /// Sorted the other way (with --limit).
+        #[arg(long, requires = "limit")]
+        desc: bool,
     },
     /// Approve requests: creates order, invoice and installments (first installment today).
     Approve {
@@ -373,6 +401,25 @@ enum InvoicesCommand {
     List {
         #[arg(long)]
         session: Option<String>,
+        /// One page of this many invoices (up to 1000), counted: `{"total", "offset", "rows", "sessions"}`
+        /// instead of every invoice.
+        #[arg(long)]
+        limit: Option<i64>,
+        /// The page's first invoice, from 0 (with --limit).
+        #[arg(long, default_value_t = 0, requires = "limit")]
+        offset: i64,
+        /// open | settled | credited (with --limit).
+        #[arg(long, requires = "limit")]
+        status: Option<String>,
+        /// Invoices whose number, or student's number or name, holds this text (with --limit).
+        #[arg(long, requires = "limit")]
+        search: Option<String>,
+        /// number | date | student_number | session (with --limit).
+        #[arg(long, requires = "limit")]
+        sort: Option<String>,
+        /// Sorted the other way (with --limit).
+        #[arg(long, requires = "limit")]
+        desc: bool,
     },
     /// Render one invoice to PDF.
     Render {
@@ -853,27 +900,46 @@ async fn requests(db: &Option<PathBuf>, command: RequestsCommand, user: &str, js
         Ok(())
     };
     match command {
-        RequestsCommand::List { status } => {
+        RequestsCommand::List {
+            status,
+            limit: Some(limit),
+            offset,
+            school,
+            plan,
+            situation,
+            finding,
+            search,
+            sort,
+            desc,
+        } => {
+            let query = regie::requests::RequestQuery {
+                status,
+                school,
+                plan,
+                situation,
+                finding,
+                search,
+                sort,
+                descending: desc,
+                offset,
+                limit,
+            };
+            let page = regie::requests::page(&store, &query).await?;
+            emit(json, &page, |p| {
+                let first = if p.page.rows.is_empty() { 0 } else { p.page.offset + 1 };
+                let mut text =
+                    format!("demandes {first}–{} sur {}", p.page.offset + p.page.rows.len() as i64, p.page.total);
+                for r in &p.page.rows {
+                    text.push('\n');
+                    text.push_str(&request_text(r));
+                }
+                text
+            })
+        }
+        RequestsCommand::List { status, .. } => {
             let status = status.map(|s| s.parse::<RequestStatus>()).transpose()?;
             let list = regie::requests::list(&store, status).await?;
-            emit(json, &list, |l| {
-                l.iter()
-                    .map(|r| {
-                        let findings: Vec<&str> = r.findings.iter().map(|f| f.code).collect();
-                        format!(
-                            "{:>5} {:<10} {:<8} {:<8} {:>12} {:<8} {}",
-                            r.id,
-                            r.student_number,
-                            r.school,
-                            r.plan,
-                            r.amount.to_french(),
-                            r.status,
-                            findings.join(",")
-                        )
-                    })
-                    .collect::<Vec<_>>()
-                    .join("\n")
-            })
+            emit(json, &list, |l| l.iter().map(request_text).collect::<Vec<_>>().join("\n"))
         }
         RequestsCommand::Approve { ids, override_reason } => {
             batch(review::approve_many(&store, &ids, today, override_reason.as_deref(), user).await?)
@@ -971,24 +1037,33 @@ async fn invoices(db: &Option<PathBuf>, command: InvoicesCommand, json: bool) ->
     use regie::invoices::{self, Typesetter};
     let store = open(db).await?;
     match command {
-        InvoicesCommand::List { session } => {
-            let list = invoices::list(&store, session.as_deref()).await?;
-            emit(json, &list, |l| {
-                l.iter()
-                    .map(|i| {
-                        format!(
-                            "{} {} {:<10} {:>12} réglé {:>12} avoirs {:>12}",
-                            i.number,
-                            fr_date(i.date),
-                            i.student_number,
-                            i.total.to_french(),
-                            i.settled.to_french(),
-                            i.credited.to_french()
-                        )
-                    })
-                    .collect::<Vec<_>>()
-                    .join("\n")
+        InvoicesCommand::List { session, limit: Some(limit), offset, status, search, sort, desc } => {
+            let query = invoices::InvoiceQuery {
+                session,
+                status,
+                from: None,
+                to: None,
+                search,
+                sort,
+                descending: desc,
+                offset,
+                limit,
+            };
+            let page = invoices::page(&store, &query).await?;
+            emit(json, &page, |p| {
+                let first = if p.page.rows.is_empty() { 0 } else { p.page.offset + 1 };
+                let mut text =
+                    format!("factures {first}–{} sur {}", p.page.offset + p.page.rows.len() as i64, p.page.total);
+                for i in &p.page.rows {
+                    text.push('\n');
+                    text.push_str(&invoice_text(i));
+                }
+                text
             })
+        }
+        InvoicesCommand::List { session, .. } => {
+            let list = invoices::list(&store, session.as_deref()).await?;
+            emit(json, &list, |l| l.iter().map(invoice_text).collect::<Vec<_>>().join("\n"))
         }
         InvoicesCommand::Render { number, out } => {
             let pdf = invoices::render_invoice(&store, &Typesetter::new(), &number).await?;
@@ -1386,6 +1461,34 @@ async fn card(db: &Option<PathBuf>, command: CardCommand, user: &str, json: bool
             emit(json, &t, line)
         }
     }
+}
+
+/// An invoice as `invoices list` prints it.
+fn invoice_text(i: &regie::invoices::InvoiceItem) -> String {
+    format!(
+        "{} {} {:<10} {:>12} réglé {:>12} avoirs {:>12}",
+        i.number,
+        fr_date(i.date),
+        i.student_number,
+        i.total.to_french(),
+        i.settled.to_french(),
+        i.credited.to_french()
+    )
+}
+
+/// A request as `requests list` prints it.
+fn request_text(r: &regie::requests::RequestView) -> String {
+    let findings: Vec<&str> = r.findings.iter().map(|f| f.code).collect();
+    format!(
+        "{:>5} {:<10} {:<8} {:<8} {:>12} {:<8} {}",
+        r.id,
+        r.student_number,
+        r.school,
+        r.plan,
+        r.amount.to_french(),
+        r.status,
+        findings.join(",")
+    )
 }
 
 /// A statement line as `statements lines` prints it.

@@ -109,3 +109,179 @@ async fn the_pages_of_the_bank_lines_are_the_whole_list_in_order() {
     assert!(e.to_string().contains("payer"), "{e}");
     store.close().await;
 }
+
+fn requests_query(offset: i64, limit: i64) -> regie::requests::RequestQuery {
+    regie::requests::RequestQuery { offset, limit, ..Default::default() }
+}
+
+/// Every page of a requests query, end to end.
+async fn all_request_pages(store: &Store, q: &regie::requests::RequestQuery) -> Vec<regie::requests::RequestView> {
+    let mut out = Vec::new();
+    let mut q = q.clone();
+    loop {
+        let page = regie::requests::page(store, &q).await.unwrap();
+        let n = page.page.rows.len() as i64;
+        out.extend(page.page.rows);
+        if n < q.limit {
+            assert_eq!(out.len() as i64, page.page.total, "the pages add up to the count");
+            return out;
+        }
+        q.offset += q.limit;
+    }
+}
+
+#[tokio::test]
+async fn the_pages_of_the_requests_are_the_filtered_list_with_its_findings() {
+    let dir = common::temp_dir("paging-requests");
+    let db = common::db_at(&dir, "office");
+    assert!(common::regie(&db, &["demo", "--students", "300", "--years", "2", "--today", "23/11/2026", "--json"]).ok);
+    let store = Store::open(&db).await.unwrap();
+    let every = regie::requests::list(&store, None).await.unwrap();
+    let ids = |v: &[regie::requests::RequestView]| v.iter().map(|r| r.id).collect::<Vec<_>>();
+
+    // No filter, by request date (the default), 41 at a time: the whole list, same order, same findings.
+    let paged = all_request_pages(&store, &requests_query(0, 41)).await;
+    assert_eq!(ids(&paged), ids(&every));
+    let codes = |v: &[regie::requests::RequestView]| {
+        v.iter().map(|r| r.findings.iter().map(|f| f.code).collect::<Vec<_>>()).collect::<Vec<_>>()
+    };
+    assert_eq!(codes(&paged), codes(&every), "findings computed on the page as on the whole list");
+
+    // Each filter as the whole list filtered by hand.
+    let pending_six_isima = |r: &&regie::requests::RequestView| {
+        r.status.to_string() == "pending" && r.plan.code() == "six" && r.school.to_string() == "ISIMA"
+    };
+    let mut q = requests_query(0, 25);
+    q.status = Some("pending".into());
+    q.plan = Some("six".into());
+    q.school = Some("ISIMA".into());
+    let want: Vec<i64> = every.iter().filter(pending_six_isima).map(|r| r.id).collect();
+    assert!(!want.is_empty());
+    assert_eq!(ids(&all_request_pages(&store, &q).await), want);
+
+    // A finding: computed by the rules over what the other filters keep.
+    let mut q = requests_query(0, 10);
+    q.finding = Some("six_at_or_below_threshold".into());
+    let want: Vec<i64> = every
+        .iter()
+        .filter(|r| r.findings.iter().any(|f| f.code == "six_at_or_below_threshold"))
+        .map(|r| r.id)
+        .collect();
+    assert!(!want.is_empty());
+    assert_eq!(ids(&all_request_pages(&store, &q).await), want);
+
+    // A search by name or number, whatever its case.
+    let one = &every[5];
+    let mut q = requests_query(0, 1000);
+    q.search = Some(one.last_name.to_lowercase());
+    let found = all_request_pages(&store, &q).await;
+    assert!(found.iter().any(|r| r.id == one.id));
+    assert!(found.iter().all(|r| r.last_name == one.last_name || r.first_name.contains(&one.last_name)));
+    q.search = Some(one.student_number.clone());
+    assert_eq!(
+        ids(&all_request_pages(&store, &q).await),
+        every.iter().filter(|r| r.student_number == one.student_number).map(|r| r.id).collect::<Vec<_>>()
+    );
+
+    // Sorted by name, then the other way.
+    for descending in [false, true] {
+        let mut q = requests_query(0, 1000);
+        q.sort = Some("last_name".into());
+        q.descending = descending;
+        let got = all_request_pages(&store, &q).await;
+        let names: Vec<(String, String)> = got.iter().map(|r| (r.last_name.clone(), r.first_name.clone())).collect();
+        let mut sorted = names.clone();
+        sorted.sort();
+        if descending {
+            sorted.reverse();
+        }
+        assert_eq!(names, sorted);
+    }
+
+    // What the core cannot read is refused, naming it.
+    for (field, value) in [("finding", "nothing_like_it"), ("sort", "payer"), ("plan", "twelve")] {
+        let mut q = requests_query(0, 10);
+        match field {
+            "finding" => q.finding = Some(value.into()),
+            "sort" => q.sort = Some(value.into()),
+            _ => q.plan = Some(value.into()),
+        }
+        let e = regie::requests::page(&store, &q).await.unwrap_err();
+        assert!(e.to_string().contains(value), "{field}: {e}");
+    }
+    store.close().await;
+}
+
+#[tokio::test]
+async fn the_pages_of_the_invoices_are_the_filtered_list_with_their_totals() {
+    let dir = common::temp_dir("paging-invoices");
+    let db = common::db_at(&dir, "office");
+    assert!(common::regie(&db, &["demo", "--students", "300", "--years", "2", "--today", "23/11/2026", "--json"]).ok);
+    let store = Store::open(&db).await.unwrap();
+    let every = regie::invoices::list(&store, None).await.unwrap();
+    let numbers = |v: &[regie::invoices::InvoiceItem]| v.iter().map(|i| i.number.clone()).collect::<Vec<_>>();
+    let query = |offset, limit| regie::invoices::InvoiceQuery { offset, limit, ..Default::default() };
+    let pages = |q: regie::invoices::InvoiceQuery| {
+        let store = &store;
+        async move {
+            let mut out = Vec::new();
+            let mut q = q;
+            loop {
+                let p = regie::invoices::page(store, &q).await.unwrap();
+                let n = p.page.rows.len() as i64;
+                out.extend(p.page.rows);
+                if n < q.limit {
+                    assert_eq!(out.len() as i64, p.page.total);
+                    return out;
+                }
+                q.offset += q.limit;
+            }
+        }
+    };
+
+    // In the order they were issued, with the same totals as the whole list.
+    let paged = pages(query(0, 33)).await;
+    assert_eq!(numbers(&paged), numbers(&every));
+    let totals =
+        |v: &[regie::invoices::InvoiceItem]| v.iter().map(|i| (i.total, i.settled, i.credited)).collect::<Vec<_>>();
+    assert_eq!(totals(&paged), totals(&every));
+
+    // A session and a status (the totals' verdict, a rule): as the whole list filtered by hand.
+    let session = every[0].session.clone();
+    let mut q = query(0, 20);
+    q.session = Some(session.clone());
+    q.status = Some("settled".into());
+    let want: Vec<String> = every
+        .iter()
+        .filter(|i| i.session == session && i.status == regie::invoices::InvoiceStatus::Settled)
+        .map(|i| i.number.clone())
+        .collect();
+    assert!(!want.is_empty());
+    assert_eq!(numbers(&pages(q).await), want);
+
+    // Dates, and a search by student number.
+    let mut q = query(0, 1000);
+    q.from = Some("2026-01-01".into());
+    q.search = Some(every.last().unwrap().student_number.clone());
+    let want: Vec<String> = every
+        .iter()
+        .filter(|i| i.date >= chrono::NaiveDate::from_ymd_opt(2026, 1, 1).unwrap())
+        .filter(|i| i.student_number == every.last().unwrap().student_number)
+        .map(|i| i.number.clone())
+        .collect();
+    assert_eq!(numbers(&pages(q).await), want);
+
+    // Newest first.
+    let mut q = query(0, 1000);
+    q.sort = Some("number".into());
+    q.descending = true;
+    let mut reversed = numbers(&every);
+    reversed.reverse();
+    assert_eq!(numbers(&pages(q).await), reversed);
+
+    let mut q = query(0, 10);
+    q.from = Some("31/12/2025".into());
+    let e = regie::invoices::page(&store, &q).await.unwrap_err();
+    assert!(e.to_string().contains("31/12/2025"), "{e}");
+    store.close().await;
+}

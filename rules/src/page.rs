@@ -39,6 +39,14 @@ impl Window {
     pub fn limit(self) -> i64 {
         self.limit
     }
+
+    /// This window of a whole list that a rule had to filter; the count is the list's.
+    pub fn cut<T>(self, mut all: Vec<T>) -> Page<T> {
+        let total = all.len() as i64;
+        let from = usize::try_from(self.offset).unwrap_or(usize::MAX).min(all.len());
+        let to = from.saturating_add(usize::try_from(self.limit).unwrap_or(0)).min(all.len());
+        Page { total, offset: self.offset, rows: all.drain(from..to).collect() }
+    }
 }
 
 /// The rows of one window and how many the whole list holds.
@@ -105,6 +113,14 @@ mod tests {
         assert_eq!(Search::parse(Some("   ")), None);
         assert_eq!(Search::parse(None), None);
         assert_eq!(Search::parse(Some(&"x".repeat(5000))).unwrap().pattern().len(), 102);
+    }
+
+    #[test]
+    fn a_window_cuts_a_whole_list() {
+        let w = Window::parse(4, 3).unwrap();
+        assert_eq!(w.cut((0..10).collect()), Page { total: 10, offset: 4, rows: vec![4, 5, 6] });
+        assert_eq!(w.cut((0..5).collect()), Page { total: 5, offset: 4, rows: vec![4] });
+        assert_eq!(w.cut(Vec::<i32>::new()), Page { total: 0, offset: 4, rows: vec![] });
     }
 
     #[test]

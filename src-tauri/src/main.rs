@@ -10,14 +10,14 @@ use regie::bank::table::{Mapping, MappingSpec};
 use regie::bank::{Confirmed, ImportSummary, Preview, Progress};
 use regie::demo::{DemoOptions, DemoSummary};
 use regie::fees::grid::{FeeEntry, FeeRow};
-use regie::invoices::{InvoiceItem, IssuedCreditNote, Written};
+use regie::invoices::{IssuedCreditNote, Written};
 use regie::ledger::StudentPage;
 use regie::ledger::position::AccountPosition;
 use regie::money::Money;
 use regie::plans::PlanKind;
+use regie::requests::RequestDetail;
 use regie::requests::export::Exported;
 use regie::requests::review::{self, AutoReview, Decided, InBatch};
-use regie::requests::{RequestDetail, RequestStatus, RequestView};
 use regie::settings::SchoolSettings;
 use regie::users::User;
 use regie::{AppStatus, ErrorPayload, Store};
@@ -146,8 +146,11 @@ async fn settings_set(desk: State<'_, Desk>, settings: SchoolSettings, reason: S
 }
 
 #[tauri::command]
-async fn requests_list(desk: State<'_, Desk>, status: Option<RequestStatus>) -> Reply<Vec<RequestView>> {
-    regie::requests::list(&desk.store(), status).await.map_err(Into::into)
+async fn requests_list(
+    desk: State<'_, Desk>,
+    query: regie::requests::RequestQuery,
+) -> Reply<regie::requests::RequestPage> {
+    regie::requests::page(&desk.store(), &query).await.map_err(Into::into)
 }
 
 #[tauri::command]
@@ -385,8 +388,11 @@ async fn fee_tolerance_set(desk: State<'_, Desk>, amount: Money, reason: String)
 }
 
 #[tauri::command]
-async fn invoices_list(desk: State<'_, Desk>, session: Option<String>) -> Reply<Vec<InvoiceItem>> {
-    regie::invoices::list(&desk.store(), session.as_deref()).await.map_err(Into::into)
+async fn invoices_list(
+    desk: State<'_, Desk>,
+    query: regie::invoices::InvoiceQuery,
+) -> Reply<regie::invoices::InvoicePage> {
+    regie::invoices::page(&desk.store(), &query).await.map_err(Into::into)
 }
 
 #[tauri::command]

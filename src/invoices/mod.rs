@@ -11,8 +11,10 @@ use serde_json::json;
 pub use world::{Template, Typesetter};
 
 use crate::fees::School;
+use crate::ledger::InvoiceSort;
 use crate::ledger::{self, TUITION, VAT_MENTION};
 use crate::money::Money;
+use crate::page::{Page, Search, Window};
 use crate::store::{self, Store};
 use crate::{Error, Result};
 
@@ -52,23 +54,98 @@ impl InvoiceStatus {
 
 pub async fn list(store: &Store, session: Option<&str>) -> Result<Vec<InvoiceItem>> {
     let rows = store::invoices::list(&mut *store.read().await?, session).await?;
-    Ok(rows
-        .into_iter()
-        .map(|r| InvoiceItem {
-            number: r.number,
-            date: r.date,
-            student_number: r.student_number,
-            session: r.session,
-            total: Money::from_cents(r.total_cents),
-            settled: Money::from_cents(r.settled_cents),
-            credited: Money::from_cents(r.credited_cents),
-            status: InvoiceStatus::of(
-                Money::from_cents(r.total_cents),
-                Money::from_cents(r.credited_cents),
-                Money::from_cents(r.left_cents),
-            ),
-        })
-        .collect())
+    Ok(rows.into_iter().map(item).collect())
+}
+
+fn item(r: store::invoices::InvoiceListRow) -> InvoiceItem {
+    InvoiceItem {
+        number: r.number,
+        date: r.date,
+        student_number: r.student_number,
+        session: r.session,
+        total: Money::from_cents(r.total_cents),
+        settled: Money::from_cents(r.settled_cents),
+        credited: Money::from_cents(r.credited_cents),
+        status: InvoiceStatus::of(
+            Money::from_cents(r.total_cents),
+            Money::from_cents(r.credited_cents),
+            Money::from_cents(r.left_cents),
+        ),
+    }
+}
+
+/// What Factures asks for: a window of the invoices of a session, a status (`open`, `settled`,
+/// `credited`), dated between `from` and `to` (YYYY-MM-DD), whose number or student holds
+/// `search`; each all when none. Sorted by `sort` (`number` by default). As typed: the core
+/// checks it.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+pub struct InvoiceQuery {
+    pub session: Option<String>,
+    pub status: Option<String>,
+    pub from: Option<String>,
+    pub to: Option<String>,
+    pub search: Option<String>,
+    pub sort: Option<String>,
+    #[serde(default)]
+    pub descending: bool,
+    #[serde(default)]
+    pub offset: i64,
+    pub limit: i64,
+}
+
+/// One window of the invoices, the count of all the filter keeps, and the sessions to filter by.
+#[derive(Debug, Clone, Serialize)]
+pub struct InvoicePage {
+    #[serde(flatten)]
+    pub page: Page<InvoiceItem>,
+    pub sessions: Vec<String>,
+}
+
+/// A window of the invoices the query keeps: the database filters, searches, sorts, counts and
+/// cuts the window, and totals only the window's invoices, except when the list is filtered by
+/// status (what an invoice's totals say): then it totals every invoice the other filters keep.
+pub async fn page(store: &Store, q: &InvoiceQuery) -> Result<InvoicePage> {
+    let window = Window::parse(q.offset, q.limit)?;
+    let given = |v: &Option<String>| v.as_deref().map(str::trim).filter(|v| !v.is_empty()).map(str::to_string);
+    let day = |v: &Option<String>, what: &str| {
+        given(v)
+            .map(|d| {
+                chrono::NaiveDate::parse_from_str(&d, "%Y-%m-%d")
+                    .map_err(|_| Error::Invalid(format!("date {what} illisible : « {d} » (AAAA-MM-JJ)")))
+            })
+            .transpose()
+    };
+    let status = match given(&q.status).as_deref() {
+        None => None,
+        Some("open") => Some(InvoiceStatus::Open),
+        Some("settled") => Some(InvoiceStatus::Settled),
+        Some("credited") => Some(InvoiceStatus::Credited),
+        Some(other) => return Err(Error::Invalid(format!("état inconnu « {other} » (open, settled, credited)"))),
+    };
+    let session = given(&q.session);
+    let search = Search::parse(q.search.as_deref());
+    let filter = store::invoices::InvoiceFilter {
+        session: session.as_deref(),
+        from: day(&q.from, "de début")?,
+        to: day(&q.to, "de fin")?,
+        search: search.as_ref(),
+    };
+    let sort = given(&q.sort).map(|s| InvoiceSort::parse(&s)).transpose()?.unwrap_or_default();
+    let mut conn = store.read().await?;
+    let page = match status {
+        None => {
+            let total = store::invoices::count_matching(&mut conn, &filter).await?;
+            let rows = store::invoices::window(&mut conn, &filter, sort, q.descending, window.offset(), window.limit())
+                .await?;
+            Page { total, offset: window.offset(), rows: rows.into_iter().map(item).collect() }
+        }
+        Some(status) => {
+            let all = store::invoices::window(&mut conn, &filter, sort, q.descending, 0, i64::MAX).await?;
+            window.cut(all.into_iter().map(item).filter(|i| i.status == status).collect())
+        }
+    };
+    let sessions = store::invoices::sessions(&mut conn).await?;
+    Ok(InvoicePage { page, sessions })
 }
 
 fn fr_date(d: chrono::NaiveDate) -> String {

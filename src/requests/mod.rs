@@ -8,7 +8,12 @@ pub mod review;
 pub use regie_rules::requests::*;
 
 use chrono::NaiveDate;
+use serde::Serialize;
 
+use crate::fees::Situation;
+use crate::fees::grid::FeeGrid;
+use crate::page::{Page, Search, Window};
+use crate::settings::SchoolSettings;
 use crate::store::{self, Store};
 use crate::{Error, Result};
 
@@ -17,16 +22,100 @@ pub async fn list(store: &Store, status: Option<RequestStatus>) -> Result<Vec<Re
     let grid = store::settings::fee_grid(&mut conn).await?;
     let settings = store::settings::school_settings(&mut conn).await?;
     let requests = store::requests::list(&mut conn, status).await?;
-    Ok(requests
-        .into_iter()
-        .map(|r| {
-            let s = settings.iter().find(|s| s.school == r.new.school).expect("every school has settings");
-            // Every check runs whatever the price: a request priced 0 (02, 07) is exactly the
-            // one whose declaration must be right.
-            let findings = findings_of(&r, &grid, s);
-            view_of(r, findings)
-        })
-        .collect())
+    requests.into_iter().map(|r| with_findings(r, &grid, &settings)).collect()
+}
+
+/// The request as the list shows it. Every check runs whatever the price: a request priced 0
+/// (02, 07) is exactly the one whose declaration must be right.
+fn with_findings(r: Request, grid: &FeeGrid, settings: &[SchoolSettings]) -> Result<RequestView> {
+    let s = settings
+        .iter()
+        .find(|s| s.school == r.new.school)
+        .ok_or_else(|| Error::Invalid(format!("aucun paramètre pour l'école {} (Paramètres)", r.new.school)))?;
+    let findings = findings_of(&r, grid, s);
+    Ok(view_of(r, findings))
+}
+
+/// What Demandes asks for: a window of the requests with a status, school, plan, situation and
+/// finding (each: all when none), whose student's number or name holds `search`, sorted by
+/// `sort` (`requested_on` by default). As typed: the core checks it.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+pub struct RequestQuery {
+    pub status: Option<String>,
+    pub school: Option<String>,
+    pub plan: Option<String>,
+    pub situation: Option<String>,
+    pub finding: Option<String>,
+    pub search: Option<String>,
+    pub sort: Option<String>,
+    #[serde(default)]
+    pub descending: bool,
+    #[serde(default)]
+    pub offset: i64,
+    pub limit: i64,
+}
+
+/// One window of the requests, the count of all the filter keeps, and the filters' choices.
+#[derive(Debug, Clone, Serialize)]
+pub struct RequestPage {
+    #[serde(flatten)]
+    pub page: Page<RequestView>,
+    pub situations: Vec<&'static str>,
+    pub finding_codes: Vec<&'static str>,
+}
+
+/// A window of the requests the query keeps. The database filters, searches, sorts, counts and
+/// cuts the window; the findings are rules, computed for the window's requests only, except
+/// when the list is filtered by a finding: then for every request the other filters keep.
+pub async fn page(store: &Store, q: &RequestQuery) -> Result<RequestPage> {
+    let window = Window::parse(q.offset, q.limit)?;
+    let given = |v: &Option<String>| v.as_deref().map(str::trim).filter(|v| !v.is_empty()).map(str::to_string);
+    let search = Search::parse(q.search.as_deref());
+    let filter = store::requests::RequestFilter {
+        status: given(&q.status).map(|v| v.parse()).transpose()?,
+        school: given(&q.school).map(|v| v.parse()).transpose()?,
+        plan: given(&q.plan).map(|v| v.parse()).transpose()?,
+        situation: given(&q.situation).map(|v| v.parse()).transpose()?,
+        search: search.as_ref(),
+    };
+    let finding =
+        match given(&q.finding) {
+            Some(code) => {
+                Some(FINDING_CODES.iter().copied().find(|c| *c == code).ok_or_else(|| {
+                    Error::Invalid(format!("constat inconnu « {code} » ({})", FINDING_CODES.join(", ")))
+                })?)
+            }
+            None => None,
+        };
+    let sort = given(&q.sort).map(|s| RequestSort::parse(&s)).transpose()?.unwrap_or_default();
+    let mut conn = store.read().await?;
+    let grid = store::settings::fee_grid(&mut conn).await?;
+    let settings = store::settings::school_settings(&mut conn).await?;
+    let page = match finding {
+        None => {
+            let total = store::requests::count_matching(&mut conn, &filter).await?;
+            let rows = store::requests::window(&mut conn, &filter, sort, q.descending, window.offset(), window.limit())
+                .await?;
+            let rows = rows.into_iter().map(|r| with_findings(r, &grid, &settings)).collect::<Result<Vec<_>>>()?;
+            Page { total, offset: window.offset(), rows }
+        }
+        Some(code) => {
+            let all = store::requests::window(&mut conn, &filter, sort, q.descending, 0, i64::MAX).await?;
+            let mut kept = Vec::new();
+            for r in all {
+                let v = with_findings(r, &grid, &settings)?;
+                if v.findings.iter().any(|f| f.code == code) {
+                    kept.push(v);
+                }
+            }
+            window.cut(kept)
+        }
+    };
+    Ok(RequestPage {
+        page,
+        situations: Situation::ALL.iter().map(|s| s.code()).collect(),
+        finding_codes: FINDING_CODES.to_vec(),
+    })
 }
 
 pub async fn detail(store: &Store, id: i64, start: NaiveDate) -> Result<RequestDetail> {

@@ -5,7 +5,9 @@ use chrono::NaiveDate;
 use super::Conn;
 use super::ledger::RequestInvoice;
 use crate::Result;
+use regie_rules::ledger::InvoiceSort;
 use regie_rules::money::Money;
+use regie_rules::page::Search;
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct InvoiceDoc {
@@ -93,16 +95,116 @@ pub struct InvoiceListRow {
     pub left_cents: i64,
 }
 
-pub const INVOICES: &str = "SELECT i.number, i.date, s.number AS student_number, i.session,
+/// The invoices list's columns, its totals looked up per invoice, followed by a static tail.
+macro_rules! select_invoices {
+    ($tail:expr) => {
+        concat!(
+            "SELECT i.number, i.date, s.number AS student_number, i.session,
             COALESCE((SELECT CAST(SUM(l.excl_vat_cents + l.vat_cents) AS BIGINT) FROM invoice_lines l WHERE l.invoice_id = i.id), 0) AS total_cents,
             COALESCE((SELECT CAST(SUM(a.amount_cents) AS BIGINT) FROM allocations a JOIN installments t ON t.id = a.installment_id
                       WHERE t.invoice_id = i.id), 0) AS settled_cents,
             COALESCE((SELECT CAST(SUM(c.amount_cents) AS BIGINT) FROM credit_notes c WHERE c.invoice_id = i.id), 0) AS credited_cents,
             COALESCE((SELECT CAST(SUM(b.amount_cents - b.paid_cents - b.credited_cents) AS BIGINT) FROM installment_balances b
                       WHERE b.invoice_id = i.id AND b.status <> 'cancelled'), 0) AS left_cents
-         FROM invoices i JOIN students s ON s.id = i.student_id
-         WHERE $1 IS NULL OR i.session = $1
-         ORDER BY i.series, i.seq";
+         FROM invoices i JOIN students s ON s.id = i.student_id ",
+            $tail
+        )
+    };
+}
+
+pub const INVOICES: &str = select_invoices!("WHERE $1 IS NULL OR i.session = $1 ORDER BY i.series, i.seq");
+
+/// What narrows the invoices list, on `x` (an invoice) and `xs` (its student): `$1` session,
+/// `$2` from, `$3` to (dates), `$4` a `LIKE` pattern on the invoice's number, the student's number
+/// or name.
+macro_rules! invoices_filter {
+    () => {
+        "($1 IS NULL OR x.session = $1) AND ($2 IS NULL OR x.date >= $2) AND ($3 IS NULL OR x.date <= $3)
+         AND ($4 IS NULL OR lower(x.number) LIKE $4 ESCAPE '\\' OR lower(xs.number) LIKE $4 ESCAPE '\\'
+              OR lower(xs.last_name || ' ' || xs.first_name) LIKE $4 ESCAPE '\\')"
+    };
+}
+
+/// One window of the invoices: its ids found first (`$5` rows from `$6`), then only its totals.
+macro_rules! invoice_page {
+    ($inner:literal, $outer:literal) => {
+        select_invoices!(concat!(
+            "WHERE i.id IN (SELECT x.id FROM invoices x JOIN students xs ON xs.id = x.student_id WHERE ",
+            invoices_filter!(),
+            " ORDER BY ",
+            $inner,
+            " LIMIT $5 OFFSET $6) ORDER BY ",
+            $outer
+        ))
+    };
+}
+
+/// The window's statement for a sort, either way.
+pub const fn invoice_page_sql(sort: InvoiceSort, descending: bool) -> &'static str {
+    match (sort, descending) {
+        (InvoiceSort::Number, false) => invoice_page!("x.series, x.seq", "i.series, i.seq"),
+        (InvoiceSort::Number, true) => invoice_page!("x.series DESC, x.seq DESC", "i.series DESC, i.seq DESC"),
+        (InvoiceSort::Date, false) => invoice_page!("x.date, x.series, x.seq", "i.date, i.series, i.seq"),
+        (InvoiceSort::Date, true) => {
+            invoice_page!("x.date DESC, x.series DESC, x.seq DESC", "i.date DESC, i.series DESC, i.seq DESC")
+        }
+        (InvoiceSort::Student, false) => invoice_page!("xs.number, x.series, x.seq", "s.number, i.series, i.seq"),
+        (InvoiceSort::Student, true) => {
+            invoice_page!("xs.number DESC, x.series DESC, x.seq DESC", "s.number DESC, i.series DESC, i.seq DESC")
+        }
+        (InvoiceSort::Session, false) => invoice_page!("x.session, x.series, x.seq", "i.session, i.series, i.seq"),
+        (InvoiceSort::Session, true) => {
+            invoice_page!("x.session DESC, x.series DESC, x.seq DESC", "i.session DESC, i.series DESC, i.seq DESC")
+        }
+    }
+}
+
+pub const INVOICE_COUNT: &str =
+    concat!("SELECT COUNT(*) FROM invoices x JOIN students xs ON xs.id = x.student_id WHERE ", invoices_filter!());
+
+/// What narrows the invoices list, as the database holds it.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct InvoiceFilter<'a> {
+    pub session: Option<&'a str>,
+    pub from: Option<NaiveDate>,
+    pub to: Option<NaiveDate>,
+    pub search: Option<&'a Search>,
+}
+
+pub async fn count_matching(conn: &mut Conn, f: &InvoiceFilter<'_>) -> Result<i64> {
+    Ok(on!(conn, |c| sqlx::query_scalar(INVOICE_COUNT)
+        .bind(f.session)
+        .bind(f.from)
+        .bind(f.to)
+        .bind(f.search.map(Search::pattern))
+        .fetch_one(c)
+        .await)?)
+}
+
+/// `limit` invoices from `offset` of those the filter keeps, sorted, with their totals.
+pub async fn window(
+    conn: &mut Conn,
+    f: &InvoiceFilter<'_>,
+    sort: InvoiceSort,
+    descending: bool,
+    offset: i64,
+    limit: i64,
+) -> Result<Vec<InvoiceListRow>> {
+    Ok(on!(conn, |c| sqlx::query_as(invoice_page_sql(sort, descending))
+        .bind(f.session)
+        .bind(f.from)
+        .bind(f.to)
+        .bind(f.search.map(Search::pattern))
+        .bind(limit)
+        .bind(offset)
+        .fetch_all(c)
+        .await)?)
+}
+
+/// The sessions invoices were issued for: the list's session filter.
+pub async fn sessions(conn: &mut Conn) -> Result<Vec<String>> {
+    Ok(on!(conn, |c| sqlx::query_scalar("SELECT DISTINCT session FROM invoices ORDER BY session").fetch_all(c).await)?)
+}
 
 pub async fn list(conn: &mut Conn, session: Option<&str>) -> Result<Vec<InvoiceListRow>> {
     Ok(on!(conn, |c| { sqlx::query_as(INVOICES).bind(session).fetch_all(c).await })?)

@@ -41,6 +41,8 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{PgConnection, PgPool, Postgres, Sqlite, SqliteConnection, SqlitePool, Transaction};
 
 use regie_rules::bank::LineSort;
+use regie_rules::ledger::InvoiceSort;
+use regie_rules::requests::RequestSort;
 
 use crate::{Error, Result};
 
@@ -397,12 +399,18 @@ impl Store {
 /// it runs them over a demo office, and fails on a large table scanned inside a per-row subquery.
 pub const PLANNED: &[(&str, &str)] = &[
     ("invoices list", invoices::INVOICES),
+    ("invoices: a window by number", invoices::invoice_page_sql(InvoiceSort::Number, true)),
+    ("invoices: a window by student", invoices::invoice_page_sql(InvoiceSort::Student, false)),
+    ("invoices: how many", invoices::INVOICE_COUNT),
     ("students list", students::STUDENTS),
     ("exemption candidates", exemptions::CANDIDATES),
     ("expected by month", exemptions::EXPECTED_BY_MONTH),
     ("collected by month", exemptions::COLLECTED_BY_MONTH),
     ("overdue installments", dunning::OVERDUE),
     ("requests list", requests::REQUESTS),
+    ("requests: a window by name", requests::request_page_sql(RequestSort::Name, false)),
+    ("requests: a window by date", requests::request_page_sql(RequestSort::RequestedOn, true)),
+    ("requests: how many", requests::REQUEST_COUNT),
     ("statement lines", bank::LINES),
     ("statement lines: a window by date", bank::line_page_sql(LineSort::Date, true)),
     ("statement lines: a window by amount", bank::line_page_sql(LineSort::Amount, false)),

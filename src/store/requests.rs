@@ -4,7 +4,10 @@ use chrono::NaiveDate;
 
 use super::Conn;
 use crate::Result;
-use regie_rules::requests::{NewRequest, Request, RequestStatus};
+use regie_rules::fees::{School, Situation};
+use regie_rules::page::Search;
+use regie_rules::plans::PlanKind;
+use regie_rules::requests::{NewRequest, Request, RequestSort, RequestStatus};
 
 /// Inserts the request unless the same one (student, session, plan, date) is already known.
 /// Returns the new id, or `None` when it was already there: re-importing changes nothing.
@@ -113,7 +116,7 @@ impl RequestRow {
 
 /// The request columns joined with the student, followed by a static tail (`WHERE ...`).
 macro_rules! select_requests {
-    ($tail:literal) => {
+    ($tail:expr) => {
         concat!(
             "SELECT r.id, r.student_id, s.number AS student_number, s.last_name, s.first_name, s.email,
     r.academic_year, r.school, r.programme, r.session, r.year_of_study, r.situation, r.plan, r.amount_cents,
@@ -130,6 +133,105 @@ pub const REQUESTS: &str = select_requests!("WHERE $1 IS NULL OR r.status = $1 O
 pub async fn list(conn: &mut Conn, status: Option<RequestStatus>) -> Result<Vec<Request>> {
     let rows: Vec<RequestRow> =
         on!(conn, |c| sqlx::query_as(REQUESTS).bind(status.map(|s| s.code())).fetch_all(c).await)?;
+    rows.into_iter().map(RequestRow::into_request).collect()
+}
+
+/// What narrows the requests list, on `x` (a request) and `xs` (its student): `$1` status,
+/// `$2` school, `$3` plan, `$4` situation, `$5` a `LIKE` pattern on the number or the name.
+macro_rules! requests_filter {
+    () => {
+        "($1 IS NULL OR x.status = $1) AND ($2 IS NULL OR x.school = $2) AND ($3 IS NULL OR x.plan = $3)
+         AND ($4 IS NULL OR x.situation = $4)
+         AND ($5 IS NULL OR lower(xs.number) LIKE $5 ESCAPE '\\' OR lower(xs.last_name || ' ' || xs.first_name) LIKE $5 ESCAPE '\\'
+              OR lower(xs.first_name || ' ' || xs.last_name) LIKE $5 ESCAPE '\\')"
+    };
+}
+
+/// One window of the requests: its ids found first (`$6` rows from `$7`), in the order given on
+/// `x`/`xs` inside and on `r`/`s` outside.
+macro_rules! request_page {
+    ($inner:literal, $outer:literal) => {
+        select_requests!(concat!(
+            "WHERE r.id IN (SELECT x.id FROM requests x JOIN students xs ON xs.id = x.student_id WHERE ",
+            requests_filter!(),
+            " ORDER BY ",
+            $inner,
+            " LIMIT $6 OFFSET $7) ORDER BY ",
+            $outer
+        ))
+    };
+}
+
+/// The window's statement for a sort, either way.
+pub const fn request_page_sql(sort: RequestSort, descending: bool) -> &'static str {
+    use RequestSort::*;
+    match (sort, descending) {
+        (RequestedOn, false) => request_page!("x.requested_on, x.id", "r.requested_on, r.id"),
+        (RequestedOn, true) => request_page!("x.requested_on DESC, x.id DESC", "r.requested_on DESC, r.id DESC"),
+        (Number, false) => request_page!("xs.number, x.id", "s.number, r.id"),
+        (Number, true) => request_page!("xs.number DESC, x.id DESC", "s.number DESC, r.id DESC"),
+        (Name, false) => request_page!("xs.last_name, xs.first_name, x.id", "s.last_name, s.first_name, r.id"),
+        (Name, true) => request_page!(
+            "xs.last_name DESC, xs.first_name DESC, x.id DESC",
+            "s.last_name DESC, s.first_name DESC, r.id DESC"
+        ),
+        (School, false) => request_page!("x.school, x.id", "r.school, r.id"),
+        (School, true) => request_page!("x.school DESC, x.id DESC", "r.school DESC, r.id DESC"),
+        (Situation, false) => request_page!("x.situation, x.id", "r.situation, r.id"),
+        (Situation, true) => request_page!("x.situation DESC, x.id DESC", "r.situation DESC, r.id DESC"),
+        (Plan, false) => request_page!("x.plan, x.id", "r.plan, r.id"),
+        (Plan, true) => request_page!("x.plan DESC, x.id DESC", "r.plan DESC, r.id DESC"),
+        (Amount, false) => request_page!("x.amount_cents, x.id", "r.amount_cents, r.id"),
+        (Amount, true) => request_page!("x.amount_cents DESC, x.id DESC", "r.amount_cents DESC, r.id DESC"),
+        (Status, false) => request_page!("x.status, x.id", "r.status, r.id"),
+        (Status, true) => request_page!("x.status DESC, x.id DESC", "r.status DESC, r.id DESC"),
+    }
+}
+
+pub const REQUEST_COUNT: &str =
+    concat!("SELECT COUNT(*) FROM requests x JOIN students xs ON xs.id = x.student_id WHERE ", requests_filter!());
+
+/// What narrows the requests list, as the database holds it.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RequestFilter<'a> {
+    pub status: Option<RequestStatus>,
+    pub school: Option<School>,
+    pub plan: Option<PlanKind>,
+    pub situation: Option<Situation>,
+    pub search: Option<&'a Search>,
+}
+
+/// How many requests the filter keeps.
+pub async fn count_matching(conn: &mut Conn, f: &RequestFilter<'_>) -> Result<i64> {
+    Ok(on!(conn, |c| sqlx::query_scalar(REQUEST_COUNT)
+        .bind(f.status.map(|s| s.code()))
+        .bind(f.school.map(School::code))
+        .bind(f.plan.map(PlanKind::code))
+        .bind(f.situation.map(Situation::code))
+        .bind(f.search.map(Search::pattern))
+        .fetch_one(c)
+        .await)?)
+}
+
+/// `limit` requests from `offset` of those the filter keeps, sorted.
+pub async fn window(
+    conn: &mut Conn,
+    f: &RequestFilter<'_>,
+    sort: RequestSort,
+    descending: bool,
+    offset: i64,
+    limit: i64,
+) -> Result<Vec<Request>> {
+    let rows: Vec<RequestRow> = on!(conn, |c| sqlx::query_as(request_page_sql(sort, descending))
+        .bind(f.status.map(|s| s.code()))
+        .bind(f.school.map(School::code))
+        .bind(f.plan.map(PlanKind::code))
+        .bind(f.situation.map(Situation::code))
+        .bind(f.search.map(Search::pattern))
+        .bind(limit)
+        .bind(offset)
+        .fetch_all(c)
+        .await)?;
     rows.into_iter().map(RequestRow::into_request).collect()
 }
 

@@ -147,6 +147,27 @@ export const Request = z.object({
   reason: z.string().nullable(),
 });
 export type Request = z.infer<typeof Request>;
+export const RequestPage = z.object({
+  total: z.number(),
+  offset: z.number(),
+  rows: z.array(Request),
+  situations: z.array(z.string()),
+  finding_codes: z.array(z.string()),
+});
+export type RequestPage = z.infer<typeof RequestPage>;
+/** What Demandes asks the core for: one page of the requests, filtered, searched and sorted there. */
+export interface RequestQuery {
+  status: string | null;
+  school: string | null;
+  plan: string | null;
+  situation: string | null;
+  finding: string | null;
+  search: string | null;
+  sort: string;
+  descending: boolean;
+  offset: number;
+  limit: number;
+}
 export type RequestStatus = z.infer<typeof status>;
 
 const plans_ = plan;
@@ -325,6 +346,19 @@ export const Invoice = z.object({
   status: z.enum(['open', 'settled', 'credited']),
 });
 export type Invoice = z.infer<typeof Invoice>;
+export const InvoicePage = z.object({ total: z.number(), offset: z.number(), rows: z.array(Invoice), sessions: z.array(z.string()) });
+/** What Factures asks the core for: one page of the invoices, filtered, searched and sorted there. */
+export interface InvoiceQuery {
+  session: string | null;
+  status: string | null;
+  from: string | null;
+  to: string | null;
+  search: string | null;
+  sort: string;
+  descending: boolean;
+  offset: number;
+  limit: number;
+}
 export const InvoicePreview = z.object({
   school: z.object({ name: z.string(), address: z.string(), iban: z.string(), bic: z.string() }),
   number: z.string(),
@@ -477,7 +511,7 @@ export const api = {
   feeGrid: () => call('fee_grid', z.array(FeeRow)),
   setFee: (entry: { academic_year: string; school: string; programme: string; situation: string; amount: string }, reason: string) =>
     call('fee_set', z.array(FeeRow), { entry, reason }),
-  requests: (status: RequestStatus | null) => call('requests_list', z.array(Request), { status }),
+  requests: (query: RequestQuery) => call('requests_list', RequestPage, { query }),
   signIn: (name: string) => call('sign_in', z.object({ name: z.string(), role: z.enum(['accountant', 'finance_manager']) }), { name }),
   requestDetail: (id: number) => call('request_detail', RequestDetail, { id }),
   approve: (ids: number[], overrideReason: string | null = null) => call('requests_approve', z.array(InBatch), { ids, overrideReason }),
@@ -514,7 +548,7 @@ export const api = {
     call('statement_confirm', z.object({ line_id: z.number(), student_number: z.string(), amount: money, status: z.string(), unassigned: money, alias_learned: z.string().nullable() }), { lineId, studentNumber, amount }),
   feeTolerance: () => call('fee_tolerance_get', money),
   setFeeTolerance: (amount: string, reason: string) => call('fee_tolerance_set', z.null(), { amount, reason }),
-  invoices: (session: string | null) => call('invoices_list', z.array(Invoice), { session }),
+  invoices: (query: InvoiceQuery) => call('invoices_list', InvoicePage, { query }),
   invoiceExport: (number: string) => call('invoice_export', Written, { number }),
   invoicesExport: (numbers: string[], onProgress: (done: number, total: number) => void) => {
     const channel = new Channel<unknown>();

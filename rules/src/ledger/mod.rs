@@ -268,3 +268,33 @@ mod tests {
         assert!(NewStudent::parse("1", "A", "B", "not-an-email", School::Isima).is_err());
     }
 }
+
+/// How the invoices list may be sorted (the codes are the list's column keys).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum InvoiceSort {
+    /// By series and number: the order they were issued in.
+    #[default]
+    Number,
+    Date,
+    Student,
+    Session,
+}
+
+impl InvoiceSort {
+    pub fn code(self) -> &'static str {
+        match self {
+            InvoiceSort::Number => "number",
+            InvoiceSort::Date => "date",
+            InvoiceSort::Student => "student_number",
+            InvoiceSort::Session => "session",
+        }
+    }
+
+    pub fn parse(text: &str) -> crate::Result<InvoiceSort> {
+        <InvoiceSort as crate::Coded>::from_code(text).ok_or_else(|| {
+            crate::Error::Invalid(format!("tri inconnu « {text} » (number, date, student_number, session)"))
+        })
+    }
+}
+
+crate::coded!(InvoiceSort: Number, Date, Student, Session);

@@ -293,3 +293,78 @@ pub fn view_of(r: Request, findings: Vec<Finding>) -> RequestView {
         reason: r.reason,
     }
 }
+
+/// Every finding code a request can carry: the choices of the list's finding filter.
+pub const FINDING_CODES: [&str; 10] = [
+    "differentiated_fees_by_transfer",
+    "ends_after_deadline",
+    "extra_eu_continuing_pays_as_french",
+    "plan_impossible",
+    "scholarship_certificate_missing",
+    "situation_not_allowed",
+    "six_at_or_below_threshold",
+    "transfer_plan_not_allowed",
+    "work_study_contract_unsigned",
+    "work_study_wrong_year",
+];
+
+/// How the requests list may be sorted (the codes are the list's column keys).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RequestSort {
+    #[default]
+    RequestedOn,
+    Number,
+    Name,
+    School,
+    Situation,
+    Plan,
+    Amount,
+    Status,
+}
+
+impl RequestSort {
+    pub fn code(self) -> &'static str {
+        match self {
+            RequestSort::RequestedOn => "requested_on",
+            RequestSort::Number => "student_number",
+            RequestSort::Name => "last_name",
+            RequestSort::School => "school",
+            RequestSort::Situation => "situation",
+            RequestSort::Plan => "plan",
+            RequestSort::Amount => "amount",
+            RequestSort::Status => "status",
+        }
+    }
+
+    pub fn parse(text: &str) -> Result<RequestSort> {
+        <RequestSort as crate::Coded>::from_code(text).ok_or_else(|| {
+            let all: Vec<&str> = <RequestSort as crate::Coded>::ALL.iter().map(|s| s.code()).collect();
+            Error::Invalid(format!("tri inconnu « {text} » ({})", all.join(", ")))
+        })
+    }
+}
+
+crate::coded!(RequestSort: RequestedOn, Number, Name, School, Situation, Plan, Amount, Status);
+
+#[cfg(test)]
+mod finding_codes {
+    /// The filter offers every code the rules can give: each `Finding::new`/`blocking` of the
+    /// rules' sources names one of them.
+    #[test]
+    fn the_filter_knows_every_finding_the_rules_give() {
+        let sources = [include_str!("mod.rs"), include_str!("../fees/checks.rs"), include_str!("../plans/mod.rs")];
+        let mut seen = 0;
+        for source in sources {
+            for call in ["Finding::new(", "Finding::blocking("] {
+                for part in source.split(call).skip(1) {
+                    let code = part.trim_start().trim_start_matches('"').split('"').next().unwrap_or_default();
+                    if code.chars().all(|c| c.is_ascii_lowercase() || c == '_') && !code.is_empty() {
+                        assert!(super::FINDING_CODES.contains(&code), "{code} is missing from FINDING_CODES");
+                        seen += 1;
+                    }
+                }
+            }
+        }
+        assert!(seen >= super::FINDING_CODES.len(), "the rules give {seen} findings");
+    }
+}
