@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use chrono::NaiveDate;
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
 use serde::Serialize;
 
 use regie::demo::DemoOptions;
@@ -30,6 +30,26 @@ struct Cli {
     json: bool,
     #[command(subcommand)]
     command: Command,
+}
+
+/// One page of a long list instead of all of it: `{"total", "offset", "rows", ...}`.
+#[derive(Args)]
+struct PageArgs {
+    /// One page of this many rows (up to 1000), counted.
+    #[arg(long)]
+    limit: Option<i64>,
+    /// The page's first row, from 0.
+    #[arg(long, default_value_t = 0, requires = "limit")]
+    offset: i64,
+    /// Rows that hold this text.
+    #[arg(long, requires = "limit")]
+    search: Option<String>,
+    /// The column to sort by.
+    #[arg(long, requires = "limit")]
+    sort: Option<String>,
+    /// Sorted the other way.
+    #[arg(long, requires = "limit")]
+    desc: bool,
 }
 
 #[derive(Subcommand)]
@@ -192,13 +212,6 @@ enum RequestsCommand {
         /// pending | hold | approved | rejected
         #[arg(long)]
         status: Option<String>,
-        /// One page of this many requests (up to 1000), counted: `{"total", "offset", "rows", ...}`
-        /// instead of every request.
-        #[arg(long)]
-        limit: Option<i64>,
-        /// The page's first request, from 0 (with --limit).
-        #[arg(long, default_value_t = 0, requires = "limit")]
-        offset: i64,
         /// ISIMA | POLYTECH (with --limit).
         #[arg(long, requires = "limit")]
         school: Option<String>,
@@ -211,15 +224,10 @@ enum RequestsCommand {
         /// A finding code, e.g. six_at_or_below_threshold (with --limit).
         #[arg(long, requires = "limit")]
         finding: Option<String>,
-        /// Requests whose student's number or name holds this text (with --limit).
-        #[arg(long, requires = "limit")]
-        search: Option<String>,
-        /// requested_on | student_number | last_name | school | situation | plan | amount | status (with --limit).
-        #[arg(long, requires = "limit")]
-        sort: Option<String>,
-        /// Sorted the other way (with --limit).
-        #[arg(long, requires = "limit")]
-        desc: bool,
+        /// A page (--limit) of the requests whose student's number or name holds --search, sorted by
+        /// requested_on | student_number | last_name | school | situation | plan | amount | status.
+        #[command(flatten)]
+        page: PageArgs,
     },
     /// Approve requests: creates order, invoice and installments (first installment today).
     Approve {
@@ -357,22 +365,9 @@ enum StatementsCommand {
         /// matched | to_review | unmatched | debit
         #[arg(long)]
         status: Option<String>,
-        /// One page of this many lines (up to 1000), counted: `{"total", "offset", "rows", ...}`
-        /// instead of every line.
-        #[arg(long)]
-        limit: Option<i64>,
-        /// The page's first line, from 0 (with --limit).
-        #[arg(long, default_value_t = 0, requires = "limit")]
-        offset: i64,
-        /// Lines whose label holds this text (with --limit).
-        #[arg(long, requires = "limit")]
-        search: Option<String>,
-        /// date | label | amount | score (with --limit).
-        #[arg(long, requires = "limit")]
-        sort: Option<String>,
-        /// Sorted the other way (with --limit).
-        #[arg(long, requires = "limit")]
-        desc: bool,
+        /// A page (--limit) of the lines whose label holds --search, sorted by date | label | amount | score.
+        #[command(flatten)]
+        page: PageArgs,
     },
     /// Confirm that a line pays a student (or --amount of it, to split a line between students).
     Confirm {
@@ -401,25 +396,13 @@ enum InvoicesCommand {
     List {
         #[arg(long)]
         session: Option<String>,
-        /// One page of this many invoices (up to 1000), counted: `{"total", "offset", "rows", "sessions"}`
-        /// instead of every invoice.
-        #[arg(long)]
-        limit: Option<i64>,
-        /// The page's first invoice, from 0 (with --limit).
-        #[arg(long, default_value_t = 0, requires = "limit")]
-        offset: i64,
         /// open | settled | credited (with --limit).
         #[arg(long, requires = "limit")]
         status: Option<String>,
-        /// Invoices whose number, or student's number or name, holds this text (with --limit).
-        #[arg(long, requires = "limit")]
-        search: Option<String>,
-        /// number | date | student_number | session (with --limit).
-        #[arg(long, requires = "limit")]
-        sort: Option<String>,
-        /// Sorted the other way (with --limit).
-        #[arg(long, requires = "limit")]
-        desc: bool,
+        /// A page (--limit) of the invoices whose number or student holds --search, sorted by
+        /// number | date | student_number | session.
+        #[command(flatten)]
+        page: PageArgs,
     },
     /// Render one invoice to PDF.
     Render {
@@ -902,15 +885,11 @@ async fn requests(db: &Option<PathBuf>, command: RequestsCommand, user: &str, js
     match command {
         RequestsCommand::List {
             status,
-            limit: Some(limit),
-            offset,
             school,
             plan,
             situation,
             finding,
-            search,
-            sort,
-            desc,
+            page: PageArgs { limit: Some(limit), offset, search, sort, desc },
         } => {
             let query = regie::requests::RequestQuery {
                 status,
@@ -993,7 +972,7 @@ async fn statements(db: &Option<PathBuf>, command: StatementsCommand, user: &str
                 )
             })
         }
-        StatementsCommand::Lines { status, limit: Some(limit), offset, search, sort, desc } => {
+        StatementsCommand::Lines { status, page: PageArgs { limit: Some(limit), offset, search, sort, desc } } => {
             let query = bank::LineQuery { status, search, line: None, sort, descending: desc, offset, limit };
             let page = bank::line_page(&store, &query).await?;
             emit(json, &page, |p| {
@@ -1037,7 +1016,11 @@ async fn invoices(db: &Option<PathBuf>, command: InvoicesCommand, json: bool) ->
     use regie::invoices::{self, Typesetter};
     let store = open(db).await?;
     match command {
-        InvoicesCommand::List { session, limit: Some(limit), offset, status, search, sort, desc } => {
+        InvoicesCommand::List {
+            session,
+            status,
+            page: PageArgs { limit: Some(limit), offset, search, sort, desc },
+        } => {
             let query = invoices::InvoiceQuery {
                 session,
                 status,

@@ -49,6 +49,11 @@ impl Window {
     }
 }
 
+/// A filter's field as a screen sends it: blank means no filter.
+pub fn given(field: &Option<String>) -> Option<&str> {
+    field.as_deref().map(str::trim).filter(|v| !v.is_empty())
+}
+
 /// The rows of one window and how many the whole list holds.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Page<T> {

@@ -14,7 +14,7 @@ use table::Mapping;
 
 use crate::ledger::{self, PaymentMethod, StudentNumber};
 use crate::money::Money;
-use crate::page::{Page, Search, Window};
+use crate::page::{Page, Search, Window, given};
 use crate::sheets;
 use crate::store::{self, Store, audit};
 use crate::{Error, Result};
@@ -305,8 +305,8 @@ pub struct LineQuery {
 /// window's lines are read and sent.
 pub async fn line_page(store: &Store, q: &LineQuery) -> Result<LinePage> {
     let window = Window::parse(q.offset, q.limit)?;
-    let status = q.status.as_deref().filter(|s| !s.is_empty()).map(LineStatus::parse).transpose()?;
-    let sort = q.sort.as_deref().map(LineSort::parse).transpose()?.unwrap_or_default();
+    let status = given(&q.status).map(LineStatus::parse).transpose()?;
+    let sort = given(&q.sort).map(LineSort::parse).transpose()?.unwrap_or_default();
     let search = Search::parse(q.search.as_deref());
     let mut conn = store.read().await?;
     let out = store::session::lines_out(&mut conn).await?;

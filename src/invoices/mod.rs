@@ -14,7 +14,7 @@ use crate::fees::School;
 use crate::ledger::InvoiceSort;
 use crate::ledger::{self, TUITION, VAT_MENTION};
 use crate::money::Money;
-use crate::page::{Page, Search, Window};
+use crate::page::{Page, Search, Window, given};
 use crate::store::{self, Store};
 use crate::{Error, Result};
 
@@ -106,7 +106,6 @@ pub struct InvoicePage {
 /// status (what an invoice's totals say): then it totals every invoice the other filters keep.
 pub async fn page(store: &Store, q: &InvoiceQuery) -> Result<InvoicePage> {
     let window = Window::parse(q.offset, q.limit)?;
-    let given = |v: &Option<String>| v.as_deref().map(str::trim).filter(|v| !v.is_empty()).map(str::to_string);
     let day = |v: &Option<String>, what: &str| {
         given(v)
             .map(|d| {
@@ -115,22 +114,21 @@ pub async fn page(store: &Store, q: &InvoiceQuery) -> Result<InvoicePage> {
             })
             .transpose()
     };
-    let status = match given(&q.status).as_deref() {
+    let status = match given(&q.status) {
         None => None,
         Some("open") => Some(InvoiceStatus::Open),
         Some("settled") => Some(InvoiceStatus::Settled),
         Some("credited") => Some(InvoiceStatus::Credited),
         Some(other) => return Err(Error::Invalid(format!("état inconnu « {other} » (open, settled, credited)"))),
     };
-    let session = given(&q.session);
     let search = Search::parse(q.search.as_deref());
     let filter = store::invoices::InvoiceFilter {
-        session: session.as_deref(),
+        session: given(&q.session),
         from: day(&q.from, "de début")?,
         to: day(&q.to, "de fin")?,
         search: search.as_ref(),
     };
-    let sort = given(&q.sort).map(|s| InvoiceSort::parse(&s)).transpose()?.unwrap_or_default();
+    let sort = given(&q.sort).map(InvoiceSort::parse).transpose()?.unwrap_or_default();
     let mut conn = store.read().await?;
     let page = match status {
         None => {

@@ -12,7 +12,7 @@ use serde::Serialize;
 
 use crate::fees::Situation;
 use crate::fees::grid::FeeGrid;
-use crate::page::{Page, Search, Window};
+use crate::page::{Page, Search, Window, given};
 use crate::settings::SchoolSettings;
 use crate::store::{self, Store};
 use crate::{Error, Result};
@@ -69,7 +69,6 @@ pub struct RequestPage {
 /// when the list is filtered by a finding: then for every request the other filters keep.
 pub async fn page(store: &Store, q: &RequestQuery) -> Result<RequestPage> {
     let window = Window::parse(q.offset, q.limit)?;
-    let given = |v: &Option<String>| v.as_deref().map(str::trim).filter(|v| !v.is_empty()).map(str::to_string);
     let search = Search::parse(q.search.as_deref());
     let filter = store::requests::RequestFilter {
         status: given(&q.status).map(|v| v.parse()).transpose()?,
@@ -78,16 +77,16 @@ pub async fn page(store: &Store, q: &RequestQuery) -> Result<RequestPage> {
         situation: given(&q.situation).map(|v| v.parse()).transpose()?,
         search: search.as_ref(),
     };
-    let finding =
-        match given(&q.finding) {
-            Some(code) => {
-                Some(FINDING_CODES.iter().copied().find(|c| *c == code).ok_or_else(|| {
-                    Error::Invalid(format!("constat inconnu « {code} » ({})", FINDING_CODES.join(", ")))
-                })?)
-            }
-            None => None,
-        };
-    let sort = given(&q.sort).map(|s| RequestSort::parse(&s)).transpose()?.unwrap_or_default();
+    let finding = given(&q.finding)
+        .map(|code| {
+            FINDING_CODES
+                .iter()
+                .copied()
+                .find(|c| *c == code)
+                .ok_or_else(|| Error::Invalid(format!("constat inconnu « {code} » ({})", FINDING_CODES.join(", "))))
+        })
+        .transpose()?;
+    let sort = given(&q.sort).map(RequestSort::parse).transpose()?.unwrap_or_default();
     let mut conn = store.read().await?;
     let grid = store::settings::fee_grid(&mut conn).await?;
     let settings = store::settings::school_settings(&mut conn).await?;
