@@ -109,7 +109,7 @@ pub async fn page(store: &Store, q: &InvoiceQuery) -> Result<InvoicePage> {
     let day = |v: &Option<String>, what: &str| {
         given(v)
             .map(|d| {
-                chrono::NaiveDate::parse_from_str(&d, "%Y-%m-%d")
+                chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d")
                     .map_err(|_| Error::Invalid(format!("date {what} illisible : « {d} » (AAAA-MM-JJ)")))
             })
             .transpose()
