@@ -320,8 +320,13 @@ enum CardCommand {
         /// captured | refused | refunded | charged_back | cancelled | unknown
         #[arg(long)]
         status: Option<String>,
-        #[arg(long, default_value_t = 1000)]
-        limit: i64,
+        /// The transactions of this remittance (with --limit).
+        #[arg(long, requires = "limit")]
+        remittance: Option<String>,
+        /// A page (--limit) of the transactions whose number, order reference or e-mail holds
+        /// --search, sorted by date | number | amount. Without --limit: the latest 1,000, as a list.
+        #[command(flatten)]
+        page: PageArgs,
     },
     /// Tie a waiting (unknown) transaction to a student.
     Assign { transaction: String, student_number: String },
@@ -1395,9 +1400,27 @@ async fn card(db: &Option<PathBuf>, command: CardCommand, user: &str, json: bool
                 )
             })
         }
-        CardCommand::Transactions { status, limit } => {
+        CardCommand::Transactions {
+            status,
+            remittance,
+            page: PageArgs { limit: Some(limit), offset, search, sort, desc },
+        } => {
+            let query =
+                card::TransactionQuery { outcome: status, remittance, search, sort, descending: desc, offset, limit };
+            let page = card::transaction_page(&store, &query).await?;
+            emit(json, &page, |p| {
+                let first = if p.rows.is_empty() { 0 } else { p.offset + 1 };
+                let mut text = format!("transactions {first}–{} sur {}", p.offset + p.rows.len() as i64, p.total);
+                for t in &p.rows {
+                    text.push('\n');
+                    text.push_str(&line(t));
+                }
+                text
+            })
+        }
+        CardCommand::Transactions { status, .. } => {
             let outcome = status.as_deref().map(card::Outcome::parse).transpose()?;
-            let list = card::transactions(&store, outcome, limit).await?;
+            let list = card::transactions(&store, outcome, 1_000).await?;
             emit(json, &list, |l| l.iter().map(line).collect::<Vec<_>>().join("\n"))
         }
         CardCommand::Remittances => {

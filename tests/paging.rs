@@ -285,3 +285,79 @@ async fn the_pages_of_the_invoices_are_the_filtered_list_with_their_totals() {
     assert!(e.to_string().contains("31/12/2025"), "{e}");
     store.close().await;
 }
+
+#[tokio::test]
+async fn the_pages_of_the_card_transactions_are_the_filtered_list_latest_first() {
+    let dir = common::temp_dir("paging-card");
+    let db = common::db_at(&dir, "office");
+    assert!(common::regie(&db, &["demo", "--students", "300", "--years", "2", "--today", "23/11/2026", "--json"]).ok);
+    let store = Store::open(&db).await.unwrap();
+    let every = regie::card::transactions(&store, None, 1_000_000).await.unwrap();
+    assert!(every.len() > 500, "two years of card payments: {}", every.len());
+    let query = |offset, limit| regie::card::TransactionQuery { offset, limit, ..Default::default() };
+    let pages = |q: regie::card::TransactionQuery| {
+        let store = &store;
+        async move {
+            let mut out = Vec::new();
+            let mut q = q;
+            loop {
+                let p = regie::card::transaction_page(store, &q).await.unwrap();
+                let n = p.rows.len() as i64;
+                out.extend(p.rows);
+                if n < q.limit {
+                    assert_eq!(out.len() as i64, p.total);
+                    return out;
+                }
+                q.offset += q.limit;
+            }
+        }
+    };
+    let sorted_numbers = |v: &[regie::card::TransactionView]| {
+        let mut n: Vec<String> = v.iter().map(|t| t.row.number.clone()).collect();
+        n.sort();
+        n
+    };
+
+    // Latest first, by the gateway's date and time: every transaction once.
+    let mut q = query(0, 97);
+    q.sort = Some("date".into());
+    q.descending = true;
+    let paged = pages(q).await;
+    assert_eq!(sorted_numbers(&paged), sorted_numbers(&every));
+    let when: Vec<(chrono::NaiveDate, Option<String>)> =
+        paged.iter().map(|t| (t.row.date, t.row.time.clone())).collect();
+    assert!(when.windows(2).all(|w| w[0] >= w[1]), "latest first");
+
+    // An outcome (captured is paid), a remittance, a search: as the whole list filtered by hand.
+    let mut q = query(0, 50);
+    q.outcome = Some("refused".into());
+    let refused: Vec<_> = every.iter().filter(|t| t.row.outcome == regie::card::Outcome::Refused).cloned().collect();
+    assert!(!refused.is_empty());
+    assert_eq!(sorted_numbers(&pages(q).await), sorted_numbers(&refused));
+    let remittance = every.iter().find_map(|t| t.row.remittance.clone()).unwrap();
+    let mut q = query(0, 1000);
+    q.remittance = Some(remittance.clone());
+    q.outcome = Some("captured".into());
+    let want: Vec<_> = every
+        .iter()
+        .filter(|t| t.row.remittance.as_deref() == Some(&remittance) && t.row.outcome == regie::card::Outcome::Paid)
+        .cloned()
+        .collect();
+    assert_eq!(sorted_numbers(&pages(q).await), sorted_numbers(&want));
+    let one = &every[3];
+    let mut q = query(0, 10);
+    q.search = Some(one.row.number.clone());
+    assert_eq!(sorted_numbers(&pages(q).await), vec![one.row.number.clone()]);
+
+    // By amount, largest first.
+    let mut q = query(0, 1000);
+    q.sort = Some("amount".into());
+    q.descending = true;
+    let amounts: Vec<_> = pages(q).await.iter().map(|t| t.amount).collect();
+    assert!(amounts.windows(2).all(|w| w[0] >= w[1]));
+
+    let mut q = query(0, 10);
+    q.outcome = Some("lost".into());
+    assert!(regie::card::transaction_page(&store, &q).await.unwrap_err().to_string().contains("lost"));
+    store.close().await;
+}

@@ -227,9 +227,11 @@ async fn card_import(
 }
 
 #[tauri::command]
-async fn card_transactions(desk: State<'_, Desk>, status: Option<String>) -> Reply<Vec<regie::card::TransactionView>> {
-    let outcome = status.as_deref().map(regie::card::Outcome::parse).transpose()?;
-    regie::card::transactions(&desk.store(), outcome, 5_000).await.map_err(Into::into)
+async fn card_transactions(
+    desk: State<'_, Desk>,
+    query: regie::card::TransactionQuery,
+) -> Reply<regie::page::Page<regie::card::TransactionView>> {
+    regie::card::transaction_page(&desk.store(), &query).await.map_err(Into::into)
 }
 
 #[tauri::command]

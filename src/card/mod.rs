@@ -13,6 +13,7 @@ use serde_json::json;
 use self::export::{Kind, Mapping, Status};
 use crate::ledger::{self, PaymentMethod, PaymentReversal};
 use crate::money::Money;
+use crate::page::{Page, Search, Window, given};
 use crate::sheets;
 use crate::store::{self, Conn, Store, audit};
 use crate::{Error, Result};
@@ -373,6 +374,37 @@ pub struct TransactionView {
 pub async fn transactions(store: &Store, outcome: Option<Outcome>, limit: i64) -> Result<Vec<TransactionView>> {
     let rows = store::card::transactions(&mut *store.read().await?, outcome, limit).await?;
     rows.into_iter().map(view).collect()
+}
+
+/// What Cartes asks for: a window of the transactions with an outcome (`captured` for paid), of a
+/// remittance, whose number, order reference or e-mail holds `search`; each all when none. Sorted
+/// by `sort` (`date` by default). As typed: the core checks it.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+pub struct TransactionQuery {
+    pub outcome: Option<String>,
+    pub remittance: Option<String>,
+    pub search: Option<String>,
+    pub sort: Option<String>,
+    #[serde(default)]
+    pub descending: bool,
+    #[serde(default)]
+    pub offset: i64,
+    pub limit: i64,
+}
+
+/// A window of the transactions the query keeps, filtered, sorted and counted by the database.
+pub async fn transaction_page(store: &Store, q: &TransactionQuery) -> Result<Page<TransactionView>> {
+    let window = Window::parse(q.offset, q.limit)?;
+    let search = Search::parse(q.search.as_deref());
+    let filter = store::card::TransactionFilter {
+        outcome: given(&q.outcome).map(Outcome::parse).transpose()?,
+        remittance: given(&q.remittance),
+        search: search.as_ref(),
+    };
+    let sort = given(&q.sort).map(TransactionSort::parse).transpose()?.unwrap_or_default();
+    let page = store::card::transaction_page(&mut *store.read().await?, &filter, sort, q.descending, window).await?;
+    let rows = page.rows.into_iter().map(view).collect::<Result<_>>()?;
+    Ok(Page { total: page.total, offset: page.offset, rows })
 }
 
 fn view(row: store::card::TransactionRow) -> Result<TransactionView> {

@@ -6,9 +6,10 @@ use chrono::NaiveDate;
 
 use super::Conn;
 use crate::Result;
-use regie_rules::card::Outcome;
 use regie_rules::card::export::{Kind, Status};
+use regie_rules::card::{Outcome, TransactionSort};
 use regie_rules::money::Money;
+use regie_rules::page::{Page, Search, Window};
 
 pub async fn insert_import(conn: &mut Conn, file: &str, sheet: Option<&str>, actor: &str, rows: usize) -> Result<i64> {
     let (id,): (i64,) = on!(conn, |c| {
@@ -213,7 +214,7 @@ pub struct TransactionRow {
 
 /// The transaction columns joined with student and installment, followed by a static tail.
 macro_rules! select_transactions {
-    ($tail:literal) => {
+    ($tail:expr) => {
         concat!(
             "SELECT c.id, c.number, c.date, c.time, c.order_ref, c.amount_cents, c.kind, c.status,
         c.response_code, c.card_type, c.remittance, c.email, s.number AS student_number,
@@ -233,6 +234,85 @@ pub const TRANSACTIONS: &str =
 
 pub async fn transactions(conn: &mut Conn, outcome: Option<Outcome>, limit: i64) -> Result<Vec<TransactionRow>> {
     Ok(on!(conn, |c| sqlx::query_as(TRANSACTIONS).bind(outcome.map(Outcome::code)).bind(limit).fetch_all(c).await)?)
+}
+
+/// What narrows the transactions list, on `x`: `$1` outcome, `$2` remittance number, `$3` a
+/// `LIKE` pattern on the transaction number, the order reference or the payer's e-mail. The table
+/// has no secondary index (imports would pay for each): a filter reads it once, in C.
+macro_rules! transactions_filter {
+    () => {
+        "($1 IS NULL OR x.outcome = $1) AND ($2 IS NULL OR x.remittance = $2)
+         AND ($3 IS NULL OR lower(x.number) LIKE $3 ESCAPE '\\' OR lower(x.order_ref) LIKE $3 ESCAPE '\\'
+              OR lower(COALESCE(x.email, '')) LIKE $3 ESCAPE '\\')"
+    };
+}
+
+/// One window of the transactions: its ids found first (`$4` rows from `$5`), then only its
+/// students and installments looked up.
+macro_rules! transaction_page {
+    ($inner:literal, $outer:literal) => {
+        select_transactions!(concat!(
+            "WHERE c.id IN (SELECT x.id FROM card_transactions x WHERE ",
+            transactions_filter!(),
+            " ORDER BY ",
+            $inner,
+            " LIMIT $4 OFFSET $5) ORDER BY ",
+            $outer
+        ))
+    };
+}
+
+/// The window's statement for a sort, either way.
+pub const fn transaction_page_sql(sort: TransactionSort, descending: bool) -> &'static str {
+    match (sort, descending) {
+        (TransactionSort::Date, false) => transaction_page!("x.date, x.time, x.id", "c.date, c.time, c.id"),
+        (TransactionSort::Date, true) => {
+            transaction_page!("x.date DESC, x.time DESC, x.id DESC", "c.date DESC, c.time DESC, c.id DESC")
+        }
+        (TransactionSort::Number, false) => transaction_page!("x.number", "c.number"),
+        (TransactionSort::Number, true) => transaction_page!("x.number DESC", "c.number DESC"),
+        (TransactionSort::Amount, false) => transaction_page!("x.amount_cents, x.id", "c.amount_cents, c.id"),
+        (TransactionSort::Amount, true) => {
+            transaction_page!("x.amount_cents DESC, x.id DESC", "c.amount_cents DESC, c.id DESC")
+        }
+    }
+}
+
+pub const TRANSACTION_COUNT: &str = concat!("SELECT COUNT(*) FROM card_transactions x WHERE ", transactions_filter!());
+
+/// What narrows the transactions list, as the database holds it.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct TransactionFilter<'a> {
+    pub outcome: Option<Outcome>,
+    pub remittance: Option<&'a str>,
+    pub search: Option<&'a Search>,
+}
+
+/// `limit` transactions from `offset` of those the filter keeps, sorted, and how many it keeps.
+pub async fn transaction_page(
+    conn: &mut Conn,
+    f: &TransactionFilter<'_>,
+    sort: TransactionSort,
+    descending: bool,
+    window: Window,
+) -> Result<Page<TransactionRow>> {
+    let outcome = f.outcome.map(Outcome::code);
+    let pattern = f.search.map(Search::pattern);
+    let total: i64 = on!(conn, |c| sqlx::query_scalar(TRANSACTION_COUNT)
+        .bind(outcome)
+        .bind(f.remittance)
+        .bind(pattern)
+        .fetch_one(c)
+        .await)?;
+    let rows = on!(conn, |c| sqlx::query_as(transaction_page_sql(sort, descending))
+        .bind(outcome)
+        .bind(f.remittance)
+        .bind(pattern)
+        .bind(window.limit())
+        .bind(window.offset())
+        .fetch_all(c)
+        .await)?;
+    Ok(Page { total, offset: window.offset(), rows })
 }
 
 pub async fn transaction(conn: &mut Conn, number: &str) -> Result<Option<TransactionRow>> {

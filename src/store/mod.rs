@@ -41,6 +41,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{PgConnection, PgPool, Postgres, Sqlite, SqliteConnection, SqlitePool, Transaction};
 
 use regie_rules::bank::LineSort;
+use regie_rules::card::TransactionSort;
 use regie_rules::ledger::InvoiceSort;
 use regie_rules::requests::RequestSort;
 
@@ -417,6 +418,8 @@ pub const PLANNED: &[(&str, &str)] = &[
     ("statement lines: how many", bank::LINE_COUNT),
     ("open installments by invoice", bank::OPEN_BY_INVOICE),
     ("card transactions", card::TRANSACTIONS),
+    ("card transactions: a window by date", card::transaction_page_sql(TransactionSort::Date, true)),
+    ("card transactions: how many", card::TRANSACTION_COUNT),
     ("position: orders", ledger::POSITION_ORDERS),
     ("position: invoices", ledger::POSITION_INVOICES),
     ("position: installments", ledger::POSITION_INSTALLMENTS),

@@ -410,6 +410,17 @@ export const CardTransaction = z.object({
   reasons: z.array(z.string()),
 });
 export type CardTransaction = z.infer<typeof CardTransaction>;
+export const CardTransactionPage = z.object({ total: z.number(), offset: z.number(), rows: z.array(CardTransaction) });
+/** What Cartes asks the core for: one page of the transactions, filtered, searched and sorted there. */
+export interface CardTransactionQuery {
+  outcome: string | null;
+  remittance: string | null;
+  search: string | null;
+  sort: string;
+  descending: boolean;
+  offset: number;
+  limit: number;
+}
 export const Remittance = z.object({
   number: z.string(),
   date: isoDate,
@@ -577,7 +588,7 @@ export const api = {
     };
     return call('card_import', CardImportSummary, { token, mapping, saveAs, onProgress: channel });
   },
-  cardTransactions: (status: string | null) => call('card_transactions', z.array(CardTransaction), { status }),
+  cardTransactions: (query: CardTransactionQuery) => call('card_transactions', CardTransactionPage, { query }),
   cardAssign: (number: string, studentNumber: string) => call('card_assign', CardTransaction, { number, studentNumber }),
   cardChargeBack: (number: string, reason: string) => call('card_charge_back', CardTransaction, { number, reason }),
   cardRemittances: () => call('card_remittances', z.array(Remittance)),

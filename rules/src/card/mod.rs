@@ -256,3 +256,30 @@ pub fn match_remittance(
         },
     }
 }
+
+/// How the card transactions list may be sorted (the codes are the list's column keys).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TransactionSort {
+    /// By date and time (the gateway's), then as imported.
+    #[default]
+    Date,
+    Number,
+    Amount,
+}
+
+impl TransactionSort {
+    pub fn code(self) -> &'static str {
+        match self {
+            TransactionSort::Date => "date",
+            TransactionSort::Number => "number",
+            TransactionSort::Amount => "amount",
+        }
+    }
+
+    pub fn parse(text: &str) -> Result<TransactionSort> {
+        <TransactionSort as crate::Coded>::from_code(text)
+            .ok_or_else(|| Error::Invalid(format!("tri inconnu « {text} » (date, number, amount)")))
+    }
+}
+
+crate::coded!(TransactionSort: Date, Number, Amount);

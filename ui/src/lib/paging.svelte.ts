@@ -14,9 +14,10 @@ export class Paging {
   // latest question's answer is shown.
   #asked = 0;
 
-  /** `key`: the column sorted by at first; `reload` asks the core for the page again. */
-  constructor(key: string, reload: () => Promise<unknown>, size = 100) {
-    this.order = { key, ascending: true };
+  /** `key`: the column sorted by at first (`ascending` or not); `reload` asks the core for the
+   *  page again. */
+  constructor(key: string, reload: () => Promise<unknown>, { ascending = true, size = 100 } = {}) {
+    this.order = { key, ascending };
     this.#reload = reload;
     this.size = size;
   }
