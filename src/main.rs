@@ -33,7 +33,7 @@ struct Cli {
 }
 
 /// One page of a long list instead of all of it: `{"total", "offset", "rows", ...}`.
-#[derive(Args)]
+#[derive(Args, Clone)]
 struct PageArgs {
     /// One page of this many rows (up to 1000), counted.
     #[arg(long)]
@@ -50,6 +50,30 @@ struct PageArgs {
     /// Sorted the other way.
     #[arg(long, requires = "limit")]
     desc: bool,
+}
+
+impl PageArgs {
+    /// The page asked for, when one is (`--limit`).
+    fn query(&self) -> Option<regie::page::PageQuery> {
+        Some(regie::page::PageQuery {
+            search: self.search.clone(),
+            sort: self.sort.clone(),
+            descending: self.desc,
+            offset: self.offset,
+            limit: self.limit?,
+        })
+    }
+}
+
+/// A page as the CLI prints it: where it stands, then its rows.
+fn page_text<T>(what: &str, p: &regie::page::Page<T>, row: impl Fn(&T) -> String) -> String {
+    let first = if p.rows.is_empty() { 0 } else { p.offset + 1 };
+    let mut text = format!("{what} {first}–{} sur {}", p.offset + p.rows.len() as i64, p.total);
+    for r in &p.rows {
+        text.push('\n');
+        text.push_str(&row(r));
+    }
+    text
 }
 
 #[derive(Subcommand)]
@@ -888,43 +912,18 @@ async fn requests(db: &Option<PathBuf>, command: RequestsCommand, user: &str, js
         Ok(())
     };
     match command {
-        RequestsCommand::List {
-            status,
-            school,
-            plan,
-            situation,
-            finding,
-            page: PageArgs { limit: Some(limit), offset, search, sort, desc },
-        } => {
-            let query = regie::requests::RequestQuery {
-                status,
-                school,
-                plan,
-                situation,
-                finding,
-                search,
-                sort,
-                descending: desc,
-                offset,
-                limit,
-            };
-            let page = regie::requests::page(&store, &query).await?;
-            emit(json, &page, |p| {
-                let first = if p.page.rows.is_empty() { 0 } else { p.page.offset + 1 };
-                let mut text =
-                    format!("demandes {first}–{} sur {}", p.page.offset + p.page.rows.len() as i64, p.page.total);
-                for r in &p.page.rows {
-                    text.push('\n');
-                    text.push_str(&request_text(r));
-                }
-                text
-            })
-        }
-        RequestsCommand::List { status, .. } => {
-            let status = status.map(|s| s.parse::<RequestStatus>()).transpose()?;
-            let list = regie::requests::list(&store, status).await?;
-            emit(json, &list, |l| l.iter().map(request_text).collect::<Vec<_>>().join("\n"))
-        }
+        RequestsCommand::List { status, school, plan, situation, finding, page } => match page.query() {
+            Some(page) => {
+                let query = regie::requests::RequestQuery { status, school, plan, situation, finding, page };
+                let page = regie::requests::page(&store, &query).await?;
+                emit(json, &page, |p| page_text("demandes", &p.page, request_text))
+            }
+            None => {
+                let status = status.map(|s| s.parse::<RequestStatus>()).transpose()?;
+                let list = regie::requests::list(&store, status).await?;
+                emit(json, &list, |l| l.iter().map(request_text).collect::<Vec<_>>().join("\n"))
+            }
+        },
         RequestsCommand::Approve { ids, override_reason } => {
             batch(review::approve_many(&store, &ids, today, override_reason.as_deref(), user).await?)
         }
@@ -977,24 +976,16 @@ async fn statements(db: &Option<PathBuf>, command: StatementsCommand, user: &str
                 )
             })
         }
-        StatementsCommand::Lines { status, page: PageArgs { limit: Some(limit), offset, search, sort, desc } } => {
-            let query = bank::LineQuery { status, search, line: None, sort, descending: desc, offset, limit };
-            let page = bank::line_page(&store, &query).await?;
-            emit(json, &page, |p| {
-                let first = if p.page.rows.is_empty() { 0 } else { p.page.offset + 1 };
-                let mut text =
-                    format!("lignes {first}–{} sur {}", p.page.offset + p.page.rows.len() as i64, p.page.total);
-                for l in &p.page.rows {
-                    text.push('\n');
-                    text.push_str(&line_text(l));
-                }
-                text
-            })
-        }
-        StatementsCommand::Lines { status, .. } => {
-            let lines = bank::lines(&store, status.as_deref()).await?;
-            emit(json, &lines, |l| l.iter().map(line_text).collect::<Vec<_>>().join("\n"))
-        }
+        StatementsCommand::Lines { status, page } => match page.query() {
+            Some(page) => {
+                let page = bank::line_page(&store, &bank::LineQuery { status, line: None, page }).await?;
+                emit(json, &page, |p| page_text("lignes", &p.page, line_text))
+            }
+            None => {
+                let lines = bank::lines(&store, status.as_deref()).await?;
+                emit(json, &lines, |l| l.iter().map(line_text).collect::<Vec<_>>().join("\n"))
+            }
+        },
         StatementsCommand::Confirm { line_id, student_number, amount } => {
             let amount = amount.map(|a| Money::parse(&a).map_err(regie::Error::from)).transpose()?;
             let c = bank::confirm(&store, line_id, &student_number, amount, user).await?;
@@ -1021,38 +1012,17 @@ async fn invoices(db: &Option<PathBuf>, command: InvoicesCommand, json: bool) ->
     use regie::invoices::{self, Typesetter};
     let store = open(db).await?;
     match command {
-        InvoicesCommand::List {
-            session,
-            status,
-            page: PageArgs { limit: Some(limit), offset, search, sort, desc },
-        } => {
-            let query = invoices::InvoiceQuery {
-                session,
-                status,
-                from: None,
-                to: None,
-                search,
-                sort,
-                descending: desc,
-                offset,
-                limit,
-            };
-            let page = invoices::page(&store, &query).await?;
-            emit(json, &page, |p| {
-                let first = if p.page.rows.is_empty() { 0 } else { p.page.offset + 1 };
-                let mut text =
-                    format!("factures {first}–{} sur {}", p.page.offset + p.page.rows.len() as i64, p.page.total);
-                for i in &p.page.rows {
-                    text.push('\n');
-                    text.push_str(&invoice_text(i));
-                }
-                text
-            })
-        }
-        InvoicesCommand::List { session, .. } => {
-            let list = invoices::list(&store, session.as_deref()).await?;
-            emit(json, &list, |l| l.iter().map(invoice_text).collect::<Vec<_>>().join("\n"))
-        }
+        InvoicesCommand::List { session, status, page } => match page.query() {
+            Some(page) => {
+                let query = invoices::InvoiceQuery { session, status, from: None, to: None, page };
+                let page = invoices::page(&store, &query).await?;
+                emit(json, &page, |p| page_text("factures", &p.page, invoice_text))
+            }
+            None => {
+                let list = invoices::list(&store, session.as_deref()).await?;
+                emit(json, &list, |l| l.iter().map(invoice_text).collect::<Vec<_>>().join("\n"))
+            }
+        },
         InvoicesCommand::Render { number, out } => {
             let pdf = invoices::render_invoice(&store, &Typesetter::new(), &number).await?;
             std::fs::write(&out, &pdf).with_context(|| format!("écriture de {}", out.display()))?;
@@ -1400,29 +1370,18 @@ async fn card(db: &Option<PathBuf>, command: CardCommand, user: &str, json: bool
                 )
             })
         }
-        CardCommand::Transactions {
-            status,
-            remittance,
-            page: PageArgs { limit: Some(limit), offset, search, sort, desc },
-        } => {
-            let query =
-                card::TransactionQuery { outcome: status, remittance, search, sort, descending: desc, offset, limit };
-            let page = card::transaction_page(&store, &query).await?;
-            emit(json, &page, |p| {
-                let first = if p.rows.is_empty() { 0 } else { p.offset + 1 };
-                let mut text = format!("transactions {first}–{} sur {}", p.offset + p.rows.len() as i64, p.total);
-                for t in &p.rows {
-                    text.push('\n');
-                    text.push_str(&line(t));
-                }
-                text
-            })
-        }
-        CardCommand::Transactions { status, .. } => {
-            let outcome = status.as_deref().map(card::Outcome::parse).transpose()?;
-            let list = card::transactions(&store, outcome, 1_000).await?;
-            emit(json, &list, |l| l.iter().map(line).collect::<Vec<_>>().join("\n"))
-        }
+        CardCommand::Transactions { status, remittance, page } => match page.query() {
+            Some(page) => {
+                let query = card::TransactionQuery { outcome: status, remittance, page };
+                let page = card::transaction_page(&store, &query).await?;
+                emit(json, &page, |p| page_text("transactions", p, line))
+            }
+            None => {
+                let outcome = status.as_deref().map(card::Outcome::parse).transpose()?;
+                let list = card::transactions(&store, outcome, 1_000).await?;
+                emit(json, &list, |l| l.iter().map(line).collect::<Vec<_>>().join("\n"))
+            }
+        },
         CardCommand::Remittances => {
             let list = card::remittances(&store).await?;
             emit(json, &list, |l| {

@@ -6,16 +6,13 @@ mod common;
 use regie::Store;
 use regie::bank::matching::LineStatus;
 use regie::bank::{self, LineQuery};
+use regie::page::PageQuery;
 
 fn query(status: Option<&str>, sort: &str, descending: bool, offset: i64, limit: i64) -> LineQuery {
     LineQuery {
         status: status.map(str::to_string),
-        search: None,
         line: None,
-        sort: Some(sort.to_string()),
-        descending,
-        offset,
-        limit,
+        page: PageQuery { search: None, sort: Some(sort.to_string()), descending, offset, limit },
     }
 }
 
@@ -26,14 +23,14 @@ async fn all_pages(store: &Store, q: &LineQuery) -> Vec<bank::LineView> {
     loop {
         let page = bank::line_page(store, &q).await.unwrap();
         let n = page.page.rows.len() as i64;
-        assert!(n <= q.limit);
+        assert!(n <= q.page.limit);
         out.extend(page.page.rows);
-        assert_eq!(page.page.offset, q.offset);
-        if n < q.limit {
+        assert_eq!(page.page.offset, q.page.offset);
+        if n < q.page.limit {
             assert_eq!(out.len() as i64, page.page.total, "the pages add up to the count");
             return out;
         }
-        q.offset += q.limit;
+        q.page.offset += q.page.limit;
     }
 }
 
@@ -87,11 +84,11 @@ async fn the_pages_of_the_bank_lines_are_the_whole_list_in_order() {
 
     // A search is looked for in the label, whatever its case; `%` is a character, not a wildcard.
     let mut q = query(None, "date", false, 0, 1000);
-    q.search = Some("remise cb".into());
+    q.page.search = Some("remise cb".into());
     let found = all_pages(&store, &q).await;
     assert!(!found.is_empty());
     assert_eq!(found.len(), every.iter().filter(|l| l.label.to_lowercase().contains("remise cb")).count());
-    q.search = Some("%".into());
+    q.page.search = Some("%".into());
     assert_eq!(bank::line_page(&store, &q).await.unwrap().page.total, 0);
 
     // One line alone (a check-in's conflict shown in Banque).
@@ -111,7 +108,7 @@ async fn the_pages_of_the_bank_lines_are_the_whole_list_in_order() {
 }
 
 fn requests_query(offset: i64, limit: i64) -> regie::requests::RequestQuery {
-    regie::requests::RequestQuery { offset, limit, ..Default::default() }
+    regie::requests::RequestQuery { page: PageQuery { offset, limit, ..Default::default() }, ..Default::default() }
 }
 
 /// Every page of a requests query, end to end.
@@ -122,11 +119,11 @@ async fn all_request_pages(store: &Store, q: &regie::requests::RequestQuery) -> 
         let page = regie::requests::page(store, &q).await.unwrap();
         let n = page.page.rows.len() as i64;
         out.extend(page.page.rows);
-        if n < q.limit {
+        if n < q.page.limit {
             assert_eq!(out.len() as i64, page.page.total, "the pages add up to the count");
             return out;
         }
-        q.offset += q.limit;
+        q.page.offset += q.page.limit;
     }
 }
 
@@ -173,11 +170,11 @@ async fn the_pages_of_the_requests_are_the_filtered_list_with_its_findings() {
     // A search by name or number, whatever its case.
     let one = &every[5];
     let mut q = requests_query(0, 1000);
-    q.search = Some(one.last_name.to_lowercase());
+    q.page.search = Some(one.last_name.to_lowercase());
     let found = all_request_pages(&store, &q).await;
     assert!(found.iter().any(|r| r.id == one.id));
     assert!(found.iter().all(|r| r.last_name == one.last_name || r.first_name.contains(&one.last_name)));
-    q.search = Some(one.student_number.clone());
+    q.page.search = Some(one.student_number.clone());
     assert_eq!(
         ids(&all_request_pages(&store, &q).await),
         every.iter().filter(|r| r.student_number == one.student_number).map(|r| r.id).collect::<Vec<_>>()
@@ -186,8 +183,8 @@ async fn the_pages_of_the_requests_are_the_filtered_list_with_its_findings() {
     // Sorted by name, then the other way.
     for descending in [false, true] {
         let mut q = requests_query(0, 1000);
-        q.sort = Some("last_name".into());
-        q.descending = descending;
+        q.page.sort = Some("last_name".into());
+        q.page.descending = descending;
         let got = all_request_pages(&store, &q).await;
         let names: Vec<(String, String)> = got.iter().map(|r| (r.last_name.clone(), r.first_name.clone())).collect();
         let mut sorted = names.clone();
@@ -203,7 +200,7 @@ async fn the_pages_of_the_requests_are_the_filtered_list_with_its_findings() {
         let mut q = requests_query(0, 10);
         match field {
             "finding" => q.finding = Some(value.into()),
-            "sort" => q.sort = Some(value.into()),
+            "sort" => q.page.sort = Some(value.into()),
             _ => q.plan = Some(value.into()),
         }
         let e = regie::requests::page(&store, &q).await.unwrap_err();
@@ -220,7 +217,10 @@ async fn the_pages_of_the_invoices_are_the_filtered_list_with_their_totals() {
     let store = Store::open(&db).await.unwrap();
     let every = regie::invoices::list(&store, None).await.unwrap();
     let numbers = |v: &[regie::invoices::InvoiceItem]| v.iter().map(|i| i.number.clone()).collect::<Vec<_>>();
-    let query = |offset, limit| regie::invoices::InvoiceQuery { offset, limit, ..Default::default() };
+    let query = |offset, limit| regie::invoices::InvoiceQuery {
+        page: PageQuery { offset, limit, ..Default::default() },
+        ..Default::default()
+    };
     let pages = |q: regie::invoices::InvoiceQuery| {
         let store = &store;
         async move {
@@ -230,11 +230,11 @@ async fn the_pages_of_the_invoices_are_the_filtered_list_with_their_totals() {
                 let p = regie::invoices::page(store, &q).await.unwrap();
                 let n = p.page.rows.len() as i64;
                 out.extend(p.page.rows);
-                if n < q.limit {
+                if n < q.page.limit {
                     assert_eq!(out.len() as i64, p.page.total);
                     return out;
                 }
-                q.offset += q.limit;
+                q.page.offset += q.page.limit;
             }
         }
     };
@@ -262,7 +262,7 @@ async fn the_pages_of_the_invoices_are_the_filtered_list_with_their_totals() {
     // Dates, and a search by student number.
     let mut q = query(0, 1000);
     q.from = Some("2026-01-01".into());
-    q.search = Some(every.last().unwrap().student_number.clone());
+    q.page.search = Some(every.last().unwrap().student_number.clone());
     let want: Vec<String> = every
         .iter()
         .filter(|i| i.date >= chrono::NaiveDate::from_ymd_opt(2026, 1, 1).unwrap())
@@ -273,8 +273,8 @@ async fn the_pages_of_the_invoices_are_the_filtered_list_with_their_totals() {
 
     // Newest first.
     let mut q = query(0, 1000);
-    q.sort = Some("number".into());
-    q.descending = true;
+    q.page.sort = Some("number".into());
+    q.page.descending = true;
     let mut reversed = numbers(&every);
     reversed.reverse();
     assert_eq!(numbers(&pages(q).await), reversed);
@@ -294,7 +294,10 @@ async fn the_pages_of_the_card_transactions_are_the_filtered_list_latest_first()
     let store = Store::open(&db).await.unwrap();
     let every = regie::card::transactions(&store, None, 1_000_000).await.unwrap();
     assert!(every.len() > 500, "two years of card payments: {}", every.len());
-    let query = |offset, limit| regie::card::TransactionQuery { offset, limit, ..Default::default() };
+    let query = |offset, limit| regie::card::TransactionQuery {
+        page: PageQuery { offset, limit, ..Default::default() },
+        ..Default::default()
+    };
     let pages = |q: regie::card::TransactionQuery| {
         let store = &store;
         async move {
@@ -304,11 +307,11 @@ async fn the_pages_of_the_card_transactions_are_the_filtered_list_latest_first()
                 let p = regie::card::transaction_page(store, &q).await.unwrap();
                 let n = p.rows.len() as i64;
                 out.extend(p.rows);
-                if n < q.limit {
+                if n < q.page.limit {
                     assert_eq!(out.len() as i64, p.total);
                     return out;
                 }
-                q.offset += q.limit;
+                q.page.offset += q.page.limit;
             }
         }
     };
@@ -320,8 +323,8 @@ async fn the_pages_of_the_card_transactions_are_the_filtered_list_latest_first()
 
     // Latest first, by the gateway's date and time: every transaction once.
     let mut q = query(0, 97);
-    q.sort = Some("date".into());
-    q.descending = true;
+    q.page.sort = Some("date".into());
+    q.page.descending = true;
     let paged = pages(q).await;
     assert_eq!(sorted_numbers(&paged), sorted_numbers(&every));
     let when: Vec<(chrono::NaiveDate, Option<String>)> =
@@ -346,13 +349,13 @@ async fn the_pages_of_the_card_transactions_are_the_filtered_list_latest_first()
     assert_eq!(sorted_numbers(&pages(q).await), sorted_numbers(&want));
     let one = &every[3];
     let mut q = query(0, 10);
-    q.search = Some(one.row.number.clone());
+    q.page.search = Some(one.row.number.clone());
     assert_eq!(sorted_numbers(&pages(q).await), vec![one.row.number.clone()]);
 
     // By amount, largest first.
     let mut q = query(0, 1000);
-    q.sort = Some("amount".into());
-    q.descending = true;
+    q.page.sort = Some("amount".into());
+    q.page.descending = true;
     let amounts: Vec<_> = pages(q).await.iter().map(|t| t.amount).collect();
     assert!(amounts.windows(2).all(|w| w[0] >= w[1]));
 

@@ -1,9 +1,9 @@
 //! Paging: the slice of a long list a screen shows, asked of the core and answered with the list's
 //! true count, so that no screen ever holds a whole table. Sort keys are each list's own enum.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-use crate::{Error, Result};
+use crate::{Coded, Error, Result};
 
 /// The most rows one page may hold: what a screen shows, with room to scroll.
 pub const MAX_LIMIT: i64 = 1_000;
@@ -46,6 +46,41 @@ impl Window {
         let from = usize::try_from(self.offset).unwrap_or(usize::MAX).min(all.len());
         let to = from.saturating_add(usize::try_from(self.limit).unwrap_or(0)).min(all.len());
         Page { total, offset: self.offset, rows: all.drain(from..to).collect() }
+    }
+}
+
+/// What a screen asks of a long list beside its own filters: which window, searched for what,
+/// sorted how. As typed: the core checks it.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct PageQuery {
+    pub search: Option<String>,
+    /// A sort code of the list (its column key); the list's default when none.
+    pub sort: Option<String>,
+    #[serde(default)]
+    pub descending: bool,
+    #[serde(default)]
+    pub offset: i64,
+    pub limit: i64,
+}
+
+impl PageQuery {
+    pub fn window(&self) -> Result<Window> {
+        Window::parse(self.offset, self.limit)
+    }
+
+    pub fn search(&self) -> Option<Search> {
+        Search::parse(self.search.as_deref())
+    }
+
+    /// The sort asked for; an unknown one is refused with the list's sorts.
+    pub fn sort<T: Coded + Default>(&self) -> Result<T> {
+        match given(&self.sort) {
+            None => Ok(T::default()),
+            Some(code) => T::from_code(code).ok_or_else(|| {
+                let all: Vec<&str> = T::ALL.iter().map(|s| s.code()).collect();
+                Error::Invalid(format!("tri inconnu « {code} » ({})", all.join(", ")))
+            }),
+        }
     }
 }
 

@@ -14,7 +14,7 @@ use table::Mapping;
 
 use crate::ledger::{self, PaymentMethod, StudentNumber};
 use crate::money::Money;
-use crate::page::{Page, Search, Window, given};
+use crate::page::{Page, PageQuery, given};
 use crate::sheets;
 use crate::store::{self, Store, audit};
 use crate::{Error, Result};
@@ -291,26 +291,22 @@ pub struct LinePage {
 #[derive(Debug, Clone, Default, serde::Deserialize)]
 pub struct LineQuery {
     pub status: Option<String>,
-    pub search: Option<String>,
     pub line: Option<i64>,
-    pub sort: Option<String>,
-    #[serde(default)]
-    pub descending: bool,
-    #[serde(default)]
-    pub offset: i64,
-    pub limit: i64,
+    #[serde(flatten)]
+    pub page: PageQuery,
 }
 
 /// One window of the lines the query asks for, sorted and counted by the database; only that
 /// window's lines are read and sent.
 pub async fn line_page(store: &Store, q: &LineQuery) -> Result<LinePage> {
-    let window = Window::parse(q.offset, q.limit)?;
+    let window = q.page.window()?;
     let status = given(&q.status).map(LineStatus::parse).transpose()?;
-    let sort = given(&q.sort).map(LineSort::parse).transpose()?.unwrap_or_default();
-    let search = Search::parse(q.search.as_deref());
+    let sort: LineSort = q.page.sort()?;
+    let search = q.page.search();
     let mut conn = store.read().await?;
     let out = store::session::lines_out(&mut conn).await?;
-    let page = store::bank::line_page(&mut conn, status, search.as_ref(), q.line, sort, q.descending, window).await?;
+    let page =
+        store::bank::line_page(&mut conn, status, search.as_ref(), q.line, sort, q.page.descending, window).await?;
     let counts = store::bank::status_counts(&mut conn).await?;
     let count = |s: LineStatus| counts.iter().find(|(c, _)| *c == s).map_or(0, |(_, n)| *n);
     let mut rows = Vec::with_capacity(page.rows.len());

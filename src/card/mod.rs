@@ -13,7 +13,7 @@ use serde_json::json;
 use self::export::{Kind, Mapping, Status};
 use crate::ledger::{self, PaymentMethod, PaymentReversal};
 use crate::money::Money;
-use crate::page::{Page, Search, Window, given};
+use crate::page::{Page, PageQuery, given};
 use crate::sheets;
 use crate::store::{self, Conn, Store, audit};
 use crate::{Error, Result};
@@ -383,26 +383,22 @@ pub async fn transactions(store: &Store, outcome: Option<Outcome>, limit: i64) -
 pub struct TransactionQuery {
     pub outcome: Option<String>,
     pub remittance: Option<String>,
-    pub search: Option<String>,
-    pub sort: Option<String>,
-    #[serde(default)]
-    pub descending: bool,
-    #[serde(default)]
-    pub offset: i64,
-    pub limit: i64,
+    #[serde(flatten)]
+    pub page: PageQuery,
 }
 
 /// A window of the transactions the query keeps, filtered, sorted and counted by the database.
 pub async fn transaction_page(store: &Store, q: &TransactionQuery) -> Result<Page<TransactionView>> {
-    let window = Window::parse(q.offset, q.limit)?;
-    let search = Search::parse(q.search.as_deref());
+    let window = q.page.window()?;
+    let search = q.page.search();
     let filter = store::card::TransactionFilter {
         outcome: given(&q.outcome).map(Outcome::parse).transpose()?,
         remittance: given(&q.remittance),
         search: search.as_ref(),
     };
-    let sort = given(&q.sort).map(TransactionSort::parse).transpose()?.unwrap_or_default();
-    let page = store::card::transaction_page(&mut *store.read().await?, &filter, sort, q.descending, window).await?;
+    let sort: TransactionSort = q.page.sort()?;
+    let page =
+        store::card::transaction_page(&mut *store.read().await?, &filter, sort, q.page.descending, window).await?;
     let rows = page.rows.into_iter().map(view).collect::<Result<_>>()?;
     Ok(Page { total: page.total, offset: page.offset, rows })
 }

@@ -14,7 +14,7 @@ use crate::fees::School;
 use crate::ledger::InvoiceSort;
 use crate::ledger::{self, TUITION, VAT_MENTION};
 use crate::money::Money;
-use crate::page::{Page, Search, Window, given};
+use crate::page::{Page, PageQuery, given};
 use crate::store::{self, Store};
 use crate::{Error, Result};
 
@@ -84,13 +84,8 @@ pub struct InvoiceQuery {
     pub status: Option<String>,
     pub from: Option<String>,
     pub to: Option<String>,
-    pub search: Option<String>,
-    pub sort: Option<String>,
-    #[serde(default)]
-    pub descending: bool,
-    #[serde(default)]
-    pub offset: i64,
-    pub limit: i64,
+    #[serde(flatten)]
+    pub page: PageQuery,
 }
 
 /// One window of the invoices, the count of all the filter keeps, and the sessions to filter by.
@@ -105,7 +100,7 @@ pub struct InvoicePage {
 /// cuts the window, and totals only the window's invoices, except when the list is filtered by
 /// status (what an invoice's totals say): then it totals every invoice the other filters keep.
 pub async fn page(store: &Store, q: &InvoiceQuery) -> Result<InvoicePage> {
-    let window = Window::parse(q.offset, q.limit)?;
+    let window = q.page.window()?;
     let day = |v: &Option<String>, what: &str| {
         given(v)
             .map(|d| {
@@ -121,24 +116,25 @@ pub async fn page(store: &Store, q: &InvoiceQuery) -> Result<InvoicePage> {
         Some("credited") => Some(InvoiceStatus::Credited),
         Some(other) => return Err(Error::Invalid(format!("état inconnu « {other} » (open, settled, credited)"))),
     };
-    let search = Search::parse(q.search.as_deref());
+    let search = q.page.search();
     let filter = store::invoices::InvoiceFilter {
         session: given(&q.session),
         from: day(&q.from, "de début")?,
         to: day(&q.to, "de fin")?,
         search: search.as_ref(),
     };
-    let sort = given(&q.sort).map(InvoiceSort::parse).transpose()?.unwrap_or_default();
+    let sort: InvoiceSort = q.page.sort()?;
     let mut conn = store.read().await?;
     let page = match status {
         None => {
             let total = store::invoices::count_matching(&mut conn, &filter).await?;
-            let rows = store::invoices::window(&mut conn, &filter, sort, q.descending, window.offset(), window.limit())
-                .await?;
+            let rows =
+                store::invoices::window(&mut conn, &filter, sort, q.page.descending, window.offset(), window.limit())
+                    .await?;
             Page { total, offset: window.offset(), rows: rows.into_iter().map(item).collect() }
         }
         Some(status) => {
-            let all = store::invoices::window(&mut conn, &filter, sort, q.descending, 0, i64::MAX).await?;
+            let all = store::invoices::window(&mut conn, &filter, sort, q.page.descending, 0, i64::MAX).await?;
             window.cut(all.into_iter().map(item).filter(|i| i.status == status).collect())
         }
     };

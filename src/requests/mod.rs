@@ -12,7 +12,7 @@ use serde::Serialize;
 
 use crate::fees::Situation;
 use crate::fees::grid::FeeGrid;
-use crate::page::{Page, Search, Window, given};
+use crate::page::{Page, PageQuery, given};
 use crate::settings::SchoolSettings;
 use crate::store::{self, Store};
 use crate::{Error, Result};
@@ -46,13 +46,8 @@ pub struct RequestQuery {
     pub plan: Option<String>,
     pub situation: Option<String>,
     pub finding: Option<String>,
-    pub search: Option<String>,
-    pub sort: Option<String>,
-    #[serde(default)]
-    pub descending: bool,
-    #[serde(default)]
-    pub offset: i64,
-    pub limit: i64,
+    #[serde(flatten)]
+    pub page: PageQuery,
 }
 
 /// One window of the requests, the count of all the filter keeps, and the filters' choices.
@@ -68,8 +63,8 @@ pub struct RequestPage {
 /// cuts the window; the findings are rules, computed for the window's requests only, except
 /// when the list is filtered by a finding: then for every request the other filters keep.
 pub async fn page(store: &Store, q: &RequestQuery) -> Result<RequestPage> {
-    let window = Window::parse(q.offset, q.limit)?;
-    let search = Search::parse(q.search.as_deref());
+    let window = q.page.window()?;
+    let search = q.page.search();
     let filter = store::requests::RequestFilter {
         status: given(&q.status).map(|v| v.parse()).transpose()?,
         school: given(&q.school).map(|v| v.parse()).transpose()?,
@@ -86,20 +81,21 @@ pub async fn page(store: &Store, q: &RequestQuery) -> Result<RequestPage> {
                 .ok_or_else(|| Error::Invalid(format!("constat inconnu « {code} » ({})", FINDING_CODES.join(", "))))
         })
         .transpose()?;
-    let sort = given(&q.sort).map(RequestSort::parse).transpose()?.unwrap_or_default();
+    let sort: RequestSort = q.page.sort()?;
     let mut conn = store.read().await?;
     let grid = store::settings::fee_grid(&mut conn).await?;
     let settings = store::settings::school_settings(&mut conn).await?;
     let page = match finding {
         None => {
             let total = store::requests::count_matching(&mut conn, &filter).await?;
-            let rows = store::requests::window(&mut conn, &filter, sort, q.descending, window.offset(), window.limit())
-                .await?;
+            let rows =
+                store::requests::window(&mut conn, &filter, sort, q.page.descending, window.offset(), window.limit())
+                    .await?;
             let rows = rows.into_iter().map(|r| with_findings(r, &grid, &settings)).collect::<Result<Vec<_>>>()?;
             Page { total, offset: window.offset(), rows }
         }
         Some(code) => {
-            let all = store::requests::window(&mut conn, &filter, sort, q.descending, 0, i64::MAX).await?;
+            let all = store::requests::window(&mut conn, &filter, sort, q.page.descending, 0, i64::MAX).await?;
             let mut kept = Vec::new();
             for r in all {
                 let v = with_findings(r, &grid, &settings)?;

@@ -24,11 +24,6 @@ impl LineSort {
             LineSort::Score => "score",
         }
     }
-
-    pub fn parse(text: &str) -> crate::Result<LineSort> {
-        <LineSort as crate::Coded>::from_code(text)
-            .ok_or_else(|| crate::Error::Invalid(format!("tri inconnu « {text} » (date, label, amount, score)")))
-    }
 }
 
 crate::coded!(LineSort: Date, Label, Amount, Score);

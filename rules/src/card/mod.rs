@@ -275,11 +275,6 @@ impl TransactionSort {
             TransactionSort::Amount => "amount",
         }
     }
-
-    pub fn parse(text: &str) -> Result<TransactionSort> {
-        <TransactionSort as crate::Coded>::from_code(text)
-            .ok_or_else(|| Error::Invalid(format!("tri inconnu « {text} » (date, number, amount)")))
-    }
 }
 
 crate::coded!(TransactionSort: Date, Number, Amount);

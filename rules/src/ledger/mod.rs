@@ -289,12 +289,6 @@ impl InvoiceSort {
             InvoiceSort::Session => "session",
         }
     }
-
-    pub fn parse(text: &str) -> crate::Result<InvoiceSort> {
-        <InvoiceSort as crate::Coded>::from_code(text).ok_or_else(|| {
-            crate::Error::Invalid(format!("tri inconnu « {text} » (number, date, student_number, session)"))
-        })
-    }
 }
 
 crate::coded!(InvoiceSort: Number, Date, Student, Session);

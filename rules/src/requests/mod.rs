@@ -335,13 +335,6 @@ impl RequestSort {
             RequestSort::Status => "status",
         }
     }
-
-    pub fn parse(text: &str) -> Result<RequestSort> {
-        <RequestSort as crate::Coded>::from_code(text).ok_or_else(|| {
-            let all: Vec<&str> = <RequestSort as crate::Coded>::ALL.iter().map(|s| s.code()).collect();
-            Error::Invalid(format!("tri inconnu « {text} » ({})", all.join(", ")))
-        })
-    }
 }
 
 crate::coded!(RequestSort: RequestedOn, Number, Name, School, Situation, Plan, Amount, Status);
