@@ -748,7 +748,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Students { command: StudentsCommand::List { query, limit } } => {
             let store = open(&cli.db).await?;
-            let list = regie::ledger::list_students(&store, query.as_deref(), limit).await?;
+            let list = regie::ledger::list_students(&store, query.as_deref(), 0, limit).await?;
             emit(json, &list, |l| {
                 l.iter()
                     .map(|s| {

@@ -66,18 +66,23 @@ async fn a_refund_cancelled_or_not_yet_paid_is_not_refunded() {
     assert_eq!(pos.refunds[0].status, RefundStatus::Cancelled);
     assert_eq!((pos.summary.balance, pos.summary.position), (Money::ZERO, PositionKind::Settled), "{:?}", pos.summary);
     assert_eq!(pos.schedule_left_total, Money::ZERO, "the re-billed transfers were paid long ago");
-    let listed = regie::ledger::list_students(&s, Some("25000003"), 10).await.unwrap();
+    let listed = regie::ledger::list_students(&s, Some("25000003"), 0, 10).await.unwrap();
     assert_eq!(listed[0].balance, Money::ZERO, "the students list says the same");
 }
 
 #[tokio::test]
 async fn a_list_of_students_cut_short_says_how_many_match() {
     let (s, _dir) = common::approved("ledger-page", &[common::LEA_DURAND, PAUL_DURAND, AMINE_BENALI]).await;
-    let page = regie::ledger::student_page(&s, None, 1).await.unwrap();
+    let first = |search: Option<&str>, limit| regie::page::PageQuery {
+        search: search.map(str::to_string),
+        limit,
+        ..Default::default()
+    };
+    let page = regie::ledger::student_page(&s, &first(None, 1)).await.unwrap();
     assert_eq!((page.students.len(), page.total), (1, 3));
-    let page = regie::ledger::student_page(&s, Some("  durand "), 10).await.unwrap();
+    let page = regie::ledger::student_page(&s, &first(Some("  durand "), 10)).await.unwrap();
     assert_eq!((page.students.len(), page.total), (2, 2));
-    let page = regie::ledger::student_page(&s, Some("zzz"), 10).await.unwrap();
+    let page = regie::ledger::student_page(&s, &first(Some("zzz"), 10)).await.unwrap();
     assert_eq!((page.students.len(), page.total), (0, 0));
 }
 

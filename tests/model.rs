@@ -523,7 +523,7 @@ async fn check(s: &Store) -> Result<(), String> {
          FROM students s ORDER BY s.id",
     )
     .await;
-    let listed = ledger::list_students(s, None, 100).await.map_err(|e| e.to_string())?;
+    let listed = ledger::list_students(s, None, 0, 100).await.map_err(|e| e.to_string())?;
     for (row, (id, rule, due_minus_credit)) in STUDENTS.iter().zip(per_student) {
         let pos = ledger::account_position(s, row[0]).await.map_err(|e| e.to_string())?;
         let b = pos.summary.balance.cents();

@@ -111,10 +111,8 @@ async fn load_demo(desk: State<'_, Desk>) -> Reply<DemoSummary> {
 }
 
 #[tauri::command]
-async fn students_list(desk: State<'_, Desk>, query: Option<String>) -> Reply<StudentPage> {
-    regie::ledger::student_page(&desk.store(), query.as_deref(), regie::ledger::WINDOW_STUDENTS)
-        .await
-        .map_err(Into::into)
+async fn students_list(desk: State<'_, Desk>, query: regie::page::PageQuery) -> Reply<StudentPage> {
+    regie::ledger::student_page(&desk.store(), &query).await.map_err(Into::into)
 }
 
 #[tauri::command]

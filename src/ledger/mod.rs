@@ -503,32 +503,33 @@ pub struct StudentListItem {
     pub balance: Money,
 }
 
-/// How many students the window lists at once: the search narrows the rest.
-pub const WINDOW_STUDENTS: i64 = 2_000;
-
-/// The students the window shows: the first of those matching, and how many match in all, so
-/// that a list cut short says so.
+/// The students the window shows: a page of those matching, and how many match in all.
 #[derive(Debug, Clone, Serialize)]
 pub struct StudentPage {
     pub total: i64,
+    pub offset: i64,
     pub students: Vec<StudentListItem>,
 }
 
-/// The first `limit` students matching `query`, and how many match.
-pub async fn student_page(store: &crate::store::Store, query: Option<&str>, limit: i64) -> Result<StudentPage> {
-    let query = query.map(str::trim).filter(|q| !q.is_empty());
-    let total = crate::store::students::count_matching(&mut *store.read().await?, query).await?;
-    Ok(StudentPage { total, students: list_students(store, query, limit).await? })
+/// A page of the students matching the query's search (number or name), by name, and how many match.
+pub async fn student_page(store: &crate::store::Store, q: &crate::page::PageQuery) -> Result<StudentPage> {
+    let window = q.window()?;
+    let search = q.search();
+    let total = crate::store::students::count_matching(&mut *store.read().await?, search.as_ref()).await?;
+    let students = list_students(store, q.search.as_deref(), window.offset(), window.limit()).await?;
+    Ok(StudentPage { total, offset: window.offset(), students })
 }
 
-/// Students matching `query` (number or name), with their balance, at most `limit`.
+/// Students matching `query` (number or name), with their balance, `limit` from `offset`.
 pub async fn list_students(
     store: &crate::store::Store,
     query: Option<&str>,
+    offset: i64,
     limit: i64,
 ) -> Result<Vec<StudentListItem>> {
-    let query = query.map(str::trim).filter(|q| !q.is_empty());
-    let rows = crate::store::students::list_with_totals(&mut *store.read().await?, query, limit).await?;
+    let search = crate::page::Search::parse(query);
+    let rows =
+        crate::store::students::list_with_totals(&mut *store.read().await?, search.as_ref(), offset, limit).await?;
     Ok(rows
         .into_iter()
         .map(|r| {

@@ -51,7 +51,7 @@ pub async fn move_to_server(source: &Store, target: &Store, actor: &str) -> Resu
     audit::record(&mut tx, actor, "office.move", "database", target.location().name(), None, json!({"tables": tables}))
         .await?;
     tx.commit().await?;
-    let students = crate::ledger::list_students(source, None, i64::MAX).await?;
+    let students = crate::ledger::list_students(source, None, 0, i64::MAX).await?;
     for s in &students {
         let a = crate::ledger::account_position(source, &s.number).await?;
         let b = crate::ledger::account_position(target, &s.number).await?;

@@ -3,6 +3,7 @@
 use super::Conn;
 use crate::Result;
 use regie_rules::ledger::{NewStudent, Student, StudentNumber};
+use regie_rules::page::Search;
 
 #[derive(sqlx::FromRow)]
 struct StudentRow {
@@ -74,15 +75,18 @@ pub struct StudentTotalsRow {
     pub credit_notes_cents: i64,
 }
 
-/// The students a search finds (`$1`: `%text%` in lower case, or NULL for all): one filter for the
-/// list and its count, so that the count is always the list's.
+/// The students a search finds (`$1`: a `LIKE` pattern in lower case, or NULL for all), on `x`:
+/// one filter for the list and its count, so that the count is always the list's.
 macro_rules! students_matching {
     () => {
-        " WHERE $1 IS NULL OR lower(s.number) LIKE $1 OR lower(s.last_name) LIKE $1 OR lower(s.first_name) LIKE $1
-            OR lower(s.last_name || ' ' || s.first_name) LIKE $1 OR lower(s.first_name || ' ' || s.last_name) LIKE $1 "
+        " WHERE $1 IS NULL OR lower(x.number) LIKE $1 ESCAPE '\\' OR lower(x.last_name) LIKE $1 ESCAPE '\\'
+            OR lower(x.first_name) LIKE $1 ESCAPE '\\' OR lower(x.last_name || ' ' || x.first_name) LIKE $1 ESCAPE '\\'
+            OR lower(x.first_name || ' ' || x.last_name) LIKE $1 ESCAPE '\\' "
     };
 }
 
+/// One window of the students (`$2` from `$3`) by name, its ids found first: only its students'
+/// totals are computed.
 pub const STUDENTS: &str = concat!(
     "SELECT s.number, s.last_name, s.first_name, s.email, s.school,
             (SELECT r.session FROM requests r WHERE r.student_id = s.id ORDER BY r.requested_on DESC, r.id DESC LIMIT 1) AS session,
@@ -93,25 +97,32 @@ pub const STUDENTS: &str = concat!(
             COALESCE((SELECT CAST(SUM(p.amount_cents) AS BIGINT) FROM payments p WHERE p.student_id = s.id), 0) AS payments_cents,
             COALESCE((SELECT CAST(SUM(c.amount_cents) AS BIGINT) FROM credit_notes c JOIN invoices i ON i.id = c.invoice_id
                       WHERE i.student_id = s.id), 0) AS credit_notes_cents
-         FROM students s",
+         FROM students s
+         WHERE s.id IN (SELECT x.id FROM students x",
     students_matching!(),
-    "         ORDER BY s.last_name, s.first_name, s.number
-         LIMIT $2"
+    "         ORDER BY x.last_name, x.first_name, x.number LIMIT $2 OFFSET $3)
+         ORDER BY s.last_name, s.first_name, s.number"
 );
 
-/// How many students match `query`, as `list_with_totals` matches them.
-pub async fn count_matching(conn: &mut Conn, query: Option<&str>) -> Result<i64> {
-    let pattern = query.map(|q| format!("%{}%", q.trim().to_lowercase()));
+/// How many students match `search`, as `list_with_totals` matches them.
+pub async fn count_matching(conn: &mut Conn, search: Option<&Search>) -> Result<i64> {
     let (n,): (i64,) =
-        on!(conn, |c| sqlx::query_as(concat!("SELECT COUNT(*) FROM students s", students_matching!()),)
-            .bind(pattern)
+        on!(conn, |c| sqlx::query_as(concat!("SELECT COUNT(*) FROM students x", students_matching!()),)
+            .bind(search.map(Search::pattern))
             .fetch_one(c)
             .await)?;
     Ok(n)
 }
 
-/// Students matching `query` (number, last or first name, case-insensitive), with their totals.
-pub async fn list_with_totals(conn: &mut Conn, query: Option<&str>, limit: i64) -> Result<Vec<StudentTotalsRow>> {
-    let pattern = query.map(|q| format!("%{}%", q.trim().to_lowercase()));
-    Ok(on!(conn, |c| { sqlx::query_as(STUDENTS).bind(pattern).bind(limit).fetch_all(c).await })?)
+/// Students matching `search` (number, last or first name, case-insensitive), by name, with
+/// their totals: `limit` from `offset`.
+pub async fn list_with_totals(
+    conn: &mut Conn,
+    search: Option<&Search>,
+    offset: i64,
+    limit: i64,
+) -> Result<Vec<StudentTotalsRow>> {
+    Ok(on!(conn, |c| {
+        sqlx::query_as(STUDENTS).bind(search.map(Search::pattern)).bind(limit).bind(offset).fetch_all(c).await
+    })?)
 }

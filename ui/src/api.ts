@@ -79,7 +79,7 @@ export const Student = z.object({
 });
 export type Student = z.infer<typeof Student>;
 /** The first students matching a search, and how many match in all. */
-export const StudentPage = z.object({ total: z.number(), students: z.array(Student) });
+export const StudentPage = z.object({ total: z.number(), offset: z.number(), students: z.array(Student) });
 
 export const Position = z.object({
   student: z.object({ number: z.string(), last_name: z.string(), first_name: z.string(), email: z.string(), school }),
@@ -517,7 +517,9 @@ export const api = {
   connectServer: (server: string, login: string, password: string) =>
     call('connect_server', AppStatus, { server, login, password }),
   loadDemo: () => call('load_demo', DemoSummary),
-  students: (query: string | null) => call('students_list', StudentPage, { query }),
+  /** A page of the students whose number or name holds `search`, by name. */
+  students: (search: string | null, offset = 0, limit = 100) =>
+    call('students_list', StudentPage, { query: { search, offset, limit } }),
   account: (studentNumber: string) => call('account_position', Position, { studentNumber }),
   feeGrid: () => call('fee_grid', z.array(FeeRow)),
   setFee: (entry: { academic_year: string; school: string; programme: string; situation: string; amount: string }, reason: string) =>
