@@ -309,6 +309,12 @@ enum DunningCommand {
         /// The day, YYYY-MM-DD (default: today).
         #[arg(long)]
         as_of: Option<NaiveDate>,
+        /// first | second | blocked: what a run would leave at that level (with --limit).
+        #[arg(long, requires = "limit")]
+        level: Option<String>,
+        /// A page (--limit) of the overdue installments whose student or invoice holds --search.
+        #[command(flatten)]
+        page: PageArgs,
     },
     /// Raise the levels, write the letters (PDF) and the mail-merge file (CSV and XLSX) into DIR.
     Run {
@@ -1288,27 +1294,19 @@ async fn dunning(db: &Option<PathBuf>, command: DunningCommand, user: &str, json
     let store = open(db).await?;
     let today = chrono::Local::now().date_naive();
     match command {
-        DunningCommand::List { as_of } => {
-            let list = regie::dunning::list(&store, as_of.unwrap_or(today)).await?;
-            emit(json, &list, |l| {
-                l.iter()
-                    .map(|e| {
-                        format!(
-                            "{:<10} {:<25} {} éch. {} du {} {:>12}  {:<22} {:?} -> {:?}",
-                            e.student_number,
-                            format!("{} {}", e.last_name, e.first_name),
-                            e.invoice,
-                            e.installment,
-                            fr_date(e.due_date),
-                            e.amount.to_french(),
-                            e.reason,
-                            e.level,
-                            e.next_level
-                        )
-                    })
-                    .collect::<Vec<_>>()
-                    .join("\n")
-            })
+        DunningCommand::List { as_of, level, page } => {
+            let as_of = as_of.unwrap_or(today);
+            match page.query() {
+                Some(page) => {
+                    let page =
+                        regie::dunning::page(&store, as_of, &regie::dunning::DunningQuery { level, page }).await?;
+                    emit(json, &page, |p| page_text("échéances", &p.page, dunning_text))
+                }
+                None => {
+                    let list = regie::dunning::list(&store, as_of).await?;
+                    emit(json, &list, |l| l.iter().map(dunning_text).collect::<Vec<_>>().join("\n"))
+                }
+            }
         }
         DunningCommand::Run { as_of, out, merged } => {
             let typesetter = regie::invoices::Typesetter::new();
@@ -1438,6 +1436,22 @@ fn invoice_text(i: &regie::invoices::InvoiceItem) -> String {
         i.total.to_french(),
         i.settled.to_french(),
         i.credited.to_french()
+    )
+}
+
+/// An overdue installment as `dunning list` prints it.
+fn dunning_text(e: &regie::dunning::Entry) -> String {
+    format!(
+        "{:<10} {:<25} {} éch. {} du {} {:>12}  {:<22} {:?} -> {:?}",
+        e.student_number,
+        format!("{} {}", e.last_name, e.first_name),
+        e.invoice,
+        e.installment,
+        fr_date(e.due_date),
+        e.amount.to_french(),
+        e.reason,
+        e.level,
+        e.next_level
     )
 }
 

@@ -364,3 +364,41 @@ async fn the_pages_of_the_card_transactions_are_the_filtered_list_latest_first()
     assert!(regie::card::transaction_page(&store, &q).await.unwrap_err().to_string().contains("lost"));
     store.close().await;
 }
+
+#[tokio::test]
+async fn the_pages_of_the_reminders_are_the_overdue_list_by_level() {
+    let dir = common::temp_dir("paging-dunning");
+    let db = common::db_at(&dir, "office");
+    assert!(common::regie(&db, &["demo", "--students", "300", "--years", "2", "--today", "23/11/2026", "--json"]).ok);
+    let store = Store::open(&db).await.unwrap();
+    let as_of = chrono::NaiveDate::from_ymd_opt(2026, 11, 23).unwrap();
+    let every = regie::dunning::list(&store, as_of).await.unwrap();
+    let key = |e: &regie::dunning::Entry| (e.invoice.clone(), e.installment);
+    for level in [None, Some("first"), Some("blocked")] {
+        let mut q = regie::dunning::DunningQuery {
+            level: level.map(str::to_string),
+            page: PageQuery { limit: 7, ..Default::default() },
+        };
+        let mut got = Vec::new();
+        loop {
+            let p = regie::dunning::page(&store, as_of, &q).await.unwrap();
+            assert_eq!(p.overdue, every.len());
+            let n = p.page.rows.len() as i64;
+            got.extend(p.page.rows.iter().map(key));
+            if n < q.page.limit {
+                assert_eq!(got.len() as i64, p.page.total);
+                break;
+            }
+            q.page.offset += q.page.limit;
+        }
+        let want: Vec<_> = every
+            .iter()
+            .filter(|e| level.is_none_or(|l| format!("{:?}", e.next_level).to_lowercase() == l))
+            .map(key)
+            .collect();
+        assert_eq!(got, want, "{level:?}");
+    }
+    let q = regie::dunning::DunningQuery { level: Some("third".into()), page: PageQuery { limit: 7, ..Default::default() } };
+    assert!(regie::dunning::page(&store, as_of, &q).await.unwrap_err().to_string().contains("third"));
+    store.close().await;
+}

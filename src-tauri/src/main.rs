@@ -256,8 +256,12 @@ async fn card_remittances(desk: State<'_, Desk>) -> Reply<Vec<regie::card::Remit
 }
 
 #[tauri::command]
-async fn dunning_list(desk: State<'_, Desk>, as_of: Option<chrono::NaiveDate>) -> Reply<Vec<regie::dunning::Entry>> {
-    regie::dunning::list(&desk.store(), as_of.unwrap_or_else(today)).await.map_err(Into::into)
+async fn dunning_list(
+    desk: State<'_, Desk>,
+    as_of: Option<chrono::NaiveDate>,
+    query: regie::dunning::DunningQuery,
+) -> Reply<regie::dunning::DunningPage> {
+    regie::dunning::page(&desk.store(), as_of.unwrap_or_else(today), &query).await.map_err(Into::into)
 }
 
 #[tauri::command]

@@ -14,6 +14,7 @@ use crate::card::export::response_words;
 use crate::fees::School;
 use crate::invoices::Typesetter;
 use crate::money::Money;
+use crate::page::{Page, PageQuery, given};
 use crate::store::{self, Store, audit};
 use crate::{Error, Result};
 
@@ -81,6 +82,64 @@ pub async fn list(store: &Store, as_of: NaiveDate) -> Result<Vec<Entry>> {
         });
     }
     Ok(out)
+}
+
+/// What Relances asks for: a window of the overdue installments a run would leave at `level`
+/// (`first`, `second`, `blocked`; all when none) whose student's number or name, or invoice,
+/// holds the search; in the list's order (by due date). As typed: the core checks it.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+pub struct DunningQuery {
+    pub level: Option<String>,
+    #[serde(flatten)]
+    pub page: PageQuery,
+}
+
+/// A window of the overdue installments, with the counts of the level buttons.
+#[derive(Debug, Clone, Serialize)]
+pub struct DunningPage {
+    #[serde(flatten)]
+    pub page: Page<Entry>,
+    /// All overdue installments, whatever the level filter.
+    pub overdue: usize,
+    pub first: usize,
+    pub second: usize,
+    pub blocked: usize,
+    /// Those a run raises.
+    pub raised: usize,
+}
+
+/// A window of what is overdue on `as_of`. The levels are rules over every overdue installment,
+/// computed in the core; only the window crosses to the screen.
+pub async fn page(store: &Store, as_of: NaiveDate, q: &DunningQuery) -> Result<DunningPage> {
+    let window = q.page.window()?;
+    if let Some(sort) = given(&q.page.sort) {
+        return Err(Error::Invalid(format!("tri « {sort} » : les relances se lisent par échéance")));
+    }
+    let level = match given(&q.level) {
+        None => None,
+        Some("first") => Some(Level::First),
+        Some("second") => Some(Level::Second),
+        Some("blocked") => Some(Level::Blocked),
+        Some(other) => return Err(Error::Invalid(format!("niveau inconnu « {other} » (first, second, blocked)"))),
+    };
+    let search = q.page.search.as_deref().map(|t| t.trim().to_lowercase()).filter(|t| !t.is_empty());
+    let all = list(store, as_of).await?;
+    let count = |l: Level| all.iter().filter(|e| e.next_level == l).count();
+    let (first, second, blocked) = (count(Level::First), count(Level::Second), count(Level::Blocked));
+    let raised = all.iter().filter(|e| e.next_level != e.level).count();
+    let overdue = all.len();
+    let kept: Vec<Entry> = all
+        .into_iter()
+        .filter(|e| level.is_none_or(|l| e.next_level == l))
+        .filter(|e| {
+            search.as_deref().is_none_or(|t| {
+                e.student_number.to_lowercase().contains(t)
+                    || format!("{} {}", e.last_name, e.first_name).to_lowercase().contains(t)
+                    || e.invoice.to_lowercase().contains(t)
+            })
+        })
+        .collect();
+    Ok(DunningPage { page: window.cut(kept), overdue, first, second, blocked, raised })
 }
 
 /// What a run did.

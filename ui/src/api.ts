@@ -449,6 +449,16 @@ export const DunningEntry = z.object({
   next_level: level,
 });
 export type DunningEntry = z.infer<typeof DunningEntry>;
+export const DunningPage = z.object({
+  total: z.number(),
+  offset: z.number(),
+  rows: z.array(DunningEntry),
+  overdue: z.number(),
+  first: z.number(),
+  second: z.number(),
+  blocked: z.number(),
+  raised: z.number(),
+});
 export const DunningRun = z.object({
   letters: z.number(),
   raised: z.number(),
@@ -594,7 +604,9 @@ export const api = {
   cardAssign: (number: string, studentNumber: string) => call('card_assign', CardTransaction, { number, studentNumber }),
   cardChargeBack: (number: string, reason: string) => call('card_charge_back', CardTransaction, { number, reason }),
   cardRemittances: () => call('card_remittances', z.array(Remittance)),
-  dunningList: (asOf: string | null) => call('dunning_list', z.array(DunningEntry), { asOf }),
+  /** A page of what is overdue on `asOf` (today when null), at a level a run would give. */
+  dunningList: (asOf: string | null, query: { level: string | null; search: string | null; offset: number; limit: number }) =>
+    call('dunning_list', DunningPage, { asOf, query }),
   dunningRun: (merged: boolean, asOf: string | null) => call('dunning_run', DunningRun, { merged, asOf }),
   exemptionAdd: (studentNumber: string, reason: string) => call('exemption_add', z.boolean(), { studentNumber, reason }),
   sessionLabels: () => call('session_labels', z.array(z.object({ session: z.string(), label: z.string() }))),
