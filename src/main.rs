@@ -488,6 +488,9 @@ enum ExemptionsCommand {
         /// Only the outcomes of this commission session.
         #[arg(long)]
         session: Option<String>,
+        /// A page (--limit) of the candidates whose number or name holds --search.
+        #[command(flatten)]
+        page: PageArgs,
     },
     /// Record and apply an outcome (finance managers only).
     Decide {
@@ -1099,28 +1102,16 @@ async fn exemptions(db: &Option<PathBuf>, command: ExemptionsCommand, user: &str
     use regie::exemptions;
     let store = open(db).await?;
     match command {
-        ExemptionsCommand::List { session } => {
-            let list = exemptions::list(&store, session.as_deref()).await?;
-            emit(json, &list, |l| {
-                l.iter()
-                    .map(|c| {
-                        format!(
-                            "{:<10} {:<20} {:<8} {:<3} {:<10} facturé {:>12} payé {:>12} prévu {:>12} {}",
-                            c.student_number,
-                            c.last_name,
-                            c.school,
-                            c.situation,
-                            c.plan_label,
-                            c.invoiced.to_french(),
-                            c.paid.to_french(),
-                            c.scheduled.to_french(),
-                            c.outcome.map(|o| o.code()).unwrap_or_default()
-                        )
-                    })
-                    .collect::<Vec<_>>()
-                    .join("\n")
-            })
-        }
+        ExemptionsCommand::List { session, page } => match page.query() {
+            Some(page) => {
+                let page = exemptions::page(&store, &exemptions::CandidateQuery { session, page }).await?;
+                emit(json, &page, |p| page_text("candidats", p, candidate_text))
+            }
+            None => {
+                let list = exemptions::list(&store, session.as_deref()).await?;
+                emit(json, &list, |l| l.iter().map(candidate_text).collect::<Vec<_>>().join("\n"))
+            }
+        },
         ExemptionsCommand::Add { student_number, reason } => {
             let added = exemptions::add_candidate(&store, &student_number, &reason, user).await?;
             emit(json, &serde_json::json!({"added": added}), |_| {
@@ -1452,6 +1443,22 @@ fn dunning_text(e: &regie::dunning::Entry) -> String {
         e.reason,
         e.level,
         e.next_level
+    )
+}
+
+/// A commission candidate as `exemptions list` prints it.
+fn candidate_text(c: &regie::exemptions::Candidate) -> String {
+    format!(
+        "{:<10} {:<20} {:<8} {:<3} {:<10} facturé {:>12} payé {:>12} prévu {:>12} {}",
+        c.student_number,
+        c.last_name,
+        c.school,
+        c.situation,
+        c.plan_label,
+        c.invoiced.to_french(),
+        c.paid.to_french(),
+        c.scheduled.to_french(),
+        c.outcome.map(|o| o.code()).unwrap_or_default()
     )
 }
 

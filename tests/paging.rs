@@ -6,7 +6,7 @@ mod common;
 use regie::Store;
 use regie::bank::matching::LineStatus;
 use regie::bank::{self, LineQuery};
-use regie::page::PageQuery;
+use regie::page::{Page, PageQuery};
 
 fn query(status: Option<&str>, sort: &str, descending: bool, offset: i64, limit: i64) -> LineQuery {
     LineQuery {
@@ -16,22 +16,36 @@ fn query(status: Option<&str>, sort: &str, descending: bool, offset: i64, limit:
     }
 }
 
-/// Every page of a query, end to end.
-async fn all_pages(store: &Store, q: &LineQuery) -> Vec<bank::LineView> {
+/// Every page of a list, end to end, `limit` at a time (`ask(offset)` gives one): each page where
+/// it was asked, none longer than asked, and all of them adding up to the count.
+async fn end_to_end<T, Fut>(limit: i64, ask: impl Fn(i64) -> Fut) -> Vec<T>
+where
+    Fut: std::future::Future<Output = Page<T>>,
+{
     let mut out = Vec::new();
-    let mut q = q.clone();
+    let mut offset = 0;
     loop {
-        let page = bank::line_page(store, &q).await.unwrap();
-        let n = page.page.rows.len() as i64;
-        assert!(n <= q.page.limit);
-        out.extend(page.page.rows);
-        assert_eq!(page.page.offset, q.page.offset);
-        if n < q.page.limit {
-            assert_eq!(out.len() as i64, page.page.total, "the pages add up to the count");
+        let page = ask(offset).await;
+        let n = page.rows.len() as i64;
+        assert!(n <= limit);
+        assert_eq!(page.offset, offset);
+        out.extend(page.rows);
+        if n < limit {
+            assert_eq!(out.len() as i64, page.total, "the pages add up to the count");
             return out;
         }
-        q.page.offset += q.page.limit;
+        offset += limit;
     }
+}
+
+/// Every page of a lines query.
+async fn all_pages(store: &Store, q: &LineQuery) -> Vec<bank::LineView> {
+    end_to_end(q.page.limit, |offset| {
+        let mut q = q.clone();
+        q.page.offset = offset;
+        async move { bank::line_page(store, &q).await.unwrap().page }
+    })
+    .await
 }
 
 #[tokio::test]
@@ -111,20 +125,14 @@ fn requests_query(offset: i64, limit: i64) -> regie::requests::RequestQuery {
     regie::requests::RequestQuery { page: PageQuery { offset, limit, ..Default::default() }, ..Default::default() }
 }
 
-/// Every page of a requests query, end to end.
+/// Every page of a requests query.
 async fn all_request_pages(store: &Store, q: &regie::requests::RequestQuery) -> Vec<regie::requests::RequestView> {
-    let mut out = Vec::new();
-    let mut q = q.clone();
-    loop {
-        let page = regie::requests::page(store, &q).await.unwrap();
-        let n = page.page.rows.len() as i64;
-        out.extend(page.page.rows);
-        if n < q.page.limit {
-            assert_eq!(out.len() as i64, page.page.total, "the pages add up to the count");
-            return out;
-        }
-        q.page.offset += q.page.limit;
-    }
+    end_to_end(q.page.limit, |offset| {
+        let mut q = q.clone();
+        q.page.offset = offset;
+        async move { regie::requests::page(store, &q).await.unwrap().page }
+    })
+    .await
 }
 
 #[tokio::test]
@@ -223,20 +231,11 @@ async fn the_pages_of_the_invoices_are_the_filtered_list_with_their_totals() {
     };
     let pages = |q: regie::invoices::InvoiceQuery| {
         let store = &store;
-        async move {
-            let mut out = Vec::new();
-            let mut q = q;
-            loop {
-                let p = regie::invoices::page(store, &q).await.unwrap();
-                let n = p.page.rows.len() as i64;
-                out.extend(p.page.rows);
-                if n < q.page.limit {
-                    assert_eq!(out.len() as i64, p.page.total);
-                    return out;
-                }
-                q.page.offset += q.page.limit;
-            }
-        }
+        end_to_end(q.page.limit, move |offset| {
+            let mut q = q.clone();
+            q.page.offset = offset;
+            async move { regie::invoices::page(store, &q).await.unwrap().page }
+        })
     };
 
     // In the order they were issued, with the same totals as the whole list.
@@ -300,20 +299,11 @@ async fn the_pages_of_the_card_transactions_are_the_filtered_list_latest_first()
     };
     let pages = |q: regie::card::TransactionQuery| {
         let store = &store;
-        async move {
-            let mut out = Vec::new();
-            let mut q = q;
-            loop {
-                let p = regie::card::transaction_page(store, &q).await.unwrap();
-                let n = p.rows.len() as i64;
-                out.extend(p.rows);
-                if n < q.page.limit {
-                    assert_eq!(out.len() as i64, p.total);
-                    return out;
-                }
-                q.page.offset += q.page.limit;
-            }
-        }
+        end_to_end(q.page.limit, move |offset| {
+            let mut q = q.clone();
+            q.page.offset = offset;
+            async move { regie::card::transaction_page(store, &q).await.unwrap() }
+        })
     };
     let sorted_numbers = |v: &[regie::card::TransactionView]| {
         let mut n: Vec<String> = v.iter().map(|t| t.row.number.clone()).collect();
@@ -375,22 +365,24 @@ async fn the_pages_of_the_reminders_are_the_overdue_list_by_level() {
     let every = regie::dunning::list(&store, as_of).await.unwrap();
     let key = |e: &regie::dunning::Entry| (e.invoice.clone(), e.installment);
     for level in [None, Some("first"), Some("blocked")] {
-        let mut q = regie::dunning::DunningQuery {
+        let q = regie::dunning::DunningQuery {
             level: level.map(str::to_string),
             page: PageQuery { limit: 7, ..Default::default() },
         };
-        let mut got = Vec::new();
-        loop {
-            let p = regie::dunning::page(&store, as_of, &q).await.unwrap();
-            assert_eq!(p.overdue, every.len());
-            let n = p.page.rows.len() as i64;
-            got.extend(p.page.rows.iter().map(key));
-            if n < q.page.limit {
-                assert_eq!(got.len() as i64, p.page.total);
-                break;
+        let got: Vec<_> = end_to_end(q.page.limit, |offset| {
+            let mut q = q.clone();
+            q.page.offset = offset;
+            let (store, every) = (&store, &every);
+            async move {
+                let p = regie::dunning::page(store, as_of, &q).await.unwrap();
+                assert_eq!(p.overdue, every.len());
+                p.page
             }
-            q.page.offset += q.page.limit;
-        }
+        })
+        .await
+        .iter()
+        .map(key)
+        .collect();
         let want: Vec<_> = every
             .iter()
             .filter(|e| level.is_none_or(|l| format!("{:?}", e.next_level).to_lowercase() == l))
@@ -398,7 +390,39 @@ async fn the_pages_of_the_reminders_are_the_overdue_list_by_level() {
             .collect();
         assert_eq!(got, want, "{level:?}");
     }
-    let q = regie::dunning::DunningQuery { level: Some("third".into()), page: PageQuery { limit: 7, ..Default::default() } };
+    let q = regie::dunning::DunningQuery {
+        level: Some("third".into()),
+        page: PageQuery { limit: 7, ..Default::default() },
+    };
     assert!(regie::dunning::page(&store, as_of, &q).await.unwrap_err().to_string().contains("third"));
+    store.close().await;
+}
+
+#[tokio::test]
+async fn the_pages_of_the_commission_candidates_are_the_whole_list() {
+    let dir = common::temp_dir("paging-exemptions");
+    let db = common::db_at(&dir, "office");
+    assert!(common::regie(&db, &["demo", "--students", "300", "--years", "2", "--today", "23/11/2026", "--json"]).ok);
+    let store = Store::open(&db).await.unwrap();
+    let every = regie::exemptions::list(&store, None).await.unwrap();
+    assert!(every.len() > 20);
+    let q = regie::exemptions::CandidateQuery { session: None, page: PageQuery { limit: 9, ..Default::default() } };
+    let got = end_to_end(9, |offset| {
+        let mut q = q.clone();
+        q.page.offset = offset;
+        let store = &store;
+        async move { regie::exemptions::page(store, &q).await.unwrap() }
+    })
+    .await;
+    let invoices = |v: &[regie::exemptions::Candidate]| v.iter().map(|c| c.invoice_number.clone()).collect::<Vec<_>>();
+    assert_eq!(invoices(&got), invoices(&every));
+    let mut q = q.clone();
+    q.page.search = Some(every[0].last_name.to_lowercase());
+    q.page.limit = 1000;
+    let found = regie::exemptions::page(&store, &q).await.unwrap();
+    assert!(found.rows.iter().all(|c| c.last_name == every[0].last_name || c.first_name.contains(&every[0].last_name)));
+    assert_eq!(found.total, every.iter().filter(|c| c.last_name == every[0].last_name).count() as i64);
+    q.page.sort = Some("name".into());
+    assert!(regie::exemptions::page(&store, &q).await.unwrap_err().to_string().contains("name"));
     store.close().await;
 }

@@ -72,6 +72,21 @@ impl PageQuery {
         Search::parse(self.search.as_deref())
     }
 
+    /// For a list a rule filters in the core: whether one of a row's `fields` holds the search,
+    /// whatever the case; every row when there is no search.
+    pub fn finder(&self) -> impl Fn(&[&str]) -> bool + use<> {
+        let search = given(&self.search).map(str::to_lowercase);
+        move |fields| search.as_deref().is_none_or(|t| fields.iter().any(|f| f.to_lowercase().contains(t)))
+    }
+
+    /// For a list read in one order only (`order` says which): a sort asked for is refused.
+    pub fn unsorted(&self, order: &str) -> Result<()> {
+        match given(&self.sort) {
+            None => Ok(()),
+            Some(sort) => Err(Error::Invalid(format!("tri « {sort} » : cette liste se lit {order}"))),
+        }
+    }
+
     /// The sort asked for; an unknown one is refused with the list's sorts.
     pub fn sort<T: Coded + Default>(&self) -> Result<T> {
         match given(&self.sort) {
@@ -153,6 +168,15 @@ mod tests {
         assert_eq!(Search::parse(Some("   ")), None);
         assert_eq!(Search::parse(None), None);
         assert_eq!(Search::parse(Some(&"x".repeat(5000))).unwrap().pattern().len(), 102);
+    }
+
+    #[test]
+    fn a_finder_looks_in_every_field_whatever_the_case() {
+        let q = PageQuery { search: Some(" Durand ".into()), ..Default::default() };
+        let finds = q.finder();
+        assert!(finds(&["20250001", "DURAND Léa"]));
+        assert!(!finds(&["20250002", "MARTIN Paul"]));
+        assert!(PageQuery::default().finder()(&["anything"]));
     }
 
     #[test]

@@ -452,8 +452,11 @@ async fn credit_note_issue(
 }
 
 #[tauri::command]
-async fn exemptions_list(desk: State<'_, Desk>, session: Option<String>) -> Reply<Vec<regie::exemptions::Candidate>> {
-    regie::exemptions::list(&desk.store(), session.as_deref()).await.map_err(Into::into)
+async fn exemptions_list(
+    desk: State<'_, Desk>,
+    query: regie::exemptions::CandidateQuery,
+) -> Reply<regie::page::Page<regie::exemptions::Candidate>> {
+    regie::exemptions::page(&desk.store(), &query).await.map_err(Into::into)
 }
 
 #[tauri::command]

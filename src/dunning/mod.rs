@@ -112,9 +112,7 @@ pub struct DunningPage {
 /// computed in the core; only the window crosses to the screen.
 pub async fn page(store: &Store, as_of: NaiveDate, q: &DunningQuery) -> Result<DunningPage> {
     let window = q.page.window()?;
-    if let Some(sort) = given(&q.page.sort) {
-        return Err(Error::Invalid(format!("tri « {sort} » : les relances se lisent par échéance")));
-    }
+    q.page.unsorted("par échéance")?;
     let level = match given(&q.level) {
         None => None,
         Some("first") => Some(Level::First),
@@ -122,7 +120,7 @@ pub async fn page(store: &Store, as_of: NaiveDate, q: &DunningQuery) -> Result<D
         Some("blocked") => Some(Level::Blocked),
         Some(other) => return Err(Error::Invalid(format!("niveau inconnu « {other} » (first, second, blocked)"))),
     };
-    let search = q.page.search.as_deref().map(|t| t.trim().to_lowercase()).filter(|t| !t.is_empty());
+    let finds = q.page.finder();
     let all = list(store, as_of).await?;
     let count = |l: Level| all.iter().filter(|e| e.next_level == l).count();
     let (first, second, blocked) = (count(Level::First), count(Level::Second), count(Level::Blocked));
@@ -131,13 +129,7 @@ pub async fn page(store: &Store, as_of: NaiveDate, q: &DunningQuery) -> Result<D
     let kept: Vec<Entry> = all
         .into_iter()
         .filter(|e| level.is_none_or(|l| e.next_level == l))
-        .filter(|e| {
-            search.as_deref().is_none_or(|t| {
-                e.student_number.to_lowercase().contains(t)
-                    || format!("{} {}", e.last_name, e.first_name).to_lowercase().contains(t)
-                    || e.invoice.to_lowercase().contains(t)
-            })
-        })
+        .filter(|e| finds(&[&e.student_number, &format!("{} {}", e.last_name, e.first_name), &e.invoice]))
         .collect();
     Ok(DunningPage { page: window.cut(kept), overdue, first, second, blocked, raised })
 }

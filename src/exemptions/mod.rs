@@ -10,6 +10,7 @@ pub use regie_rules::exemptions::*;
 use crate::fees::{AcademicYear, School};
 use crate::ledger;
 use crate::money::Money;
+use crate::page::{Page, PageQuery};
 use crate::plans::PlanKind;
 use crate::store::{self, Conn, Store, audit};
 use crate::{Error, Result};
@@ -68,6 +69,26 @@ pub async fn list(store: &Store, session: Option<&str>) -> Result<Vec<Candidate>
             session.is_none() || c.as_ref().map_or(true, |c| c.session.as_deref() == session)
         })
         .collect()
+}
+
+/// What Exonérations asks for: a window of the candidates (of a commission session's outcomes,
+/// when given) whose number or name holds the search, in the list's order. As typed.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+pub struct CandidateQuery {
+    pub session: Option<String>,
+    #[serde(flatten)]
+    pub page: PageQuery,
+}
+
+/// A window of the candidates. Their outcomes are matched in the core; only the window crosses.
+pub async fn page(store: &Store, q: &CandidateQuery) -> Result<Page<Candidate>> {
+    let window = q.page.window()?;
+    q.page.unsorted("par étudiant")?;
+    let finds = q.page.finder();
+    let all = list(store, crate::page::given(&q.session)).await?;
+    let kept =
+        all.into_iter().filter(|c| finds(&[&c.student_number, &format!("{} {}", c.last_name, c.first_name)])).collect();
+    Ok(window.cut(kept))
 }
 
 /// Puts a student before the commission by hand (finance managers): the candidates are those

@@ -587,7 +587,11 @@ export const api = {
   accountExport: (studentNumber: string) => call('account_export', Written, { studentNumber }),
   creditNoteIssue: (invoice: string, amount: string, reason: string) =>
     call('credit_note_issue', z.object({ number: z.string(), amount: money }), { invoice, amount, reason }),
-  exemptions: (session: string | null) => call('exemptions_list', z.array(Candidate), { session }),
+  /** A page of the commission's candidates whose number or name holds `search`. */
+  exemptions: (search: string | null, offset: number, limit: number) =>
+    call('exemptions_list', z.object({ total: z.number(), offset: z.number(), rows: z.array(Candidate) }), {
+      query: { session: null, search, offset, limit },
+    }),
   exemptionDecide: (studentNumber: string, outcome: string, amount: string | null, reference: string, session: string | null, iban: string | null) =>
     call('exemption_decide', Applied, { studentNumber, outcome, amount, reference, session, iban }),
   cardPreview: (token: number, mapping: string | null) =>
