@@ -54,7 +54,7 @@ struct PageArgs {
 
 impl PageArgs {
     /// The page asked for, when one is (`--limit`).
-    fn query(&self) -> Option<regie::page::PageQuery> {
+    fn asked(&self) -> Option<regie::page::PageQuery> {
         Some(regie::page::PageQuery {
             search: self.search.clone(),
             sort: self.sort.clone(),
@@ -921,7 +921,7 @@ async fn requests(db: &Option<PathBuf>, command: RequestsCommand, user: &str, js
         Ok(())
     };
     match command {
-        RequestsCommand::List { status, school, plan, situation, finding, page } => match page.query() {
+        RequestsCommand::List { status, school, plan, situation, finding, page } => match page.asked() {
             Some(page) => {
                 let query = regie::requests::RequestQuery { status, school, plan, situation, finding, page };
                 let page = regie::requests::page(&store, &query).await?;
@@ -985,7 +985,7 @@ async fn statements(db: &Option<PathBuf>, command: StatementsCommand, user: &str
                 )
             })
         }
-        StatementsCommand::Lines { status, page } => match page.query() {
+        StatementsCommand::Lines { status, page } => match page.asked() {
             Some(page) => {
                 let page = bank::line_page(&store, &bank::LineQuery { status, line: None, page }).await?;
                 emit(json, &page, |p| page_text("lignes", &p.page, line_text))
@@ -1021,7 +1021,7 @@ async fn invoices(db: &Option<PathBuf>, command: InvoicesCommand, json: bool) ->
     use regie::invoices::{self, Typesetter};
     let store = open(db).await?;
     match command {
-        InvoicesCommand::List { session, status, page } => match page.query() {
+        InvoicesCommand::List { session, status, page } => match page.asked() {
             Some(page) => {
                 let query = invoices::InvoiceQuery { session, status, from: None, to: None, page };
                 let page = invoices::page(&store, &query).await?;
@@ -1102,7 +1102,7 @@ async fn exemptions(db: &Option<PathBuf>, command: ExemptionsCommand, user: &str
     use regie::exemptions;
     let store = open(db).await?;
     match command {
-        ExemptionsCommand::List { session, page } => match page.query() {
+        ExemptionsCommand::List { session, page } => match page.asked() {
             Some(page) => {
                 let page = exemptions::page(&store, &exemptions::CandidateQuery { session, page }).await?;
                 emit(json, &page, |p| page_text("candidats", p, candidate_text))
@@ -1287,7 +1287,7 @@ async fn dunning(db: &Option<PathBuf>, command: DunningCommand, user: &str, json
     match command {
         DunningCommand::List { as_of, level, page } => {
             let as_of = as_of.unwrap_or(today);
-            match page.query() {
+            match page.asked() {
                 Some(page) => {
                     let page =
                         regie::dunning::page(&store, as_of, &regie::dunning::DunningQuery { level, page }).await?;
@@ -1359,7 +1359,7 @@ async fn card(db: &Option<PathBuf>, command: CardCommand, user: &str, json: bool
                 )
             })
         }
-        CardCommand::Transactions { status, remittance, page } => match page.query() {
+        CardCommand::Transactions { status, remittance, page } => match page.asked() {
             Some(page) => {
                 let query = card::TransactionQuery { outcome: status, remittance, page };
                 let page = card::transaction_page(&store, &query).await?;

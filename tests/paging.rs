@@ -426,3 +426,49 @@ async fn the_pages_of_the_commission_candidates_are_the_whole_list() {
     assert!(regie::exemptions::page(&store, &q).await.unwrap_err().to_string().contains("name"));
     store.close().await;
 }
+
+#[test]
+fn the_store_folds_every_letter_a_search_folds() {
+    for (letter, plain) in regie::page::FOLDS {
+        assert!(regie::store::FOLDED_SAMPLE.contains(&format!("'{letter}', '{plain}'")), "{letter} -> {plain}");
+    }
+}
+
+#[tokio::test]
+async fn a_name_is_found_whatever_its_accents_and_case() {
+    let dir = common::temp_dir("paging-accents");
+    let db = common::db_at(&dir, "office");
+    assert!(common::regie(&db, &["demo", "--students", "300", "--today", "23/11/2026", "--json"]).ok);
+    let store = Store::open(&db).await.unwrap();
+    let every = regie::requests::list(&store, None).await.unwrap();
+    let fold = regie::page::fold;
+    for typed in ["lefevre", "LEFÈVRE", "eloise", "Éloïse", "guerin", "françois"] {
+        let want: Vec<i64> = every
+            .iter()
+            .filter(|r| fold(&format!("{} {} {}", r.last_name, r.first_name, r.last_name)).contains(&fold(typed)))
+            .map(|r| r.id)
+            .collect();
+        assert!(!want.is_empty(), "the demo has a {typed}");
+        let mut q = requests_query(0, 1000);
+        q.page.search = Some(typed.to_string());
+        assert_eq!(ids_of(&all_request_pages(&store, &q).await), want, "{typed}");
+        let students = regie::ledger::student_page(
+            &store,
+            &PageQuery { search: Some(typed.into()), limit: 1000, ..Default::default() },
+        )
+        .await
+        .unwrap();
+        assert!(students.total > 0, "{typed} in Comptes");
+        assert!(
+            students
+                .students
+                .iter()
+                .all(|s| fold(&format!("{} {} {}", s.last_name, s.first_name, s.last_name)).contains(&fold(typed)))
+        );
+    }
+    store.close().await;
+}
+
+fn ids_of(v: &[regie::requests::RequestView]) -> Vec<i64> {
+    v.iter().map(|r| r.id).collect()
+}

@@ -118,16 +118,71 @@ impl<T> Page<T> {
     }
 }
 
-/// A search typed in a list's box, as a `LIKE` pattern over lower-cased text: trimmed, lower-
-/// cased, with `%`, `_` and `\` escaped (the store says `ESCAPE '\'`), so that what is typed is
-/// looked for as written. Empty: no search.
+/// The accented letters a search folds, capitals and small, to plain small letters: names are
+/// found whatever their case and accents ("lefevre" finds LEFÈVRE). The store's SQL folds the
+/// same letters the same way (`store::folded!`, checked against this table); other letters are
+/// only lower-cased when ASCII, as SQL's `lower()` does on every engine.
+pub const FOLDS: [(char, &str); 36] = [
+    ('À', "a"),
+    ('Â', "a"),
+    ('Ä', "a"),
+    ('à', "a"),
+    ('â', "a"),
+    ('ä', "a"),
+    ('Ç', "c"),
+    ('ç', "c"),
+    ('É', "e"),
+    ('È', "e"),
+    ('Ê', "e"),
+    ('Ë', "e"),
+    ('é', "e"),
+    ('è', "e"),
+    ('ê', "e"),
+    ('ë', "e"),
+    ('Î', "i"),
+    ('Ï', "i"),
+    ('î', "i"),
+    ('ï', "i"),
+    ('Ô', "o"),
+    ('Ö', "o"),
+    ('ô', "o"),
+    ('ö', "o"),
+    ('Ù', "u"),
+    ('Û', "u"),
+    ('Ü', "u"),
+    ('ù', "u"),
+    ('û', "u"),
+    ('ü', "u"),
+    ('Ÿ', "y"),
+    ('ÿ', "y"),
+    ('Œ', "oe"),
+    ('œ', "oe"),
+    ('Æ', "ae"),
+    ('æ', "ae"),
+];
+
+/// A text as the searches compare it: accents of [`FOLDS`] dropped, ASCII lower-cased.
+pub fn fold(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match FOLDS.iter().find(|(f, _)| *f == c) {
+            Some((_, plain)) => out.push_str(plain),
+            None => out.push(c.to_ascii_lowercase()),
+        }
+    }
+    out
+}
+
+/// A search typed in a list's box, as a `LIKE` pattern over folded text: trimmed, [`fold`]ed,
+/// with `%`, `_` and `\` escaped (the store says `ESCAPE '\'`), so that what is typed is looked
+/// for as written. Empty: no search.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Search(String);
 
 impl Search {
     /// At most 100 characters are looked for: a search box, not a document.
     pub fn parse(text: Option<&str>) -> Option<Search> {
-        let text: String = text?.trim().chars().take(100).collect::<String>().to_lowercase();
+        let text = fold(&text?.trim().chars().take(100).collect::<String>());
         if text.is_empty() {
             return None;
         }
@@ -159,6 +214,13 @@ mod tests {
         assert!(Window::parse(0, 0).is_err());
         assert!(Window::parse(0, MAX_LIMIT + 1).is_err());
         assert!(Window::parse(0, MAX_LIMIT).is_ok());
+    }
+
+    #[test]
+    fn a_search_drops_accents_and_case() {
+        assert_eq!(fold("LEFÈVRE Éloïse Œuvre"), "lefevre eloise oeuvre");
+        assert_eq!(Search::parse(Some("Lefèvre")).unwrap().pattern(), "%lefevre%");
+        assert_eq!(fold("Ñ"), "Ñ", "as SQL's lower() leaves it");
     }
 
     #[test]

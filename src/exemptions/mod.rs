@@ -43,32 +43,35 @@ pub async fn list(store: &Store, session: Option<&str>) -> Result<Vec<Candidate>
     let rows = store::exemptions::candidates(&mut conn).await?;
     let outcomes = store::exemptions::active_outcomes(&mut conn).await?;
     rows.into_iter()
-        .map(|r| {
-            let o = outcomes.iter().find(|o| o.invoice_id == r.invoice_id);
-            let plan: PlanKind = r.plan.parse()?;
-            Ok(Candidate {
-                student_number: r.student_number,
-                last_name: r.last_name,
-                first_name: r.first_name,
-                school: r.school,
-                programme: r.programme,
-                plan,
-                plan_label: plan.label(),
-                situation: r.situation,
-                added_by: r.added_by,
-                invoice_number: r.invoice_number,
-                invoiced: Money::from_cents(r.total_cents),
-                paid: Money::from_cents(r.paid_cents),
-                scheduled: Money::from_cents(r.scheduled_left_cents),
-                outcome: o.map(|o| o.outcome),
-                exempted: o.map(|o| Money::from_cents(o.exempted_cents)),
-                session: o.map(|o| o.session.clone()),
-            })
-        })
+        .map(|r| candidate(r, &outcomes))
         .filter(|c: &Result<Candidate>| {
             session.is_none() || c.as_ref().map_or(true, |c| c.session.as_deref() == session)
         })
         .collect()
+}
+
+/// A candidate with its active outcome, if any.
+fn candidate(r: store::exemptions::CandidateRow, outcomes: &[store::exemptions::OutcomeRow]) -> Result<Candidate> {
+    let o = outcomes.iter().find(|o| o.invoice_id == r.invoice_id);
+    let plan: PlanKind = r.plan.parse()?;
+    Ok(Candidate {
+        student_number: r.student_number,
+        last_name: r.last_name,
+        first_name: r.first_name,
+        school: r.school,
+        programme: r.programme,
+        plan,
+        plan_label: plan.label(),
+        situation: r.situation,
+        added_by: r.added_by,
+        invoice_number: r.invoice_number,
+        invoiced: Money::from_cents(r.total_cents),
+        paid: Money::from_cents(r.paid_cents),
+        scheduled: Money::from_cents(r.scheduled_left_cents),
+        outcome: o.map(|o| o.outcome),
+        exempted: o.map(|o| Money::from_cents(o.exempted_cents)),
+        session: o.map(|o| o.session.clone()),
+    })
 }
 
 /// What Exonérations asks for: a window of the candidates (of a commission session's outcomes,
@@ -80,15 +83,25 @@ pub struct CandidateQuery {
     pub page: PageQuery,
 }
 
-/// A window of the candidates. Their outcomes are matched in the core; only the window crosses.
+/// A window of the candidates: found, counted and cut by the database, only the window's totals
+/// computed; of a session's outcomes (rare: the outcomes are the core's to match), over them all.
 pub async fn page(store: &Store, q: &CandidateQuery) -> Result<Page<Candidate>> {
     let window = q.page.window()?;
     q.page.unsorted("par étudiant")?;
-    let finds = q.page.finder();
-    let all = list(store, crate::page::given(&q.session)).await?;
-    let kept =
-        all.into_iter().filter(|c| finds(&[&c.student_number, &format!("{} {}", c.last_name, c.first_name)])).collect();
-    Ok(window.cut(kept))
+    if let Some(session) = crate::page::given(&q.session) {
+        let finds = q.page.finder();
+        let all = list(store, Some(session)).await?;
+        let kept = all
+            .into_iter()
+            .filter(|c| finds(&[&c.student_number, &format!("{} {}", c.last_name, c.first_name)]))
+            .collect();
+        return Ok(window.cut(kept));
+    }
+    let mut conn = store.read().await?;
+    let page = store::exemptions::candidate_page(&mut conn, q.page.search().as_ref(), window).await?;
+    let outcomes = store::exemptions::active_outcomes(&mut conn).await?;
+    let rows = page.rows.into_iter().map(|r| candidate(r, &outcomes)).collect::<Result<_>>()?;
+    Ok(Page { total: page.total, offset: page.offset, rows })
 }
 
 /// Puts a student before the commission by hand (finance managers): the candidates are those

@@ -7,6 +7,7 @@ use crate::Result;
 use regie_rules::exemptions::OutcomeKind;
 use regie_rules::ledger::RefundStatus;
 use regie_rules::money::Money;
+use regie_rules::page::{Page, Search, Window};
 
 pub async fn session_id(conn: &mut Conn, name: &str, date: NaiveDate) -> Result<i64> {
     on!(conn, |c| sqlx::query(
@@ -46,7 +47,11 @@ pub struct CandidateRow {
     pub added_by: Option<String>,
 }
 
-pub const CANDIDATES: &str = "SELECT s.id AS student_id, s.number AS student_number, s.last_name, s.first_name, s.school, r.programme,
+/// The candidates' columns, their totals looked up per invoice, followed by a static tail.
+macro_rules! select_candidates {
+    ($tail:expr) => {
+        concat!(
+            "SELECT s.id AS student_id, s.number AS student_number, s.last_name, s.first_name, s.school, r.programme,
                 r.academic_year, r.plan, r.situation, i.id AS invoice_id, i.number AS invoice_number, i.date AS invoice_date,
                 COALESCE((SELECT CAST(SUM(l.excl_vat_cents + l.vat_cents) AS BIGINT) FROM invoice_lines l WHERE l.invoice_id = i.id), 0) AS total_cents,
                 COALESCE((SELECT CAST(SUM(b.paid_cents) AS BIGINT) FROM installment_balances b WHERE b.invoice_id = i.id), 0) AS paid_cents,
@@ -58,8 +63,55 @@ pub const CANDIDATES: &str = "SELECT s.id AS student_id, s.number AS student_num
          JOIN orders o ON o.request_id = r.id
          JOIN invoices i ON i.order_id = o.id
          LEFT JOIN exemption_additions x ON x.invoice_id = i.id
-         WHERE r.status = 'approved' AND (r.situation = '05' OR x.id IS NOT NULL)
-         ORDER BY s.last_name, s.first_name, s.number";
+         WHERE r.status = 'approved' AND (r.situation = '05' OR x.id IS NOT NULL) ",
+            $tail
+        )
+    };
+}
+
+pub const CANDIDATES: &str = select_candidates!("ORDER BY s.last_name, s.first_name, s.number, i.id");
+
+/// Who is before the commission, by invoice (`$1`: a `LIKE` pattern on the student's number or
+/// name, or NULL), for a window's ids and its count.
+macro_rules! candidate_ids {
+    () => {
+        concat!(
+            "FROM requests r2
+         JOIN students s2 ON s2.id = r2.student_id
+         JOIN orders o2 ON o2.request_id = r2.id
+         JOIN invoices i2 ON i2.order_id = o2.id
+         LEFT JOIN exemption_additions x2 ON x2.invoice_id = i2.id
+         WHERE r2.status = 'approved' AND (r2.situation = '05' OR x2.id IS NOT NULL)
+           AND ($1 IS NULL OR ",
+            folded!("s2.number || ' ' || s2.last_name || ' ' || s2.first_name"),
+            " LIKE $1 ESCAPE '\\')"
+        )
+    };
+}
+
+/// One window of the candidates (`$2` from `$3`), its invoices found first: only its totals are
+/// computed.
+pub const CANDIDATE_PAGE: &str = select_candidates!(concat!(
+    "AND i.id IN (SELECT i2.id ",
+    candidate_ids!(),
+    " ORDER BY s2.last_name, s2.first_name, s2.number, i2.id LIMIT $2 OFFSET $3)
+     ORDER BY s.last_name, s.first_name, s.number, i.id"
+));
+
+pub const CANDIDATE_COUNT: &str = concat!("SELECT COUNT(*) ", candidate_ids!());
+
+/// A window of the candidates whose number or name holds `search`, and how many there are.
+pub async fn candidate_page(conn: &mut Conn, search: Option<&Search>, window: Window) -> Result<Page<CandidateRow>> {
+    let pattern = search.map(Search::pattern);
+    let total: i64 = on!(conn, |c| sqlx::query_scalar(CANDIDATE_COUNT).bind(pattern).fetch_one(c).await)?;
+    let rows = on!(conn, |c| sqlx::query_as(CANDIDATE_PAGE)
+        .bind(pattern)
+        .bind(window.limit())
+        .bind(window.offset())
+        .fetch_all(c)
+        .await)?;
+    Ok(Page { total, offset: window.offset(), rows })
+}
 
 pub async fn candidates(conn: &mut Conn) -> Result<Vec<CandidateRow>> {
     Ok(on!(conn, |c| { sqlx::query_as(CANDIDATES).fetch_all(c).await })?)

@@ -119,9 +119,12 @@ pub const INVOICES: &str = select_invoices!("WHERE $1 IS NULL OR i.session = $1 
 /// or name.
 macro_rules! invoices_filter {
     () => {
-        "($1 IS NULL OR x.session = $1) AND ($2 IS NULL OR x.date >= $2) AND ($3 IS NULL OR x.date <= $3)
-         AND ($4 IS NULL OR lower(x.number) LIKE $4 ESCAPE '\\' OR lower(xs.number) LIKE $4 ESCAPE '\\'
-              OR lower(xs.last_name || ' ' || xs.first_name) LIKE $4 ESCAPE '\\')"
+        concat!(
+            "($1 IS NULL OR x.session = $1) AND ($2 IS NULL OR x.date >= $2) AND ($3 IS NULL OR x.date <= $3)
+         AND ($4 IS NULL OR lower(x.number) LIKE $4 ESCAPE '\\' OR ",
+            folded!("xs.number || ' ' || xs.last_name || ' ' || xs.first_name"),
+            " LIKE $4 ESCAPE '\\')"
+        )
     };
 }
 

@@ -140,10 +140,13 @@ pub async fn list(conn: &mut Conn, status: Option<RequestStatus>) -> Result<Vec<
 /// `$2` school, `$3` plan, `$4` situation, `$5` a `LIKE` pattern on the number or the name.
 macro_rules! requests_filter {
     () => {
-        "($1 IS NULL OR x.status = $1) AND ($2 IS NULL OR x.school = $2) AND ($3 IS NULL OR x.plan = $3)
+        concat!(
+            "($1 IS NULL OR x.status = $1) AND ($2 IS NULL OR x.school = $2) AND ($3 IS NULL OR x.plan = $3)
          AND ($4 IS NULL OR x.situation = $4)
-         AND ($5 IS NULL OR lower(xs.number) LIKE $5 ESCAPE '\\' OR lower(xs.last_name || ' ' || xs.first_name) LIKE $5 ESCAPE '\\'
-              OR lower(xs.first_name || ' ' || xs.last_name) LIKE $5 ESCAPE '\\')"
+         AND ($5 IS NULL OR ",
+            folded!("xs.number || ' ' || xs.last_name || ' ' || xs.first_name || ' ' || xs.first_name || ' ' || xs.last_name"),
+            " LIKE $5 ESCAPE '\\')"
+        )
     };
 }
 

@@ -79,9 +79,13 @@ pub struct StudentTotalsRow {
 /// one filter for the list and its count, so that the count is always the list's.
 macro_rules! students_matching {
     () => {
-        " WHERE $1 IS NULL OR lower(x.number) LIKE $1 ESCAPE '\\' OR lower(x.last_name) LIKE $1 ESCAPE '\\'
-            OR lower(x.first_name) LIKE $1 ESCAPE '\\' OR lower(x.last_name || ' ' || x.first_name) LIKE $1 ESCAPE '\\'
-            OR lower(x.first_name || ' ' || x.last_name) LIKE $1 ESCAPE '\\' "
+        concat!(
+            " WHERE $1 IS NULL OR ",
+            folded!(
+                "x.number || ' ' || x.last_name || ' ' || x.first_name || ' ' || x.first_name || ' ' || x.last_name"
+            ),
+            " LIKE $1 ESCAPE '\\' "
+        )
     };
 }
 
