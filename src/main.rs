@@ -488,6 +488,9 @@ enum ExemptionsCommand {
         /// Only the outcomes of this commission session.
         #[arg(long)]
         session: Option<String>,
+        /// Only the candidates of this academic year (2026-27).
+        #[arg(long)]
+        year: Option<String>,
         /// A page (--limit) of the candidates whose number or name holds --search.
         #[command(flatten)]
         page: PageArgs,
@@ -528,6 +531,9 @@ enum ExemptionsCommand {
     },
     /// Outcomes by school and programme, collections against expectations by month.
     Report {
+        /// The academic year's commission (2026-27); every year when left out.
+        #[arg(long)]
+        year: Option<String>,
         #[arg(long)]
         out: Option<PathBuf>,
     },
@@ -1102,13 +1108,13 @@ async fn exemptions(db: &Option<PathBuf>, command: ExemptionsCommand, user: &str
     use regie::exemptions;
     let store = open(db).await?;
     match command {
-        ExemptionsCommand::List { session, page } => match page.asked() {
+        ExemptionsCommand::List { session, year, page } => match page.asked() {
             Some(page) => {
-                let page = exemptions::page(&store, &exemptions::CandidateQuery { session, page }).await?;
-                emit(json, &page, |p| page_text("candidats", p, candidate_text))
+                let page = exemptions::page(&store, &exemptions::CandidateQuery { session, year, page }).await?;
+                emit(json, &page, |p| page_text("candidats", &p.page, candidate_text))
             }
             None => {
-                let list = exemptions::list(&store, session.as_deref()).await?;
+                let list = exemptions::list(&store, session.as_deref(), year.as_deref()).await?;
                 emit(json, &list, |l| l.iter().map(candidate_text).collect::<Vec<_>>().join("\n"))
             }
         },
@@ -1173,11 +1179,11 @@ async fn exemptions(db: &Option<PathBuf>, command: ExemptionsCommand, user: &str
                 )
             })
         }
-        ExemptionsCommand::Report { out } => {
+        ExemptionsCommand::Report { year, out } => {
             if let Some(out) = &out {
-                exemptions::report_xlsx(&store, out).await?;
+                exemptions::report_xlsx(&store, year.as_deref(), out).await?;
             }
-            let r = exemptions::report(&store).await?;
+            let r = exemptions::report(&store, year.as_deref()).await?;
             emit(json, &r, |r| {
                 let mut lines: Vec<String> = r
                     .groups

@@ -189,7 +189,7 @@ async fn partial_outcome_is_idempotent_and_a_changed_outcome_reverses_cleanly() 
     .unwrap();
     assert_eq!(full.credit_note.as_ref().unwrap().amount, m(316900));
     assert_eq!(regie::ledger::account_position(&s, "22000004").await.unwrap().summary.balance, Money::ZERO);
-    let list = exemptions::list(&s, Some("Commission 2022-09")).await.unwrap();
+    let list = exemptions::list(&s, Some("Commission 2022-09"), None).await.unwrap();
     assert_eq!(list[0].outcome, Some(exemptions::OutcomeKind::Full));
 }
 
@@ -237,7 +237,7 @@ async fn the_report_totals_equal_the_sum_of_the_positions() {
     )
     .await
     .unwrap();
-    let r = exemptions::report(&s).await.unwrap();
+    let r = exemptions::report(&s, None).await.unwrap();
     let mut credit = Money::ZERO;
     let mut refunds = Money::ZERO;
     for n in ["22000004", "25000003"] {
@@ -254,7 +254,7 @@ async fn the_report_totals_equal_the_sum_of_the_positions() {
         r.months
     );
     let out = temp_dir("ex-xlsx").join("rapport.xlsx");
-    exemptions::report_xlsx(&s, &out).await.unwrap();
+    exemptions::report_xlsx(&s, None, &out).await.unwrap();
     use calamine::Reader;
     let mut wb = calamine::open_workbook_auto(&out).unwrap();
     assert_eq!(wb.worksheet_range("Exonérations").unwrap().height(), 4);
@@ -284,7 +284,7 @@ async fn a_refund_carries_its_bank_details_and_is_paid_by_a_finance_manager() {
     assert_eq!(exemptions::pay_refund(&s, refunds[0].id, None, "Paul").await.unwrap_err().code(), "forbidden");
     exemptions::pay_refund(&s, refunds[0].id, None, "Claire").await.unwrap();
     assert!(exemptions::pay_refund(&s, refunds[0].id, None, "Claire").await.is_err(), "paid once");
-    let r = exemptions::report(&s).await.unwrap();
+    let r = exemptions::report(&s, None).await.unwrap();
     assert_eq!((r.totals.refunds_to_pay, r.totals.refunds_paid), (Money::ZERO, m(63380)));
     // A paid refund cannot be undone by changing the outcome.
     let e = exemptions::decide(

@@ -409,7 +409,7 @@ impl World {
                 regie::invoices::issue_credit_note(s, &i.number, Money::from_cents(cents), "geste", "claire").await?;
             }
             Op::Exemption { candidate, outcome, cents } => {
-                let list = exemptions::list(s, None).await?;
+                let list = exemptions::list(s, None, None).await?;
                 if list.is_empty() {
                     return Ok(());
                 }
@@ -688,7 +688,7 @@ async fn check(s: &Store) -> Result<(), String> {
          WHERE f.status = 'paid' AND EXISTS (SELECT 1 FROM card_transactions c WHERE c.refund_id = f.id)",
     )
     .await;
-    let report = exemptions::report(s).await.map_err(|e| e.to_string())?;
+    let report = exemptions::report(s, None).await.map_err(|e| e.to_string())?;
     let mut by_status: BTreeMap<&str, Money> = BTreeMap::new();
     for row in &STUDENTS {
         let pos = ledger::account_position(s, row[0]).await.map_err(|e| e.to_string())?;

@@ -119,9 +119,9 @@ impl<T> Page<T> {
 }
 
 /// The accented letters a search folds, capitals and small, to plain small letters: names are
-/// found whatever their case and accents ("lefevre" finds LEFÈVRE). The store's SQL folds the
-/// same letters the same way (`store::folded!`, checked against this table); other letters are
-/// only lower-cased when ASCII, as SQL's `lower()` does on every engine.
+/// found whatever their case and accents ("lefevre" finds LEFÈVRE). Only this code folds: the
+/// store keeps each student's [`search_key`], and a search is folded before it is looked for;
+/// other letters are only lower-cased when ASCII.
 pub const FOLDS: [(char, &str); 36] = [
     ('À', "a"),
     ('Â', "a"),
@@ -171,6 +171,12 @@ pub fn fold(text: &str) -> String {
         }
     }
     out
+}
+
+/// What a student is found by in every list: the number and both orders of the names, folded
+/// (stored with the student, so that a search reads one column instead of folding every row).
+pub fn search_key(number: &str, last_name: &str, first_name: &str) -> String {
+    fold(&format!("{number} {last_name} {first_name} {first_name} {last_name}"))
 }
 
 /// A search typed in a list's box, as a `LIKE` pattern over folded text: trimmed, [`fold`]ed,

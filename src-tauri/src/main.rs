@@ -455,7 +455,7 @@ async fn credit_note_issue(
 async fn exemptions_list(
     desk: State<'_, Desk>,
     query: regie::exemptions::CandidateQuery,
-) -> Reply<regie::page::Page<regie::exemptions::Candidate>> {
+) -> Reply<regie::exemptions::CandidatePage> {
     regie::exemptions::page(&desk.store(), &query).await.map_err(Into::into)
 }
 
@@ -495,13 +495,13 @@ async fn refund_pay(desk: State<'_, Desk>, id: i64, iban: Option<String>) -> Rep
 }
 
 #[tauri::command]
-async fn exemptions_report(desk: State<'_, Desk>) -> Reply<regie::exemptions::Report> {
-    regie::exemptions::report(&desk.store()).await.map_err(Into::into)
+async fn exemptions_report(desk: State<'_, Desk>, year: Option<String>) -> Reply<regie::exemptions::Report> {
+    regie::exemptions::report(&desk.store(), year.as_deref()).await.map_err(Into::into)
 }
 
 #[tauri::command]
-async fn exemptions_export(desk: State<'_, Desk>) -> Reply<Written> {
-    regie::exemptions::export_report(&desk.store()).await.map_err(Into::into)
+async fn exemptions_export(desk: State<'_, Desk>, year: Option<String>) -> Reply<Written> {
+    regie::exemptions::export_report(&desk.store(), year.as_deref()).await.map_err(Into::into)
 }
 
 /// `--db PATH` on the command line, else `$REGIE_DB`, else the app-data folder.

@@ -27,6 +27,8 @@ pub struct Candidate {
     /// The plan as the office says it ("3 fois", "Virements").
     pub plan_label: &'static str,
     pub situation: String,
+    /// The academic year of the request billed (`2026-27`).
+    pub academic_year: String,
     /// The finance manager who added the student by hand; `None` for differentiated fees (05).
     pub added_by: Option<String>,
     pub invoice_number: String,
@@ -38,9 +40,13 @@ pub struct Candidate {
     pub session: Option<String>,
 }
 
-pub async fn list(store: &Store, session: Option<&str>) -> Result<Vec<Candidate>> {
+/// Every candidate (of a commission session's outcomes, of an academic year, when given), by
+/// student.
+pub async fn list(store: &Store, session: Option<&str>, year: Option<&str>) -> Result<Vec<Candidate>> {
+    let year = year_of(&year.map(str::to_string))?;
+    let filter = store::exemptions::CandidateFilter { year: year.as_deref(), ..Default::default() };
     let mut conn = store.read().await?;
-    let rows = store::exemptions::candidates(&mut conn).await?;
+    let rows = store::exemptions::candidates(&mut conn, &filter).await?;
     let outcomes = store::exemptions::active_outcomes(&mut conn).await?;
     rows.into_iter()
         .map(|r| candidate(r, &outcomes))
@@ -63,6 +69,7 @@ fn candidate(r: store::exemptions::CandidateRow, outcomes: &[store::exemptions::
         plan,
         plan_label: plan.label(),
         situation: r.situation,
+        academic_year: r.academic_year,
         added_by: r.added_by,
         invoice_number: r.invoice_number,
         invoiced: Money::from_cents(r.total_cents),
@@ -74,34 +81,60 @@ fn candidate(r: store::exemptions::CandidateRow, outcomes: &[store::exemptions::
     })
 }
 
-/// What Exonérations asks for: a window of the candidates (of a commission session's outcomes,
-/// when given) whose number or name holds the search, in the list's order. As typed.
+/// What Exonérations asks for: a window of the candidates of an academic year (`2026-27`), of a
+/// commission session's outcomes, whose number or name holds the search (each all when none), in
+/// the list's order. As typed.
 #[derive(Debug, Clone, Default, serde::Deserialize)]
 pub struct CandidateQuery {
     pub session: Option<String>,
+    pub year: Option<String>,
     #[serde(flatten)]
     pub page: PageQuery,
 }
 
+/// A window of the candidates, and the academic years there are candidates of.
+#[derive(Debug, Clone, Serialize)]
+pub struct CandidatePage {
+    #[serde(flatten)]
+    pub page: Page<Candidate>,
+    /// Latest first.
+    pub years: Vec<String>,
+}
+
+/// An academic year as typed (`2026-27`, `2026-2027`, `2026`), as the requests hold it.
+fn year_of(typed: &Option<String>) -> Result<Option<String>> {
+    Ok(crate::page::given(typed).map(str::parse::<AcademicYear>).transpose()?.map(|y| y.to_string()))
+}
+
 /// A window of the candidates: found, counted and cut by the database, only the window's totals
-/// computed; of a session's outcomes (rare: the outcomes are the core's to match), over them all.
-pub async fn page(store: &Store, q: &CandidateQuery) -> Result<Page<Candidate>> {
+/// computed; of a session's outcomes (rare: the outcomes are the core's to match), over all the
+/// other filters keep.
+pub async fn page(store: &Store, q: &CandidateQuery) -> Result<CandidatePage> {
     let window = q.page.window()?;
     q.page.unsorted("par étudiant")?;
-    if let Some(session) = crate::page::given(&q.session) {
-        let finds = q.page.finder();
-        let all = list(store, Some(session)).await?;
-        let kept = all
-            .into_iter()
-            .filter(|c| finds(&[&c.student_number, &format!("{} {}", c.last_name, c.first_name)]))
-            .collect();
-        return Ok(window.cut(kept));
-    }
+    let year = year_of(&q.year)?;
+    let search = q.page.search();
+    let filter = store::exemptions::CandidateFilter { search: search.as_ref(), year: year.as_deref(), student: None };
     let mut conn = store.read().await?;
-    let page = store::exemptions::candidate_page(&mut conn, q.page.search().as_ref(), window).await?;
+    let years = store::exemptions::candidate_years(&mut conn).await?;
     let outcomes = store::exemptions::active_outcomes(&mut conn).await?;
-    let rows = page.rows.into_iter().map(|r| candidate(r, &outcomes)).collect::<Result<_>>()?;
-    Ok(Page { total: page.total, offset: page.offset, rows })
+    let page = match crate::page::given(&q.session) {
+        None => {
+            let page = store::exemptions::candidate_page(&mut conn, &filter, window).await?;
+            let rows = page.rows.into_iter().map(|r| candidate(r, &outcomes)).collect::<Result<_>>()?;
+            Page { total: page.total, offset: page.offset, rows }
+        }
+        Some(session) => {
+            let all = store::exemptions::candidates(&mut conn, &filter).await?;
+            let kept: Vec<Candidate> = all
+                .into_iter()
+                .map(|r| candidate(r, &outcomes))
+                .filter(|c| c.as_ref().map_or(true, |c| c.session.as_deref() == Some(session)))
+                .collect::<Result<_>>()?;
+            window.cut(kept)
+        }
+    };
+    Ok(CandidatePage { page, years })
 }
 
 /// Puts a student before the commission by hand (finance managers): the candidates are those
@@ -187,7 +220,8 @@ pub async fn decide(
     let mut tx = store.begin().await?;
     crate::session::office_only(&mut tx).await?;
     crate::users::require(&mut tx, actor, crate::users::Restricted::ExemptionOutcome).await?;
-    let candidate = store::exemptions::candidates(&mut tx)
+    let only = store::exemptions::CandidateFilter { student: Some(student_number), ..Default::default() };
+    let candidate = store::exemptions::candidates(&mut tx, &only)
         .await?
         .into_iter()
         // A student billed differentiated fees in several years is before the latest year's
@@ -410,19 +444,29 @@ pub struct Month {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
+    /// The academic year reported on; all when `None`.
+    pub year: Option<String>,
     pub groups: Vec<GroupTotals>,
     pub totals: GroupTotals,
     pub months: Vec<Month>,
 }
 
-pub async fn report(store: &Store) -> Result<Report> {
+/// The outcomes of an academic year's commission (`2026-27`; every year when `None`) by school
+/// and programme, and that year's months: installments due against payments received.
+pub async fn report(store: &Store, year: Option<&str>) -> Result<Report> {
+    let year = year_of(&year.map(str::to_string))?;
     let mut conn = store.read().await?;
-    let candidates = store::exemptions::candidates(&mut conn).await?;
+    let billed: std::collections::HashMap<i64, (String, String)> =
+        store::exemptions::outcome_groups(&mut conn, year.as_deref())
+            .await?
+            .into_iter()
+            .map(|(invoice, school, programme)| (invoice, (school, programme)))
+            .collect();
     let outcomes = store::exemptions::active_outcomes(&mut conn).await?;
     let mut groups: Vec<GroupTotals> = Vec::new();
     let mut totals = GroupTotals { school: "Total".into(), ..GroupTotals::default() };
     for o in outcomes.iter().filter(|o| o.outcome != OutcomeKind::Refused) {
-        let Some(c) = candidates.iter().find(|c| c.invoice_id == o.invoice_id) else { continue };
+        let Some((school, programme)) = billed.get(&o.invoice_id) else { continue };
         let exempted = Money::from_cents(o.exempted_cents);
         let (mut to_pay, mut paid) = (Money::ZERO, Money::ZERO);
         for r in refunds_of(&mut conn, o).await? {
@@ -432,12 +476,12 @@ pub async fn report(store: &Store) -> Result<Report> {
                 ledger::RefundStatus::Cancelled => {}
             }
         }
-        let idx = match groups.iter().position(|g| g.school == c.school && g.programme == c.programme) {
+        let idx = match groups.iter().position(|g| &g.school == school && &g.programme == programme) {
             Some(i) => i,
             None => {
                 groups.push(GroupTotals {
-                    school: c.school.clone(),
-                    programme: c.programme.clone(),
+                    school: school.clone(),
+                    programme: programme.clone(),
                     ..GroupTotals::default()
                 });
                 groups.len() - 1
@@ -451,7 +495,17 @@ pub async fn report(store: &Store) -> Result<Report> {
             g.refunds_paid += paid;
         }
     }
-    let (expected, collected) = store::exemptions::monthly(&mut conn).await?;
+    let span = match &year {
+        Some(y) => {
+            let y: AcademicYear = y.parse()?;
+            let start = i32::from(y.start_year());
+            // A year turns on 1 June (`AcademicYear::containing`).
+            (NaiveDate::from_ymd_opt(start, 6, 1), NaiveDate::from_ymd_opt(start + 1, 5, 31))
+        }
+        None => (NaiveDate::from_ymd_opt(1, 1, 1), NaiveDate::from_ymd_opt(9999, 12, 31)),
+    };
+    let (Some(from), Some(to)) = span else { return Err(Error::Invalid(format!("année {year:?} hors calendrier"))) };
+    let (expected, collected) = store::exemptions::monthly(&mut conn, from, to).await?;
     let mut months: Vec<String> = expected.iter().chain(collected.iter()).map(|(m, _)| m.clone()).collect();
     months.sort();
     months.dedup();
@@ -461,7 +515,7 @@ pub async fn report(store: &Store) -> Result<Report> {
         .into_iter()
         .map(|m| Month { expected: get(&expected, &m), collected: get(&collected, &m), month: m })
         .collect();
-    Ok(Report { groups, totals, months })
+    Ok(Report { year, groups, totals, months })
 }
 
 /// An amount as a numeric cell without a float on our side: the workbook computes `cents/100`.
@@ -470,8 +524,8 @@ fn cents_formula(m: Money) -> rust_xlsxwriter::Formula {
 }
 
 /// The report as a workbook: outcomes by school and programme, and the months.
-pub async fn report_xlsx(store: &Store, path: &std::path::Path) -> Result<()> {
-    let r = report(store).await?;
+pub async fn report_xlsx(store: &Store, year: Option<&str>, path: &std::path::Path) -> Result<()> {
+    let r = report(store, year).await?;
     let xl = |e: rust_xlsxwriter::XlsxError| Error::Invalid(format!("écriture XLSX: {e}"));
     let mut wb = rust_xlsxwriter::Workbook::new();
     let money = rust_xlsxwriter::Format::new().set_num_format("# ##0.00 €");
@@ -508,10 +562,10 @@ pub async fn report_xlsx(store: &Store, path: &std::path::Path) -> Result<()> {
 }
 
 /// Writes the report workbook into the exports folder.
-pub async fn export_report(store: &Store) -> Result<crate::invoices::Written> {
+pub async fn export_report(store: &Store, year: Option<&str>) -> Result<crate::invoices::Written> {
     let path =
         crate::exports_dir()?.join(format!("exonerations-{}.xlsx", chrono::Local::now().format("%Y%m%d-%H%M%S")));
-    report_xlsx(store, &path).await?;
+    report_xlsx(store, year, &path).await?;
     let bytes = std::fs::metadata(&path).map(|m| m.len() as usize).unwrap_or(0);
     Ok(crate::invoices::Written { file: path.display().to_string(), bytes })
 }

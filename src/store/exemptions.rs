@@ -47,9 +47,37 @@ pub struct CandidateRow {
     pub added_by: Option<String>,
 }
 
-/// The candidates' columns, their totals looked up per invoice, followed by a static tail.
+/// Who is before the commission, by invoice: the approved requests in 05, then the invoices a
+/// finance manager added (of other situations, so none twice). `$1`: a `LIKE` pattern on the
+/// student's search key, `$2`: an academic year, `$3`: a student number; each NULL for all. Two
+/// branches rather than an `OR` so that each finds its few rows by an index.
+macro_rules! candidate_ids {
+    () => {
+        "SELECT i2.id, s2.last_name, s2.first_name, s2.number
+         FROM requests r2
+         JOIN students s2 ON s2.id = r2.student_id
+         JOIN orders o2 ON o2.request_id = r2.id
+         JOIN invoices i2 ON i2.order_id = o2.id
+         WHERE r2.situation = '05' AND r2.status = 'approved'
+           AND ($1 IS NULL OR s2.search_key LIKE $1 ESCAPE '\\')
+           AND ($2 IS NULL OR r2.academic_year = $2) AND ($3 IS NULL OR s2.number = $3)
+         UNION ALL
+         SELECT i2.id, s2.last_name, s2.first_name, s2.number
+         FROM exemption_additions x2
+         JOIN invoices i2 ON i2.id = x2.invoice_id
+         JOIN orders o2 ON o2.id = i2.order_id
+         JOIN requests r2 ON r2.id = o2.request_id
+         JOIN students s2 ON s2.id = r2.student_id
+         WHERE r2.situation <> '05' AND r2.status = 'approved'
+           AND ($1 IS NULL OR s2.search_key LIKE $1 ESCAPE '\\')
+           AND ($2 IS NULL OR r2.academic_year = $2) AND ($3 IS NULL OR s2.number = $3)"
+    };
+}
+
+/// The candidates of the invoices a window `w` names, with their totals looked up per invoice,
+/// followed by a static tail.
 macro_rules! select_candidates {
-    ($tail:expr) => {
+    ($window:expr, $tail:expr) => {
         concat!(
             "SELECT s.id AS student_id, s.number AS student_number, s.last_name, s.first_name, s.school, r.programme,
                 r.academic_year, r.plan, r.situation, i.id AS invoice_id, i.number AS invoice_number, i.date AS invoice_date,
@@ -58,54 +86,60 @@ macro_rules! select_candidates {
                 COALESCE((SELECT CAST(SUM(b.amount_cents - b.paid_cents - b.credited_cents) AS BIGINT) FROM installment_balances b
                           WHERE b.invoice_id = i.id AND b.status <> 'cancelled'), 0) AS scheduled_left_cents,
                 x.added_by
-         FROM requests r
+         FROM (",
+            $window,
+            ") w
+         JOIN invoices i ON i.id = w.id
+         JOIN orders o ON o.id = i.order_id
+         JOIN requests r ON r.id = o.request_id
          JOIN students s ON s.id = r.student_id
-         JOIN orders o ON o.request_id = r.id
-         JOIN invoices i ON i.order_id = o.id
-         LEFT JOIN exemption_additions x ON x.invoice_id = i.id
-         WHERE r.status = 'approved' AND (r.situation = '05' OR x.id IS NOT NULL) ",
+         LEFT JOIN exemption_additions x ON x.invoice_id = i.id ",
             $tail
         )
     };
 }
 
-pub const CANDIDATES: &str = select_candidates!("ORDER BY s.last_name, s.first_name, s.number, i.id");
+/// Every candidate the filters keep, by student.
+pub const CANDIDATES: &str = select_candidates!(
+    concat!("SELECT c.id FROM (", candidate_ids!(), ") c"),
+    "ORDER BY s.last_name, s.first_name, s.number, i.id"
+);
 
-/// Who is before the commission, by invoice (`$1`: a `LIKE` pattern on the student's number or
-/// name, or NULL), for a window's ids and its count.
-macro_rules! candidate_ids {
-    () => {
-        concat!(
-            "FROM requests r2
-         JOIN students s2 ON s2.id = r2.student_id
-         JOIN orders o2 ON o2.request_id = r2.id
-         JOIN invoices i2 ON i2.order_id = o2.id
-         LEFT JOIN exemption_additions x2 ON x2.invoice_id = i2.id
-         WHERE r2.status = 'approved' AND (r2.situation = '05' OR x2.id IS NOT NULL)
-           AND ($1 IS NULL OR ",
-            folded!("s2.number || ' ' || s2.last_name || ' ' || s2.first_name"),
-            " LIKE $1 ESCAPE '\\')"
-        )
-    };
+/// One window of the candidates (`$4` from `$5`): its invoices found first, then only its totals
+/// computed.
+pub const CANDIDATE_PAGE: &str = select_candidates!(
+    concat!(
+        "SELECT c.id FROM (",
+        candidate_ids!(),
+        ") c ORDER BY c.last_name, c.first_name, c.number, c.id LIMIT $4 OFFSET $5"
+    ),
+    "ORDER BY s.last_name, s.first_name, s.number, i.id"
+);
+
+pub const CANDIDATE_COUNT: &str = concat!("SELECT COUNT(*) FROM (", candidate_ids!(), ") c");
+
+/// What narrows the candidates: a search on the number or the name, an academic year
+/// (`2026-27`), one student.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct CandidateFilter<'a> {
+    pub search: Option<&'a Search>,
+    pub year: Option<&'a str>,
+    pub student: Option<&'a str>,
 }
 
-/// One window of the candidates (`$2` from `$3`), its invoices found first: only its totals are
-/// computed.
-pub const CANDIDATE_PAGE: &str = select_candidates!(concat!(
-    "AND i.id IN (SELECT i2.id ",
-    candidate_ids!(),
-    " ORDER BY s2.last_name, s2.first_name, s2.number, i2.id LIMIT $2 OFFSET $3)
-     ORDER BY s.last_name, s.first_name, s.number, i.id"
-));
-
-pub const CANDIDATE_COUNT: &str = concat!("SELECT COUNT(*) ", candidate_ids!());
-
-/// A window of the candidates whose number or name holds `search`, and how many there are.
-pub async fn candidate_page(conn: &mut Conn, search: Option<&Search>, window: Window) -> Result<Page<CandidateRow>> {
-    let pattern = search.map(Search::pattern);
-    let total: i64 = on!(conn, |c| sqlx::query_scalar(CANDIDATE_COUNT).bind(pattern).fetch_one(c).await)?;
+/// A window of the candidates the filter keeps, and how many there are.
+pub async fn candidate_page(conn: &mut Conn, f: &CandidateFilter<'_>, window: Window) -> Result<Page<CandidateRow>> {
+    let pattern = f.search.map(Search::pattern);
+    let total: i64 = on!(conn, |c| sqlx::query_scalar(CANDIDATE_COUNT)
+        .bind(pattern)
+        .bind(f.year)
+        .bind(f.student)
+        .fetch_one(c)
+        .await)?;
     let rows = on!(conn, |c| sqlx::query_as(CANDIDATE_PAGE)
         .bind(pattern)
+        .bind(f.year)
+        .bind(f.student)
         .bind(window.limit())
         .bind(window.offset())
         .fetch_all(c)
@@ -113,8 +147,24 @@ pub async fn candidate_page(conn: &mut Conn, search: Option<&Search>, window: Wi
     Ok(Page { total, offset: window.offset(), rows })
 }
 
-pub async fn candidates(conn: &mut Conn) -> Result<Vec<CandidateRow>> {
-    Ok(on!(conn, |c| { sqlx::query_as(CANDIDATES).fetch_all(c).await })?)
+/// Every candidate the filter keeps, by student.
+pub async fn candidates(conn: &mut Conn, f: &CandidateFilter<'_>) -> Result<Vec<CandidateRow>> {
+    Ok(on!(conn, |c| {
+        sqlx::query_as(CANDIDATES).bind(f.search.map(Search::pattern)).bind(f.year).bind(f.student).fetch_all(c).await
+    })?)
+}
+
+/// The academic years that have candidates, latest first: what Exonérations filters by.
+pub async fn candidate_years(conn: &mut Conn) -> Result<Vec<String>> {
+    Ok(on!(conn, |c| sqlx::query_scalar(
+        "SELECT r.academic_year FROM requests r WHERE r.situation = '05' AND r.status = 'approved'
+         UNION
+         SELECT r.academic_year FROM exemption_additions x JOIN invoices i ON i.id = x.invoice_id
+         JOIN orders o ON o.id = i.order_id JOIN requests r ON r.id = o.request_id WHERE r.status = 'approved'
+         ORDER BY 1 DESC"
+    )
+    .fetch_all(c)
+    .await)?)
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -249,16 +299,42 @@ pub async fn order_of_invoice(conn: &mut Conn, invoice_id: i64) -> Result<(i64, 
         .await)?)
 }
 
+/// Installments not cancelled (less what credit notes took) by due month, from `$1` to `$2`.
 pub const EXPECTED_BY_MONTH: &str = "SELECT substr(CAST(due_date AS TEXT), 1, 7), CAST(SUM(amount_cents - credited_cents) AS BIGINT) FROM installment_balances
-         WHERE status <> 'cancelled' GROUP BY 1 ORDER BY 1";
+         WHERE status <> 'cancelled' AND due_date >= $1 AND due_date <= $2 GROUP BY 1 ORDER BY 1";
+/// Payments by month, from `$1` to `$2`.
 pub const COLLECTED_BY_MONTH: &str =
-    "SELECT substr(CAST(date AS TEXT), 1, 7), CAST(SUM(amount_cents) AS BIGINT) FROM payments GROUP BY 1 ORDER BY 1";
+    "SELECT substr(CAST(date AS TEXT), 1, 7), CAST(SUM(amount_cents) AS BIGINT) FROM payments
+         WHERE date >= $1 AND date <= $2 GROUP BY 1 ORDER BY 1";
 
-/// Expected (installments not cancelled, by due month) and collected (payments, by month).
-pub async fn monthly(conn: &mut Conn) -> Result<(Vec<(String, i64)>, Vec<(String, i64)>)> {
-    let expected: Vec<(String, i64)> = on!(conn, |c| { sqlx::query_as(EXPECTED_BY_MONTH).fetch_all(c).await })?;
-    let collected: Vec<(String, i64)> = on!(conn, |c| { sqlx::query_as(COLLECTED_BY_MONTH).fetch_all(c).await })?;
+/// Expected (installments not cancelled, by due month) and collected (payments, by month),
+/// between two days.
+pub async fn monthly(
+    conn: &mut Conn,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<(Vec<(String, i64)>, Vec<(String, i64)>)> {
+    let expected: Vec<(String, i64)> =
+        on!(conn, |c| { sqlx::query_as(EXPECTED_BY_MONTH).bind(from).bind(to).fetch_all(c).await })?;
+    let collected: Vec<(String, i64)> =
+        on!(conn, |c| { sqlx::query_as(COLLECTED_BY_MONTH).bind(from).bind(to).fetch_all(c).await })?;
     Ok((expected, collected))
+}
+
+/// The invoices of the active outcomes (of an academic year's requests, or all), with the school
+/// and programme billed: what the report groups them by.
+pub async fn outcome_groups(conn: &mut Conn, year: Option<&str>) -> Result<Vec<(i64, String, String)>> {
+    Ok(on!(conn, |c| sqlx::query_as(
+        "SELECT o.invoice_id, s.school, r.programme FROM exemption_outcomes o
+         JOIN invoices i ON i.id = o.invoice_id
+         JOIN orders d ON d.id = i.order_id
+         JOIN requests r ON r.id = d.request_id
+         JOIN students s ON s.id = r.student_id
+         WHERE o.reversed_at IS NULL AND ($1 IS NULL OR r.academic_year = $1)"
+    )
+    .bind(year)
+    .fetch_all(c)
+    .await)?)
 }
 
 /// Refunds with their student, for the list of refunds to pay.

@@ -121,9 +121,7 @@ macro_rules! invoices_filter {
     () => {
         concat!(
             "($1 IS NULL OR x.session = $1) AND ($2 IS NULL OR x.date >= $2) AND ($3 IS NULL OR x.date <= $3)
-         AND ($4 IS NULL OR lower(x.number) LIKE $4 ESCAPE '\\' OR ",
-            folded!("xs.number || ' ' || xs.last_name || ' ' || xs.first_name"),
-            " LIKE $4 ESCAPE '\\')"
+         AND ($4 IS NULL OR lower(x.number) LIKE $4 ESCAPE '\\' OR xs.search_key LIKE $4 ESCAPE '\\')"
         )
     };
 }

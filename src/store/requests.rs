@@ -143,9 +143,7 @@ macro_rules! requests_filter {
         concat!(
             "($1 IS NULL OR x.status = $1) AND ($2 IS NULL OR x.school = $2) AND ($3 IS NULL OR x.plan = $3)
          AND ($4 IS NULL OR x.situation = $4)
-         AND ($5 IS NULL OR ",
-            folded!("xs.number || ' ' || xs.last_name || ' ' || xs.first_name || ' ' || xs.first_name || ' ' || xs.last_name"),
-            " LIKE $5 ESCAPE '\\')"
+         AND ($5 IS NULL OR xs.search_key LIKE $5 ESCAPE '\\')"
         )
     };
 }

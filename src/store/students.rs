@@ -3,7 +3,7 @@
 use super::Conn;
 use crate::Result;
 use regie_rules::ledger::{NewStudent, Student, StudentNumber};
-use regie_rules::page::Search;
+use regie_rules::page::{Search, search_key};
 
 #[derive(sqlx::FromRow)]
 struct StudentRow {
@@ -40,8 +40,8 @@ pub async fn by_number(conn: &mut Conn, number: &StudentNumber) -> Result<Option
 
 pub async fn insert(conn: &mut Conn, s: &NewStudent) -> Result<i64> {
     let (id,): (i64,) = on!(conn, |c| sqlx::query_as(
-        "INSERT INTO students (number, last_name, first_name, email, school, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+        "INSERT INTO students (number, last_name, first_name, email, school, created_at, search_key)
+         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
     )
     .bind(s.number.as_str())
     .bind(&s.last_name)
@@ -49,6 +49,7 @@ pub async fn insert(conn: &mut Conn, s: &NewStudent) -> Result<i64> {
     .bind(&s.email)
     .bind(s.school.code())
     .bind(chrono::Utc::now().to_rfc3339())
+    .bind(search_key(s.number.as_str(), &s.last_name, &s.first_name))
     .fetch_one(c)
     .await)?;
     Ok(id)
@@ -75,17 +76,11 @@ pub struct StudentTotalsRow {
     pub credit_notes_cents: i64,
 }
 
-/// The students a search finds (`$1`: a `LIKE` pattern in lower case, or NULL for all), on `x`:
+/// The students a search finds (`$1`: a `LIKE` pattern on the search key, or NULL for all), on `x`:
 /// one filter for the list and its count, so that the count is always the list's.
 macro_rules! students_matching {
     () => {
-        concat!(
-            " WHERE $1 IS NULL OR ",
-            folded!(
-                "x.number || ' ' || x.last_name || ' ' || x.first_name || ' ' || x.first_name || ' ' || x.last_name"
-            ),
-            " LIKE $1 ESCAPE '\\' "
-        )
+        " WHERE $1 IS NULL OR x.search_key LIKE $1 ESCAPE '\\' "
     };
 }
 
@@ -107,6 +102,32 @@ pub const STUDENTS: &str = concat!(
     "         ORDER BY x.last_name, x.first_name, x.number LIMIT $2 OFFSET $3)
          ORDER BY s.last_name, s.first_name, s.number"
 );
+
+/// Whether students added before the search key was kept have none yet.
+pub async fn keys_missing(conn: &mut Conn) -> Result<bool> {
+    Ok(on!(conn, |c| sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM students WHERE search_key = '')")
+        .fetch_one(c)
+        .await)?)
+}
+
+/// Gives every student without one its search key (a student always has a number: a key is never
+/// empty once filled).
+pub async fn fill_search_keys(conn: &mut Conn) -> Result<u64> {
+    let rows: Vec<(i64, String, String, String)> = on!(conn, |c| sqlx::query_as(
+        "SELECT id, number, last_name, first_name FROM students WHERE search_key = '' ORDER BY id"
+    )
+    .fetch_all(c)
+    .await)?;
+    for (id, number, last, first) in &rows {
+        on!(conn, |c| sqlx::query("UPDATE students SET search_key = $2 WHERE id = $1")
+            .bind(id)
+            .bind(search_key(number, last, first))
+            .execute(c)
+            .await
+            .map(|r| r.rows_affected()))?;
+    }
+    Ok(rows.len() as u64)
+}
 
 /// How many students match `search`, as `list_with_totals` matches them.
 pub async fn count_matching(conn: &mut Conn, search: Option<&Search>) -> Result<i64> {

@@ -477,6 +477,7 @@ export const Candidate = z.object({
   plan,
   plan_label: z.string(),
   situation: z.string(),
+  academic_year: z.string(),
   added_by: z.string().nullable(),
   invoice_number: z.string(),
   invoiced: money,
@@ -505,6 +506,7 @@ const groupTotals = z.object({
   refunds_paid: money,
 });
 export const Report = z.object({
+  year: z.string().nullable(),
   groups: z.array(groupTotals),
   totals: groupTotals,
   months: z.array(z.object({ month: z.string(), expected: money, collected: money })),
@@ -587,10 +589,10 @@ export const api = {
   accountExport: (studentNumber: string) => call('account_export', Written, { studentNumber }),
   creditNoteIssue: (invoice: string, amount: string, reason: string) =>
     call('credit_note_issue', z.object({ number: z.string(), amount: money }), { invoice, amount, reason }),
-  /** A page of the commission's candidates whose number or name holds `search`. */
-  exemptions: (search: string | null, offset: number, limit: number) =>
-    call('exemptions_list', z.object({ total: z.number(), offset: z.number(), rows: z.array(Candidate) }), {
-      query: { session: null, search, offset, limit },
+  /** A page of the commission's candidates of `year` (all when null) whose number or name holds `search`. */
+  exemptions: (search: string | null, year: string | null, offset: number, limit: number) =>
+    call('exemptions_list', z.object({ total: z.number(), offset: z.number(), rows: z.array(Candidate), years: z.array(z.string()) }), {
+      query: { session: null, year, search, offset, limit },
     }),
   exemptionDecide: (studentNumber: string, outcome: string, amount: string | null, reference: string, session: string | null, iban: string | null) =>
     call('exemption_decide', Applied, { studentNumber, outcome, amount, reference, session, iban }),
@@ -619,8 +621,8 @@ export const api = {
   refunds: () =>
     call('refunds_list', z.array(z.object({ id: z.number(), student_number: z.string(), name: z.string(), date: isoDate, amount: money, status: refundStatus, iban: z.string().nullable() }))),
   refundPay: (id: number, iban: string | null) => call('refund_pay', z.null(), { id, iban }),
-  exemptionsReport: () => call('exemptions_report', Report),
-  exemptionsExport: () => call('exemptions_export', Written),
+  exemptionsReport: (year: string | null) => call('exemptions_report', Report, { year }),
+  exemptionsExport: (year: string | null) => call('exemptions_export', Written, { year }),
   statementUndo: (lineId: number, reason: string) => call('statement_undo', z.number(), { lineId, reason }),
   statementHold: (lineId: number, reason: string) => call('statement_hold', z.null(), { lineId, reason }),
   saveSettings: (settings: SchoolSettings, reason: string) => call('settings_set', z.null(), { settings, reason }),
