@@ -595,6 +595,20 @@ async fn check(s: &Store) -> Result<(), String> {
     if unmirrored > 0 {
         fail(format!("{unmirrored} reversal(s) do not mirror their payment"));
     }
+    // What Relances reads as settled is what the allocations say, whatever wrote them.
+    for (id, settled, summed) in rows(
+        s,
+        "SELECT t.id, t.settled_cents,
+                COALESCE((SELECT CAST(SUM(a.amount_cents) AS BIGINT) FROM allocations a WHERE a.installment_id = t.id), 0)
+              + COALESCE((SELECT CAST(SUM(x.amount_cents) AS BIGINT) FROM credit_allocations x WHERE x.installment_id = t.id), 0)
+         FROM installments t",
+    )
+    .await
+    {
+        if settled != summed {
+            fail(format!("installment {id}: settled_cents {settled} but its allocations add up to {summed}"));
+        }
+    }
     for (id, amount, allocated) in rows(
         s,
         "SELECT c.id, c.amount_cents, COALESCE((SELECT CAST(SUM(x.amount_cents) AS BIGINT) FROM credit_allocations x WHERE x.credit_note_id = c.id), 0)

@@ -90,3 +90,22 @@ async fn the_first_profile_signed_in_is_the_finance_manager() {
         .collect();
     assert_eq!(created, vec!["Fanny", "Paul"], "each profile's creation is audited once");
 }
+
+/// A refused action holds no lock: another desk (here the CLI) writes at once after it.
+#[tokio::test]
+async fn a_refused_action_leaves_the_database_to_the_others() {
+    let s = common::fresh_store("roles-lock").await;
+    let db = common::db_of(&s);
+    users::set_role(&s, "Fanny", Role::FinanceManager, "installateur").await.unwrap();
+    let refused = users::set_role(&s, "Paul", Role::FinanceManager, "Paul").await.unwrap_err();
+    assert_eq!(refused.code(), "forbidden");
+    let args = ["--user", "Fanny", "settings", "fee-tolerance", "10", "--reason", "frais SEPA"];
+    // On a file the rollback runs on sqlx's own thread, so the CLI runs while this (single-thread)
+    // runtime waits for it; on the server the rollback is this runtime's to send.
+    let out = if s.path().is_some() {
+        regie(&db, &args)
+    } else {
+        tokio::task::spawn_blocking(move || regie(&db, &args)).await.unwrap()
+    };
+    assert!(out.ok, "{}", out.stderr);
+}

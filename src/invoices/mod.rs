@@ -122,6 +122,8 @@ pub async fn page(store: &Store, q: &InvoiceQuery) -> Result<InvoicePage> {
         from: day(&q.from, "de début")?,
         to: day(&q.to, "de fin")?,
         search: search.as_ref(),
+        // An open invoice has something left on an installment: the database keeps those only.
+        unsettled_only: status == Some(InvoiceStatus::Open),
     };
     let sort: InvoiceSort = q.page.sort()?;
     let mut conn = store.read().await?;

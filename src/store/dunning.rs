@@ -28,20 +28,20 @@ pub struct OverdueRow {
 }
 
 pub const OVERDUE: &str =
-    "SELECT b.id AS installment_id, b.n, b.due_date, b.amount_cents - b.paid_cents - b.credited_cents AS left_cents,
+    "SELECT b.id AS installment_id, b.n, b.due_date, b.amount_cents - b.settled_cents AS left_cents,
                 i.number AS invoice_number, s.number AS student_number, s.last_name, s.first_name, s.email, s.school,
                 r.plan,
                 (SELECT r.response_code FROM card_refusals r WHERE r.installment_id = b.id) AS refused_code,
                 EXISTS (SELECT 1 FROM allocations a JOIN payments p ON p.id = a.payment_id
                         WHERE a.installment_id = b.id AND p.reversal = 'unpaid') AS came_back,
                 COALESCE(d.level, 0) AS level
-         FROM installment_balances b
+         FROM installments b
          JOIN invoices i ON i.id = b.invoice_id
          JOIN students s ON s.id = i.student_id
          JOIN orders o ON o.id = i.order_id
          LEFT JOIN requests r ON r.id = o.request_id
          LEFT JOIN dunning d ON d.installment_id = b.id
-         WHERE b.status <> 'cancelled' AND b.amount_cents - b.paid_cents - b.credited_cents > 0
+         WHERE b.status <> 'cancelled' AND b.settled_cents < b.amount_cents
            AND (b.due_date < $1
                 OR EXISTS (SELECT 1 FROM card_refusals r WHERE r.installment_id = b.id AND r.date <= $1))
          ORDER BY s.last_name, s.first_name, s.number, b.due_date, b.n";
@@ -103,8 +103,7 @@ pub async fn set_level(conn: &mut Conn, installment_id: i64, level: i64, on: Nai
 pub async fn clear_settled(conn: &mut Conn) -> Result<Vec<(i64, i64)>> {
     Ok(on!(conn, |c| sqlx::query_as(
         "DELETE FROM dunning WHERE installment_id IN (
-             SELECT b.id FROM installment_balances b
-             WHERE b.status = 'cancelled' OR b.amount_cents - b.paid_cents - b.credited_cents <= 0)
+             SELECT b.id FROM installments b WHERE b.status = 'cancelled' OR b.settled_cents >= b.amount_cents)
          RETURNING installment_id, level",
     )
     .fetch_all(c)

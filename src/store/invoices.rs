@@ -104,8 +104,8 @@ macro_rules! select_invoices {
             COALESCE((SELECT CAST(SUM(a.amount_cents) AS BIGINT) FROM allocations a JOIN installments t ON t.id = a.installment_id
                       WHERE t.invoice_id = i.id), 0) AS settled_cents,
             COALESCE((SELECT CAST(SUM(c.amount_cents) AS BIGINT) FROM credit_notes c WHERE c.invoice_id = i.id), 0) AS credited_cents,
-            COALESCE((SELECT CAST(SUM(b.amount_cents - b.paid_cents - b.credited_cents) AS BIGINT) FROM installment_balances b
-                      WHERE b.invoice_id = i.id AND b.status <> 'cancelled'), 0) AS left_cents
+            COALESCE((SELECT CAST(SUM(t.amount_cents - t.settled_cents) AS BIGINT) FROM installments t
+                      WHERE t.invoice_id = i.id AND t.status <> 'cancelled'), 0) AS left_cents
          FROM invoices i JOIN students s ON s.id = i.student_id ",
             $tail
         )
@@ -126,12 +126,15 @@ macro_rules! invoices_filter {
     };
 }
 
-/// One window of the invoices: its ids found first (`$5` rows from `$6`), then only its totals.
+/// One window of the invoices: its ids found first (`$5` rows from `$6`; when `$7` is not 0, only
+/// invoices with an installment still unsettled), then only its totals.
 macro_rules! invoice_page {
     ($inner:literal, $outer:literal) => {
         select_invoices!(concat!(
             "WHERE i.id IN (SELECT x.id FROM invoices x JOIN students xs ON xs.id = x.student_id WHERE ",
             invoices_filter!(),
+            " AND (CAST($7 AS BIGINT) = 0 OR EXISTS (SELECT 1 FROM installments u WHERE u.invoice_id = x.id
+                 AND u.status <> 'cancelled' AND u.settled_cents < u.amount_cents))",
             " ORDER BY ",
             $inner,
             " LIMIT $5 OFFSET $6) ORDER BY ",
@@ -170,6 +173,9 @@ pub struct InvoiceFilter<'a> {
     pub from: Option<NaiveDate>,
     pub to: Option<NaiveDate>,
     pub search: Option<&'a Search>,
+    /// Only invoices with an installment still unsettled: what an open invoice has (the window
+    /// only; the count does not read it).
+    pub unsettled_only: bool,
 }
 
 pub async fn count_matching(conn: &mut Conn, f: &InvoiceFilter<'_>) -> Result<i64> {
@@ -198,6 +204,7 @@ pub async fn window(
         .bind(f.search.map(Search::pattern))
         .bind(limit)
         .bind(offset)
+        .bind(i64::from(f.unsettled_only))
         .fetch_all(c)
         .await)?)
 }

@@ -153,6 +153,29 @@ pub async fn insert_allocation(conn: &mut Conn, payment_id: i64, installment_id:
     .execute(c)
     .await
     .map(|r| r.rows_affected()))?;
+    resettle(conn, &[installment_id]).await
+}
+
+/// Recomputes what is settled on `installments` from their allocations and credit allocations.
+/// Every write of an allocation ends with it, so `installments.settled_cents` always equals those
+/// sums (the model test checks it after every step) and Relances can read it instead.
+pub async fn resettle(conn: &mut Conn, installments: &[i64]) -> Result<()> {
+    for chunk in installments.chunks(500) {
+        on!(conn, |c| {
+            let mut q = sqlx::QueryBuilder::new(
+                "UPDATE installments SET settled_cents =
+                    COALESCE((SELECT SUM(a.amount_cents) FROM allocations a WHERE a.installment_id = installments.id), 0)
+                  + COALESCE((SELECT SUM(x.amount_cents) FROM credit_allocations x WHERE x.installment_id = installments.id), 0)
+                 WHERE id IN (",
+            );
+            let mut list = q.separated(", ");
+            for id in chunk {
+                list.push_bind(*id);
+            }
+            q.push(")");
+            q.build().execute(c).await.map(|r| r.rows_affected())
+        })?;
+    }
     Ok(())
 }
 
@@ -254,7 +277,7 @@ pub async fn insert_credit_allocation(
     .execute(c)
     .await
     .map(|r| r.rows_affected()))?;
-    Ok(())
+    resettle(conn, &[installment_id]).await
 }
 
 /// Takes `part` off an installment's amount: what a re-plan moves to the new schedule.
@@ -514,6 +537,12 @@ pub async fn reverse_payment(
     .execute(c)
     .await
     .map(|r| r.rows_affected()))?;
+    let touched: Vec<(i64,)> =
+        on!(conn, |c| sqlx::query_as("SELECT DISTINCT installment_id FROM allocations WHERE payment_id = $1")
+            .bind(id)
+            .fetch_all(c)
+            .await)?;
+    resettle(conn, &touched.into_iter().map(|(t,)| t).collect::<Vec<_>>()).await?;
     Ok(id)
 }
 
@@ -568,7 +597,10 @@ pub async fn insert_payments_bulk(conn: &mut Conn, payments: &[BulkPayment<'_>])
             q.build().execute(c).await.map(|r| r.rows_affected())
         })?;
     }
-    Ok(())
+    let mut touched: Vec<i64> = allocations.iter().map(|(_, installment, _)| *installment).collect();
+    touched.sort_unstable();
+    touched.dedup();
+    resettle(conn, &touched).await
 }
 
 pub const POSITION_ORDERS: &str = "SELECT o.id, o.number, o.date,

@@ -158,19 +158,22 @@ impl Conn {
 /// A write transaction: every statement run on it lands together at `commit`, or not at all.
 ///
 /// Dropped without a commit (an action refused half-way, `?` on an error), it is rolled back at
-/// once, on the runtime: sqlx alone would only queue the ROLLBACK until the connection is next
-/// used, and meanwhile the writers' lock it holds (SQLite's write lock, the office's advisory
-/// lock) would stop every other desktop.
+/// once, so that the writers' lock it holds (SQLite's write lock, the office's advisory lock) stops
+/// no other desktop: sqlx hands SQLite's ROLLBACK to the connection's own thread as it drops, even
+/// if this runtime is then blocked; on PostgreSQL sqlx would only queue it until the connection is
+/// next used, so it is sent from the runtime.
 pub struct Tx(Option<Conn>);
 
 impl Drop for Tx {
     fn drop(&mut self) {
-        let Some(conn) = self.0.take() else { return };
-        let Ok(runtime) = tokio::runtime::Handle::try_current() else { return };
-        match conn {
-            Conn::SqliteTx(t) => drop(runtime.spawn(async move { drop(t.rollback().await) })),
-            Conn::PostgresTx(t) => drop(runtime.spawn(async move { drop(t.rollback().await) })),
-            Conn::Sqlite(_) | Conn::Postgres(_) => {}
+        match self.0.take() {
+            Some(Conn::PostgresTx(t)) => {
+                if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+                    drop(runtime.spawn(async move { drop(t.rollback().await) }));
+                }
+            }
+            Some(Conn::SqliteTx(t)) => drop(t),
+            Some(Conn::Sqlite(_) | Conn::Postgres(_)) | None => {}
         }
     }
 }
