@@ -59,7 +59,7 @@ fn export(paul: &str, chloe: &str) -> String {
         + "\r\n"
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_gateway_export_pays_refuses_refunds_and_charges_back_installments() {
     let (store, dir, paul, chloe) = setup("card-csv").await;
     let file = dir.join("paybox.csv");
@@ -120,7 +120,7 @@ async fn a_gateway_export_pays_refuses_refunds_and_charges_back_installments() {
     assert_eq!(words, ["carte expirée", "provision insuffisante"]);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn xlsx_and_ods_exports_with_real_numbers_and_dates_read_the_same() {
     let (store, dir, paul, chloe) = setup("card-formats").await;
     let p1 = format!("{paul}-1");
@@ -177,7 +177,7 @@ async fn xlsx_and_ods_exports_with_real_numbers_and_dates_read_the_same() {
     assert_eq!(pos.schedule[0].status, InstallmentStatus::Paid);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_bad_row_names_its_cell_and_nothing_is_kept() {
     let (store, dir, paul, _) = setup("card-bad").await;
     let file = dir.join("paybox.csv");
@@ -241,7 +241,7 @@ fn another_layout_through_a_saved_mapping_from_the_cli() {
 /// "REMISE CB 81234 DU 11/10/25": a remittance line is the sum of its captured transactions, net of
 /// the acquirer's commission or gross with a "COMMISSION CB" line; it is tied to its remittance
 /// (by number, else by date and amount), never to a student, and never pays anyone twice.
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn remittance_lines_confirm_the_gateway_s_transactions_and_pay_no_student() {
     use regie::bank::{self, Columns as BankColumns};
     let (store, dir, paul, chloe) = setup("card-remittances").await;
@@ -292,7 +292,7 @@ async fn remittance_lines_confirm_the_gateway_s_transactions_and_pay_no_student(
 /// A card refund larger than the account's credit gives back the card payment it refunds: that
 /// payment is undone and its installment is due again, so the position stays right. One the
 /// gateway could not tie to anyone waits, and the accountant places it on a student's account.
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_refund_beyond_the_credit_undoes_the_card_payment_it_gives_back() {
     let (store, dir, paul, chloe) = setup("card-refund").await;
     let file = dir.join("paybox.csv");
@@ -331,7 +331,7 @@ async fn a_refund_beyond_the_credit_undoes_the_card_payment_it_gives_back() {
 
 /// A debit refused, retried by the gateway and refused again in the same export: the installment
 /// is refused once, with the latest answer.
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_debit_refused_twice_in_one_export_keeps_the_latest_reason() {
     let (store, dir, paul, _) = setup("card-twice").await;
     let file = dir.join("paybox.csv");

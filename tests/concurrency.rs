@@ -138,7 +138,7 @@ fn finished_within(mut child: std::process::Child, limit: std::time::Duration) -
     None
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_action_refused_half_way_does_not_keep_the_writers_lock() {
     let (store, _dir) = common::approved("lock-release", &[PAUL_DURAND]).await;
     regie::users::set_role(&store, "Fanny", regie::users::Role::FinanceManager, "installateur").await.unwrap();

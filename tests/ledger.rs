@@ -46,7 +46,7 @@ async fn amine_paid_by_transfer(tag: &str) -> (regie::Store, std::path::PathBuf)
     (s, dir)
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_refund_cancelled_or_not_yet_paid_is_not_refunded() {
     let (s, _) = amine_paid_by_transfer("ledger-refund").await;
     let full = exemptions::decide(&s, "C 2025-09", "25000003", Outcome::Full, "CE-1", None, d(2025, 11, 20), "Claire")
@@ -70,7 +70,7 @@ async fn a_refund_cancelled_or_not_yet_paid_is_not_refunded() {
     assert_eq!(listed[0].balance, Money::ZERO, "the students list says the same");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_list_of_students_cut_short_says_how_many_match() {
     let (s, _dir) = common::approved("ledger-page", &[common::LEA_DURAND, PAUL_DURAND, AMINE_BENALI]).await;
     let first = |search: Option<&str>, limit| regie::page::PageQuery {
@@ -86,7 +86,7 @@ async fn a_list_of_students_cut_short_says_how_many_match() {
     assert_eq!((page.students.len(), page.total), (0, 0));
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_whole_credit_note_leaves_nothing_due_and_nothing_to_match() {
     let (s, dir) = common::approved("ledger-credit", &[PAUL_DURAND]).await;
     let db = common::db_of(&s);
@@ -112,7 +112,7 @@ async fn a_whole_credit_note_leaves_nothing_due_and_nothing_to_match() {
     assert!(line.suggestions.iter().all(|g| g.student_number != "25000002"), "{:?}", line.suggestions);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_partial_credit_note_shrinks_the_latest_installments() {
     let (s, _) = common::approved("ledger-partial", &[PAUL_DURAND]).await;
     regie::users::set_role(&s, "claire", regie::users::Role::FinanceManager, "admin").await.unwrap();
@@ -125,7 +125,7 @@ async fn a_partial_credit_note_shrinks_the_latest_installments() {
     assert_eq!(pos.schedule_left_total, pos.summary.balance);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn installments_say_paid_partly_paid_and_overdue() {
     let (s, _) = common::approved("ledger-status", &[PAUL_DURAND]).await;
     common::pay(&s, "25000002", d(2025, 9, 5), m(30000), regie::ledger::PaymentMethod::Card).await;
@@ -137,7 +137,7 @@ async fn installments_say_paid_partly_paid_and_overdue() {
     assert_eq!(later.schedule[2].status, InstallmentStatus::Overdue);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn undoing_a_match_gives_way_to_the_refund_computed_from_it() {
     let (s, _) = amine_paid_by_transfer("ledger-undo").await;
     exemptions::decide(&s, "C 2025-09", "25000003", Outcome::Full, "CE-2", None, d(2025, 11, 20), "Claire")
@@ -162,7 +162,7 @@ async fn undoing_a_match_gives_way_to_the_refund_computed_from_it() {
     assert_eq!(pos.schedule_left_total, m(163050), "owed on the transfer's installment");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_core_gives_each_invoice_its_status() {
     let (s, _) = common::approved("ledger-invoice-status", &[PAUL_DURAND, AMINE_BENALI]).await;
     regie::users::set_role(&s, "claire", regie::users::Role::FinanceManager, "admin").await.unwrap();
@@ -182,7 +182,7 @@ async fn the_core_gives_each_invoice_its_status() {
     assert_eq!(status(&amine), regie::invoices::InvoiceStatus::Settled);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stored_json_that_does_not_decode_is_an_error_not_a_default() {
     let (s, dir) = amine_paid_by_transfer("ledger-json").await;
     exemptions::decide(&s, "C 2025-09", "25000003", Outcome::Full, "CE-3", None, d(2025, 11, 20), "Claire")

@@ -48,7 +48,7 @@ async fn all_pages(store: &Store, q: &LineQuery) -> Vec<bank::LineView> {
     .await
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_pages_of_the_bank_lines_are_the_whole_list_in_order() {
     let dir = common::temp_dir("paging");
     let db = common::db_at(&dir, "office");
@@ -135,7 +135,7 @@ async fn all_request_pages(store: &Store, q: &regie::requests::RequestQuery) -> 
     .await
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_pages_of_the_requests_are_the_filtered_list_with_its_findings() {
     let dir = common::temp_dir("paging-requests");
     let db = common::db_at(&dir, "office");
@@ -217,7 +217,7 @@ async fn the_pages_of_the_requests_are_the_filtered_list_with_its_findings() {
     store.close().await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_pages_of_the_invoices_are_the_filtered_list_with_their_totals() {
     let dir = common::temp_dir("paging-invoices");
     let db = common::db_at(&dir, "office");
@@ -285,7 +285,7 @@ async fn the_pages_of_the_invoices_are_the_filtered_list_with_their_totals() {
     store.close().await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_pages_of_the_card_transactions_are_the_filtered_list_latest_first() {
     let dir = common::temp_dir("paging-card");
     let db = common::db_at(&dir, "office");
@@ -355,7 +355,7 @@ async fn the_pages_of_the_card_transactions_are_the_filtered_list_latest_first()
     store.close().await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_pages_of_the_reminders_are_the_overdue_list_by_level() {
     let dir = common::temp_dir("paging-dunning");
     let db = common::db_at(&dir, "office");
@@ -398,7 +398,7 @@ async fn the_pages_of_the_reminders_are_the_overdue_list_by_level() {
     store.close().await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_pages_of_the_commission_candidates_are_the_whole_list() {
     let dir = common::temp_dir("paging-exemptions");
     let db = common::db_at(&dir, "office");
@@ -445,7 +445,7 @@ async fn the_pages_of_the_commission_candidates_are_the_whole_list() {
 }
 
 /// Students added before their search key was kept get it when the database is next opened.
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn students_of_an_older_database_are_found_once_it_is_opened() {
     let dir = common::temp_dir("paging-keys");
     let db = common::db_at(&dir, "office");
@@ -475,7 +475,7 @@ async fn students_of_an_older_database_are_found_once_it_is_opened() {
     store.close().await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_name_is_found_whatever_its_accents_and_case() {
     let dir = common::temp_dir("paging-accents");
     let db = common::db_at(&dir, "office");

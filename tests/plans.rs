@@ -78,7 +78,7 @@ async fn offences(store: &Store, sql: &str) -> Vec<String> {
     found
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_list_reads_a_large_table_whole_for_each_of_its_rows() {
     let dir = common::temp_dir("plans");
     let db = common::db_at(&dir, "office");

@@ -201,7 +201,7 @@ fn reject_needs_a_reason_then_change_plan_then_approve() {
     assert_eq!(amounts, ["333.33", "333.33", "333.34"]);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reopen_is_audited_and_cancels_an_unpaid_invoice_by_credit_note() {
     let dir = temp_dir("reopen");
     let file = dir.join("inscriptions.csv");
@@ -262,7 +262,7 @@ fn letters_export_as_csv_and_xlsx() {
     assert_eq!(range.get((0, 8)).unwrap().to_string(), "decision");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn on_the_demo_data_auto_review_is_exact_and_every_decision_is_audited() {
     let s = common::fresh_store("demo-review").await;
     let today = d(2025, 11, 20);
@@ -451,7 +451,7 @@ fn exchange_agreements_choose_07_and_apprentices_choose_01() {
 
 /// Rule 7: a student who paid the first third of 3 870 € and asks to pay the rest in six keeps
 /// what was paid; the rest is re-planned from today on the same invoice, audited with a reason.
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn changing_plan_after_a_payment_keeps_the_paid_part_and_replans_the_rest() {
     use common::{CHLOE_MOREAU_2022, approved, pay};
     use regie::Money;

@@ -10,7 +10,7 @@ fn forbidden(out: &common::CliOutput) -> bool {
     !out.ok && out.stderr.contains("[forbidden]")
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_accountant_is_refused_every_finance_manager_action() {
     let (s, _) = common::approved("roles", &[AMINE_BENALI]).await;
     let db = common::db_of(&s);
@@ -70,7 +70,7 @@ async fn an_accountant_is_refused_every_finance_manager_action() {
     assert!(audit.iter().any(|a| a.action == "user.role" && a.entity_id == "Paul" && a.actor == "Fanny"));
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_first_profile_signed_in_is_the_finance_manager() {
     let s = common::fresh_store("roles-first").await;
     assert_eq!(users::sign_in(&s, "Fanny").await.unwrap().role, Role::FinanceManager);
@@ -91,8 +91,9 @@ async fn the_first_profile_signed_in_is_the_finance_manager() {
     assert_eq!(created, vec!["Fanny", "Paul"], "each profile's creation is audited once");
 }
 
-/// A refused action holds no lock: another desk (here the CLI) writes at once after it.
-#[tokio::test]
+/// A refused action holds no lock: another desk (here the CLI) writes at once after it. One thread:
+/// nothing else may roll the transaction back while the CLI runs.
+#[tokio::test(flavor = "current_thread")]
 async fn a_refused_action_leaves_the_database_to_the_others() {
     let s = common::fresh_store("roles-lock").await;
     let db = common::db_of(&s);

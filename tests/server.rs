@@ -35,7 +35,7 @@ fn as_login(db: &Path, login: &str, password: &str) -> PathBuf {
     PathBuf::from(format!("{scheme}://{login}:{password}@{host}"))
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_login_s_database_role_decides_and_the_database_enforces_it() {
     let dir = temp_dir("server");
     let db = common::db_at(&dir, "r");

@@ -37,7 +37,7 @@ fn balance(db: &std::path::Path, number: &str) -> Money {
     Money::parse(pos["summary"]["balance"].as_str().unwrap()).unwrap()
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_decisions_come_back_and_the_one_the_office_took_differently_is_a_conflict() {
     let (store, dir, [parent, initials, family]) = office("session-three").await;
     let db = common::db_of(&store);
@@ -111,7 +111,7 @@ async fn two_decisions_come_back_and_the_one_the_office_took_differently_is_a_co
     assert_eq!(sessions[0]["conflicts"][0]["line"], family);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_payment_the_office_recorded_meanwhile_makes_the_offline_allocation_a_conflict() {
     let (store, dir, [_, initials, _]) = office("session-moved").await;
     let laptop = dir.join("portable.sqlite");
@@ -133,7 +133,7 @@ async fn a_payment_the_office_recorded_meanwhile_makes_the_offline_allocation_a_
     assert_eq!(after.payments.len(), before.payments.len());
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_discarded_session_releases_its_lines_and_cannot_come_back() {
     let (store, dir, lines) = office("session-discard").await;
     let db = common::db_of(&store);
@@ -189,7 +189,7 @@ async fn a_discarded_session_releases_its_lines_and_cannot_come_back() {
     assert_eq!(late.code(), "conflict", "{late}");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_file_alone_holds_every_decision_even_while_the_laptop_has_it_open() {
     let (store, dir, [parent, initials, family]) = office("session-bytes").await;
     let laptop = dir.join("portable.sqlite");

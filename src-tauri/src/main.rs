@@ -515,14 +515,6 @@ fn db_path() -> PathBuf {
 }
 
 fn main() {
-    // Tables and forms need no accelerated compositing: without a GPU (a VM, a remote desktop)
-    // WebKitGTK composites through software GL buffers, ~150 MB more per window. Whoever needs it
-    // back sets the variable to 0.
-    #[cfg(target_os = "linux")]
-    if std::env::var_os("WEBKIT_DISABLE_COMPOSITING_MODE").is_none() {
-        // SAFETY: the first statement of `main`, before any thread (runtime, webview) starts.
-        unsafe { std::env::set_var("WEBKIT_DISABLE_COMPOSITING_MODE", "1") };
-    }
     let path = db_path();
     let opened = tauri::async_runtime::block_on(async {
         let store = Store::open(&path).await?;

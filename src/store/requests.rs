@@ -136,25 +136,36 @@ pub async fn list(conn: &mut Conn, status: Option<RequestStatus>) -> Result<Vec<
     rows.into_iter().map(RequestRow::into_request).collect()
 }
 
-/// What narrows the requests list, on `x` (a request) and `xs` (its student): `$1` status,
-/// `$2` school, `$3` plan, `$4` situation, `$5` a `LIKE` pattern on the number or the name.
+/// What narrows the requests list, on `x` (a request): `$1` status, `$2` school, `$3` plan,
+/// `$4` situation, `$5` a `LIKE` pattern on the student's number or name (the student is looked up
+/// only then: a count reads the requests alone). The status is written in the statement, either
+/// `x.status = $1` or `CAST($1 AS TEXT) IS NULL`: an `OR` of both would keep the database from
+/// the index by status and date, the queue's order.
 macro_rules! requests_filter {
-    () => {
+    ($status:literal) => {
         concat!(
-            "($1 IS NULL OR x.status = $1) AND ($2 IS NULL OR x.school = $2) AND ($3 IS NULL OR x.plan = $3)
+            $status,
+            " AND ($2 IS NULL OR x.school = $2) AND ($3 IS NULL OR x.plan = $3)
          AND ($4 IS NULL OR x.situation = $4)
-         AND ($5 IS NULL OR xs.search_key LIKE $5 ESCAPE '\\')"
+         AND ($5 IS NULL OR EXISTS (SELECT 1 FROM students xf WHERE xf.id = x.student_id AND xf.search_key LIKE $5 ESCAPE '\\'))"
         )
     };
 }
 
 /// One window of the requests: its ids found first (`$6` rows from `$7`), in the order given on
-/// `x`/`xs` inside and on `r`/`s` outside.
+/// `x`/`xs` inside and on `r`/`s` outside, with or without a status.
 macro_rules! request_page {
-    ($inner:literal, $outer:literal) => {
+    ($by_status:expr, $inner:literal, $outer:literal) => {
+        if $by_status {
+            request_page!(@ "x.status = $1", $inner, $outer)
+        } else {
+            request_page!(@ "CAST($1 AS TEXT) IS NULL", $inner, $outer)
+        }
+    };
+    (@ $status:literal, $inner:literal, $outer:literal) => {
         select_requests!(concat!(
             "WHERE r.id IN (SELECT x.id FROM requests x JOIN students xs ON xs.id = x.student_id WHERE ",
-            requests_filter!(),
+            requests_filter!($status),
             " ORDER BY ",
             $inner,
             " LIMIT $6 OFFSET $7) ORDER BY ",
@@ -163,34 +174,42 @@ macro_rules! request_page {
     };
 }
 
-/// The window's statement for a sort, either way.
-pub const fn request_page_sql(sort: RequestSort, descending: bool) -> &'static str {
+/// The window's statement for a sort, either way, for one status or all.
+pub const fn request_page_sql(sort: RequestSort, descending: bool, by_status: bool) -> &'static str {
     use RequestSort::*;
+    let s = by_status;
     match (sort, descending) {
-        (RequestedOn, false) => request_page!("x.requested_on, x.id", "r.requested_on, r.id"),
-        (RequestedOn, true) => request_page!("x.requested_on DESC, x.id DESC", "r.requested_on DESC, r.id DESC"),
-        (Number, false) => request_page!("xs.number, x.id", "s.number, r.id"),
-        (Number, true) => request_page!("xs.number DESC, x.id DESC", "s.number DESC, r.id DESC"),
-        (Name, false) => request_page!("xs.last_name, xs.first_name, x.id", "s.last_name, s.first_name, r.id"),
+        (RequestedOn, false) => request_page!(s, "x.requested_on, x.id", "r.requested_on, r.id"),
+        (RequestedOn, true) => request_page!(s, "x.requested_on DESC, x.id DESC", "r.requested_on DESC, r.id DESC"),
+        (Number, false) => request_page!(s, "xs.number, x.id", "s.number, r.id"),
+        (Number, true) => request_page!(s, "xs.number DESC, x.id DESC", "s.number DESC, r.id DESC"),
+        (Name, false) => request_page!(s, "xs.last_name, xs.first_name, x.id", "s.last_name, s.first_name, r.id"),
         (Name, true) => request_page!(
+            s,
             "xs.last_name DESC, xs.first_name DESC, x.id DESC",
             "s.last_name DESC, s.first_name DESC, r.id DESC"
         ),
-        (School, false) => request_page!("x.school, x.id", "r.school, r.id"),
-        (School, true) => request_page!("x.school DESC, x.id DESC", "r.school DESC, r.id DESC"),
-        (Situation, false) => request_page!("x.situation, x.id", "r.situation, r.id"),
-        (Situation, true) => request_page!("x.situation DESC, x.id DESC", "r.situation DESC, r.id DESC"),
-        (Plan, false) => request_page!("x.plan, x.id", "r.plan, r.id"),
-        (Plan, true) => request_page!("x.plan DESC, x.id DESC", "r.plan DESC, r.id DESC"),
-        (Amount, false) => request_page!("x.amount_cents, x.id", "r.amount_cents, r.id"),
-        (Amount, true) => request_page!("x.amount_cents DESC, x.id DESC", "r.amount_cents DESC, r.id DESC"),
-        (Status, false) => request_page!("x.status, x.id", "r.status, r.id"),
-        (Status, true) => request_page!("x.status DESC, x.id DESC", "r.status DESC, r.id DESC"),
+        (School, false) => request_page!(s, "x.school, x.id", "r.school, r.id"),
+        (School, true) => request_page!(s, "x.school DESC, x.id DESC", "r.school DESC, r.id DESC"),
+        (Situation, false) => request_page!(s, "x.situation, x.id", "r.situation, r.id"),
+        (Situation, true) => request_page!(s, "x.situation DESC, x.id DESC", "r.situation DESC, r.id DESC"),
+        (Plan, false) => request_page!(s, "x.plan, x.id", "r.plan, r.id"),
+        (Plan, true) => request_page!(s, "x.plan DESC, x.id DESC", "r.plan DESC, r.id DESC"),
+        (Amount, false) => request_page!(s, "x.amount_cents, x.id", "r.amount_cents, r.id"),
+        (Amount, true) => request_page!(s, "x.amount_cents DESC, x.id DESC", "r.amount_cents DESC, r.id DESC"),
+        (Status, false) => request_page!(s, "x.status, x.id", "r.status, r.id"),
+        (Status, true) => request_page!(s, "x.status DESC, x.id DESC", "r.status DESC, r.id DESC"),
     }
 }
 
-pub const REQUEST_COUNT: &str =
-    concat!("SELECT COUNT(*) FROM requests x JOIN students xs ON xs.id = x.student_id WHERE ", requests_filter!());
+/// How many requests the filter keeps, for one status or all.
+pub const fn request_count_sql(by_status: bool) -> &'static str {
+    if by_status {
+        concat!("SELECT COUNT(*) FROM requests x WHERE ", requests_filter!("x.status = $1"))
+    } else {
+        concat!("SELECT COUNT(*) FROM requests x WHERE ", requests_filter!("CAST($1 AS TEXT) IS NULL"))
+    }
+}
 
 /// What narrows the requests list, as the database holds it.
 #[derive(Debug, Clone, Copy, Default)]
@@ -204,7 +223,7 @@ pub struct RequestFilter<'a> {
 
 /// How many requests the filter keeps.
 pub async fn count_matching(conn: &mut Conn, f: &RequestFilter<'_>) -> Result<i64> {
-    Ok(on!(conn, |c| sqlx::query_scalar(REQUEST_COUNT)
+    Ok(on!(conn, |c| sqlx::query_scalar(request_count_sql(f.status.is_some()))
         .bind(f.status.map(|s| s.code()))
         .bind(f.school.map(School::code))
         .bind(f.plan.map(PlanKind::code))
@@ -223,7 +242,7 @@ pub async fn window(
     offset: i64,
     limit: i64,
 ) -> Result<Vec<Request>> {
-    let rows: Vec<RequestRow> = on!(conn, |c| sqlx::query_as(request_page_sql(sort, descending))
+    let rows: Vec<RequestRow> = on!(conn, |c| sqlx::query_as(request_page_sql(sort, descending, f.status.is_some()))
         .bind(f.status.map(|s| s.code()))
         .bind(f.school.map(School::code))
         .bind(f.plan.map(PlanKind::code))
