@@ -55,6 +55,7 @@ async fn a_french_csv_statement_imports_matches_and_reimports_as_a_no_op() {
     let lines = bank::lines(&store, None).await.unwrap();
     let lea = line(&lines, "DURAND+ISIMA");
     assert_eq!((lea.status.code(), lea.student_number.as_deref()), ("matched", Some("25000001")));
+    assert_eq!(lea.student_name.as_deref(), Some("Durand Léa"), "the line names its student");
     assert!(
         lea.reasons.contains(&"nom 2/2".to_string()) && lea.reasons.contains(&"ISIMA".to_string()),
         "{:?}",

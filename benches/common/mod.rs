@@ -11,6 +11,8 @@ use regie::plans::PlanKind;
 use regie::requests::import::{Registration, store_all};
 use regie::requests::{NewRequest, RequestStatus};
 
+pub mod payers;
+
 pub const STUDENTS: usize = 20_000;
 
 /// The engine a benchmark runs on: SQLite files in `dir`, or, when `REGIE_BENCH_POSTGRES` names a
@@ -89,24 +91,39 @@ pub struct Student {
     pub last: String,
     pub first: String,
     pub school: School,
+    /// Extra-EU in six installments (3 879 €), else in three (618 €).
+    pub six: bool,
 }
 
-/// `n` students, a fifth of them extra-EU in six (3 879 €), the others in three (618 €), all
-/// approved on 05/09/2025: invoice `F2025-{i+1:05}` is student `S{i:06}`'s.
+/// `n` students with made-up names, a fifth of them extra-EU in six (3 879 €), the others in
+/// three (618 €), all approved on 05/09/2025: invoice `F2025-{i+1:05}` is student `S{i:06}`'s.
 pub async fn setup(path: &Path, n: usize) -> Vec<Student> {
-    let store = regie::Store::open(path).await.unwrap();
     let mut rng = Rng(0x5EED);
+    let students: Vec<Student> = (0..n)
+        .map(|i| Student {
+            number: format!("S{i:06}"),
+            last: name(&mut rng, 3),
+            first: name(&mut rng, 2),
+            school: if i % 2 == 0 { School::Isima } else { School::Polytech },
+            six: i % 5 == 0,
+        })
+        .collect();
+    let store = regie::Store::open(path).await.unwrap();
+    setup_students(&store, &students).await;
+    store.close().await;
+    students
+}
+
+/// Registers `students` and approves their requests on 05/09/2025, in order.
+pub async fn setup_students(store: &regie::Store, students: &[Student]) {
     let year = AcademicYear::starting(2025).unwrap();
-    let mut students = Vec::new();
-    let regs: Vec<Registration> = (0..n)
-        .map(|i| {
-            let school = if i % 2 == 0 { School::Isima } else { School::Polytech };
-            let (last, first) = (name(&mut rng, 3), name(&mut rng, 2));
-            let extra = i % 5 == 0;
-            students.push(Student { number: format!("S{i:06}"), last: last.clone(), first: first.clone(), school });
+    let regs: Vec<Registration> = students
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            let (school, extra) = (s.school, s.six);
             Registration {
-                student: NewStudent::parse(&format!("S{i:06}"), &last, &first, &format!("s{i}@etu.uca.fr"), school)
-                    .unwrap(),
+                student: NewStudent::parse(&s.number, &s.last, &s.first, &format!("s{i}@etu.uca.fr"), school).unwrap(),
                 request: NewRequest {
                     academic_year: year,
                     school,
@@ -132,9 +149,9 @@ pub async fn setup(path: &Path, n: usize) -> Vec<Student> {
     store_all(&mut tx, &regs).await.unwrap();
     tx.commit().await.unwrap();
     let ids: Vec<i64> =
-        regie::requests::list(&store, Some(RequestStatus::Pending)).await.unwrap().iter().map(|r| r.id).collect();
+        regie::requests::list(store, Some(RequestStatus::Pending)).await.unwrap().iter().map(|r| r.id).collect();
     regie::requests::review::approve_many(
-        &store,
+        store,
         &ids,
         NaiveDate::from_ymd_opt(2025, 9, 5).unwrap(),
         Some("banc d'essai"),
@@ -142,6 +159,4 @@ pub async fn setup(path: &Path, n: usize) -> Vec<Student> {
     )
     .await
     .unwrap();
-    store.close().await;
-    students
 }

@@ -221,6 +221,8 @@ pub struct LineView {
     pub unassigned: Money,
     pub status: LineStatus,
     pub student_number: Option<String>,
+    /// The matched student's name, "LAST First": what the accountant reads.
+    pub student_name: Option<String>,
     pub score: Option<i64>,
     pub reasons: Vec<String>,
     pub suggestions: Vec<Suggestion>,
@@ -250,6 +252,7 @@ fn view(r: store::bank::LineRow) -> Result<LineView> {
         label: r.label,
         status: r.status,
         student_number: r.student_number,
+        student_name: r.student_name,
         score: r.score,
         reasons: reasons.unwrap_or_default(),
         suggestions,

@@ -136,7 +136,8 @@ const LAST: &[&str] = &[
     "Nguyen",
     "O'Brien",
 ];
-const LAST_INTL: &[&str] = &[
+/// Foreign surnames.
+pub const LAST_INTL: &[&str] = &[
     "Benali",
     "El Amrani",
     "Diallo",
@@ -158,7 +159,8 @@ const LAST_INTL: &[&str] = &[
     "Rahman",
     "Okafor",
 ];
-const FIRST: &[&str] = &[
+/// First names the demo gives (the benchmarks draw from them too).
+pub const FIRST: &[&str] = &[
     "Léa",
     "Hugo",
     "Chloé",
@@ -190,7 +192,8 @@ const FIRST: &[&str] = &[
     "Baptiste",
     "Mathilde",
 ];
-const FIRST_INTL: &[&str] = &[
+/// Foreign first names.
+pub const FIRST_INTL: &[&str] = &[
     "Amine", "Yasmine", "Mamadou", "Aïcha", "Wei", "Mei", "Minh", "Fatou", "Karim", "Salma", "Joao", "Yuki", "Ji-woo",
     "Arjun", "Chinedu", "Omar", "Nour", "Ibrahim", "Ling", "Thiago",
 ];

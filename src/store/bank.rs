@@ -76,6 +76,8 @@ pub struct LineRow {
     pub suggestions: String,
     /// The student of the line's first payment, when matched.
     pub student_number: Option<String>,
+    /// That student's name, "LAST First".
+    pub student_name: Option<String>,
     /// What the line's payments add up to (reversals included).
     pub assigned_cents: i64,
     pub remittance: Option<String>,
@@ -88,13 +90,15 @@ macro_rules! select_lines {
     ($tail:expr) => {
         concat!(
             "SELECT l.id, l.date, l.label, l.amount_cents, l.status, l.score, l.reasons, l.suggestions,
-                (SELECT s.number FROM line_payments lp JOIN payments p ON p.id = lp.payment_id JOIN students s ON s.id = p.student_id
-                 WHERE lp.line_id = l.id AND p.reverses IS NULL
-                   AND NOT EXISTS (SELECT 1 FROM payments r WHERE r.reverses = p.id) ORDER BY p.id LIMIT 1) AS student_number,
+                s.number AS student_number, s.last_name || ' ' || s.first_name AS student_name,
                 COALESCE((SELECT CAST(SUM(p.amount_cents) AS BIGINT) FROM line_payments lp JOIN payments p ON p.id = lp.payment_id
                           WHERE lp.line_id = l.id), 0) AS assigned_cents, l.remittance,
                 l.held_reason, l.held_by, l.held_at
-             FROM statement_lines l ",
+             FROM statement_lines l
+             LEFT JOIN (SELECT id AS student_id, number, last_name, first_name FROM students) s ON s.student_id = (
+                 SELECT p.student_id FROM line_payments lp JOIN payments p ON p.id = lp.payment_id
+                  WHERE lp.line_id = l.id AND p.reverses IS NULL
+                    AND NOT EXISTS (SELECT 1 FROM payments r WHERE r.reverses = p.id) ORDER BY p.id LIMIT 1) ",
             $tail
         )
     };

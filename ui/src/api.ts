@@ -281,6 +281,7 @@ export const Line = z.object({
   unassigned: money,
   status: z.enum(['matched', 'to_review', 'unmatched', 'debit']),
   student_number: z.string().nullable(),
+  student_name: z.string().nullable(),
   score: z.number().nullable(),
   reasons: z.array(z.string()),
   suggestions: z.array(Suggestion),

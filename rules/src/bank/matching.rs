@@ -1,6 +1,7 @@
 //! Matching: for each credit line, the students it may pay, each with a score and its reasons
 //! ("nom 2/2, ISIMA, montant = 2e échéance, 3 jours après l'échéance"). Candidates come from an
-//! index (name-token pairs, numbers, invoices, learned payer aliases, amounts), never a scan.
+//! index (name-token pairs, numbers, invoices, learned payer aliases, amounts, names one typo
+//! away), never a scan.
 
 use std::collections::{HashMap, HashSet};
 
@@ -244,6 +245,9 @@ fn name_words(name: &str) -> Vec<String> {
 #[derive(Debug, Clone, Default)]
 pub struct Label {
     pub tokens: Vec<String>,
+    /// The words the bank may have cut short: the label's last, and the payer field's last (banks
+    /// cut a field or the label at a width, never a word in the middle).
+    pub cut: Vec<String>,
     /// The payer's name: the words after `/DE` up to the next `/` field.
     pub payer: Option<String>,
     /// The payer's name as aliases are stored.
@@ -273,7 +277,9 @@ pub fn parse_label(label: &str) -> Label {
     let tokens: Vec<String> = all.into_iter().filter(|w| !STOP.contains(&w.as_str())).collect();
     let payer_key = payer.as_deref().map(alias_key);
     let invoices = invoice_numbers(&tokens);
-    Label { tokens, payer, payer_key, school, fee_marker, invoices }
+    let payer_last = payer.as_deref().and_then(|p| words(p).into_iter().rev().find(|w| !STOP.contains(&w.as_str())));
+    let cut = tokens.last().cloned().into_iter().chain(payer_last).filter(|w| w.len() >= 4).collect();
+    Label { tokens, cut, payer, payer_key, school, fee_marker, invoices }
 }
 
 /// An alias as stored: the payer's words, sorted, so word order does not matter.
@@ -289,6 +295,12 @@ pub struct Index {
     /// Each payee's normalized (last, first) name words, computed once.
     names: Vec<(Vec<String>, Vec<String>)>,
     token_ids: HashMap<String, u32>,
+    /// Each token's text, by id.
+    token_texts: Vec<String>,
+    /// Every name token of `NEAR_MIN` letters or more, and each of its one-letter deletions ->
+    /// those tokens: two words one typo apart (a letter changed, added, dropped, or two letters
+    /// swapped) share an entry, so a typo is found by lookups, not by comparing every name.
+    near: HashMap<String, Vec<u32>>,
     /// Sorted name tokens, for labels the bank cut short (DURAN -> DURAND).
     sorted_tokens: Vec<(String, u32)>,
     /// (last-name token, first-name token) -> payees.
@@ -308,6 +320,8 @@ impl Index {
             payees: Vec::new(),
             names: Vec::with_capacity(payees.len()),
             token_ids: HashMap::new(),
+            token_texts: Vec::new(),
+            near: HashMap::new(),
             sorted_tokens: Vec::new(),
             pairs: HashMap::new(),
             lasts: HashMap::new(),
@@ -341,22 +355,68 @@ impl Index {
         }
         let mut sorted: Vec<(String, u32)> = idx.token_ids.iter().map(|(t, id)| (t.clone(), *id)).collect();
         sorted.sort();
+        for (t, id) in &sorted {
+            if t.len() >= NEAR_MIN {
+                for key in std::iter::once(t.clone()).chain(deletions(t)) {
+                    let ids = idx.near.entry(key).or_default();
+                    if !ids.contains(id) {
+                        ids.push(*id);
+                    }
+                }
+            }
+        }
         idx.sorted_tokens = sorted;
         idx.payees = payees;
         idx
     }
 
     fn token(&mut self, w: &str) -> u32 {
-        let next = self.token_ids.len() as u32;
-        *self.token_ids.entry(w.to_string()).or_insert(next)
+        if let Some(id) = self.token_ids.get(w) {
+            return *id;
+        }
+        let id = self.token_texts.len() as u32;
+        self.token_ids.insert(w.to_string(), id);
+        self.token_texts.push(w.to_string());
+        id
     }
 
-    /// The name tokens a label word stands for: itself, or the names it is a cut-off start of.
-    fn expand(&self, w: &str) -> Vec<u32> {
+    /// The name tokens a label word may be a typo of: one edit away (swaps included), when the
+    /// word is no name itself (a word that is someone's name is taken as that name). At most
+    /// `NEAR_MAX`, so a word near many names costs a bounded amount.
+    fn near(&self, w: &str) -> Vec<u32> {
+        if w.len() + 1 < NEAR_MIN || self.token_ids.contains_key(w) || w.bytes().any(|b| b.is_ascii_digit()) {
+            return Vec::new();
+        }
+        let mut out: Vec<u32> = Vec::new();
+        for key in std::iter::once(w.to_string()).chain(deletions(w)) {
+            for &id in self.near.get(&key).into_iter().flatten() {
+                if !out.contains(&id) && typo_apart(w, &self.token_texts[id as usize]) {
+                    out.push(id);
+                }
+            }
+            if out.len() >= NEAR_MAX {
+                out.truncate(NEAR_MAX);
+                break;
+            }
+        }
+        out
+    }
+
+    /// The label's word that a payee's name word `w` may be a typo of, if any.
+    fn near_word<'l>(&self, label: &'l Label, w: &str) -> Option<&'l str> {
+        if w.len() < NEAR_MIN {
+            return None;
+        }
+        label.tokens.iter().find(|t| !self.token_ids.contains_key(t.as_str()) && typo_apart(t, w)).map(String::as_str)
+    }
+
+    /// The name tokens a label word stands for: itself, or, when the bank may have cut it, the
+    /// names it is the start of.
+    fn expand(&self, w: &str, label: &Label) -> Vec<u32> {
         if let Some(id) = self.token_ids.get(w) {
             return vec![*id];
         }
-        if w.len() < 4 {
+        if !label.cut.iter().any(|c| c == w) {
             return Vec::new();
         }
         let start = self.sorted_tokens.partition_point(|(t, _)| t.as_str() < w);
@@ -366,7 +426,14 @@ impl Index {
     /// The payees a label may be about.
     fn candidates(&self, label: &Label, amount: Money) -> Vec<u32> {
         let mut out: HashSet<u32> = HashSet::new();
-        let ids: Vec<Vec<u32>> = label.tokens.iter().map(|w| self.expand(w)).collect();
+        let ids: Vec<Vec<u32>> = label
+            .tokens
+            .iter()
+            .map(|w| {
+                let exact = self.expand(w, label);
+                if exact.is_empty() { self.near(w) } else { exact }
+            })
+            .collect();
         for (i, a) in ids.iter().enumerate() {
             for (j, b) in ids.iter().enumerate() {
                 if i == j {
@@ -423,19 +490,24 @@ impl Index {
             return (LineStatus::Debit, Vec::new());
         }
         let label = parse_label(label_text);
-        let mut ranked: Vec<(u32, Suggestion)> = self
+        let mut scored: Vec<(u32, Suggestion, bool)> = self
             .candidates(&label, amount)
             .into_iter()
-            .map(|i| (i, self.score(i as usize, &label, date, amount, rules)))
+            .map(|i| {
+                let (s, may_auto) = self.score(i as usize, &label, date, amount, rules);
+                (i, s, may_auto)
+            })
             .collect();
-        ranked.retain(|(_, s)| s.score > 0);
-        ranked.sort_by(|a, b| b.1.score.cmp(&a.1.score).then_with(|| a.1.student_number.cmp(&b.1.student_number)));
-        ranked.truncate(5);
+        scored.retain(|(_, s, _)| s.score > 0);
+        scored.sort_by(|a, b| b.1.score.cmp(&a.1.score).then_with(|| a.1.student_number.cmp(&b.1.student_number)));
+        scored.truncate(5);
+        let may_auto = scored.first().is_some_and(|b| b.2);
+        let ranked: Vec<(u32, Suggestion)> = scored.into_iter().map(|(i, s, _)| (i, s)).collect();
         let status = match ranked.as_slice() {
             [] => LineStatus::Unmatched,
             [best, rest @ ..] => {
                 let second = rest.first().map(|s| s.1.score).unwrap_or(0);
-                if best.1.score >= rules.auto_score && best.1.score - second >= rules.auto_lead {
+                if may_auto && best.1.score >= rules.auto_score && best.1.score - second >= rules.auto_lead {
                     LineStatus::Matched
                 } else if best.1.score >= rules.review_score {
                     LineStatus::ToReview
@@ -447,14 +519,26 @@ impl Index {
         (status, ranked)
     }
 
-    fn score(&self, i: usize, label: &Label, date: NaiveDate, amount: Money, rules: &MatchRules) -> Suggestion {
+    /// The candidate's score and reasons, and whether it may be matched without a person: a name
+    /// found only through a typo needs the school and the amount beside it (a typo alone never
+    /// matches automatically).
+    fn score(&self, i: usize, label: &Label, date: NaiveDate, amount: Money, rules: &MatchRules) -> (Suggestion, bool) {
         let p = &self.payees[i];
         let (lasts, firsts) = &self.names[i];
         let mut score = 0;
         let mut reasons = Vec::new();
-        let has = |w: &str| label.tokens.iter().any(|t| t == w || (t.len() >= 4 && w.starts_with(t.as_str())));
-        let last_hits = lasts.iter().filter(|w| has(w)).count();
-        let first_hits = firsts.iter().filter(|w| has(w)).count();
+        let has = |w: &str| label.tokens.iter().any(|t| t == w) || label.cut.iter().any(|t| w.starts_with(t.as_str()));
+        let mut near = Vec::new();
+        let mut hit = |w: &String| {
+            if has(w) {
+                return true;
+            }
+            let typo = self.near_word(label, w);
+            near.extend(typo.map(|t| format!("nom proche : {t} ≈ {w}")));
+            typo.is_some()
+        };
+        let last_hits = lasts.iter().filter(|w| hit(w)).count();
+        let first_hits = firsts.iter().filter(|w| hit(w)).count();
         let total = lasts.len() + firsts.len();
         if last_hits + first_hits > 0 {
             reasons.push(format!("nom {}/{}", last_hits + first_hits, total));
@@ -465,21 +549,29 @@ impl Index {
                 (false, true) => 5,
                 (false, false) => 20,
             };
+            // A typo is weaker evidence than the name as written.
+            score -= NEAR_PENALTY * near.len() as i64;
+            reasons.extend(near.iter().cloned());
         }
+        let mut certain = false;
         if let (Some(payer), Some(key)) = (&label.payer, &label.payer_key)
             && p.aliases.contains(key)
         {
             score += 45;
+            certain = true;
             reasons.push(format!("payeur connu : {payer}"));
         }
         if label.tokens.iter().any(|t| t.eq_ignore_ascii_case(&p.number)) {
             score += 60;
+            certain = true;
             reasons.push(format!("n° étudiant {}", p.number));
         }
         if let Some(inv) = p.open.iter().map(|o| o.invoice_number.to_uppercase()).find(|n| label.invoices.contains(n)) {
             score += 60;
+            certain = true;
             reasons.push(format!("facture {inv}"));
         }
+        let same_school = label.school == Some(p.school);
         match label.school {
             Some(s) if s == p.school => {
                 score += 10;
@@ -496,6 +588,7 @@ impl Index {
             reasons.push("F.I".to_string());
         }
         let (points, why, due) = amount_fit(p, amount, rules);
+        let amount_fits = points >= 15;
         score += points;
         reasons.extend(why);
         if let Some(due) = due {
@@ -509,13 +602,52 @@ impl Index {
                 });
             }
         }
-        Suggestion {
-            student_number: p.number.clone(),
-            name: format!("{} {}", p.last_name, p.first_name),
-            score,
-            reasons,
-        }
+        let may_auto = near.is_empty() || certain || (same_school && amount_fits);
+        (
+            Suggestion {
+                student_number: p.number.clone(),
+                name: format!("{} {}", p.last_name, p.first_name),
+                score,
+                reasons,
+            },
+            may_auto,
+        )
     }
+}
+
+/// The shortest name a typo is looked for in: shorter names are one typo away from too many others.
+const NEAR_MIN: usize = 5;
+/// The most names one label word may be a typo of.
+const NEAR_MAX: usize = 8;
+/// What a name word found through a typo costs, against the name as written.
+const NEAR_PENALTY: i64 = 15;
+
+/// A word without each of its letters in turn (ASCII: the words are canonical).
+fn deletions(w: &str) -> impl Iterator<Item = String> + '_ {
+    (0..w.len()).map(move |i| format!("{}{}", &w[..i], &w[i + 1..]))
+}
+
+/// One typo apart: the words differ but share a word one letter shorter than the longer of them,
+/// that is one letter changed, added, dropped or moved (two neighbours swapped is a move:
+/// DUPOMT ≈ DUPONT, LEFVEBRE ≈ LEFEBVRE); the longer word has at least `NEAR_MIN` letters.
+/// Exactly the pairs the deletion index brings together. ASCII words (canonical labels).
+fn typo_apart(a: &str, b: &str) -> bool {
+    let (a, b) = if a.len() >= b.len() { (a.as_bytes(), b.as_bytes()) } else { (b.as_bytes(), a.as_bytes()) };
+    if a.len() < NEAR_MIN || a.len() - b.len() > 1 || a == b {
+        return false;
+    }
+    // What is left once the common start and end are set aside (never overlapping).
+    let start = a.iter().zip(b).take_while(|(x, y)| x == y).count();
+    let end = a[start..].iter().rev().zip(b[start..].iter().rev()).take_while(|(x, y)| x == y).count();
+    let (a, b) = (&a[start..a.len() - end], &b[start..b.len() - end]);
+    if a.len() > b.len() {
+        // A letter added: it is all that differs.
+        return a.len() == 1 && b.is_empty();
+    }
+    // Same length, first and last letters differ: one is dropped from the front of a word and
+    // the back of the other.
+    let m = a.len();
+    m == 1 || a[1..] == b[..m - 1] || a[..m - 1] == b[1..]
 }
 
 /// Invoice numbers written in a label (`F2025-00012` arrives as the words F2025 and 00012).
@@ -717,6 +849,80 @@ mod tests {
         assert_eq!(ranked[0].1.student_number, "25000002");
         assert!(ranked[0].1.reasons.contains(&"payeur connu : PIERRE MARTIN".to_string()));
         assert_eq!(status, LineStatus::Matched, "{ranked:?}");
+    }
+
+    fn typo_index() -> Index {
+        Index::build(vec![
+            payee(1, "25000001", "Dupont", "Léa", School::Isima, &[20600]),
+            payee(2, "25000002", "Lefebvre", "Hugo", School::Polytech, &[63380]),
+            payee(3, "25000003", "Dupond", "Marie", School::Isima, &[20600]),
+            payee(4, "25000004", "Dupons", "Marie", School::Isima, &[20600]),
+        ])
+    }
+
+    #[test]
+    fn a_name_one_typo_away_is_a_candidate_and_says_so() {
+        let idx = typo_index();
+        let r = MatchRules::default();
+        // No school, no amount that fits: suggested first, explained, never matched.
+        let (status, ranked) = idx.suggest("VIR SEPA RECU /DE DUPOMT LEA", d(10, 10), Money::from_cents(5000), &r);
+        assert_eq!(status, LineStatus::ToReview, "{ranked:?}");
+        assert_eq!(ranked[0].1.student_number, "25000001");
+        assert!(ranked[0].1.reasons.contains(&"nom proche : DUPOMT ≈ DUPONT".to_string()), "{:?}", ranked[0].1.reasons);
+        // Two letters swapped.
+        let (_, ranked) = idx.suggest("VIR /DE HUGO LEFVEBRE", d(10, 10), Money::from_cents(5000), &r);
+        assert_eq!(ranked[0].1.student_number, "25000002");
+        assert!(ranked[0].1.reasons.contains(&"nom proche : LEFVEBRE ≈ LEFEBVRE".to_string()));
+    }
+
+    #[test]
+    fn a_typo_matches_only_with_the_school_and_the_amount() {
+        let idx = typo_index();
+        let r = MatchRules::default();
+        // Amount and due date, no school: high score, still for a person.
+        let (status, ranked) = idx.suggest("VIR /DE DUPOMT LEA /MOTIF F.I", d(10, 10), Money::from_cents(20600), &r);
+        assert!(ranked[0].1.score >= r.auto_score, "{ranked:?}");
+        assert_eq!(status, LineStatus::ToReview);
+        let (status, ranked) = idx.suggest("VIR /DE DUPOMT LEA /MOTIF ISIMA", d(10, 10), Money::from_cents(20600), &r);
+        assert_eq!((status, ranked[0].1.student_number.as_str()), (LineStatus::Matched, "25000001"));
+    }
+
+    #[test]
+    fn a_typo_between_two_names_is_never_guessed_and_a_real_name_is_no_typo() {
+        let idx = typo_index();
+        let r = MatchRules::default();
+        // DUPONX is one letter from DUPOND and DUPONS, both Marie at ISIMA owing the amount.
+        let (status, ranked) = idx.suggest("VIR /DE DUPONX MARIE ISIMA", d(10, 10), Money::from_cents(20600), &r);
+        assert_eq!(status, LineStatus::ToReview);
+        assert_eq!(ranked[0].1.score, ranked[1].1.score, "{ranked:?}");
+        // DUPOND is a name: it is not read as a typo of DUPONT (or DUPONS).
+        let (status, ranked) = idx.suggest("VIR /DE DUPOND MARIE ISIMA", d(10, 10), Money::from_cents(20600), &r);
+        assert_eq!((status, ranked[0].1.student_number.as_str()), (LineStatus::Matched, "25000003"), "{ranked:?}");
+        assert!(ranked.iter().all(|s| s.1.reasons.iter().all(|x| !x.starts_with("nom proche"))), "{ranked:?}");
+    }
+
+    #[test]
+    fn deletions_and_typo_distance() {
+        assert_eq!(deletions("ABC").collect::<Vec<_>>(), ["BC", "AC", "AB"]);
+        assert!(typo_apart("DUPOMT", "DUPONT") && typo_apart("LEFVEBRE", "LEFEBVRE") && typo_apart("DUPNT", "DUPONT"));
+        assert!(typo_apart("DUPONT", "DUPONTS") && typo_apart("BERNADR", "BERNARD") && typo_apart("AARON", "AAARON"));
+        assert!(!typo_apart("ROUX", "ROUS"), "four letters: too many names are one letter apart");
+        assert!(
+            !typo_apart("DUPONT", "DUPONT") && !typo_apart("DUPONT", "DUPOMTS") && !typo_apart("MARTIN", "MATRINS")
+        );
+        assert!(!typo_apart("MARTIN", "MRATNI") && !typo_apart("DURAND", "DURANDES"));
+    }
+
+    proptest::proptest! {
+        /// The fast test says exactly what its definition says: the words share a one-letter
+        /// deletion of the longer (or the shorter is one).
+        #[test]
+        fn typo_apart_is_sharing_a_deletion(a in "[ABN]{3,8}", b in "[ABN]{3,8}") {
+            let (long, short) = if a.len() >= b.len() { (&a, &b) } else { (&b, &a) };
+            let shared = deletions(long).any(|d| &d == short || (long.len() == short.len() && deletions(short).any(|e| e == d)));
+            let defined = long.len() >= NEAR_MIN && long.len() - short.len() <= 1 && a != b && shared;
+            proptest::prop_assert_eq!(typo_apart(&a, &b), defined, "{} {}", a, b);
+        }
     }
 
     #[test]
