@@ -986,8 +986,15 @@ async fn statements(db: &Option<PathBuf>, command: StatementsCommand, user: &str
             let s = bank::import_file(&store, &file, columns, user).await?;
             emit(json, &s, |s| {
                 format!(
-                    "{}: {} lignes, {} nouvelles, {} déjà connues ; {} rapprochées automatiquement, {} à examiner, {} sans correspondance",
-                    s.file, s.rows, s.new, s.already_known, s.auto_matched, s.to_review, s.unmatched
+                    "{} ({}): {} lignes, {} nouvelles, {} déjà connues ; {} rapprochées automatiquement, {} à examiner, {} sans correspondance",
+                    s.file,
+                    s.format.name(),
+                    s.rows,
+                    s.new,
+                    s.already_known,
+                    s.auto_matched,
+                    s.to_review,
+                    s.unmatched
                 )
             })
         }

@@ -161,3 +161,47 @@ async fn an_action_refused_half_way_does_not_keep_the_writers_lock() {
     let out = other.expect("the other desktop's write waited for a lock nobody releases");
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_statement_imported_by_another_desktop_while_this_one_matched_is_not_paid_twice() {
+    let (store, dir) = common::approved("import-race", &[PAUL_DURAND]).await;
+    let file = dir.join("releve.csv");
+    write_1252(
+        &file,
+        "Date;Libellé;Débit;Crédit\r\n08/09/2025;VIR SEPA RECU /DE PAUL DURAND /MOTIF POLYTECH;;206,00\r\n\
+         09/09/2025;PRLV EDF;54,10;\r\n",
+    );
+    // This desktop matches the file, then waits before writing while another imports it whole.
+    let (matched_tx, matched_rx) = std::sync::mpsc::channel::<()>();
+    let (go_tx, go_rx) = std::sync::mpsc::channel::<()>();
+    let gate = std::sync::Mutex::new((Some(matched_tx), go_rx));
+    let here = {
+        let (store, file) = (store.clone(), file.clone());
+        tokio::spawn(async move {
+            let progress = move |p: regie::bank::Progress| {
+                if p.phase == "match" {
+                    let mut gate = gate.lock().unwrap();
+                    if let Some(matched) = gate.0.take() {
+                        matched.send(()).unwrap();
+                        gate.1.recv_timeout(std::time::Duration::from_secs(120)).expect("the other desktop finished");
+                    }
+                }
+            };
+            regie::bank::import_file_with(&store, &file, regie::bank::Columns::Detect, "claire", &progress).await
+        })
+    };
+    let db = common::db_of(&store);
+    let other = tokio::task::spawn_blocking(move || {
+        matched_rx.recv_timeout(std::time::Duration::from_secs(120)).expect("this desktop matched");
+        let out = regie(&db, &["statements", "import", file.to_str().unwrap(), "--json"]).json();
+        go_tx.send(()).unwrap();
+        out
+    })
+    .await
+    .unwrap();
+    assert_eq!((other["new"].as_u64(), other["auto_matched"].as_u64()), (Some(2), Some(1)), "{other}");
+    let here = here.await.unwrap().expect("import");
+    assert_eq!((here.new, here.already_known, here.auto_matched), (0, 2, 0), "{here:?}");
+    let (paid,): (i64,) = common::one(&store, "SELECT COUNT(*) FROM payments").await;
+    assert_eq!(paid, 1, "the transfer pays once");
+}

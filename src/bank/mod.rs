@@ -16,10 +16,11 @@ use crate::ledger::{self, PaymentMethod, StudentNumber};
 use crate::money::Money;
 use crate::page::{Page, PageQuery, given};
 use crate::sheets;
+use crate::sheets::SheetError;
 use crate::store::{self, Store, audit};
 use crate::{Error, Result};
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ImportSummary {
     pub file: String,
     pub rows: usize,
@@ -30,6 +31,72 @@ pub struct ImportSummary {
     pub unmatched: usize,
     /// Card remittance lines ("REMISE CB"): tied to the gateway's remittances, never to students.
     pub remittances: usize,
+    pub format: StatementFormat,
+}
+
+/// A statement file as read, whatever its format.
+struct StatementFile {
+    name: String,
+    sheet: Option<String>,
+    format: StatementFormat,
+    lines: Vec<table::ParsedLine>,
+}
+
+/// Reads a statement: in a bank format when its content says so (the format fixes the columns),
+/// else as a spreadsheet through the columns asked for.
+async fn read_statement(store: &Store, path: &Path, columns: &Columns<'_>) -> Result<StatementFile> {
+    if let Some((format, lines)) = bank_file(path)? {
+        return Ok(StatementFile { name: file_name(path), sheet: None, format, lines: lines? });
+    }
+    let sheet = sheets::read(path)?;
+    let mapping = match columns {
+        Columns::Detect => table::detect(&sheet)?,
+        Columns::Profile(name) => saved_mapping(name, store::bank::profile(&mut *store.read().await?, name).await?)?,
+        Columns::Mapping { mapping, .. } => mapping.clone(),
+    };
+    let lines = table::read_lines(&sheet, &mapping)?;
+    Ok(StatementFile { name: sheet.file, sheet: sheet.sheet, format: StatementFormat::Sheet, lines })
+}
+
+fn file_name(path: &Path) -> String {
+    path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| path.display().to_string())
+}
+
+/// A CAMT.053 or CFONB 120 file's format and lines (or why they cannot be read); `None` for
+/// anything else. Whatever the extension: the first bytes tell. At most `camt::MAX_BYTES` read.
+#[allow(clippy::type_complexity)]
+fn bank_file(
+    path: &Path,
+) -> Result<Option<(StatementFormat, std::result::Result<Vec<table::ParsedLine>, SheetError>)>> {
+    use std::io::Read as _;
+    let name = file_name(path);
+    let unreadable = |e: std::io::Error| SheetError {
+        file: name.clone(),
+        sheet: None,
+        row: None,
+        column: None,
+        message: format!("fichier illisible ({e})"),
+    };
+    let mut f = std::fs::File::open(path).map_err(unreadable)?;
+    let mut bytes = Vec::new();
+    (&mut f).take(4096).read_to_end(&mut bytes).map_err(unreadable)?;
+    let format = StatementFormat::of(&bytes);
+    if format == StatementFormat::Sheet {
+        return Ok(None);
+    }
+    f.take(camt::MAX_BYTES as u64 + 1).read_to_end(&mut bytes).map_err(unreadable)?;
+    let lines = match format {
+        StatementFormat::Camt053 => camt::parse(&bytes, &name),
+        _ if bytes.len() > camt::MAX_BYTES => Err(SheetError {
+            file: name.clone(),
+            sheet: None,
+            row: None,
+            column: None,
+            message: format!("plus de {} Mo", camt::MAX_BYTES >> 20),
+        }),
+        _ => cfonb::parse(&bytes, &name),
+    };
+    Ok(Some((format, lines)))
 }
 
 /// How to find the columns: detect them, or a mapping given now (and saved under a name), or
@@ -43,7 +110,7 @@ pub enum Columns<'a> {
 /// Where a long import stands, for a progress bar.
 #[derive(Debug, Clone, Copy, Serialize)]
 pub struct Progress {
-    /// `read`, `match`, `save`, `done`.
+    /// `read` (the file), `index` (what the ledger owes, indexed), `match`, `save`, `done`.
     pub phase: &'static str,
     pub done: usize,
     pub total: usize,
@@ -82,113 +149,69 @@ pub async fn import_file_with(
     progress: &(dyn Fn(Progress) + Send + Sync),
 ) -> Result<ImportSummary> {
     progress(Progress { phase: "read", done: 0, total: 0 });
-    let sheet = sheets::read(path)?;
-    let mapping = match &columns {
-        Columns::Detect => table::detect(&sheet)?,
-        Columns::Profile(name) => saved_mapping(name, store::bank::profile(&mut *store.read().await?, name).await?)?,
-        Columns::Mapping { mapping, .. } => mapping.clone(),
-    };
-    let lines = table::read_lines(&sheet, &mapping)?;
+    let file = read_statement(store, path, &columns).await?;
+    let lines = file.lines;
     let prints = table::fingerprints(&lines);
+
+    // Matching reads a snapshot and runs without the write lock; the write transaction then
+    // checks that nothing was recorded since (the audit log's last record), else matches again.
+    let total = lines.len();
+    progress(Progress { phase: "index", done: 0, total });
+    let (from, to) = (lines.iter().map(|l| l.date).min(), lines.iter().map(|l| l.date).max());
+    let mut snap = snapshot(&mut *store.read().await?, from.zip(to), file.format).await?;
+    let mut decided = decide(&lines, &prints, &mut snap, progress);
 
     let mut tx = store.begin().await?;
     crate::session::office_only(&mut tx).await?;
+    if store::audit::last_id(&mut tx).await? != snap.version {
+        snap = snapshot(&mut tx, from.zip(to), file.format).await?;
+        decided = decide(&lines, &prints, &mut snap, progress);
+    }
     if let Columns::Mapping { mapping, save_as: Some(name) } = &columns {
         store::bank::save_profile(&mut tx, name, &serde_json::to_string(mapping).expect("mapping serializes")).await?;
     }
     let statement =
-        store::bank::insert_statement(&mut tx, &sheet.file, sheet.sheet.as_deref(), actor, lines.len()).await?;
-    let known = match (lines.iter().map(|l| l.date).min(), lines.iter().map(|l| l.date).max()) {
-        (Some(from), Some(to)) => store::bank::known_fingerprints(&mut tx, from, to).await?,
-        _ => Default::default(),
-    };
+        store::bank::insert_statement(&mut tx, &file.name, file.sheet.as_deref(), file.format, actor, lines.len())
+            .await?;
     let mut line_id = store::bank::last_line_id(&mut tx).await?;
     let mut payment_id = store::ledger::last_payment_id(&mut tx).await?;
-    let rules = rules_in(&mut tx).await?;
-    let mut index = Index::build(store::bank::payees(&mut tx).await?);
-    let commission_bp = crate::card::commission_tolerance_bp(&mut tx).await?;
-    let remittances = store::card::remittance_totals(&mut tx).await?;
-    let mut summary = ImportSummary { file: sheet.file.clone(), rows: lines.len(), ..ImportSummary::default() };
-    let mut new_lines = Vec::new();
+    let mut summary =
+        ImportSummary { file: file.name.clone(), rows: lines.len(), format: file.format, ..decided.summary };
+    let mut new_lines = Vec::with_capacity(decided.lines.len());
     let mut payments = Vec::new();
     let mut links = Vec::new();
     let mut matched = Vec::new();
-    let total = lines.len();
-    for (k, (line, print)) in lines.iter().zip(&prints).enumerate() {
-        if k % 1000 == 0 {
-            progress(Progress { phase: "match", done: k, total });
-        }
-        if known.contains(print) {
-            summary.already_known += 1;
-            continue;
-        }
+    for d in decided.lines {
+        let line = &lines[d.k];
         line_id += 1;
-        let base = store::bank::NewLine {
+        if let Some(pay) = d.payment {
+            payment_id += 1;
+            payments.push(ledger::BulkPayment {
+                id: payment_id,
+                student_id: pay.student_id,
+                date: line.date,
+                amount: line.amount,
+                method: PaymentMethod::Transfer,
+                reference: &line.label,
+                allocations: pay.allocations,
+            });
+            links.push((line_id, payment_id));
+            matched.push(json!({"line": line_id, "student": pay.number, "amount": line.amount, "payment": payment_id, "score": d.score}));
+        }
+        new_lines.push(store::bank::NewLine {
             id: line_id,
-            fingerprint: print,
+            fingerprint: &prints[d.k],
             row: line.row,
             date: line.date,
             value_date: line.value_date,
             label: &line.label,
             amount: line.amount,
-            status: LineStatus::Unmatched,
-            score: None,
-            reasons: String::new(),
-            suggestions: "[]".into(),
-            remittance: None,
-        };
-        // A card remittance confirms transactions the gateway's export recorded: it never goes
-        // to the student matcher, and never pays anyone.
-        if let Some(number) = line.amount.is_positive().then(|| crate::card::remittance_in_label(&line.label)).flatten()
-        {
-            let m = crate::card::match_remittance(number, line.date, line.amount, &remittances, commission_bp);
-            new_lines.push(store::bank::NewLine {
-                status: if m.known { LineStatus::Matched } else { LineStatus::Unmatched },
-                reasons: serde_json::to_string(&m.reasons).expect("a list of strings serializes"),
-                remittance: Some(m.number.unwrap_or_default()),
-                ..base
-            });
-            summary.remittances += 1;
-            continue;
-        }
-        let (status, ranked) = index.suggest(&line.label, line.date, line.amount, &rules);
-        let best = ranked.first().map(|r| &r.1);
-        let suggestions: Vec<&Suggestion> = ranked.iter().map(|r| &r.1).collect();
-        new_lines.push(store::bank::NewLine {
-            status,
-            score: best.map(|b| b.score),
-            reasons: serde_json::to_string(&best.map(|b| &b.reasons)).expect("json"),
-            // A matched line is explained by its reasons; the ranked list is for lines to review.
-            suggestions: if status == LineStatus::Matched {
-                "[]".into()
-            } else {
-                serde_json::to_string(&suggestions).expect("json")
-            },
-            ..base
+            status: d.status,
+            score: d.score,
+            reasons: d.reasons,
+            suggestions: d.suggestions,
+            remittance: d.remittance,
         });
-        match status {
-            LineStatus::Matched => {
-                let payee = &mut index.payees[ranked[0].0 as usize];
-                payment_id += 1;
-                let (allocations, _) = ledger::allocation::spread(payee.open.iter_mut(), line.amount);
-                payee.open.retain(|o| o.left.is_positive());
-                payments.push(ledger::BulkPayment {
-                    id: payment_id,
-                    student_id: payee.student_id,
-                    date: line.date,
-                    amount: line.amount,
-                    method: PaymentMethod::Transfer,
-                    reference: &line.label,
-                    allocations,
-                });
-                links.push((line_id, payment_id));
-                matched.push(json!({"line": line_id, "student": payee.number, "amount": line.amount, "payment": payment_id, "score": ranked[0].1.score}));
-                summary.auto_matched += 1;
-            }
-            LineStatus::ToReview => summary.to_review += 1,
-            LineStatus::Unmatched => summary.unmatched += 1,
-            LineStatus::Debit => {}
-        }
     }
     summary.new = new_lines.len();
     progress(Progress { phase: "save", done: total, total });
@@ -208,6 +231,154 @@ pub async fn import_file_with(
     tx.commit().await?;
     progress(Progress { phase: "done", done: total, total });
     Ok(summary)
+}
+
+/// What matching needs of the database, read at one point. `version` is the audit log's last
+/// record then: every money-changing action and setting leaves one, so an unchanged version
+/// means an unchanged ledger.
+struct Snapshot {
+    version: i64,
+    known: std::collections::HashSet<String>,
+    /// Lines per (day, cents) read from another format: a movement seen in the spreadsheet is
+    /// known when its CAMT.053 or CFONB line comes (and the other way round).
+    other_formats: std::collections::HashMap<(NaiveDate, i64), usize>,
+    rules: MatchRules,
+    index: Index,
+    commission_bp: i64,
+    remittances: Vec<(String, NaiveDate, Money)>,
+}
+
+async fn snapshot(
+    conn: &mut store::Conn,
+    dates: Option<(NaiveDate, NaiveDate)>,
+    format: StatementFormat,
+) -> Result<Snapshot> {
+    Ok(Snapshot {
+        version: store::audit::last_id(conn).await?,
+        known: match dates {
+            Some((from, to)) => store::bank::known_fingerprints(conn, from, to).await?,
+            None => Default::default(),
+        },
+        other_formats: match dates {
+            Some((from, to)) => store::bank::counts_of_other_formats(conn, from, to, format).await?,
+            None => Default::default(),
+        },
+        rules: rules_in(conn).await?,
+        index: Index::build(store::bank::payees(conn).await?),
+        commission_bp: crate::card::commission_tolerance_bp(conn).await?,
+        remittances: store::card::remittance_totals(conn).await?,
+    })
+}
+
+/// A new line as matching left it, before it has an id: `k` is its rank in the file.
+struct Decided {
+    k: usize,
+    status: LineStatus,
+    score: Option<i64>,
+    reasons: String,
+    suggestions: String,
+    remittance: Option<String>,
+    payment: Option<AutoPayment>,
+}
+
+/// The payment an automatic match makes.
+struct AutoPayment {
+    student_id: i64,
+    number: String,
+    allocations: Vec<(i64, Money)>,
+}
+
+struct Decisions {
+    lines: Vec<Decided>,
+    /// The counts (file and rows are filled by the caller).
+    summary: ImportSummary,
+}
+
+/// Matches the file's new lines against the snapshot, in file order: a line matched
+/// automatically settles its student's installments before the next line is looked at.
+fn decide(
+    lines: &[table::ParsedLine],
+    prints: &[String],
+    snap: &mut Snapshot,
+    progress: &(dyn Fn(Progress) + Send + Sync),
+) -> Decisions {
+    let total = lines.len();
+    let mut summary = ImportSummary {
+        file: String::new(),
+        rows: total,
+        new: 0,
+        already_known: 0,
+        auto_matched: 0,
+        to_review: 0,
+        unmatched: 0,
+        remittances: 0,
+        format: StatementFormat::Sheet,
+    };
+    let mut out = Vec::new();
+    for (k, (line, print)) in lines.iter().zip(prints).enumerate() {
+        if k % 1000 == 0 {
+            progress(Progress { phase: "match", done: k, total });
+        }
+        if snap.known.contains(print) {
+            summary.already_known += 1;
+            continue;
+        }
+        if let Some(n) = snap.other_formats.get_mut(&(line.date, line.amount.cents())).filter(|n| **n > 0) {
+            *n -= 1;
+            summary.already_known += 1;
+            continue;
+        }
+        // A card remittance confirms transactions the gateway's export recorded: it never goes
+        // to the student matcher, and never pays anyone.
+        if let Some(number) = line.amount.is_positive().then(|| crate::card::remittance_in_label(&line.label)).flatten()
+        {
+            let m =
+                crate::card::match_remittance(number, line.date, line.amount, &snap.remittances, snap.commission_bp);
+            out.push(Decided {
+                k,
+                status: if m.known { LineStatus::Matched } else { LineStatus::Unmatched },
+                score: None,
+                reasons: serde_json::to_string(&m.reasons).expect("a list of strings serializes"),
+                suggestions: "[]".into(),
+                remittance: Some(m.number.unwrap_or_default()),
+                payment: None,
+            });
+            summary.remittances += 1;
+            continue;
+        }
+        let (status, ranked) = snap.index.suggest(&line.label, line.date, line.amount, &snap.rules);
+        let best = ranked.first().map(|r| &r.1);
+        let suggestions: Vec<&Suggestion> = ranked.iter().map(|r| &r.1).collect();
+        let mut decided = Decided {
+            k,
+            status,
+            score: best.map(|b| b.score),
+            reasons: serde_json::to_string(&best.map(|b| &b.reasons)).expect("json"),
+            // A matched line is explained by its reasons; the ranked list is for lines to review.
+            suggestions: if status == LineStatus::Matched {
+                "[]".into()
+            } else {
+                serde_json::to_string(&suggestions).expect("json")
+            },
+            remittance: None,
+            payment: None,
+        };
+        match status {
+            LineStatus::Matched => {
+                let payee = &mut snap.index.payees[ranked[0].0 as usize];
+                let (allocations, _) = ledger::allocation::spread(payee.open.iter_mut(), line.amount);
+                payee.open.retain(|o| o.left.is_positive());
+                decided.payment =
+                    Some(AutoPayment { student_id: payee.student_id, number: payee.number.clone(), allocations });
+                summary.auto_matched += 1;
+            }
+            LineStatus::ToReview => summary.to_review += 1,
+            LineStatus::Unmatched => summary.unmatched += 1,
+            LineStatus::Debit => {}
+        }
+        out.push(decided);
+    }
+    Decisions { lines: out, summary }
 }
 
 /// A statement line as the reconciliation view and the CLI show it.
@@ -572,10 +743,41 @@ pub struct Preview {
     /// Lines read with the detected mapping (0 when it needs one).
     pub lines: usize,
     pub first_error: Option<String>,
+    /// A bank format's name ("CAMT.053", "CFONB 120"), whose columns need no mapping; `None` for
+    /// a spreadsheet.
+    pub format: Option<StatementFormat>,
 }
 
 /// What the statement at `path` would import: its first rows and the columns detected.
 pub fn preview_file(path: &Path) -> Result<Preview> {
+    if let Some((format, lines)) = bank_file(path)? {
+        let (rows, count, first_error) = match lines {
+            Ok(lines) => {
+                let header = ["Date", "Date de valeur", "Libellé", "Montant"].map(String::from).to_vec();
+                let rows = std::iter::once(header)
+                    .chain(lines.iter().take(14).map(|l| {
+                        vec![
+                            l.date.format("%d/%m/%Y").to_string(),
+                            l.value_date.map(|d| d.format("%d/%m/%Y").to_string()).unwrap_or_default(),
+                            l.label.clone(),
+                            l.amount.to_french(),
+                        ]
+                    }))
+                    .collect();
+                (rows, lines.len(), None)
+            }
+            Err(e) => (Vec::new(), 0, Some(e.to_string())),
+        };
+        return Ok(Preview {
+            file: file_name(path),
+            rows,
+            mapping: None,
+            missing: None,
+            lines: count,
+            first_error,
+            format: Some(format),
+        });
+    }
     let sheet = sheets::read(path)?;
     let rows = table::preview(&sheet, 15);
     Ok(match table::detect(&sheet) {
@@ -584,11 +786,17 @@ pub fn preview_file(path: &Path) -> Result<Preview> {
                 Ok(l) => (l.len(), None),
                 Err(e) => (0, Some(e.to_string())),
             };
-            Preview { file: sheet.file, rows, mapping: Some(mapping), missing: None, lines, first_error }
+            Preview { file: sheet.file, rows, mapping: Some(mapping), missing: None, lines, first_error, format: None }
         }
-        Err(regie_rules::Error::MappingNeeded { missing, .. }) => {
-            Preview { file: sheet.file, rows, mapping: None, missing: Some(missing), lines: 0, first_error: None }
-        }
+        Err(regie_rules::Error::MappingNeeded { missing, .. }) => Preview {
+            file: sheet.file,
+            rows,
+            mapping: None,
+            missing: Some(missing),
+            lines: 0,
+            first_error: None,
+            format: None,
+        },
         Err(e) => return Err(e.into()),
     })
 }

@@ -45,6 +45,11 @@ pub async fn record(
     Ok(())
 }
 
+/// The last record's id (0 when none): what changes whenever anything is recorded.
+pub async fn last_id(conn: &mut Conn) -> Result<i64> {
+    Ok(on!(conn, |c| sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) FROM audit_log").fetch_one(c).await)?)
+}
+
 pub async fn list(conn: &mut Conn, entity: Option<&str>) -> Result<Vec<AuditEntry>> {
     Ok(on!(conn, |c| sqlx::query_as(
         "SELECT id, at, actor, action, entity, entity_id, reason, details FROM audit_log

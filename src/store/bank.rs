@@ -3,8 +3,8 @@
 use std::collections::HashMap;
 
 use chrono::NaiveDate;
-use regie_rules::bank::LineSort;
 use regie_rules::bank::matching::{LineStatus, OpenInstallment, Payee, PayeeName, payees as payees_of};
+use regie_rules::bank::{LineSort, StatementFormat};
 use regie_rules::money::Money;
 use regie_rules::page::{Page, Search, Window};
 
@@ -15,15 +15,17 @@ pub async fn insert_statement(
     conn: &mut Conn,
     file: &str,
     sheet: Option<&str>,
+    format: StatementFormat,
     actor: &str,
     rows: usize,
 ) -> Result<i64> {
     let (id,): (i64,) = on!(conn, |c| sqlx::query_as(
-        "INSERT INTO statements (file, sheet, imported_at, imported_by, rows, new_lines, already_known)
-         VALUES ($1, $2, $3, $4, $5, 0, 0) RETURNING id",
+        "INSERT INTO statements (file, sheet, format, imported_at, imported_by, rows, new_lines, already_known)
+         VALUES ($1, $2, $3, $4, $5, $6, 0, 0) RETURNING id",
     )
     .bind(file)
     .bind(sheet)
+    .bind(format.code())
     .bind(chrono::Utc::now().to_rfc3339())
     .bind(actor)
     .bind(rows as i64)
@@ -343,6 +345,26 @@ pub async fn known_fingerprints(
             .fetch_all(c)
             .await)?;
     Ok(rows.into_iter().map(|(f,)| f).collect())
+}
+
+/// How many lines each (day, amount in cents) has between two dates among the statements read
+/// from another format than `format`.
+pub async fn counts_of_other_formats(
+    conn: &mut Conn,
+    from: NaiveDate,
+    to: NaiveDate,
+    format: StatementFormat,
+) -> Result<std::collections::HashMap<(NaiveDate, i64), usize>> {
+    let rows: Vec<(NaiveDate, i64, i64)> = on!(conn, |c| sqlx::query_as(
+        "SELECT l.date, l.amount_cents, COUNT(*) FROM statement_lines l JOIN statements s ON s.id = l.statement_id
+          WHERE l.date BETWEEN $1 AND $2 AND s.format <> $3 GROUP BY l.date, l.amount_cents"
+    )
+    .bind(from)
+    .bind(to)
+    .bind(format.code())
+    .fetch_all(c)
+    .await)?;
+    Ok(rows.into_iter().map(|(d, a, n)| ((d, a), n as usize)).collect())
 }
 
 /// The largest line id. Inside a write transaction nobody else inserts, so a bulk import can

@@ -258,6 +258,8 @@ export const Preview = z.object({
   missing: z.string().nullable(),
   lines: z.number(),
   first_error: z.string().nullable(),
+  /** A bank format ("CAMT.053", "CFONB 120"): its columns need no mapping. */
+  format: z.string().nullable(),
 });
 export type Preview = z.infer<typeof Preview>;
 
@@ -269,6 +271,7 @@ export const ImportSummary = z.object({
   auto_matched: z.number(),
   to_review: z.number(),
   unmatched: z.number(),
+  format: z.enum(['tableur', 'CAMT.053', 'CFONB 120']),
 });
 export type ImportSummary = z.infer<typeof ImportSummary>;
 

@@ -274,7 +274,8 @@ pub fn parse_label(label: &str) -> Label {
         .nth(1)
         .map(|rest| rest.split('/').next().unwrap_or("").trim().to_string())
         .filter(|p| !p.is_empty());
-    let tokens: Vec<String> = all.into_iter().filter(|w| !STOP.contains(&w.as_str())).collect();
+    // A label is a bank's field of a few dozen words: beyond, words are junk that would only cost.
+    let tokens: Vec<String> = all.into_iter().filter(|w| !STOP.contains(&w.as_str())).take(MAX_WORDS).collect();
     let payer_key = payer.as_deref().map(alias_key);
     let invoices = invoice_numbers(&tokens);
     let payer_last = payer.as_deref().and_then(|p| words(p).into_iter().rev().find(|w| !STOP.contains(&w.as_str())));
@@ -423,8 +424,10 @@ impl Index {
         self.sorted_tokens[start..].iter().take_while(|(t, _)| t.starts_with(w)).take(8).map(|(_, id)| *id).collect()
     }
 
-    /// The payees a label may be about.
-    fn candidates(&self, label: &Label, amount: Money) -> Vec<u32> {
+    /// The payees a label may be about. The work is bounded whatever the label: name pairs are
+    /// looked up `PAIR_BUDGET` times at most, and when many students share the name, those who
+    /// owe the amount (then those of the label's school) are kept before any is scored.
+    fn candidates(&self, label: &Label, amount: Money, rules: &MatchRules) -> Vec<u32> {
         let mut out: HashSet<u32> = HashSet::new();
         let ids: Vec<Vec<u32>> = label
             .tokens
@@ -434,13 +437,18 @@ impl Index {
                 if exact.is_empty() { self.near(w) } else { exact }
             })
             .collect();
-        for (i, a) in ids.iter().enumerate() {
+        let mut budget = PAIR_BUDGET;
+        'pairs: for (i, a) in ids.iter().enumerate().filter(|(_, a)| !a.is_empty()) {
             for (j, b) in ids.iter().enumerate() {
                 if i == j {
                     continue;
                 }
                 for x in a {
                     for y in b {
+                        if budget == 0 {
+                            break 'pairs;
+                        }
+                        budget -= 1;
                         if let Some(p) = self.pairs.get(&(*x, *y)) {
                             out.extend(p);
                         }
@@ -475,7 +483,23 @@ impl Index {
         {
             out.extend(p);
         }
-        out.into_iter().collect()
+        let mut out: Vec<u32> = out.into_iter().collect();
+        if out.len() > NARROW_FROM {
+            let keep = |out: &mut Vec<u32>, f: &dyn Fn(&Payee) -> bool| {
+                if out.iter().any(|&i| f(&self.payees[i as usize])) {
+                    out.retain(|&i| f(&self.payees[i as usize]));
+                }
+            };
+            keep(&mut out, &|p| owes(p, amount, rules));
+            if let Some(school) = label.school {
+                keep(&mut out, &|p| p.school == school);
+            }
+            // Still that many: none can be told from the others; the first ones are enough to
+            // show, in a stable order.
+            out.sort_unstable();
+            out.truncate(MAX_SCORED);
+        }
+        out
     }
 
     /// Ranks the candidates of a credit line and says what to do with it.
@@ -490,19 +514,31 @@ impl Index {
             return (LineStatus::Debit, Vec::new());
         }
         let label = parse_label(label_text);
-        let mut scored: Vec<(u32, Suggestion, bool)> = self
-            .candidates(&label, amount)
+        // Ranked on points alone; only the five shown get their reasons written.
+        let mut scored: Vec<(u32, i64, bool)> = self
+            .candidates(&label, amount, rules)
             .into_iter()
             .map(|i| {
-                let (s, may_auto) = self.score(i as usize, &label, date, amount, rules);
-                (i, s, may_auto)
+                let (points, may_auto) = self.score(i as usize, &label, date, amount, rules, &mut Why(None));
+                (i, points, may_auto)
             })
             .collect();
-        scored.retain(|(_, s, _)| s.score > 0);
-        scored.sort_by(|a, b| b.1.score.cmp(&a.1.score).then_with(|| a.1.student_number.cmp(&b.1.student_number)));
+        scored.retain(|(_, points, _)| *points > 0);
+        let number = |i: u32| &self.payees[i as usize].number;
+        scored.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| number(a.0).cmp(number(b.0))));
         scored.truncate(5);
         let may_auto = scored.first().is_some_and(|b| b.2);
-        let ranked: Vec<(u32, Suggestion)> = scored.into_iter().map(|(i, s, _)| (i, s)).collect();
+        let ranked: Vec<(u32, Suggestion)> = scored
+            .into_iter()
+            .map(|(i, points, _)| {
+                let p = &self.payees[i as usize];
+                let mut why = Why(Some(Vec::new()));
+                self.score(i as usize, &label, date, amount, rules, &mut why);
+                let reasons = why.0.unwrap_or_default();
+                let name = format!("{} {}", p.last_name, p.first_name);
+                (i, Suggestion { student_number: p.number.clone(), name, score: points, reasons })
+            })
+            .collect();
         let status = match ranked.as_slice() {
             [] => LineStatus::Unmatched,
             [best, rest @ ..] => {
@@ -519,14 +555,21 @@ impl Index {
         (status, ranked)
     }
 
-    /// The candidate's score and reasons, and whether it may be matched without a person: a name
-    /// found only through a typo needs the school and the amount beside it (a typo alone never
-    /// matches automatically).
-    fn score(&self, i: usize, label: &Label, date: NaiveDate, amount: Money, rules: &MatchRules) -> (Suggestion, bool) {
+    /// The candidate's score (its reasons into `reasons`), and whether it may be matched without
+    /// a person: a name found only through a typo needs the school and the amount beside it (a
+    /// typo alone never matches automatically).
+    fn score(
+        &self,
+        i: usize,
+        label: &Label,
+        date: NaiveDate,
+        amount: Money,
+        rules: &MatchRules,
+        reasons: &mut Why,
+    ) -> (i64, bool) {
         let p = &self.payees[i];
         let (lasts, firsts) = &self.names[i];
         let mut score = 0;
-        let mut reasons = Vec::new();
         let has = |w: &str| label.tokens.iter().any(|t| t == w) || label.cut.iter().any(|t| w.starts_with(t.as_str()));
         let mut near = Vec::new();
         let mut hit = |w: &String| {
@@ -541,7 +584,7 @@ impl Index {
         let first_hits = firsts.iter().filter(|w| hit(w)).count();
         let total = lasts.len() + firsts.len();
         if last_hits + first_hits > 0 {
-            reasons.push(format!("nom {}/{}", last_hits + first_hits, total));
+            reasons.push(|| format!("nom {}/{}", last_hits + first_hits, total));
             score += match (last_hits == lasts.len() && last_hits > 0, first_hits > 0) {
                 (true, true) => 55,
                 (true, false) => 35,
@@ -551,7 +594,9 @@ impl Index {
             };
             // A typo is weaker evidence than the name as written.
             score -= NEAR_PENALTY * near.len() as i64;
-            reasons.extend(near.iter().cloned());
+            for n in &near {
+                reasons.push(|| n.clone());
+            }
         }
         let mut certain = false;
         if let (Some(payer), Some(key)) = (&label.payer, &label.payer_key)
@@ -559,43 +604,42 @@ impl Index {
         {
             score += 45;
             certain = true;
-            reasons.push(format!("payeur connu : {payer}"));
+            reasons.push(|| format!("payeur connu : {payer}"));
         }
         if label.tokens.iter().any(|t| t.eq_ignore_ascii_case(&p.number)) {
             score += 60;
             certain = true;
-            reasons.push(format!("n° étudiant {}", p.number));
+            reasons.push(|| format!("n° étudiant {}", p.number));
         }
         if let Some(inv) = p.open.iter().map(|o| o.invoice_number.to_uppercase()).find(|n| label.invoices.contains(n)) {
             score += 60;
             certain = true;
-            reasons.push(format!("facture {inv}"));
+            reasons.push(|| format!("facture {inv}"));
         }
         let same_school = label.school == Some(p.school);
         match label.school {
             Some(s) if s == p.school => {
                 score += 10;
-                reasons.push(s.code().to_string());
+                reasons.push(|| s.code().to_string());
             }
             Some(_) => {
                 score -= 15;
-                reasons.push("autre école".to_string());
+                reasons.push(|| "autre école".to_string());
             }
             None => {}
         }
         if label.fee_marker {
             score += 5;
-            reasons.push("F.I".to_string());
+            reasons.push(|| "F.I".to_string());
         }
-        let (points, why, due) = amount_fit(p, amount, rules);
+        let (points, due) = amount_fit(p, amount, rules, reasons);
         let amount_fits = points >= 15;
         score += points;
-        reasons.extend(why);
         if let Some(due) = due {
             let days = (date - due).num_days();
             if days.abs() <= 20 {
                 score += 10;
-                reasons.push(match days {
+                reasons.push(|| match days {
                     0 => "le jour de l'échéance".to_string(),
                     d if d > 0 => format!("{d} jour(s) après l'échéance"),
                     d => format!("{} jour(s) avant l'échéance", -d),
@@ -603,17 +647,18 @@ impl Index {
             }
         }
         let may_auto = near.is_empty() || certain || (same_school && amount_fits);
-        (
-            Suggestion {
-                student_number: p.number.clone(),
-                name: format!("{} {}", p.last_name, p.first_name),
-                score,
-                reasons,
-            },
-            may_auto,
-        )
+        (score, may_auto)
     }
 }
+
+/// The words of a label looked at.
+const MAX_WORDS: usize = 48;
+/// Name pairs looked up per line, at most.
+const PAIR_BUDGET: usize = 4096;
+/// Beyond so many candidates, only those who owe the amount (and of the label's school) are scored...
+const NARROW_FROM: usize = 16;
+/// ...and at most so many.
+const MAX_SCORED: usize = 64;
 
 /// The shortest name a typo is looked for in: shorter names are one typo away from too many others.
 const NEAR_MIN: usize = 5;
@@ -668,44 +713,67 @@ fn ordinal(n: i64) -> String {
     if n == 1 { "1re".to_string() } else { format!("{n}e") }
 }
 
+/// Whether the amount pays some of what the payee owes, as `amount_fit` would give it points for:
+/// the cheap test that narrows a crowd of namesakes.
+fn owes(p: &Payee, amount: Money, rules: &MatchRules) -> bool {
+    let mut sum = Money::ZERO;
+    p.open.iter().any(|o| o.left == amount)
+        || p.open.iter().any(|o| {
+            sum += o.left;
+            let short = sum - amount;
+            short.is_zero() || (short.is_positive() && short <= rules.fee_tolerance)
+        })
+}
+
+/// Where a score's reasons go: written for the suggestions shown, skipped while a crowd of
+/// candidates is ranked.
+struct Why(Option<Vec<String>>);
+
+impl Why {
+    fn push(&mut self, reason: impl FnOnce() -> String) {
+        if let Some(reasons) = &mut self.0 {
+            reasons.push(reason());
+        }
+    }
+}
+
 /// How the amount fits the payee's open installments: one of them, several in a row, one short
-/// by bank fees, or more than everything owed. Returns the points, the reasons and the due date
-/// the payment most likely answers.
-fn amount_fit(p: &Payee, amount: Money, rules: &MatchRules) -> (i64, Vec<String>, Option<NaiveDate>) {
+/// by bank fees, or more than everything owed. Returns the points and the due date the payment
+/// most likely answers; says why into `why`.
+fn amount_fit(p: &Payee, amount: Money, rules: &MatchRules, why: &mut Why) -> (i64, Option<NaiveDate>) {
     if p.open.is_empty() {
-        return (0, vec!["rien à payer".to_string()], None);
+        why.push(|| "rien à payer".to_string());
+        return (0, None);
     }
     if let Some(o) = p.open.iter().find(|o| o.left == amount) {
-        return (30, vec![format!("montant = {} échéance", ordinal(o.n))], Some(o.due_date));
+        why.push(|| format!("montant = {} échéance", ordinal(o.n)));
+        return (30, Some(o.due_date));
     }
     let mut sum = Money::ZERO;
     for (k, o) in p.open.iter().enumerate() {
         sum += o.left;
         if k > 0 && sum == amount {
-            return (25, vec![format!("montant = échéances {} à {}", p.open[0].n, o.n)], Some(p.open[0].due_date));
+            why.push(|| format!("montant = échéances {} à {}", p.open[0].n, o.n));
+            return (25, Some(p.open[0].due_date));
         }
         let short = sum - amount;
         if short.is_positive() && short <= rules.fee_tolerance {
-            let what = if k == 0 {
-                format!("{} échéance", ordinal(o.n))
-            } else {
-                format!("échéances {} à {}", p.open[0].n, o.n)
-            };
-            return (
-                15,
-                vec![format!("montant = {what} − {} (frais bancaires ?)", short.to_french())],
-                Some(p.open[0].due_date),
-            );
+            why.push(|| {
+                let what = if k == 0 {
+                    format!("{} échéance", ordinal(o.n))
+                } else {
+                    format!("échéances {} à {}", p.open[0].n, o.n)
+                };
+                format!("montant = {what} − {} (frais bancaires ?)", short.to_french())
+            });
+            return (15, Some(p.open[0].due_date));
         }
     }
     if amount > sum {
-        return (
-            5,
-            vec![format!("trop-perçu de {} (restera en crédit)", (amount - sum).to_french())],
-            Some(p.open[0].due_date),
-        );
+        why.push(|| format!("trop-perçu de {} (restera en crédit)", (amount - sum).to_french()));
+        return (5, Some(p.open[0].due_date));
     }
-    (0, Vec::new(), Some(p.open[0].due_date))
+    (0, Some(p.open[0].due_date))
 }
 
 #[cfg(test)]
@@ -899,6 +967,40 @@ mod tests {
         let (status, ranked) = idx.suggest("VIR /DE DUPOND MARIE ISIMA", d(10, 10), Money::from_cents(20600), &r);
         assert_eq!((status, ranked[0].1.student_number.as_str()), (LineStatus::Matched, "25000003"), "{ranked:?}");
         assert!(ranked.iter().all(|s| s.1.reasons.iter().all(|x| !x.starts_with("nom proche"))), "{ranked:?}");
+    }
+
+    #[test]
+    fn a_crowd_of_namesakes_is_narrowed_to_who_owes_the_amount() {
+        // Two hundred Léa Martin; one owes 412 €, the others 206 € (half at each school).
+        let mut payees: Vec<Payee> = (0..200)
+            .map(|i| {
+                let school = if i % 2 == 0 { School::Isima } else { School::Polytech };
+                payee(i, &format!("25{i:06}"), "Martin", "Léa", school, &[20600])
+            })
+            .collect();
+        payees[137].open[0].left = Money::from_cents(41200);
+        let idx = Index::build(payees);
+        let r = MatchRules::default();
+        let (status, ranked) = idx.suggest("VIR /DE MARTIN LEA", d(10, 10), Money::from_cents(41200), &r);
+        assert_eq!((status, ranked.len(), ranked[0].1.student_number.as_str()), (LineStatus::Matched, 1, "25000137"));
+        // 206 €: a hundred owe it at ISIMA; none can be told apart, five are shown, never matched.
+        let (status, ranked) = idx.suggest("VIR /DE MARTIN LEA ISIMA", d(10, 10), Money::from_cents(20600), &r);
+        assert_eq!((status, ranked.len()), (LineStatus::ToReview, 5));
+        assert!(ranked.iter().all(|s| s.1.reasons.contains(&"ISIMA".to_string())), "{ranked:?}");
+    }
+
+    #[test]
+    fn a_label_of_thousands_of_words_is_read_as_its_first_words() {
+        let idx = index();
+        let r = MatchRules::default();
+        let junk = "LEA DURAND PAUL ".repeat(5000);
+        assert_eq!(parse_label(&junk).tokens.len(), MAX_WORDS);
+        let (status, ranked) = idx.suggest(&format!("VIR /DE {junk}"), d(10, 10), Money::from_cents(777), &r);
+        assert_eq!((status, ranked.len()), (LineStatus::ToReview, 2), "both Durand named, neither owes: {ranked:?}");
+        let tail = "ZZTOP QWERTY ".repeat(5000);
+        let (status, ranked) =
+            idx.suggest(&format!("VIR /DE ELOISE DA SILVA /MOTIF {tail}"), d(10, 10), Money::from_cents(20600), &r);
+        assert_eq!((status, ranked[0].1.student_number.as_str()), (LineStatus::Matched, "25000003"));
     }
 
     #[test]
