@@ -33,13 +33,8 @@ async fn measure(spread: Spread, students: usize, lines: usize, seed: u64) -> BT
     let people = payers::students(students, spread, seed);
     bench::setup_students(&store, &people).await;
     let truths = payers::lines(&people, lines, seed + 1);
-    let mut text = String::from("Date;Date de valeur;Débit;Crédit;Libellé;Solde\n");
-    for (k, t) in truths.iter().enumerate() {
-        let date = format!("{:02}/10/2025", 1 + k % 28);
-        writeln!(text, "{date};{date};;{},{:02};{};", t.cents / 100, t.cents % 100, t.label).unwrap();
-    }
     let file = dir.join("releve.csv");
-    std::fs::write(&file, text).unwrap();
+    std::fs::write(&file, statement(&rows(&truths))).unwrap();
     let summary = bank::import_file(&store, &file, Columns::Detect, "claire").await.expect("import");
     assert_eq!(summary.new, lines);
 
@@ -77,6 +72,26 @@ async fn measure(spread: Spread, students: usize, lines: usize, seed: u64) -> BT
     assert!(wrong.is_empty(), "{spread:?}: wrong automatic matches:\n{}", wrong.join("\n"));
     println!("{spread:?}, {students} students, {lines} lines:\n{}", table(&out));
     out
+}
+
+/// Each line as a statement row (its date from its rank), without the header.
+fn rows(truths: &[Truth]) -> Vec<String> {
+    truths
+        .iter()
+        .enumerate()
+        .map(|(k, t)| {
+            let date = format!("{:02}/10/2025", 1 + k % 28);
+            format!("{date};{date};;{},{:02};{};", t.cents / 100, t.cents % 100, t.label)
+        })
+        .collect()
+}
+
+fn statement(rows: &[String]) -> String {
+    let mut text = String::from("Date;Date de valeur;Débit;Crédit;Libellé;Solde\n");
+    for r in rows {
+        writeln!(text, "{r}").unwrap();
+    }
+    text
 }
 
 fn describe(l: &LineView, payer: Option<&str>) -> String {
@@ -132,4 +147,41 @@ async fn namesakes_are_never_guessed() {
     // an amount only one of them owes, may decide.
     let t = measure(Spread::Namesakes, 1_200, 900, 0x4321).await;
     assert!(t[&Kind::Number].auto_right * 100 >= t[&Kind::Number].lines * 95, "{:?}", t[&Kind::Number]);
+}
+
+/// What each line became, in an order that does not depend on the file's.
+async fn outcomes(people: &[bench::Student], rows: &[String], tag: &str) -> Vec<(String, i64, String, Option<String>)> {
+    let dir = common::temp_dir(tag);
+    let store = regie::Store::open(&common::db_at(&dir, "r")).await.expect("open");
+    bench::setup_students(&store, people).await;
+    let file = dir.join("releve.csv");
+    std::fs::write(&file, statement(rows)).unwrap();
+    bank::import_file(&store, &file, Columns::Detect, "claire").await.expect("import");
+    let mut out: Vec<_> = bank::lines(&store, None)
+        .await
+        .expect("lines")
+        .into_iter()
+        .map(|l| (l.label, l.amount.cents(), l.status.code().to_string(), l.student_number))
+        .collect();
+    out.sort();
+    store.close().await;
+    out
+}
+
+#[test]
+fn permuting_the_lines_of_a_statement_changes_no_match() {
+    use proptest::prelude::*;
+    // A third of the students pay twice in the statement (two installments).
+    let people = payers::students(240, Spread::Realistic, 7);
+    let mut truths = payers::lines(&people, 240, 8);
+    truths.extend(payers::lines(&people, 80, 8));
+    let rows = rows(&truths);
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let in_order = rt.block_on(outcomes(&people, &rows, "permute-base"));
+    assert!(in_order.iter().filter(|o| o.2 == "matched").count() > 150, "the statement matches: {in_order:?}");
+    let config = ProptestConfig { cases: 5, failure_persistence: None, ..ProptestConfig::default() };
+    proptest!(config, |(shuffled in Just(rows.clone()).prop_shuffle())| {
+        let permuted = rt.block_on(outcomes(&people, &shuffled, "permute"));
+        prop_assert_eq!(&permuted, &in_order);
+    });
 }

@@ -551,3 +551,37 @@ fn exemption_candidates_are_05_unless_a_manager_adds_one() {
     let differentiated = regie(&db, &["--user", "claire", "exemptions", "add", "25009401", "--reason", "x"]);
     assert!(!differentiated.ok, "a 05 student is already a candidate");
 }
+
+#[test]
+fn a_batch_stops_at_a_refusal_and_keeps_the_ones_before_decided_without_a_gap() {
+    let dir = temp_dir("batch-stop");
+    let db = common::db_at(&dir, "r");
+    regie(&db, &["import-registrations", threshold_file(&dir).to_str().unwrap(), "--json"]).json();
+    let list = regie(&db, &["requests", "list", "--json"]).json();
+    let (above, at, extra) = (
+        id_of(&list, "30000002").to_string(),
+        id_of(&list, "30000001").to_string(),
+        id_of(&list, "30000004").to_string(),
+    );
+    // Decided together: the six at the threshold cannot be approved, the one after it waits.
+    let stopped = regie(&db, &["requests", "approve", &above, &at, &extra, "--json"]);
+    assert!(!stopped.ok && stopped.stderr.contains(&format!("demande {at}")), "{}", stopped.stderr);
+    let status = |id: &str| {
+        let list = regie(&db, &["requests", "list", "--json"]).json();
+        let id: i64 = id.parse().unwrap();
+        list.as_array().unwrap().iter().find(|r| r["id"] == id).unwrap()["status"].clone()
+    };
+    assert_eq!((status(&above), status(&at), status(&extra)), ("approved".into(), "pending".into(), "pending".into()));
+    // Again with one already decided: a conflict for it alone; numbers follow without a gap.
+    let again = regie(&db, &["--json", "requests", "approve", &extra, &above]);
+    let batch: Value = serde_json::from_str(&again.stdout).unwrap();
+    assert_eq!(
+        (batch[0]["status"].as_str(), batch[1]["outcome"].as_str()),
+        (Some("approved"), Some("conflict")),
+        "{batch}"
+    );
+    let invoices = regie(&db, &["invoices", "list", "--json"]).json();
+    let mut numbers: Vec<&str> = invoices.as_array().unwrap().iter().map(|i| i["number"].as_str().unwrap()).collect();
+    numbers.sort_unstable();
+    assert_eq!(numbers, ["F2025-00001", "F2025-00002"]);
+}

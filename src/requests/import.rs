@@ -8,9 +8,11 @@ use serde_json::json;
 
 pub use regie_rules::requests::registrations::*;
 
-use crate::Result;
+use crate::ledger::NewStudent;
+use crate::requests::NewRequest;
 use crate::sheets;
 use crate::store::{self, Conn, Store, audit};
+use crate::{Error, Result};
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct ImportSummary {
@@ -27,19 +29,27 @@ pub struct ImportSummary {
 /// already known. Returns what changed.
 pub async fn store_all(conn: &mut Conn, regs: &[Registration]) -> Result<ImportSummary> {
     let mut summary = ImportSummary { rows: regs.len(), ..ImportSummary::default() };
-    for reg in regs {
-        let student_id = match store::students::by_number(conn, &reg.student.number).await? {
-            Some(s) => s.id,
-            None => {
-                summary.students_created += 1;
-                store::students::insert(conn, &reg.student).await?
-            }
-        };
-        match store::requests::insert_if_new(conn, &reg.request, student_id).await? {
-            Some(_) => summary.requests_created += 1,
-            None => summary.unchanged += 1,
-        }
-    }
+    // Students are found, or created once (a student may ask twice in one file: the first row
+    // names them), then every request goes in: a few statements for the whole file.
+    let numbers: Vec<&str> = regs.iter().map(|r| r.student.number.as_str()).collect();
+    let mut ids = store::students::ids_of(conn, &numbers).await?;
+    let mut seen = std::collections::HashSet::new();
+    let new: Vec<&NewStudent> = regs
+        .iter()
+        .map(|r| &r.student)
+        .filter(|s| !ids.contains_key(s.number.as_str()) && seen.insert(s.number.as_str()))
+        .collect();
+    summary.students_created = new.len();
+    ids.extend(store::students::insert_many(conn, &new).await?);
+    let requests: Vec<(&NewRequest, i64)> = regs
+        .iter()
+        .map(|r| {
+            let id = ids.get(r.student.number.as_str()).copied();
+            id.map(|id| (&r.request, id)).ok_or_else(|| Error::StudentNotFound(r.student.number.as_str().to_string()))
+        })
+        .collect::<Result<_>>()?;
+    summary.requests_created = store::requests::insert_many_if_new(conn, &requests).await?;
+    summary.unchanged = regs.len() - summary.requests_created;
     Ok(summary)
 }
 

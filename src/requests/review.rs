@@ -86,14 +86,49 @@ pub(crate) async fn approve_in(
     override_reason: Option<&str>,
     actor: &str,
 ) -> Result<Decided> {
+    let basis = Basis::read(conn).await?;
+    approve_with(conn, &basis, id, date, override_reason, actor).await
+}
+
+/// What a decision is taken against: the fee grid and each school's settings, read once for the
+/// requests a transaction decides (nobody else writes meanwhile: the transaction holds the
+/// writers' lock).
+struct Basis {
+    grid: crate::fees::grid::FeeGrid,
+    settings: Vec<crate::settings::SchoolSettings>,
+}
+
+impl Basis {
+    async fn read(conn: &mut Conn) -> Result<Basis> {
+        Ok(Basis {
+            grid: store::settings::fee_grid(conn).await?,
+            settings: store::settings::school_settings(conn).await?,
+        })
+    }
+
+    fn settings(&self, school: crate::fees::School) -> Result<&crate::settings::SchoolSettings> {
+        self.settings
+            .iter()
+            .find(|s| s.school == school)
+            .ok_or_else(|| Error::Invalid(format!("aucun paramètre pour l'école {school}")))
+    }
+}
+
+async fn approve_with(
+    conn: &mut Conn,
+    basis: &Basis,
+    id: i64,
+    date: NaiveDate,
+    override_reason: Option<&str>,
+    actor: &str,
+) -> Result<Decided> {
     let override_reason = override_reason.map(str::trim).filter(|r| !r.is_empty());
     let r = load(conn, id).await?;
     let from = [RequestStatus::Pending, RequestStatus::Hold];
     if !store::requests::set_status(conn, id, &from, RequestStatus::Approved, None, actor).await? {
         return Err(conflict(&r));
     }
-    let grid = store::settings::fee_grid(conn).await?;
-    let settings = store::settings::settings_for(conn, r.new.school).await?;
+    let (grid, settings) = (&basis.grid, basis.settings(r.new.school)?);
     // The threshold is never overridden: the office rejects such a request.
     if r.new.plan == PlanKind::Six && !plans::six_allowed(r.new.amount, settings.six_threshold) {
         return Err(Error::Invalid(format!(
@@ -103,7 +138,7 @@ pub(crate) async fn approve_in(
             settings.six_threshold.to_french()
         )));
     }
-    let blocking: Vec<Finding> = findings_of(&r, &grid, &settings).into_iter().filter(Finding::blocks).collect();
+    let blocking: Vec<Finding> = findings_of(&r, grid, settings).into_iter().filter(Finding::blocks).collect();
     if !blocking.is_empty() && override_reason.is_none() {
         return Err(Error::Invalid(format!(
             "demande {id} non validable : {} Pour l'accepter quand même, donnez le motif de la dérogation (--override MOTIF).",
@@ -124,7 +159,7 @@ pub(crate) async fn approve_in(
     let invoice = if r.new.amount.is_zero() {
         None
     } else {
-        let schedule = schedule_for(&r, &grid, &settings, date)?;
+        let schedule = schedule_for(&r, grid, settings, date)?;
         let number = StudentNumber::parse(&r.student_number)?;
         let student = store::students::by_number(conn, &number)
             .await?
@@ -384,9 +419,9 @@ pub async fn auto_review(store: &Store, dry_run: bool, actor: &str) -> Result<Au
     Ok(out)
 }
 
-/// Approves each request in turn (each its own transaction). A request already decided is a
-/// conflict for it alone; any other failure stops the batch, names the request, and leaves the
-/// ones before it decided.
+/// Approves each request in turn, each decided on its own conditions, `APPROVALS_PER_TRANSACTION`
+/// to a transaction. A request already decided is a conflict for it alone; any other failure
+/// stops the batch, names the request, and leaves the ones before it decided.
 pub async fn approve_many(
     store: &Store,
     ids: &[i64],
@@ -395,10 +430,45 @@ pub async fn approve_many(
     actor: &str,
 ) -> Result<Vec<InBatch>> {
     let mut out = Vec::with_capacity(ids.len());
-    for &id in ids {
-        out.push(in_batch(id, approve_overriding(store, id, date, override_reason, actor).await)?);
+    for chunk in ids.chunks(APPROVALS_PER_TRANSACTION) {
+        match approve_together(store, chunk, date, override_reason, actor).await? {
+            Ok(decided) => out.extend(decided),
+            Err((failed, e)) => {
+                // The failure's transaction is gone with the ones before it: decide those again.
+                let before = approve_together(store, &chunk[..failed], date, override_reason, actor).await?;
+                out.extend(before.map_err(|(_, e)| e)?);
+                return Err(e);
+            }
+        }
     }
     Ok(out)
+}
+
+/// Approvals sharing a transaction: a commit per request was most of the time of a batch.
+const APPROVALS_PER_TRANSACTION: usize = 200;
+
+/// Approves `ids` in one transaction, committed when each was decided or is a conflict; else
+/// rolled back, with the rank of the request that failed and why.
+async fn approve_together(
+    store: &Store,
+    ids: &[i64],
+    date: NaiveDate,
+    override_reason: Option<&str>,
+    actor: &str,
+) -> Result<std::result::Result<Vec<InBatch>, (usize, Error)>> {
+    let mut tx = store.begin().await?;
+    crate::session::office_only(&mut tx).await?;
+    let basis = Basis::read(&mut tx).await?;
+    let mut out = Vec::with_capacity(ids.len());
+    for (k, &id) in ids.iter().enumerate() {
+        // A conflict is found before anything is written for the request.
+        match in_batch(id, approve_with(&mut tx, &basis, id, date, override_reason, actor).await) {
+            Ok(done) => out.push(done),
+            Err(e) => return Ok(Err((k, e))),
+        }
+    }
+    tx.commit().await?;
+    Ok(Ok(out))
 }
 
 /// Rejects each request with the same reason; conflicts as in `approve_many`.

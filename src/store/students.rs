@@ -1,5 +1,7 @@
 //! Storage of students.
 
+use std::collections::HashMap;
+
 use super::Conn;
 use crate::Result;
 use regie_rules::ledger::{NewStudent, Student, StudentNumber};
@@ -53,6 +55,50 @@ pub async fn insert(conn: &mut Conn, s: &NewStudent) -> Result<i64> {
     .fetch_one(c)
     .await)?;
     Ok(id)
+}
+
+/// The ids of the students among `numbers` who exist, by number.
+pub async fn ids_of(conn: &mut Conn, numbers: &[&str]) -> Result<HashMap<String, i64>> {
+    let mut out = HashMap::with_capacity(numbers.len());
+    for chunk in numbers.chunks(1000) {
+        let rows: Vec<(String, i64)> = on!(conn, |c| {
+            let mut q = sqlx::QueryBuilder::new("SELECT number, id FROM students WHERE number IN (");
+            let mut list = q.separated(", ");
+            for n in chunk {
+                list.push_bind(*n);
+            }
+            q.push(")");
+            q.build_query_as().fetch_all(c).await
+        })?;
+        out.extend(rows);
+    }
+    Ok(out)
+}
+
+/// Inserts students in multi-row statements; returns their ids by number.
+pub async fn insert_many(conn: &mut Conn, students: &[&NewStudent]) -> Result<HashMap<String, i64>> {
+    let now = chrono::Utc::now().to_rfc3339();
+    let mut out = HashMap::with_capacity(students.len());
+    for chunk in students.chunks(1000) {
+        let rows: Vec<(String, i64)> = on!(conn, |c| {
+            let mut q = sqlx::QueryBuilder::new(
+                "INSERT INTO students (number, last_name, first_name, email, school, created_at, search_key) ",
+            );
+            q.push_values(chunk, |mut b, s| {
+                b.push_bind(s.number.as_str())
+                    .push_bind(&s.last_name)
+                    .push_bind(&s.first_name)
+                    .push_bind(&s.email)
+                    .push_bind(s.school.code())
+                    .push_bind(&now)
+                    .push_bind(search_key(s.number.as_str(), &s.last_name, &s.first_name));
+            });
+            q.push(" RETURNING number, id");
+            q.build_query_as().fetch_all(c).await
+        })?;
+        out.extend(rows);
+    }
+    Ok(out)
 }
 
 pub async fn count(conn: &mut Conn) -> Result<i64> {
