@@ -7,9 +7,6 @@
 use std::fmt::Write as _;
 use std::time::Instant;
 
-use chrono::NaiveDate;
-use regie::requests::RequestStatus;
-
 #[path = "common/mod.rs"]
 mod common;
 
@@ -68,19 +65,9 @@ fn main() {
         let again = regie::requests::import::import_file(&store, &file, "bench").await.unwrap();
         println!("  again: {:.0} ms ({} unchanged)", t.elapsed().as_secs_f64() * 1e3, again.unchanged);
 
-        let ids: Vec<i64> =
-            regie::requests::list(&store, Some(RequestStatus::Pending)).await.unwrap().iter().map(|r| r.id).collect();
         let t = Instant::now();
-        let done = regie::requests::review::approve_many(
-            &store,
-            &ids,
-            NaiveDate::from_ymd_opt(2025, 9, 5).unwrap(),
-            Some("banc d'essai"),
-            "bench",
-        )
-        .await
-        .unwrap();
-        println!("approval of {} requests: {:.0} ms — target < 3000 ms", done.len(), t.elapsed().as_secs_f64() * 1e3);
+        let decided = common::approve_pending(&store).await;
+        println!("approval of {decided} requests: {:.0} ms — target < 3000 ms", t.elapsed().as_secs_f64() * 1e3);
         store.close().await;
         let _ = std::fs::remove_dir_all(&dir);
     });

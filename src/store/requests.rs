@@ -9,42 +9,9 @@ use regie_rules::page::Search;
 use regie_rules::plans::PlanKind;
 use regie_rules::requests::{NewRequest, Request, RequestSort, RequestStatus};
 
-/// Inserts the request unless the same one (student, session, plan, date) is already known.
-/// Returns the new id, or `None` when it was already there: re-importing changes nothing.
-pub async fn insert_if_new(conn: &mut Conn, r: &NewRequest, student_id: i64) -> Result<Option<i64>> {
-    let row: Option<(i64,)> = on!(conn, |c| {
-        sqlx::query_as(
-        "INSERT INTO requests (student_id, academic_year, school, programme, session, year_of_study, situation, plan,
-            amount_cents, amount_source, requested_on, extra_eu, certificate, first_year_here, contract_signed,
-            exchange_agreement, apprentice)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
-         ON CONFLICT (student_id, session, plan, requested_on) DO NOTHING
-         RETURNING id",
-    )
-    .bind(student_id)
-    .bind(r.academic_year.to_string())
-    .bind(r.school.code())
-    .bind(&r.programme)
-    .bind(r.session.as_str())
-    .bind(r.year_of_study as i64)
-    .bind(r.situation.code())
-    .bind(r.plan.code())
-    .bind(r.amount.cents())
-    .bind(if r.amount_from_file { "file" } else { "grid" })
-    .bind(r.requested_on)
-    .bind(r.extra_eu)
-    .bind(r.certificate)
-    .bind(r.first_year_here)
-    .bind(r.contract_signed)
-    .bind(r.exchange_agreement.as_ref().map(regie_rules::requests::Agreement::stored))
-    .bind(r.apprentice)
-    .fetch_optional(c).await
-    })?;
-    Ok(row.map(|(id,)| id))
-}
-
 /// Inserts requests (each with its student's id) in multi-row statements, skipping those already
-/// there (same student, session, plan and date); returns how many were new.
+/// there (same student, session, plan and date: re-importing changes nothing); returns how many
+/// were new.
 pub async fn insert_many_if_new(conn: &mut Conn, requests: &[(&NewRequest, i64)]) -> Result<usize> {
     let mut created = 0;
     // 17 values a row: SQLite takes 32,766 per statement.
