@@ -8,6 +8,7 @@
 
 pub use regie_rules::{fees, money, page, plans};
 
+pub mod backups;
 pub mod bank;
 pub mod card;
 pub mod demo;

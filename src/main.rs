@@ -80,6 +80,14 @@ fn page_text<T>(what: &str, p: &regie::page::Page<T>, row: impl Fn(&T) -> String
 enum Command {
     /// Create (or migrate) the database.
     Init,
+    /// Write a checked copy of the database file: the day's backup in `backups/` beside it (the
+    /// last 14 days and a month's latest for 12 months are kept), or FILE.
+    Backup {
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
+    /// Put a backup in place of the database file (the current one is kept aside, renamed).
+    Restore { file: PathBuf },
     /// Fill an empty database with a deterministic demo year.
     Demo {
         #[arg(long, default_value_t = 500)]
@@ -690,6 +698,28 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let store = open(&cli.db).await?;
             let status = regie::app_status(&store, &user).await?;
             emit(json, &status, |s| format!("base prête: {}", s.db_path))
+        }
+        Command::Backup { out } => {
+            let store = open(&cli.db).await?;
+            let b = regie::backups::write(&store, out.as_deref(), chrono::Local::now().date_naive()).await?;
+            emit(json, &b, |b| format!("sauvegarde {} ({} octets, intègre)", b.path, b.bytes))
+        }
+        Command::Restore { file } => {
+            let db = cli.db.clone().unwrap_or_else(regie::store::default_db_path);
+            if matches!(regie::store::Location::of(&db), regie::store::Location::Server(_)) {
+                anyhow::bail!("la base du bureau est sur le serveur PostgreSQL : elle se restaure sur le serveur");
+            }
+            let restored = regie::backups::restore(&db, &file).await?;
+            // Opened once: an older backup's schema is brought up to date now, not by surprise.
+            open(&Some(db)).await?.close().await;
+            emit(json, &restored, |r| {
+                format!(
+                    "{} restaurée depuis {}{}",
+                    r.database,
+                    r.from,
+                    r.set_aside.as_ref().map(|a| format!(" ; l'ancienne est gardée sous {a}")).unwrap_or_default()
+                )
+            })
         }
         Command::Demo { students, seed, today, years } => {
             let store = open(&cli.db).await?;

@@ -43,6 +43,7 @@ macro_rules! coded {
 }
 pub(crate) use coded;
 
+pub mod backups;
 pub mod bank;
 pub mod card;
 pub mod dunning;

@@ -518,6 +518,14 @@ fn main() {
     let path = db_path();
     let opened = tauri::async_runtime::block_on(async {
         let store = Store::open(&path).await?;
+        // The day's backup, beside the window (a large file takes seconds); a failed one (a
+        // full disk) is said and does not keep the office from working.
+        let for_backup = store.clone();
+        tauri::async_runtime::spawn(async move {
+            if let Err(e) = regie::backups::on_start(&for_backup, today()).await {
+                eprintln!("Régie: sauvegarde du jour impossible: {e}");
+            }
+        });
         let user = regie::users::current(&store).await?.map(|u| u.name);
         Ok::<_, regie::Error>((store, user))
     });

@@ -17,6 +17,7 @@ mod code;
 pub use code::Code;
 
 pub mod audit;
+pub mod backup;
 pub mod bank;
 pub mod card;
 pub mod dunning;
@@ -292,7 +293,7 @@ impl Store {
                     .pragma("cache_size", "-65536")
                     .pragma("temp_store", "memory");
                 let pool = SqlitePoolOptions::new().max_connections(4).connect_with(options).await?;
-                sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
+                upgrade(&pool, path).await?;
                 Pool::Sqlite(pool)
             }
             Location::Server(url) => {
@@ -484,6 +485,50 @@ pub(crate) async fn advance_ids(conn: &mut Conn, table: &'static str) -> Result<
 }
 
 /// Whether every migration this build knows is applied on the server.
+/// The schema versions this build knows, oldest first.
+pub fn known_versions() -> Vec<i64> {
+    sqlx::migrate!("./migrations/sqlite").iter().map(|m| m.version).collect()
+}
+
+/// Brings the file's schema to this build's: refused, untouched, when a newer Régie wrote it;
+/// when an older one did, a checked copy goes to `backups/` first (the upgrade cannot be undone).
+async fn upgrade(pool: &SqlitePool, path: &Path) -> Result<()> {
+    let migrator = sqlx::migrate!("./migrations/sqlite");
+    let applied = backup::applied(pool).await?;
+    let known: Vec<i64> = migrator.iter().map(|m| m.version).collect();
+    if let Some(newer) = applied.iter().find(|v| !known.contains(v)) {
+        return Err(Error::Invalid(format!(
+            "{} a été écrite par une version plus récente de Régie (schéma {newer}, celle-ci connaît jusqu'au {}) : \
+             installez la dernière version de Régie pour l'ouvrir",
+            path.display(),
+            known.last().copied().unwrap_or(0)
+        )));
+    }
+    if let Some(&from) = applied.last().filter(|_| known.iter().any(|v| !applied.contains(v))) {
+        let dir = backups_dir(path);
+        std::fs::create_dir_all(&dir).map_err(|source| Error::Io { path: dir.display().to_string(), source })?;
+        let to = dir.join(regie_rules::backups::before_upgrade_name(chrono::Local::now().date_naive(), from));
+        if !to.exists() {
+            backup::vacuum_into(pool, &to).await?;
+            let copy = backup::inspect(&to).await?;
+            if copy.integrity != "ok" {
+                return Err(Error::Invalid(format!(
+                    "la sauvegarde avant mise à jour {} n'est pas intègre ({}) : mise à jour abandonnée",
+                    to.display(),
+                    copy.integrity
+                )));
+            }
+        }
+    }
+    migrator.run(pool).await?;
+    Ok(())
+}
+
+/// Where a database file's backups go: `backups/` beside it.
+pub fn backups_dir(db: &Path) -> PathBuf {
+    db.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new(".")).join("backups")
+}
+
 async fn migrated(pool: &PgPool, migrator: &sqlx::migrate::Migrator) -> Result<bool> {
     let (exists,): (bool,) =
         sqlx::query_as("SELECT to_regclass('_sqlx_migrations') IS NOT NULL").fetch_one(pool).await?;

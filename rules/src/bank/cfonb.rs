@@ -15,13 +15,18 @@ use crate::sheet::SheetError;
 const RECORD: usize = 120;
 
 /// Whether the bytes look like a CFONB 120 statement: records of 120 characters (line breaks
-/// aside) opening with an old-balance record.
+/// aside) opening with an old-balance record (bank code, decimals and date in their places),
+/// the next one a movement, a complement or the new balance. A spreadsheet whose first cell is a
+/// number is not taken for one.
 pub fn looks_like(bytes: &[u8]) -> bool {
     let head: Vec<u8> = bytes.iter().copied().filter(|b| !matches!(b, b'\r' | b'\n')).take(RECORD * 2).collect();
-    head.len() >= RECORD
+    let digits = |from: usize, to: usize| head[from - 1..to].iter().all(u8::is_ascii_digit);
+    head.len() >= RECORD + 2
         && head.starts_with(b"01")
-        && head[2..7].iter().all(u8::is_ascii_digit)
-        && (head.len() < RECORD + 2 || head[RECORD..RECORD + 2].iter().all(u8::is_ascii_digit))
+        && digits(3, 7)
+        && digits(20, 20)
+        && digits(35, 40)
+        && [&b"04"[..], b"05", b"07"].contains(&&head[RECORD..RECORD + 2])
 }
 
 /// Reads every movement of the file, each with its complements: the bank's label, then the
@@ -258,6 +263,8 @@ mod tests {
         assert!(e.message.contains("sans opération"), "{e}");
         let junk: Vec<u8> = (0..1200u32).map(|i| (i * 7 % 256) as u8).collect();
         assert!(!looks_like(&junk));
+        let numbers = format!("{}\n", ["0123456789;Durand;Léa;206,00"; 10].join("\n"));
+        assert!(!looks_like(numbers.as_bytes()), "a CSV whose first cell is a number");
         assert!(parse(&junk, "junk").is_err());
     }
 }
