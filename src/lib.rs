@@ -43,6 +43,11 @@ pub struct AppStatus {
     pub role: Option<users::Role>,
     /// The offline session this database is, when it is one (a laptop away from the office).
     pub session: Option<session::SessionInfo>,
+    /// The database file's latest backup in `backups/` beside it (`None`: none yet, or the
+    /// office server, which keeps its own).
+    pub last_backup: Option<backups::LastBackup>,
+    /// On the office's PostgreSQL server rather than a file of this desk.
+    pub on_server: bool,
 }
 
 pub async fn app_status(store: &Store, user: &str) -> Result<AppStatus> {
@@ -62,6 +67,11 @@ pub async fn app_status(store: &Store, user: &str) -> Result<AppStatus> {
         requests: store::requests::count(&mut conn).await?,
         role,
         user,
+        last_backup: store
+            .path()
+            .and_then(backups::latest)
+            .map(|(date, path)| backups::LastBackup { date, path: path.display().to_string() }),
+        on_server: store.path().is_none(),
     })
 }
 

@@ -100,6 +100,13 @@ fn prune(dir: &Path, today: NaiveDate) -> Result<Vec<String>> {
     Ok(removed)
 }
 
+/// The latest backup, as Paramètres shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct LastBackup {
+    pub date: NaiveDate,
+    pub path: String,
+}
+
 /// The last backup in the file's `backups/` folder, by its day.
 pub fn latest(db: &Path) -> Option<(NaiveDate, PathBuf)> {
     let dir = store::backups_dir(db);

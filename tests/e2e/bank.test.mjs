@@ -97,6 +97,15 @@ test('import a statement, accept a suggestion with the keyboard, see the payment
   assert.ok(camtSummary.includes('1 nouvelle(s)'), camtSummary);
   await app.screenshot('bank-camt.png');
 
+  // Paramètres shows the day's backup, written as the app started.
+  await key(s, 'g');
+  await key(s, 'p');
+  const today = new Date();
+  const frToday = `${String(today.getDate()).padStart(2, '0')}/${String(today.getMonth() + 1).padStart(2, '0')}/${today.getFullYear()}`;
+  const backup = await s.waitForText('[data-testid="last-backup"]', (t) => t.includes('Dernière sauvegarde'));
+  assert.ok(backup.includes(`le ${frToday}`) && backup.includes('backups/regie-'), backup);
+  await app.screenshot('settings-backup.png');
+
   // The payment is in the student's account.
   await key(s, 'g');
   await key(s, 'c');

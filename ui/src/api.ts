@@ -62,6 +62,8 @@ export const AppStatus = z.object({
   user: z.string(),
   role: z.enum(['accountant', 'finance_manager']).nullable(),
   session: SessionInfo.nullable(),
+  last_backup: z.object({ date: isoDate, path: z.string() }).nullable(),
+  on_server: z.boolean(),
 });
 export type AppStatus = z.infer<typeof AppStatus>;
 
