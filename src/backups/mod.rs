@@ -151,13 +151,12 @@ pub async fn restore(db: &Path, from: &Path) -> Result<Restored> {
         let _ = backup::checkpoint(db).await;
         let stamp = chrono::Local::now().format("%Y%m%d-%H%M%S");
         // Two restores in one second (putting back the file just set aside) keep both.
-        let aside = (1..)
-            .map(|k| match k {
-                1 => PathBuf::from(format!("{}.avant-restauration-{stamp}", db.display())),
-                k => PathBuf::from(format!("{}.avant-restauration-{stamp}-{k}", db.display())),
-            })
-            .find(|p| !p.exists())
-            .expect("a free name");
+        let mut aside = PathBuf::from(format!("{}.avant-restauration-{stamp}", db.display()));
+        let mut k = 1;
+        while aside.exists() {
+            k += 1;
+            aside = PathBuf::from(format!("{}.avant-restauration-{stamp}-{k}", db.display()));
+        }
         std::fs::rename(db, &aside).map_err(|e| io(db, e))?;
         // The journal goes with its file: SQLite finds it by the file's name.
         for suffix in ["-wal", "-shm"] {

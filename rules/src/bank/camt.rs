@@ -69,10 +69,10 @@ pub fn parse(bytes: &[u8], file: &str) -> Result<Vec<ParsedLine>, SheetError> {
             let details: Vec<Node> =
                 children(entry, "NtryDtls").flat_map(|d| children(d, "TxDtls").collect::<Vec<_>>()).collect();
             // A batch that details each transaction's amount becomes one line per transaction.
-            let split = details.len() > 1 && details.iter().all(|t| tx_amount(*t).is_some());
-            if split {
-                for tx in &details {
-                    let part = tx_amount(*tx).expect("checked above").map_err(|m| e("TxDtls/Amt", m))?;
+            let parts: Option<Vec<Result<Money, String>>> = details.iter().map(|t| tx_amount(*t)).collect();
+            if let Some(parts) = parts.filter(|p| p.len() > 1) {
+                for (tx, part) in details.iter().zip(parts) {
+                    let part = part.map_err(|m| e("TxDtls/Amt", m))?;
                     let amount = if credit { part } else { -part };
                     out.push(ParsedLine {
                         row: rank,
