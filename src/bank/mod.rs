@@ -20,7 +20,7 @@ use crate::sheets::SheetError;
 use crate::store::{self, Store, audit};
 use crate::{Error, Result};
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct ImportSummary {
     pub file: String,
     pub rows: usize,
@@ -84,17 +84,11 @@ fn bank_file(
     if format == StatementFormat::Sheet {
         return Ok(None);
     }
+    // One byte past the limit is enough for the parser to refuse the file by its size.
     f.take(camt::MAX_BYTES as u64 + 1).read_to_end(&mut bytes).map_err(unreadable)?;
     let lines = match format {
-        StatementFormat::Camt053 => camt::parse(&bytes, &name),
-        _ if bytes.len() > camt::MAX_BYTES => Err(SheetError {
-            file: name.clone(),
-            sheet: None,
-            row: None,
-            column: None,
-            message: format!("plus de {} Mo", camt::MAX_BYTES >> 20),
-        }),
-        _ => cfonb::parse(&bytes, &name),
+        StatementFormat::Cfonb120 => cfonb::parse(&bytes, &name),
+        _ => camt::parse(&bytes, &name),
     };
     Ok(Some((format, lines)))
 }
@@ -303,17 +297,7 @@ fn decide(
     progress: &(dyn Fn(Progress) + Send + Sync),
 ) -> Decisions {
     let total = lines.len();
-    let mut summary = ImportSummary {
-        file: String::new(),
-        rows: total,
-        new: 0,
-        already_known: 0,
-        auto_matched: 0,
-        to_review: 0,
-        unmatched: 0,
-        remittances: 0,
-        format: StatementFormat::Sheet,
-    };
+    let mut summary = ImportSummary::default();
     let mut out = Vec::new();
     for (k, (line, print)) in lines.iter().zip(prints).enumerate() {
         if k % 1000 == 0 {

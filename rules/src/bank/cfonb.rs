@@ -40,6 +40,10 @@ pub fn parse(bytes: &[u8], file: &str) -> Result<Vec<ParsedLine>, SheetError> {
         column: Some(field.to_string()),
         message,
     };
+    if bytes.len() > super::camt::MAX_BYTES {
+        let message = format!("fichier de plus de {} Mo", super::camt::MAX_BYTES >> 20);
+        return Err(SheetError { file: file.to_string(), sheet: None, row: None, column: None, message });
+    }
     // Latin-1: every byte is the character of the same number.
     let text: Vec<char> = bytes.iter().filter(|b| !matches!(b, b'\r' | b'\n')).map(|&b| char::from(b)).collect();
     if !text.len().is_multiple_of(RECORD) {

@@ -8,8 +8,9 @@ pub mod table;
 
 /// What a statement was read from: a spreadsheet (CSV, xlsx, xls, ods) through its columns, or
 /// one of the banks' own formats, found from the file's content.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
 pub enum StatementFormat {
+    #[default]
     #[serde(rename = "tableur")]
     Sheet,
     #[serde(rename = "CAMT.053")]
