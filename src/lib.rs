@@ -48,6 +48,9 @@ pub struct AppStatus {
     pub last_backup: Option<backups::LastBackup>,
     /// On the office's PostgreSQL server rather than a file of this desk.
     pub on_server: bool,
+    /// The profiles of this file, for the sign-in screen to offer (none on the office server,
+    /// where each person signs in with their own login).
+    pub profiles: Vec<users::User>,
 }
 
 pub async fn app_status(store: &Store, user: &str) -> Result<AppStatus> {
@@ -72,6 +75,7 @@ pub async fn app_status(store: &Store, user: &str) -> Result<AppStatus> {
             .and_then(backups::latest)
             .map(|(date, path)| backups::LastBackup { date, path: path.display().to_string() }),
         on_server: store.path().is_none(),
+        profiles: if store.path().is_some() { store::users::list(&mut conn).await? } else { Vec::new() },
     })
 }
 

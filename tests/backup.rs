@@ -173,3 +173,49 @@ async fn an_older_database_is_backed_up_before_its_schema_is_upgraded() {
     regie::Store::open(&db).await.unwrap().close().await;
     assert_eq!(std::fs::read_dir(dir.join("backups")).unwrap().count(), 1);
 }
+
+/// Paramètres' restore: a backup of `backups/` named by the window, by a finance manager only,
+/// confirmed by the desk going on with the restored file (audited); a refusal leaves the desk on
+/// its own file, usable.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_listed_backup_is_restored_in_place_by_a_finance_manager_and_the_desk_goes_on() {
+    let (store, _dir) = common::approved("backup-listed", &[LEA_DURAND, PAUL_DURAND]).await;
+    if on_server() {
+        assert!(backups::list(&store).is_empty(), "the office server lists no file backups");
+        let (_, refused) = backups::restore_listed(store, "regie-2026-12-04.sqlite", "claire").await;
+        assert!(refused.unwrap_err().to_string().contains("serveur"));
+        return;
+    }
+    regie::users::sign_in(&store, "Claire").await.unwrap();
+    regie::users::sign_in(&store, "Paul").await.unwrap();
+    let written = backups::write(&store, None, d(2026, 12, 3)).await.unwrap();
+    let name = Path::new(&written.path).file_name().unwrap().to_string_lossy().into_owned();
+    let listed = backups::list(&store);
+    assert_eq!(listed.iter().map(|b| (b.name.as_str(), b.date)).collect::<Vec<_>>(), [(name.as_str(), d(2026, 12, 3))]);
+    let position = |s: regie::Store| async move {
+        serde_json::to_value(regie::ledger::account_position(&s, "25000002").await.unwrap()).unwrap()
+    };
+    let paul_then = position(store.clone()).await;
+    common::pay(&store, "25000002", d(2025, 9, 11), Money::from_cents(20_600), PaymentMethod::Card).await;
+
+    // Refused while the file stays open and usable: an accountant, a name that is no listed
+    // backup (a path from the window above all).
+    for (who, what, why) in [
+        ("Paul", name.as_str(), "responsable financier"),
+        ("Claire", "../regie.sqlite", "introuvable"),
+        ("Claire", "regie-2026-12-02.sqlite", "introuvable"),
+    ] {
+        let (desk, refused) = backups::restore_listed(store.clone(), what, who).await;
+        assert!(refused.unwrap_err().to_string().contains(why), "{who} {what}");
+        assert_ne!(position(desk).await, paul_then, "still usable, unchanged");
+    }
+
+    let (desk, restored) = backups::restore_listed(store, &name, "Claire").await;
+    let restored = restored.unwrap();
+    assert!(Path::new(restored.set_aside.as_deref().unwrap()).is_file());
+    assert_eq!(position(desk.clone()).await, paul_then, "back to the backup");
+    let mut c = desk.read().await.unwrap();
+    let log = regie::store::audit::list(&mut c, Some("database")).await.unwrap();
+    let last = log.iter().find(|e| e.action == "backup.restore").expect("the restore is audited");
+    assert_eq!(last.actor, "Claire");
+}

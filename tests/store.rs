@@ -185,3 +185,35 @@ async fn concurrent_approvals_of_one_request_give_one_decision() {
     let (decisions,): (i64,) = common::one(&s, "SELECT COUNT(*) FROM audit_log WHERE action = 'request.approve'").await;
     assert_eq!((invoices, decisions), (1, 1));
 }
+
+#[tokio::test]
+async fn a_registrations_preview_counts_what_the_import_will_do_lists_every_bad_row_and_writes_nothing() {
+    let dir = temp_dir("reg-preview");
+    let s = regie::Store::open(&common::db_at(&dir, "r")).await.unwrap();
+    let file = dir.join("inscriptions.csv");
+    let mut rows = registration_rows();
+    let good = rows.len();
+    rows[1][3] = "pas-un-mail";
+    rows[3][8] = "12";
+    write_csv_1252(&file, &rows);
+    let p = regie::requests::import::preview_file(&s, &file).await.unwrap();
+    assert_eq!((p.rows, p.sample.len()), (good, good - 2));
+    let at: Vec<_> = p.errors.iter().map(|e| (e.row, e.column.as_deref())).collect();
+    assert_eq!(at, [(Some(3), Some("Email")), (Some(5), Some("Echéancier"))], "{:?}", p.errors);
+    assert!(regie::requests::import::import_file(&s, &file, "claire").await.is_err(), "a bad row refuses the file");
+    let (students,): (i64,) = common::one(&s, "SELECT COUNT(*) FROM students").await;
+    assert_eq!(students, 0, "neither the preview nor the refused import wrote anything");
+
+    // Fixed, the preview gives the counts the import then gives; a second preview of the same
+    // file after the import sees everything known.
+    write_csv_1252(&file, &registration_rows());
+    let p = regie::requests::import::preview_file(&s, &file).await.unwrap();
+    assert!(p.errors.is_empty());
+    let done = regie::requests::import::import_file(&s, &file, "claire").await.unwrap();
+    let mut would = p.would.clone();
+    would.ignored_columns = done.ignored_columns.clone();
+    assert_eq!(would, done);
+    assert!(done.students_created > 0 && done.requests_created == good);
+    let again = regie::requests::import::preview_file(&s, &file).await.unwrap();
+    assert_eq!((again.would.requests_created, again.would.students_created, again.would.unchanged), (0, 0, good));
+}

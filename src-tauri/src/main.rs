@@ -76,6 +76,34 @@ async fn sign_in(desk: State<'_, Desk>, name: String) -> Reply<User> {
     Ok(user)
 }
 
+/// Back to the sign-in screen, to act under another profile of this file (the next start still
+/// opens under the last one signed in).
+#[tauri::command]
+async fn sign_out(desk: State<'_, Desk>) -> Reply<AppStatus> {
+    *desk.user.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = None;
+    regie::app_status(&desk.store(), "").await.map_err(Into::into)
+}
+
+#[tauri::command]
+async fn backups_list(desk: State<'_, Desk>) -> Reply<Vec<regie::backups::Listed>> {
+    Ok(regie::backups::list(&desk.store()))
+}
+
+#[tauri::command]
+async fn backup_now(desk: State<'_, Desk>) -> Reply<regie::backups::Backup> {
+    regie::backups::write(&desk.store(), None, today()).await.map_err(Into::into)
+}
+
+/// Puts a backup of `backups/` (named, never a path) in place of the file; the desk goes on with
+/// the store the core hands back, the restored file or its own.
+#[tauri::command]
+async fn backup_restore(desk: State<'_, Desk>, name: String) -> Reply<regie::backups::Restored> {
+    let actor = desk.actor()?;
+    let (store, restored) = regie::backups::restore_listed(desk.store(), &name, &actor).await;
+    *desk.store.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = store;
+    restored.map_err(Into::into)
+}
+
 /// The start screen's "office server": signs in to it with the person's own login; from then on
 /// every screen reads and writes the server, as that login.
 #[tauri::command]
@@ -313,6 +341,19 @@ async fn requests_export(desk: State<'_, Desk>, format: String) -> Reply<Exporte
     regie::requests::export::write_export(&desk.store(), &format).await.map_err(Into::into)
 }
 
+/// The portal's registrations, as the window sent them: what the import would do, every bad row.
+#[tauri::command]
+async fn registrations_preview(desk: State<'_, Desk>, token: u64) -> Reply<regie::requests::import::Preview> {
+    regie::requests::import::preview_uploaded(&desk.store(), &desk.uploads, token).await.map_err(Into::into)
+}
+
+#[tauri::command]
+async fn registrations_import(desk: State<'_, Desk>, token: u64) -> Reply<regie::requests::import::ImportSummary> {
+    regie::requests::import::import_uploaded(&desk.store(), &desk.uploads, token, &desk.actor()?)
+        .await
+        .map_err(Into::into)
+}
+
 #[tauri::command]
 async fn statement_preview(desk: State<'_, Desk>, token: u64) -> Reply<Preview> {
     regie::bank::preview_uploaded(&desk.uploads, token).map_err(Into::into)
@@ -547,6 +588,10 @@ fn main() {
         .invoke_handler(tauri::generate_handler![
             app_status,
             sign_in,
+            sign_out,
+            backups_list,
+            backup_now,
+            backup_restore,
             connect_server,
             watch_changes,
             load_demo,
@@ -566,6 +611,8 @@ fn main() {
             requests_auto_review,
             requests_export,
             file_upload,
+            registrations_preview,
+            registrations_import,
             statement_preview,
             statement_import,
             statement_profiles,

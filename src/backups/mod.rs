@@ -120,6 +120,105 @@ pub fn latest(db: &Path) -> Option<(NaiveDate, PathBuf)> {
         .max()
 }
 
+/// A backup in the file's `backups/` folder, as Paramètres lists it: the window names it by its
+/// file name only, never by a path.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Listed {
+    pub name: String,
+    pub date: NaiveDate,
+    pub bytes: u64,
+}
+
+/// The backups beside the file, newest first (the office server: none, it keeps its own).
+pub fn list(store: &Store) -> Vec<Listed> {
+    let Some(db) = store.path() else { return Vec::new() };
+    let Ok(entries) = std::fs::read_dir(store::backups_dir(db)) else { return Vec::new() };
+    let mut out: Vec<Listed> = entries
+        .filter_map(|e| e.ok())
+        .filter_map(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let date = date_of(&name)?;
+            let meta = e.metadata().ok().filter(std::fs::Metadata::is_file)?;
+            Some(Listed { name, date, bytes: meta.len() })
+        })
+        .collect();
+    out.sort_by(|a, b| (b.date, &b.name).cmp(&(a.date, &a.name)));
+    out
+}
+
+/// Puts the backup named `name` (one of `list`) in place of the open file, from the window.
+/// Everything that can refuse is checked while the file stays open: the actor's right (a restore
+/// takes out of the base whatever was done since), the name, the backup's integrity and version.
+/// Then `store` is closed for the copy and the restored file opened (an older backup's schema
+/// brought up to date), with the restore in its audit log. Returns the store the desk goes on with:
+/// the restored one, or on a failure its own file opened again (the closed `store` only if even
+/// that fails, for the error to be shown).
+pub async fn restore_listed(store: Store, name: &str, actor: &str) -> (Store, Result<Restored>) {
+    let db = match checked_for_restore(&store, name, actor).await {
+        Ok(db) => db,
+        Err(e) => return (store, Err(e)),
+    };
+    let from = store::backups_dir(&db).join(name);
+    store.clone().close().await;
+    let restored = match restore(&db, &from).await {
+        Ok(r) => r,
+        Err(e) => {
+            return match Store::open(&db).await {
+                Ok(reopened) => (reopened, Err(e)),
+                Err(_) => (store, Err(e)),
+            };
+        }
+    };
+    let reopened = match Store::open(&db).await {
+        Ok(s) => s,
+        Err(e) => return (store, Err(e)),
+    };
+    let audited = audit_restore(&reopened, &restored, actor).await;
+    (reopened, audited.map(|()| restored))
+}
+
+/// The database file, once the restore of `name` is known to be allowed and possible.
+async fn checked_for_restore(store: &Store, name: &str, actor: &str) -> Result<PathBuf> {
+    let db = file_of(store)?.to_path_buf();
+    crate::users::require(&mut *store.read().await?, actor, crate::users::Restricted::Restore).await?;
+    if !list(store).iter().any(|b| b.name == name) {
+        return Err(Error::Invalid(format!(
+            "sauvegarde « {name} » introuvable dans {} : rechargez la liste",
+            store::backups_dir(&db).display()
+        )));
+    }
+    let from = store::backups_dir(&db).join(name);
+    let checked = backup::inspect(&from).await?;
+    if checked.integrity != "ok" {
+        return Err(Error::Invalid(format!(
+            "{name} n'est pas intègre ({}) : choisissez une autre sauvegarde",
+            checked.integrity
+        )));
+    }
+    let known = store::known_versions();
+    if checked.versions.iter().any(|v| !known.contains(v)) {
+        return Err(Error::Invalid(format!(
+            "{name} vient d'une version plus récente de Régie : installez la dernière version pour la restaurer"
+        )));
+    }
+    Ok(db)
+}
+
+async fn audit_restore(store: &Store, restored: &Restored, actor: &str) -> Result<()> {
+    let mut tx = store.begin().await?;
+    store::audit::record(
+        &mut tx,
+        actor,
+        "backup.restore",
+        "database",
+        &restored.database,
+        None,
+        serde_json::json!({"from": restored.from, "set_aside": restored.set_aside, "schema": restored.schema}),
+    )
+    .await?;
+    tx.commit().await
+}
+
 /// A restore done: where the file that was current now lies.
 #[derive(Debug, Clone, Serialize)]
 pub struct Restored {

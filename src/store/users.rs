@@ -13,6 +13,13 @@ pub async fn by_name(conn: &mut Conn, name: &str) -> Result<Option<User>> {
     Ok(row.map(|(name, Code(role))| User { name, role }))
 }
 
+/// Every profile of this database, by name.
+pub async fn list(conn: &mut Conn) -> Result<Vec<User>> {
+    let rows: Vec<(String, Code<Role>)> =
+        on!(conn, |c| sqlx::query_as("SELECT name, role FROM users ORDER BY name").fetch_all(c).await)?;
+    Ok(rows.into_iter().map(|(name, Code(role))| User { name, role }).collect())
+}
+
 pub async fn role_of(conn: &mut Conn, name: &str) -> Result<Option<Role>> {
     let row: Option<(Code<Role>,)> =
         on!(conn, |c| sqlx::query_as("SELECT role FROM users WHERE name = $1").bind(name).fetch_optional(c).await)?;

@@ -64,6 +64,7 @@ export const AppStatus = z.object({
   session: SessionInfo.nullable(),
   last_backup: z.object({ date: isoDate, path: z.string() }).nullable(),
   on_server: z.boolean(),
+  profiles: z.array(z.object({ name: z.string(), role: z.enum(['accountant', 'finance_manager']) })),
 });
 export type AppStatus = z.infer<typeof AppStatus>;
 
@@ -523,6 +524,40 @@ export const Written = z.object({ file: z.string(), bytes: z.number() });
 export const Progress = z.object({ phase: z.string(), done: z.number(), total: z.number() });
 export type Progress = z.infer<typeof Progress>;
 
+/** What importing the portal's registrations creates. */
+const RegistrationsSummary = z.object({
+  rows: z.number(),
+  students_created: z.number(),
+  requests_created: z.number(),
+  unchanged: z.number(),
+  ignored_columns: z.array(z.string()),
+});
+export type RegistrationsSummary = z.infer<typeof RegistrationsSummary>;
+
+/** What the import would do, with its first rows and every bad row (row and column). */
+const RegistrationsPreview = z.object({
+  file: z.string(),
+  rows: z.number(),
+  sample: z.array(
+    z.object({
+      student_number: z.string(),
+      last_name: z.string(),
+      first_name: z.string(),
+      school: z.string(),
+      session: z.string(),
+      year_of_study: z.number(),
+      situation: z.string(),
+      plan: z.enum(['one', 'three', 'six', 'transfer']),
+      amount: money,
+      requested_on: isoDate,
+    }),
+  ),
+  errors: z.array(z.object({ row: z.number().nullable(), column: z.string().nullable(), message: z.string() })),
+  more_errors: z.boolean(),
+  would: RegistrationsSummary,
+});
+export type RegistrationsPreview = z.infer<typeof RegistrationsPreview>;
+
 export const api = {
   appStatus: () => call('app_status', AppStatus),
   watchChanges: (onChange: () => void) => {
@@ -543,6 +578,11 @@ export const api = {
   setFee: (entry: { academic_year: string; school: string; programme: string; situation: string; amount: string }, reason: string) =>
     call('fee_set', z.array(FeeRow), { entry, reason }),
   requests: (query: RequestQuery) => call('requests_list', RequestPage, { query }),
+  signOut: () => call('sign_out', AppStatus),
+  backups: () => call('backups_list', z.array(z.object({ name: z.string(), date: isoDate, bytes: z.number() }))),
+  backupNow: () => call('backup_now', z.object({ path: z.string(), bytes: z.number(), integrity: z.string(), removed: z.array(z.string()) })),
+  backupRestore: (name: string) =>
+    call('backup_restore', z.object({ database: z.string(), from: z.string(), set_aside: z.string().nullable(), schema: z.number() }), { name }),
   signIn: (name: string) => call('sign_in', z.object({ name: z.string(), role: z.enum(['accountant', 'finance_manager']) }), { name }),
   requestDetail: (id: number) => call('request_detail', RequestDetail, { id }),
   approve: (ids: number[], overrideReason: string | null = null) => call('requests_approve', z.array(InBatch), { ids, overrideReason }),
@@ -557,6 +597,8 @@ export const api = {
    *  import then name it by (never a JSON array of numbers). */
   upload: async (file: File) =>
     call('file_upload', z.number(), new Uint8Array(await file.arrayBuffer()), { 'x-file-name': encodeURIComponent(file.name) }),
+  registrationsPreview: (token: number) => call('registrations_preview', RegistrationsPreview, { token }),
+  registrationsImport: (token: number) => call('registrations_import', RegistrationsSummary, { token }),
   statementPreview: (token: number) => call('statement_preview', Preview, { token }),
   statementImport: (
     token: number,

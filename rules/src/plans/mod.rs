@@ -114,7 +114,7 @@ impl fmt::Display for Rounding {
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PlanError {
-    #[error("échéancier inconnu « {0} » (one, three, six, transfer)")]
+    #[error("échéancier inconnu « {0} » : attendu 1, 3, 6 ou virement (one, three, six, transfer)")]
     UnknownPlan(String),
     #[error("arrondi inconnu « {0} » (exact, portal)")]
     UnknownRounding(String),

@@ -92,8 +92,28 @@ pub fn unknown_headers(sheet: &Sheet) -> Vec<String> {
         .collect()
 }
 
-/// Reads and validates the whole file against the fee grid, without touching the database.
+/// Reads and validates the whole file against the fee grid, without touching the database: the
+/// first bad cell refuses the file.
 pub fn parse(sheet: &Sheet, grid: &FeeGrid) -> std::result::Result<Vec<Registration>, SheetError> {
+    let (regs, errors) = parse_rows(sheet, grid, 1)?;
+    match errors.into_iter().next() {
+        Some(first) => Err(first),
+        None => Ok(regs),
+    }
+}
+
+/// The most bad rows a preview lists: enough to fix a file in one go, bounded for a file that is
+/// wrong everywhere (the wrong export, a shifted column).
+pub const MAX_ROW_ERRORS: usize = 200;
+
+/// Reads every row: the valid ones, and each bad row's first bad cell (up to `max_errors`, after
+/// which reading stops), so that a preview shows everything to fix at once. A header without a
+/// required column is the file's error, not a row's.
+pub fn parse_rows(
+    sheet: &Sheet,
+    grid: &FeeGrid,
+    max_errors: usize,
+) -> std::result::Result<(Vec<Registration>, Vec<SheetError>), SheetError> {
     let header_index = sheet.rows.iter().position(|r| r.iter().any(|c| !c.is_empty())).ok_or_else(|| SheetError {
         file: sheet.file.clone(),
         sheet: sheet.sheet.clone(),
@@ -116,13 +136,22 @@ pub fn parse(sheet: &Sheet, grid: &FeeGrid) -> std::result::Result<Vec<Registrat
         }
     }
     let mut out = Vec::new();
+    let mut errors = Vec::new();
     for (ri, row) in sheet.rows.iter().enumerate().skip(header_index + 1) {
         if row.iter().all(Cell::is_empty) {
             continue;
         }
-        out.push(parse_row(sheet, grid, ri, row, &at)?);
+        match parse_row(sheet, grid, ri, row, &at) {
+            Ok(reg) => out.push(reg),
+            Err(e) => {
+                errors.push(e);
+                if errors.len() >= max_errors {
+                    break;
+                }
+            }
+        }
     }
-    Ok(out)
+    Ok((out, errors))
 }
 
 fn parse_row(
@@ -286,6 +315,23 @@ mod tests {
         let e = parse(&s, &FeeGrid::shipped()).unwrap_err();
         assert_eq!((e.row, e.column.as_deref()), (Some(3), Some("Montant")));
         assert!(e.to_string().starts_with("inscriptions.csv, ligne 3, colonne « Montant »"), "{e}");
+    }
+
+    #[test]
+    fn every_bad_row_is_listed_for_a_preview_and_the_first_refuses_the_file() {
+        let good = ["22001", "Durand", "Léa", "e@uca.fr", "ISIMA", "P2526_Y1_1A", "1", "01", "3", "05/09/2025", ""];
+        let mut no_mail = good;
+        no_mail[3] = "";
+        let mut bad_plan = good;
+        bad_plan[8] = "12";
+        let s = sheet(&[HEADER, &good, &no_mail, &good, &bad_plan]);
+        let (regs, errors) = parse_rows(&s, &FeeGrid::shipped(), MAX_ROW_ERRORS).unwrap();
+        assert_eq!(regs.len(), 2);
+        let at: Vec<_> = errors.iter().map(|e| (e.row, e.column.as_deref())).collect();
+        assert_eq!(at, [(Some(3), Some("Email")), (Some(5), Some("Echéancier"))]);
+        assert_eq!(parse(&s, &FeeGrid::shipped()).unwrap_err(), errors[0]);
+        let (_, capped) = parse_rows(&s, &FeeGrid::shipped(), 1).unwrap();
+        assert_eq!(capped.len(), 1);
     }
 
     #[test]

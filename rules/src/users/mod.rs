@@ -53,10 +53,12 @@ pub enum Restricted {
     ExemptionOutcome,
     RefundPaid,
     RoleChange,
+    /// Putting a backup in place of the database: every decision since leaves it.
+    Restore,
 }
 
 impl Restricted {
-    pub const ALL: [Restricted; 7] = [
+    pub const ALL: [Restricted; 8] = [
         Restricted::SchoolSettings,
         Restricted::FeeGrid,
         Restricted::BankSettings,
@@ -64,6 +66,7 @@ impl Restricted {
         Restricted::ExemptionOutcome,
         Restricted::RefundPaid,
         Restricted::RoleChange,
+        Restricted::Restore,
     ];
 
     /// Who may: the one table of rights.
@@ -75,7 +78,8 @@ impl Restricted {
             | Restricted::CreditNote
             | Restricted::ExemptionOutcome
             | Restricted::RefundPaid
-            | Restricted::RoleChange => role == Role::FinanceManager,
+            | Restricted::RoleChange
+            | Restricted::Restore => role == Role::FinanceManager,
         }
     }
 
@@ -88,6 +92,7 @@ impl Restricted {
             Restricted::ExemptionOutcome => "enregistrer les décisions de la commission et lui présenter un étudiant",
             Restricted::RefundPaid => "enregistrer le paiement d'un remboursement",
             Restricted::RoleChange => "attribuer un rôle",
+            Restricted::Restore => "restaurer une sauvegarde (ce qui a été fait depuis sort de la base)",
         }
     }
 }
