@@ -2,7 +2,6 @@
 //! private folder under a token until the action that reads it, and removed after.
 
 use std::collections::BTreeMap;
-use std::path::Path;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -101,10 +100,7 @@ pub struct Upload {
 
 impl Upload {
     pub fn new(name: &str, bytes: &[u8]) -> Result<Upload> {
-        let base = Path::new(name).file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        if base.is_empty() || base.starts_with('.') {
-            return Err(Error::Invalid(format!("nom de fichier invalide « {name} »")));
-        }
+        let base = portable_name(name).ok_or_else(|| Error::Invalid(format!("nom de fichier invalide « {name} »")))?;
         let dir = private_dir()?;
         let upload = Upload { path: dir.join(base), dir };
         let io = |e: std::io::Error| Error::Io { path: upload.path.display().to_string(), source: e };
@@ -115,6 +111,31 @@ impl Upload {
         std::io::Write::write_all(&mut file.open(&upload.path).map_err(io)?, bytes).map_err(io)?;
         Ok(upload)
     }
+}
+
+/// The last part of `name` as a file name every desktop system accepts: after a `/` or a `\`
+/// (a Windows path); what Windows refuses in a name (`<>:"|?*`, control characters) replaced by
+/// `_`, trailing dots and spaces dropped, a device's name (`CON`, `NUL`, `COM1`…) prefixed with
+/// `_`. `None` for nothing left, or a hidden or relative name (`.`, `..`, `.bashrc`).
+pub fn portable_name(name: &str) -> Option<String> {
+    let base = name.rsplit(['/', '\\']).next().unwrap_or(name);
+    let mut out: String =
+        base.chars().map(|c| if c.is_control() || "<>:\"|?*".contains(c) { '_' } else { c }).collect();
+    while out.ends_with(['.', ' ']) {
+        out.pop();
+    }
+    if out.trim().is_empty() || out.starts_with('.') {
+        return None;
+    }
+    let stem = out.split('.').next().unwrap_or("").trim_end().to_ascii_uppercase();
+    let device = matches!(stem.as_str(), "CON" | "PRN" | "AUX" | "NUL")
+        || ((stem.starts_with("COM") || stem.starts_with("LPT"))
+            && stem.len() == 4
+            && stem.as_bytes()[3].is_ascii_digit());
+    if device {
+        out.insert(0, '_');
+    }
+    Some(out)
 }
 
 /// A new directory only this user can enter, under a name no other local user can guess: another
@@ -153,6 +174,30 @@ impl Drop for Upload {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn names_from_any_system_become_names_every_system_accepts() {
+        for (sent, kept) in [
+            ("relevé.csv", Some("relevé.csv")),
+            (r"C:\Users\Claire\Documents\relevé octobre.xlsx", Some("relevé octobre.xlsx")),
+            (r"\\serveur\compta\releve.053", Some("releve.053")),
+            ("/home/claire/relevé.csv", Some("relevé.csv")),
+            ("relevé: octobre?.csv", Some("relevé_ octobre_.csv")),
+            ("export \"paybox\" <2026>|*.csv", Some("export _paybox_ _2026___.csv")),
+            ("inscriptions.csv. . ", Some("inscriptions.csv")),
+            ("CON.csv", Some("_CON.csv")),
+            ("com1", Some("_com1")),
+            ("Console.csv", Some("Console.csv")),
+            ("COM10.csv", Some("COM10.csv")),
+            ("tab\there.csv", Some("tab_here.csv")),
+            ("..", None),
+            (r"C:\Users\", None),
+            (".bashrc", None),
+            ("   ", None),
+        ] {
+            assert_eq!(portable_name(sent).as_deref(), kept, "{sent:?}");
+        }
+    }
 
     #[test]
     fn uploads_are_private_unpredictable_and_removed() {

@@ -48,8 +48,10 @@ function killGroup(child) {
 
 export class App {
   /** A fresh database; `prepare(db)` may fill it with the CLI before the window opens. With
-   *  `existing`, the window opens that database instead (another desk's view of a file). */
-  static async start(prepare, existing) {
+   *  `existing`, the window opens that database instead (another desk's view of a file). With
+   *  `installed`, that app binary starts as the desktop menu starts it: no argument, on its
+   *  default database under the throw-away home. */
+  static async start(prepare, existing, installed) {
     const db = existing ?? join(mkdtempSync(join(tmpdir(), 'regie-e2e-')), 'regie.sqlite');
     if (prepare) prepare(db);
     // 4500-4998 holds none of the ports fetch() refuses (5060, 5061, 6000, ...).
@@ -75,8 +77,12 @@ export class App {
           await new Promise((r) => setTimeout(r, 100));
         }
       }
-      const session = await Session.start(base, need('REGIE_DESKTOP'), ['--db', db]);
-      return new App(db, driver, session);
+      const session = installed
+        ? await Session.start(base, installed, [])
+        : await Session.start(base, need('REGIE_DESKTOP'), ['--db', db]);
+      const app = new App(db, driver, session);
+      app.home = home;
+      return app;
     } catch (e) {
       killGroup(driver);
       throw e;

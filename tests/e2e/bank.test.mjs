@@ -114,4 +114,23 @@ test('import a statement, accept a suggestion with the keyboard, see the payment
   await s.click(await s.find(`[data-testid="student-row"][data-key="${unclear.st.number}"] td`));
   const payments = await s.waitForText('[data-testid="table-payments"]', (t) => t.includes(`/DE ${unclear.st.last_name}`));
   assert.ok(squash(payments).includes(squash(french(unclear.next.left_to_pay))), payments);
+
+  // A match undone from the keyboard: the reason is asked in the page, not by a browser prompt;
+  // Échap first leaves everything as it was.
+  await key(s, 'g');
+  await key(s, 'b');
+  await s.click(await s.waitFor('[data-testid="count-matched"]'));
+  await s.type(await s.find('[data-testid="line-search"]'), `/DE ${unclear.st.last_name}`);
+  await s.waitForCount('[data-testid="line-row"]', 1);
+  await s.click(await s.find('[data-testid="line-row"] td'));
+  await key(s, 'u');
+  await s.waitFor('[data-testid="reason"]');
+  await key(s, '\uE00C');
+  assert.equal((await s.findAll('[data-testid="reason-dialog"]')).length, 0, 'Échap cancels');
+  await key(s, 'u');
+  await s.type(await s.waitFor('[data-testid="reason"]'), "virement d'un homonyme");
+  await s.click(await s.find('[data-testid="reason-ok"]'));
+  await s.waitForText('[data-testid="bank-notice"]', (t) => t.includes('contre-passation'));
+  const undone = cli(app.db, 'statements', 'lines').find((l) => l.label.includes(`/DE ${unclear.st.last_name}`) && l.status !== 'matched');
+  assert.ok(undone, 'the line is to reconcile again');
 });
