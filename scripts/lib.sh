@@ -37,6 +37,14 @@ build_ui() {
   npm --prefix "$ROOT/ui" run build --silent
 }
 
+# The end-to-end tests' WebDriver client (WebdriverIO), pinned by tests/e2e/package-lock.json.
+install_e2e_client() {
+  if [ ! -d "$ROOT/tests/e2e/node_modules" ] || [ "$ROOT/tests/e2e/package-lock.json" -nt "$ROOT/tests/e2e/node_modules/.package-lock.json" ]; then
+    step "tests/e2e: npm ci (WebdriverIO)"
+    npm --prefix "$ROOT/tests/e2e" ci --no-audit --no-fund --loglevel=error
+  fi
+}
+
 build_rust() {
   step "cargo build --workspace (target: $CARGO_TARGET_DIR)"
   (cd "$ROOT" && cargo build --workspace --locked)

@@ -94,16 +94,56 @@ impl Error {
     }
 }
 
-/// What crosses the process boundary (Tauri IPC, `--json` errors): `{code, message}`.
+impl Error {
+    /// What the person can do about it, in French: the window shows it under the message (which
+    /// says what happened, with the file, row and column when there is one).
+    pub fn hint(&self) -> &'static str {
+        match self {
+            Error::Money(_) => "Écrivez le montant en euros, par exemple 1 630,50.",
+            Error::Plan(_) => "Choisissez un échéancier : 1 fois, 3 fois, 6 fois ou virements.",
+            Error::Sheet(_) => {
+                "Corrigez la cellule indiquée dans le tableur, enregistrez le fichier, puis choisissez-le à nouveau : rien n'a été importé."
+            }
+            Error::StudentNotFound(_) => "Vérifiez le numéro, ou cherchez l'étudiant par son nom dans Comptes.",
+            Error::RequestNotFound(_) | Error::LineNotFound(_) => {
+                "La liste a changé depuis son affichage : rechargez l'écran et recommencez."
+            }
+            Error::NoFee { .. } => {
+                "Ajoutez le montant dans Paramètres, grille des droits (responsable financier), ou donnez-le dans le fichier (colonne « montant »)."
+            }
+            Error::Invalid(_) => "Corrigez ce qui est indiqué, puis recommencez : rien n'a été modifié.",
+            Error::MappingNeeded { .. } => "Indiquez quelle colonne du fichier est la date, le libellé et le montant.",
+            Error::InvoiceNotFound(_) => "Vérifiez le numéro de la facture (par exemple F2026-00001) dans Factures.",
+            Error::Conflict(_) => "Rien n'a été modifié ici : rechargez l'écran pour voir ce qui a été fait.",
+            Error::Forbidden(_) => "Demandez à un responsable financier de le faire, ou de vous en donner le rôle.",
+            Error::Render(_) => {
+                "Le document n'a pas été produit. Réessayez ; si cela se reproduit, transmettez ce message à l'équipe qui maintient Régie."
+            }
+            Error::Io { .. } => {
+                "Vérifiez que le fichier existe, qu'il n'est pas ouvert dans un autre logiciel, et que le dossier est accessible en écriture."
+            }
+            Error::Database(_) => {
+                "La base n'a pas répondu (occupée par un autre poste, serveur injoignable) : rien n'a été modifié ; réessayez dans un instant. Si cela persiste, fermez et rouvrez Régie."
+            }
+            Error::Migration(_) => {
+                "La base n'a pas pu être mise à jour : elle est restée telle quelle, et une copie est dans backups/. Installez la dernière version de Régie."
+            }
+        }
+    }
+}
+
+/// What crosses the process boundary (Tauri IPC, `--json` errors): `{code, message, hint}`.
 #[derive(Debug, Clone, Serialize)]
 pub struct ErrorPayload {
     pub code: &'static str,
     pub message: String,
+    /// What to do about it, in French.
+    pub hint: &'static str,
 }
 
 impl From<Error> for ErrorPayload {
     fn from(e: Error) -> Self {
-        ErrorPayload { code: e.code(), message: e.to_string() }
+        ErrorPayload { code: e.code(), hint: e.hint(), message: e.to_string() }
     }
 }
 

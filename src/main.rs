@@ -660,7 +660,11 @@ async fn main() -> ExitCode {
                 Ok(core) => ErrorPayload::from(core),
                 Err(e) => match e.downcast::<regie_rules::Error>() {
                     Ok(rule) => ErrorPayload::from(rule),
-                    Err(other) => ErrorPayload { code: "cli", message: format!("{other:#}") },
+                    Err(other) => ErrorPayload {
+                        code: "cli",
+                        message: format!("{other:#}"),
+                        hint: "Vérifiez la commande et ses arguments : regie --help.",
+                    },
                 },
             };
             // A closed stderr leaves only the exit status to tell the failure: no panic over it.
@@ -668,11 +672,34 @@ async fn main() -> ExitCode {
             let _ = if json {
                 writeln!(err, "{}", serde_json::json!({"error": payload}))
             } else {
-                writeln!(err, "erreur [{}]: {}", payload.code, payload.message)
+                writeln!(err, "erreur [{}]: {}\n  → {}", payload.code, payload.message, payload.hint)
             };
             ExitCode::FAILURE
         }
     }
+}
+
+/// A progress bar on stderr, drawn only when stderr is a terminal (never in a pipe, a log or
+/// `--json`'s consumer).
+fn progress_bar() -> indicatif::ProgressBar {
+    let bar = indicatif::ProgressBar::with_draw_target(Some(0), indicatif::ProgressDrawTarget::stderr());
+    if let Ok(style) = indicatif::ProgressStyle::with_template("{msg:>13} [{bar:40}] {pos}/{len}") {
+        bar.set_style(style.progress_chars("#>-"));
+    }
+    bar
+}
+
+/// An import's phase on its bar, in the office's words.
+fn show_phase(bar: &indicatif::ProgressBar, p: &regie::bank::Progress) {
+    bar.set_message(match p.phase {
+        "read" => "lecture",
+        "index" => "ce qui est dû",
+        "match" => "rapprochement",
+        "save" => "écriture",
+        _ => "terminé",
+    });
+    bar.set_length(p.total as u64);
+    bar.set_position(p.done as u64);
 }
 
 fn emit<T: Serialize>(json: bool, value: &T, human: impl FnOnce(&T) -> String) -> anyhow::Result<()> {
@@ -1013,7 +1040,10 @@ async fn statements(db: &Option<PathBuf>, command: StatementsCommand, user: &str
         StatementsCommand::Import { file, profile, map, save_profile } => {
             let mapping = map.map(|m| MappingSpec::parse(&m)?.resolve()).transpose()?;
             let columns = Columns::choose(profile.as_deref(), mapping, save_profile.as_deref());
-            let s = bank::import_file(&store, &file, columns, user).await?;
+            let bar = progress_bar();
+            let s = bank::import_file_with(&store, &file, columns, user, &|p| show_phase(&bar, &p)).await;
+            bar.finish_and_clear();
+            let s = s?;
             emit(json, &s, |s| {
                 format!(
                     "{} ({}): {} lignes, {} nouvelles, {} déjà connues ; {} rapprochées automatiquement, {} à examiner, {} sans correspondance",
@@ -1101,20 +1131,16 @@ async fn invoices(db: &Option<PathBuf>, command: InvoicesCommand, json: bool) ->
             })
         }
         InvoicesCommand::RenderAll { session, out, merged: false } => {
-            use std::io::IsTerminal;
-            let tty = std::io::stderr().is_terminal();
+            let bar = progress_bar();
+            bar.set_message("factures");
             let progress = |done: usize, total: usize| {
-                if tty {
-                    let width = 40;
-                    let filled = done * width / total.max(1);
-                    eprint!("\r[{}{}] {done}/{total}", "#".repeat(filled), " ".repeat(width - filled));
-                }
+                bar.set_length(total as u64);
+                bar.set_position(done as u64);
             };
-            let n = invoices::render_all(&store, &Typesetter::new(), session.as_deref(), &out, &progress, &|| false)
-                .await?;
-            if tty {
-                eprintln!();
-            }
+            let n =
+                invoices::render_all(&store, &Typesetter::new(), session.as_deref(), &out, &progress, &|| false).await;
+            bar.finish_and_clear();
+            let n = n?;
             emit(json, &serde_json::json!({"dir": out, "rendered": n}), |_| {
                 format!("{n} factures dans {}", out.display())
             })
@@ -1385,7 +1411,10 @@ async fn card(db: &Option<PathBuf>, command: CardCommand, user: &str, json: bool
                 },
                 (None, None) => card::Columns::Detect,
             };
-            let s = card::import_file(&store, &file, columns, user).await?;
+            let bar = progress_bar();
+            let s = card::import_file_with(&store, &file, columns, user, &|p| show_phase(&bar, &p)).await;
+            bar.finish_and_clear();
+            let s = s?;
             emit(json, &s, |s| {
                 format!(
                     "{}: {} transactions, {} nouvelles, {} déjà connues ; {} payées, {} refusées, {} remboursées, {} impayées, {} annulées, {} à attribuer",

@@ -44,8 +44,10 @@ fn plan_errors_are_classified_on_stderr() {
     assert!(out.stdout.is_empty());
     let err: Value = serde_json::from_str(out.stderr.trim()).unwrap();
     assert_eq!(err["error"]["code"], "invalid_plan");
+    assert!(err["error"]["hint"].as_str().is_some_and(|h| h.contains("Choisissez")), "what to do: {err}");
     let out = regie(&db, &["plan", "--amount", "1.630", "--plan", "one"]);
     assert!(!out.ok && out.stderr.contains("ambigu"), "{}", out.stderr);
+    assert!(out.stderr.contains("→ Écrivez le montant"), "the human form says what to do: {}", out.stderr);
 }
 
 #[test]

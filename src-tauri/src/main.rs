@@ -52,7 +52,8 @@ impl Desk {
     fn actor(&self) -> Result<String, ErrorPayload> {
         self.user.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone().ok_or(ErrorPayload {
             code: "not_signed_in",
-            message: "Indiquez votre nom avant de décider : il figure dans le journal.".into(),
+            message: "Vous n'êtes pas identifié : une décision est toujours signée.".into(),
+            hint: "Indiquez votre nom sur l'écran d'accueil (« changer d'utilisateur » en haut) : il figure dans le journal.",
         })
     }
 }

@@ -7,7 +7,7 @@ import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Session } from './webdriver.mjs';
+import { Session } from './driver.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 export const outDir = join(here, 'out');
@@ -31,11 +31,18 @@ export function french(amount) {
 }
 export const squash = (s) => s.replace(/[\s\u00a0\u202f]+/g, ' ').trim();
 
+/** A table row's text as a person reads it: the cells cut to their column's width (WebKit's
+ *  driver reads none of their text) by their title, which holds it whole. */
+export async function rowText(s, css) {
+  const text = await s.text(await s.find(css));
+  const clipped = await s.findAll(`${css} td.clip`);
+  const titles = await Promise.all(clipped.map((c) => s.attribute(c, 'title')));
+  return [text, ...titles].join(' | ');
+}
+
 /** Presses one key in the window, as a user would (WebDriver actions). */
 export async function key(s, k) {
-  await s.cmd('POST', '/actions', {
-    actions: [{ type: 'key', id: 'keyboard', actions: [{ type: 'keyDown', value: k }, { type: 'keyUp', value: k }] }],
-  });
+  await s.press(k);
 }
 
 function killGroup(child) {

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { App, cli, key } from './app.mjs';
+import { App, cli, key, rowText } from './app.mjs';
 
 let app;
 before(async () => {
@@ -50,7 +50,8 @@ test('a refused debit from the gateway export is reminded in Relances', async ()
   await s.click(await s.find('[data-testid="card-import"]'));
   const summary = await s.waitForText('[data-testid="card-summary"]', (t) => t.includes('1 nouvelle'));
   assert.ok(summary.includes('1 refusée'), summary);
-  const row = await s.waitForText('[data-testid="card-row"][data-key="E2E-0001"]', (t) => t.length > 0);
+  await s.waitForText('[data-testid="card-row"][data-key="E2E-0001"]', (t) => t.length > 0);
+  const row = await rowText(s, '[data-testid="card-row"][data-key="E2E-0001"]');
   assert.ok(row.includes('Refusée : provision insuffisante') && row.includes(target.st.number), row);
   await app.screenshot('cards.png');
 
@@ -58,7 +59,8 @@ test('a refused debit from the gateway export is reminded in Relances', async ()
   await key(s, 'g');
   await key(s, 'l');
   const key_ = `${target.line.invoice_number}-${target.n}`;
-  const line = await s.waitForText(`[data-testid="dunning-row"][data-key="${key_}"]`, (t) => t.length > 0);
+  await s.waitForText(`[data-testid="dunning-row"][data-key="${key_}"]`, (t) => t.length > 0);
+  const line = await rowText(s, `[data-testid="dunning-row"][data-key="${key_}"]`);
   assert.ok(line.includes('prélèvement refusé : provision insuffisante'), line);
   // As of a year ago nothing of this year was overdue; back to today, the refusal is there again.
   const setAsOf = (iso) =>

@@ -2,7 +2,8 @@
 // portal's registrations: a file with one bad row is refused with its row and column, the fixed
 // file is imported, and the requests wait in Demandes. Then Paramètres: a backup written, a
 // decision taken after it, the backup restored with a confirmation (the decision gone, the file
-// before it kept aside); and the sign-in screen offers the profiles of the file.
+// before it kept aside); the sign-in screen offers the profiles of the file; and an accountant's
+// restore is refused with what to do.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -98,4 +99,21 @@ test('the sign-in screen offers the profiles of the file', async () => {
   await s.click(profile);
   await s.waitForText('[data-testid="user"]', (t) => t.startsWith('Claire Comptable'));
   await s.waitForText('[data-testid="requests-count"]', (t) => t.startsWith('3 demande'));
+});
+
+test('an accountant may not restore: the window says why and what to do', async () => {
+  const s = app.s;
+  await s.click(await s.find('[data-testid="sign-out"]'));
+  await app.signIn('Paul Comptable');
+  await s.waitForText('[data-testid="user"]', (t) => t.includes('(comptable)'));
+  await s.click(await s.find('[data-testid="nav-parametres"]'));
+  await s.click(await s.waitFor('[data-testid="restore"]'));
+  await s.click(await s.waitFor('[data-testid="restore-yes"]'));
+  const error = await s.waitForText('[data-testid="error-message"]', (t) => t.length > 0);
+  assert.ok(error.startsWith("Paul Comptable n'est pas responsable financier"), error);
+  const hint = await s.text(await s.find('[data-testid="error-hint"]'));
+  assert.ok(hint.startsWith('Demandez à un responsable financier'), hint);
+  assert.equal(await s.attribute(await s.find('[data-testid="error"]'), 'role'), 'alert');
+  await app.screenshot('firstday-forbidden.png');
+  assert.equal(cli(app.db, 'requests', 'list', '--status', 'pending').length, 3, 'nothing restored');
 });

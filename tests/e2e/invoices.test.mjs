@@ -33,7 +33,7 @@ test('render an invoice and a statement to PDF files', async () => {
   await app.screenshot('invoices.png');
 
   // The account screen prints the statement.
-  await s.cmd('POST', '/url', { url: (await s.cmd('GET', '/url')).replace(/#.*$/, `#/comptes/${invoices[0].student_number}`) });
+  await s.go(`#/comptes/${invoices[0].student_number}`);
   await s.click(await s.waitFor('[data-testid="print-statement"]'));
   const printed = await s.waitForText('[data-testid="statement-file"]', (t) => t.includes('écrite dans'));
   const statement = printed.split('écrite dans ')[1].trim();

@@ -13,16 +13,19 @@ const refundStatus = z.enum(['to_pay', 'paid', 'cancelled']);
 const installmentStatus = z.enum(['scheduled', 'partly_paid', 'paid', 'overdue', 'refused', 'cancelled']);
 const finding = z.object({ code: z.string(), message: z.string(), severity: z.enum(['blocking', 'warning']) });
 
+/** A failure the core explained: what happened (`message`) and what to do (`hint`), in French;
+ *  `code` classifies it for the screens, never shown alone. */
 export class ApiError extends Error {
   constructor(
     readonly code: string,
     message: string,
+    readonly hint: string,
   ) {
     super(message);
   }
 }
 
-const errorPayload = z.object({ code: z.string(), message: z.string() });
+const errorPayload = z.object({ code: z.string(), message: z.string(), hint: z.string() });
 
 async function call<T>(
   command: string,
@@ -35,12 +38,16 @@ async function call<T>(
     raw = await invoke(command, args, headers ? { headers } : undefined);
   } catch (e) {
     const parsed = errorPayload.safeParse(e);
-    if (parsed.success) throw new ApiError(parsed.data.code, parsed.data.message);
-    throw new ApiError('ipc', `${command}: ${String(e)}`);
+    if (parsed.success) throw new ApiError(parsed.data.code, parsed.data.message, parsed.data.hint);
+    throw new ApiError('ipc', `L'application n'a pas pu exécuter « ${command} » (${String(e)}).`, 'Fermez et rouvrez Régie ; si cela se reproduit, transmettez ce message.');
   }
   const parsed = schema.safeParse(raw);
   if (!parsed.success) {
-    throw new ApiError('bad_response', `${command}: réponse inattendue (${parsed.error.issues[0]?.path.join('.')}: ${parsed.error.issues[0]?.message})`);
+    throw new ApiError(
+      'bad_response',
+      `Réponse inattendue de « ${command} » (${parsed.error.issues[0]?.path.join('.')} : ${parsed.error.issues[0]?.message}).`,
+      "L'écran et le cœur de Régie ne sont pas de la même version : réinstallez Régie, ou transmettez ce message.",
+    );
   }
   return parsed.data;
 }

@@ -3,7 +3,7 @@ import { ApiError, type AppStatus } from './api';
 
 export const ui = $state({
   route: location.hash || '#/comptes',
-  error: null as { code: string; message: string } | null,
+  error: null as { code: string; message: string; hint: string } | null,
   status: null as AppStatus | null,
   help: false,
   /// Counts the commits other desktops made on the office server: screens reload when it moves.
@@ -25,7 +25,10 @@ export async function attempt<T>(f: () => Promise<T>): Promise<T | undefined> {
     ui.error = null;
     return v;
   } catch (e) {
-    ui.error = e instanceof ApiError ? { code: e.code, message: e.message } : { code: 'ui', message: String(e) };
+    ui.error =
+      e instanceof ApiError
+        ? { code: e.code, message: e.message, hint: e.hint }
+        : { code: 'ui', message: `Erreur de l'écran : ${String(e)}`, hint: 'Rechargez l’écran (changez d’onglet et revenez) ; si cela se reproduit, transmettez ce message.' };
     return undefined;
   }
 }
