@@ -33,10 +33,13 @@ pub use store::Store;
 use serde::Serialize;
 
 /// What the window's header shows, and whether to offer the demo.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
+#[ts(export)]
 pub struct AppStatus {
     pub db_path: String,
+    #[ts(type = "number")]
     pub students: i64,
+    #[ts(type = "number")]
     pub requests: i64,
     pub user: String,
     /// The user's role, when signed in.

@@ -101,8 +101,10 @@ fn prune(dir: &Path, today: NaiveDate) -> Result<Vec<String>> {
 }
 
 /// The latest backup, as Paramètres shows it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
+#[ts(export)]
 pub struct LastBackup {
+    #[ts(type = "string")]
     pub date: NaiveDate,
     pub path: String,
 }

@@ -34,6 +34,8 @@ pub struct InvoiceItem {
 /// Where an invoice stands: credited in full, settled (nothing left on its installments), or open.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
+#[derive(ts_rs::TS)]
+#[ts(export)]
 pub enum InvoiceStatus {
     Open,
     Settled,

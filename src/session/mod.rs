@@ -26,13 +26,15 @@ pub struct CheckedOut {
 }
 
 /// The session a database is, when it is a session file: the window says so.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
+#[ts(export)]
 pub struct SessionInfo {
     pub name: String,
     pub office: String,
     pub checked_out_at: String,
     pub checked_out_by: String,
     /// Decisions taken on the file so far, that a check-in will replay.
+    #[ts(type = "number")]
     pub decisions: i64,
 }
 

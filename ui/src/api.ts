@@ -3,15 +3,45 @@
 
 import { Channel, invoke } from '@tauri-apps/api/core';
 import { z } from 'zod';
+import type { AppStatus as GeneratedAppStatus } from './bindings/AppStatus';
+import type { CardKind } from './bindings/CardKind';
+import type { CardOutcome } from './bindings/CardOutcome';
+import type { CardStatus } from './bindings/CardStatus';
+import type { DunningLevel } from './bindings/DunningLevel';
+import type { ExemptionOutcome } from './bindings/ExemptionOutcome';
+import type { InstallmentStatus } from './bindings/InstallmentStatus';
+import type { InvoiceStatus } from './bindings/InvoiceStatus';
+import type { LineStatus } from './bindings/LineStatus';
+import type { PaymentMethod } from './bindings/PaymentMethod';
+import type { PlanKind } from './bindings/PlanKind';
+import type { PositionKind } from './bindings/PositionKind';
+import type { RefundStatus } from './bindings/RefundStatus';
+import type { RequestStatus } from './bindings/RequestStatus';
+import type { Role } from './bindings/Role';
+import type { Rounding } from './bindings/Rounding';
+import type { School } from './bindings/School';
+import type { Severity } from './bindings/Severity';
+import type { StatementFormat } from './bindings/StatementFormat';
 
 const money = z.string().regex(/^-?\d+\.\d{2}$/, 'montant');
 const isoDate = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'date');
 const school = z.enum(['ISIMA', 'POLYTECH']);
+const role = z.enum(['accountant', 'finance_manager']);
+const severity = z.enum(['blocking', 'warning']);
+const paymentMethod = z.enum(['card', 'debit', 'transfer', 'other']);
+const positionKind = z.enum(['debtor', 'creditor', 'settled']);
+const rounding = z.enum(['exact', 'portal']);
+const statementFormat = z.enum(['tableur', 'CAMT.053', 'CFONB 120']);
+const lineStatus = z.enum(['matched', 'to_review', 'unmatched', 'debit']);
+const invoiceStatus = z.enum(['open', 'settled', 'credited']);
+const cardKind = z.enum(['debit', 'refund', 'chargeback']);
+const cardStatus = z.enum(['captured', 'refused', 'cancelled']);
+const exemptionOutcome = z.enum(['full', 'partial', 'refused']);
 const plan = z.enum(['one', 'three', 'six', 'transfer']);
 const status = z.enum(['pending', 'hold', 'approved', 'rejected']);
 const refundStatus = z.enum(['to_pay', 'paid', 'cancelled']);
 const installmentStatus = z.enum(['scheduled', 'partly_paid', 'paid', 'overdue', 'refused', 'cancelled']);
-const finding = z.object({ code: z.string(), message: z.string(), severity: z.enum(['blocking', 'warning']) });
+const finding = z.object({ code: z.string(), message: z.string(), severity });
 
 /** A failure the core explained: what happened (`message`) and what to do (`hint`), in French;
  *  `code` classifies it for the screens, never shown alone. */
@@ -67,11 +97,11 @@ export const AppStatus = z.object({
   students: z.number(),
   requests: z.number(),
   user: z.string(),
-  role: z.enum(['accountant', 'finance_manager']).nullable(),
+  role: role.nullable(),
   session: SessionInfo.nullable(),
   last_backup: z.object({ date: isoDate, path: z.string() }).nullable(),
   on_server: z.boolean(),
-  profiles: z.array(z.object({ name: z.string(), role: z.enum(['accountant', 'finance_manager']) })),
+  profiles: z.array(z.object({ name: z.string(), role })),
 });
 export type AppStatus = z.infer<typeof AppStatus>;
 
@@ -100,7 +130,7 @@ export const Position = z.object({
     z.object({ date: isoDate, number: z.string(), session: z.string(), settled_on: isoDate.nullable(), excl_vat: money, vat: money, incl_vat: money, credit_notes: money, settled: money, refunded: money }),
   ),
   payments: z.array(
-    z.object({ date: isoDate, reference: z.string(), method: z.enum(['card', 'debit', 'transfer', 'other']), amount: money, allocated: money, unpaid: money, unpaid_on: isoDate.nullable() }),
+    z.object({ date: isoDate, reference: z.string(), method: paymentMethod, amount: money, allocated: money, unpaid: money, unpaid_on: isoDate.nullable() }),
   ),
   credit_notes: z.array(z.object({ date: isoDate, number: z.string(), invoice_number: z.string(), amount: money, reason: z.string() })),
   refunds: z.array(z.object({ date: isoDate, amount: money, status: refundStatus })),
@@ -126,7 +156,7 @@ export const Position = z.object({
     invoices_excl_vat: money, invoices_vat: money, invoices_incl_vat: money, invoices_credit_notes: money, invoices_settled: money, invoices_refunded: money,
     payments_amount: money, payments_allocated: money, payments_unpaid: money, credit_notes: money, refunds: money,
   }),
-  summary: z.object({ debit: money, credit: money, balance: money, position: z.enum(['debtor', 'creditor', 'settled']) }),
+  summary: z.object({ debit: money, credit: money, balance: money, position: positionKind }),
 });
 export type Position = z.infer<typeof Position>;
 
@@ -178,7 +208,7 @@ export interface RequestQuery {
   offset: number;
   limit: number;
 }
-export type RequestStatus = z.infer<typeof status>;
+export type { RequestStatus };
 
 const plans_ = plan;
 export const Schedule = z.object({
@@ -191,7 +221,7 @@ export const RequestDetail = z.object({
   request: Request,
   email: z.string(),
   situation_label: z.string(),
-  rounding: z.enum(['exact', 'portal']),
+  rounding,
   six_threshold: money,
   schedule: Schedule.nullable(),
   schedule_error: z.string().nullable(),
@@ -222,7 +252,7 @@ export const SchoolSettings = z.object({
   school,
   name: z.string(),
   six_threshold: money,
-  rounding: z.enum(['exact', 'portal']),
+  rounding,
   debit_day: z.number(),
   deadline_month: z.number(),
   deadline_day: z.number(),
@@ -281,7 +311,7 @@ export const ImportSummary = z.object({
   auto_matched: z.number(),
   to_review: z.number(),
   unmatched: z.number(),
-  format: z.enum(['tableur', 'CAMT.053', 'CFONB 120']),
+  format: statementFormat,
 });
 export type ImportSummary = z.infer<typeof ImportSummary>;
 
@@ -292,7 +322,7 @@ export const Line = z.object({
   label: z.string(),
   amount: money,
   unassigned: money,
-  status: z.enum(['matched', 'to_review', 'unmatched', 'debit']),
+  status: lineStatus,
   student_number: z.string().nullable(),
   student_name: z.string().nullable(),
   score: z.number().nullable(),
@@ -357,7 +387,7 @@ export const Invoice = z.object({
   total: money,
   settled: money,
   credited: money,
-  status: z.enum(['open', 'settled', 'credited']),
+  status: invoiceStatus,
 });
 export type Invoice = z.infer<typeof Invoice>;
 export const InvoicePage = z.object({ total: z.number(), offset: z.number(), rows: z.array(Invoice), sessions: z.array(z.string()) });
@@ -409,8 +439,8 @@ export const CardTransaction = z.object({
   time: z.string().nullable(),
   order_ref: z.string(),
   amount: money,
-  kind: z.enum(['debit', 'refund', 'chargeback']),
-  status: z.enum(['captured', 'refused', 'cancelled']),
+  kind: cardKind,
+  status: cardStatus,
   response_code: z.string().nullable(),
   card_type: z.string().nullable(),
   remittance: z.string().nullable(),
@@ -497,7 +527,7 @@ export const Candidate = z.object({
   invoiced: money,
   paid: money,
   scheduled: money,
-  outcome: z.enum(['full', 'partial', 'refused']).nullable(),
+  outcome: exemptionOutcome.nullable(),
   exempted: money.nullable(),
   session: z.string().nullable(),
 });
@@ -554,7 +584,7 @@ const RegistrationsPreview = z.object({
       session: z.string(),
       year_of_study: z.number(),
       situation: z.string(),
-      plan: z.enum(['one', 'three', 'six', 'transfer']),
+      plan,
       amount: money,
       requested_on: isoDate,
     }),
@@ -590,7 +620,7 @@ export const api = {
   backupNow: () => call('backup_now', z.object({ path: z.string(), bytes: z.number(), integrity: z.string(), removed: z.array(z.string()) })),
   backupRestore: (name: string) =>
     call('backup_restore', z.object({ database: z.string(), from: z.string(), set_aside: z.string().nullable(), schema: z.number() }), { name }),
-  signIn: (name: string) => call('sign_in', z.object({ name: z.string(), role: z.enum(['accountant', 'finance_manager']) }), { name }),
+  signIn: (name: string) => call('sign_in', z.object({ name: z.string(), role }), { name }),
   requestDetail: (id: number) => call('request_detail', RequestDetail, { id }),
   approve: (ids: number[], overrideReason: string | null = null) => call('requests_approve', z.array(InBatch), { ids, overrideReason }),
   reject: (ids: number[], reason: string) => call('requests_reject', z.array(InBatch), { ids, reason }),
@@ -682,3 +712,31 @@ export const api = {
   statementHold: (lineId: number, reason: string) => call('statement_hold', z.null(), { lineId, reason }),
   saveSettings: (settings: SchoolSettings, reason: string) => call('settings_set', z.null(), { settings, reason }),
 };
+
+/** Compiles only when a schema accepts exactly what the Rust type can hold. The types in
+ *  ./bindings are generated from the Rust types by ts-rs (`cargo test` writes them; scripts/test
+ *  fails if they differ from the committed ones): a variant added or renamed in Rust breaks this
+ *  build until the schema follows, and the schemas go on checking every response at run time. */
+type Exactly<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+function exactly<A, B>(proof: Exactly<A, B>): void {
+  void proof;
+}
+exactly<z.infer<typeof school>, School>(true);
+exactly<z.infer<typeof plan>, PlanKind>(true);
+exactly<z.infer<typeof status>, RequestStatus>(true);
+exactly<z.infer<typeof refundStatus>, RefundStatus>(true);
+exactly<z.infer<typeof installmentStatus>, InstallmentStatus>(true);
+exactly<z.infer<typeof role>, Role>(true);
+exactly<z.infer<typeof severity>, Severity>(true);
+exactly<z.infer<typeof paymentMethod>, PaymentMethod>(true);
+exactly<z.infer<typeof positionKind>, PositionKind>(true);
+exactly<z.infer<typeof rounding>, Rounding>(true);
+exactly<z.infer<typeof statementFormat>, StatementFormat>(true);
+exactly<z.infer<typeof lineStatus>, LineStatus>(true);
+exactly<z.infer<typeof invoiceStatus>, InvoiceStatus>(true);
+exactly<z.infer<typeof cardKind>, CardKind>(true);
+exactly<z.infer<typeof cardStatus>, CardStatus>(true);
+exactly<z.infer<typeof cardOutcome>, CardOutcome>(true);
+exactly<z.infer<typeof exemptionOutcome>, ExemptionOutcome>(true);
+exactly<z.infer<typeof level>, DunningLevel>(true);
+exactly<z.infer<typeof AppStatus>, GeneratedAppStatus>(true);

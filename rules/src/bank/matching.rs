@@ -117,6 +117,8 @@ pub struct Suggestion {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[derive(ts_rs::TS)]
+#[ts(export)]
 pub enum LineStatus {
     Matched,
     ToReview,

@@ -8,7 +8,8 @@ pub mod table;
 
 /// What a statement was read from: a spreadsheet (CSV, xlsx, xls, ods) through its columns, or
 /// one of the banks' own formats, found from the file's content.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, ts_rs::TS)]
+#[ts(export)]
 pub enum StatementFormat {
     #[default]
     #[serde(rename = "tableur")]

@@ -177,6 +177,8 @@ pub fn detect(sheet: &Sheet) -> Result<Mapping, Error> {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[derive(ts_rs::TS)]
+#[ts(export, rename = "CardKind")]
 pub enum Kind {
     Debit,
     /// Money sent back to the card by the office (a double payment, an exemption).
@@ -187,6 +189,8 @@ pub enum Kind {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[derive(ts_rs::TS)]
+#[ts(export, rename = "CardStatus")]
 pub enum Status {
     /// "Télécollecté", "Remisé", "Capturé": the money moved.
     Captured,

@@ -16,6 +16,8 @@ use crate::{Error, Result};
 /// What Régie made of a transaction.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[derive(ts_rs::TS)]
+#[ts(export, rename = "CardOutcome")]
 pub enum Outcome {
     /// A captured debit, recorded as a card payment on its installment.
     Paid,

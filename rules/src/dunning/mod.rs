@@ -9,6 +9,8 @@ use crate::settings::SchoolSettings;
 /// How far the follow-up of an installment has gone.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
+#[derive(ts_rs::TS)]
+#[ts(export, rename = "DunningLevel")]
 pub enum Level {
     None,
     First,

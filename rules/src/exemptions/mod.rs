@@ -9,6 +9,8 @@ use crate::{Error, Result};
 /// What an outcome is, as stored and listed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[derive(ts_rs::TS)]
+#[ts(export, rename = "ExemptionOutcome")]
 pub enum OutcomeKind {
     Full,
     Partial,

@@ -26,6 +26,8 @@ pub struct Declaration<'a> {
 /// Whether a finding stops an approval. The seeds say which: "ne sera pas validée".
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
+#[derive(ts_rs::TS)]
+#[ts(export)]
 pub enum Severity {
     /// The request is not approved unless the accountant overrides it, with a reason.
     Blocking,

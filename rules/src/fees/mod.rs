@@ -14,6 +14,8 @@ use crate::{Error, Result};
 /// The two schools of the group. What differs between them is a setting, never a branch here.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "UPPERCASE")]
+#[derive(ts_rs::TS)]
+#[ts(export)]
 pub enum School {
     Isima,
     Polytech,

@@ -84,6 +84,8 @@ pub struct Student {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
+#[derive(ts_rs::TS)]
+#[ts(export)]
 pub enum PaymentMethod {
     Card,
     Debit,
@@ -148,6 +150,8 @@ crate::coded!(RefundStatus: ToPay, Paid, Cancelled);
 /// An installment as the schedule shows it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[derive(ts_rs::TS)]
+#[ts(export)]
 pub enum InstallmentStatus {
     Scheduled,
     PartlyPaid,
@@ -184,6 +188,8 @@ impl InstallmentStatus {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[derive(ts_rs::TS)]
+#[ts(export)]
 pub enum RefundStatus {
     ToPay,
     Paid,

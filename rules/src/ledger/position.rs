@@ -195,6 +195,8 @@ pub struct Totals {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
+#[derive(ts_rs::TS)]
+#[ts(export)]
 pub enum PositionKind {
     /// The student owes the school.
     Debtor,

@@ -13,6 +13,8 @@ use crate::money::Money;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
+#[derive(ts_rs::TS)]
+#[ts(export)]
 pub enum PlanKind {
     One,
     Three,
@@ -86,6 +88,8 @@ impl FromStr for PlanKind {
 /// `Portal` reproduces the portal's screen (amount x 0.3333, remainder on the last).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
+#[derive(ts_rs::TS)]
+#[ts(export)]
 pub enum Rounding {
     #[default]
     Exact,

@@ -10,6 +10,8 @@ use crate::{Error, Result};
 /// What a profile is in the office.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[derive(ts_rs::TS)]
+#[ts(export)]
 pub enum Role {
     Accountant,
     FinanceManager,
@@ -97,7 +99,8 @@ impl Restricted {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ts_rs::TS)]
+#[ts(export)]
 pub struct User {
     pub name: String,
     pub role: Role,
