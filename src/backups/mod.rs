@@ -12,7 +12,8 @@ use crate::store::{self, Location, Store, backup};
 use crate::{Error, Result};
 
 /// A backup written and checked.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
+#[ts(export)]
 pub struct Backup {
     pub path: String,
     pub bytes: u64,
@@ -124,7 +125,8 @@ pub fn latest(db: &Path) -> Option<(NaiveDate, PathBuf)> {
 
 /// A backup in the file's `backups/` folder, as Paramètres lists it: the window names it by its
 /// file name only, never by a path.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ts_rs::TS)]
+#[ts(export, rename = "ListedBackup")]
 pub struct Listed {
     pub name: String,
     pub date: NaiveDate,
@@ -222,7 +224,8 @@ async fn audit_restore(store: &Store, restored: &Restored, actor: &str) -> Resul
 }
 
 /// A restore done: where the file that was current now lies.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
+#[ts(export)]
 pub struct Restored {
     pub database: String,
     pub from: String,

@@ -14,7 +14,8 @@ use crate::sheets;
 use crate::store::{self, Conn, Store, audit};
 use crate::{Error, Result};
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, ts_rs::TS)]
+#[ts(export, rename = "RegistrationsSummary")]
 pub struct ImportSummary {
     pub rows: usize,
     pub students_created: usize,
@@ -54,23 +55,25 @@ pub async fn store_all(conn: &mut Conn, regs: &[Registration]) -> Result<ImportS
 }
 
 /// One valid row of a registration file, as the preview shows it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ts_rs::TS)]
+#[ts(export, rename = "RegistrationRow")]
 pub struct RowView {
     pub student_number: String,
     pub last_name: String,
     pub first_name: String,
-    pub school: String,
+    pub school: crate::fees::School,
     pub session: String,
     pub year_of_study: u8,
-    pub situation: String,
-    pub plan: String,
+    pub situation: crate::fees::Situation,
+    pub plan: crate::plans::PlanKind,
     pub amount: crate::money::Money,
     pub requested_on: chrono::NaiveDate,
 }
 
 /// A bad row of the file: where (row as the spreadsheet numbers it, column as its header writes
 /// it) and what is wrong.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ts_rs::TS)]
+#[ts(export, rename = "RegistrationError")]
 pub struct RowError {
     pub row: Option<usize>,
     pub column: Option<String>,
@@ -79,7 +82,8 @@ pub struct RowError {
 
 /// What importing a registration file would do, before anything is written: its first rows, every
 /// bad row (the import refuses the file while there is one), and what the valid rows would create.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ts_rs::TS)]
+#[ts(export, rename = "RegistrationsPreview")]
 pub struct Preview {
     pub file: String,
     /// Rows read, valid or not.
@@ -113,11 +117,11 @@ pub async fn preview_file(store: &Store, path: &Path) -> Result<Preview> {
             student_number: r.student.number.as_str().to_string(),
             last_name: r.student.last_name.clone(),
             first_name: r.student.first_name.clone(),
-            school: r.student.school.code().to_string(),
+            school: r.student.school,
             session: r.request.session.as_str().to_string(),
             year_of_study: r.request.year_of_study,
-            situation: r.request.situation.code().to_string(),
-            plan: r.request.plan.code().to_string(),
+            situation: r.request.situation,
+            plan: r.request.plan,
             amount: r.request.amount,
             requested_on: r.request.requested_on,
         })

@@ -4,6 +4,13 @@
 import { Channel, invoke } from '@tauri-apps/api/core';
 import { z } from 'zod';
 import type { AppStatus as GeneratedAppStatus } from './bindings/AppStatus';
+import type { Backup as GeneratedBackup } from './bindings/Backup';
+import type { Finding } from './bindings/Finding';
+import type { ListedBackup as GeneratedListedBackup } from './bindings/ListedBackup';
+import type { RegistrationsPreview as GeneratedRegistrationsPreview } from './bindings/RegistrationsPreview';
+import type { RegistrationsSummary as GeneratedRegistrationsSummary } from './bindings/RegistrationsSummary';
+import type { Request as GeneratedRequest } from './bindings/Request';
+import type { Restored as GeneratedRestored } from './bindings/Restored';
 import type { CardKind } from './bindings/CardKind';
 import type { CardOutcome } from './bindings/CardOutcome';
 import type { CardStatus } from './bindings/CardStatus';
@@ -561,6 +568,11 @@ export const Written = z.object({ file: z.string(), bytes: z.number() });
 export const Progress = z.object({ phase: z.string(), done: z.number(), total: z.number() });
 export type Progress = z.infer<typeof Progress>;
 
+/** Paramètres' backups: those of backups/, one written now, one restored. */
+const ListedBackup = z.object({ name: z.string(), date: isoDate, bytes: z.number() });
+const Backup = z.object({ path: z.string(), bytes: z.number(), integrity: z.string(), removed: z.array(z.string()) });
+const Restored = z.object({ database: z.string(), from: z.string(), set_aside: z.string().nullable(), schema: z.number() });
+
 /** What importing the portal's registrations creates. */
 const RegistrationsSummary = z.object({
   rows: z.number(),
@@ -580,7 +592,7 @@ const RegistrationsPreview = z.object({
       student_number: z.string(),
       last_name: z.string(),
       first_name: z.string(),
-      school: z.string(),
+      school,
       session: z.string(),
       year_of_study: z.number(),
       situation: z.string(),
@@ -616,10 +628,9 @@ export const api = {
     call('fee_set', z.array(FeeRow), { entry, reason }),
   requests: (query: RequestQuery) => call('requests_list', RequestPage, { query }),
   signOut: () => call('sign_out', AppStatus),
-  backups: () => call('backups_list', z.array(z.object({ name: z.string(), date: isoDate, bytes: z.number() }))),
-  backupNow: () => call('backup_now', z.object({ path: z.string(), bytes: z.number(), integrity: z.string(), removed: z.array(z.string()) })),
-  backupRestore: (name: string) =>
-    call('backup_restore', z.object({ database: z.string(), from: z.string(), set_aside: z.string().nullable(), schema: z.number() }), { name }),
+  backups: () => call('backups_list', z.array(ListedBackup)),
+  backupNow: () => call('backup_now', Backup),
+  backupRestore: (name: string) => call('backup_restore', Restored, { name }),
   signIn: (name: string) => call('sign_in', z.object({ name: z.string(), role }), { name }),
   requestDetail: (id: number) => call('request_detail', RequestDetail, { id }),
   approve: (ids: number[], overrideReason: string | null = null) => call('requests_approve', z.array(InBatch), { ids, overrideReason }),
@@ -740,3 +751,10 @@ exactly<z.infer<typeof cardOutcome>, CardOutcome>(true);
 exactly<z.infer<typeof exemptionOutcome>, ExemptionOutcome>(true);
 exactly<z.infer<typeof level>, DunningLevel>(true);
 exactly<z.infer<typeof AppStatus>, GeneratedAppStatus>(true);
+exactly<z.infer<typeof finding>, Finding>(true);
+exactly<z.infer<typeof Request>, GeneratedRequest>(true);
+exactly<z.infer<typeof RegistrationsPreview>, GeneratedRegistrationsPreview>(true);
+exactly<z.infer<typeof RegistrationsSummary>, GeneratedRegistrationsSummary>(true);
+exactly<z.infer<typeof ListedBackup>, GeneratedListedBackup>(true);
+exactly<z.infer<typeof Backup>, GeneratedBackup>(true);
+exactly<z.infer<typeof Restored>, GeneratedRestored>(true);

@@ -36,7 +36,8 @@ pub enum Severity {
 }
 
 /// One explained finding: a stable code for filters, a sentence for the accountant.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ts_rs::TS)]
+#[ts(export)]
 pub struct Finding {
     pub code: &'static str,
     pub message: String,

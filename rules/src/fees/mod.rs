@@ -51,7 +51,8 @@ impl FromStr for School {
 }
 
 /// A fee situation ("Frais d'inscription (type apprenant)"): one per student and year.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, ts_rs::TS)]
+#[ts(type = "string")]
 pub enum Situation {
     NonScholarship,
     Scholarship,

@@ -11,7 +11,8 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// An amount in euros. Invariant: at most two decimal places (whole cents). Amounts read from
 /// input (`new`, `parse`) are also below [`Money::LIMIT`] in absolute value.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, ts_rs::TS)]
+#[ts(type = "string")]
 pub struct Money(Decimal);
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

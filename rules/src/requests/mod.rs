@@ -165,7 +165,8 @@ pub struct Request {
 }
 
 /// A request with the findings of the checks, as the queue shows it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
+#[ts(export, rename = "Request")]
 pub struct RequestView {
     pub id: i64,
     pub student_number: String,
