@@ -105,7 +105,8 @@ pub fn given(field: &Option<String>) -> Option<&str> {
 }
 
 /// The rows of one window and how many the whole list holds.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ts_rs::TS)]
+#[ts(export)]
 pub struct Page<T> {
     pub total: i64,
     pub offset: i64,

@@ -366,7 +366,8 @@ fn decide(
 }
 
 /// A statement line as the reconciliation view and the CLI show it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
+#[ts(export, rename = "Line")]
 pub struct LineView {
     pub id: i64,
     pub date: NaiveDate,
@@ -434,7 +435,8 @@ pub async fn lines(store: &Store, status: Option<&str>) -> Result<Vec<LineView>>
 }
 
 /// One window of Banque's lines, with how many lines each status has (the filter's counts).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
+#[ts(export)]
 pub struct LinePage {
     #[serde(flatten)]
     pub page: Page<LineView>,

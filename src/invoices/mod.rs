@@ -19,7 +19,8 @@ use crate::store::{self, Store};
 use crate::{Error, Result};
 
 /// One line of the invoices list.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
+#[ts(export, rename = "Invoice")]
 pub struct InvoiceItem {
     pub number: String,
     pub date: chrono::NaiveDate,
@@ -91,7 +92,8 @@ pub struct InvoiceQuery {
 }
 
 /// One window of the invoices, the count of all the filter keeps, and the sessions to filter by.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
+#[ts(export)]
 pub struct InvoicePage {
     #[serde(flatten)]
     pub page: Page<InvoiceItem>,

@@ -491,7 +491,8 @@ pub async fn settle(
 }
 
 /// One line of the students list.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
+#[ts(export, rename = "StudentRow")]
 pub struct StudentListItem {
     pub number: String,
     pub last_name: String,
@@ -504,7 +505,8 @@ pub struct StudentListItem {
 }
 
 /// The students the window shows: a page of those matching, and how many match in all.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
+#[ts(export)]
 pub struct StudentPage {
     pub total: i64,
     pub offset: i64,

@@ -51,7 +51,8 @@ pub struct RequestQuery {
 }
 
 /// One window of the requests, the count of all the filter keeps, and the filters' choices.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
+#[ts(export)]
 pub struct RequestPage {
     #[serde(flatten)]
     pub page: Page<RequestView>,

@@ -3,6 +3,11 @@
 
 import { Channel, invoke } from '@tauri-apps/api/core';
 import { z } from 'zod';
+import type { AccountPosition } from './bindings/AccountPosition';
+import type { InvoicePage as GeneratedInvoicePage } from './bindings/InvoicePage';
+import type { LinePage as GeneratedLinePage } from './bindings/LinePage';
+import type { RequestPage as GeneratedRequestPage } from './bindings/RequestPage';
+import type { StudentPage as GeneratedStudentPage } from './bindings/StudentPage';
 import type { AppStatus as GeneratedAppStatus } from './bindings/AppStatus';
 import type { Backup as GeneratedBackup } from './bindings/Backup';
 import type { Finding } from './bindings/Finding';
@@ -335,6 +340,7 @@ export const Line = z.object({
   score: z.number().nullable(),
   reasons: z.array(z.string()),
   suggestions: z.array(Suggestion),
+  remittance: z.string().nullable(),
   checked_out: z.string().nullable(),
   held: z.string().nullable(),
 });
@@ -752,6 +758,11 @@ exactly<z.infer<typeof exemptionOutcome>, ExemptionOutcome>(true);
 exactly<z.infer<typeof level>, DunningLevel>(true);
 exactly<z.infer<typeof AppStatus>, GeneratedAppStatus>(true);
 exactly<z.infer<typeof finding>, Finding>(true);
+exactly<z.infer<typeof Position>, AccountPosition>(true);
+exactly<z.infer<typeof StudentPage>, GeneratedStudentPage>(true);
+exactly<z.infer<typeof RequestPage>, GeneratedRequestPage>(true);
+exactly<z.infer<typeof LinePage>, GeneratedLinePage>(true);
+exactly<z.infer<typeof InvoicePage>, GeneratedInvoicePage>(true);
 exactly<z.infer<typeof Request>, GeneratedRequest>(true);
 exactly<z.infer<typeof RegistrationsPreview>, GeneratedRegistrationsPreview>(true);
 exactly<z.infer<typeof RegistrationsSummary>, GeneratedRegistrationsSummary>(true);

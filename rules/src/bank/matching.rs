@@ -104,7 +104,8 @@ pub fn payees(
 }
 
 /// A ranked candidate for a line.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
+#[ts(export)]
 pub struct Suggestion {
     pub student_number: String,
     /// "DURAND Léa": the accountant recognises a name, not a number. Lines imported before it

@@ -15,7 +15,8 @@ use crate::plans::Schedule;
 use crate::{Error, Result};
 
 /// A student number as the portal gives it: 1 to 32 letters, digits, `-` or `_`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, ts_rs::TS)]
+#[ts(type = "string")]
 pub struct StudentNumber(String);
 
 impl StudentNumber {
@@ -71,7 +72,8 @@ impl NewStudent {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ts_rs::TS)]
+#[ts(export)]
 pub struct Student {
     #[serde(skip)]
     pub id: i64,

@@ -93,7 +93,8 @@ pub struct LedgerRows {
 
 // What the position shows.
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
+#[ts(export)]
 pub struct OrderLine {
     pub date: NaiveDate,
     pub number: String,
@@ -107,7 +108,8 @@ pub struct OrderLine {
     pub invoiced: Money,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
+#[ts(export)]
 pub struct InvoiceLine {
     pub date: NaiveDate,
     pub number: String,
@@ -125,7 +127,8 @@ pub struct InvoiceLine {
 /// A payment as the position lists it. One that came back (a chargeback, a rejected transfer)
 /// shows what came back as "unpaid" ("Impayé"); its reversal is not a line of its own. One
 /// matched to the wrong student and undone is not listed at all: it never was this account's.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
+#[ts(export)]
 pub struct PaymentLine {
     pub date: NaiveDate,
     pub reference: String,
@@ -136,7 +139,8 @@ pub struct PaymentLine {
     pub unpaid_on: Option<NaiveDate>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
+#[ts(export)]
 pub struct CreditNoteLine {
     pub date: NaiveDate,
     pub number: String,
@@ -145,7 +149,8 @@ pub struct CreditNoteLine {
     pub reason: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
+#[ts(export)]
 pub struct RefundLine {
     pub date: NaiveDate,
     pub amount: Money,
@@ -153,7 +158,8 @@ pub struct RefundLine {
 }
 
 /// One line of the installment schedule view, as the portal shows it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
+#[ts(export)]
 pub struct ScheduleLine {
     pub due_date: NaiveDate,
     pub amount: Money,
@@ -172,7 +178,8 @@ pub struct ScheduleLine {
 }
 
 /// The totals printed under each table.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, ts_rs::TS)]
+#[ts(export)]
 pub struct Totals {
     pub orders_excl_vat: Money,
     pub orders_vat: Money,
@@ -205,7 +212,8 @@ pub enum PositionKind {
     Settled,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ts_rs::TS)]
+#[ts(export)]
 pub struct Summary {
     pub debit: Money,
     pub credit: Money,
@@ -232,7 +240,8 @@ impl Summary {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
+#[ts(export)]
 pub struct AccountPosition {
     pub student: Student,
     pub orders: Vec<OrderLine>,
