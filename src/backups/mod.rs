@@ -275,7 +275,22 @@ pub async fn restore(db: &Path, from: &Path) -> Result<Restored> {
     };
     // Copied through SQLite, not as a file: a backup that still has its journal beside it (a
     // file set aside by an earlier restore) comes whole.
-    backup::copy_closed(from, db).await?;
+    if let Err(e) = backup::copy_closed(from, db).await {
+        // A restore that fails changes nothing: the file set aside goes back in place (what the
+        // copy left is removed first), so that reopening never finds an empty new base instead.
+        if let Some(aside) = &set_aside {
+            for suffix in ["", "-wal", "-shm"] {
+                let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
+            }
+            for suffix in ["", "-wal", "-shm"] {
+                let kept = PathBuf::from(format!("{aside}{suffix}"));
+                if kept.exists() {
+                    let _ = std::fs::rename(&kept, format!("{}{suffix}", db.display()));
+                }
+            }
+        }
+        return Err(e);
+    }
     Ok(Restored {
         database: db.display().to_string(),
         from: from.display().to_string(),
