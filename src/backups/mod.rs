@@ -158,13 +158,13 @@ pub fn list(store: &Store) -> Vec<Listed> {
 /// the restored one, or on a failure its own file opened again (the closed `store` only if even
 /// that fails, for the error to be shown).
 pub async fn restore_listed(store: Store, name: &str, actor: &str) -> (Store, Result<Restored>) {
-    let db = match checked_for_restore(&store, name, actor).await {
-        Ok(db) => db,
+    let (db, checked) = match checked_for_restore(&store, name, actor).await {
+        Ok(found) => found,
         Err(e) => return (store, Err(e)),
     };
     let from = store::backups_dir(&db).join(name);
     store.clone().close().await;
-    let restored = match restore(&db, &from).await {
+    let restored = match put_in_place(&db, &from, checked).await {
         Ok(r) => r,
         Err(e) => {
             return match Store::open(&db).await {
@@ -181,8 +181,9 @@ pub async fn restore_listed(store: Store, name: &str, actor: &str) -> (Store, Re
     (reopened, audited.map(|()| restored))
 }
 
-/// The database file, once the restore of `name` is known to be allowed and possible.
-async fn checked_for_restore(store: &Store, name: &str, actor: &str) -> Result<PathBuf> {
+/// The database file and the backup `name` checked, once its restore is known to be allowed and
+/// possible.
+async fn checked_for_restore(store: &Store, name: &str, actor: &str) -> Result<(PathBuf, backup::Inspected)> {
     let db = file_of(store)?.to_path_buf();
     crate::users::require(&mut *store.read().await?, actor, crate::users::Restricted::Restore).await?;
     if !list(store).iter().any(|b| b.name == name) {
@@ -191,21 +192,8 @@ async fn checked_for_restore(store: &Store, name: &str, actor: &str) -> Result<P
             store::backups_dir(&db).display()
         )));
     }
-    let from = store::backups_dir(&db).join(name);
-    let checked = backup::inspect(&from).await?;
-    if checked.integrity != "ok" {
-        return Err(Error::Invalid(format!(
-            "{name} n'est pas intègre ({}) : choisissez une autre sauvegarde",
-            checked.integrity
-        )));
-    }
-    let known = store::known_versions();
-    if checked.versions.iter().any(|v| !known.contains(v)) {
-        return Err(Error::Invalid(format!(
-            "{name} vient d'une version plus récente de Régie : installez la dernière version pour la restaurer"
-        )));
-    }
-    Ok(db)
+    let checked = restorable(&store::backups_dir(&db).join(name)).await?;
+    Ok((db, checked))
 }
 
 async fn audit_restore(store: &Store, restored: &Restored, actor: &str) -> Result<()> {
@@ -238,6 +226,13 @@ pub struct Restored {
 /// renamed `….avant-restauration-<moment>` (its journal folded in first), never deleted. The next opening
 /// brings an older backup's schema up to date (after its own backup).
 pub async fn restore(db: &Path, from: &Path) -> Result<Restored> {
+    let checked = restorable(from).await?;
+    put_in_place(db, from, checked).await
+}
+
+/// `from` as a backup that can be restored: a Régie database, intact, no newer than this build.
+/// Its integrity check reads the whole file: done once per restore.
+async fn restorable(from: &Path) -> Result<backup::Inspected> {
     let checked = backup::inspect(from).await?;
     if checked.integrity != "ok" {
         return Err(Error::Invalid(format!("{} n'est pas intègre : {}", from.display(), checked.integrity)));
@@ -249,6 +244,11 @@ pub async fn restore(db: &Path, from: &Path) -> Result<Restored> {
             from.display()
         )));
     }
+    Ok(checked)
+}
+
+/// Sets the current file aside and copies the checked backup `from` in its place.
+async fn put_in_place(db: &Path, from: &Path, checked: backup::Inspected) -> Result<Restored> {
     let io = |path: &Path, source| Error::Io { path: path.display().to_string(), source };
     let set_aside = if db.exists() {
         // Best effort: a file that cannot be opened is set aside as it is, journal and all.
