@@ -164,16 +164,38 @@ async fn the_pages_of_the_requests_are_the_filtered_list_with_its_findings() {
     assert!(!want.is_empty());
     assert_eq!(ids(&all_request_pages(&store, &q).await), want);
 
-    // A finding: computed by the rules over what the other filters keep.
-    let mut q = requests_query(0, 10);
-    q.finding = Some("six_at_or_below_threshold".into());
-    let want: Vec<i64> = every
-        .iter()
-        .filter(|r| r.findings.iter().any(|f| f.code == "six_at_or_below_threshold"))
-        .map(|r| r.id)
-        .collect();
-    assert!(!want.is_empty());
-    assert_eq!(ids(&all_request_pages(&store, &q).await), want);
+    // Each finding: found by the database from the codes it keeps, as the rules give them.
+    let with = |v: &[regie::requests::RequestView], code: &str| -> Vec<i64> {
+        v.iter().filter(|r| r.findings.iter().any(|f| f.code == code)).map(|r| r.id).collect()
+    };
+    let mut seen = 0;
+    for code in regie::requests::FINDING_CODES {
+        let mut q = requests_query(0, 10);
+        q.finding = Some(code.into());
+        let want = with(&every, code);
+        seen += usize::from(!want.is_empty());
+        assert_eq!(ids(&all_request_pages(&store, &q).await), want, "{code}");
+    }
+    assert!(seen >= 3, "the demo gives {seen} kinds of findings");
+    assert!(!with(&every, "six_at_or_below_threshold").is_empty());
+
+    // The codes follow the settings: a threshold moved puts other requests under it.
+    let six = |threshold: &str| {
+        let set = ["--user", "fanny", "settings", "set", "--school", "ISIMA", "--six-threshold", threshold];
+        assert!(common::regie(&db, &[&set[..], &["--reason", "note de service", "--json"]].concat()).ok);
+    };
+    assert!(common::regie(&db, &["users", "set-role", "fanny", "--role", "finance_manager"]).ok);
+    let mut under = Vec::new();
+    for threshold in ["5000", "1000"] {
+        six(threshold);
+        let now = regie::requests::list(&store, None).await.unwrap();
+        let mut q = requests_query(0, 10);
+        q.finding = Some("six_at_or_below_threshold".into());
+        under.push(ids(&all_request_pages(&store, &q).await));
+        assert_eq!(under.last().unwrap(), &with(&now, "six_at_or_below_threshold"), "{threshold}");
+    }
+    assert!(under[0].len() > under[1].len(), "more requests at or below 5000 than 1000: {under:?}");
+    assert_eq!(regie::requests::index_findings(&store).await.unwrap(), 0, "nothing to compute again");
 
     // A search by name or number, whatever its case.
     let one = &every[5];
@@ -223,6 +245,18 @@ async fn the_pages_of_the_invoices_are_the_filtered_list_with_their_totals() {
     let db = common::db_at(&dir, "office");
     assert!(common::regie(&db, &["demo", "--students", "300", "--years", "2", "--today", "23/11/2026", "--json"]).ok);
     let store = Store::open(&db).await.unwrap();
+    // One invoice credited in full, so that every state is there.
+    let unpaid = regie::invoices::list(&store, None)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|i| i.status == regie::invoices::InvoiceStatus::Open && i.settled.is_zero())
+        .expect("an invoice nothing was paid of");
+    let amount = unpaid.total.to_string();
+    let credit = ["credit-notes", "issue", &unpaid.number, "--amount", &amount, "--reason", "départ", "--json"];
+    assert!(common::regie(&db, &["users", "set-role", "test-comptable", "--role", "finance_manager"]).ok);
+    let issued = common::regie(&db, &credit);
+    assert!(issued.ok, "{}", issued.stderr);
     let every = regie::invoices::list(&store, None).await.unwrap();
     let numbers = |v: &[regie::invoices::InvoiceItem]| v.iter().map(|i| i.number.clone()).collect::<Vec<_>>();
     let query = |offset, limit| regie::invoices::InvoiceQuery {
@@ -257,6 +291,20 @@ async fn the_pages_of_the_invoices_are_the_filtered_list_with_their_totals() {
         .collect();
     assert!(!want.is_empty());
     assert_eq!(numbers(&pages(q).await), want);
+
+    // Each state alone, found and counted by the database: the rule's verdict on every invoice.
+    for (code, status) in [
+        ("open", regie::invoices::InvoiceStatus::Open),
+        ("settled", regie::invoices::InvoiceStatus::Settled),
+        ("credited", regie::invoices::InvoiceStatus::Credited),
+    ] {
+        let want: Vec<String> = every.iter().filter(|i| i.status == status).map(|i| i.number.clone()).collect();
+        assert!(!want.is_empty(), "the demo has {code} invoices");
+        let mut q = query(0, 40);
+        q.status = Some(code.into());
+        assert_eq!(numbers(&pages(q.clone()).await), want, "{code}");
+        assert_eq!(regie::invoices::page(&store, &q).await.unwrap().page.total, want.len() as i64, "{code}");
+    }
 
     // Dates, and a search by student number.
     let mut q = query(0, 1000);

@@ -100,9 +100,8 @@ pub struct InvoicePage {
     pub sessions: Vec<String>,
 }
 
-/// A window of the invoices the query keeps: the database filters, searches, sorts, counts and
-/// cuts the window, and totals only the window's invoices, except when the list is filtered by
-/// status (what an invoice's totals say): then it totals every invoice the other filters keep.
+/// A window of the invoices the query keeps: the database filters (by state too), searches,
+/// sorts, counts and cuts the window, and totals only the window's invoices.
 pub async fn page(store: &Store, q: &InvoiceQuery) -> Result<InvoicePage> {
     let window = q.page.window()?;
     let day = |v: &Option<String>, what: &str| {
@@ -126,24 +125,18 @@ pub async fn page(store: &Store, q: &InvoiceQuery) -> Result<InvoicePage> {
         from: day(&q.from, "de début")?,
         to: day(&q.to, "de fin")?,
         search: search.as_ref(),
-        // An open invoice has something left on an installment: the database keeps those only.
-        unsettled_only: status == Some(InvoiceStatus::Open),
+        state: status.map(|s| match s {
+            InvoiceStatus::Open => store::invoices::InvoiceState::Open,
+            InvoiceStatus::Settled => store::invoices::InvoiceState::Settled,
+            InvoiceStatus::Credited => store::invoices::InvoiceState::Credited,
+        }),
     };
     let sort: InvoiceSort = q.page.sort()?;
     let mut conn = store.read().await?;
-    let page = match status {
-        None => {
-            let total = store::invoices::count_matching(&mut conn, &filter).await?;
-            let rows =
-                store::invoices::window(&mut conn, &filter, sort, q.page.descending, window.offset(), window.limit())
-                    .await?;
-            Page { total, offset: window.offset(), rows: rows.into_iter().map(item).collect() }
-        }
-        Some(status) => {
-            let all = store::invoices::window(&mut conn, &filter, sort, q.page.descending, 0, i64::MAX).await?;
-            window.cut(all.into_iter().map(item).filter(|i| i.status == status).collect())
-        }
-    };
+    let total = store::invoices::count_matching(&mut conn, &filter).await?;
+    let rows =
+        store::invoices::window(&mut conn, &filter, sort, q.page.descending, window.offset(), window.limit()).await?;
+    let page = Page { total, offset: window.offset(), rows: rows.into_iter().map(item).collect() };
     let sessions = store::invoices::sessions(&mut conn).await?;
     Ok(InvoicePage { page, sessions })
 }

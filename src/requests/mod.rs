@@ -61,8 +61,9 @@ pub struct RequestPage {
 }
 
 /// A window of the requests the query keeps. The database filters, searches, sorts, counts and
-/// cuts the window; the findings are rules, computed for the window's requests only, except
-/// when the list is filtered by a finding: then for every request the other filters keep.
+/// cuts the window; the findings are rules, computed for the window's requests only. Filtered by
+/// a finding, the database reads the codes kept beside each request, brought up to date first
+/// (`index_findings`).
 pub async fn page(store: &Store, q: &RequestQuery) -> Result<RequestPage> {
     let window = q.page.window()?;
     let search = q.page.search();
@@ -72,6 +73,7 @@ pub async fn page(store: &Store, q: &RequestQuery) -> Result<RequestPage> {
         plan: given(&q.plan).map(|v| v.parse()).transpose()?,
         situation: given(&q.situation).map(|v| v.parse()).transpose()?,
         search: search.as_ref(),
+        finding: None,
     };
     let finding = given(&q.finding)
         .map(|code| {
@@ -83,35 +85,56 @@ pub async fn page(store: &Store, q: &RequestQuery) -> Result<RequestPage> {
         })
         .transpose()?;
     let sort: RequestSort = q.page.sort()?;
+    if finding.is_some() {
+        index_findings(store).await?;
+    }
+    let filter = store::requests::RequestFilter { finding, ..filter };
     let mut conn = store.read().await?;
     let grid = store::settings::fee_grid(&mut conn).await?;
     let settings = store::settings::school_settings(&mut conn).await?;
-    let page = match finding {
-        None => {
-            let total = store::requests::count_matching(&mut conn, &filter).await?;
-            let rows =
-                store::requests::window(&mut conn, &filter, sort, q.page.descending, window.offset(), window.limit())
-                    .await?;
-            let rows = rows.into_iter().map(|r| with_findings(r, &grid, &settings)).collect::<Result<Vec<_>>>()?;
-            Page { total, offset: window.offset(), rows }
-        }
-        Some(code) => {
-            let all = store::requests::window(&mut conn, &filter, sort, q.page.descending, 0, i64::MAX).await?;
-            let mut kept = Vec::new();
-            for r in all {
-                let v = with_findings(r, &grid, &settings)?;
-                if v.findings.iter().any(|f| f.code == code) {
-                    kept.push(v);
-                }
-            }
-            window.cut(kept)
-        }
-    };
+    let total = store::requests::count_matching(&mut conn, &filter).await?;
+    let rows =
+        store::requests::window(&mut conn, &filter, sort, q.page.descending, window.offset(), window.limit()).await?;
+    let rows = rows.into_iter().map(|r| with_findings(r, &grid, &settings)).collect::<Result<Vec<_>>>()?;
+    let page = Page { total, offset: window.offset(), rows };
     Ok(RequestPage {
         page,
         situations: Situation::ALL.iter().map(|s| s.code()).collect(),
         finding_codes: FINDING_CODES.to_vec(),
     })
+}
+
+/// Brings the finding codes kept beside the requests up to date: those of new or re-planned
+/// requests, or all of them when the fee grid, the settings or the rules have changed since they
+/// were computed (the stamp says). Nothing is written when they are. Not an action on money: no
+/// audit, and the rules stay the truth of what a request shows.
+pub async fn index_findings(store: &Store) -> Result<usize> {
+    {
+        let mut conn = store.read().await?;
+        let grid = store::settings::fee_grid(&mut conn).await?;
+        let settings = store::settings::school_settings(&mut conn).await?;
+        let fresh = store::requests::finding_index_stamp(&mut conn).await?.as_deref()
+            == Some(findings_stamp(&grid, &settings).as_str());
+        if fresh && !store::requests::any_unindexed(&mut conn).await? {
+            return Ok(0);
+        }
+    }
+    // Computed with the grid and settings of the transaction that writes them.
+    let mut tx = store.begin().await?;
+    let grid = store::settings::fee_grid(&mut tx).await?;
+    let settings = store::settings::school_settings(&mut tx).await?;
+    let stamp = findings_stamp(&grid, &settings);
+    let every = store::requests::finding_index_stamp(&mut tx).await?.as_deref() != Some(stamp.as_str());
+    let requests = store::requests::to_index(&mut tx, every).await?;
+    let mut codes = Vec::with_capacity(requests.len());
+    for r in requests {
+        let id = r.id;
+        codes.push((id, finding_key(&with_findings(r, &grid, &settings)?.findings)));
+    }
+    store::requests::set_finding_codes(&mut tx, &codes).await?;
+    store::requests::set_finding_index_stamp(&mut tx, &stamp).await?;
+    tx.commit().await?;
+    Ok(codes.len())
 }
 
 pub async fn detail(store: &Store, id: i64, start: NaiveDate) -> Result<RequestDetail> {

@@ -50,27 +50,49 @@ pub struct CandidateRow {
 /// Who is before the commission, by invoice: the approved requests in 05, then the invoices a
 /// finance manager added (of other situations, so none twice). `$1`: a `LIKE` pattern on the
 /// student's search key, `$2`: an academic year, `$3`: a student number; each NULL for all. Two
-/// branches rather than an `OR` so that each finds its few rows by an index.
+/// branches rather than an `OR` so that each finds its few rows by an index (the added ones from
+/// the additions, in that order: `CROSS JOIN` keeps SQLite from reading every approved request
+/// first, as it did without statistics); the year's condition
+/// `$year` is written in (`year!()` or `any_year!()`) so that a year's candidates are found by
+/// the index on (situation, status, year) without reading the other years'.
 macro_rules! candidate_ids {
-    () => {
-        "SELECT i2.id, s2.last_name, s2.first_name, s2.number
+    ($year:expr) => {
+        concat!(
+            "SELECT i2.id, s2.last_name, s2.first_name, s2.number
          FROM requests r2
          JOIN students s2 ON s2.id = r2.student_id
          JOIN orders o2 ON o2.request_id = r2.id
          JOIN invoices i2 ON i2.order_id = o2.id
          WHERE r2.situation = '05' AND r2.status = 'approved'
            AND ($1 IS NULL OR s2.search_key LIKE $1 ESCAPE '\\')
-           AND ($2 IS NULL OR r2.academic_year = $2) AND ($3 IS NULL OR s2.number = $3)
+           AND ",
+            $year,
+            " AND ($3 IS NULL OR s2.number = $3)
          UNION ALL
          SELECT i2.id, s2.last_name, s2.first_name, s2.number
-         FROM exemption_additions x2
-         JOIN invoices i2 ON i2.id = x2.invoice_id
-         JOIN orders o2 ON o2.id = i2.order_id
-         JOIN requests r2 ON r2.id = o2.request_id
-         JOIN students s2 ON s2.id = r2.student_id
-         WHERE r2.situation <> '05' AND r2.status = 'approved'
+         FROM exemption_additions x2 CROSS JOIN invoices i2 CROSS JOIN orders o2 CROSS JOIN requests r2
+              CROSS JOIN students s2
+         WHERE i2.id = x2.invoice_id AND o2.id = i2.order_id AND r2.id = o2.request_id AND s2.id = r2.student_id
+           AND r2.situation <> '05' AND r2.status = 'approved'
            AND ($1 IS NULL OR s2.search_key LIKE $1 ESCAPE '\\')
-           AND ($2 IS NULL OR r2.academic_year = $2) AND ($3 IS NULL OR s2.number = $3)"
+           AND ",
+            $year,
+            " AND ($3 IS NULL OR s2.number = $3)"
+        )
+    };
+}
+
+/// The candidates of the year `$2`.
+macro_rules! year {
+    () => {
+        "r2.academic_year = $2"
+    };
+}
+
+/// The candidates of every year (`$2` is NULL).
+macro_rules! any_year {
+    () => {
+        "$2 IS NULL"
     };
 }
 
@@ -100,23 +122,36 @@ macro_rules! select_candidates {
 }
 
 /// Every candidate the filters keep, by student.
-pub const CANDIDATES: &str = select_candidates!(
-    concat!("SELECT c.id FROM (", candidate_ids!(), ") c"),
-    "ORDER BY s.last_name, s.first_name, s.number, i.id"
-);
+macro_rules! candidates {
+    ($year:expr) => {
+        select_candidates!(
+            concat!("SELECT c.id FROM (", candidate_ids!($year), ") c"),
+            "ORDER BY s.last_name, s.first_name, s.number, i.id"
+        )
+    };
+}
+pub const CANDIDATES: &str = candidates!(any_year!());
+pub const YEAR_CANDIDATES: &str = candidates!(year!());
 
 /// One window of the candidates (`$4` from `$5`): its invoices found first, then only its totals
 /// computed.
-pub const CANDIDATE_PAGE: &str = select_candidates!(
-    concat!(
-        "SELECT c.id FROM (",
-        candidate_ids!(),
-        ") c ORDER BY c.last_name, c.first_name, c.number, c.id LIMIT $4 OFFSET $5"
-    ),
-    "ORDER BY s.last_name, s.first_name, s.number, i.id"
-);
+macro_rules! candidate_page {
+    ($year:expr) => {
+        select_candidates!(
+            concat!(
+                "SELECT c.id FROM (",
+                candidate_ids!($year),
+                ") c ORDER BY c.last_name, c.first_name, c.number, c.id LIMIT $4 OFFSET $5"
+            ),
+            "ORDER BY s.last_name, s.first_name, s.number, i.id"
+        )
+    };
+}
+pub const CANDIDATE_PAGE: &str = candidate_page!(any_year!());
+pub const YEAR_CANDIDATE_PAGE: &str = candidate_page!(year!());
 
-pub const CANDIDATE_COUNT: &str = concat!("SELECT COUNT(*) FROM (", candidate_ids!(), ") c");
+pub const CANDIDATE_COUNT: &str = concat!("SELECT COUNT(*) FROM (", candidate_ids!(any_year!()), ") c");
+pub const YEAR_CANDIDATE_COUNT: &str = concat!("SELECT COUNT(*) FROM (", candidate_ids!(year!()), ") c");
 
 /// What narrows the candidates: a search on the number or the name, an academic year
 /// (`2026-27`), one student.
@@ -130,13 +165,13 @@ pub struct CandidateFilter<'a> {
 /// A window of the candidates the filter keeps, and how many there are.
 pub async fn candidate_page(conn: &mut Conn, f: &CandidateFilter<'_>, window: Window) -> Result<Page<CandidateRow>> {
     let pattern = f.search.map(Search::pattern);
-    let total: i64 = on!(conn, |c| sqlx::query_scalar(CANDIDATE_COUNT)
-        .bind(pattern)
-        .bind(f.year)
-        .bind(f.student)
-        .fetch_one(c)
-        .await)?;
-    let rows = on!(conn, |c| sqlx::query_as(CANDIDATE_PAGE)
+    let (count, page) = match f.year {
+        Some(_) => (YEAR_CANDIDATE_COUNT, YEAR_CANDIDATE_PAGE),
+        None => (CANDIDATE_COUNT, CANDIDATE_PAGE),
+    };
+    let total: i64 =
+        on!(conn, |c| sqlx::query_scalar(count).bind(pattern).bind(f.year).bind(f.student).fetch_one(c).await)?;
+    let rows = on!(conn, |c| sqlx::query_as(page)
         .bind(pattern)
         .bind(f.year)
         .bind(f.student)
@@ -150,21 +185,24 @@ pub async fn candidate_page(conn: &mut Conn, f: &CandidateFilter<'_>, window: Wi
 /// Every candidate the filter keeps, by student.
 pub async fn candidates(conn: &mut Conn, f: &CandidateFilter<'_>) -> Result<Vec<CandidateRow>> {
     Ok(on!(conn, |c| {
-        sqlx::query_as(CANDIDATES).bind(f.search.map(Search::pattern)).bind(f.year).bind(f.student).fetch_all(c).await
+        let sql = if f.year.is_some() { YEAR_CANDIDATES } else { CANDIDATES };
+        sqlx::query_as(sql).bind(f.search.map(Search::pattern)).bind(f.year).bind(f.student).fetch_all(c).await
     })?)
 }
 
 /// The academic years that have candidates, latest first: what Exonérations filters by.
 pub async fn candidate_years(conn: &mut Conn) -> Result<Vec<String>> {
-    Ok(on!(conn, |c| sqlx::query_scalar(
+    Ok(on!(conn, |c| {
+        sqlx::query_scalar(
         "SELECT r.academic_year FROM requests r WHERE r.situation = '05' AND r.status = 'approved'
          UNION
-         SELECT r.academic_year FROM exemption_additions x JOIN invoices i ON i.id = x.invoice_id
-         JOIN orders o ON o.id = i.order_id JOIN requests r ON r.id = o.request_id WHERE r.status = 'approved'
+         SELECT r.academic_year FROM exemption_additions x CROSS JOIN invoices i CROSS JOIN orders o CROSS JOIN requests r
+         WHERE i.id = x.invoice_id AND o.id = i.order_id AND r.id = o.request_id AND r.status = 'approved'
          ORDER BY 1 DESC"
     )
     .fetch_all(c)
-    .await)?)
+    .await
+    })?)
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]

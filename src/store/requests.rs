@@ -144,7 +144,7 @@ pub async fn list(conn: &mut Conn, status: Option<RequestStatus>) -> Result<Vec<
 
 /// What narrows the requests list, on `x` (a request): `$1` status, `$2` school, `$3` plan,
 /// `$4` situation, `$5` a `LIKE` pattern on the student's number or name (the student is looked up
-/// only then: a count reads the requests alone). The status is written in the statement, either
+/// only then: a count reads the requests alone), `$6` a finding's pattern on the kept codes. The status is written in the statement, either
 /// `x.status = $1` or `CAST($1 AS TEXT) IS NULL`: an `OR` of both would keep the database from
 /// the index by status and date, the queue's order.
 macro_rules! requests_filter {
@@ -153,12 +153,13 @@ macro_rules! requests_filter {
             $status,
             " AND ($2 IS NULL OR x.school = $2) AND ($3 IS NULL OR x.plan = $3)
          AND ($4 IS NULL OR x.situation = $4)
-         AND ($5 IS NULL OR EXISTS (SELECT 1 FROM students xf WHERE xf.id = x.student_id AND xf.search_key LIKE $5 ESCAPE '\\'))"
+         AND ($5 IS NULL OR EXISTS (SELECT 1 FROM students xf WHERE xf.id = x.student_id AND xf.search_key LIKE $5 ESCAPE '\\'))
+         AND ($6 IS NULL OR x.finding_codes LIKE $6)"
         )
     };
 }
 
-/// One window of the requests: its ids found first (`$6` rows from `$7`), in the order given on
+/// One window of the requests: its ids found first (`$7` rows from `$8`), in the order given on
 /// `x`/`xs` inside and on `r`/`s` outside, with or without a status.
 macro_rules! request_page {
     ($by_status:expr, $inner:literal, $outer:literal) => {
@@ -174,7 +175,7 @@ macro_rules! request_page {
             requests_filter!($status),
             " ORDER BY ",
             $inner,
-            " LIMIT $6 OFFSET $7) ORDER BY ",
+            " LIMIT $7 OFFSET $8) ORDER BY ",
             $outer
         ))
     };
@@ -225,6 +226,8 @@ pub struct RequestFilter<'a> {
     pub plan: Option<PlanKind>,
     pub situation: Option<Situation>,
     pub search: Option<&'a Search>,
+    /// A finding code, read from the codes kept beside each request (`finding_index_stamp`).
+    pub finding: Option<&'a str>,
 }
 
 /// How many requests the filter keeps.
@@ -235,6 +238,7 @@ pub async fn count_matching(conn: &mut Conn, f: &RequestFilter<'_>) -> Result<i6
         .bind(f.plan.map(PlanKind::code))
         .bind(f.situation.map(Situation::code))
         .bind(f.search.map(Search::pattern))
+        .bind(f.finding.map(regie_rules::requests::finding_pattern))
         .fetch_one(c)
         .await)?)
 }
@@ -254,6 +258,7 @@ pub async fn window(
         .bind(f.plan.map(PlanKind::code))
         .bind(f.situation.map(Situation::code))
         .bind(f.search.map(Search::pattern))
+        .bind(f.finding.map(regie_rules::requests::finding_pattern))
         .bind(limit)
         .bind(offset)
         .fetch_all(c)
@@ -310,13 +315,64 @@ pub async fn set_plan(
     keep_decision: bool,
 ) -> Result<bool> {
     let sql = if keep_decision {
-        "UPDATE requests SET plan = $1 WHERE id = $2"
+        "UPDATE requests SET plan = $1, finding_codes = NULL WHERE id = $2"
     } else {
-        "UPDATE requests SET plan = $1, status = 'pending', reason = NULL, decided_by = NULL, decided_at = NULL WHERE id = $2"
+        "UPDATE requests SET plan = $1, finding_codes = NULL, status = 'pending', reason = NULL, decided_by = NULL,
+             decided_at = NULL WHERE id = $2"
     };
     match on!(conn, |c| sqlx::query(sql).bind(plan.code()).bind(id).execute(c).await.map(|r| r.rows_affected())) {
         Ok(_) => Ok(true),
         Err(sqlx::Error::Database(d)) if d.is_unique_violation() => Ok(false),
         Err(e) => Err(e.into()),
     }
+}
+
+/// The stamp of the finding codes kept (`regie_rules::requests::findings_stamp`), if any.
+pub async fn finding_index_stamp(conn: &mut Conn) -> Result<Option<String>> {
+    Ok(on!(conn, |c| sqlx::query_scalar("SELECT stamp FROM finding_index WHERE id = 1").fetch_optional(c).await)?)
+}
+
+pub async fn set_finding_index_stamp(conn: &mut Conn, stamp: &str) -> Result<()> {
+    on!(conn, |c| sqlx::query(
+        "INSERT INTO finding_index (id, stamp) VALUES (1, $1) ON CONFLICT (id) DO UPDATE SET stamp = excluded.stamp"
+    )
+    .bind(stamp)
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+/// Whether a request's finding codes are still to compute (new or re-planned since).
+pub async fn any_unindexed(conn: &mut Conn) -> Result<bool> {
+    let found: Option<i64> =
+        on!(conn, |c| sqlx::query_scalar("SELECT id FROM requests WHERE finding_codes IS NULL LIMIT 1")
+            .fetch_optional(c)
+            .await)?;
+    Ok(found.is_some())
+}
+
+pub const UNINDEXED: &str = select_requests!("WHERE r.finding_codes IS NULL ORDER BY r.id");
+pub const EVERY_REQUEST: &str = select_requests!("ORDER BY r.id");
+
+/// The requests whose finding codes are to compute: every one, or those without codes.
+pub async fn to_index(conn: &mut Conn, every: bool) -> Result<Vec<Request>> {
+    let sql = if every { EVERY_REQUEST } else { UNINDEXED };
+    let rows: Vec<RequestRow> = on!(conn, |c| sqlx::query_as(sql).fetch_all(c).await)?;
+    rows.into_iter().map(RequestRow::into_request).collect()
+}
+
+/// Keeps these finding codes (`finding_key`s) beside their requests, in multi-row statements.
+pub async fn set_finding_codes(conn: &mut Conn, codes: &[(i64, String)]) -> Result<()> {
+    for chunk in codes.chunks(1000) {
+        on!(conn, |c| {
+            let mut q = sqlx::QueryBuilder::new("UPDATE requests SET finding_codes = v.column2 FROM (");
+            q.push_values(chunk, |mut b, (id, key)| {
+                b.push_bind(*id).push_bind(key.as_str());
+            });
+            q.push(") AS v WHERE requests.id = v.column1");
+            q.build().execute(c).await.map(|r| r.rows_affected())
+        })?;
+    }
+    Ok(())
 }

@@ -298,10 +298,14 @@ pub fn view_of(r: Request, findings: Vec<Finding>) -> RequestView {
 }
 
 /// Every finding code a request can carry: the choices of the list's finding filter.
-pub const FINDING_CODES: [&str; 10] = [
+pub const FINDING_CODES: [&str; 14] = [
+    "apprentice_not_01",
     "differentiated_fees_by_transfer",
     "ends_after_deadline",
+    "exchange_agreement_not_07",
+    "exemption_07_without_agreement",
     "extra_eu_continuing_pays_as_french",
+    "extra_eu_first_year_not_05",
     "plan_impossible",
     "scholarship_certificate_missing",
     "situation_not_allowed",
@@ -310,6 +314,41 @@ pub const FINDING_CODES: [&str; 10] = [
     "work_study_contract_unsigned",
     "work_study_wrong_year",
 ];
+
+/// A request's finding codes as the database keeps them for the list's filter:
+/// ",six_at_or_below_threshold,ends_after_deadline," (",," for none), so that a code is found by
+/// `LIKE '%,code,%'` and no code is found inside another.
+pub fn finding_key(findings: &[Finding]) -> String {
+    let mut key = String::from(",");
+    for f in findings {
+        key.push_str(f.code);
+        key.push(',');
+    }
+    if findings.is_empty() {
+        key.push(',');
+    }
+    key
+}
+
+/// The `LIKE` pattern of a finding code in `finding_key`s.
+pub fn finding_pattern(code: &str) -> String {
+    format!("%,{code},%")
+}
+
+/// What the findings of every request were computed with: the fee grid, the schools' settings
+/// and this version of the rules (to raise when a rule changes). Kept beside the codes: another
+/// stamp means they are all computed again. A 64-bit FNV-1a of their description: stable across
+/// builds, unlike the standard library's hasher.
+pub fn findings_stamp(grid: &FeeGrid, settings: &[SchoolSettings]) -> String {
+    const RULES_VERSION: u32 = 1;
+    let described = format!("{grid:?}{settings:?}");
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in described.bytes() {
+        hash ^= u64::from(b);
+        hash = hash.wrapping_mul(0x0100_0000_01b3);
+    }
+    format!("v{RULES_VERSION}-{hash:016x}")
+}
 
 /// How the requests list may be sorted (the codes are the list's column keys).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -344,6 +383,33 @@ crate::coded!(RequestSort: RequestedOn, Number, Name, School, Situation, Plan, A
 
 #[cfg(test)]
 mod finding_codes {
+    use super::*;
+    use crate::fees::School;
+
+    #[test]
+    fn a_key_finds_its_codes_and_no_code_inside_another() {
+        let f = |code| Finding::new(code, "");
+        let key = finding_key(&[f("plan_impossible"), f("ends_after_deadline")]);
+        assert_eq!(key, ",plan_impossible,ends_after_deadline,");
+        assert!(key.contains(&finding_pattern("ends_after_deadline").replace('%', "")));
+        assert!(!key.contains(&finding_pattern("plan").replace('%', "")));
+        assert_eq!(finding_key(&[]), ",,");
+    }
+
+    #[test]
+    fn the_stamp_changes_with_the_settings_and_grid_only() {
+        let grid = FeeGrid::shipped();
+        let settings = vec![SchoolSettings::default_for(School::Isima, "ISIMA", 3)];
+        let stamp = findings_stamp(&grid, &settings);
+        assert_eq!(stamp, findings_stamp(&grid.clone(), &settings.clone()));
+        let mut changed = settings.clone();
+        changed[0].dunning_first_days += 1;
+        assert_ne!(stamp, findings_stamp(&grid, &changed));
+        let mut fewer = grid.clone();
+        fewer.fees.pop();
+        assert_ne!(stamp, findings_stamp(&fewer, &settings));
+    }
+
     /// The filter offers every code the rules can give: each `Finding::new`/`blocking` of the
     /// rules' sources names one of them.
     #[test]
@@ -354,7 +420,9 @@ mod finding_codes {
             for call in ["Finding::new(", "Finding::blocking("] {
                 for part in source.split(call).skip(1) {
                     let code = part.trim_start().trim_start_matches('"').split('"').next().unwrap_or_default();
-                    if code.chars().all(|c| c.is_ascii_lowercase() || c == '_') && !code.is_empty() {
+                    if code.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+                        && !code.is_empty()
+                    {
                         assert!(super::FINDING_CODES.contains(&code), "{code} is missing from FINDING_CODES");
                         seen += 1;
                     }
