@@ -24,6 +24,9 @@ struct Tally {
     auto_wrong: usize,
     review: usize,
     review_first: usize,
+    /// What ERPNext's party matcher makes of the same lines, right and wrong.
+    erpnext_right: usize,
+    erpnext_wrong: usize,
 }
 
 /// Imports the generated statement and tallies each line against its truth.
@@ -43,6 +46,15 @@ async fn measure(spread: Spread, students: usize, lines: usize, seed: u64) -> BT
         by_label.insert(&t.label, t);
     }
     let mut out: BTreeMap<Kind, Tally> = BTreeMap::new();
+    let erpnext = erpnext_parties(&people, &truths);
+    for (t, picked) in truths.iter().zip(&erpnext) {
+        let tally = out.entry(t.kind).or_default();
+        match picked {
+            Some(i) if Some(*i) == t.payer => tally.erpnext_right += 1,
+            Some(_) => tally.erpnext_wrong += 1,
+            None => {}
+        }
+    }
     let mut wrong = Vec::new();
     for l in bank::lines(&store, None).await.expect("lines") {
         let t = by_label[l.label.as_str()];
@@ -70,8 +82,49 @@ async fn measure(spread: Spread, students: usize, lines: usize, seed: u64) -> BT
         }
     }
     assert!(wrong.is_empty(), "{spread:?}: wrong automatic matches:\n{}", wrong.join("\n"));
+    // Never behind ERPNext's matcher on any kind of line, on the same lines.
+    for (k, x) in &out {
+        assert!(
+            x.auto_right >= x.erpnext_right,
+            "{spread:?} {k:?}: {} matched, ERPNext {}",
+            x.auto_right,
+            x.erpnext_right
+        );
+    }
     println!("{spread:?}, {students} students, {lines} lines:\n{}", table(&out));
     out
+}
+
+/// The party ERPNext would pick for each line (`bench::erpnext::party`), each name written as a
+/// party's ("Léa Durand"). Only the names sharing a word with the label are scored, and those
+/// whose length alone could reach 80 (no other can: without a common word the score is at most
+/// 200 × the shorter length / the sum of both); the others cannot be picked nor tie.
+fn erpnext_parties(people: &[bench::Student], truths: &[Truth]) -> Vec<Option<usize>> {
+    use bench::erpnext::prepare;
+    let names: Vec<String> = people.iter().map(|p| prepare(&format!("{} {}", p.first, p.last))).collect();
+    let joined = |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ").chars().count();
+    let mut by_word: HashMap<&str, Vec<usize>> = HashMap::new();
+    for (i, n) in names.iter().enumerate() {
+        for w in n.split_whitespace() {
+            by_word.entry(w).or_default().push(i);
+        }
+    }
+    truths
+        .iter()
+        .map(|t| {
+            let label = prepare(&t.label);
+            let la = joined(&label);
+            let mut candidates: Vec<usize> =
+                label.split_whitespace().filter_map(|w| by_word.get(w)).flatten().copied().collect();
+            candidates.extend((0..names.len()).filter(|&i| {
+                let lb = joined(&names[i]);
+                200 * la.min(lb) >= 80 * (la + lb)
+            }));
+            candidates.sort_unstable();
+            candidates.dedup();
+            bench::erpnext::best(&label, &names, candidates)
+        })
+        .collect()
 }
 
 /// Each line as a statement row (its date from its rank), without the header.
@@ -102,18 +155,23 @@ fn describe(l: &LineView, payer: Option<&str>) -> String {
 
 /// The tally as the README shows it.
 fn table(t: &BTreeMap<Kind, Tally>) -> String {
-    let mut s = String::from("kind          lines  clear  clear auto  auto wrong  left for review  payer first\n");
+    let mut s = String::from(
+        "kind          lines  clear  clear auto  auto right  auto wrong  left for review  payer first  erpnext right  erpnext wrong\n",
+    );
     for (k, x) in t {
         writeln!(
             s,
-            "{:<13} {:>5}  {:>5}  {:>10}  {:>10}  {:>15}  {:>11}",
+            "{:<13} {:>5}  {:>5}  {:>10}  {:>10}  {:>10}  {:>15}  {:>11}  {:>13}  {:>13}",
             format!("{k:?}"),
             x.lines,
             x.clear,
             x.clear_auto,
+            x.auto_right,
             x.auto_wrong,
             x.review,
-            x.review_first
+            x.review_first,
+            x.erpnext_right,
+            x.erpnext_wrong
         )
         .unwrap();
     }
@@ -184,4 +242,28 @@ fn permuting_the_lines_of_a_statement_changes_no_match() {
         let permuted = rt.block_on(outcomes(&people, &shuffled, "permute"));
         prop_assert_eq!(&permuted, &in_order);
     });
+}
+
+/// The rebuilt ERPNext scorer gives rapidfuzz's own examples.
+#[test]
+fn the_erpnext_scorer_scores_as_rapidfuzz_does() {
+    use bench::erpnext::{lcs, ratio, token_set_ratio};
+    assert_eq!(token_set_ratio("fuzzy was a bear", "fuzzy fuzzy was a bear"), 100.0);
+    assert_eq!(token_set_ratio("new york mets vs atlanta braves", "atlanta braves vs new york mets"), 100.0);
+    let s = token_set_ratio("mariners vs angels", "los angeles angels of anaheim at seattle mariners");
+    assert!((s - 90.909).abs() < 0.01, "{s}");
+    assert!((ratio("this is a test", "this is a test!") - 96.552).abs() < 0.01);
+    assert_eq!(token_set_ratio("", "x"), 0.0);
+    let long: Vec<char> = "abcdefghij".repeat(20).chars().collect();
+    assert_eq!(lcs(&long, &long), 200);
+    assert_eq!(lcs(&['a', 'b', 'c', 'd'], &['a', 'c', 'x', 'd']), 3);
+}
+
+#[test]
+fn the_erpnext_matcher_picks_nobody_on_a_tie() {
+    use bench::erpnext::party;
+    let names = vec!["lea durand".to_string(), "lea durand".to_string(), "paul martin".to_string()];
+    assert_eq!(party("vir sepa recu /de lea durand", &names), None);
+    assert_eq!(party("vir sepa recu /de paul martin", &names), Some(2));
+    assert_eq!(party("vir sepa recu /de sci les tilleuls", &names), None);
 }

@@ -409,8 +409,39 @@ async fn the_pages_of_the_reminders_are_the_overdue_list_by_level() {
     let db = common::db_at(&dir, "office");
     assert!(common::regie(&db, &["demo", "--students", "300", "--years", "2", "--today", "23/11/2026", "--json"]).ok);
     let store = Store::open(&db).await.unwrap();
-    let as_of = chrono::NaiveDate::from_ymd_opt(2026, 11, 23).unwrap();
+    // The levels the database computes from the cutoffs are the rule's, on several days (before
+    // the first delay, in the middle of the year, after the blocks), with their counts.
+    let key = |e: &regie::dunning::Entry| (e.invoice.clone(), e.installment, e.level, e.next_level);
+    let mut as_of = chrono::NaiveDate::from_ymd_opt(2026, 11, 23).unwrap();
+    for day in ["2025-10-12", "2026-02-15", "2026-11-23", "2027-06-30"] {
+        let day = chrono::NaiveDate::parse_from_str(day, "%Y-%m-%d").unwrap();
+        let every = regie::dunning::list(&store, day).await.unwrap();
+        let q = regie::dunning::DunningQuery { level: None, page: PageQuery { limit: 1000, ..Default::default() } };
+        let got: Vec<_> = end_to_end(1000, |offset| {
+            let mut q = q.clone();
+            q.page.offset = offset;
+            let store = &store;
+            async move { regie::dunning::page(store, day, &q).await.unwrap().page }
+        })
+        .await
+        .iter()
+        .map(key)
+        .collect();
+        assert_eq!(got, every.iter().map(key).collect::<Vec<_>>(), "{day}");
+        let p = regie::dunning::page(&store, day, &q).await.unwrap();
+        let n = |l: regie::dunning::Level| every.iter().filter(|e| e.next_level == l).count();
+        assert_eq!(
+            (p.first, p.second, p.blocked),
+            (n(regie::dunning::Level::First), n(regie::dunning::Level::Second), n(regie::dunning::Level::Blocked)),
+            "{day}"
+        );
+        assert_eq!(p.raised, every.iter().filter(|e| e.next_level != e.level).count(), "{day}");
+        if every.len() > 50 {
+            as_of = day;
+        }
+    }
     let every = regie::dunning::list(&store, as_of).await.unwrap();
+    assert!(every.len() > 50, "{as_of}: {} overdue", every.len());
     let key = |e: &regie::dunning::Entry| (e.invoice.clone(), e.installment);
     for level in [None, Some("first"), Some("blocked")] {
         let q = regie::dunning::DunningQuery {
@@ -437,6 +468,17 @@ async fn the_pages_of_the_reminders_are_the_overdue_list_by_level() {
             .map(key)
             .collect();
         assert_eq!(got, want, "{level:?}");
+    }
+    // A search by a name without its accents, or by an invoice number.
+    let one = &every[every.len() / 2];
+    for typed in [regie::page::fold(&one.last_name), one.invoice.to_lowercase()] {
+        let q = regie::dunning::DunningQuery {
+            level: None,
+            page: PageQuery { limit: 1000, search: Some(typed.clone()), ..Default::default() },
+        };
+        let found = regie::dunning::page(&store, as_of, &q).await.unwrap().page.rows;
+        assert!(found.iter().any(|e| key(e) == key(one)), "{typed}");
+        assert!(found.len() < every.len(), "{typed}");
     }
     let q = regie::dunning::DunningQuery {
         level: Some("third".into()),

@@ -11,7 +11,7 @@ use sqlx::Row;
 /// is our own constant (`store::PLANNED`), never user input.
 fn unbound(sql: &str) -> String {
     let mut out = sql.to_string();
-    for n in (1..=9).rev() {
+    for n in (1..=20).rev() {
         out = out.replace(&format!("${n}"), "NULL");
     }
     out

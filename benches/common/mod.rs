@@ -11,6 +11,7 @@ use regie::plans::PlanKind;
 use regie::requests::import::{Registration, store_all};
 use regie::requests::{NewRequest, RequestStatus};
 
+pub mod erpnext;
 pub mod payers;
 
 pub const STUDENTS: usize = 20_000;

@@ -52,36 +52,40 @@ pub async fn list(store: &Store, as_of: NaiveDate) -> Result<Vec<Entry>> {
         let school: School = r.school.parse()?;
         let s =
             settings.iter().find(|s| s.school == school).ok_or_else(|| Error::Invalid(format!("école {school}")))?;
-        let transfer = r.plan.as_deref() == Some(crate::plans::PlanKind::Transfer.code());
-        let reason = match (&r.refused_code, r.came_back, transfer) {
-            (Some(code), _, _) => format!("prélèvement refusé : {}", response_words(code)),
-            (None, true, _) => "paiement revenu impayé".to_string(),
-            (None, false, true) => "virement non reçu".to_string(),
-            (None, false, false) => "échéance impayée".to_string(),
-        };
-        let level = Level::of(r.level);
-        let next = level_due(r.due_date, r.refused_code.is_some(), as_of, s).max(level);
+        let next = level_due(r.due_date, r.refused_code.is_some(), as_of, s).max(Level::of(r.level));
         if next == Level::None {
             continue;
         }
-        out.push(Entry {
-            student_number: r.student_number,
-            last_name: r.last_name,
-            first_name: r.first_name,
-            email: r.email,
-            school,
-            invoice: r.invoice_number,
-            installment: r.n,
-            installment_id: r.installment_id,
-            due_date: r.due_date,
-            amount: Money::from_cents(r.left_cents),
-            reason,
-            level,
-            next_level: next,
-            transfer,
-        });
+        out.push(entry(r, school, next));
     }
     Ok(out)
+}
+
+/// An overdue installment as listed, with the level a run gives it.
+fn entry(r: store::dunning::OverdueRow, school: School, next_level: Level) -> Entry {
+    let transfer = r.plan.as_deref() == Some(crate::plans::PlanKind::Transfer.code());
+    let reason = match (&r.refused_code, r.came_back, transfer) {
+        (Some(code), _, _) => format!("prélèvement refusé : {}", response_words(code)),
+        (None, true, _) => "paiement revenu impayé".to_string(),
+        (None, false, true) => "virement non reçu".to_string(),
+        (None, false, false) => "échéance impayée".to_string(),
+    };
+    Entry {
+        student_number: r.student_number,
+        last_name: r.last_name,
+        first_name: r.first_name,
+        email: r.email,
+        school,
+        invoice: r.invoice_number,
+        installment: r.n,
+        installment_id: r.installment_id,
+        due_date: r.due_date,
+        amount: Money::from_cents(r.left_cents),
+        reason,
+        level: Level::of(r.level),
+        next_level,
+        transfer,
+    }
 }
 
 /// What Relances asks for: a window of the overdue installments a run would leave at `level`
@@ -108,8 +112,8 @@ pub struct DunningPage {
     pub raised: usize,
 }
 
-/// A window of what is overdue on `as_of`. The levels are rules over every overdue installment,
-/// computed in the core; only the window crosses to the screen.
+/// A window of what is overdue on `as_of`: the levels are computed by the database from the
+/// schools' cutoffs (`Cutoffs`, the rule as dates), counted there, and only the window is read.
 pub async fn page(store: &Store, as_of: NaiveDate, q: &DunningQuery) -> Result<DunningPage> {
     let window = q.page.window()?;
     q.page.unsorted("par échéance")?;
@@ -120,18 +124,35 @@ pub async fn page(store: &Store, as_of: NaiveDate, q: &DunningQuery) -> Result<D
         Some("blocked") => Some(Level::Blocked),
         Some(other) => return Err(Error::Invalid(format!("niveau inconnu « {other} » (first, second, blocked)"))),
     };
-    let finds = q.page.finder();
-    let all = list(store, as_of).await?;
-    let count = |l: Level| all.iter().filter(|e| e.next_level == l).count();
+    let search = q.page.search();
+    let mut conn = store.read().await?;
+    let settings = store::settings::school_settings(&mut conn).await?;
+    let codes: Vec<&'static str> = settings.iter().map(|s| s.school.code()).collect();
+    let cutoffs = |i: usize| {
+        // Both schools have their settings (a migration writes them); a missing one matches nothing.
+        let s = settings.get(i);
+        store::dunning::SchoolCutoffs {
+            school: codes.get(i).copied().unwrap_or(""),
+            cutoffs: s.map_or(Cutoffs { first: as_of, second: as_of, blocked: as_of }, |s| Cutoffs::on(as_of, s)),
+        }
+    };
+    let k = [cutoffs(0), cutoffs(1)];
+    let rank = level.map(Level::rank);
+    let counts = store::dunning::level_counts(&mut conn, as_of, &k, rank, search.as_ref()).await?;
+    let count = |l: Level| counts.iter().find(|c| c.0 == l.rank()).map_or(0, |c| c.1 as usize);
     let (first, second, blocked) = (count(Level::First), count(Level::Second), count(Level::Blocked));
-    let raised = all.iter().filter(|e| e.next_level != e.level).count();
-    let overdue = all.len();
-    let kept: Vec<Entry> = all
+    let raised = counts.iter().map(|c| c.2 as usize).sum();
+    let overdue = first + second + blocked;
+    let total = counts.iter().map(|c| c.3).sum();
+    let rows = store::dunning::leveled_page(&mut conn, as_of, &k, rank, search.as_ref(), window).await?;
+    let rows = rows
         .into_iter()
-        .filter(|e| level.is_none_or(|l| e.next_level == l))
-        .filter(|e| finds(&[&e.student_number, &format!("{} {}", e.last_name, e.first_name), &e.invoice]))
-        .collect();
-    Ok(DunningPage { page: window.cut(kept), overdue, first, second, blocked, raised })
+        .map(|r| {
+            let school = r.row.school.parse()?;
+            Ok(entry(r.row, school, Level::of(r.next_level)))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(DunningPage { page: Page { total, offset: window.offset(), rows }, overdue, first, second, blocked, raised })
 }
 
 /// What a run did.

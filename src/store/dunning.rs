@@ -50,6 +50,164 @@ pub async fn overdue(conn: &mut Conn, as_of: NaiveDate) -> Result<Vec<OverdueRow
     Ok(on!(conn, |c| { sqlx::query_as(OVERDUE).bind(as_of).fetch_all(c).await })?)
 }
 
+/// One school's `Cutoffs` as the levels' statements read them.
+#[derive(Debug, Clone, Copy)]
+pub struct SchoolCutoffs<'a> {
+    pub school: &'a str,
+    pub cutoffs: regie_rules::dunning::Cutoffs,
+}
+
+/// The level computations shared by the levels' statements, on `b` (an installment), `s` (its
+/// student) and `d` (its reminders so far): the level already reached (0 to 3), and the level
+/// its due date and a refused debit give on `$1`: `Cutoffs::level` written as SQL with each
+/// school's cutoffs (`$2` a school, `$3`-`$5` its first, second and block cutoffs; `$6`-`$9` the
+/// other's). tests/paging.rs compares the result with the rule (`dunning::list`) on every
+/// installment, on several days.
+macro_rules! level_columns {
+    () => {
+        "CASE WHEN COALESCE(d.level, 0) >= 3 THEN 3 WHEN COALESCE(d.level, 0) <= 0 THEN 0 ELSE d.level END AS reached,
+         CASE WHEN (s.school = $2 AND b.due_date <= $5) OR (s.school = $6 AND b.due_date <= $9) THEN 3
+              WHEN (s.school = $2 AND b.due_date <= $4) OR (s.school = $6 AND b.due_date <= $8) THEN 2
+              WHEN EXISTS (SELECT 1 FROM card_refusals f WHERE f.installment_id = b.id)
+                   OR (s.school = $2 AND b.due_date <= $3) OR (s.school = $6 AND b.due_date <= $7) THEN 1
+              ELSE 0 END AS due_level"
+    };
+}
+
+/// What is overdue on `$1` (as `OVERDUE`), `$columns` of each with the level a run would give it
+/// (`next_level`: the higher of both levels).
+macro_rules! leveled {
+    ($columns:expr, $joins:expr, $and:expr) => {
+        concat!(
+            "SELECT o.*, CASE WHEN o.due_level >= o.reached THEN o.due_level ELSE o.reached END AS next_level
+             FROM (SELECT ", $columns, ", ", level_columns!(), "
+                   FROM installments b
+                   JOIN invoices i ON i.id = b.invoice_id
+                   JOIN students s ON s.id = i.student_id ", $joins, "
+                   LEFT JOIN dunning d ON d.installment_id = b.id
+                   WHERE b.status <> 'cancelled' AND b.settled_cents < b.amount_cents
+                     AND (b.due_date < $1
+                          OR EXISTS (SELECT 1 FROM card_refusals r WHERE r.installment_id = b.id AND r.date <= $1))",
+            $and,
+            ") o"
+        )
+    };
+}
+
+/// Only what the counts, the filters and the order read.
+macro_rules! lean {
+    () => {
+        leveled!(
+            "b.id AS installment_id, b.n, b.due_date, i.number AS invoice_number, s.number AS student_number,
+             s.last_name, s.first_name, s.search_key",
+            "",
+            ""
+        )
+    };
+}
+
+/// What the window keeps: `$10` a level (0: any), `$11` a `LIKE` pattern on the student's search
+/// key or the invoice's number.
+macro_rules! leveled_filter {
+    () => {
+        "(CAST($10 AS BIGINT) = 0 OR x.next_level = $10)
+         AND ($11 IS NULL OR x.search_key LIKE $11 ESCAPE '\\' OR lower(x.invoice_number) LIKE $11 ESCAPE '\\')"
+    };
+}
+
+/// Per level a run would give (1 to 3): how many installments, how many of them it raises, and
+/// how many the window's filter keeps.
+pub const LEVEL_COUNTS: &str = concat!(
+    "SELECT x.next_level, COUNT(*), CAST(SUM(CASE WHEN x.next_level <> x.reached THEN 1 ELSE 0 END) AS BIGINT),
+            CAST(SUM(CASE WHEN ",
+    leveled_filter!(),
+    " THEN 1 ELSE 0 END) AS BIGINT)
+     FROM (",
+    lean!(),
+    ") x WHERE x.next_level > 0 GROUP BY x.next_level"
+);
+
+/// One window (`$12` rows from `$13`) in the list's order: its installments found on the lean
+/// form first, then only theirs read whole.
+pub const LEVELED_PAGE: &str = concat!(
+    leveled!(
+        "b.id AS installment_id, b.n, b.due_date, b.amount_cents - b.settled_cents AS left_cents,
+         i.number AS invoice_number, s.number AS student_number, s.last_name, s.first_name, s.email, s.school,
+         rq.plan,
+         (SELECT r.response_code FROM card_refusals r WHERE r.installment_id = b.id) AS refused_code,
+         EXISTS (SELECT 1 FROM allocations a JOIN payments p ON p.id = a.payment_id
+                 WHERE a.installment_id = b.id AND p.reversal = 'unpaid') AS came_back,
+         COALESCE(d.level, 0) AS level",
+        "JOIN orders od ON od.id = i.order_id LEFT JOIN requests rq ON rq.id = od.request_id",
+        concat!(
+            " AND b.id IN (SELECT x.installment_id FROM (",
+            lean!(),
+            ") x WHERE x.next_level > 0 AND ",
+            leveled_filter!(),
+            " ORDER BY x.last_name, x.first_name, x.student_number, x.due_date, x.n LIMIT $12 OFFSET $13)"
+        )
+    ),
+    " ORDER BY o.last_name, o.first_name, o.student_number, o.due_date, o.n"
+);
+
+/// An overdue installment with the level a run would give it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct LeveledRow {
+    #[sqlx(flatten)]
+    pub row: OverdueRow,
+    pub next_level: i64,
+}
+
+/// Binds the day and both schools' cutoffs ($1-$9) of the levels' statements.
+macro_rules! bind_cutoffs {
+    ($q:expr, $as_of:expr, $k:expr) => {
+        $q.bind($as_of)
+            .bind($k[0].school)
+            .bind($k[0].cutoffs.first)
+            .bind($k[0].cutoffs.second)
+            .bind($k[0].cutoffs.blocked)
+            .bind($k[1].school)
+            .bind($k[1].cutoffs.first)
+            .bind($k[1].cutoffs.second)
+            .bind($k[1].cutoffs.blocked)
+    };
+}
+
+/// Per level (1 to 3) on `as_of`: installments, of which raised by a run, of which kept by the
+/// window's filter (`level`, any when `None`; `search`).
+pub async fn level_counts(
+    conn: &mut Conn,
+    as_of: NaiveDate,
+    k: &[SchoolCutoffs<'_>; 2],
+    level: Option<i64>,
+    search: Option<&regie_rules::page::Search>,
+) -> Result<Vec<(i64, i64, i64, i64)>> {
+    Ok(on!(conn, |c| bind_cutoffs!(sqlx::query_as(LEVEL_COUNTS), as_of, k)
+        .bind(level.unwrap_or(0))
+        .bind(search.map(regie_rules::page::Search::pattern))
+        .fetch_all(c)
+        .await)?)
+}
+
+/// A window of the overdue installments a run leaves at `level` (any when `None`) whose student
+/// or invoice holds `search`.
+pub async fn leveled_page(
+    conn: &mut Conn,
+    as_of: NaiveDate,
+    k: &[SchoolCutoffs<'_>; 2],
+    level: Option<i64>,
+    search: Option<&regie_rules::page::Search>,
+    window: regie_rules::page::Window,
+) -> Result<Vec<LeveledRow>> {
+    Ok(on!(conn, |c| bind_cutoffs!(sqlx::query_as(LEVELED_PAGE), as_of, k)
+        .bind(level.unwrap_or(0))
+        .bind(search.map(regie_rules::page::Search::pattern))
+        .bind(window.limit())
+        .bind(window.offset())
+        .fetch_all(c)
+        .await)?)
+}
+
 pub async fn insert_run(conn: &mut Conn, as_of: NaiveDate, actor: &str) -> Result<i64> {
     let (id,): (i64,) =
         on!(conn, |c| sqlx::query_as("INSERT INTO dunning_runs (as_of, at, by) VALUES ($1, $2, $3) RETURNING id")

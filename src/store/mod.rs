@@ -418,6 +418,8 @@ pub const PLANNED: &[(&str, &str)] = &[
     ("exemption candidates", exemptions::CANDIDATES),
     ("exemption candidates: a window", exemptions::CANDIDATE_PAGE),
     ("exemption candidates: how many", exemptions::CANDIDATE_COUNT),
+    ("reminders: the levels' counts", dunning::LEVEL_COUNTS),
+    ("reminders: a window", dunning::LEVELED_PAGE),
     ("exemption candidates of a year", exemptions::YEAR_CANDIDATES),
     ("exemption candidates of a year: a window", exemptions::YEAR_CANDIDATE_PAGE),
     ("exemption candidates of a year: how many", exemptions::YEAR_CANDIDATE_COUNT),

@@ -64,6 +64,40 @@ pub fn level_due(due: NaiveDate, refused: bool, as_of: NaiveDate, s: &SchoolSett
     }
 }
 
+/// `level_due` on one day as three due dates, for a database to compare due dates with: an
+/// installment due on or before `blocked` is blocked, on or before `second` at the second
+/// reminder, on or before `first` (or refused, whenever due) at the first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cutoffs {
+    pub first: NaiveDate,
+    pub second: NaiveDate,
+    pub blocked: NaiveDate,
+}
+
+impl Cutoffs {
+    pub fn on(as_of: NaiveDate, s: &SchoolSettings) -> Cutoffs {
+        let back = |days: u32| as_of - chrono::Duration::days(i64::from(days));
+        Cutoffs {
+            first: back(s.dunning_first_days),
+            second: back(s.dunning_second_days),
+            blocked: back(s.dunning_block_days),
+        }
+    }
+
+    /// The level of an installment due on `due` (what the store's statement computes).
+    pub fn level(&self, due: NaiveDate, refused: bool) -> Level {
+        if due <= self.blocked {
+            Level::Blocked
+        } else if due <= self.second {
+            Level::Second
+        } else if refused || due <= self.first {
+            Level::First
+        } else {
+            Level::None
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -71,6 +105,22 @@ mod tests {
 
     fn d(y: i32, m: u32, day: u32) -> NaiveDate {
         NaiveDate::from_ymd_opt(y, m, day).unwrap()
+    }
+
+    #[test]
+    fn the_cutoffs_give_the_levels_the_delays_give() {
+        let as_of = d(2026, 3, 1);
+        for (first, second, block) in [(7, 21, 45), (0, 1, 2), (30, 60, 365)] {
+            let mut s = SchoolSettings::default_for(School::Isima, "ISIMA", 3);
+            (s.dunning_first_days, s.dunning_second_days, s.dunning_block_days) = (first, second, block);
+            let c = Cutoffs::on(as_of, &s);
+            for back in -400..400 {
+                let due = as_of - chrono::Duration::days(back);
+                for refused in [false, true] {
+                    assert_eq!(c.level(due, refused), level_due(due, refused, as_of, &s), "{due} {refused}");
+                }
+            }
+        }
     }
 
     #[test]
