@@ -289,6 +289,52 @@ async fn remittance_lines_confirm_the_gateway_s_transactions_and_pay_no_student(
     assert_eq!((again.new, again.already_known), (0, 6));
 }
 
+/// The bank's CAMT.054 notification of a card remittance details the card payments in it: the
+/// remittance is still one line, tied to its remittance as the statement's would be, and the
+/// statement of the same days, imported after it, adds nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_camt_054_card_remittance_is_its_remittance_s_one_line() {
+    use regie::bank::{self, Columns as BankColumns};
+    let (store, dir, paul, chloe) = setup("card-camt054").await;
+    let file = dir.join("paybox.csv");
+    write_1252(&file, &export(&paul, &chloe));
+    card::import_file(&store, &file, Columns::Detect, "claire").await.unwrap();
+    let tx = |amount: &str, number: &str| {
+        format!(
+            "<TxDtls><Refs><EndToEndId>{number}</EndToEndId></Refs><AmtDtls><TxAmt><Amt Ccy=\"EUR\">{amount}</Amt></TxAmt></AmtDtls></TxDtls>"
+        )
+    };
+    let notification = format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Document xmlns=\"urn:iso:std:iso:20022:tech:xsd:camt.054.001.08\">\
+         <BkToCstmrDbtCdtNtfctn><GrpHdr><MsgId>N1</MsgId></GrpHdr><Ntfctn><Id>N1</Id>\
+         <Ntry><Amt Ccy=\"EUR\">819.88</Amt><CdtDbtInd>CRDT</CdtDbtInd><Sts><Cd>BOOK</Cd></Sts>\
+         <BookgDt><Dt>2025-09-08</Dt></BookgDt><AddtlNtryInf>REMISE CB 81200 DU 06/09/25</AddtlNtryInf>\
+         <NtryDtls><Btch><NbOfTxs>2</NbOfTxs></Btch>{}{}</NtryDtls></Ntry></Ntfctn></BkToCstmrDbtCdtNtfctn></Document>",
+        tx("206.00", "6100001"),
+        tx("618.00", "6100002")
+    );
+    let avis = dir.join("avis-remise.txt");
+    std::fs::write(&avis, notification).unwrap();
+    let s = bank::import_file(&store, &avis, BankColumns::Detect, "claire").await.unwrap();
+    assert_eq!((s.new, s.remittances, s.auto_matched), (1, 1, 0), "{s:?}");
+    let lines = bank::lines(&store, None).await.unwrap();
+    assert_eq!(lines.len(), 1);
+    assert_eq!((lines[0].remittance.as_deref(), lines[0].amount), (Some("81200"), m(81988)));
+    assert!(lines[0].student_number.is_none(), "a remittance pays no student");
+    let r = card::remittances(&store).await.unwrap();
+    let tied = r.iter().find(|x| x.number == "81200").unwrap();
+    assert_eq!((tied.bank_line_id, tied.difference, tied.flagged), (Some(lines[0].id), Some(m(412)), false));
+
+    // The spreadsheet statement of the same day: the movement is known by its day and amount.
+    let statement = dir.join("releve.csv");
+    write_1252(
+        &statement,
+        "Date;Date de valeur;Débit;Crédit;Libellé;Solde\r\n08/09/2025;08/09/2025;;819,88;REMISE CB 81200 DU 06/09/25;\r\n",
+    );
+    let again = bank::import_file(&store, &statement, BankColumns::Detect, "claire").await.unwrap();
+    assert_eq!((again.new, again.already_known), (0, 1), "{again:?}");
+}
+
 /// A card refund larger than the account's credit gives back the card payment it refunds: that
 /// payment is undone and its installment is due again, so the position stays right. One the
 /// gateway could not tie to anyone waits, and the accountant places it on a student's account.

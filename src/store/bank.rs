@@ -118,7 +118,7 @@ macro_rules! line_page {
     ($order:literal) => {
         select_lines!(concat!(
             "WHERE l.id IN (SELECT x.id FROM statement_lines x
-                             WHERE ($1 IS NULL OR x.status = $1) AND ($2 IS NULL OR lower(x.label) LIKE $2 ESCAPE '\\')
+                             WHERE ($1 IS NULL OR x.status = $1) AND ($2 IS NULL OR x.search_label LIKE $2 ESCAPE '\\')
                                AND ($5 IS NULL OR x.id = $5)
                              ORDER BY ", $order, " LIMIT $3 OFFSET $4)
              ORDER BY ", $order
@@ -141,7 +141,7 @@ pub const fn line_page_sql(sort: LineSort, descending: bool) -> &'static str {
 }
 
 pub const LINE_COUNT: &str = "SELECT COUNT(*) FROM statement_lines x
-     WHERE ($1 IS NULL OR x.status = $1) AND ($2 IS NULL OR lower(x.label) LIKE $2 ESCAPE '\\')
+     WHERE ($1 IS NULL OR x.status = $1) AND ($2 IS NULL OR x.search_label LIKE $2 ESCAPE '\\')
        AND ($3 IS NULL OR x.id = $3)";
 
 /// One window of the lines with a status (all when `None`) whose label holds `search` (and only
@@ -404,7 +404,7 @@ pub async fn insert_lines_bulk(
     for chunk in lines.chunks(500) {
         on!(conn, |c| {
             let mut q = sqlx::QueryBuilder::new(
-                "INSERT INTO statement_lines (id, statement_id, fingerprint, source_row, date, value_date, label, amount_cents, status, score, reasons, suggestions, remittance) ",
+                "INSERT INTO statement_lines (id, statement_id, fingerprint, source_row, date, value_date, label, amount_cents, status, score, reasons, suggestions, remittance, search_label) ",
             );
             q.push_values(chunk, |mut b, l| {
                 b.push_bind(l.id)
@@ -419,7 +419,8 @@ pub async fn insert_lines_bulk(
                     .push_bind(l.score)
                     .push_bind(&l.reasons)
                     .push_bind(&l.suggestions)
-                    .push_bind(&l.remittance);
+                    .push_bind(&l.remittance)
+                    .push_bind(regie_rules::page::fold(l.label));
             });
             q.build().execute(c).await.map(|r| r.rows_affected())
         })?;
@@ -437,4 +438,30 @@ pub async fn insert_lines_bulk(
         })?;
     }
     Ok(())
+}
+
+/// Whether lines written before the folded label was kept have none yet.
+pub async fn labels_unfolded(conn: &mut Conn) -> Result<bool> {
+    Ok(on!(conn, |c| sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM statement_lines WHERE search_label IS NULL)")
+        .fetch_one(c)
+        .await)?)
+}
+
+/// Gives every line without one its folded label, in multi-row statements.
+pub async fn fold_labels(conn: &mut Conn) -> Result<u64> {
+    let rows: Vec<(i64, String)> =
+        on!(conn, |c| sqlx::query_as("SELECT id, label FROM statement_lines WHERE search_label IS NULL ORDER BY id")
+            .fetch_all(c)
+            .await)?;
+    for chunk in rows.chunks(1000) {
+        on!(conn, |c| {
+            let mut q = sqlx::QueryBuilder::new("UPDATE statement_lines SET search_label = v.column2 FROM (");
+            q.push_values(chunk, |mut b, (id, label)| {
+                b.push_bind(*id).push_bind(regie_rules::page::fold(label));
+            });
+            q.push(") AS v WHERE statement_lines.id = v.column1");
+            q.build().execute(c).await.map(|r| r.rows_affected())
+        })?;
+    }
+    Ok(rows.len() as u64)
 }

@@ -327,6 +327,12 @@ impl Store {
             students::fill_search_keys(&mut tx).await?;
             tx.commit().await?;
         }
+        // The same for the statement lines' folded labels.
+        if bank::labels_unfolded(&mut *store.read().await?).await? {
+            let mut tx = store.begin().await?;
+            bank::fold_labels(&mut tx).await?;
+            tx.commit().await?;
+        }
         // Only a new database is written to on opening: on the office server a write would take
         // the writers' lock and wake every watching window, for each command a desktop runs.
         if settings::is_empty(&mut *store.read().await?).await? {

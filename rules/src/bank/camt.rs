@@ -1,7 +1,8 @@
-//! CAMT.053: the ISO 20022 bank-to-customer statement (XML), versions 001.02 to 001.08 read alike.
-//! Each booked entry becomes a line (or one per transaction of a batch entry that details its
-//! amounts), its label built from what the entry says: the bank's text, the other party, the
-//! remittance information and the end-to-end reference.
+//! CAMT.053, the ISO 20022 bank-to-customer statement, and CAMT.054, its debit and credit
+//! notification (XML), versions 001.02 to 001.08 read alike. Each booked entry becomes a line (or
+//! one per transaction of a batch entry that details its amounts, except a card remittance, which
+//! stays the one credit its remittance is matched by), its label built from what the entry says:
+//! the bank's text, the other party, the remittance information and the end-to-end reference.
 
 use std::str::FromStr;
 
@@ -18,10 +19,19 @@ pub const MAX_BYTES: usize = 64 * 1024 * 1024;
 
 /// Whether the bytes are a CAMT.053 document (from its namespace or root near the start).
 pub fn looks_like(bytes: &[u8]) -> bool {
+    head_has(bytes, &["camt.053", "BkToCstmrStmt"])
+}
+
+/// Whether the bytes are a CAMT.054 notification.
+pub fn looks_like_notification(bytes: &[u8]) -> bool {
+    head_has(bytes, &["camt.054", "BkToCstmrDbtCdtNtfctn"])
+}
+
+fn head_has(bytes: &[u8], marks: &[&str]) -> bool {
     let head = &bytes[..bytes.len().min(4096)];
     let head = String::from_utf8_lossy(head);
     let t = head.trim_start_matches('\u{feff}').trim_start();
-    t.starts_with('<') && (t.contains("camt.053") || t.contains("BkToCstmrStmt"))
+    t.starts_with('<') && marks.iter().any(|m| t.contains(m))
 }
 
 /// Reads every booked entry. An error names the entry (its rank among the file's entries, from
@@ -41,11 +51,21 @@ pub fn parse(bytes: &[u8], file: &str) -> Result<Vec<ParsedLine>, SheetError> {
     // No DTD: an entity could expand without bound.
     let doc = Document::parse(text).map_err(|e| err(None, None, format!("XML illisible : {e}")))?;
     let root = doc.root_element();
-    let statements = child(root, "BkToCstmrStmt")
-        .ok_or_else(|| err(None, Some("Document"), "pas de relevé BkToCstmrStmt (est-ce un CAMT.053 ?)".into()))?;
+    // A statement's entries, or a notification's: the same entries under other names.
+    let (statements, each) = match (child(root, "BkToCstmrStmt"), child(root, "BkToCstmrDbtCdtNtfctn")) {
+        (Some(s), _) => (s, "Stmt"),
+        (None, Some(n)) => (n, "Ntfctn"),
+        (None, None) => {
+            return Err(err(
+                None,
+                Some("Document"),
+                "ni relevé BkToCstmrStmt ni avis BkToCstmrDbtCdtNtfctn (est-ce un CAMT.053 ou .054 ?)".into(),
+            ));
+        }
+    };
     let mut out = Vec::new();
     let mut rank = 0;
-    for stmt in children(statements, "Stmt") {
+    for stmt in children(statements, each) {
         for entry in children(stmt, "Ntry") {
             rank += 1;
             let e = |element: &str, message: String| err(Some(rank), Some(element), message);
@@ -68,9 +88,12 @@ pub fn parse(bytes: &[u8], file: &str) -> Result<Vec<ParsedLine>, SheetError> {
             let bank_text = texts(entry, &["AddtlNtryInf"]);
             let details: Vec<Node> =
                 children(entry, "NtryDtls").flat_map(|d| children(d, "TxDtls").collect::<Vec<_>>()).collect();
-            // A batch that details each transaction's amount becomes one line per transaction.
+            // A batch that details each transaction's amount becomes one line per transaction; a
+            // card remittance stays one line: its credit is what its remittance is matched by,
+            // and its transactions are the gateway's export's.
+            let remittance = crate::card::remittance_in_label(&bank_text).is_some();
             let parts: Option<Vec<Result<Money, String>>> = details.iter().map(|t| tx_amount(*t)).collect();
-            if let Some(parts) = parts.filter(|p| p.len() > 1) {
+            if let Some(parts) = parts.filter(|p| p.len() > 1 && !remittance) {
                 for (tx, part) in details.iter().zip(parts) {
                     let part = part.map_err(|m| e("TxDtls/Amt", m))?;
                     let amount = if credit { part } else { -part };
@@ -83,7 +106,9 @@ pub fn parse(bytes: &[u8], file: &str) -> Result<Vec<ParsedLine>, SheetError> {
                     });
                 }
             } else {
-                let label = label(&bank_text, details.first().copied(), credit);
+                // A remittance's label is the bank's: its first card payment says nothing of the rest.
+                let first = details.first().copied().filter(|_| !remittance);
+                let label = label(&bank_text, first, credit);
                 let label = if label.is_empty() { "(sans libellé)".to_string() } else { label };
                 out.push(ParsedLine {
                     row: rank,
@@ -299,7 +324,63 @@ mod tests {
                     <Document><BkToCstmrStmt>&b;</BkToCstmrStmt></Document>";
         assert!(parse(bomb.as_bytes(), "bomb.xml").unwrap_err().message.contains("XML illisible"));
         assert!(parse(b"<Document/>", "x.xml").unwrap_err().message.contains("BkToCstmrStmt"));
+        assert!(!looks_like_notification(sample(8).as_bytes()));
         assert!(parse(&[0xff, 0xfe, 0x00, 0x3c], "x.xml").is_err());
         assert!(!looks_like(b"Date;Libelle;Montant\n"));
+    }
+
+    /// A CAMT.054 notification (version `v`): a card remittance whose card payments are detailed,
+    /// and a batch of two transfers.
+    pub(crate) fn notification(v: u8) -> String {
+        let status = if v >= 8 { "<Sts><Cd>BOOK</Cd></Sts>" } else { "<Sts>BOOK</Sts>" };
+        let tx = |amount: &str, e2e: &str, reason: &str| {
+            format!(
+                "<TxDtls><Refs><EndToEndId>{e2e}</EndToEndId></Refs><AmtDtls><TxAmt><Amt Ccy=\"EUR\">{amount}</Amt></TxAmt></AmtDtls>\
+                 <RmtInf><Ustrd>{reason}</Ustrd></RmtInf></TxDtls>"
+            )
+        };
+        let entry = |amount: &str, day: &str, info: &str, details: String| {
+            format!(
+                "<Ntry><Amt Ccy=\"EUR\">{amount}</Amt><CdtDbtInd>CRDT</CdtDbtInd>{status}<BookgDt><Dt>{day}</Dt></BookgDt>\
+                 <ValDt><Dt>{day}</Dt></ValDt><AddtlNtryInf>{info}</AddtlNtryInf><NtryDtls><Btch><NbOfTxs>2</NbOfTxs></Btch>{details}</NtryDtls></Ntry>"
+            )
+        };
+        format!(
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Document xmlns=\"urn:iso:std:iso:20022:tech:xsd:camt.054.001.{v:02}\">\
+             <BkToCstmrDbtCdtNtfctn><GrpHdr><MsgId>N1</MsgId><CreDtTm>2025-09-08T18:00:00</CreDtTm></GrpHdr><Ntfctn><Id>N1</Id>\
+             <Acct><Id><IBAN>FR7630004000031234567890143</IBAN></Id></Acct>{}{}</Ntfctn></BkToCstmrDbtCdtNtfctn></Document>",
+            entry(
+                "819.88",
+                "2025-09-08",
+                "REMISE CB 81200 DU 06/09/25",
+                format!("{}{}", tx("206.00", "6100001", "CB 206,00"), tx("618.00", "6100002", "CB 618,00"))
+            ),
+            entry(
+                "412.00",
+                "2025-09-09",
+                "REMISE VIREMENTS",
+                format!("{}{}", tx("206.00", "E2E-2", "POLYTECH"), tx("206.00", "E2E-3", "ISIMA"))
+            ),
+        )
+    }
+
+    #[test]
+    fn a_notification_reads_as_a_statement_and_a_card_remittance_stays_whole() {
+        for v in [2, 8] {
+            let xml = notification(v);
+            assert!(looks_like_notification(xml.as_bytes()) && !looks_like(xml.as_bytes()));
+            let lines = parse(xml.as_bytes(), "avis.xml").unwrap();
+            let got: Vec<(usize, &str, i64)> =
+                lines.iter().map(|l| (l.row, l.label.as_str(), l.amount.cents())).collect();
+            assert_eq!(
+                got,
+                [
+                    (1, "REMISE CB 81200 DU 06/09/25", 81988),
+                    (2, "REMISE VIREMENTS /MOTIF POLYTECH /REF E2E-2", 20600),
+                    (2, "REMISE VIREMENTS /MOTIF ISIMA /REF E2E-3", 20600),
+                ],
+                "version {v}"
+            );
+        }
     }
 }

@@ -16,6 +16,8 @@ pub enum StatementFormat {
     Sheet,
     #[serde(rename = "CAMT.053")]
     Camt053,
+    #[serde(rename = "CAMT.054")]
+    Camt054,
     #[serde(rename = "CFONB 120")]
     Cfonb120,
 }
@@ -26,6 +28,7 @@ impl StatementFormat {
         match self {
             StatementFormat::Sheet => "sheet",
             StatementFormat::Camt053 => "camt053",
+            StatementFormat::Camt054 => "camt054",
             StatementFormat::Cfonb120 => "cfonb120",
         }
     }
@@ -35,6 +38,7 @@ impl StatementFormat {
         match self {
             StatementFormat::Sheet => "tableur",
             StatementFormat::Camt053 => "CAMT.053",
+            StatementFormat::Camt054 => "CAMT.054",
             StatementFormat::Cfonb120 => "CFONB 120",
         }
     }
@@ -43,6 +47,8 @@ impl StatementFormat {
     pub fn of(head: &[u8]) -> StatementFormat {
         if camt::looks_like(head) {
             StatementFormat::Camt053
+        } else if camt::looks_like_notification(head) {
+            StatementFormat::Camt054
         } else if cfonb::looks_like(head) {
             StatementFormat::Cfonb120
         } else {

@@ -4,4 +4,4 @@
  * What a statement was read from: a spreadsheet (CSV, xlsx, xls, ods) through its columns, or
  * one of the banks' own formats, found from the file's content.
  */
-export type StatementFormat = "tableur" | "CAMT.053" | "CFONB 120";
+export type StatementFormat = "tableur" | "CAMT.053" | "CAMT.054" | "CFONB 120";
