@@ -127,14 +127,13 @@ pub async fn page(store: &Store, as_of: NaiveDate, q: &DunningQuery) -> Result<D
     let search = q.page.search();
     let mut conn = store.read().await?;
     let settings = store::settings::school_settings(&mut conn).await?;
-    let codes: Vec<&'static str> = settings.iter().map(|s| s.school.code()).collect();
-    let cutoffs = |i: usize| {
+    let cutoffs = |i: usize| match settings.get(i) {
+        Some(s) => store::dunning::SchoolCutoffs { school: s.school.code(), cutoffs: Cutoffs::on(as_of, s) },
         // Both schools have their settings (a migration writes them); a missing one matches nothing.
-        let s = settings.get(i);
-        store::dunning::SchoolCutoffs {
-            school: codes.get(i).copied().unwrap_or(""),
-            cutoffs: s.map_or(Cutoffs { first: as_of, second: as_of, blocked: as_of }, |s| Cutoffs::on(as_of, s)),
-        }
+        None => store::dunning::SchoolCutoffs {
+            school: "",
+            cutoffs: Cutoffs { first: as_of, second: as_of, blocked: as_of },
+        },
     };
     let k = [cutoffs(0), cutoffs(1)];
     let rank = level.map(Level::rank);
