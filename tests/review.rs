@@ -585,3 +585,88 @@ fn a_batch_stops_at_a_refusal_and_keeps_the_ones_before_decided_without_a_gap() 
     numbers.sort_unstable();
     assert_eq!(numbers, ["F2025-00001", "F2025-00002"]);
 }
+
+/// What one database's approvals wrote: each invoice with its order, student, request, total and
+/// schedule, and each audit record of a decision or an invoice (without its time).
+async fn approvals_written(db: &std::path::Path) -> (Vec<(String, String, String, i64, i64, String)>, Vec<String>) {
+    let store = regie::Store::open(db).await.unwrap();
+    let invoices: Vec<(String, String, String, i64, i64, String)> = common::rows(
+        &store,
+        "SELECT i.number, o.number, s.number, o.request_id,
+                CAST((SELECT SUM(l.excl_vat_cents) FROM invoice_lines l WHERE l.invoice_id = i.id) AS BIGINT),
+                i.label || ' ' || i.session || ' ' || CAST(i.date AS TEXT)
+         FROM invoices i JOIN orders o ON o.id = i.order_id JOIN students s ON s.id = i.student_id
+         ORDER BY i.number",
+    )
+    .await;
+    let installments: Vec<(String, i64, String, i64)> = common::rows(
+        &store,
+        "SELECT i.number, CAST(x.n AS BIGINT), CAST(x.due_date AS TEXT), x.amount_cents
+         FROM installments x JOIN invoices i ON i.id = x.invoice_id ORDER BY i.number, x.n",
+    )
+    .await;
+    let audit: Vec<(String, String, String, Option<String>, String)> = common::rows(
+        &store,
+        "SELECT action, entity, entity_id, reason, details FROM audit_log
+         WHERE action IN ('request.approve', 'invoice.issue') ORDER BY action, entity_id",
+    )
+    .await;
+    store.close().await;
+    let mut written: Vec<String> = installments.iter().map(|r| format!("{r:?}")).collect();
+    written.extend(audit.iter().map(|r| format!("{r:?}")));
+    (invoices, written)
+}
+
+#[tokio::test]
+async fn a_batch_writes_what_approving_one_by_one_writes() {
+    // Two academic years (two series of numbers each), every plan, a request of nothing.
+    let dir = temp_dir("batch-same");
+    let mut rows = registration_rows();
+    rows.push(common::CHLOE_MOREAU_2022);
+    rows.push(["24009901", "Zéro", "Inès", "ines@etu.uca.fr", "ISIMA", "P2526_ISI_1A", "1", "01", "1", "03/09/2025", "0", "non", "", ""]);
+    let file = dir.join("inscriptions.csv");
+    write_csv_1252(&file, &rows);
+    let (one, batch) = (common::db_at(&dir, "one"), common::db_at(&dir, "batch"));
+    let mut decided = Vec::new();
+    for db in [&one, &batch] {
+        assert!(regie(db, &["import-registrations", file.to_str().unwrap(), "--json"]).ok);
+    }
+    let list = regie(&one, &["requests", "list", "--json"]).json();
+    let mut ids: Vec<(String, i64)> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["student_number"].as_str().unwrap().to_string(), r["id"].as_i64().unwrap()))
+        .collect();
+    ids.sort();
+    // One by one, in the order of their student numbers; those the rules refuse stay pending.
+    for (_, id) in &ids {
+        let id = id.to_string();
+        if regie(&one, &["requests", "approve", &id, "--override", "accord de la direction", "--json"]).ok {
+            decided.push(id);
+        }
+    }
+    assert!(decided.len() >= 6, "most requests approvable: {decided:?}");
+    // The same, in one batch, on the other database (the same ids: the same file, imported alike).
+    let mut args = vec!["requests", "approve"];
+    args.extend(decided.iter().map(String::as_str));
+    args.extend(["--override", "accord de la direction", "--json"]);
+    let together = regie(&batch, &args);
+    assert!(together.ok, "{}", together.stderr);
+    let outcomes = together.json();
+    assert_eq!(outcomes.as_array().unwrap().len(), decided.len());
+
+    let (invoices_one, rest_one) = approvals_written(&one).await;
+    let (invoices_batch, rest_batch) = approvals_written(&batch).await;
+    assert!(invoices_one.iter().any(|i| i.0.starts_with("F2022-")) && invoices_one.iter().any(|i| i.0 == "F2025-00001"));
+    assert!(!invoices_one.iter().any(|i| i.2 == "24009901"), "a request of nothing has no invoice");
+    assert_eq!(invoices_batch, invoices_one);
+    assert_eq!(rest_batch, rest_one);
+    // Each decision says which invoice it issued, as the database has it.
+    for o in outcomes.as_array().unwrap() {
+        let invoice = o["invoice"].as_str();
+        let id = o["id"].as_i64().unwrap();
+        let expected = invoices_batch.iter().find(|i| i.3 == id).map(|i| i.0.as_str());
+        assert_eq!(invoice, expected, "{o}");
+    }
+}

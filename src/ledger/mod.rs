@@ -16,32 +16,103 @@ use crate::{Error, Result};
 ///
 /// Runs inside the caller's transaction: numbers are taken there, so a rollback leaves no gap.
 pub async fn issue_invoice(conn: &mut Conn, draft: &InvoiceDraft<'_>, actor: &str) -> Result<IssuedInvoice> {
-    let InvoiceDraft { student, request_id, year, session, date, schedule, label } = *draft;
+    let InvoiceDraft { student_id, request_id, year, session, date, schedule, label, .. } = *draft;
     let total = schedule.total;
-    let order_number = sql::next_number(conn, &format!("C{}", year.start_year())).await?;
-    let order_id = sql::insert_order(conn, &order_number, student.id, request_id, date, total).await?;
-    let series = format!("F{}", year.start_year());
+    let order_number = sql::next_number(conn, &order_series(year)).await?;
+    let order_id = sql::insert_order(conn, &order_number, student_id, request_id, date, total).await?;
+    let series = invoice_series(year);
     let invoice_number = sql::next_number(conn, &series).await?;
     let invoice_id =
-        sql::insert_invoice(conn, &series, &invoice_number, order_id, student.id, date, label, session).await?;
+        sql::insert_invoice(conn, &series, &invoice_number, order_id, student_id, date, label, session).await?;
     sql::insert_line(conn, invoice_id, TUITION, 1, total, Money::ZERO).await?;
     for i in &schedule.installments {
         sql::insert_installment(conn, invoice_id, i.n, i.due_date, i.amount).await?;
     }
-    audit::record(
-        conn,
-        actor,
-        "invoice.issue",
-        "invoice",
-        &invoice_number,
-        None,
-        json!({
-            "student": student.number, "order": order_number, "total": total, "session": session,
-            "installments": schedule.installments,
-        }),
-    )
-    .await?;
+    audit::record(conn, actor, "invoice.issue", "invoice", &invoice_number, None, issued_details(draft, &order_number))
+        .await?;
     Ok(IssuedInvoice { order_number, invoice_number, invoice_id, total })
+}
+
+/// `issue_invoice` for each draft of a batch of approvals, in order: the same rows, numbers and
+/// audit records, each series' numbers taken at once and the rows written in bulk.
+pub async fn issue_invoices(conn: &mut Conn, drafts: &[InvoiceDraft<'_>], actor: &str) -> Result<Vec<IssuedInvoice>> {
+    use std::collections::HashMap;
+    // Each series' next number, taken for all its drafts at once.
+    let mut next: HashMap<String, i64> = HashMap::new();
+    for d in drafts {
+        for series in [order_series(d.year), invoice_series(d.year)] {
+            *next.entry(series).or_default() += 1;
+        }
+    }
+    let mut series: Vec<_> = next.into_iter().collect();
+    series.sort();
+    let mut next = HashMap::new();
+    for (name, n) in series {
+        let first = sql::reserve_numbers(conn, &name, n).await?;
+        next.insert(name, first);
+    }
+    let mut take = |series: &str| {
+        let seq = next.get_mut(series).expect("every series of the drafts was reserved");
+        *seq += 1;
+        *seq - 1
+    };
+    let mut order_id = sql::last_id(conn, sql::Numbered::Orders).await?;
+    let mut invoice_id = sql::last_id(conn, sql::Numbered::Invoices).await?;
+    let mut rows = Vec::with_capacity(drafts.len());
+    for d in drafts {
+        let orders = order_series(d.year);
+        let order_number = sql::number_in(&orders, take(&orders));
+        let series = invoice_series(d.year);
+        let seq = take(&series);
+        order_id += 1;
+        invoice_id += 1;
+        rows.push(sql::NewInvoice {
+            order_id,
+            order_number,
+            invoice_id,
+            number: sql::number_in(&series, seq),
+            series,
+            seq,
+            student_id: d.student_id,
+            request_id: d.request_id,
+            date: d.date,
+            label: d.label,
+            session: d.session,
+            designation: TUITION,
+            total: d.schedule.total,
+            installments: &d.schedule.installments,
+        });
+    }
+    sql::insert_invoices_bulk(conn, &rows).await?;
+    let records: Vec<_> =
+        drafts.iter().zip(&rows).map(|(d, r)| (r.number.clone(), None, issued_details(d, &r.order_number))).collect();
+    audit::record_many(conn, actor, "invoice.issue", "invoice", &records).await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| IssuedInvoice {
+            order_number: r.order_number,
+            invoice_number: r.number,
+            invoice_id: r.invoice_id,
+            total: r.total,
+        })
+        .collect())
+}
+
+/// The series of an academic year's orders (`C2025`) and invoices (`F2025`).
+fn order_series(year: AcademicYear) -> String {
+    format!("C{}", year.start_year())
+}
+
+fn invoice_series(year: AcademicYear) -> String {
+    format!("F{}", year.start_year())
+}
+
+/// What the audit log keeps of an issued invoice.
+fn issued_details(d: &InvoiceDraft<'_>, order_number: &str) -> serde_json::Value {
+    json!({
+        "student": d.student_number, "order": order_number, "total": d.schedule.total, "session": d.session,
+        "installments": d.schedule.installments,
+    })
 }
 
 /// Records a payment and allocates it to the student's open installments, oldest due first.

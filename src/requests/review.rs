@@ -7,7 +7,7 @@ use serde_json::json;
 
 use super::{Request, RequestStatus, findings_of, schedule_for};
 use crate::fees::checks::Finding;
-use crate::ledger::{self, IssuedInvoice, StudentNumber};
+use crate::ledger::{self, IssuedInvoice};
 use crate::plans::{self, PlanKind};
 use crate::store::{self, Conn, Store, audit};
 use crate::{Error, Result};
@@ -128,54 +128,70 @@ async fn approve_with(
     if !store::requests::set_status(conn, id, &from, RequestStatus::Approved, None, actor).await? {
         return Err(conflict(&r));
     }
-    let (grid, settings) = (&basis.grid, basis.settings(r.new.school)?);
-    // The threshold is never overridden: the office rejects such a request.
-    if r.new.plan == PlanKind::Six && !plans::six_allowed(r.new.amount, settings.six_threshold) {
-        return Err(Error::Invalid(format!(
-            "demande {id}: paiement en 6 fois refusé pour {} (seuil {} {})",
-            r.new.amount.to_french(),
-            r.new.school,
-            settings.six_threshold.to_french()
-        )));
+    let approval = Approval::of(&r, basis, date, override_reason)?;
+    audit::record(conn, actor, "request.approve", "request", id, override_reason, approval.details(&r)).await?;
+    let invoice = match &approval.schedule {
+        None => None,
+        Some(schedule) => Some(ledger::issue_invoice(conn, &approval.draft(&r, schedule, date), actor).await?),
+    };
+    Ok(Decided { id, status: RequestStatus::Approved, invoice: invoice.map(|i: IssuedInvoice| i.invoice_number) })
+}
+
+/// What approving a request gives, once its conditions are checked: the blocking findings the
+/// accountant overrode, and the schedule of its invoice (none for a request of nothing).
+struct Approval {
+    overridden: Vec<&'static str>,
+    schedule: Option<crate::plans::Schedule>,
+}
+
+impl Approval {
+    /// The request's own conditions against the fee grid and its school's settings: the
+    /// threshold is never overridden (the office rejects such a request); another blocking
+    /// finding is, with a reason only.
+    fn of(r: &Request, basis: &Basis, date: NaiveDate, override_reason: Option<&str>) -> Result<Approval> {
+        let (grid, settings) = (&basis.grid, basis.settings(r.new.school)?);
+        let id = r.id;
+        if r.new.plan == PlanKind::Six && !plans::six_allowed(r.new.amount, settings.six_threshold) {
+            return Err(Error::Invalid(format!(
+                "demande {id}: paiement en 6 fois refusé pour {} (seuil {} {})",
+                r.new.amount.to_french(),
+                r.new.school,
+                settings.six_threshold.to_french()
+            )));
+        }
+        let blocking: Vec<Finding> = findings_of(r, grid, settings).into_iter().filter(Finding::blocks).collect();
+        if !blocking.is_empty() && override_reason.is_none() {
+            return Err(Error::Invalid(format!(
+                "demande {id} non validable : {} Pour l'accepter quand même, donnez le motif de la dérogation (--override MOTIF).",
+                blocking.iter().map(|f| f.message.as_str()).collect::<Vec<_>>().join(" ")
+            )));
+        }
+        let schedule = if r.new.amount.is_zero() { None } else { Some(schedule_for(r, grid, settings, date)?) };
+        Ok(Approval { overridden: blocking.iter().map(|f| f.code).collect(), schedule })
     }
-    let blocking: Vec<Finding> = findings_of(&r, grid, settings).into_iter().filter(Finding::blocks).collect();
-    if !blocking.is_empty() && override_reason.is_none() {
-        return Err(Error::Invalid(format!(
-            "demande {id} non validable : {} Pour l'accepter quand même, donnez le motif de la dérogation (--override MOTIF).",
-            blocking.iter().map(|f| f.message.as_str()).collect::<Vec<_>>().join(" ")
-        )));
+
+    /// What the audit log keeps of the decision.
+    fn details(&self, r: &Request) -> serde_json::Value {
+        json!({"student": r.student_number, "plan": r.new.plan, "amount": r.new.amount, "overridden": self.overridden})
     }
-    audit::record(
-        conn,
-        actor,
-        "request.approve",
-        "request",
-        id,
-        override_reason,
-        json!({"student": r.student_number, "plan": r.new.plan, "amount": r.new.amount,
-               "overridden": blocking.iter().map(|f| f.code).collect::<Vec<_>>()}),
-    )
-    .await?;
-    let invoice = if r.new.amount.is_zero() {
-        None
-    } else {
-        let schedule = schedule_for(&r, grid, settings, date)?;
-        let number = StudentNumber::parse(&r.student_number)?;
-        let student = store::students::by_number(conn, &number)
-            .await?
-            .ok_or_else(|| Error::StudentNotFound(r.student_number.clone()))?;
-        let draft = ledger::InvoiceDraft {
-            student: &student,
-            request_id: Some(id),
+
+    fn draft<'a>(
+        &self,
+        r: &'a Request,
+        schedule: &'a crate::plans::Schedule,
+        date: NaiveDate,
+    ) -> ledger::InvoiceDraft<'a> {
+        ledger::InvoiceDraft {
+            student_id: r.student_id,
+            student_number: &r.student_number,
+            request_id: Some(r.id),
             year: r.new.academic_year,
             session: r.new.session.as_str(),
             date,
-            schedule: &schedule,
+            schedule,
             label: r.new.plan.invoice_label(),
-        };
-        Some(ledger::issue_invoice(conn, &draft, actor).await?)
-    };
-    Ok(Decided { id, status: RequestStatus::Approved, invoice: invoice.map(|i: IssuedInvoice| i.invoice_number) })
+        }
+    }
 }
 
 /// Rejects a pending or held request; the reason is required and goes to the student's letter.
@@ -429,46 +445,81 @@ pub async fn approve_many(
     override_reason: Option<&str>,
     actor: &str,
 ) -> Result<Vec<InBatch>> {
+    let override_reason = override_reason.map(str::trim).filter(|r| !r.is_empty());
     let mut out = Vec::with_capacity(ids.len());
     for chunk in ids.chunks(APPROVALS_PER_TRANSACTION) {
-        match approve_together(store, chunk, date, override_reason, actor).await? {
-            Ok(decided) => out.extend(decided),
-            Err((failed, e)) => {
-                // The failure's transaction is gone with the ones before it: decide those again.
-                let before = approve_together(store, &chunk[..failed], date, override_reason, actor).await?;
-                out.extend(before.map_err(|(_, e)| e)?);
-                return Err(e);
-            }
+        let (decided, failure) = approve_together(store, chunk, date, override_reason, actor).await?;
+        out.extend(decided);
+        if let Some(e) = failure {
+            return Err(e);
         }
     }
     Ok(out)
 }
 
-/// Approvals sharing a transaction: a commit per request was most of the time of a batch.
-const APPROVALS_PER_TRANSACTION: usize = 200;
+/// Approvals sharing a transaction: each request's conditions are checked in memory, then the
+/// decisions, invoices and audit records of all of them are written in bulk.
+const APPROVALS_PER_TRANSACTION: usize = 2000;
 
-/// Approves `ids` in one transaction, committed when each was decided or is a conflict; else
-/// rolled back, with the rank of the request that failed and why.
+/// Approves `ids` in one transaction: each request is checked in order, as `approve_with` does;
+/// the ones before the first that fails are decided and committed, and that failure returned.
 async fn approve_together(
     store: &Store,
     ids: &[i64],
     date: NaiveDate,
     override_reason: Option<&str>,
     actor: &str,
-) -> Result<std::result::Result<Vec<InBatch>, (usize, Error)>> {
+) -> Result<(Vec<InBatch>, Option<Error>)> {
     let mut tx = store.begin().await?;
     crate::session::office_only(&mut tx).await?;
     let basis = Basis::read(&mut tx).await?;
+    let found: std::collections::HashMap<i64, Request> =
+        store::requests::by_ids(&mut tx, ids).await?.into_iter().map(|r| (r.id, r)).collect();
+    let open = [RequestStatus::Pending, RequestStatus::Hold];
+    let mut failure = None;
+    // (rank in `out`, request, its approval) of those to decide.
+    let mut accepted = Vec::new();
     let mut out = Vec::with_capacity(ids.len());
-    for (k, &id) in ids.iter().enumerate() {
-        // A conflict is found before anything is written for the request.
-        match in_batch(id, approve_with(&mut tx, &basis, id, date, override_reason, actor).await) {
-            Ok(done) => out.push(done),
-            Err(e) => return Ok(Err((k, e))),
+    for &id in ids {
+        let Some(r) = found.get(&id) else {
+            failure = Some(Error::RequestNotFound(id));
+            break;
+        };
+        if !open.contains(&r.status) {
+            out.push(in_batch(id, Err(conflict(r)))?);
+            continue;
+        }
+        match Approval::of(r, &basis, date, override_reason) {
+            Ok(approval) => {
+                accepted.push((out.len(), r, approval));
+                out.push(InBatch::Decided(Decided { id, status: RequestStatus::Approved, invoice: None }));
+            }
+            Err(e) => {
+                failure = Some(e);
+                break;
+            }
+        }
+    }
+    let chosen: Vec<i64> = accepted.iter().map(|(_, r, _)| r.id).collect();
+    // Read inside the writers' transaction: every one of them is still open.
+    let changed = store::requests::set_status_many(&mut tx, &chosen, &open, RequestStatus::Approved, actor).await?;
+    if changed.len() != chosen.len() {
+        return Err(Error::Conflict(
+            "des demandes ont été décidées pendant la validation : rien n'a été changé, rechargez la liste".into(),
+        ));
+    }
+    let records: Vec<_> = accepted.iter().map(|(_, r, a)| (r.id.to_string(), override_reason, a.details(r))).collect();
+    audit::record_many(&mut tx, actor, "request.approve", "request", &records).await?;
+    let invoiced: Vec<_> = accepted.iter().filter_map(|(k, r, a)| a.schedule.as_ref().map(|s| (*k, r, a, s))).collect();
+    let drafts: Vec<_> = invoiced.iter().map(|(_, r, a, s)| a.draft(r, s, date)).collect();
+    let issued = ledger::issue_invoices(&mut tx, &drafts, actor).await?;
+    for ((k, ..), invoice) in invoiced.iter().zip(issued) {
+        if let InBatch::Decided(d) = &mut out[*k] {
+            d.invoice = Some(invoice.invoice_number);
         }
     }
     tx.commit().await?;
-    Ok(Ok(out))
+    Ok((out, failure))
 }
 
 /// Rejects each request with the same reason; conflicts as in `approve_many`.

@@ -45,6 +45,36 @@ pub async fn record(
     Ok(())
 }
 
+/// Appends one line per action of a batch (`entity_id`, `reason`, `details`), the same as
+/// `record` would one by one, in multi-row statements.
+pub async fn record_many(
+    conn: &mut Conn,
+    actor: &str,
+    action: &str,
+    entity: &str,
+    lines: &[(String, Option<&str>, Value)],
+) -> Result<()> {
+    let at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    for chunk in lines.chunks(2000) {
+        on!(conn, |c| {
+            let mut q = sqlx::QueryBuilder::new(
+                "INSERT INTO audit_log (at, actor, action, entity, entity_id, reason, details) ",
+            );
+            q.push_values(chunk, |mut b, (id, reason, details)| {
+                b.push_bind(&at)
+                    .push_bind(actor)
+                    .push_bind(action)
+                    .push_bind(entity)
+                    .push_bind(id)
+                    .push_bind(*reason)
+                    .push_bind(details.to_string());
+            });
+            q.build().execute(c).await.map(|r| r.rows_affected())
+        })?;
+    }
+    Ok(())
+}
+
 /// The last record's id (0 when none): what changes whenever anything is recorded.
 pub async fn last_id(conn: &mut Conn) -> Result<i64> {
     Ok(on!(conn, |c| sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) FROM audit_log").fetch_one(c).await)?)

@@ -14,15 +14,27 @@ use regie_rules::money::Money;
 /// Takes the next number of a gapless series (`F2025` -> `F2025-00001`, `F2025-00002`, ...).
 /// Must run inside the transaction that issues the document: a rollback returns the number.
 pub async fn next_number(conn: &mut Conn, series: &str) -> Result<String> {
-    let (seq,): (i64,) = on!(conn, |c| sqlx::query_as(
-        "INSERT INTO number_series (series, next) VALUES ($1, 2)
-         ON CONFLICT (series) DO UPDATE SET next = number_series.next + 1
-         RETURNING next - 1",
+    Ok(number_in(series, reserve_numbers(conn, series, 1).await?))
+}
+
+/// Takes the next `n` numbers of a series at once (a batch of approvals): the first one's rank;
+/// the others follow it without a gap.
+pub async fn reserve_numbers(conn: &mut Conn, series: &str, n: i64) -> Result<i64> {
+    let (first,): (i64,) = on!(conn, |c| sqlx::query_as(
+        "INSERT INTO number_series (series, next) VALUES ($1, $2 + 1)
+         ON CONFLICT (series) DO UPDATE SET next = number_series.next + $2
+         RETURNING next - $2",
     )
     .bind(series)
+    .bind(n)
     .fetch_one(c)
     .await)?;
-    Ok(format!("{series}-{seq:05}"))
+    Ok(first)
+}
+
+/// The number of rank `seq` in a series: `F2025-00042`.
+pub fn number_in(series: &str, seq: i64) -> String {
+    format!("{series}-{seq:05}")
 }
 
 fn seq_of(number: &str) -> i64 {
@@ -119,6 +131,108 @@ pub async fn insert_installment(
     .fetch_one(c)
     .await)?;
     Ok(id)
+}
+
+/// The largest id of the table that an import numbers its new rows after (0 when empty); the
+/// writers' lock held by the transaction keeps anyone else from taking the next ones.
+pub async fn last_id(conn: &mut Conn, table: Numbered) -> Result<i64> {
+    let sql = match table {
+        Numbered::Orders => "SELECT COALESCE(MAX(id), 0) FROM orders",
+        Numbered::Invoices => "SELECT COALESCE(MAX(id), 0) FROM invoices",
+    };
+    Ok(on!(conn, |c| sqlx::query_scalar(sql).fetch_one(c).await)?)
+}
+
+/// The tables whose new rows a batch numbers itself.
+#[derive(Debug, Clone, Copy)]
+pub enum Numbered {
+    Orders,
+    Invoices,
+}
+
+/// An order, an invoice, its one line and its installments, numbered by the caller: what a batch
+/// of approvals writes for each request.
+pub struct NewInvoice<'a> {
+    pub order_id: i64,
+    pub order_number: String,
+    pub invoice_id: i64,
+    pub series: String,
+    pub seq: i64,
+    pub number: String,
+    pub student_id: i64,
+    pub request_id: Option<i64>,
+    pub date: NaiveDate,
+    pub label: &'a str,
+    pub session: &'a str,
+    pub designation: &'a str,
+    pub total: Money,
+    pub installments: &'a [regie_rules::plans::Installment],
+}
+
+/// Writes the invoices of a batch, with their orders, lines and installments, in multi-row
+/// statements (the fewest round trips; within both engines' limits on bound values).
+pub async fn insert_invoices_bulk(conn: &mut Conn, invoices: &[NewInvoice<'_>]) -> Result<()> {
+    for chunk in invoices.chunks(2000) {
+        on!(conn, |c| {
+            let mut q = sqlx::QueryBuilder::new(
+                "INSERT INTO orders (id, number, student_id, request_id, date, excl_vat_cents, vat_cents) ",
+            );
+            q.push_values(chunk, |mut b, i| {
+                b.push_bind(i.order_id)
+                    .push_bind(&i.order_number)
+                    .push_bind(i.student_id)
+                    .push_bind(i.request_id)
+                    .push_bind(i.date)
+                    .push_bind(i.total.cents())
+                    .push_bind(0_i64);
+            });
+            q.build().execute(&mut *c).await?;
+            let mut q = sqlx::QueryBuilder::new(
+                "INSERT INTO invoices (id, series, seq, number, order_id, student_id, date, label, session) ",
+            );
+            q.push_values(chunk, |mut b, i| {
+                b.push_bind(i.invoice_id)
+                    .push_bind(&i.series)
+                    .push_bind(i.seq)
+                    .push_bind(&i.number)
+                    .push_bind(i.order_id)
+                    .push_bind(i.student_id)
+                    .push_bind(i.date)
+                    .push_bind(i.label)
+                    .push_bind(i.session);
+            });
+            q.build().execute(&mut *c).await?;
+            let mut q = sqlx::QueryBuilder::new(
+                "INSERT INTO invoice_lines (invoice_id, designation, quantity, discount_bp, vat_bp, excl_vat_cents, vat_cents) ",
+            );
+            q.push_values(chunk, |mut b, i| {
+                b.push_bind(i.invoice_id)
+                    .push_bind(i.designation)
+                    .push_bind(1_i64)
+                    .push_bind(0_i64)
+                    .push_bind(0_i64)
+                    .push_bind(i.total.cents())
+                    .push_bind(0_i64);
+            });
+            q.build().execute(&mut *c).await?;
+            let installments: Vec<(i64, &regie_rules::plans::Installment)> =
+                chunk.iter().flat_map(|i| i.installments.iter().map(move |x| (i.invoice_id, x))).collect();
+            for part in installments.chunks(4000) {
+                let mut q =
+                    sqlx::QueryBuilder::new("INSERT INTO installments (invoice_id, n, due_date, amount_cents) ");
+                q.push_values(part, |mut b, (invoice, x)| {
+                    b.push_bind(*invoice).push_bind(x.n as i64).push_bind(x.due_date).push_bind(x.amount.cents());
+                });
+                q.build().execute(&mut *c).await?;
+            }
+            Ok::<_, sqlx::Error>(())
+        })?;
+    }
+    if !invoices.is_empty() {
+        super::advance_ids(conn, "orders").await?;
+        super::advance_ids(conn, "invoices").await?;
+    }
+    Ok(())
 }
 
 pub async fn insert_payment(

@@ -304,6 +304,61 @@ pub async fn set_status(
     Ok(done == 1)
 }
 
+/// The requests of a batch, by id (those that exist).
+pub async fn by_ids(conn: &mut Conn, ids: &[i64]) -> Result<Vec<Request>> {
+    let mut out = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(5000) {
+        let rows: Vec<RequestRow> = on!(conn, |c| {
+            let mut q = sqlx::QueryBuilder::new(select_requests!("WHERE r.id IN ("));
+            let mut list = q.separated(", ");
+            for id in chunk {
+                list.push_bind(*id);
+            }
+            q.push(")");
+            q.build_query_as().fetch_all(c).await
+        })?;
+        for row in rows {
+            out.push(row.into_request()?);
+        }
+    }
+    Ok(out)
+}
+
+/// `set_status` for a batch: the ids that were still in `from` and changed.
+pub async fn set_status_many(
+    conn: &mut Conn,
+    ids: &[i64],
+    from: &[RequestStatus],
+    to: RequestStatus,
+    actor: &str,
+) -> Result<Vec<i64>> {
+    let allowed: Vec<&str> = from.iter().map(|s| s.code()).collect();
+    let allowed = format!(",{},", allowed.join(","));
+    let at = chrono::Utc::now().to_rfc3339();
+    let mut done = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(5000) {
+        let changed: Vec<i64> = on!(conn, |c| {
+            let mut q = sqlx::QueryBuilder::new("UPDATE requests SET status = ");
+            q.push_bind(to.code());
+            q.push(", reason = NULL, decided_by = ");
+            q.push_bind(actor);
+            q.push(", decided_at = ");
+            q.push_bind(&at);
+            q.push(" WHERE ");
+            q.push_bind(&allowed);
+            q.push(" LIKE '%,' || status || ',%' AND id IN (");
+            let mut list = q.separated(", ");
+            for id in chunk {
+                list.push_bind(*id);
+            }
+            q.push(") RETURNING id");
+            q.build_query_scalar().fetch_all(c).await
+        })?;
+        done.extend(changed);
+    }
+    Ok(done)
+}
+
 /// Changes the plan of a request: an approved one keeps its decision (its invoice was
 /// re-planned), any other goes back to the queue. False when the student already has a request
 /// for that plan, session and date (the unique key refused it; on PostgreSQL the transaction is

@@ -252,7 +252,8 @@ pub const VAT_MENTION: &str = "Non soumis à la TVA selon l'art. 261-4-4 du C.G.
 
 /// What an invoice is issued for: a student's accepted request and its schedule.
 pub struct InvoiceDraft<'a> {
-    pub student: &'a Student,
+    pub student_id: i64,
+    pub student_number: &'a str,
     pub request_id: Option<i64>,
     pub year: AcademicYear,
     pub session: &'a str,
