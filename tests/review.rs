@@ -623,7 +623,22 @@ async fn a_batch_writes_what_approving_one_by_one_writes() {
     let dir = temp_dir("batch-same");
     let mut rows = registration_rows();
     rows.push(common::CHLOE_MOREAU_2022);
-    rows.push(["24009901", "Zéro", "Inès", "ines@etu.uca.fr", "ISIMA", "P2526_ISI_1A", "1", "01", "1", "03/09/2025", "0", "non", "", ""]);
+    rows.push([
+        "24009901",
+        "Zéro",
+        "Inès",
+        "ines@etu.uca.fr",
+        "ISIMA",
+        "P2526_ISI_1A",
+        "1",
+        "01",
+        "1",
+        "03/09/2025",
+        "0",
+        "non",
+        "",
+        "",
+    ]);
     let file = dir.join("inscriptions.csv");
     write_csv_1252(&file, &rows);
     let (one, batch) = (common::db_at(&dir, "one"), common::db_at(&dir, "batch"));
@@ -658,7 +673,9 @@ async fn a_batch_writes_what_approving_one_by_one_writes() {
 
     let (invoices_one, rest_one) = approvals_written(&one).await;
     let (invoices_batch, rest_batch) = approvals_written(&batch).await;
-    assert!(invoices_one.iter().any(|i| i.0.starts_with("F2022-")) && invoices_one.iter().any(|i| i.0 == "F2025-00001"));
+    assert!(
+        invoices_one.iter().any(|i| i.0.starts_with("F2022-")) && invoices_one.iter().any(|i| i.0 == "F2025-00001")
+    );
     assert!(!invoices_one.iter().any(|i| i.2 == "24009901"), "a request of nothing has no invoice");
     assert_eq!(invoices_batch, invoices_one);
     assert_eq!(rest_batch, rest_one);
