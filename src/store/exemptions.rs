@@ -337,26 +337,42 @@ pub async fn order_of_invoice(conn: &mut Conn, invoice_id: i64) -> Result<(i64, 
         .await)?)
 }
 
-/// Installments not cancelled (less what credit notes took) by due month, from `$1` to `$2`.
-pub const EXPECTED_BY_MONTH: &str = "SELECT substr(CAST(due_date AS TEXT), 1, 7), CAST(SUM(amount_cents - credited_cents) AS BIGINT) FROM installment_balances
-         WHERE status <> 'cancelled' AND due_date >= $1 AND due_date <= $2 GROUP BY 1 ORDER BY 1";
-/// Payments by month, from `$1` to `$2`.
-pub const COLLECTED_BY_MONTH: &str =
-    "SELECT substr(CAST(date AS TEXT), 1, 7), CAST(SUM(amount_cents) AS BIGINT) FROM payments
-         WHERE date >= $1 AND date <= $2 GROUP BY 1 ORDER BY 1";
+/// Installments not cancelled by due day, from `$1` to `$2` (read from `installments_due` alone).
+pub const EXPECTED_BY_DAY: &str = "SELECT due_date, CAST(SUM(amount_cents) AS BIGINT) FROM installments
+         WHERE status <> 'cancelled' AND due_date >= $1 AND due_date <= $2 GROUP BY due_date";
+/// What credit notes took off those installments, by their due day.
+pub const CREDITED_BY_DAY: &str = "SELECT t.due_date, CAST(SUM(x.amount_cents) AS BIGINT)
+         FROM credit_allocations x JOIN installments t ON t.id = x.installment_id
+         WHERE t.status <> 'cancelled' AND t.due_date >= $1 AND t.due_date <= $2 GROUP BY t.due_date";
+/// Payments by day, from `$1` to `$2` (read from `payments_date` alone).
+pub const COLLECTED_BY_DAY: &str = "SELECT date, CAST(SUM(amount_cents) AS BIGINT) FROM payments
+         WHERE date >= $1 AND date <= $2 GROUP BY date";
 
-/// Expected (installments not cancelled, by due month) and collected (payments, by month),
-/// between two days.
+/// Expected (installments not cancelled, less what credit notes took, by due month) and collected
+/// (payments, by month), between two days, each month as `2026-09`, in order. The database sums
+/// by day (a few hundred rows a year), the months are added up here.
 pub async fn monthly(
     conn: &mut Conn,
     from: NaiveDate,
     to: NaiveDate,
 ) -> Result<(Vec<(String, i64)>, Vec<(String, i64)>)> {
-    let expected: Vec<(String, i64)> =
-        on!(conn, |c| { sqlx::query_as(EXPECTED_BY_MONTH).bind(from).bind(to).fetch_all(c).await })?;
-    let collected: Vec<(String, i64)> =
-        on!(conn, |c| { sqlx::query_as(COLLECTED_BY_MONTH).bind(from).bind(to).fetch_all(c).await })?;
-    Ok((expected, collected))
+    let expected: Vec<(NaiveDate, i64)> =
+        on!(conn, |c| { sqlx::query_as(EXPECTED_BY_DAY).bind(from).bind(to).fetch_all(c).await })?;
+    let credited: Vec<(NaiveDate, i64)> =
+        on!(conn, |c| { sqlx::query_as(CREDITED_BY_DAY).bind(from).bind(to).fetch_all(c).await })?;
+    let collected: Vec<(NaiveDate, i64)> =
+        on!(conn, |c| { sqlx::query_as(COLLECTED_BY_DAY).bind(from).bind(to).fetch_all(c).await })?;
+    let credits = credited.into_iter().map(|(day, cents)| (day, -cents));
+    Ok((by_month(expected.into_iter().chain(credits)), by_month(collected)))
+}
+
+/// Day sums added up by month, in order.
+fn by_month(days: impl IntoIterator<Item = (NaiveDate, i64)>) -> Vec<(String, i64)> {
+    let mut months: std::collections::BTreeMap<String, i64> = std::collections::BTreeMap::new();
+    for (day, cents) in days {
+        *months.entry(day.format("%Y-%m").to_string()).or_default() += cents;
+    }
+    months.into_iter().collect()
 }
 
 /// The invoices of the active outcomes (of an academic year's requests, or all), with the school
