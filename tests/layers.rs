@@ -53,6 +53,7 @@ fn the_rules_do_no_io_and_know_no_database() {
         "chrono",
         "unicode-normalization",
         "roxmltree",
+        "foldhash",
         "ts-rs",
         "",
     ];

@@ -3,7 +3,11 @@
 //! index (name-token pairs, numbers, invoices, learned payer aliases, amounts, names one typo
 //! away), never a scan.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
+
+/// The index's maps, looked up a few dozen times per statement line: foldhash (randomly seeded)
+/// rather than SipHash. Their keys are the office's own names and numbers; a label only looks up.
+type Fast<K, V> = foldhash::HashMap<K, V>;
 
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
@@ -298,24 +302,24 @@ pub struct Index {
     pub payees: Vec<Payee>,
     /// Each payee's normalized (last, first) name words, computed once.
     names: Vec<(Vec<String>, Vec<String>)>,
-    token_ids: HashMap<String, u32>,
+    token_ids: Fast<String, u32>,
     /// Each token's text, by id.
     token_texts: Vec<String>,
     /// Every name token of `NEAR_MIN` letters or more, and each of its one-letter deletions ->
     /// those tokens: two words one typo apart (a letter changed, added, dropped, or two letters
     /// swapped) share an entry, so a typo is found by lookups, not by comparing every name.
-    near: HashMap<String, Vec<u32>>,
+    near: Fast<String, Vec<u32>>,
     /// Sorted name tokens, for labels the bank cut short (DURAN -> DURAND).
     sorted_tokens: Vec<(String, u32)>,
     /// (last-name token, first-name token) -> payees.
-    pairs: HashMap<(u32, u32), Vec<u32>>,
+    pairs: Fast<(u32, u32), Vec<u32>>,
     /// last-name token -> payees (used when no pair is found).
-    lasts: HashMap<u32, Vec<u32>>,
-    numbers: HashMap<String, u32>,
-    invoices: HashMap<String, u32>,
-    aliases: HashMap<String, Vec<u32>>,
+    lasts: Fast<u32, Vec<u32>>,
+    numbers: Fast<String, u32>,
+    invoices: Fast<String, u32>,
+    aliases: Fast<String, Vec<u32>>,
     /// Left to pay of a payee's first open installment -> payees.
-    amounts: HashMap<i64, Vec<u32>>,
+    amounts: Fast<i64, Vec<u32>>,
 }
 
 impl Index {
@@ -323,16 +327,16 @@ impl Index {
         let mut idx = Index {
             payees: Vec::new(),
             names: Vec::with_capacity(payees.len()),
-            token_ids: HashMap::new(),
+            token_ids: Fast::default(),
             token_texts: Vec::new(),
-            near: HashMap::new(),
+            near: Fast::default(),
             sorted_tokens: Vec::new(),
-            pairs: HashMap::new(),
-            lasts: HashMap::new(),
-            numbers: HashMap::new(),
-            invoices: HashMap::new(),
-            aliases: HashMap::new(),
-            amounts: HashMap::new(),
+            pairs: Fast::default(),
+            lasts: Fast::default(),
+            numbers: Fast::default(),
+            invoices: Fast::default(),
+            aliases: Fast::default(),
+            amounts: Fast::default(),
         };
         for (i, p) in payees.iter().enumerate() {
             let i = i as u32;
@@ -392,8 +396,18 @@ impl Index {
             return Vec::new();
         }
         let mut out: Vec<u32> = Vec::new();
-        for key in std::iter::once(w.to_string()).chain(deletions(w)) {
-            for &id in self.near.get(&key).into_iter().flatten() {
+        // The word, then each of its deletions, written into one buffer (no string per key).
+        let mut key = String::with_capacity(w.len());
+        for skip in std::iter::once(None).chain((0..w.len()).map(Some)) {
+            key.clear();
+            match skip {
+                None => key.push_str(w),
+                Some(i) => {
+                    key.push_str(&w[..i]);
+                    key.push_str(&w[i + 1..]);
+                }
+            }
+            for &id in self.near.get(key.as_str()).into_iter().flatten() {
                 if !out.contains(&id) && typo_apart(w, &self.token_texts[id as usize]) {
                     out.push(id);
                 }
@@ -431,7 +445,8 @@ impl Index {
     /// looked up `PAIR_BUDGET` times at most, and when many students share the name, those who
     /// owe the amount (then those of the label's school) are kept before any is scored.
     fn candidates(&self, label: &Label, amount: Money, rules: &MatchRules) -> Vec<u32> {
-        let mut out: HashSet<u32> = HashSet::new();
+        // A few dozen at most: a vector sorted and deduplicated once costs less than a hash set.
+        let mut out: Vec<u32> = Vec::new();
         let ids: Vec<Vec<u32>> = label
             .tokens
             .iter()
@@ -461,12 +476,12 @@ impl Index {
         }
         for w in &label.tokens {
             if let Some(p) = self.numbers.get(w.as_str()) {
-                out.insert(*p);
+                out.push(*p);
             }
         }
         for inv in &label.invoices {
             if let Some(p) = self.invoices.get(inv) {
-                out.insert(*p);
+                out.push(*p);
             }
         }
         if let Some(key) = &label.payer_key
@@ -486,7 +501,8 @@ impl Index {
         {
             out.extend(p);
         }
-        let mut out: Vec<u32> = out.into_iter().collect();
+        out.sort_unstable();
+        out.dedup();
         if out.len() > NARROW_FROM {
             let keep = |out: &mut Vec<u32>, f: &dyn Fn(&Payee) -> bool| {
                 if out.iter().any(|&i| f(&self.payees[i as usize])) {
@@ -614,7 +630,10 @@ impl Index {
             certain = true;
             reasons.push(|| format!("n° étudiant {}", p.number));
         }
-        if let Some(inv) = p.open.iter().map(|o| o.invoice_number.to_uppercase()).find(|n| label.invoices.contains(n)) {
+        // Invoice numbers are ASCII: compared without an upper-cased copy per candidate and line.
+        if let Some(inv) =
+            p.open.iter().find_map(|o| label.invoices.iter().find(|n| n.eq_ignore_ascii_case(&o.invoice_number)))
+        {
             score += 60;
             certain = true;
             reasons.push(|| format!("facture {inv}"));
