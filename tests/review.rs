@@ -687,3 +687,22 @@ async fn a_batch_writes_what_approving_one_by_one_writes() {
         assert_eq!(invoice, expected, "{o}");
     }
 }
+
+#[test]
+fn a_request_named_twice_in_a_batch_is_decided_once() {
+    let dir = temp_dir("batch-twice");
+    let db = common::db_at(&dir, "r");
+    regie(&db, &["import-registrations", threshold_file(&dir).to_str().unwrap(), "--json"]).json();
+    let list = regie(&db, &["requests", "list", "--json"]).json();
+    let above = id_of(&list, "30000002").to_string();
+    let twice = regie(&db, &["--json", "requests", "approve", &above, &above]);
+    assert!(!twice.ok, "a conflict in the batch makes the command fail");
+    let batch: Value = serde_json::from_str(&twice.stdout).unwrap();
+    assert_eq!(
+        (batch[0]["status"].as_str(), batch[1]["outcome"].as_str()),
+        (Some("approved"), Some("conflict")),
+        "{batch}"
+    );
+    let invoices = regie(&db, &["invoices", "list", "--json"]).json();
+    assert_eq!(invoices.as_array().unwrap().len(), 1, "one invoice: {invoices}");
+}

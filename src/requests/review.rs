@@ -489,6 +489,12 @@ async fn approve_together(
             out.push(in_batch(id, Err(conflict(r)))?);
             continue;
         }
+        // Named twice: decided the first time, as one by one would have.
+        if accepted.iter().any(|(_, a, _): &(usize, &Request, Approval)| a.id == id) {
+            let message = format!("demande {id} déjà acceptée dans ce lot : rien n'a été changé");
+            out.push(InBatch::Conflict { id, message });
+            continue;
+        }
         match Approval::of(r, &basis, date, override_reason) {
             Ok(approval) => {
                 accepted.push((out.len(), r, approval));
