@@ -51,19 +51,19 @@ pub async fn issue_invoices(conn: &mut Conn, drafts: &[InvoiceDraft<'_>], actor:
         let first = sql::reserve_numbers(conn, &name, n).await?;
         next.insert(name, first);
     }
-    let mut take = |series: &str| {
-        let seq = next.get_mut(series).expect("every series of the drafts was reserved");
+    let mut take = |series: &str| -> Result<i64> {
+        let seq = next.get_mut(series).ok_or_else(|| Error::Invalid(format!("série {series} non réservée")))?;
         *seq += 1;
-        *seq - 1
+        Ok(*seq - 1)
     };
     let mut order_id = sql::last_id(conn, sql::Numbered::Orders).await?;
     let mut invoice_id = sql::last_id(conn, sql::Numbered::Invoices).await?;
     let mut rows = Vec::with_capacity(drafts.len());
     for d in drafts {
         let orders = order_series(d.year);
-        let order_number = sql::number_in(&orders, take(&orders));
+        let order_number = sql::number_in(&orders, take(&orders)?);
         let series = invoice_series(d.year);
-        let seq = take(&series);
+        let seq = take(&series)?;
         order_id += 1;
         invoice_id += 1;
         rows.push(sql::NewInvoice {

@@ -472,6 +472,18 @@ pub const PLANNED: &[(&str, &str)] = &[
     ("lines out in sessions", session::LINES_OUT),
 ];
 
+/// Ends an `IN (` list: the ids, bound, and the closing parenthesis.
+pub(crate) fn push_ids<DB: sqlx::Database>(q: &mut sqlx::QueryBuilder<DB>, ids: &[i64])
+where
+    for<'t> i64: sqlx::Encode<'t, DB> + sqlx::Type<DB>,
+{
+    let mut list = q.separated(", ");
+    for id in ids {
+        list.push_bind(*id);
+    }
+    q.push(")");
+}
+
 /// The single-column rows of `head` + a list of `ids` + `)` (`head` ends with `IN (`; `head` is
 /// ours, never user input), asked 500 ids at a time: SQLite bounds the values of a statement.
 pub(crate) async fn by_ids<T>(conn: &mut Conn, head: &'static str, ids: &[i64]) -> Result<Vec<T>>
@@ -483,11 +495,7 @@ where
     for chunk in ids.chunks(500) {
         let rows: Vec<(T,)> = on!(conn, |c| {
             let mut q = sqlx::QueryBuilder::new(head);
-            let mut list = q.separated(", ");
-            for id in chunk {
-                list.push_bind(*id);
-            }
-            q.push(")");
+            push_ids(&mut q, chunk);
             q.build_query_as().fetch_all(c).await
         })?;
         out.extend(rows.into_iter().map(|(v,)| v));

@@ -310,11 +310,7 @@ pub async fn by_ids(conn: &mut Conn, ids: &[i64]) -> Result<Vec<Request>> {
     for chunk in ids.chunks(5000) {
         let rows: Vec<RequestRow> = on!(conn, |c| {
             let mut q = sqlx::QueryBuilder::new(select_requests!("WHERE r.id IN ("));
-            let mut list = q.separated(", ");
-            for id in chunk {
-                list.push_bind(*id);
-            }
-            q.push(")");
+            super::push_ids(&mut q, chunk);
             q.build_query_as().fetch_all(c).await
         })?;
         for row in rows {
@@ -347,11 +343,8 @@ pub async fn set_status_many(
             q.push(" WHERE ");
             q.push_bind(&allowed);
             q.push(" LIKE '%,' || status || ',%' AND id IN (");
-            let mut list = q.separated(", ");
-            for id in chunk {
-                list.push_bind(*id);
-            }
-            q.push(") RETURNING id");
+            super::push_ids(&mut q, chunk);
+            q.push(" RETURNING id");
             q.build_query_scalar().fetch_all(c).await
         })?;
         done.extend(changed);
