@@ -22,8 +22,13 @@ pub use code::Code;
 // slower once other screens had filled it, and much slower when a list's pages outgrew it (the
 // scale benchmark, ten years, median of five: the exemption report over every year 1,280 ms with
 // 64 MiB, 1,250 with 24, 322 with 8, 318 with 2; reminders 369, 370, 130, 198 ms).
-const WRITE_CACHE: &str = "PRAGMA cache_size = -65536";
-const READ_CACHE: &str = "PRAGMA cache_size = -8192";
+//
+// Reads also see the file through a memory map, up to 1 GiB: a list that scans its table reads the
+// pages in place instead of copying them through the cache (the scale benchmark's lists 10 to 50 %
+// faster, the exemption report over every year 97 ms instead of 118 on ten years). Writes do not:
+// with the map, the 100,000-row card export took 3.1–3.9 s instead of 2.8–2.9.
+const WRITE_CACHE: &str = "PRAGMA cache_size = -65536; PRAGMA mmap_size = 0";
+const READ_CACHE: &str = "PRAGMA cache_size = -8192; PRAGMA mmap_size = 1073741824";
 
 pub mod audit;
 pub mod backup;

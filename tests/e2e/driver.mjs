@@ -3,6 +3,7 @@
 // is an error naming its selector, and every wait names what it waited for.
 
 import { remote } from 'webdriverio';
+import { captureScreen } from './screen.mjs';
 
 export class Session {
   /** Starts `application` with `args` under the tauri-driver listening at `base`. */
@@ -110,7 +111,13 @@ export class Session {
     await this.browser.url(url.replace(/#.*$/, hash));
   }
 
+  /** The window as PNG: from the X server's screen when Xvfb keeps it in a file (`screen.mjs`),
+   * else WebKitWebDriver's picture. */
   async screenshot() {
+    if (process.env.REGIE_E2E_FBDIR) {
+      await new Promise((r) => setTimeout(r, 250)); // the last change painted
+      return captureScreen();
+    }
     return Buffer.from(await this.browser.takeScreenshot(), 'base64');
   }
 
