@@ -51,6 +51,7 @@ fn main() {
         "account_export",
         "credit_note_issue",
         "exemptions_list",
+        "exemption_years",
         "exemption_decide",
         "exemption_add",
         "card_preview",

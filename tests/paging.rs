@@ -279,6 +279,13 @@ async fn the_pages_of_the_invoices_are_the_filtered_list_with_their_totals() {
         |v: &[regie::invoices::InvoiceItem]| v.iter().map(|i| (i.total, i.settled, i.credited)).collect::<Vec<_>>();
     assert_eq!(totals(&paged), totals(&every));
 
+    // The session filter offers every session invoiced, once each, in order (two years: several).
+    let mut sessions: Vec<String> = every.iter().map(|i| i.session.clone()).collect();
+    sessions.sort();
+    sessions.dedup();
+    assert!(sessions.len() > 2, "{sessions:?}");
+    assert_eq!(regie::invoices::page(&store, &query(0, 1)).await.unwrap().sessions, sessions);
+
     // A session and a status (the totals' verdict, a rule): as the whole list filtered by hand.
     let session = every[0].session.clone();
     let mut q = query(0, 20);

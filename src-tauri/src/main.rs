@@ -502,6 +502,11 @@ async fn exemptions_list(
 }
 
 #[tauri::command]
+async fn exemption_years(desk: State<'_, Desk>) -> Reply<Vec<String>> {
+    regie::exemptions::years(&desk.store()).await.map_err(Into::into)
+}
+
+#[tauri::command]
 async fn exemption_decide(
     desk: State<'_, Desk>,
     session: Option<String>,
@@ -657,6 +662,7 @@ fn main() {
             account_export,
             credit_note_issue,
             exemptions_list,
+            exemption_years,
             exemption_decide,
             exemption_add,
             card_preview,

@@ -137,6 +137,12 @@ pub async fn page(store: &Store, q: &CandidateQuery) -> Result<CandidatePage> {
     Ok(CandidatePage { page, years })
 }
 
+/// The academic years that have candidates, latest first: what the screen offers before it
+/// asks for one year's page (without counting every year's candidates to learn them).
+pub async fn years(store: &Store) -> Result<Vec<String>> {
+    store::exemptions::candidate_years(&mut *store.read().await?).await
+}
+
 /// Puts a student before the commission by hand (finance managers): the candidates are those
 /// paying differentiated fees (05); a student priced per contract (20, 25, 42, 43) or any other
 /// is listed only this way. The reason is required. Audited; adding twice changes nothing.

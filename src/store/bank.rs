@@ -159,8 +159,12 @@ pub async fn line_page(
     let sql = line_page_sql(sort, descending);
     let status = status.map(LineStatus::code);
     let pattern = search.map(Search::pattern);
-    let total: i64 =
-        on!(conn, |c| sqlx::query_scalar(LINE_COUNT).bind(status).bind(pattern).bind(id).fetch_one(c).await)?;
+    // Unfiltered, asked plainly (see `requests::count_matching`).
+    let total: i64 = if status.is_none() && pattern.is_none() && id.is_none() {
+        on!(conn, |c| sqlx::query_scalar("SELECT COUNT(*) FROM statement_lines").fetch_one(c).await)?
+    } else {
+        on!(conn, |c| sqlx::query_scalar(LINE_COUNT).bind(status).bind(pattern).bind(id).fetch_one(c).await)?
+    };
     let rows = on!(conn, |c| sqlx::query_as(sql)
         .bind(status)
         .bind(pattern)

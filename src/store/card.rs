@@ -298,12 +298,18 @@ pub async fn transaction_page(
 ) -> Result<Page<TransactionRow>> {
     let outcome = f.outcome.map(Outcome::code);
     let pattern = f.search.map(Search::pattern);
-    let total: i64 = on!(conn, |c| sqlx::query_scalar(TRANSACTION_COUNT)
-        .bind(outcome)
-        .bind(f.remittance)
-        .bind(pattern)
-        .fetch_one(c)
-        .await)?;
+    // Unfiltered, asked plainly (see `requests::count_matching`).
+    let total: i64 = match f {
+        TransactionFilter { outcome: None, remittance: None, search: None } => {
+            on!(conn, |c| sqlx::query_scalar("SELECT COUNT(*) FROM card_transactions").fetch_one(c).await)?
+        }
+        _ => on!(conn, |c| sqlx::query_scalar(TRANSACTION_COUNT)
+            .bind(outcome)
+            .bind(f.remittance)
+            .bind(pattern)
+            .fetch_one(c)
+            .await)?,
+    };
     let rows = on!(conn, |c| sqlx::query_as(transaction_page_sql(sort, descending))
         .bind(outcome)
         .bind(f.remittance)

@@ -440,6 +440,7 @@ pub const PLANNED: &[(&str, &str)] = &[
     ("invoices: a window by number", invoices::invoice_page_sql(InvoiceSort::Number, true)),
     ("invoices: a window by student", invoices::invoice_page_sql(InvoiceSort::Student, false)),
     ("invoices: how many", invoices::INVOICE_COUNT),
+    ("invoices: their sessions", invoices::SESSIONS),
     ("students list", students::STUDENTS),
     ("exemption candidates", exemptions::CANDIDATES),
     ("exemption candidates: a window", exemptions::CANDIDATE_PAGE),

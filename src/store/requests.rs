@@ -230,8 +230,18 @@ pub struct RequestFilter<'a> {
     pub finding: Option<&'a str>,
 }
 
-/// How many requests the filter keeps.
+/// How many requests the filter keeps. Unfiltered, the count is asked plainly: SQLite then
+/// counts the entries of the smallest index, where the filter's conditions on unbound
+/// parameters would be evaluated row by row (the whole list's count on ten years: 7 ms -> 0.5).
 pub async fn count_matching(conn: &mut Conn, f: &RequestFilter<'_>) -> Result<i64> {
+    let RequestFilter { status: None, school: None, plan: None, situation: None, search: None, finding: None } = f
+    else {
+        return count_filtered(conn, f).await;
+    };
+    count(conn).await
+}
+
+async fn count_filtered(conn: &mut Conn, f: &RequestFilter<'_>) -> Result<i64> {
     Ok(on!(conn, |c| sqlx::query_scalar(request_count_sql(f.status.is_some()))
         .bind(f.status.map(|s| s.code()))
         .bind(f.school.map(School::code))

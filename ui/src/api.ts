@@ -696,6 +696,8 @@ export const api = {
     call('exemptions_list', z.object({ total: z.number(), offset: z.number(), rows: z.array(Candidate), years: z.array(z.string()) }), {
       query: { session: null, year, search, offset, limit },
     }),
+  /** The academic years that have candidates, latest first. */
+  exemptionYears: () => call('exemption_years', z.array(z.string())),
   exemptionDecide: (studentNumber: string, outcome: string, amount: string | null, reference: string, session: string | null, iban: string | null) =>
     call('exemption_decide', Applied, { studentNumber, outcome, amount, reference, session, iban }),
   cardPreview: (token: number, mapping: string | null) =>
