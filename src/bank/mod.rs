@@ -467,7 +467,9 @@ pub async fn line_page(store: &Store, q: &LineQuery) -> Result<LinePage> {
     let out = store::session::lines_out(&mut conn).await?;
     let page =
         store::bank::line_page(&mut conn, status, search.as_ref(), q.line, sort, q.page.descending, window).await?;
-    let counts = store::bank::status_counts(&mut conn).await?;
+    let counts =
+        store::bank::status_counts(&mut conn, &[LineStatus::Matched, LineStatus::ToReview, LineStatus::Unmatched])
+            .await?;
     let count = |s: LineStatus| counts.iter().find(|(c, _)| *c == s).map_or(0, |(_, n)| *n);
     let mut rows = Vec::with_capacity(page.rows.len());
     for r in page.rows {

@@ -175,8 +175,12 @@ pub async fn fill_search_keys(conn: &mut Conn) -> Result<u64> {
     Ok(rows.len() as u64)
 }
 
-/// How many students match `search`, as `list_with_totals` matches them.
+/// How many students match `search`, as `list_with_totals` matches them; without a search, asked
+/// plainly (see `requests::count_matching`).
 pub async fn count_matching(conn: &mut Conn, search: Option<&Search>) -> Result<i64> {
+    if search.is_none() {
+        return Ok(on!(conn, |c| sqlx::query_scalar("SELECT COUNT(*) FROM students").fetch_one(c).await)?);
+    }
     let (n,): (i64,) =
         on!(conn, |c| sqlx::query_as(concat!("SELECT COUNT(*) FROM students x", students_matching!()),)
             .bind(search.map(Search::pattern))
