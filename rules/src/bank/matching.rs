@@ -420,12 +420,11 @@ impl Index {
         out
     }
 
-    /// The label's word that a payee's name word `w` may be a typo of, if any.
-    fn near_word<'l>(&self, label: &'l Label, w: &str) -> Option<&'l str> {
-        if w.len() < NEAR_MIN {
-            return None;
-        }
-        label.tokens.iter().find(|t| !self.token_ids.contains_key(t.as_str()) && typo_apart(t, w)).map(String::as_str)
+    /// The label's words that are no one's name word as written: where typos are looked for.
+    /// Found once per line, not once per candidate and name word (when thirty students share a
+    /// name, that lookup was most of the matching).
+    fn unknown_words<'l>(&self, label: &'l Label) -> Vec<&'l str> {
+        label.tokens.iter().map(String::as_str).filter(|t| !self.token_ids.contains_key(*t)).collect()
     }
 
     /// The name tokens a label word stands for: itself, or, when the bank may have cut it, the
@@ -532,13 +531,28 @@ impl Index {
         if !amount.is_positive() {
             return (LineStatus::Debit, Vec::new());
         }
-        let label = parse_label(label_text);
+        self.suggest_label(&parse_label(label_text), date, amount, rules)
+    }
+
+    /// `suggest` for a label already read (`parse_label`): an import reads its labels while the
+    /// database is being read, on the other core.
+    pub fn suggest_label(
+        &self,
+        label: &Label,
+        date: NaiveDate,
+        amount: Money,
+        rules: &MatchRules,
+    ) -> (LineStatus, Vec<(u32, Suggestion)>) {
+        if !amount.is_positive() {
+            return (LineStatus::Debit, Vec::new());
+        }
+        let read = Read { label, unknown: self.unknown_words(label) };
         // Ranked on points alone; only the five shown get their reasons written.
         let mut scored: Vec<(u32, i64, bool)> = self
-            .candidates(&label, amount, rules)
+            .candidates(label, amount, rules)
             .into_iter()
             .map(|i| {
-                let (points, may_auto) = self.score(i as usize, &label, date, amount, rules, &mut Why(None));
+                let (points, may_auto) = self.score(i as usize, &read, date, amount, rules, &mut Why(None));
                 (i, points, may_auto)
             })
             .collect();
@@ -552,7 +566,7 @@ impl Index {
             .map(|(i, points, _)| {
                 let p = &self.payees[i as usize];
                 let mut why = Why(Some(Vec::new()));
-                self.score(i as usize, &label, date, amount, rules, &mut why);
+                self.score(i as usize, &read, date, amount, rules, &mut why);
                 let reasons = why.0.unwrap_or_default();
                 let name = format!("{} {}", p.last_name, p.first_name);
                 (i, Suggestion { student_number: p.number.clone(), name, score: points, reasons })
@@ -580,12 +594,13 @@ impl Index {
     fn score(
         &self,
         i: usize,
-        label: &Label,
+        read: &Read<'_>,
         date: NaiveDate,
         amount: Money,
         rules: &MatchRules,
         reasons: &mut Why,
     ) -> (i64, bool) {
+        let Read { label, unknown } = read;
         let p = &self.payees[i];
         let (lasts, firsts) = &self.names[i];
         let mut score = 0;
@@ -595,7 +610,7 @@ impl Index {
             if has(w) {
                 return true;
             }
-            let typo = self.near_word(label, w);
+            let typo = near_word(unknown, w);
             near.extend(typo.map(|t| format!("nom proche : {t} ≈ {w}")));
             typo.is_some()
         };
@@ -671,6 +686,22 @@ impl Index {
         let may_auto = near.is_empty() || certain || (same_school && amount_fits);
         (score, may_auto)
     }
+}
+
+/// A line's label as the scoring reads it: with its words that are no one's name word, where
+/// typos are looked for.
+struct Read<'l> {
+    label: &'l Label,
+    unknown: Vec<&'l str>,
+}
+
+/// The label's word (of those that are no one's name word) that a payee's name word `w` may be a
+/// typo of, if any.
+fn near_word<'l>(unknown: &[&'l str], w: &str) -> Option<&'l str> {
+    if w.len() < NEAR_MIN {
+        return None;
+    }
+    unknown.iter().find(|t| typo_apart(t, w)).copied()
 }
 
 /// The words of a label looked at.
