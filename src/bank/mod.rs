@@ -297,14 +297,14 @@ struct Decisions {
 
 /// Matches the file's new lines against the snapshot, in file order: a line matched
 /// automatically settles its student's installments before the next line is looked at.
-/// What the matcher reads of each line's label; `None` for a debit, which it never reads.
-fn labels(lines: &[table::ParsedLine]) -> Vec<Option<matching::Label>> {
-    lines.iter().map(|l| l.amount.is_positive().then(|| parse_label(&l.label))).collect()
+/// What the matcher reads of each line's label.
+fn labels(lines: &[table::ParsedLine]) -> Vec<matching::Label> {
+    lines.iter().map(|l| parse_label(&l.label)).collect()
 }
 
 fn decide(
     lines: &[table::ParsedLine],
-    labels: &[Option<matching::Label>],
+    labels: &[matching::Label],
     prints: &[String],
     snap: &mut Snapshot,
     progress: &(dyn Fn(Progress) + Send + Sync),
@@ -343,10 +343,7 @@ fn decide(
             summary.remittances += 1;
             continue;
         }
-        let (status, ranked) = match &labels[k] {
-            Some(label) => snap.index.suggest_label(label, line.date, line.amount, &snap.rules),
-            None => snap.index.suggest(&line.label, line.date, line.amount, &snap.rules),
-        };
+        let (status, ranked) = snap.index.suggest_label(&labels[k], line.date, line.amount, &snap.rules);
         let best = ranked.first().map(|r| &r.1);
         let suggestions: Vec<&Suggestion> = ranked.iter().map(|r| &r.1).collect();
         let mut decided = Decided {

@@ -528,9 +528,6 @@ impl Index {
         amount: Money,
         rules: &MatchRules,
     ) -> (LineStatus, Vec<(u32, Suggestion)>) {
-        if !amount.is_positive() {
-            return (LineStatus::Debit, Vec::new());
-        }
         self.suggest_label(&parse_label(label_text), date, amount, rules)
     }
 
