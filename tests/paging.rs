@@ -404,6 +404,21 @@ async fn the_pages_of_the_card_transactions_are_the_filtered_list_latest_first()
     let amounts: Vec<_> = pages(q).await.iter().map(|t| t.amount).collect();
     assert!(amounts.windows(2).all(|w| w[0] >= w[1]));
 
+    // The remittances, paged as Cartes asks for them: the whole list, latest first, page by page.
+    let all = regie::card::remittances(&store).await.unwrap();
+    assert!(all.len() > 20, "two years of remittances: {}", all.len());
+    let paged = end_to_end(7, |offset| {
+        let store = &store;
+        async move {
+            let q = PageQuery { offset, limit: 7, ..Default::default() };
+            regie::card::remittance_page(store, &q).await.unwrap()
+        }
+    })
+    .await;
+    let key = |r: &regie::card::Remittance| (r.number.clone(), r.date, r.gross, r.count, r.bank_line_id, r.flagged);
+    assert_eq!(paged.iter().map(key).collect::<Vec<_>>(), all.iter().map(key).collect::<Vec<_>>());
+    assert!(paged.windows(2).all(|w| w[0].date >= w[1].date));
+
     let mut q = query(0, 10);
     q.outcome = Some("lost".into());
     assert!(regie::card::transaction_page(&store, &q).await.unwrap_err().to_string().contains("lost"));

@@ -280,8 +280,11 @@ async fn card_charge_back(
 }
 
 #[tauri::command]
-async fn card_remittances(desk: State<'_, Desk>) -> Reply<Vec<regie::card::Remittance>> {
-    regie::card::remittances(&desk.store()).await.map_err(Into::into)
+async fn card_remittances(
+    desk: State<'_, Desk>,
+    query: regie::page::PageQuery,
+) -> Reply<regie::page::Page<regie::card::Remittance>> {
+    regie::card::remittance_page(&desk.store(), &query).await.map_err(Into::into)
 }
 
 #[tauri::command]

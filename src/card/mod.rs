@@ -596,22 +596,36 @@ pub async fn remittances(store: &Store) -> Result<Vec<Remittance>> {
     let mut conn = store.read().await?;
     let bp = commission_tolerance_bp(&mut conn).await?;
     let rows = store::card::remittances(&mut conn).await?;
-    Ok(rows
-        .into_iter()
-        .map(|r| {
-            let gross = Money::from_cents(r.gross_cents);
-            let difference = r.bank_cents.map(|b| gross - Money::from_cents(b));
-            Remittance {
-                number: r.number,
-                date: r.date,
-                gross,
-                count: r.count,
-                bank_line_id: r.bank_line_id,
-                bank_amount: r.bank_cents.map(Money::from_cents),
-                commission_line: r.commission_cents.map(Money::from_cents),
-                flagged: difference.is_some_and(|d| !within(gross, d, bp)),
-                difference,
-            }
-        })
-        .collect())
+    Ok(rows.into_iter().map(|r| remittance(r, bp)).collect())
+}
+
+/// A window of the remittances, latest first, counted by the database (what Cartes shows).
+pub async fn remittance_page(store: &Store, q: &PageQuery) -> Result<Page<Remittance>> {
+    let window = q.window()?;
+    q.unsorted("par date, la plus récente d'abord")?;
+    let mut conn = store.read().await?;
+    let bp = commission_tolerance_bp(&mut conn).await?;
+    let page = store::card::remittance_page(&mut conn, window).await?;
+    Ok(Page {
+        total: page.total,
+        offset: page.offset,
+        rows: page.rows.into_iter().map(|r| remittance(r, bp)).collect(),
+    })
+}
+
+/// A remittance as the database adds it up, its difference checked against the tolerance `bp`.
+fn remittance(r: store::card::RemittanceRow, bp: i64) -> Remittance {
+    let gross = Money::from_cents(r.gross_cents);
+    let difference = r.bank_cents.map(|b| gross - Money::from_cents(b));
+    Remittance {
+        number: r.number,
+        date: r.date,
+        gross,
+        count: r.count,
+        bank_line_id: r.bank_line_id,
+        bank_amount: r.bank_cents.map(Money::from_cents),
+        commission_line: r.commission_cents.map(Money::from_cents),
+        flagged: difference.is_some_and(|d| !within(gross, d, bp)),
+        difference,
+    }
 }

@@ -380,11 +380,11 @@ pub struct RemittanceRow {
     pub commission_cents: Option<i64>,
 }
 
-/// Every remittance with its bank line, if one was imported.
-pub async fn remittances(conn: &mut Conn) -> Result<Vec<RemittanceRow>> {
-    Ok(on!(conn, |c| {
-        sqlx::query_as(
-        "SELECT r.number, r.date, r.gross_cents, r.count, l.id AS bank_line_id, l.amount_cents AS bank_cents,
+/// The remittances with their bank line, if one was imported, latest first; `$tail` cuts them.
+macro_rules! select_remittances {
+    ($tail:literal) => {
+        concat!(
+            "SELECT r.number, r.date, r.gross_cents, r.count, l.id AS bank_line_id, l.amount_cents AS bank_cents,
                 (SELECT -CAST(SUM(x.amount_cents) AS BIGINT) FROM statement_lines x
                  WHERE x.date = l.date AND x.amount_cents < 0 AND upper(x.label) LIKE '%COMMISSION%CB%') AS commission_cents
          FROM (SELECT c.remittance AS number, COALESCE(MAX(c.remittance_date), MAX(c.date)) AS date,
@@ -394,9 +394,31 @@ pub async fn remittances(conn: &mut Conn) -> Result<Vec<RemittanceRow>> {
                GROUP BY c.remittance) r
          LEFT JOIN statement_lines l ON l.id = (SELECT MIN(y.id) FROM statement_lines y WHERE y.remittance = r.number)
          ORDER BY r.date DESC, r.number",
+            $tail
+        )
+    };
+}
+
+/// Every remittance with its bank line, if one was imported.
+pub async fn remittances(conn: &mut Conn) -> Result<Vec<RemittanceRow>> {
+    Ok(on!(conn, |c| sqlx::query_as(select_remittances!("")).fetch_all(c).await)?)
+}
+
+/// `limit` remittances from `offset`, latest first, and how many there are: the window asks for
+/// a page, not for ten years of them (1,195 on the ten-year set).
+pub async fn remittance_page(conn: &mut Conn, window: Window) -> Result<Page<RemittanceRow>> {
+    let total: i64 = on!(conn, |c| sqlx::query_scalar(
+        "SELECT COUNT(DISTINCT remittance) FROM card_transactions
+         WHERE remittance IS NOT NULL AND kind = 'debit' AND status = 'captured'"
     )
-    .fetch_all(c).await
-    })?)
+    .fetch_one(c)
+    .await)?;
+    let rows = on!(conn, |c| sqlx::query_as(select_remittances!(" LIMIT $1 OFFSET $2"))
+        .bind(window.limit())
+        .bind(window.offset())
+        .fetch_all(c)
+        .await)?;
+    Ok(Page { total, offset: window.offset(), rows })
 }
 
 /// The remittances the gateway's exports make up: (number, date, gross).

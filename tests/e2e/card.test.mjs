@@ -55,6 +55,21 @@ test('a refused debit from the gateway export is reminded in Relances', async ()
   assert.ok(row.includes('Refusée : provision insuffisante') && row.includes(target.st.number), row);
   await app.screenshot('cards.png');
 
+  // The remittances come a page at a time (20), the latest first; one clicked shows its
+  // transactions alone.
+  const range = await s.waitForText('[data-testid="remittances-pager-range"]', (t) => /^(1–20 sur \d+|\d+ ligne\(s\))$/.test(t));
+  const remittances = await s.findAll('[data-testid="remittance-row"]');
+  assert.ok(remittances.length === Math.min(20, Number(range.match(/\d+/g).at(-1))), range);
+  const total = await s.text(await s.find('[data-testid="card-count"]'));
+  const number = await s.execute(() => document.querySelector('[data-testid="remittance-row"]').dataset.key);
+  assert.match(number, /^\d+$/);
+  await s.execute(() => document.querySelector('[data-testid="remittance-row"]').scrollIntoView({ block: 'center' }));
+  await s.click(await s.find('[data-testid="remittance-row"] td'));
+  const filtered = await s.waitForText('[data-testid="card-count"]', (t) => t !== total);
+  const shown = await s.findAll('[data-testid="card-row"]');
+  assert.ok(shown.length > 0 && shown.length === Number(filtered.split(' ')[0]), filtered);
+  for (const r of shown) assert.ok((await s.text(r)).includes(number), `${number}: ${await s.text(r)}`);
+
   // Relances: the installment is there, refused, to be reminded now.
   await key(s, 'g');
   await key(s, 'l');

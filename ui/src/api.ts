@@ -713,7 +713,9 @@ export const api = {
   cardTransactions: (query: CardTransactionQuery) => call('card_transactions', CardTransactionPage, { query }),
   cardAssign: (number: string, studentNumber: string) => call('card_assign', CardTransaction, { number, studentNumber }),
   cardChargeBack: (number: string, reason: string) => call('card_charge_back', CardTransaction, { number, reason }),
-  cardRemittances: () => call('card_remittances', z.array(Remittance)),
+  /** A page of the remittances, latest first. */
+  cardRemittances: (offset: number, limit: number) =>
+    call('card_remittances', z.object({ total: z.number(), offset: z.number(), rows: z.array(Remittance) }), { query: { offset, limit } }),
   /** A page of what is overdue on `asOf` (today when null), at a level a run would give. */
   dunningList: (asOf: string | null, query: { level: string | null; search: string | null; offset: number; limit: number }) =>
     call('dunning_list', DunningPage, { asOf, query }),
