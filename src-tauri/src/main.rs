@@ -567,7 +567,7 @@ fn db_path() -> PathBuf {
 /// Without a GPU (no render node: a VM, a remote desktop, Xvfb), WebKitGTK composites the page
 /// through software GL, Mesa's llvmpipe, which holds its own copy of LLVM and the layers' buffers:
 /// about 150 MB more in the web process for nothing a page of tables needs (the office-scale
-/// window test: 356–457 MB with it, 222–306 MB without). There the window draws without
+/// window test: 356–457 MB with it, 220–345 MB without). There the window draws without
 /// compositing; a variable set by the user keeps their choice.
 #[cfg(target_os = "linux")]
 fn without_gpu_draw_without_compositing() {
