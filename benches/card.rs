@@ -81,11 +81,26 @@ fn main() {
         );
         let store = regie::Store::open(&db).await.unwrap();
         let t = Instant::now();
-        let s = card::import_file(&store, &file, Columns::Detect, "bench").await.unwrap();
+        let marks = std::sync::Mutex::new(vec![("start", Instant::now())]);
+        let progress = |p: regie::bank::Progress| {
+            let mut m = marks.lock().unwrap();
+            if m.last().is_none_or(|(phase, _)| *phase != p.phase) {
+                m.push((p.phase, Instant::now()));
+            }
+        };
+        let s = card::import_file_with(&store, &file, Columns::Detect, "bench", &progress).await.unwrap();
         let secs = t.elapsed().as_secs_f64();
+        let marks = marks.into_inner().unwrap();
+        // Each phase lasts until the next one starts (`read` includes reading the database).
+        let phases: Vec<String> = marks
+            .windows(2)
+            .skip(1)
+            .map(|w| format!("{} {:.0}", w[0].0, (w[1].1 - w[0].1).as_secs_f64() * 1e3))
+            .collect();
         println!(
-            "gateway export of 100,000 rows: {:.0} ms ({} paid, {} refused, {} unknown); target < 1000 ms",
+            "gateway export of 100,000 rows: {:.0} ms [{} ms] ({} paid, {} refused, {} unknown); target < 1000 ms",
             secs * 1e3,
+            phases.join(", "),
             s.paid,
             s.refused,
             s.unknown

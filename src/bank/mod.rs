@@ -44,15 +44,15 @@ struct StatementFile {
 
 /// Reads a statement: in a bank format when its content says so (the format fixes the columns),
 /// else as a spreadsheet through the columns asked for.
-async fn read_statement(store: &Store, path: &Path, columns: &Columns<'_>) -> Result<StatementFile> {
+/// `mapping`: the spreadsheet's columns, detected when `None`.
+fn read_statement(path: &Path, mapping: Option<Mapping>) -> Result<StatementFile> {
     if let Some((format, lines)) = bank_file(path)? {
         return Ok(StatementFile { name: file_name(path), sheet: None, format, lines: lines? });
     }
     let sheet = sheets::read(path)?;
-    let mapping = match columns {
-        Columns::Detect => table::detect(&sheet)?,
-        Columns::Profile(name) => saved_mapping(name, store::bank::profile(&mut *store.read().await?, name).await?)?,
-        Columns::Mapping { mapping, .. } => mapping.clone(),
+    let mapping = match mapping {
+        Some(mapping) => mapping,
+        None => table::detect(&sheet)?,
     };
     let lines = table::read_lines(&sheet, &mapping)?;
     Ok(StatementFile { name: sheet.file, sheet: sheet.sheet, format: StatementFormat::Sheet, lines })
@@ -143,23 +143,34 @@ pub async fn import_file_with(
     progress: &(dyn Fn(Progress) + Send + Sync),
 ) -> Result<ImportSummary> {
     progress(Progress { phase: "read", done: 0, total: 0 });
-    let file = read_statement(store, path, &columns).await?;
-    let lines = std::sync::Arc::new(file.lines);
-    let prints = table::fingerprints(&lines);
-    // The labels are read on the other core while the database is (on 50,000 lines, 120 to
-    // 160 ms of the matching otherwise: a third of it with realistic names).
-    let parsing = {
-        let lines = std::sync::Arc::clone(&lines);
-        tokio::task::spawn_blocking(move || labels(&lines))
+    let given = match &columns {
+        Columns::Detect => None,
+        Columns::Profile(name) => {
+            Some(saved_mapping(name, store::bank::profile(&mut *store.read().await?, name).await?)?)
+        }
+        Columns::Mapping { mapping, .. } => Some(mapping.clone()),
     };
-
+    // The file is read, and its labels parsed, on the other core while the database is read and
+    // indexed (50,000 lines: ~0.3 s each).
+    let reading = {
+        let path = path.to_owned();
+        tokio::task::spawn_blocking(move || -> Result<_> {
+            let file = read_statement(&path, given)?;
+            let prints = table::fingerprints(&file.lines);
+            let labels = labels(&file.lines);
+            Ok((file, prints, labels))
+        })
+    };
     // Matching reads a snapshot and runs without the write lock; the write transaction then
     // checks that nothing was recorded since (the audit log's last record), else matches again.
+    let mut snap = ledger_snapshot(&mut *store.read().await?).await?;
+    let (file, prints, labels) =
+        reading.await.map_err(|e| Error::Invalid(format!("{}: fichier illisible ({e})", path.display())))??;
+    let lines = file.lines;
     let total = lines.len();
     progress(Progress { phase: "index", done: 0, total });
     let (from, to) = (lines.iter().map(|l| l.date).min(), lines.iter().map(|l| l.date).max());
-    let mut snap = snapshot(&mut *store.read().await?, from.zip(to), file.format).await?;
-    let labels = parsing.await.map_err(|e| Error::Invalid(format!("{}: libellés illisibles ({e})", file.name)))?;
+    snap.see(&mut *store.read().await?, from.zip(to), file.format).await?;
     let mut decided = decide(&lines, &labels, &prints, &mut snap, progress);
 
     let mut tx = store.begin().await?;
@@ -197,7 +208,13 @@ pub async fn import_file_with(
                 allocations: pay.allocations,
             });
             links.push((line_id, payment_id));
-            matched.push(json!({"line": line_id, "student": pay.number, "amount": line.amount, "payment": payment_id, "score": d.score}));
+            matched.push(MatchedDetail {
+                amount: line.amount,
+                line: line_id,
+                payment: payment_id,
+                score: d.score,
+                student: pay.number,
+            });
         }
         new_lines.push(store::bank::NewLine {
             id: line_id,
@@ -226,12 +243,32 @@ pub async fn import_file_with(
         "statement",
         statement,
         None,
-        json!({"summary": summary, "auto_matched": matched}),
+        ImportDetails { auto_matched: &matched, summary: &summary },
     )
     .await?;
     tx.commit().await?;
     progress(Progress { phase: "done", done: total, total });
+    // Hundreds of thousands of small allocations to give back: on the other core.
+    drop((new_lines, payments, matched));
+    tokio::task::spawn_blocking(move || drop((lines, prints, labels, snap)));
     Ok(summary)
+}
+
+/// The audit record of an import (the keys in JSON's order).
+#[derive(Serialize)]
+struct ImportDetails<'a> {
+    auto_matched: &'a [MatchedDetail],
+    summary: &'a ImportSummary,
+}
+
+/// A line matched and paid by the import.
+#[derive(Serialize)]
+struct MatchedDetail {
+    amount: Money,
+    line: i64,
+    payment: i64,
+    score: Option<i64>,
+    student: String,
 }
 
 /// What matching needs of the database, read at one point. `version` is the audit log's last
@@ -254,21 +291,38 @@ async fn snapshot(
     dates: Option<(NaiveDate, NaiveDate)>,
     format: StatementFormat,
 ) -> Result<Snapshot> {
+    let mut snap = ledger_snapshot(conn).await?;
+    snap.see(conn, dates, format).await?;
+    Ok(snap)
+}
+
+/// What is owed and the rules, read before the file's lines are known; `Snapshot::see` then
+/// adds the lines already recorded over the file's dates.
+async fn ledger_snapshot(conn: &mut store::Conn) -> Result<Snapshot> {
     Ok(Snapshot {
         version: store::audit::last_id(conn).await?,
-        known: match dates {
-            Some((from, to)) => store::bank::known_fingerprints(conn, from, to).await?,
-            None => Default::default(),
-        },
-        other_formats: match dates {
-            Some((from, to)) => store::bank::counts_of_other_formats(conn, from, to, format).await?,
-            None => Default::default(),
-        },
+        known: Default::default(),
+        other_formats: Default::default(),
         rules: rules_in(conn).await?,
         index: Index::build(store::bank::payees(conn).await?),
         commission_bp: crate::card::commission_tolerance_bp(conn).await?,
         remittances: store::card::remittance_totals(conn).await?,
     })
+}
+
+impl Snapshot {
+    async fn see(
+        &mut self,
+        conn: &mut store::Conn,
+        dates: Option<(NaiveDate, NaiveDate)>,
+        format: StatementFormat,
+    ) -> Result<()> {
+        if let Some((from, to)) = dates {
+            self.known = store::bank::known_fingerprints(conn, from, to).await?;
+            self.other_formats = store::bank::counts_of_other_formats(conn, from, to, format).await?;
+        }
+        Ok(())
+    }
 }
 
 /// A new line as matching left it, before it has an id: `k` is its rank in the file.

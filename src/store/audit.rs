@@ -27,8 +27,9 @@ pub async fn record(
     entity: &str,
     entity_id: impl ToString,
     reason: Option<&str>,
-    details: Value,
+    details: impl serde::Serialize,
 ) -> Result<()> {
+    let details = serde_json::to_string(&details).expect("audit details serialize");
     on!(conn, |c| {
         sqlx::query(
         "INSERT INTO audit_log (at, actor, action, entity, entity_id, reason, details) VALUES ($1, $2, $3, $4, $5, $6, $7)",
@@ -39,7 +40,7 @@ pub async fn record(
     .bind(entity)
     .bind(entity_id.to_string())
     .bind(reason)
-    .bind(details.to_string())
+    .bind(&details)
     .execute(c).await.map(|r| r.rows_affected())
     })?;
     Ok(())

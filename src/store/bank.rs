@@ -411,42 +411,34 @@ pub async fn insert_lines_bulk(
     links: &[(i64, i64)],
 ) -> Result<()> {
     // SQLite allows 32,766 bound parameters per statement, PostgreSQL 65,535.
-    for chunk in lines.chunks(500) {
-        on!(conn, |c| {
-            let mut q = sqlx::QueryBuilder::new(
-                "INSERT INTO statement_lines (id, statement_id, fingerprint, source_row, date, value_date, label, amount_cents, status, score, reasons, suggestions, remittance, search_label) ",
-            );
-            q.push_values(chunk, |mut b, l| {
-                b.push_bind(l.id)
-                    .push_bind(statement_id)
-                    .push_bind(l.fingerprint)
-                    .push_bind(l.row as i64)
-                    .push_bind(l.date)
-                    .push_bind(l.value_date)
-                    .push_bind(l.label)
-                    .push_bind(l.amount.cents())
-                    .push_bind(l.status.code())
-                    .push_bind(l.score)
-                    .push_bind(&l.reasons)
-                    .push_bind(&l.suggestions)
-                    .push_bind(&l.remittance)
-                    .push_bind(regie_rules::page::fold(l.label));
-            });
-            q.build().execute(c).await.map(|r| r.rows_affected())
-        })?;
-    }
+    insert_rows!(
+        conn,
+        "INSERT INTO statement_lines (id, statement_id, fingerprint, source_row, date, value_date, label, amount_cents, status, score, reasons, suggestions, remittance, search_label) ",
+        lines,
+        500,
+        |b, l| {
+            b.push_bind(l.id)
+                .push_bind(statement_id)
+                .push_bind(l.fingerprint)
+                .push_bind(l.row as i64)
+                .push_bind(l.date)
+                .push_bind(l.value_date)
+                .push_bind(l.label)
+                .push_bind(l.amount.cents())
+                .push_bind(l.status.code())
+                .push_bind(l.score)
+                .push_bind(&l.reasons)
+                .push_bind(&l.suggestions)
+                .push_bind(&l.remittance)
+                .push_bind(regie_rules::page::fold(l.label))
+        }
+    )?;
     if !lines.is_empty() {
         super::advance_ids(conn, "statement_lines").await?;
     }
-    for chunk in links.chunks(5000) {
-        on!(conn, |c| {
-            let mut q = sqlx::QueryBuilder::new("INSERT INTO line_payments (line_id, payment_id) ");
-            q.push_values(chunk, |mut b, (line, payment)| {
-                b.push_bind(*line).push_bind(*payment);
-            });
-            q.build().execute(c).await.map(|r| r.rows_affected())
-        })?;
-    }
+    insert_rows!(conn, "INSERT INTO line_payments (line_id, payment_id) ", links, 5000, |b, l| b
+        .push_bind(l.0)
+        .push_bind(l.1))?;
     Ok(())
 }
 

@@ -80,40 +80,38 @@ pub async fn last_transaction_id(conn: &mut Conn) -> Result<i64> {
 
 /// Inserts transactions in multi-row statements (22 values each, well under SQLite's limit).
 pub async fn insert_bulk(conn: &mut Conn, rows: &[NewTransaction<'_>]) -> Result<()> {
-    for chunk in rows.chunks(500) {
-        on!(conn, |c| {
-            let mut q = sqlx::QueryBuilder::new(
-                "INSERT INTO card_transactions (id, import_id, number, source_row, date, time, call_number, order_ref,
+    insert_rows!(
+        conn,
+        "INSERT INTO card_transactions (id, import_id, number, source_row, date, time, call_number, order_ref,
                 amount_cents, currency, kind, status, response_code, card_type, remittance, remittance_date, email,
                 student_id, installment_id, payment_id, outcome, reasons) ",
-            );
-            q.push_values(chunk, |mut b, t| {
-                b.push_bind(t.id)
-                    .push_bind(t.import_id)
-                    .push_bind(&t.row.number)
-                    .push_bind(t.row.row as i64)
-                    .push_bind(t.row.date)
-                    .push_bind(&t.row.time)
-                    .push_bind(&t.row.call)
-                    .push_bind(&t.row.reference)
-                    .push_bind(t.row.amount.cents())
-                    .push_bind(&t.row.currency)
-                    .push_bind(t.row.kind.code())
-                    .push_bind(t.row.status.code())
-                    .push_bind(&t.row.response)
-                    .push_bind(&t.row.card_type)
-                    .push_bind(&t.row.remittance)
-                    .push_bind(t.row.remittance_date)
-                    .push_bind(&t.row.email)
-                    .push_bind(t.student_id)
-                    .push_bind(t.installment_id)
-                    .push_bind(t.payment_id)
-                    .push_bind(t.outcome.code())
-                    .push_bind(&t.reasons);
-            });
-            q.build().execute(c).await.map(|r| r.rows_affected())
-        })?;
-    }
+        rows,
+        500,
+        |b, t| {
+            b.push_bind(t.id)
+                .push_bind(t.import_id)
+                .push_bind(&t.row.number)
+                .push_bind(t.row.row as i64)
+                .push_bind(t.row.date)
+                .push_bind(&t.row.time)
+                .push_bind(&t.row.call)
+                .push_bind(&t.row.reference)
+                .push_bind(t.row.amount.cents())
+                .push_bind(&t.row.currency)
+                .push_bind(t.row.kind.code())
+                .push_bind(t.row.status.code())
+                .push_bind(&t.row.response)
+                .push_bind(&t.row.card_type)
+                .push_bind(&t.row.remittance)
+                .push_bind(t.row.remittance_date)
+                .push_bind(&t.row.email)
+                .push_bind(t.student_id)
+                .push_bind(t.installment_id)
+                .push_bind(t.payment_id)
+                .push_bind(t.outcome.code())
+                .push_bind(&t.reasons)
+        }
+    )?;
     if !rows.is_empty() {
         super::advance_ids(conn, "card_transactions").await?;
     }

@@ -681,36 +681,32 @@ pub struct BulkPayment<'a> {
 /// Inserts payments and their allocations in multi-row statements (SQLite allows 32,766 bound
 /// parameters per statement).
 pub async fn insert_payments_bulk(conn: &mut Conn, payments: &[BulkPayment<'_>]) -> Result<()> {
-    for chunk in payments.chunks(1000) {
-        on!(conn, |c| {
-            let mut q = sqlx::QueryBuilder::new(
-                "INSERT INTO payments (id, student_id, date, amount_cents, method, reference) ",
-            );
-            q.push_values(chunk, |mut b, p| {
-                b.push_bind(p.id)
-                    .push_bind(p.student_id)
-                    .push_bind(p.date)
-                    .push_bind(p.amount.cents())
-                    .push_bind(p.method.code())
-                    .push_bind(p.reference);
-            });
-            q.build().execute(c).await.map(|r| r.rows_affected())
-        })?;
-    }
+    insert_rows!(
+        conn,
+        "INSERT INTO payments (id, student_id, date, amount_cents, method, reference) ",
+        payments,
+        1000,
+        |b, p| {
+            b.push_bind(p.id)
+                .push_bind(p.student_id)
+                .push_bind(p.date)
+                .push_bind(p.amount.cents())
+                .push_bind(p.method.code())
+                .push_bind(p.reference)
+        }
+    )?;
     if !payments.is_empty() {
         super::advance_ids(conn, "payments").await?;
     }
     let allocations: Vec<(i64, i64, Money)> =
         payments.iter().flat_map(|p| p.allocations.iter().map(move |(inst, part)| (p.id, *inst, *part))).collect();
-    for chunk in allocations.chunks(2000) {
-        on!(conn, |c| {
-            let mut q = sqlx::QueryBuilder::new("INSERT INTO allocations (payment_id, installment_id, amount_cents) ");
-            q.push_values(chunk, |mut b, (payment, installment, part)| {
-                b.push_bind(*payment).push_bind(*installment).push_bind(part.cents());
-            });
-            q.build().execute(c).await.map(|r| r.rows_affected())
-        })?;
-    }
+    insert_rows!(
+        conn,
+        "INSERT INTO allocations (payment_id, installment_id, amount_cents) ",
+        &allocations,
+        2000,
+        |b, a| b.push_bind(a.0).push_bind(a.1).push_bind(a.2.cents())
+    )?;
     let mut touched: Vec<i64> = allocations.iter().map(|(_, installment, _)| *installment).collect();
     touched.sort_unstable();
     touched.dedup();
