@@ -411,7 +411,7 @@ pub async fn insert_lines_bulk(
     links: &[(i64, i64)],
 ) -> Result<()> {
     // SQLite allows 32,766 bound parameters per statement, PostgreSQL 65,535.
-    insert_rows!(
+    bulk!(
         conn,
         "INSERT INTO statement_lines (id, statement_id, fingerprint, source_row, date, value_date, label, amount_cents, status, score, reasons, suggestions, remittance, search_label) ",
         lines,
@@ -436,7 +436,7 @@ pub async fn insert_lines_bulk(
     if !lines.is_empty() {
         super::advance_ids(conn, "statement_lines").await?;
     }
-    insert_rows!(conn, "INSERT INTO line_payments (line_id, payment_id) ", links, 5000, |b, l| b
+    bulk!(conn, "INSERT INTO line_payments (line_id, payment_id) ", links, 5000, |b, l| b
         .push_bind(l.0)
         .push_bind(l.1))?;
     Ok(())

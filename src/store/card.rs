@@ -80,7 +80,7 @@ pub async fn last_transaction_id(conn: &mut Conn) -> Result<i64> {
 
 /// Inserts transactions in multi-row statements (22 values each, well under SQLite's limit).
 pub async fn insert_bulk(conn: &mut Conn, rows: &[NewTransaction<'_>]) -> Result<()> {
-    insert_rows!(
+    bulk!(
         conn,
         "INSERT INTO card_transactions (id, import_id, number, source_row, date, time, call_number, order_ref,
                 amount_cents, currency, kind, status, response_code, card_type, remittance, remittance_date, email,

@@ -681,7 +681,7 @@ pub struct BulkPayment<'a> {
 /// Inserts payments and their allocations in multi-row statements (SQLite allows 32,766 bound
 /// parameters per statement).
 pub async fn insert_payments_bulk(conn: &mut Conn, payments: &[BulkPayment<'_>]) -> Result<()> {
-    insert_rows!(
+    bulk!(
         conn,
         "INSERT INTO payments (id, student_id, date, amount_cents, method, reference) ",
         payments,
@@ -700,17 +700,31 @@ pub async fn insert_payments_bulk(conn: &mut Conn, payments: &[BulkPayment<'_>])
     }
     let allocations: Vec<(i64, i64, Money)> =
         payments.iter().flat_map(|p| p.allocations.iter().map(move |(inst, part)| (p.id, *inst, *part))).collect();
-    insert_rows!(
+    bulk!(conn, "INSERT INTO allocations (payment_id, installment_id, amount_cents) ", &allocations, 2000, |b, a| b
+        .push_bind(a.0)
+        .push_bind(a.1)
+        .push_bind(a.2.cents()))?;
+    // What each installment was settled by grows by the parts just allocated to it: added
+    // rather than summed again (`resettle`), which read back every allocation of each.
+    let mut added: Vec<(i64, i64)> =
+        allocations.iter().map(|(_, installment, part)| (*installment, part.cents())).collect();
+    added.sort_unstable();
+    added.dedup_by(|later, first| {
+        let same = later.0 == first.0;
+        if same {
+            first.1 += later.1;
+        }
+        same
+    });
+    bulk!(
         conn,
-        "INSERT INTO allocations (payment_id, installment_id, amount_cents) ",
-        &allocations,
+        "WITH v (id, cents) AS (",
+        &added,
         2000,
-        |b, a| b.push_bind(a.0).push_bind(a.1).push_bind(a.2.cents())
+        |b, a| b.push_bind(a.0).push_bind(a.1);
+        ") UPDATE installments SET settled_cents = installments.settled_cents + v.cents FROM v WHERE installments.id = v.id"
     )?;
-    let mut touched: Vec<i64> = allocations.iter().map(|(_, installment, _)| *installment).collect();
-    touched.sort_unstable();
-    touched.dedup();
-    resettle(conn, &touched).await
+    Ok(())
 }
 
 pub const POSITION_ORDERS: &str = "SELECT o.id, o.number, o.date,

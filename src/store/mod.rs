@@ -13,25 +13,30 @@ macro_rules! on {
     };
 }
 
-/// Inserts `$rows` in multi-row statements of `$per` rows (`$head` names the table and columns,
-/// `$push` binds one row's values), each statement's values bound while the previous statement
-/// runs on the engine's side: binding is a fifth of a bulk insert, done on the other core.
-/// Evaluates to `Result<(), sqlx::Error>`.
-macro_rules! insert_rows {
+/// Runs `$head VALUES (…), (…) $tail` over `$rows`, `$per` rows to a statement (`$push` binds
+/// one row's values): multi-row inserts, or an update from such a list. Each statement's values
+/// are bound while the previous statement runs on the engine's side: binding is a fifth of a
+/// bulk insert, done on the other core. Evaluates to `Result<(), sqlx::Error>`.
+macro_rules! bulk {
     ($conn:expr, $head:expr, $rows:expr, $per:expr, |$b:ident, $row:ident| $push:expr) => {
+        bulk!($conn, $head, $rows, $per, |$b, $row| $push; "")
+    };
+    ($conn:expr, $head:expr, $rows:expr, $per:expr, |$b:ident, $row:ident| $push:expr; $tail:expr) => {
         on!($conn, |c| {
             let build = $crate::store::per_chunk($rows, |chunk| {
                 let mut q = sqlx::QueryBuilder::new($head);
                 q.push_values(chunk, |mut $b, $row| {
                     $push;
                 });
+                q.push($tail);
                 q
             });
             let mut chunks = $rows.chunks($per);
             let mut next = chunks.next().map(&build);
             let mut outcome = Ok(());
             while let Some(mut q) = next.take() {
-                let (done, following) = tokio::join!(q.build().execute(&mut *c), async { chunks.next().map(&build) });
+                let (done, following) =
+                    tokio::join!(q.build().execute(&mut *c), async { chunks.next().map(&build) });
                 if let Err(e) = done {
                     outcome = Err(e);
                     break;
@@ -43,7 +48,7 @@ macro_rules! insert_rows {
     };
 }
 
-/// `build`, typed by the rows it binds (for `insert_rows!`).
+/// `build`, typed by the rows it binds (for `bulk!`).
 pub(crate) fn per_chunk<'a, T, B>(_rows: &'a [T], build: impl Fn(&'a [T]) -> B) -> impl Fn(&'a [T]) -> B {
     build
 }
@@ -502,7 +507,20 @@ impl Store {
     /// the app is then killed. Nothing to do on a server.
     pub async fn checkpoint(&self) -> Result<()> {
         if let Pool::Sqlite(p) = &self.pool {
-            sqlx::query("PRAGMA wal_checkpoint(FULL)").execute(p).await?;
+            // While another checkpoint runs (one a commit started), SQLite answers "busy" (a
+            // value, not an error) and copies nothing: ask again until done.
+            let deadline = std::time::Instant::now() + Duration::from_secs(10);
+            while std::time::Instant::now() < deadline {
+                let (busy, _, _): (i64, i64, i64) = sqlx::query_as("PRAGMA wal_checkpoint(FULL)").fetch_one(p).await?;
+                if busy == 0 {
+                    return Ok(());
+                }
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+            return Err(Error::Invalid(format!(
+                "{} : le journal n'a pas pu être recopié dans le fichier (base occupée)",
+                self.location.display()
+            )));
         }
         Ok(())
     }

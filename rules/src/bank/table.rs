@@ -395,11 +395,18 @@ pub fn canonical_label(label: &str) -> String {
 /// the identical lines of this file. A re-import or an overlapping statement gives the same
 /// fingerprints; two identical lines of one day get ranks 1 and 2 and both stay.
 pub fn fingerprints(lines: &[ParsedLine]) -> Vec<String> {
+    let canonical: Vec<String> = lines.iter().map(|l| canonical_label(&l.label)).collect();
+    fingerprints_of(lines, &canonical)
+}
+
+/// `fingerprints`, given each line's `canonical_label` (computed once for other uses too).
+pub fn fingerprints_of(lines: &[ParsedLine], canonical: &[String]) -> Vec<String> {
     let mut seen: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
     lines
         .iter()
-        .map(|l| {
-            let key = format!("{}|{}|{}", l.date, l.amount.cents(), canonical_label(&l.label));
+        .zip(canonical)
+        .map(|(l, canonical)| {
+            let key = format!("{}|{}|{}", l.date, l.amount.cents(), canonical);
             let rank = seen.entry(key.clone()).or_insert(0);
             *rank += 1;
             format!("{:016x}", fnv1a64(format!("{key}#{rank}").as_bytes()))

@@ -189,7 +189,11 @@ impl CardIndex {
 /// The remittance a bank line's label announces: `Some(number)` for "REMISE CB 81234 DU 11/10/25",
 /// `Some(None)` for a card remittance without its number, `None` for any other line.
 pub fn remittance_in_label(label: &str) -> Option<Option<String>> {
-    let upper = crate::bank::table::canonical_label(label);
+    remittance_in_canonical(&crate::bank::table::canonical_label(label))
+}
+
+/// `remittance_in_label`, given the label's `canonical_label`.
+pub fn remittance_in_canonical(upper: &str) -> Option<Option<String>> {
     let at = ["REMISE CB", "REM CB", "REMISE CARTE", "REMISE CARTES"]
         .iter()
         .find_map(|k| upper.find(k).map(|i| i + k.len()))?;
