@@ -558,30 +558,38 @@ impl Index {
         scored.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| number(a.0).cmp(number(b.0))));
         scored.truncate(5);
         let may_auto = scored.first().is_some_and(|b| b.2);
-        let ranked: Vec<(u32, Suggestion)> = scored
-            .into_iter()
-            .map(|(i, points, _)| {
-                let p = &self.payees[i as usize];
-                let mut why = Why(Some(Vec::new()));
-                self.score(i as usize, &read, date, amount, rules, &mut why);
-                let reasons = why.0.unwrap_or_default();
-                let name = format!("{} {}", p.last_name, p.first_name);
-                (i, Suggestion { student_number: p.number.clone(), name, score: points, reasons })
-            })
-            .collect();
-        let status = match ranked.as_slice() {
+        let status = match scored.as_slice() {
             [] => LineStatus::Unmatched,
             [best, rest @ ..] => {
-                let second = rest.first().map(|s| s.1.score).unwrap_or(0);
-                if may_auto && best.1.score >= rules.auto_score && best.1.score - second >= rules.auto_lead {
+                let second = rest.first().map(|s| s.1).unwrap_or(0);
+                if may_auto && best.1 >= rules.auto_score && best.1 - second >= rules.auto_lead {
                     LineStatus::Matched
-                } else if best.1.score >= rules.review_score {
+                } else if best.1 >= rules.review_score {
                     LineStatus::ToReview
                 } else {
                     LineStatus::Unmatched
                 }
             }
         };
+        // A line matched is explained by its student's reasons alone: the runners-up are not
+        // shown, so they are not scored a second time for their words.
+        let explained = if status == LineStatus::Matched { 1 } else { scored.len() };
+        let ranked: Vec<(u32, Suggestion)> = scored
+            .into_iter()
+            .enumerate()
+            .map(|(rank, (i, points, _))| {
+                let p = &self.payees[i as usize];
+                let reasons = if rank < explained {
+                    let mut why = Why(Some(Vec::new()));
+                    self.score(i as usize, &read, date, amount, rules, &mut why);
+                    why.0.unwrap_or_default()
+                } else {
+                    Vec::new()
+                };
+                let name = format!("{} {}", p.last_name, p.first_name);
+                (i, Suggestion { student_number: p.number.clone(), name, score: points, reasons })
+            })
+            .collect();
         (status, ranked)
     }
 
