@@ -393,3 +393,46 @@ async fn a_debit_refused_twice_in_one_export_keeps_the_latest_reason() {
     assert_eq!(pos.schedule[1].status, InstallmentStatus::Refused);
     assert_eq!(pos.schedule[1].refusal.as_deref(), Some("carte expirée"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_export_of_many_statements_worth_of_rows_is_stored_whole_and_settles_to_the_cent() {
+    // 1,234 captured debits of 1 € on Chloé's invoice: several multi-row statements for the
+    // transactions and the payments, each bound while the previous one ran.
+    let (store, dir, _, chloe) = setup("card-chunks").await;
+    let mut rows = vec![HEADER.to_string()];
+    for i in 0..1_234 {
+        rows.push(format!(
+            "{:02}/10/2025;08:{:02}:{:02};{};{};{chloe};1,00;EUR;Débit;Télécollecté;00000;CB;8{:03};20/10/2025;chloe@etu.uca.fr",
+            1 + i % 28,
+            i / 60 % 60,
+            i % 60,
+            7_000_000 + i,
+            40_000 + i,
+            i % 28
+        ));
+    }
+    let file = dir.join("paybox-long.csv");
+    write_1252(&file, &(rows.join("\r\n") + "\r\n"));
+    let s = card::import_file(&store, &file, Columns::Detect, "claire").await.unwrap();
+    assert_eq!((s.new, s.paid, s.unknown), (1_234, 1_234, 0), "{s:?}");
+    let again = card::import_file(&store, &file, Columns::Detect, "claire").await.unwrap();
+    assert_eq!((again.new, again.already_known), (0, 1_234));
+
+    // 1,234 € on the oldest installments: the first (618 €) paid, 616 € of the second.
+    let pos = regie::ledger::account_position(&store, "25000004").await.unwrap();
+    assert_eq!(pos.payments.len(), 1_234);
+    assert_eq!(pos.summary.balance, m(387900 - 123400));
+    assert_eq!(pos.schedule[0].status, InstallmentStatus::Paid);
+    assert_eq!(pos.schedule[1].left_to_pay, m(65220 - 61600));
+    let settled: Vec<(i64,)> =
+        common::rows(&store, "SELECT settled_cents FROM installments WHERE settled_cents > 0 ORDER BY due_date, id")
+            .await;
+    assert_eq!(settled, [(61800,), (61600,)], "raised by exactly what was allocated");
+    let (count, distinct): (i64, i64) =
+        common::one(&store, "SELECT COUNT(*), COUNT(DISTINCT number) FROM card_transactions").await;
+    assert_eq!((count, distinct), (1_234, 1_234));
+    let (details,): (String,) =
+        common::one(&store, "SELECT details FROM audit_log WHERE action = 'card.import' ORDER BY id LIMIT 1").await;
+    let details: serde_json::Value = serde_json::from_str(&details).unwrap();
+    assert_eq!(details["paid"].as_array().map(Vec::len), Some(1_234), "every payment in the audit record");
+}

@@ -40,6 +40,29 @@ async fn measure(spread: Spread, students: usize, lines: usize, seed: u64) -> BT
     std::fs::write(&file, statement(&rows(&truths))).unwrap();
     let summary = bank::import_file(&store, &file, Columns::Detect, "claire").await.expect("import");
     assert_eq!(summary.new, lines);
+    // Written in several multi-row statements, each bound while the previous one ran: every
+    // line stored once, each payment allocated and its installments' settled amounts raised by
+    // exactly that, and the audit record naming every payment made.
+    let (stored, distinct, payments): (i64, i64, i64) = common::one(
+        &store,
+        "SELECT COUNT(*), COUNT(DISTINCT fingerprint), (SELECT COUNT(*) FROM payments) FROM statement_lines",
+    )
+    .await;
+    assert_eq!((stored, distinct, payments), (lines as i64, lines as i64, summary.auto_matched as i64));
+    let (drifted,): (i64,) = common::one(
+        &store,
+        "SELECT COUNT(*) FROM installments t WHERE t.settled_cents <>
+                COALESCE((SELECT CAST(SUM(a.amount_cents) AS BIGINT) FROM allocations a WHERE a.installment_id = t.id), 0)
+              + COALESCE((SELECT CAST(SUM(x.amount_cents) AS BIGINT) FROM credit_allocations x WHERE x.installment_id = t.id), 0)",
+    )
+    .await;
+    assert_eq!(drifted, 0, "installments whose settled amount is not what their allocations add up to");
+    let (details,): (String,) =
+        common::one(&store, "SELECT details FROM audit_log WHERE action = 'bank.import' ORDER BY id DESC LIMIT 1")
+            .await;
+    let details: serde_json::Value = serde_json::from_str(&details).unwrap();
+    assert_eq!(details["auto_matched"].as_array().map(Vec::len), Some(summary.auto_matched));
+    assert_eq!(details["summary"]["new"], serde_json::json!(lines));
 
     let mut by_label: HashMap<&str, &Truth> = HashMap::new();
     for t in &truths {
