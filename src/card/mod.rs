@@ -73,7 +73,8 @@ pub async fn import_file_with(
         }
         Columns::Mapping { mapping, .. } => Some(mapping.clone()),
     };
-    // The file is read on the other core while the database is (100,000 rows: ~0.3 s each).
+    // The file is read on the other core while the database is (100,000 rows: about 0.3 s and
+    // 0.2 s).
     let reading = {
         let path = path.to_owned();
         tokio::task::spawn_blocking(move || -> Result<(sheets::Sheet, Vec<export::CardRow>)> {
