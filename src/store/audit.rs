@@ -27,9 +27,10 @@ pub async fn record(
     entity: &str,
     entity_id: impl ToString,
     reason: Option<&str>,
-    details: impl serde::Serialize,
+    details: impl Serialize,
 ) -> Result<()> {
-    let details = serde_json::to_string(&details).expect("audit details serialize");
+    let details = serde_json::to_string(&details)
+        .map_err(|e| crate::Error::Invalid(format!("détails d'audit de {action} illisibles: {e}")))?;
     on!(conn, |c| {
         sqlx::query(
         "INSERT INTO audit_log (at, actor, action, entity, entity_id, reason, details) VALUES ($1, $2, $3, $4, $5, $6, $7)",
