@@ -349,9 +349,6 @@ struct Decisions {
     summary: ImportSummary,
 }
 
-/// Matches the file's new lines against the snapshot, in file order: a line matched
-/// automatically settles its student's installments before the next line is looked at.
-/// What the matcher reads of each line's label.
 /// A line's label as matching reads it: its words for the student matcher, or the card
 /// remittance it announces (credits only).
 struct ReadLabel {
@@ -383,6 +380,8 @@ fn labels(lines: &[table::ParsedLine]) -> (Vec<ReadLabel>, Vec<String>) {
     })
 }
 
+/// Matches the file's new lines against the snapshot, in file order: a line matched
+/// automatically settles its student's installments before the next line is looked at.
 fn decide(
     lines: &[table::ParsedLine],
     labels: &[ReadLabel],

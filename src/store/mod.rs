@@ -235,9 +235,10 @@ struct Checkpoints {
 }
 
 impl Checkpoints {
-    /// Starts a passive checkpoint (it waits for no reader and no writer) unless one is running;
-    /// without a runtime, or if it fails, the log is copied by a later one or when the last
-    /// connection closes: nothing committed depends on it.
+    /// Starts a passive checkpoint (it waits for no reader and no writer) unless one is running
+    /// (what a commit adds meanwhile is copied by the next one); without a runtime, or if it
+    /// fails, the log is copied by a later one or when the last connection closes: nothing
+    /// committed depends on it, and readers see the log as well as the file.
     fn start(self) {
         let Ok(runtime) = tokio::runtime::Handle::try_current() else { return };
         if self.running.swap(true, Ordering::AcqRel) {
