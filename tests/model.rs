@@ -169,7 +169,9 @@ fn generate(seed: u64, steps: usize) -> Vec<Op> {
     ops
 }
 
-const GATEWAY_HEADER: &str = "Date;Numéro de transaction;Référence commande;Montant;Type;Statut;Code réponse;E-mail";
+// The debits of three days make one remittance: an export adds to a remittance earlier ones began.
+const GATEWAY_HEADER: &str =
+    "Date;Numéro de transaction;Référence commande;Montant;Type;Statut;Code réponse;E-mail;Numéro de remise";
 
 fn day(step: usize) -> NaiveDate {
     NaiveDate::from_ymd_opt(2025, 9, 5).unwrap() + chrono::Days::new(step as u64)
@@ -358,10 +360,11 @@ impl World {
                     if *by_email { "PORTAIL".to_string() } else { format!("{invoice}-{}", installment + 1) };
                 let (status, code) = if *refused { ("Refusé", "00151") } else { ("Télécollecté", "00000") };
                 let text = format!(
-                    "{GATEWAY_HEADER}\r\n{};G{step}-{student};{reference};{};Débit;{status};{code};{}\r\n",
+                    "{GATEWAY_HEADER}\r\n{};G{step}-{student};{reference};{};Débit;{status};{code};{};{}\r\n",
                     date.format("%d/%m/%Y"),
                     Money::from_cents(*cents).to_french_number().replace('\u{202f}', " "),
-                    row[3]
+                    row[3],
+                    81000 + step / 3
                 );
                 self.gateway(&text, *again).await?;
             }
@@ -372,7 +375,7 @@ impl World {
                 }
                 let (reference, cents) = &paid[k % paid.len()];
                 let text = format!(
-                    "{GATEWAY_HEADER}\r\n{};B{step}-{k};{reference};{};Impayé;Télécollecté;00141;\r\n",
+                    "{GATEWAY_HEADER}\r\n{};B{step}-{k};{reference};{};Impayé;Télécollecté;00141;;\r\n",
                     date.format("%d/%m/%Y"),
                     Money::from_cents(*cents).to_french_number().replace('\u{202f}', " ")
                 );
@@ -392,7 +395,7 @@ impl World {
                 let (reference, paid_cents, email) = &paid[k % paid.len()];
                 let cents = if *of_a_debit { *paid_cents } else { *cents };
                 let text = format!(
-                    "{GATEWAY_HEADER}\r\n{};R{step}-{k};{reference};{};Remboursement;Télécollecté;00000;{email}\r\n",
+                    "{GATEWAY_HEADER}\r\n{};R{step}-{k};{reference};{};Remboursement;Télécollecté;00000;{email};\r\n",
                     date.format("%d/%m/%Y"),
                     Money::from_cents(cents).to_french_number().replace('\u{202f}', " ")
                 );
@@ -547,6 +550,18 @@ async fn check(s: &Store) -> Result<(), String> {
             Some(l) if l.balance.cents() == b => {}
             other => fail(format!("{}: students list says {:?}, position {b}", row[0], other.map(|l| l.balance))),
         }
+    }
+    // A remittance's totals, kept import by import, are what its captured debits add up to.
+    let kept: Vec<(String, i64, i64)> =
+        common::rows(s, "SELECT number, gross_cents, count FROM card_remittances ORDER BY number").await;
+    let summed: Vec<(String, i64, i64)> = common::rows(
+        s,
+        "SELECT remittance, CAST(SUM(amount_cents) AS BIGINT), COUNT(*) FROM card_transactions
+         WHERE remittance IS NOT NULL AND kind = 'debit' AND status = 'captured' GROUP BY remittance ORDER BY remittance",
+    )
+    .await;
+    if kept != summed {
+        fail(format!("remittances kept {kept:?} != summed from their debits {summed:?}"));
     }
     // Installments: never settled beyond their amount, nothing paid on a cancelled one, and an
     // invoice's installments add up to it; nothing credited beyond an invoice.

@@ -115,6 +115,45 @@ pub async fn insert_bulk(conn: &mut Conn, rows: &[NewTransaction<'_>]) -> Result
     if !rows.is_empty() {
         super::advance_ids(conn, "card_transactions").await?;
     }
+    add_to_remittances(conn, rows).await
+}
+
+/// A remittance's share of one import: (latest remittance date, latest date, cents, count).
+type RemittanceShare = (Option<NaiveDate>, NaiveDate, i64, i64);
+
+/// Adds the captured debits among `rows` (new transactions, never seen before) to their
+/// remittances' totals: the transactions' own fields never change afterwards, so the totals stay
+/// what summing every captured debit would give.
+async fn add_to_remittances(conn: &mut Conn, rows: &[NewTransaction<'_>]) -> Result<()> {
+    use regie_rules::card::export::{Kind, Status};
+    let mut shares: std::collections::BTreeMap<&str, RemittanceShare> = std::collections::BTreeMap::new();
+    for r in rows.iter().map(|t| t.row) {
+        let (Kind::Debit, Status::Captured, Some(number)) = (r.kind, r.status, r.remittance.as_deref()) else {
+            continue;
+        };
+        let share = shares.entry(number).or_insert((None, r.date, 0, 0));
+        share.0 = share.0.max(r.remittance_date);
+        share.1 = share.1.max(r.date);
+        share.2 += r.amount.cents();
+        share.3 += 1;
+    }
+    let shares: Vec<(&str, RemittanceShare)> = shares.into_iter().collect();
+    // A NULL compares to nothing: the CASEs keep the latest date either side has.
+    bulk!(
+        conn,
+        "INSERT INTO card_remittances (number, remittance_date, last_date, gross_cents, count) ",
+        &shares,
+        1000,
+        |b, s| b.push_bind(s.0).push_bind(s.1.0).push_bind(s.1.1).push_bind(s.1.2).push_bind(s.1.3);
+        " ON CONFLICT (number) DO UPDATE SET
+            remittance_date = CASE WHEN card_remittances.remittance_date IS NULL
+                                     OR excluded.remittance_date > card_remittances.remittance_date
+                                   THEN excluded.remittance_date ELSE card_remittances.remittance_date END,
+            last_date = CASE WHEN excluded.last_date > card_remittances.last_date
+                             THEN excluded.last_date ELSE card_remittances.last_date END,
+            gross_cents = card_remittances.gross_cents + excluded.gross_cents,
+            count = card_remittances.count + excluded.count"
+    )?;
     Ok(())
 }
 
@@ -385,11 +424,8 @@ macro_rules! select_remittances {
             "SELECT r.number, r.date, r.gross_cents, r.count, l.id AS bank_line_id, l.amount_cents AS bank_cents,
                 (SELECT -CAST(SUM(x.amount_cents) AS BIGINT) FROM statement_lines x
                  WHERE x.date = l.date AND x.amount_cents < 0 AND upper(x.label) LIKE '%COMMISSION%CB%') AS commission_cents
-         FROM (SELECT c.remittance AS number, COALESCE(MAX(c.remittance_date), MAX(c.date)) AS date,
-                      CAST(SUM(c.amount_cents) AS BIGINT) AS gross_cents, COUNT(*) AS count
-               FROM card_transactions c
-               WHERE c.remittance IS NOT NULL AND c.kind = 'debit' AND c.status = 'captured'
-               GROUP BY c.remittance) r
+         FROM (SELECT number, COALESCE(remittance_date, last_date) AS date, gross_cents, count
+               FROM card_remittances) r
          LEFT JOIN statement_lines l ON l.id = (SELECT MIN(y.id) FROM statement_lines y WHERE y.remittance = r.number)
          ORDER BY r.date DESC, r.number",
             $tail
@@ -405,12 +441,7 @@ pub async fn remittances(conn: &mut Conn) -> Result<Vec<RemittanceRow>> {
 /// `limit` remittances from `offset`, latest first, and how many there are: the window asks for
 /// a page, not for ten years of them (1,195 on the ten-year set).
 pub async fn remittance_page(conn: &mut Conn, window: Window) -> Result<Page<RemittanceRow>> {
-    let total: i64 = on!(conn, |c| sqlx::query_scalar(
-        "SELECT COUNT(DISTINCT remittance) FROM card_transactions
-         WHERE remittance IS NOT NULL AND kind = 'debit' AND status = 'captured'"
-    )
-    .fetch_one(c)
-    .await)?;
+    let total: i64 = on!(conn, |c| sqlx::query_scalar("SELECT COUNT(*) FROM card_remittances").fetch_one(c).await)?;
     let rows = on!(conn, |c| sqlx::query_as(select_remittances!(" LIMIT $1 OFFSET $2"))
         .bind(window.limit())
         .bind(window.offset())
@@ -421,13 +452,10 @@ pub async fn remittance_page(conn: &mut Conn, window: Window) -> Result<Page<Rem
 
 /// The remittances the gateway's exports make up: (number, date, gross).
 pub async fn remittance_totals(conn: &mut Conn) -> Result<Vec<(String, NaiveDate, Money)>> {
-    let rows: Vec<(String, NaiveDate, i64)> = on!(conn, |c| {
-        sqlx::query_as(
-        "SELECT remittance, COALESCE(MAX(remittance_date), MAX(date)), CAST(SUM(amount_cents) AS BIGINT) FROM card_transactions
-         WHERE remittance IS NOT NULL AND kind = 'debit' AND status = 'captured' GROUP BY remittance",
+    let rows: Vec<(String, NaiveDate, i64)> = on!(conn, |c| sqlx::query_as(
+        "SELECT number, COALESCE(remittance_date, last_date), gross_cents FROM card_remittances ORDER BY number"
     )
     .fetch_all(c)
-    .await
-    })?;
+    .await)?;
     Ok(rows.into_iter().map(|(n, d, c)| (n, d, Money::from_cents(c))).collect())
 }

@@ -11,7 +11,7 @@ use crate::{Error, Result};
 
 /// Every table, parents before children. The seeded settings, programmes and grid of a new
 /// server are replaced by the file's.
-pub const TABLES: [&str; 36] = [
+pub const TABLES: [&str; 37] = [
     "school_settings",
     "programmes",
     "fee_grid",
@@ -43,6 +43,7 @@ pub const TABLES: [&str; 36] = [
     "exemption_additions",
     "card_imports",
     "card_transactions",
+    "card_remittances",
     "card_refusals",
     "card_profiles",
     "dunning_runs",
