@@ -2,7 +2,8 @@
 //! open schedules, then a 100,000-line one on the same starting database; three name spreads
 //! (made-up names, realistic French names, every name shared by ~30 students), the phases timed.
 //! Targets (issue 15): 50,000 lines < 1 s with realistic names, < 2 s with namesakes; 100,000
-//! within 2.2 times 50,000. Run with `cargo bench -p regie --bench bank_import`.
+//! within 2.2 times 50,000. Run with `cargo bench -p regie --bench bank_import`;
+//! `REGIE_BENCH_SPREADS=realistic` (or `made-up`, `namesakes`, comma-separated) runs only those.
 
 use std::fmt::Write as _;
 use std::time::Instant;
@@ -88,7 +89,11 @@ fn main() {
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         println!("engine: {}", common::engine());
-        for spread in [None, Some(Spread::Realistic), Some(Spread::Namesakes)] {
+        let chosen = std::env::var("REGIE_BENCH_SPREADS").unwrap_or_default();
+        for (key, spread) in [("made-up", None), ("realistic", Some(Spread::Realistic)), ("namesakes", Some(Spread::Namesakes))] {
+            if !chosen.is_empty() && !chosen.split(',').any(|c| c.trim() == key) {
+                continue;
+            }
             let name = match spread {
                 None => "made-up names",
                 Some(Spread::Realistic) => "realistic names",

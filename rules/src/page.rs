@@ -166,6 +166,11 @@ pub const FOLDS: [(char, &str); 36] = [
 pub fn fold(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
+        // Every letter of FOLDS is outside ASCII: most of a bank label never looks there.
+        if c.is_ascii() {
+            out.push(c.to_ascii_lowercase());
+            continue;
+        }
         match FOLDS.iter().find(|(f, _)| *f == c) {
             Some((_, plain)) => out.push_str(plain),
             None => out.push(c.to_ascii_lowercase()),

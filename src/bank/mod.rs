@@ -361,7 +361,7 @@ fn labels(lines: &[table::ParsedLine]) -> (Vec<ReadLabel>, Vec<String>) {
     let read = |l: &table::ParsedLine| {
         let canonical = table::canonical_label(&l.label);
         let remittance = l.amount.is_positive().then(|| crate::card::remittance_in_canonical(&canonical)).flatten();
-        (ReadLabel { label: parse_label(&l.label), remittance }, canonical)
+        (ReadLabel { label: matching::parse_canonical(&canonical), remittance }, canonical)
     };
     let parse = |lines: &[table::ParsedLine]| lines.iter().map(read).unzip::<_, _, Vec<_>, Vec<_>>();
     if lines.len() < 4096 {

@@ -266,8 +266,13 @@ pub struct Label {
 }
 
 pub fn parse_label(label: &str) -> Label {
-    let canon = canonical_label(label);
-    let all = canonical_words(&canon);
+    parse_canonical(&canonical_label(label))
+}
+
+/// `parse_label`, given the label's `canonical_label` (an import computes it once for its
+/// fingerprints too).
+pub fn parse_canonical(canon: &str) -> Label {
+    let all = canonical_words(canon);
     let school = if all.iter().any(|w| w == "ISIMA") {
         Some(School::Isima)
     } else if all.iter().any(|w| w == "POLYTECH") {
@@ -283,16 +288,23 @@ pub fn parse_label(label: &str) -> Label {
         .filter(|p| !p.is_empty());
     // A label is a bank's field of a few dozen words: beyond, words are junk that would only cost.
     let tokens: Vec<String> = all.into_iter().filter(|w| !STOP.contains(&w.as_str())).take(MAX_WORDS).collect();
-    let payer_key = payer.as_deref().map(alias_key);
+    // The payer field is canonical already: its words are `words(payer)`.
+    let payer_words: Vec<String> = payer.as_deref().map(canonical_words).unwrap_or_default();
+    let payer_key = payer.as_ref().map(|_| key_of(payer_words.iter().cloned()));
     let invoices = invoice_numbers(&tokens);
-    let payer_last = payer.as_deref().and_then(|p| words(p).into_iter().rev().find(|w| !STOP.contains(&w.as_str())));
+    let payer_last = payer_words.into_iter().rev().find(|w| !STOP.contains(&w.as_str()));
     let cut = tokens.last().cloned().into_iter().chain(payer_last).filter(|w| w.len() >= 4).collect();
     Label { tokens, cut, payer, payer_key, school, fee_marker, invoices }
 }
 
 /// An alias as stored: the payer's words, sorted, so word order does not matter.
 pub fn alias_key(payer: &str) -> String {
-    let mut ws: Vec<String> = words(payer).into_iter().filter(|w| !STOP.contains(&w.as_str())).collect();
+    key_of(words(payer).into_iter())
+}
+
+/// `alias_key` of a payer's words.
+fn key_of(words: impl Iterator<Item = String>) -> String {
+    let mut ws: Vec<String> = words.filter(|w| !STOP.contains(&w.as_str())).collect();
     ws.sort();
     ws.join(" ")
 }
