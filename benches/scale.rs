@@ -109,7 +109,8 @@ async fn measure(store: &Store) -> Vec<(&'static str, Duration)> {
         "card transactions (first 100)",
         card::transaction_page(store, &card::TransactionQuery { page: first(100), ..Default::default() })
     );
-    time!("card remittances (all)", card::remittances(store));
+    time!("card remittances (first 20, as Cartes asks)", card::remittance_page(store, &first(20)));
+    time!("card remittances (all, as the CLI lists them)", card::remittances(store));
     time!(
         "reminders (first 100, levels counted)",
         dunning::page(store, today(), &dunning::DunningQuery { level: None, page: first(100) })

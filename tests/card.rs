@@ -436,3 +436,31 @@ async fn an_export_of_many_statements_worth_of_rows_is_stored_whole_and_settles_
     let details: serde_json::Value = serde_json::from_str(&details).unwrap();
     assert_eq!(details["paid"].as_array().map(Vec::len), Some(1_234), "every payment in the audit record");
 }
+
+/// An office's database from before each remittance's totals were kept: the upgrade adds up the
+/// captured debits already imported, and Cartes shows the same remittances as before.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn remittances_imported_before_their_totals_were_kept_are_added_up_on_upgrade() {
+    let dir = common::temp_dir("card-remittances-upgrade");
+    let db = common::db_at(&dir, "office");
+    assert!(regie(&db, &["demo", "--students", "120", "--today", "23/11/2026", "--json"]).ok);
+    let store = regie::Store::open(&db).await.unwrap();
+    let before = format!("{:?}", card::remittances(&store).await.unwrap());
+    let summed: Vec<(String, i64, i64)> = common::rows(
+        &store,
+        "SELECT remittance, CAST(SUM(amount_cents) AS BIGINT), COUNT(*) FROM card_transactions
+         WHERE remittance IS NOT NULL AND kind = 'debit' AND status = 'captured' GROUP BY remittance ORDER BY remittance",
+    )
+    .await;
+    assert!(summed.len() > 3, "the demo's remittances: {summed:?}");
+    common::exec(&store, "DROP TABLE card_remittances").await.unwrap();
+    common::exec(&store, "DELETE FROM _sqlx_migrations WHERE version = 21").await.unwrap();
+    store.close().await;
+
+    let store = regie::Store::open(&db).await.unwrap();
+    let kept: Vec<(String, i64, i64)> =
+        common::rows(&store, "SELECT number, gross_cents, count FROM card_remittances ORDER BY number").await;
+    assert_eq!(kept, summed);
+    assert_eq!(format!("{:?}", card::remittances(&store).await.unwrap()), before);
+    store.close().await;
+}

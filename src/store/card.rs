@@ -417,7 +417,8 @@ pub struct RemittanceRow {
     pub commission_cents: Option<i64>,
 }
 
-/// The remittances with their bank line, if one was imported, latest first; `$tail` cuts them.
+/// The remittances with their bank line, if one was imported, latest first; `$tail` cuts them
+/// before their bank lines and commissions are looked up (a day's lines read for each).
 macro_rules! select_remittances {
     ($tail:literal) => {
         concat!(
@@ -425,10 +426,11 @@ macro_rules! select_remittances {
                 (SELECT -CAST(SUM(x.amount_cents) AS BIGINT) FROM statement_lines x
                  WHERE x.date = l.date AND x.amount_cents < 0 AND upper(x.label) LIKE '%COMMISSION%CB%') AS commission_cents
          FROM (SELECT number, COALESCE(remittance_date, last_date) AS date, gross_cents, count
-               FROM card_remittances) r
+               FROM card_remittances ORDER BY date DESC, number",
+            $tail,
+            ") r
          LEFT JOIN statement_lines l ON l.id = (SELECT MIN(y.id) FROM statement_lines y WHERE y.remittance = r.number)
-         ORDER BY r.date DESC, r.number",
-            $tail
+         ORDER BY r.date DESC, r.number"
         )
     };
 }
