@@ -377,6 +377,13 @@ impl Store {
                 let options = SqliteConnectOptions::from_str("sqlite:")?
                     .filename(path)
                     .create_if_missing(true)
+                    // A new file gets 16 KiB pages (a file made before keeps its own): an import
+                    // writes tens of thousands of rows with their index entries, and bigger pages
+                    // split less often. The 50,000-line statement's lines, payments, allocations
+                    // and links inserted by SQLite alone: 0.379 s instead of 0.427 (median of
+                    // seven); the whole import, four runs each way: 973–1,101 ms instead of
+                    // 1,047–1,180.
+                    .page_size(16384)
                     .journal_mode(SqliteJournalMode::Wal)
                     .synchronous(SqliteSynchronous::Normal)
                     .foreign_keys(true)
