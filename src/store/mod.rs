@@ -82,6 +82,7 @@ pub mod requests;
 pub mod server;
 pub mod session;
 pub mod settings;
+mod sqlite_alloc;
 pub mod students;
 pub mod transfer;
 pub mod users;
@@ -374,6 +375,7 @@ impl Store {
                     std::fs::create_dir_all(dir)
                         .map_err(|source| Error::Io { path: dir.display().to_string(), source })?;
                 }
+                sqlite_alloc::install();
                 let options = SqliteConnectOptions::from_str("sqlite:")?
                     .filename(path)
                     .create_if_missing(true)
