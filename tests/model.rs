@@ -563,6 +563,9 @@ async fn check(s: &Store) -> Result<(), String> {
     if kept != summed {
         fail(format!("remittances kept {kept:?} != summed from their debits {summed:?}"));
     }
+    if let Err(e) = line_counts_agree(s).await {
+        fail(e);
+    }
     // Installments: never settled beyond their amount, nothing paid on a cancelled one, and an
     // invoice's installments add up to it; nothing credited beyond an invoice.
     for (id, amount, settled) in rows(
@@ -757,6 +760,21 @@ async fn check(s: &Store) -> Result<(), String> {
 }
 
 /// Runs a sequence on a fresh database; the first step after which an invariant fails.
+/// Each status's kept count of statement lines is how many lines have it (at the office and in a
+/// session file).
+async fn line_counts_agree(s: &Store) -> Result<(), String> {
+    let counts: Vec<(String, i64, i64)> = common::rows(
+        s,
+        "SELECT k.status, k.n, (SELECT COUNT(*) FROM statement_lines l WHERE l.status = k.status) FROM line_counts k
+         ORDER BY k.status",
+    )
+    .await;
+    if counts.len() != 4 || counts.iter().any(|(_, kept, counted)| kept != counted) {
+        return Err(format!("line counts kept != counted: {counts:?}"));
+    }
+    Ok(())
+}
+
 /// Runs a sequence, checking every invariant after each step. Returns the audited actions the
 /// sequence took (which operations really changed the ledger).
 async fn run(tag: &str, ops: &[Op]) -> Result<HashSet<String>, (usize, String)> {
@@ -768,6 +786,9 @@ async fn run(tag: &str, ops: &[Op]) -> Result<HashSet<String>, (usize, String)> 
             return Err((step, format!("{op:?} failed: [{}] {e}", e.code())));
         }
         check(&w.store).await.map_err(|e| (step, format!("after {op:?}:\n{e}")))?;
+        if let Some((_, laptop)) = &w.session {
+            line_counts_agree(laptop).await.map_err(|e| (step, format!("after {op:?}, in the session file:\n{e}")))?;
+        }
     }
     let actions: Vec<(String,)> = common::rows(&w.store, "SELECT DISTINCT action FROM audit_log").await;
     let _ = std::fs::remove_dir_all(&w.dir);

@@ -47,6 +47,17 @@ async fn a_database_of_the_4_december_2026_release_opens_with_every_position() {
         let got = common::regie(&db, &["account", number, "--json"]).json();
         assert_eq!(&figures(&got), want, "student {number}");
     }
+    // The counts of lines by status, kept since migration 22, are the old file's lines counted.
+    let store = regie::Store::open(&db).await.unwrap();
+    let counts: Vec<(String, i64, i64)> = common::rows(
+        &store,
+        "SELECT k.status, k.n, (SELECT COUNT(*) FROM statement_lines l WHERE l.status = k.status) FROM line_counts k
+         ORDER BY k.status",
+    )
+    .await;
+    store.close().await;
+    assert!(counts.len() == 4 && counts.iter().all(|(_, kept, counted)| kept == counted), "{counts:?}");
+    assert!(counts.iter().filter(|(_, kept, _)| *kept > 0).count() >= 2, "{counts:?}");
     let after = regie::store::backup::inspect(&db).await.unwrap();
     assert_eq!((after.integrity.as_str(), after.versions), ("ok", regie::store::known_versions()));
 }

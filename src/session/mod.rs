@@ -151,6 +151,7 @@ pub async fn checkout(
             };
             sql::copy_rows(&mut tx, &mut f, table, column, among).await?;
         }
+        store::bank::recount_lines(&mut f).await?;
         sql::forget_desk_user(&mut f).await?;
         let origin = sql::Origin {
             name: name.clone(),

@@ -11,7 +11,7 @@ use crate::{Error, Result};
 
 /// Every table, parents before children. The seeded settings, programmes and grid of a new
 /// server are replaced by the file's.
-pub const TABLES: [&str; 37] = [
+pub const TABLES: [&str; 38] = [
     "school_settings",
     "programmes",
     "fee_grid",
@@ -33,6 +33,7 @@ pub const TABLES: [&str; 37] = [
     "statements",
     "statement_lines",
     "line_payments",
+    "line_counts",
     "sessions",
     "session_lines",
     "session_returns",
