@@ -1432,8 +1432,12 @@ async fn card(db: &Option<PathBuf>, command: CardCommand, user: &str, json: bool
             bar.finish_and_clear();
             let s = s?;
             emit(json, &s, |s| {
+                let tied = match s.remittance_lines {
+                    0 => String::new(),
+                    n => format!(" ; {n} ligne(s) de remise du relevé rapprochée(s)"),
+                };
                 format!(
-                    "{}: {} transactions, {} nouvelles, {} déjà connues ; {} payées, {} refusées, {} remboursées, {} impayées, {} annulées, {} à attribuer",
+                    "{}: {} transactions, {} nouvelles, {} déjà connues ; {} payées, {} refusées, {} remboursées, {} impayées, {} annulées, {} à attribuer{tied}",
                     s.file,
                     s.rows,
                     s.new,

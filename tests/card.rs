@@ -289,6 +289,62 @@ async fn remittance_lines_confirm_the_gateway_s_transactions_and_pay_no_student(
     assert_eq!((again.new, again.already_known), (0, 6));
 }
 
+/// The statement often comes before the gateway's export: its remittance lines wait unmatched,
+/// then the export's import ties them (by number, or by date and amount), moves them out of
+/// Banque's unmatched count, says so, and audits it; a line of a remittance still unknown waits.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn remittance_lines_imported_before_the_gateway_s_export_are_tied_by_it() {
+    use regie::bank::matching::LineStatus;
+    use regie::bank::{self, Columns as BankColumns};
+    let (store, dir, paul, chloe) = setup("card-remittances-later").await;
+    let statement = dir.join("releve.csv");
+    write_1252(
+        &statement,
+        "Date;Date de valeur;Débit;Crédit;Libellé;Solde\r\n\
+         08/09/2025;08/09/2025;;819,88;REMISE CB 81200 DU 06/09/25;\r\n\
+         17/10/2025;17/10/2025;;410,00;REMISE CARTE DU 16/10/25;\r\n\
+         20/10/2025;20/10/2025;;99,00;REMISE CB 99999 DU 19/10/25;\r\n",
+    );
+    let s = bank::import_file(&store, &statement, BankColumns::Detect, "claire").await.unwrap();
+    assert_eq!((s.new, s.remittances), (3, 3), "{s:?}");
+    let q =
+        bank::LineQuery { status: None, line: None, page: regie::page::PageQuery { limit: 10, ..Default::default() } };
+    let before = bank::line_page(&store, &q).await.unwrap();
+    assert_eq!((before.matched, before.unmatched), (0, 3));
+
+    let file = dir.join("paybox.csv");
+    write_1252(&file, &export(&paul, &chloe));
+    let imported = card::import_file(&store, &file, Columns::Detect, "claire").await.unwrap();
+    assert_eq!(imported.remittance_lines, 2, "{imported:?}");
+    let lines = bank::lines(&store, None).await.unwrap();
+    let of = |label: &str| lines.iter().find(|l| l.label.starts_with(label)).unwrap().clone();
+    assert_eq!(
+        (of("REMISE CB 81200").status, of("REMISE CB 81200").remittance.as_deref()),
+        (LineStatus::Matched, Some("81200"))
+    );
+    assert!(
+        of("REMISE CB 81200").reasons.iter().any(|r| r.contains("commission 4,12")),
+        "{:?}",
+        of("REMISE CB 81200").reasons
+    );
+    assert_eq!(
+        (of("REMISE CARTE").status, of("REMISE CARTE").remittance.as_deref()),
+        (LineStatus::Matched, Some("81250"))
+    );
+    assert_eq!(of("REMISE CB 99999").status, LineStatus::Unmatched);
+    assert!(of("REMISE CB 81200").student_number.is_none(), "a remittance pays no student");
+    let after = bank::line_page(&store, &q).await.unwrap();
+    assert_eq!((after.matched, after.unmatched, after.page.total), (2, 1, 3));
+    let r = card::remittances(&store).await.unwrap();
+    assert_eq!(r.iter().find(|x| x.number == "81200").unwrap().bank_line_id, Some(of("REMISE CB 81200").id));
+    let audited: Vec<(String,)> =
+        common::rows(&store, "SELECT details FROM audit_log WHERE action = 'card.import' ORDER BY id").await;
+    assert!(audited[0].0.contains("\"remittance_lines\":[{\"line\":"), "{}", audited[0].0);
+    // The same export again ties nothing more.
+    let again = card::import_file(&store, &file, Columns::Detect, "claire").await.unwrap();
+    assert_eq!((again.new, again.remittance_lines), (0, 0));
+}
+
 /// The bank's CAMT.054 notification of a card remittance details the card payments in it: the
 /// remittance is still one line, tied to its remittance as the statement's would be, and the
 /// statement of the same days, imported after it, adds nothing.

@@ -30,6 +30,8 @@ pub struct ImportSummary {
     pub charged_back: usize,
     pub cancelled: usize,
     pub unknown: usize,
+    /// Bank statement lines of remittances, imported before this export, that it ties.
+    pub remittance_lines: usize,
 }
 
 /// How the columns of an export are found.
@@ -202,6 +204,8 @@ pub async fn import_file_with(
     ledger::record_payments_bulk(&mut tx, &payments).await?;
     store::card::insert_bulk(&mut tx, &new).await?;
     store::card::record_refusals(&mut tx, &refusals).await?;
+    let tied = tie_waiting_remittance_lines(&mut tx, &new).await?;
+    summary.remittance_lines = tied.len();
     // Refunds and charge-backs move money already recorded: one by one, after the payments.
     for t in new.iter().filter(|t| later.contains(&t.id)) {
         let outcome = undo_money(&mut tx, t, actor).await?;
@@ -221,7 +225,7 @@ pub async fn import_file_with(
         "card_import",
         import_id,
         None,
-        ImportDetails { paid: &paid_list, refused: &refused, summary: &summary },
+        ImportDetails { paid: &paid_list, refused: &refused, remittance_lines: &tied, summary: &summary },
     )
     .await?;
     tx.commit().await?;
@@ -237,6 +241,7 @@ pub async fn import_file_with(
 struct ImportDetails<'a> {
     paid: &'a [PaidDetail<'a>],
     refused: &'a [RefusedDetail<'a>],
+    remittance_lines: &'a [TiedLine],
     summary: &'a ImportSummary,
 }
 
@@ -246,6 +251,49 @@ struct PaidDetail<'a> {
     payment: i64,
     student: i64,
     transaction: &'a str,
+}
+
+/// A statement line of a remittance tied by an import of the gateway's export.
+#[derive(Serialize)]
+struct TiedLine {
+    line: i64,
+    remittance: String,
+}
+
+/// Statement lines imported before the gateway's export that announced its remittances (or
+/// none, found by date and amount) were left unmatched: the remittances now known, they are
+/// tied as the statement's import would have tied them. Returns the lines tied.
+async fn tie_waiting_remittance_lines(
+    conn: &mut Conn,
+    new: &[store::card::NewTransaction<'_>],
+) -> Result<Vec<TiedLine>> {
+    let mut numbers: Vec<String> = new
+        .iter()
+        .filter(|t| t.row.kind == Kind::Debit && t.row.status == Status::Captured)
+        .filter_map(|t| t.row.remittance.clone())
+        .collect();
+    numbers.sort_unstable();
+    numbers.dedup();
+    if numbers.is_empty() {
+        return Ok(Vec::new());
+    }
+    let waiting = store::bank::waiting_remittance_lines(conn, &numbers).await?;
+    if waiting.is_empty() {
+        return Ok(Vec::new());
+    }
+    let known = store::card::remittance_totals(conn).await?;
+    let bp = commission_tolerance_bp(conn).await?;
+    let mut tied = Vec::new();
+    for (line, date, amount, number) in waiting {
+        let announced = Some(number).filter(|n| !n.is_empty());
+        let m = match_remittance(announced, date, amount, &known, bp);
+        if let (true, Some(number)) = (m.known, m.number) {
+            let reasons = serde_json::to_string(&m.reasons).expect("a list of strings serializes");
+            store::bank::tie_remittance_line(conn, line, &number, &reasons).await?;
+            tied.push(TiedLine { line, remittance: number });
+        }
+    }
+    Ok(tied)
 }
 
 #[derive(Serialize)]

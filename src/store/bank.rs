@@ -220,6 +220,48 @@ pub async fn recount_lines(conn: &mut Conn) -> Result<()> {
     Ok(())
 }
 
+/// The card remittance lines still unmatched that an import of the gateway's export may now tie:
+/// those announcing one of `numbers`, and those without a number (found by date and amount):
+/// (id, date, amount, the number announced or "").
+pub async fn waiting_remittance_lines(
+    conn: &mut Conn,
+    numbers: &[String],
+) -> Result<Vec<(i64, NaiveDate, Money, String)>> {
+    let mut rows: Vec<(i64, NaiveDate, i64, String)> = on!(conn, |c| sqlx::query_as(
+        "SELECT id, date, amount_cents, remittance FROM statement_lines
+         WHERE status = 'unmatched' AND remittance = '' AND amount_cents > 0 ORDER BY id"
+    )
+    .fetch_all(c)
+    .await)?;
+    for chunk in numbers.chunks(500) {
+        rows.extend(on!(conn, |c| {
+            let mut q = sqlx::QueryBuilder::new(
+                "SELECT id, date, amount_cents, remittance FROM statement_lines
+                 WHERE status = 'unmatched' AND amount_cents > 0 AND remittance IN (",
+            );
+            let mut list = q.separated(", ");
+            for n in chunk {
+                list.push_bind(n.clone());
+            }
+            q.push(") ORDER BY id");
+            q.build_query_as().fetch_all(c).await
+        })?);
+    }
+    Ok(rows.into_iter().map(|(id, date, cents, number)| (id, date, Money::from_cents(cents), number)).collect())
+}
+
+/// Ties a remittance line to remittance `number`, with why: it becomes matched.
+pub async fn tie_remittance_line(conn: &mut Conn, id: i64, number: &str, reasons: &str) -> Result<()> {
+    on!(conn, |c| sqlx::query("UPDATE statement_lines SET remittance = $1, reasons = $2 WHERE id = $3")
+        .bind(number)
+        .bind(reasons)
+        .bind(id)
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()))?;
+    set_line_status(conn, id, LineStatus::Matched).await
+}
+
 pub async fn line(conn: &mut Conn, id: i64) -> Result<Option<LineRow>> {
     Ok(on!(conn, |c| sqlx::query_as(select_lines!("WHERE l.id = $1")).bind(id).fetch_optional(c).await)?)
 }

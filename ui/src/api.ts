@@ -442,6 +442,7 @@ export const CardImportSummary = z.object({
   charged_back: z.number(),
   cancelled: z.number(),
   unknown: z.number(),
+  remittance_lines: z.number(),
 });
 export type CardImportSummary = z.infer<typeof CardImportSummary>;
 const cardOutcome = z.enum(['paid', 'refused', 'refunded', 'charged_back', 'cancelled', 'unknown']);
