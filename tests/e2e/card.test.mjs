@@ -1,12 +1,14 @@
 // End-to-end: the card channel in the real window. Import the gateway's export in Cartes (a debit
 // refused by the student's bank), see the refused transaction with its reason, find the
-// installment in Relances, run the reminders and find the letter written.
+// installment in Relances, run the reminders and find the letter written. Then the demo's
+// statement before its gateway export: the remittance lines wait in Banque until Cartes imports
+// the export, which ties them.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { App, cli, key, rowText } from './app.mjs';
 
 let app;
@@ -100,4 +102,33 @@ test('a refused debit from the gateway export is reminded in Relances', async ()
   await app.screenshot('reminders.png');
   const after = cli(app.db, 'dunning', 'list').find((e) => e.invoice === target.line.invoice_number && e.installment === target.n);
   assert.ok(after.level !== 'none' && after.level === after.next_level, `the run raised it: ${JSON.stringify(after)}`);
+});
+
+test("the statement's remittance lines, imported before the gateway's export, are tied by it", async () => {
+  const s = app.s;
+  const files = join(dirname(app.db), 'demo-files');
+  await key(s, 'g');
+  await key(s, 'b');
+  await s.type(await s.waitFor('[data-testid="statement-file"]'), join(files, 'releve-a-importer.csv'));
+  await s.waitForText('[data-testid="statement-preview"]', (t) => t.includes('ligne(s) à importer'));
+  await s.click(await s.find('[data-testid="statement-import"]'));
+  await s.waitForText('[data-testid="import-summary"]', (t) => t.length > 0);
+  const waiting = cli(app.db, 'statements', 'lines', '--status', 'unmatched').filter((l) => l.label.startsWith('REMISE CB'));
+  assert.ok(waiting.length > 0, "the demo's statement credits remittances of the export still to import");
+  const unmatched = Number((await s.text(await s.find('[data-testid="count-unmatched"]'))).match(/\d+$/)[0]);
+  assert.ok(unmatched >= waiting.length, `${unmatched} unmatched shown`);
+
+  await key(s, 'g');
+  await key(s, 't');
+  await s.type(await s.waitFor('[data-testid="card-file"]'), join(files, 'paybox-a-importer.csv'));
+  await s.waitForText('[data-testid="card-preview"]', (t) => t.includes('transaction(s) à importer'));
+  await s.click(await s.find('[data-testid="card-import"]'));
+  const summary = await s.waitForText('[data-testid="card-summary"]', (t) => t.includes('paybox-a-importer.csv'));
+  assert.ok(summary.includes(`${waiting.length} ligne(s) de remise du relevé rapprochée(s)`), summary);
+
+  await key(s, 'g');
+  await key(s, 'b');
+  await s.waitForText('[data-testid="count-unmatched"]', (t) => t.endsWith(` ${unmatched - waiting.length}`));
+  const tied = cli(app.db, 'statements', 'lines').filter((l) => waiting.some((w) => w.id === l.id));
+  assert.ok(tied.every((l) => l.status === 'matched' && l.remittance && !l.student_number), JSON.stringify(tied));
 });
