@@ -127,47 +127,60 @@ macro_rules! invoices_filter {
     };
 }
 
-/// What an invoice's state is, on `x`, for the state code `$n` (0: any, 1: open, 2: settled,
-/// 3: credited): the SQL form of `InvoiceStatus::of`, so that a list filtered by state is found,
-/// counted and cut by the database (tests/paging.rs compares it with the rule on every invoice).
-/// Credited: credit notes as large as the invoice; open: otherwise, an installment not settled
-/// (the ledger never settles an installment beyond its amount, so "something left" is "an
-/// installment not settled"); settled: neither. The open ones are found from the installments'
-/// partial index of what is unsettled, the credited ones from their few credit notes.
+/// What an invoice's state is, on `x`: the SQL form of `InvoiceStatus::of`, so that a list
+/// filtered by state is found, counted and cut by the database (tests/paging.rs compares it with
+/// the rule on every invoice). Credited: credit notes as large as the invoice; open: otherwise,
+/// an installment not settled (the ledger never settles an installment beyond its amount, so
+/// "something left" is "an installment not settled"); settled: neither.
+/// Each state is its own statement, its code `$n` still bound (`CAST($n …) = k`): an `OR` of the
+/// four kept SQLite from finding the open and settled ones from the partial index of unsettled
+/// installments (read from the index alone: it holds each one's invoice), and the credited ones
+/// from their few credit notes (ten years: the open invoices counted in 24 ms -> 11, the credited
+/// 27 -> 6). The open ones are found among that index's invoices rather than looked up invoice by
+/// invoice with `EXISTS`: SQLite 3.51 then cut the pages of a window inconsistently (the second
+/// page of the open invoices by number began before the first ended; tests/paging.rs).
 macro_rules! invoice_state {
-    ($n:literal) => {
-        concat!(
-            "(CAST(", $n, " AS BIGINT) = 0
-              OR (CAST(", $n, " AS BIGINT) = 3 AND ", credited_full!(), ")
-              OR (CAST(", $n, " AS BIGINT) = 1
-                  AND x.id IN (SELECT u.invoice_id FROM installments u WHERE u.status <> 'cancelled' AND u.settled_cents < u.amount_cents)
-                  AND NOT ", credited_full!(), ")
-              OR (CAST(", $n, " AS BIGINT) = 2
-                  AND NOT EXISTS (SELECT 1 FROM installments u WHERE u.invoice_id = x.id
-                                  AND u.status <> 'cancelled' AND u.settled_cents < u.amount_cents)
-                  AND NOT ", credited_full!(), "))"
-        )
+    (any, $n:literal) => {
+        concat!("CAST(", $n, " AS BIGINT) = 0")
+    };
+    (open, $n:literal) => {
+        concat!("CAST(", $n, " AS BIGINT) = 1 AND ", unsettled!(), " AND NOT ", credited_full!())
+    };
+    (settled, $n:literal) => {
+        concat!("CAST(", $n, " AS BIGINT) = 2 AND NOT ", unsettled!(), " AND NOT ", credited_full!())
+    };
+    (credited, $n:literal) => {
+        concat!("CAST(", $n, " AS BIGINT) = 3 AND ", credited_full!())
     };
 }
 
-/// Invoice `x`'s credit notes add up to its total (and to something).
+/// Invoice `x` has an installment not settled: `x` among the invoices of the partial index of
+/// what is unsettled.
+macro_rules! unsettled {
+    () => {
+        "x.id IN (SELECT u.invoice_id FROM installments u WHERE u.status <> 'cancelled' AND u.settled_cents < u.amount_cents)"
+    };
+}
+
+/// Invoice `x`'s credit notes add up to its total (and to something): `x` among the few
+/// invoices credited at all, then its sums.
 macro_rules! credited_full {
     () => {
-        "(EXISTS (SELECT 1 FROM credit_notes cf WHERE cf.invoice_id = x.id)
+        "(x.id IN (SELECT cf.invoice_id FROM credit_notes cf)
           AND (SELECT SUM(cf.amount_cents) FROM credit_notes cf WHERE cf.invoice_id = x.id)
               >= COALESCE((SELECT SUM(lf.excl_vat_cents + lf.vat_cents) FROM invoice_lines lf WHERE lf.invoice_id = x.id), 0))"
     };
 }
 
-/// One window of the invoices: its ids found first (`$5` rows from `$6`, in the state `$7`), then
-/// only its totals.
+/// One window of the invoices in state `$state`: its ids found first (`$5` rows from `$6`, the
+/// state's code `$7`), then only its totals.
 macro_rules! invoice_page {
-    ($inner:literal, $outer:literal) => {
+    ($state:ident, $inner:literal, $outer:literal) => {
         select_invoices!(concat!(
             "WHERE i.id IN (SELECT x.id FROM invoices x JOIN students xs ON xs.id = x.student_id WHERE ",
             invoices_filter!(),
             " AND ",
-            invoice_state!("$7"),
+            invoice_state!($state, "$7"),
             " ORDER BY ",
             $inner,
             " LIMIT $5 OFFSET $6) ORDER BY ",
@@ -176,28 +189,82 @@ macro_rules! invoice_page {
     };
 }
 
-/// The window's statement for a sort, either way.
-pub const fn invoice_page_sql(sort: InvoiceSort, descending: bool) -> &'static str {
+/// The window's statement for a state (`None`: any), in the order given on `x`/`xs` inside and
+/// on `i`/`s` outside.
+macro_rules! invoice_page_of {
+    ($state:expr, $inner:literal, $outer:literal) => {
+        match $state {
+            None => invoice_page!(any, $inner, $outer),
+            Some(InvoiceState::Open) => invoice_page!(open, $inner, $outer),
+            Some(InvoiceState::Settled) => invoice_page!(settled, $inner, $outer),
+            Some(InvoiceState::Credited) => invoice_page!(credited, $inner, $outer),
+        }
+    };
+}
+
+/// The window's statement for a sort, either way, and a state.
+pub const fn invoice_page_sql(sort: InvoiceSort, descending: bool, state: Option<InvoiceState>) -> &'static str {
     match (sort, descending) {
-        (InvoiceSort::Number, false) => invoice_page!("x.series, x.seq", "i.series, i.seq"),
-        (InvoiceSort::Number, true) => invoice_page!("x.series DESC, x.seq DESC", "i.series DESC, i.seq DESC"),
-        (InvoiceSort::Date, false) => invoice_page!("x.date, x.series, x.seq", "i.date, i.series, i.seq"),
+        (InvoiceSort::Number, false) => invoice_page_of!(state, "x.series, x.seq", "i.series, i.seq"),
+        (InvoiceSort::Number, true) => {
+            invoice_page_of!(state, "x.series DESC, x.seq DESC", "i.series DESC, i.seq DESC")
+        }
+        (InvoiceSort::Date, false) => {
+            invoice_page_of!(state, "x.date, x.series, x.seq", "i.date, i.series, i.seq")
+        }
         (InvoiceSort::Date, true) => {
-            invoice_page!("x.date DESC, x.series DESC, x.seq DESC", "i.date DESC, i.series DESC, i.seq DESC")
+            invoice_page_of!(state, "x.date DESC, x.series DESC, x.seq DESC", "i.date DESC, i.series DESC, i.seq DESC")
         }
-        (InvoiceSort::Student, false) => invoice_page!("xs.number, x.series, x.seq", "s.number, i.series, i.seq"),
-        (InvoiceSort::Student, true) => {
-            invoice_page!("xs.number DESC, x.series DESC, x.seq DESC", "s.number DESC, i.series DESC, i.seq DESC")
+        (InvoiceSort::Student, false) => {
+            invoice_page_of!(state, "xs.number, x.series, x.seq", "s.number, i.series, i.seq")
         }
-        (InvoiceSort::Session, false) => invoice_page!("x.session, x.series, x.seq", "i.session, i.series, i.seq"),
-        (InvoiceSort::Session, true) => {
-            invoice_page!("x.session DESC, x.series DESC, x.seq DESC", "i.session DESC, i.series DESC, i.seq DESC")
+        (InvoiceSort::Student, true) => invoice_page_of!(
+            state,
+            "xs.number DESC, x.series DESC, x.seq DESC",
+            "s.number DESC, i.series DESC, i.seq DESC"
+        ),
+        (InvoiceSort::Session, false) => {
+            invoice_page_of!(state, "x.session, x.series, x.seq", "i.session, i.series, i.seq")
         }
+        (InvoiceSort::Session, true) => invoice_page_of!(
+            state,
+            "x.session DESC, x.series DESC, x.seq DESC",
+            "i.session DESC, i.series DESC, i.seq DESC"
+        ),
     }
 }
 
-pub const INVOICE_COUNT: &str =
-    concat!("SELECT COUNT(*) FROM invoices x WHERE ", invoices_filter!(), " AND ", invoice_state!("$5"));
+/// How many invoices in state `$state` the filter keeps (`$5`: the state's code).
+macro_rules! invoice_count {
+    ($state:ident) => {
+        concat!("SELECT COUNT(*) FROM invoices x WHERE ", invoices_filter!(), " AND ", invoice_state!($state, "$5"))
+    };
+}
+
+/// The count's statement for a state (`None`: any).
+pub const fn invoice_count_sql(state: Option<InvoiceState>) -> &'static str {
+    match state {
+        None => invoice_count!(any),
+        Some(InvoiceState::Open) => invoice_count!(open),
+        Some(InvoiceState::Settled) => invoice_count!(settled),
+        Some(InvoiceState::Credited) => invoice_count!(credited),
+    }
+}
+
+/// How many invoices are in a state (`$1`: its code), nothing else narrowing them: the other
+/// filters' conditions on unbound values would be evaluated on every invoice (see
+/// `requests::count_matching`; the open ones on ten years: 24 ms -> 11).
+pub const fn state_count_sql(state: InvoiceState) -> &'static str {
+    match state {
+        InvoiceState::Open => concat!("SELECT COUNT(*) FROM invoices x WHERE ", invoice_state!(open, "$1")),
+        InvoiceState::Settled => {
+            concat!("SELECT COUNT(*) FROM invoices x WHERE ", invoice_state!(settled, "$1"))
+        }
+        InvoiceState::Credited => {
+            concat!("SELECT COUNT(*) FROM invoices x WHERE ", invoice_state!(credited, "$1"))
+        }
+    }
+}
 
 /// What narrows the invoices list, as the database holds it.
 #[derive(Debug, Clone, Copy, Default)]
@@ -225,10 +292,16 @@ fn state_code(state: Option<InvoiceState>) -> i64 {
 /// How many invoices the filter keeps; unfiltered, asked plainly (see
 /// `requests::count_matching`).
 pub async fn count_matching(conn: &mut Conn, f: &InvoiceFilter<'_>) -> Result<i64> {
-    if let InvoiceFilter { session: None, from: None, to: None, search: None, state: None } = f {
-        return Ok(on!(conn, |c| sqlx::query_scalar("SELECT COUNT(*) FROM invoices").fetch_one(c).await)?);
+    if let InvoiceFilter { session: None, from: None, to: None, search: None, state } = f {
+        return Ok(match state {
+            None => on!(conn, |c| sqlx::query_scalar("SELECT COUNT(*) FROM invoices").fetch_one(c).await)?,
+            Some(state) => on!(conn, |c| sqlx::query_scalar(state_count_sql(*state))
+                .bind(state_code(Some(*state)))
+                .fetch_one(c)
+                .await)?,
+        });
     }
-    Ok(on!(conn, |c| sqlx::query_scalar(INVOICE_COUNT)
+    Ok(on!(conn, |c| sqlx::query_scalar(invoice_count_sql(f.state))
         .bind(f.session)
         .bind(f.from)
         .bind(f.to)
@@ -247,7 +320,7 @@ pub async fn window(
     offset: i64,
     limit: i64,
 ) -> Result<Vec<InvoiceListRow>> {
-    Ok(on!(conn, |c| sqlx::query_as(invoice_page_sql(sort, descending))
+    Ok(on!(conn, |c| sqlx::query_as(invoice_page_sql(sort, descending, f.state))
         .bind(f.session)
         .bind(f.from)
         .bind(f.to)

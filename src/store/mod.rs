@@ -540,9 +540,30 @@ impl Store {
 /// it runs them over a demo office, and fails on a large table scanned inside a per-row subquery.
 pub const PLANNED: &[(&str, &str)] = &[
     ("invoices list", invoices::INVOICES),
-    ("invoices: a window by number", invoices::invoice_page_sql(InvoiceSort::Number, true)),
-    ("invoices: a window by student", invoices::invoice_page_sql(InvoiceSort::Student, false)),
-    ("invoices: how many", invoices::INVOICE_COUNT),
+    ("invoices: a window by number", invoices::invoice_page_sql(InvoiceSort::Number, true, None)),
+    ("invoices: a window by student", invoices::invoice_page_sql(InvoiceSort::Student, false, None)),
+    (
+        "open invoices: a window",
+        invoices::invoice_page_sql(InvoiceSort::Number, false, Some(invoices::InvoiceState::Open)),
+    ),
+    (
+        "credited invoices: a window",
+        invoices::invoice_page_sql(InvoiceSort::Date, true, Some(invoices::InvoiceState::Credited)),
+    ),
+    (
+        "settled invoices: a window",
+        invoices::invoice_page_sql(InvoiceSort::Number, true, Some(invoices::InvoiceState::Settled)),
+    ),
+    ("invoices: how many", invoices::invoice_count_sql(None)),
+    ("open invoices: how many", invoices::invoice_count_sql(Some(invoices::InvoiceState::Open))),
+    ("credited invoices: how many", invoices::invoice_count_sql(Some(invoices::InvoiceState::Credited))),
+    ("settled invoices: how many", invoices::invoice_count_sql(Some(invoices::InvoiceState::Settled))),
+    ("open invoices alone: how many", invoices::state_count_sql(invoices::InvoiceState::Open)),
+    ("credited invoices alone: how many", invoices::state_count_sql(invoices::InvoiceState::Credited)),
+    (
+        "open invoices: a window by student",
+        invoices::invoice_page_sql(InvoiceSort::Student, true, Some(invoices::InvoiceState::Open)),
+    ),
     ("invoices: their sessions", invoices::SESSIONS),
     ("students list", students::STUDENTS),
     ("exemption candidates", exemptions::CANDIDATES),
