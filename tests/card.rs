@@ -95,6 +95,18 @@ async fn a_gateway_export_pays_refuses_refunds_and_charges_back_installments() {
     let why: Vec<(i64, &str)> =
         due.iter().filter(|e| e.student_number == "25000004").map(|e| (e.installment, e.reason.as_str())).collect();
     assert_eq!(why, [(2, "paiement revenu impayé"), (3, "prélèvement refusé : carte expirée")]);
+    // The charge-back names the installment its debit paid (the 2nd, its reference's), not the
+    // installment open when it came (the 3rd).
+    let mut c = store.read().await.unwrap();
+    let debit = regie::store::card::transaction(&mut c, "6100006").await.unwrap().unwrap();
+    let back = regie::store::card::transaction(&mut c, "6100009").await.unwrap().unwrap();
+    drop(c);
+    assert_eq!((debit.invoice_number.as_deref(), debit.installment_n), (Some(chloe.as_str()), Some(2)));
+    assert_eq!(
+        (back.invoice_number, back.installment_n, back.outcome),
+        (debit.invoice_number, Some(2), Outcome::ChargedBack)
+    );
+    assert!(!back.reasons.contains("échéance 3"), "{}", back.reasons);
 
     // The unknown one waits; the accountant ties it to Chloé: it pays her oldest open installment.
     let unknown = card::transactions(&store, Some(Outcome::Unknown), 100).await.unwrap();
@@ -518,5 +530,37 @@ async fn remittances_imported_before_their_totals_were_kept_are_added_up_on_upgr
         common::rows(&store, "SELECT number, gross_cents, count FROM card_remittances ORDER BY number").await;
     assert_eq!(kept, summed);
     assert_eq!(format!("{:?}", card::remittances(&store).await.unwrap()), before);
+    store.close().await;
+}
+
+/// Charge-backs recorded before they named the installment their debit paid (they named the one
+/// open when they came) are given it on upgrade; refunds out of the credit name none.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn charge_backs_recorded_with_the_next_installment_are_given_their_debit_s_on_upgrade() {
+    let dir = common::temp_dir("card-undone-upgrade");
+    let db = common::db_at(&dir, "office");
+    assert!(regie(&db, &["demo", "--students", "200", "--today", "05/12/2026", "--json"]).ok);
+    let store = regie::Store::open(&db).await.unwrap();
+    const PAIRS: &str = "SELECT c.number, c.installment_id, d.installment_id FROM card_transactions c
+         JOIN card_transactions d ON d.payment_id = c.payment_id AND d.kind = 'debit'
+         WHERE c.kind = 'chargeback' ORDER BY c.number";
+    let right: Vec<(String, Option<i64>, Option<i64>)> = common::rows(&store, PAIRS).await;
+    assert!(!right.is_empty() && right.iter().all(|(_, back, debit)| back == debit && back.is_some()), "{right:?}");
+    // As an older release recorded them: the next installment of the same invoice.
+    common::exec(
+        &store,
+        "UPDATE card_transactions SET installment_id = (SELECT n.id FROM installments t JOIN installments n
+             ON n.invoice_id = t.invoice_id AND n.n = t.n + 1 WHERE t.id = card_transactions.installment_id)
+         WHERE kind = 'chargeback'",
+    )
+    .await
+    .unwrap();
+    let wrong: Vec<(String, Option<i64>, Option<i64>)> = common::rows(&store, PAIRS).await;
+    assert!(wrong.iter().all(|(_, back, debit)| back != debit), "{wrong:?}");
+    common::exec(&store, "DELETE FROM _sqlx_migrations WHERE version = 24").await.unwrap();
+    store.close().await;
+
+    let store = regie::Store::open(&db).await.unwrap();
+    assert_eq!(common::rows::<(String, Option<i64>, Option<i64>)>(&store, PAIRS).await, right);
     store.close().await;
 }

@@ -357,9 +357,12 @@ pub async fn import_uploaded(
 async fn undo_money(conn: &mut Conn, t: &store::card::NewTransaction<'_>, actor: &str) -> Result<Outcome> {
     let row = t.row;
     let mut reasons: Vec<String> = serde_json::from_str(&t.reasons).unwrap_or_default();
+    // The installment the undone payment paid (what is due again).
+    let mut installment = None;
     let (outcome, payment, refund) = match row.kind {
         Kind::Chargeback => match store::card::paid_debit_for(conn, Some(&row.reference), None, row.amount).await? {
-            Some((debit, payment)) => {
+            Some((debit, payment, paid)) => {
+                installment = paid;
                 let why = format!(
                     "impayé carte {} ({})",
                     row.number,
@@ -383,7 +386,8 @@ async fn undo_money(conn: &mut Conn, t: &store::card::NewTransaction<'_>, actor:
                         reasons.push("remboursé sur la carte".into());
                         (Outcome::Refunded, None, Some(refund))
                     }
-                    Some(RefundedBy::Reversal { payment, .. }) => {
+                    Some(RefundedBy::Reversal { payment, paid }) => {
+                        installment = paid;
                         reasons.push(format!("remboursement du règlement {payment}: son échéance est due à nouveau"));
                         (Outcome::Refunded, Some(payment), None)
                     }
@@ -399,7 +403,7 @@ async fn undo_money(conn: &mut Conn, t: &store::card::NewTransaction<'_>, actor:
         },
     };
     let reasons = serde_json::to_string(&reasons).expect("json");
-    store::card::settle_transaction(conn, t.id, outcome, None, None, payment, refund, &reasons).await?;
+    store::card::settle_transaction(conn, t.id, outcome, None, installment, payment, refund, &reasons).await?;
     Ok(outcome)
 }
 
@@ -407,8 +411,9 @@ async fn undo_money(conn: &mut Conn, t: &store::card::NewTransaction<'_>, actor:
 enum RefundedBy {
     /// Out of the account's spare credit: a refund record, paid.
     Credit(i64),
-    /// The card payment it gives back is undone (what it paid is due again): that payment.
-    Reversal { payment: i64 },
+    /// The card payment it gives back is undone (what it paid is due again): that payment, and
+    /// the installment its debit paid.
+    Reversal { payment: i64, paid: Option<i64> },
 }
 
 /// Gives a captured card refund back out of a student's account: out of its spare credit when
@@ -437,7 +442,7 @@ async fn refund_out(
     if debit.is_none() {
         debit = store::card::paid_debit_for(conn, None, Some(student), amount).await?;
     }
-    let Some((debit, payment)) = debit else { return Ok(None) };
+    let Some((debit, payment, paid)) = debit else { return Ok(None) };
     ledger::reverse_payment(
         conn,
         payment,
@@ -459,7 +464,7 @@ async fn refund_out(
         json!({"reverses": payment, "debit": debit}),
     )
     .await?;
-    Ok(Some(RefundedBy::Reversal { payment }))
+    Ok(Some(RefundedBy::Reversal { payment, paid }))
 }
 
 /// A transaction as listed.
@@ -569,9 +574,11 @@ pub async fn assign(store: &Store, number: &str, student_number: &str, actor: &s
             .await?;
         }
         (Kind::Refund, Status::Captured) => {
-            let (payment, refund) = match refund_out(&mut tx, student.id, number, None, amount, t.date, actor).await? {
-                Some(RefundedBy::Credit(refund)) => (None, Some(refund)),
-                Some(RefundedBy::Reversal { payment }) => (Some(payment), None),
+            let (payment, refund, paid) = match refund_out(&mut tx, student.id, number, None, amount, t.date, actor)
+                .await?
+            {
+                Some(RefundedBy::Credit(refund)) => (None, Some(refund), None),
+                Some(RefundedBy::Reversal { payment, paid }) => (Some(payment), None, paid),
                 None => {
                     return Err(Error::Invalid(format!(
                         "remboursement {number} de {amount} : ni crédit ni paiement carte de ce montant sur le compte de {student_number}"
@@ -583,7 +590,7 @@ pub async fn assign(store: &Store, number: &str, student_number: &str, actor: &s
                 t.id,
                 Outcome::Refunded,
                 Some(student.id),
-                None,
+                paid,
                 payment,
                 refund,
                 &reasons,

@@ -363,6 +363,9 @@ pub async fn transaction(conn: &mut Conn, number: &str) -> Result<Option<Transac
     Ok(on!(conn, |c| sqlx::query_as(sql).bind(number).fetch_optional(c).await)?)
 }
 
+/// A paid card debit: (its transaction, its payment, the installment it paid).
+pub type PaidDebit = (i64, i64, Option<i64>);
+
 /// The captured debit a charge-back or refund row refers to: same amount, still paid, the latest
 /// first; of that order reference, of that student, or both (`None` leaves either open).
 pub async fn paid_debit_for(
@@ -370,9 +373,9 @@ pub async fn paid_debit_for(
     reference: Option<&str>,
     student_id: Option<i64>,
     amount: Money,
-) -> Result<Option<(i64, i64)>> {
+) -> Result<Option<PaidDebit>> {
     Ok(on!(conn, |c| sqlx::query_as(
-        "SELECT c.id, c.payment_id FROM card_transactions c
+        "SELECT c.id, c.payment_id, c.installment_id FROM card_transactions c
          WHERE ($1 IS NULL OR c.order_ref = $1) AND ($3 IS NULL OR c.student_id = $3) AND c.amount_cents = $2
            AND c.kind = 'debit' AND c.outcome = 'paid' AND c.payment_id IS NOT NULL
          ORDER BY c.date DESC, c.id DESC LIMIT 1",

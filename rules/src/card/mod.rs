@@ -125,7 +125,10 @@ impl CardIndex {
 
     /// The student and installment a row is for: the order reference when it names one of our
     /// invoices (and the installment's rank), else the payer's e-mail, else a student number in
-    /// the reference; then the open installment of that amount, else the oldest open one.
+    /// the reference; then, for a debit, the open installment of that amount, else the oldest
+    /// open one. A refund or a charge-back gets its student only: the installment it concerns is
+    /// the one the payment it undoes paid, found when that payment is (the rank in its reference
+    /// names an installment already paid, and the open ones are others).
     pub fn target(&self, row: &CardRow) -> Target {
         let mut t = Target::default();
         let mut rank = None;
@@ -164,6 +167,9 @@ impl CardIndex {
             }
             return t;
         };
+        if row.kind != export::Kind::Debit {
+            return t;
+        }
         let Some(payee) = self.payee_of.get(&student).map(|i| &self.payees[*i]) else {
             t.reasons.push("aucune échéance ouverte".into());
             return t;
