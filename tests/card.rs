@@ -564,3 +564,60 @@ async fn charge_backs_recorded_with_the_next_installment_are_given_their_debit_s
     assert_eq!(common::rows::<(String, Option<i64>, Option<i64>)>(&store, PAIRS).await, right);
     store.close().await;
 }
+
+/// The office declares a charge-back from the bank's "IMPAYE CB" line before the gateway's export
+/// brings its own "Impayé" row: that row confirms it, moves no money a second time, and does not
+/// wait to be attributed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_charge_back_declared_from_the_bank_is_confirmed_by_the_gateway_s_row() {
+    let (store, dir, paul, chloe) = setup("card-declared-charge-back").await;
+    let first = dir.join("paybox-1.csv");
+    write_1252(
+        &first,
+        &[
+            HEADER.to_string(),
+            format!("05/09/2025;15:40:02;6200001;30001;{chloe}-1;618,00;EUR;Débit;Télécollecté;00000;VISA;81200;06/09/2025;chloe@etu.uca.fr"),
+            format!("05/09/2025;14:02:11;6200002;30002;{paul}-1;206,00;EUR;Débit;Télécollecté;00000;CB;81200;06/09/2025;paul@etu.uca.fr"),
+            String::new(),
+        ]
+        .join("\r\n"),
+    );
+    card::import_file(&store, &first, Columns::Detect, "claire").await.unwrap();
+    card::charge_back(&store, "6200001", d(2025, 9, 20), "IMPAYE CB du relevé du 20/09", "claire").await.unwrap();
+    let declared = regie::ledger::account_position(&store, "25000004").await.unwrap();
+    assert_eq!(declared.payments[0].unpaid, m(61800));
+
+    let later = dir.join("paybox-2.csv");
+    write_1252(
+        &later,
+        &[
+            HEADER.to_string(),
+            format!("22/09/2025;08:00:00;6200009;30009;{chloe}-1;618,00;EUR;Impayé;Télécollecté;00141;VISA;;;chloe@etu.uca.fr"),
+            String::new(),
+        ]
+        .join("\r\n"),
+    );
+    let s = card::import_file(&store, &later, Columns::Detect, "claire").await.unwrap();
+    assert_eq!((s.charged_back, s.unknown), (1, 0), "{s:?}");
+    let mut c = store.read().await.unwrap();
+    let row = regie::store::card::transaction(&mut c, "6200009").await.unwrap().unwrap();
+    drop(c);
+    assert_eq!((row.outcome, row.installment_n), (Outcome::ChargedBack, Some(1)));
+    assert!(row.reasons.contains("déjà déclaré"), "{}", row.reasons);
+    let after = regie::ledger::account_position(&store, "25000004").await.unwrap();
+    assert_eq!(format!("{:?}", after.payments), format!("{:?}", declared.payments), "nothing undone twice");
+    assert_eq!(after.summary.balance, declared.summary.balance);
+    // A second "Impayé" row for the same debit has nothing left to confirm: it waits.
+    let again = dir.join("paybox-3.csv");
+    write_1252(
+        &again,
+        &[
+            HEADER.to_string(),
+            format!("23/09/2025;08:00:00;6200010;30010;{chloe}-1;618,00;EUR;Impayé;Télécollecté;00141;VISA;;;chloe@etu.uca.fr"),
+            String::new(),
+        ]
+        .join("\r\n"),
+    );
+    let s = card::import_file(&store, &again, Columns::Detect, "claire").await.unwrap();
+    assert_eq!((s.charged_back, s.unknown), (0, 1), "{s:?}");
+}

@@ -374,10 +374,19 @@ async fn undo_money(conn: &mut Conn, t: &store::card::NewTransaction<'_>, actor:
                 reasons.push(format!("impayé du règlement {payment}"));
                 (Outcome::ChargedBack, Some(payment), None)
             }
-            None => {
-                reasons.push("aucun paiement carte de cette référence et de ce montant".into());
-                (Outcome::Unknown, None, None)
-            }
+            // The office may have declared it from the bank's "IMPAYE CB" line first: then this
+            // row only confirms it, and nothing is undone twice.
+            None => match store::card::declared_charge_back_for(conn, &row.reference, row.amount).await? {
+                Some((_, payment, paid)) => {
+                    installment = paid;
+                    reasons.push(format!("impayé déjà déclaré d'après le relevé (règlement {payment})"));
+                    (Outcome::ChargedBack, Some(payment), None)
+                }
+                None => {
+                    reasons.push("aucun paiement carte de cette référence et de ce montant".into());
+                    (Outcome::Unknown, None, None)
+                }
+            },
         },
         _ => match t.student_id {
             Some(student) => {

@@ -387,6 +387,25 @@ pub async fn paid_debit_for(
     .await)?)
 }
 
+/// The debit a charge-back row of the gateway refers to when the office declared it charged back
+/// already (from the bank's "IMPAYE CB" line): that order reference and amount, its payment undone,
+/// and no charge-back row tied to that payment yet.
+pub async fn declared_charge_back_for(conn: &mut Conn, reference: &str, amount: Money) -> Result<Option<PaidDebit>> {
+    Ok(on!(conn, |c| {
+        sqlx::query_as(
+        "SELECT c.id, c.payment_id, c.installment_id FROM card_transactions c
+         WHERE c.order_ref = $1 AND c.amount_cents = $2 AND c.kind = 'debit' AND c.outcome = 'charged_back'
+           AND c.payment_id IS NOT NULL
+           AND NOT EXISTS (SELECT 1 FROM card_transactions k WHERE k.kind = 'chargeback' AND k.payment_id = c.payment_id)
+         ORDER BY c.date, c.id LIMIT 1",
+    )
+    .bind(reference)
+    .bind(amount.cents())
+    .fetch_optional(c)
+    .await
+    })?)
+}
+
 pub async fn profile(conn: &mut Conn, name: &str) -> Result<Option<String>> {
     let row: Option<(String,)> = on!(conn, |c| sqlx::query_as("SELECT mapping FROM card_profiles WHERE name = $1")
         .bind(name)
