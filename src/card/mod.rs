@@ -267,13 +267,13 @@ async fn tie_waiting_remittance_lines(
     conn: &mut Conn,
     new: &[store::card::NewTransaction<'_>],
 ) -> Result<Vec<TiedLine>> {
-    let mut numbers: Vec<String> = new
+    // A few dozen remittances among up to 100,000 rows: borrowed, not copied.
+    let numbers: std::collections::BTreeSet<&str> = new
         .iter()
         .filter(|t| t.row.kind == Kind::Debit && t.row.status == Status::Captured)
-        .filter_map(|t| t.row.remittance.clone())
+        .filter_map(|t| t.row.remittance.as_deref())
         .collect();
-    numbers.sort_unstable();
-    numbers.dedup();
+    let numbers: Vec<&str> = numbers.into_iter().collect();
     if numbers.is_empty() {
         return Ok(Vec::new());
     }

@@ -169,19 +169,18 @@ pub async fn line_page(
     window: Window,
 ) -> Result<Page<LineRow>> {
     let sql = line_page_sql(sort, descending);
-    let status_filter = status;
-    let status = status.map(LineStatus::code);
+    let code = status.map(LineStatus::code);
     let pattern = search.map(Search::pattern);
     // Unfiltered, asked plainly (see `requests::count_matching`); by status alone, as kept.
-    let total: i64 = if let (Some(only), None, None) = (status_filter, &pattern, id) {
-        status_count(conn, only).await?
-    } else if status.is_none() && pattern.is_none() && id.is_none() {
-        on!(conn, |c| sqlx::query_scalar("SELECT COUNT(*) FROM statement_lines").fetch_one(c).await)?
-    } else {
-        on!(conn, |c| sqlx::query_scalar(LINE_COUNT).bind(status).bind(pattern).bind(id).fetch_one(c).await)?
+    let total: i64 = match (status, &pattern, id) {
+        (Some(only), None, None) => status_count(conn, only).await?,
+        (None, None, None) => {
+            on!(conn, |c| sqlx::query_scalar("SELECT COUNT(*) FROM statement_lines").fetch_one(c).await)?
+        }
+        _ => on!(conn, |c| sqlx::query_scalar(LINE_COUNT).bind(code).bind(pattern).bind(id).fetch_one(c).await)?,
     };
     let rows = on!(conn, |c| sqlx::query_as(sql)
-        .bind(status)
+        .bind(code)
         .bind(pattern)
         .bind(window.limit())
         .bind(window.offset())
@@ -201,6 +200,7 @@ pub async fn status_counts(conn: &mut Conn, statuses: &[LineStatus]) -> Result<V
     Ok(out)
 }
 
+/// How many lines have `status`, as kept in `line_counts`.
 pub async fn status_count(conn: &mut Conn, status: LineStatus) -> Result<i64> {
     let n: Option<i64> = on!(conn, |c| sqlx::query_scalar("SELECT n FROM line_counts WHERE status = $1")
         .bind(status.code())
@@ -225,7 +225,7 @@ pub async fn recount_lines(conn: &mut Conn) -> Result<()> {
 /// (id, date, amount, the number announced or "").
 pub async fn waiting_remittance_lines(
     conn: &mut Conn,
-    numbers: &[String],
+    numbers: &[&str],
 ) -> Result<Vec<(i64, NaiveDate, Money, String)>> {
     let mut rows: Vec<(i64, NaiveDate, i64, String)> = on!(conn, |c| sqlx::query_as(
         "SELECT id, date, amount_cents, remittance FROM statement_lines
@@ -241,7 +241,7 @@ pub async fn waiting_remittance_lines(
             );
             let mut list = q.separated(", ");
             for n in chunk {
-                list.push_bind(n.clone());
+                list.push_bind(*n);
             }
             q.push(") ORDER BY id");
             q.build_query_as().fetch_all(c).await
