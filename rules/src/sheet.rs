@@ -27,13 +27,20 @@ impl Cell {
     /// The cell as text. Whole numbers print without a decimal part (student numbers in xlsx
     /// are numbers), others with the shortest exact decimal form.
     pub fn text(&self) -> String {
+        self.str().into_owned()
+    }
+
+    /// `text`, borrowed from the cell when it holds text: a file's 100,000 rows read without
+    /// copying each cell first.
+    pub fn str(&self) -> std::borrow::Cow<'_, str> {
+        use std::borrow::Cow;
         match self {
-            Cell::Empty => String::new(),
-            Cell::Text(t) => t.trim().to_string(),
-            Cell::Number(n) if n.fract() == 0.0 && n.abs() < 1e15 => format!("{}", *n as i64),
-            Cell::Number(n) => format!("{n}"),
-            Cell::Date(d) => d.format("%Y-%m-%d").to_string(),
-            Cell::Bool(b) => if *b { "oui" } else { "non" }.to_string(),
+            Cell::Empty => Cow::Borrowed(""),
+            Cell::Text(t) => Cow::Borrowed(t.trim()),
+            Cell::Number(n) if n.fract() == 0.0 && n.abs() < 1e15 => Cow::Owned(format!("{}", *n as i64)),
+            Cell::Number(n) => Cow::Owned(format!("{n}")),
+            Cell::Date(d) => Cow::Owned(d.format("%Y-%m-%d").to_string()),
+            Cell::Bool(b) => Cow::Borrowed(if *b { "oui" } else { "non" }),
         }
     }
 
@@ -57,7 +64,7 @@ impl Cell {
                 let base = NaiveDate::from_ymd_opt(1899, 12, 30).expect("valid");
                 Ok(base + chrono::Days::new(*n as u64))
             }
-            other => parse_date(&other.text()),
+            other => parse_date(&other.str()),
         }
     }
 }
@@ -69,7 +76,7 @@ impl Cell {
         match self {
             c if c.is_empty() => Ok(None),
             Cell::Number(n) => crate::money::Money::from_f64(*n).map(Some).map_err(|e| e.to_string()),
-            other => crate::money::Money::parse(&other.text()).map(Some).map_err(|e| e.to_string()),
+            other => crate::money::Money::parse(&other.str()).map(Some).map_err(|e| e.to_string()),
         }
     }
 }
@@ -77,6 +84,9 @@ impl Cell {
 pub fn parse_date(text: &str) -> Result<NaiveDate, String> {
     let t = text.trim();
     let t = t.split_whitespace().next().unwrap_or(""); // drop a time part
+    if let Some(d) = plain_date(t) {
+        return Ok(d);
+    }
     // chrono's %Y takes "25" as the year 25: the length tells four-digit years from two-digit ones.
     let formats: &[&str] = match t.len() {
         10 => &["%d/%m/%Y", "%Y-%m-%d", "%d-%m-%Y", "%d.%m.%Y", "%Y/%m/%d"],
@@ -89,6 +99,25 @@ pub fn parse_date(text: &str) -> Result<NaiveDate, String> {
         }
     }
     Err(format!("date illisible « {} » (attendu jj/mm/aaaa ou aaaa-mm-jj)", text.trim()))
+}
+
+/// The common forms read by hand (dd/mm/yyyy with `/`, `-` or `.`; yyyy-mm-dd, yyyy/mm/dd),
+/// as chrono's formats would read them: a statement's or an export's 100,000 dates, each
+/// otherwise parsed against the format strings in turn. `None` leaves the text to those.
+fn plain_date(t: &str) -> Option<NaiveDate> {
+    let b = t.as_bytes();
+    if b.len() != 10 {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| -> Option<u32> {
+        b[r].iter().try_fold(0u32, |n, c| c.is_ascii_digit().then(|| n * 10 + u32::from(c - b'0')))
+    };
+    let (y, m, d) = match (b[2], b[5], b[4], b[7]) {
+        (s, t, _, _) if s == t && matches!(s, b'/' | b'-' | b'.') => (num(6..10)?, num(3..5)?, num(0..2)?),
+        (_, _, s, t) if s == t && matches!(s, b'-' | b'/') => (num(0..4)?, num(5..7)?, num(8..10)?),
+        _ => return None,
+    };
+    NaiveDate::from_ymd_opt(i32::try_from(y).ok()?, m, d)
 }
 
 /// A table read from a file: `rows[0]` is the file's row 1.
@@ -170,6 +199,48 @@ mod tests {
         assert!(Cell::Text("05/09/1999".into()).date().is_err());
         assert!(Cell::Date(NaiveDate::from_ymd_opt(2101, 1, 1).unwrap()).date().is_err());
         assert!(Cell::Text("31/12/2100".into()).date().is_ok());
+    }
+
+    /// The dates read by hand are those chrono's formats read, and only those: every day of
+    /// two years in each form, and texts of that length that are no date or another one.
+    #[test]
+    fn dates_read_by_hand_as_chrono_reads_them() {
+        use chrono::Datelike;
+        let chrono_only = |t: &str| {
+            ["%d/%m/%Y", "%Y-%m-%d", "%d-%m-%Y", "%d.%m.%Y", "%Y/%m/%d"]
+                .iter()
+                .find_map(|f| NaiveDate::parse_from_str(t, f).ok())
+        };
+        let mut texts = vec![];
+        let mut d = NaiveDate::from_ymd_opt(2024, 1, 1).unwrap();
+        while d.year() < 2026 {
+            for f in ["%d/%m/%Y", "%Y-%m-%d", "%d-%m-%Y", "%d.%m.%Y", "%Y/%m/%d", "%Y.%m.%d", "%d/%m-%Y"] {
+                texts.push(d.format(f).to_string());
+            }
+            d = d.succ_opt().unwrap();
+        }
+        for t in [
+            "00/09/2025",
+            "31/04/2025",
+            "29/02/2025",
+            "29/02/2024",
+            "10/13/2025",
+            "2025-00-10",
+            "2025-02-30",
+            "1a/09/2025",
+            "10/09/20x5",
+            "+1/09/2025",
+            "10/09/+202",
+            "10 09 2025",
+            "2025-9-010",
+            "99/99/9999",
+        ] {
+            texts.push(t.into());
+        }
+        for t in &texts {
+            assert_eq!(plain_date(t).or_else(|| chrono_only(t)), chrono_only(t), "{t}");
+            assert_eq!(parse_date(t).ok(), chrono_only(t), "{t}");
+        }
     }
 
     #[test]

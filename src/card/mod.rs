@@ -86,8 +86,7 @@ pub async fn import_file_with(
                 None => export::detect(&sheet)?,
             };
             let mut rows = export::read_rows(&sheet, &mapping)?;
-            // Oldest first: a charge-back or a refund comes after the debit it undoes.
-            rows.sort_by(|a, b| (a.date, &a.time, a.row).cmp(&(b.date, &b.time, b.row)));
+            export::oldest_first(&mut rows);
             Ok((sheet, rows))
         })
     };

@@ -381,14 +381,19 @@ fn read_csv(path: &Path) -> Result<Sheet, SheetError> {
         .flexible(true)
         .from_reader(text.as_bytes());
     let mut rows = Vec::new();
-    for (i, record) in reader.records().enumerate() {
-        let record = record.map_err(|e| SheetError {
+    // One record read into again and again: a statement's 100,000 rows are not 100,000 buffers.
+    let mut record = csv::StringRecord::new();
+    loop {
+        let more = reader.read_record(&mut record).map_err(|e| SheetError {
             file: display_name(path),
             sheet: None,
-            row: Some(e.position().map(|p| p.line() as usize).unwrap_or(i + 1)),
+            row: Some(e.position().map(|p| p.line() as usize).unwrap_or(rows.len() + 1)),
             column: None,
             message: format!("CSV illisible: {e}"),
         })?;
+        if !more {
+            break;
+        }
         rows.push(
             record.iter().map(|f| if f.trim().is_empty() { Cell::Empty } else { Cell::Text(f.to_string()) }).collect(),
         );
