@@ -1525,7 +1525,7 @@ fn invoice_text(i: &regie::invoices::InvoiceItem) -> String {
 /// An overdue installment as `dunning list` prints it.
 fn dunning_text(e: &regie::dunning::Entry) -> String {
     format!(
-        "{:<10} {:<25} {} éch. {} du {} {:>12}  {:<22} {:?} -> {:?}",
+        "{:<10} {:<25} {} éch. {} du {} {:>12}  {:<22} {} -> {}",
         e.student_number,
         format!("{} {}", e.last_name, e.first_name),
         e.invoice,
@@ -1533,8 +1533,8 @@ fn dunning_text(e: &regie::dunning::Entry) -> String {
         fr_date(e.due_date),
         e.amount.to_french(),
         e.reason,
-        e.level,
-        e.next_level
+        e.level.label(),
+        e.next_level.label()
     )
 }
 

@@ -257,6 +257,14 @@ fn the_demo_is_this_year_up_to_today() {
     assert!(charge_backs > 0);
     assert_eq!(unpaid, charge_backs as usize);
     assert!(overdue > 0, "refused debits and late transfers leave installments overdue");
+    // The list as the accountant reads it: each line's levels in words, now and after a run.
+    let list = regie(&db, &["dunning", "list"]);
+    assert!(list.ok, "{}", list.stderr);
+    let levels = ["—", "1er rappel", "2e rappel", "bloquée"];
+    for line in list.stdout.lines().filter(|l| !l.trim().is_empty()) {
+        let (_, tail) = line.rsplit_once(" -> ").unwrap_or_else(|| panic!("no levels: {line}"));
+        assert!(levels.contains(&tail) && levels.iter().any(|l| line.ends_with(&format!("{l} -> {tail}"))), "{line}");
+    }
     let invoices = regie(&db, &["invoices", "list", "--json"]).json();
     let first = invoices[0]["number"].as_str().unwrap();
     assert!(first.starts_with("F2025-"), "{first}");

@@ -34,6 +34,16 @@ impl Level {
         self as i64
     }
 
+    /// How the office names the level in a list ("—" before any reminder).
+    pub fn label(self) -> &'static str {
+        match self {
+            Level::None => "—",
+            Level::First => "1er rappel",
+            Level::Second => "2e rappel",
+            Level::Blocked => "bloquée",
+        }
+    }
+
     /// The letter's heading.
     pub fn title(self) -> &'static str {
         match self {
