@@ -329,7 +329,7 @@ pub async fn payees(conn: &mut Conn) -> Result<Vec<Payee>> {
                 invoice_id: *invoice_id,
                 installment_id: next()?.parse().map_err(|_| bad(item))?,
                 n: next()?.parse().map_err(|_| bad(item))?,
-                due_date: NaiveDate::parse_from_str(next()?, "%Y-%m-%d").map_err(|_| bad(item))?,
+                due_date: regie_rules::sheet::iso_date(next()?).ok_or_else(|| bad(item))?,
                 left: Money::from_cents(next()?.parse().map_err(|_| bad(item))?),
             });
         }

@@ -132,9 +132,12 @@ fn clean(s: &str) -> String {
 
 /// `JJMMAA`, this century.
 fn date(s: &str) -> Result<NaiveDate, String> {
-    let ok = s.len() == 6 && s.bytes().all(|b| b.is_ascii_digit());
-    let d = ok.then(|| NaiveDate::parse_from_str(&format!("{}{}20{}", &s[0..2], &s[2..4], &s[4..6]), "%d%m%Y").ok());
-    d.flatten().ok_or_else(|| format!("date illisible « {s} » (attendu JJMMAA)"))
+    let b = s.as_bytes();
+    let two = |k: usize| u32::from(b[k] - b'0') * 10 + u32::from(b[k + 1] - b'0');
+    let d = (b.len() == 6 && b.iter().all(u8::is_ascii_digit))
+        .then(|| NaiveDate::from_ymd_opt(2000 + two(4) as i32, two(2), two(0)))
+        .flatten();
+    d.ok_or_else(|| format!("date illisible « {s} » (attendu JJMMAA)"))
 }
 
 fn date_or_blank(s: &str) -> Result<Option<NaiveDate>, String> {
@@ -241,6 +244,21 @@ mod tests {
                 ]
             );
         }
+    }
+
+    /// Every day of the century as `JJMMAA` reads as chrono reads it; what is no date does not.
+    #[test]
+    fn dates_of_the_century() {
+        use chrono::Datelike;
+        let mut d = NaiveDate::from_ymd_opt(2000, 1, 1).unwrap();
+        while d.year() < 2100 {
+            assert_eq!(date(&d.format("%d%m%y").to_string()), Ok(d));
+            d = d + chrono::Days::new(7);
+        }
+        for bad in ["310225", "290225", "000125", "051325", "05092a", "5092025", "", "+50925"] {
+            assert!(date(bad).is_err(), "{bad}");
+        }
+        assert_eq!(date("290224"), Ok(NaiveDate::from_ymd_opt(2024, 2, 29).unwrap()));
     }
 
     #[test]
