@@ -93,6 +93,49 @@ async fn no_list_reads_a_large_table_whole_for_each_of_its_rows() {
     assert!(all.is_empty(), "per-row scans:\n{}", all.join("\n"));
 }
 
+/// The lookups an import makes before it matches or undoes anything go through their indexes:
+/// the open installments through the index of unsettled ones (not every allocation of every
+/// year), the debit a charge-back undoes through the index of references (not every
+/// transaction, once per charge-back).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_import_s_lookups_use_their_indexes() {
+    let dir = common::temp_dir("plans-import");
+    let db = common::db_at(&dir, "office");
+    assert!(common::regie(&db, &["demo", "--students", "300", "--json"]).ok);
+    let store = Store::open(&db).await.unwrap();
+    // A reference given (a NULL one, PostgreSQL sees, can match nothing and plans no scan).
+    let by_reference =
+        regie::store::card::PAID_DEBIT_BY_REFERENCE.replace("$1", "'F2026-00001-2'").replace("$2", "20600");
+    for (sql, index) in [
+        (by_reference.as_str(), "card_transactions_ref"),
+        (regie::store::bank::OPEN_BY_INVOICE, "installments_unsettled"),
+        (regie::store::bank::OPEN_STUDENTS, "installments_unsettled"),
+    ] {
+        let plan = plan_of(&store, sql).await;
+        assert!(plan.contains(index), "{index} unused by {sql}:\n{plan}");
+    }
+}
+
+/// The engine's plan of `sql` as text (PostgreSQL's asked with sequential scans discouraged).
+async fn plan_of(store: &Store, sql: &str) -> String {
+    let sql = unbound(sql);
+    let mut tx = store.begin().await.unwrap();
+    let lines: Vec<String> = match tx.engine() {
+        Engine::Sqlite(c) => {
+            let rows =
+                sqlx::query(sqlx::AssertSqlSafe(format!("EXPLAIN QUERY PLAN {sql}"))).fetch_all(&mut *c).await.unwrap();
+            rows.iter().map(|r| r.get::<String, _>(3)).collect()
+        }
+        Engine::Postgres(c) => {
+            sqlx::query("SET LOCAL enable_seqscan = off").execute(&mut *c).await.unwrap();
+            let rows = sqlx::query(sqlx::AssertSqlSafe(format!("EXPLAIN {sql}"))).fetch_all(&mut *c).await.unwrap();
+            rows.iter().map(|r| r.get::<String, _>(0)).collect()
+        }
+    };
+    tx.rollback().await.unwrap();
+    lines.join("\n")
+}
+
 #[test]
 fn the_checks_see_a_per_row_scan() {
     // What the invoices list gave before invoice_lines had an index on invoice_id.

@@ -295,65 +295,56 @@ pub async fn live_payments(conn: &mut Conn, line_id: i64) -> Result<Vec<(i64, i6
     Ok(rows.into_iter().map(|(p, s, c)| (p, s, Money::from_cents(c))).collect())
 }
 
-pub const OPEN_BY_INVOICE: &str = "SELECT i.student_id, i.id, string_agg(t.id || ':' || t.n || ':' || t.due_date || ':' || t.left_cents, ';')
-         FROM (SELECT t.id, t.invoice_id, t.n, t.due_date,
-                      t.amount_cents - COALESCE(a.cents, 0) - COALESCE(c.cents, 0) AS left_cents
-               FROM installments t
-               LEFT JOIN (SELECT installment_id, CAST(SUM(amount_cents) AS BIGINT) AS cents FROM allocations GROUP BY installment_id) a
-                 ON a.installment_id = t.id
-               LEFT JOIN (SELECT installment_id, CAST(SUM(amount_cents) AS BIGINT) AS cents FROM credit_allocations GROUP BY installment_id) c
-                 ON c.installment_id = t.id
-               WHERE t.status <> 'cancelled') t
-         JOIN invoices i ON i.id = t.invoice_id
-         WHERE t.left_cents > 0
-         GROUP BY i.id
-         ORDER BY i.student_id, i.id";
+/// Each invoice with something left to pay: its student, its number and its open installments
+/// packed as `id:n:due_date:left;...`. Read from the index of unsettled installments with what
+/// each was settled by, as the ledger keeps it (`settled_cents`): summing every allocation of
+/// every year instead made this read grow with the history (ten years: 0.8 s). In no order:
+/// `payees` puts the installments in settling order.
+pub const OPEN_BY_INVOICE: &str = "SELECT i.student_id, i.id, i.number,
+            string_agg(t.id || ':' || t.n || ':' || t.due_date || ':' || (t.amount_cents - t.settled_cents), ';')
+         FROM installments t JOIN invoices i ON i.id = t.invoice_id
+         WHERE t.status <> 'cancelled' AND t.settled_cents < t.amount_cents
+         GROUP BY i.id, i.student_id, i.number";
+
+/// The students of those invoices.
+pub const OPEN_STUDENTS: &str = "SELECT s.id, s.number, s.last_name, s.first_name, s.school FROM students s
+         WHERE s.id IN (SELECT i.student_id FROM installments t JOIN invoices i ON i.id = t.invoice_id
+                        WHERE t.status <> 'cancelled' AND t.settled_cents < t.amount_cents)";
 
 /// Every student with something left to pay, with open installments and aliases; the rules put
 /// them in settling order. Narrow queries: the installments as numbers and dates, each
 /// student's and invoice's text once, rather than one wide row repeating them per installment.
 pub async fn payees(conn: &mut Conn) -> Result<Vec<Payee>> {
-    // Every installment is read: what was paid and credited is summed once per table (grouped),
-    // not looked up installment by installment.
-    // One row per invoice, its open installments packed as `id:n:due_date:left;...`: decoding
-    // rows dominates this read, and an invoice has up to six installments.
-    let packed: Vec<(i64, i64, String)> = on!(conn, |c| { sqlx::query_as(OPEN_BY_INVOICE).fetch_all(c).await })?;
+    // One row per invoice, its open installments packed: decoding rows dominates this read, and
+    // an invoice has up to six installments.
+    let packed: Vec<(i64, i64, String, String)> =
+        on!(conn, |c| { sqlx::query_as(OPEN_BY_INVOICE).fetch_all(c).await })?;
     let bad = |what: &str| crate::Error::Invalid(format!("échéance mal lue dans la base: {what}"));
     let mut open = Vec::with_capacity(packed.len() * 3);
-    for (student_id, invoice_id, items) in &packed {
+    let mut invoices = HashMap::with_capacity(packed.len());
+    for (student_id, invoice_id, number, items) in packed {
         for item in items.split(';') {
             let mut f = item.split(':');
             let mut next = || f.next().ok_or_else(|| bad(item));
             open.push(OpenInstallment {
-                student_id: *student_id,
-                invoice_id: *invoice_id,
+                student_id,
+                invoice_id,
                 installment_id: next()?.parse().map_err(|_| bad(item))?,
                 n: next()?.parse().map_err(|_| bad(item))?,
                 due_date: regie_rules::sheet::iso_date(next()?).ok_or_else(|| bad(item))?,
                 left: Money::from_cents(next()?.parse().map_err(|_| bad(item))?),
             });
         }
+        invoices.insert(invoice_id, number);
     }
-    let invoices: HashMap<i64, String> = on!(conn, |c| sqlx::query_as::<_, (i64, String)>(
-        "SELECT i.id, i.number FROM invoices i
-         WHERE EXISTS (SELECT 1 FROM installments t WHERE t.invoice_id = i.id AND t.status <> 'cancelled')",
-    )
-    .fetch_all(c)
-    .await)?
-    .into_iter()
-    .collect();
     let aliases: Vec<(i64, String)> =
         on!(conn, |c| sqlx::query_as("SELECT student_id, alias FROM payer_aliases ORDER BY id").fetch_all(c).await)?;
     let mut by_student: HashMap<i64, Vec<String>> = HashMap::new();
     for (s, a) in aliases {
         by_student.entry(s).or_default().push(a);
     }
-    let rows: Vec<(i64, String, String, String, String)> = on!(conn, |c| sqlx::query_as(
-        "SELECT s.id, s.number, s.last_name, s.first_name, s.school FROM students s
-         WHERE EXISTS (SELECT 1 FROM invoices i WHERE i.student_id = s.id)",
-    )
-    .fetch_all(c)
-    .await)?;
+    let rows: Vec<(i64, String, String, String, String)> =
+        on!(conn, |c| sqlx::query_as(OPEN_STUDENTS).fetch_all(c).await)?;
     let mut students = HashMap::with_capacity(rows.len());
     for (id, number, last_name, first_name, school) in rows {
         let aliases = by_student.remove(&id).unwrap_or_default();

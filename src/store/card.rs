@@ -267,7 +267,7 @@ macro_rules! select_transactions {
 }
 
 pub const TRANSACTIONS: &str =
-    select_transactions!("WHERE $1 IS NULL OR c.outcome = $1 ORDER BY c.date DESC, c.id DESC LIMIT $2");
+    select_transactions!("WHERE $1 IS NULL OR c.outcome = $1 ORDER BY c.date DESC, c.time DESC, c.id DESC LIMIT $2");
 
 pub async fn transactions(conn: &mut Conn, outcome: Option<Outcome>, limit: i64) -> Result<Vec<TransactionRow>> {
     Ok(on!(conn, |c| sqlx::query_as(TRANSACTIONS).bind(outcome.map(Outcome::code)).bind(limit).fetch_all(c).await)?)
@@ -366,30 +366,47 @@ pub async fn transaction(conn: &mut Conn, number: &str) -> Result<Option<Transac
 /// A paid card debit: (its transaction, its payment, the installment it paid).
 pub type PaidDebit = (i64, i64, Option<i64>);
 
+/// The rest of `paid_debit_for`'s condition and its order: `$2` the amount, `$3` a student.
+macro_rules! paid_debit {
+    () => {
+        "($3 IS NULL OR c.student_id = $3) AND c.amount_cents = $2
+           AND c.kind = 'debit' AND c.outcome = 'paid' AND c.payment_id IS NOT NULL
+         ORDER BY c.date DESC, c.time DESC, c.id DESC LIMIT 1"
+    };
+}
+
+/// `paid_debit_for` with a reference (`$1`).
+pub const PAID_DEBIT_BY_REFERENCE: &str = concat!(
+    "SELECT c.id, c.payment_id, c.installment_id FROM card_transactions c WHERE c.order_ref = $1 AND ",
+    paid_debit!()
+);
+
+/// `paid_debit_for` without one.
+pub const PAID_DEBIT_BY_STUDENT: &str = concat!(
+    "SELECT c.id, c.payment_id, c.installment_id FROM card_transactions c WHERE CAST($1 AS TEXT) IS NULL AND ",
+    paid_debit!()
+);
+
 /// The captured debit a charge-back or refund row refers to: same amount, still paid, the latest
-/// first; of that order reference, of that student, or both (`None` leaves either open).
+/// first (by date, time and id); of that order reference, of that student, or both (`None`
+/// leaves either open). With a reference, found through the index by reference; by student
+/// alone (a refund the accountant assigns), every transaction is read.
 pub async fn paid_debit_for(
     conn: &mut Conn,
     reference: Option<&str>,
     student_id: Option<i64>,
     amount: Money,
 ) -> Result<Option<PaidDebit>> {
-    Ok(on!(conn, |c| sqlx::query_as(
-        "SELECT c.id, c.payment_id, c.installment_id FROM card_transactions c
-         WHERE ($1 IS NULL OR c.order_ref = $1) AND ($3 IS NULL OR c.student_id = $3) AND c.amount_cents = $2
-           AND c.kind = 'debit' AND c.outcome = 'paid' AND c.payment_id IS NOT NULL
-         ORDER BY c.date DESC, c.id DESC LIMIT 1",
-    )
-    .bind(reference)
-    .bind(amount.cents())
-    .bind(student_id)
-    .fetch_optional(c)
-    .await)?)
+    // One statement each way: `($1 IS NULL OR c.order_ref = $1)` would keep the index unused.
+    let sql = if reference.is_some() { PAID_DEBIT_BY_REFERENCE } else { PAID_DEBIT_BY_STUDENT };
+    Ok(on!(conn, |c| sqlx::query_as(sql)
+        .bind(reference)
+        .bind(amount.cents())
+        .bind(student_id)
+        .fetch_optional(c)
+        .await)?)
 }
 
-/// The debit a charge-back row of the gateway refers to when the office declared it charged back
-/// already (from the bank's "IMPAYE CB" line): that order reference and amount, its payment undone,
-/// and no charge-back row tied to that payment yet.
 pub async fn declared_charge_back_for(conn: &mut Conn, reference: &str, amount: Money) -> Result<Option<PaidDebit>> {
     Ok(on!(conn, |c| {
         sqlx::query_as(
