@@ -56,26 +56,44 @@ fn postgres_offences(lines: &[String]) -> Vec<String> {
     out
 }
 
-async fn offences(store: &Store, sql: &str) -> Vec<String> {
-    let sql = unbound(sql);
+/// An engine's plan: SQLite's rows (id, parent, detail), PostgreSQL's lines (asked with
+/// sequential scans discouraged).
+enum Plan {
+    Sqlite(Vec<(i64, i64, String)>),
+    Postgres(Vec<String>),
+}
+
+async fn explain(store: &Store, sql: &str) -> Plan {
     let mut tx = store.begin().await.unwrap();
-    let found = match tx.engine() {
+    let plan = match tx.engine() {
         Engine::Sqlite(c) => {
             let rows =
                 sqlx::query(sqlx::AssertSqlSafe(format!("EXPLAIN QUERY PLAN {sql}"))).fetch_all(&mut *c).await.unwrap();
-            let rows: Vec<(i64, i64, String)> =
-                rows.iter().map(|r| (r.get::<i64, _>(0), r.get::<i64, _>(1), r.get::<String, _>(3))).collect();
-            sqlite_offences(&rows)
+            Plan::Sqlite(rows.iter().map(|r| (r.get::<i64, _>(0), r.get::<i64, _>(1), r.get::<String, _>(3))).collect())
         }
         Engine::Postgres(c) => {
             sqlx::query("SET LOCAL enable_seqscan = off").execute(&mut *c).await.unwrap();
             let rows = sqlx::query(sqlx::AssertSqlSafe(format!("EXPLAIN {sql}"))).fetch_all(&mut *c).await.unwrap();
-            let lines: Vec<String> = rows.iter().map(|r| r.get::<String, _>(0)).collect();
-            postgres_offences(&lines)
+            Plan::Postgres(rows.iter().map(|r| r.get::<String, _>(0)).collect())
         }
     };
     tx.rollback().await.unwrap();
-    found
+    plan
+}
+
+async fn offences(store: &Store, sql: &str) -> Vec<String> {
+    match explain(store, &unbound(sql)).await {
+        Plan::Sqlite(rows) => sqlite_offences(&rows),
+        Plan::Postgres(lines) => postgres_offences(&lines),
+    }
+}
+
+/// The plan of `sql` as text.
+async fn plan_of(store: &Store, sql: &str) -> String {
+    match explain(store, &unbound(sql)).await {
+        Plan::Sqlite(rows) => rows.into_iter().map(|r| r.2).collect::<Vec<_>>().join("\n"),
+        Plan::Postgres(lines) => lines.join("\n"),
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -114,26 +132,6 @@ async fn an_import_s_lookups_use_their_indexes() {
         let plan = plan_of(&store, sql).await;
         assert!(plan.contains(index), "{index} unused by {sql}:\n{plan}");
     }
-}
-
-/// The engine's plan of `sql` as text (PostgreSQL's asked with sequential scans discouraged).
-async fn plan_of(store: &Store, sql: &str) -> String {
-    let sql = unbound(sql);
-    let mut tx = store.begin().await.unwrap();
-    let lines: Vec<String> = match tx.engine() {
-        Engine::Sqlite(c) => {
-            let rows =
-                sqlx::query(sqlx::AssertSqlSafe(format!("EXPLAIN QUERY PLAN {sql}"))).fetch_all(&mut *c).await.unwrap();
-            rows.iter().map(|r| r.get::<String, _>(3)).collect()
-        }
-        Engine::Postgres(c) => {
-            sqlx::query("SET LOCAL enable_seqscan = off").execute(&mut *c).await.unwrap();
-            let rows = sqlx::query(sqlx::AssertSqlSafe(format!("EXPLAIN {sql}"))).fetch_all(&mut *c).await.unwrap();
-            rows.iter().map(|r| r.get::<String, _>(0)).collect()
-        }
-    };
-    tx.rollback().await.unwrap();
-    lines.join("\n")
 }
 
 #[test]
