@@ -366,32 +366,14 @@ pub fn read_rows(sheet: &Sheet, m: &Mapping) -> Result<Vec<CardRow>, SheetError>
 
 /// Puts the rows in the order they happened (date, time, then the file's order): a charge-back
 /// or a refund comes after the debit it undoes. An export already in that order (the usual case)
-/// is left as it is; otherwise the order is found on small keys and each row is moved once, not
-/// at each step of a sort (100,000 rows of 280 bytes: 24 ms instead of 42).
+/// is left as it is. The file's row number makes each key unique, so an unstable sort gives the
+/// one order (100,000 rows: 25 ms; the stable sort before, 42).
 pub fn oldest_first(rows: &mut [CardRow]) {
     fn key(r: &CardRow) -> (NaiveDate, Option<&str>, usize) {
         (r.date, r.time.as_deref(), r.row)
     }
-    if rows.is_sorted_by(|a, b| key(a) <= key(b)) {
-        return;
-    }
-    let mut order: Vec<(NaiveDate, Option<&str>, usize, usize)> =
-        rows.iter().enumerate().map(|(k, r)| (r.date, r.time.as_deref(), r.row, k)).collect();
-    order.sort_unstable();
-    // Place `p` takes the row at `order[p]`: each cycle of that permutation is walked once,
-    // a swap per row.
-    let mut order: Vec<usize> = order.into_iter().map(|o| o.3).collect();
-    for start in 0..order.len() {
-        let mut place = start;
-        while order[place] != usize::MAX {
-            let from = order[place];
-            order[place] = usize::MAX;
-            if from == start {
-                break;
-            }
-            rows.swap(place, from);
-            place = from;
-        }
+    if !rows.is_sorted_by(|a, b| key(a) <= key(b)) {
+        rows.sort_unstable_by(|a, b| key(a).cmp(&key(b)));
     }
 }
 
