@@ -127,7 +127,6 @@ async fn an_import_s_lookups_use_their_indexes() {
     for (sql, index) in [
         (by_reference.as_str(), "card_transactions_ref"),
         (regie::store::bank::OPEN_BY_INVOICE, "installments_unsettled"),
-        (regie::store::bank::OPEN_STUDENTS, "installments_unsettled"),
     ] {
         let plan = plan_of(&store, sql).await;
         assert!(plan.contains(index), "{index} unused by {sql}:\n{plan}");

@@ -295,34 +295,37 @@ pub async fn live_payments(conn: &mut Conn, line_id: i64) -> Result<Vec<(i64, i6
     Ok(rows.into_iter().map(|(p, s, c)| (p, s, Money::from_cents(c))).collect())
 }
 
-/// Each invoice with something left to pay: its student, its number and its open installments
-/// packed as `id:n:due_date:left;...`. Read from the index of unsettled installments with what
-/// each was settled by, as the ledger keeps it (`settled_cents`): summing every allocation of
-/// every year instead made this read grow with the history (ten years: 0.8 s). In no order:
-/// `payees` puts the installments in settling order.
-pub const OPEN_BY_INVOICE: &str = "SELECT i.student_id, i.id, i.number,
+/// Each invoice with something left to pay: its number, its student (number, names, school) and
+/// its open installments packed as `id:n:due_date:left;...`. Read from the index of unsettled
+/// installments with what each was settled by, as the ledger keeps it (`settled_cents`): summing
+/// every allocation of every year instead made this read grow with the history (ten years:
+/// 0.8 s). In no order: `payees` puts the installments in settling order.
+pub const OPEN_BY_INVOICE: &str = "SELECT i.id, i.number, s.id, s.number, s.last_name, s.first_name, s.school,
             string_agg(t.id || ':' || t.n || ':' || t.due_date || ':' || (t.amount_cents - t.settled_cents), ';')
-         FROM installments t JOIN invoices i ON i.id = t.invoice_id
+         FROM installments t JOIN invoices i ON i.id = t.invoice_id JOIN students s ON s.id = i.student_id
          WHERE t.status <> 'cancelled' AND t.settled_cents < t.amount_cents
-         GROUP BY i.id, i.student_id, i.number";
-
-/// The students of those invoices.
-pub const OPEN_STUDENTS: &str = "SELECT s.id, s.number, s.last_name, s.first_name, s.school FROM students s
-         WHERE s.id IN (SELECT i.student_id FROM installments t JOIN invoices i ON i.id = t.invoice_id
-                        WHERE t.status <> 'cancelled' AND t.settled_cents < t.amount_cents)";
+         GROUP BY i.id, i.number, s.id, s.number, s.last_name, s.first_name, s.school";
 
 /// Every student with something left to pay, with open installments and aliases; the rules put
-/// them in settling order. Narrow queries: the installments as numbers and dates, each
-/// student's and invoice's text once, rather than one wide row repeating them per installment.
+/// them in settling order. One row per open invoice, its installments packed as numbers and
+/// dates, rather than one wide row repeating the student's and invoice's text per installment.
 pub async fn payees(conn: &mut Conn) -> Result<Vec<Payee>> {
     // One row per invoice, its open installments packed: decoding rows dominates this read, and
-    // an invoice has up to six installments.
-    let packed: Vec<(i64, i64, String, String)> =
-        on!(conn, |c| { sqlx::query_as(OPEN_BY_INVOICE).fetch_all(c).await })?;
+    // an invoice has up to six installments (a student with several open invoices is read again
+    // with each, which is rare; a second statement for the students read the index again).
+    type Packed = (i64, String, i64, String, String, String, String, String);
+    let packed: Vec<Packed> = on!(conn, |c| { sqlx::query_as(OPEN_BY_INVOICE).fetch_all(c).await })?;
+    let aliases: Vec<(i64, String)> =
+        on!(conn, |c| sqlx::query_as("SELECT student_id, alias FROM payer_aliases ORDER BY id").fetch_all(c).await)?;
+    let mut by_student: HashMap<i64, Vec<String>> = HashMap::new();
+    for (s, a) in aliases {
+        by_student.entry(s).or_default().push(a);
+    }
     let bad = |what: &str| crate::Error::Invalid(format!("échéance mal lue dans la base: {what}"));
     let mut open = Vec::with_capacity(packed.len() * 3);
     let mut invoices = HashMap::with_capacity(packed.len());
-    for (student_id, invoice_id, number, items) in packed {
+    let mut students = HashMap::with_capacity(packed.len());
+    for (invoice_id, invoice_number, student_id, number, last_name, first_name, school, items) in packed {
         for item in items.split(';') {
             let mut f = item.split(':');
             let mut next = || f.next().ok_or_else(|| bad(item));
@@ -335,20 +338,11 @@ pub async fn payees(conn: &mut Conn) -> Result<Vec<Payee>> {
                 left: Money::from_cents(next()?.parse().map_err(|_| bad(item))?),
             });
         }
-        invoices.insert(invoice_id, number);
-    }
-    let aliases: Vec<(i64, String)> =
-        on!(conn, |c| sqlx::query_as("SELECT student_id, alias FROM payer_aliases ORDER BY id").fetch_all(c).await)?;
-    let mut by_student: HashMap<i64, Vec<String>> = HashMap::new();
-    for (s, a) in aliases {
-        by_student.entry(s).or_default().push(a);
-    }
-    let rows: Vec<(i64, String, String, String, String)> =
-        on!(conn, |c| sqlx::query_as(OPEN_STUDENTS).fetch_all(c).await)?;
-    let mut students = HashMap::with_capacity(rows.len());
-    for (id, number, last_name, first_name, school) in rows {
-        let aliases = by_student.remove(&id).unwrap_or_default();
-        students.insert(id, PayeeName { number, last_name, first_name, school: school.parse()?, aliases });
+        invoices.insert(invoice_id, invoice_number);
+        if let std::collections::hash_map::Entry::Vacant(v) = students.entry(student_id) {
+            let aliases = by_student.remove(&student_id).unwrap_or_default();
+            v.insert(PayeeName { number, last_name, first_name, school: school.parse()?, aliases });
+        }
     }
     Ok(payees_of(open, students, &invoices))
 }

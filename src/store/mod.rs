@@ -589,7 +589,6 @@ pub const PLANNED: &[(&str, &str)] = &[
     ("statement lines: a window by amount", bank::line_page_sql(LineSort::Amount, false)),
     ("statement lines: how many", bank::LINE_COUNT),
     ("open installments by invoice", bank::OPEN_BY_INVOICE),
-    ("students with something left to pay", bank::OPEN_STUDENTS),
     ("card transactions", card::TRANSACTIONS),
     ("card transactions: a window by date", card::transaction_page_sql(TransactionSort::Date, true)),
     ("card transactions: how many", card::TRANSACTION_COUNT),
