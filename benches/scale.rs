@@ -3,7 +3,9 @@
 //! `regie demo --students 20000 --years 5` and `--years 10` standing on 1 December 2026, made
 //! once into `~/.cache/regie/scale/` (or given by `REGIE_SCALE_5` / `REGIE_SCALE_10`; a path
 //! that does not exist is made there). `REGIE_SCALE_YEARS=5` measures the five-year set alone.
-//! Through the library, as the window calls it: no process start in the figures.
+//! Through the library, as the window calls it: no process start in the figures. A screen asks
+//! for a page's rows first and for its count after (`Count::Later`): each list's first page is
+//! timed so, and the lists whose count reads every year are timed with their count too.
 //! Run with `cargo bench -p regie --bench scale`.
 
 use std::future::Future;
@@ -11,7 +13,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use chrono::NaiveDate;
-use regie::page::PageQuery;
+use regie::page::{Count, PageQuery};
 use regie::{Store, bank, card, dunning, exemptions, invoices, ledger, requests};
 
 const TODAY: (i32, u32, u32) = (2026, 12, 1);
@@ -45,8 +47,14 @@ async fn set(years: u16) -> PathBuf {
     path
 }
 
+/// The first `limit` rows, as a screen first asks for them: without the count.
 fn first(limit: i64) -> PageQuery {
-    PageQuery { limit, ..PageQuery::default() }
+    PageQuery { limit, count: Count::Later, ..PageQuery::default() }
+}
+
+/// The same page with its count, as the screen asks for it next.
+fn counted(page: PageQuery) -> PageQuery {
+    PageQuery { count: Count::Counted, ..page }
 }
 
 fn searching(text: &str) -> PageQuery {
@@ -91,20 +99,31 @@ async fn measure(store: &Store) -> Vec<(&'static str, Duration)> {
         "requests with a six at or below the threshold",
         requests::page(store, &rq(None, Some("six_at_or_below_threshold"), first(100)))
     );
+    time!(
+        "requests with a six at or below the threshold, counted",
+        requests::page(store, &rq(None, Some("six_at_or_below_threshold"), counted(first(100))))
+    );
     time!("requests searched (dupont)", requests::page(store, &rq(None, None, searching("dupont"))));
-    let inv = |status: Option<&str>| invoices::InvoiceQuery {
+    time!("requests searched (dupont), counted", requests::page(store, &rq(None, None, counted(searching("dupont")))));
+    let inv = |status: Option<&str>, page: PageQuery| invoices::InvoiceQuery {
         status: status.map(Into::into),
-        page: first(100),
+        page,
         ..Default::default()
     };
-    time!("invoices (first 100)", invoices::page(store, &inv(None)));
-    time!("invoices open", invoices::page(store, &inv(Some("open"))));
-    time!("invoices credited", invoices::page(store, &inv(Some("credited"))));
+    time!("invoices (first 100)", invoices::page(store, &inv(None, first(100))));
+    time!("invoices open", invoices::page(store, &inv(Some("open"), first(100))));
+    time!("invoices open, counted", invoices::page(store, &inv(Some("open"), counted(first(100)))));
+    time!("invoices credited", invoices::page(store, &inv(Some("credited"), first(100))));
+    time!("invoices credited, counted", invoices::page(store, &inv(Some("credited"), counted(first(100)))));
     let lines =
         |status: Option<&str>, page: PageQuery| bank::LineQuery { status: status.map(Into::into), line: None, page };
     time!("statement lines (first 100)", bank::line_page(store, &lines(None, first(100))));
     time!("statement lines to review", bank::line_page(store, &lines(Some("to_review"), first(100))));
     time!("statement lines searched (dupont)", bank::line_page(store, &lines(None, searching("dupont"))));
+    time!(
+        "statement lines searched (dupont), counted",
+        bank::line_page(store, &lines(None, counted(searching("dupont"))))
+    );
     time!(
         "card transactions (first 100)",
         card::transaction_page(store, &card::TransactionQuery { page: first(100), ..Default::default() })
@@ -112,13 +131,25 @@ async fn measure(store: &Store) -> Vec<(&'static str, Duration)> {
     time!("card remittances (first 20, as Cartes asks)", card::remittance_page(store, &first(20)));
     time!("card remittances (all, as the CLI lists them)", card::remittances(store));
     time!(
-        "reminders (first 100, levels counted)",
+        "reminders (first 100)",
         dunning::page(store, today(), &dunning::DunningQuery { level: None, page: first(100) })
     );
-    let cq =
-        |year: Option<&str>| exemptions::CandidateQuery { session: None, year: year.map(Into::into), page: first(100) };
-    time!("exemption candidates, every year", exemptions::page(store, &cq(None)));
-    time!("exemption candidates of 2026-27", exemptions::page(store, &cq(Some("2026-27"))));
+    time!(
+        "reminders (first 100), levels counted",
+        dunning::page(store, today(), &dunning::DunningQuery { level: None, page: counted(first(100)) })
+    );
+    time!(
+        "reminders blocked (first 100)",
+        dunning::page(store, today(), &dunning::DunningQuery { level: Some("blocked".into()), page: first(100) })
+    );
+    let cq = |year: Option<&str>, page: PageQuery| exemptions::CandidateQuery {
+        session: None,
+        year: year.map(Into::into),
+        page,
+    };
+    time!("exemption candidates, every year", exemptions::page(store, &cq(None, first(100))));
+    time!("exemption candidates, every year, counted", exemptions::page(store, &cq(None, counted(first(100)))));
+    time!("exemption candidates of 2026-27", exemptions::page(store, &cq(Some("2026-27"), first(100))));
     time!("exemption report, every year", exemptions::report(store, None));
     time!("exemption report of 2026-27", exemptions::report(store, Some("2026-27")));
     time!("students (first 100)", ledger::list_students(store, None, 0, 100));

@@ -61,6 +61,7 @@ impl PageArgs {
             descending: self.desc,
             offset: self.offset,
             limit: self.limit?,
+            count: regie::page::Count::Counted,
         })
     }
 }
@@ -68,7 +69,8 @@ impl PageArgs {
 /// A page as the CLI prints it: where it stands, then its rows.
 fn page_text<T>(what: &str, p: &regie::page::Page<T>, row: impl Fn(&T) -> String) -> String {
     let first = if p.rows.is_empty() { 0 } else { p.offset + 1 };
-    let mut text = format!("{what} {first}–{} sur {}", p.offset + p.rows.len() as i64, p.total);
+    let total = p.total.map_or_else(|| "?".to_string(), |n| n.to_string());
+    let mut text = format!("{what} {first}–{} sur {total}", p.offset + p.rows.len() as i64);
     for r in &p.rows {
         text.push('\n');
         text.push_str(&row(r));

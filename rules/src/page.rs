@@ -45,7 +45,7 @@ impl Window {
         let total = all.len() as i64;
         let from = usize::try_from(self.offset).unwrap_or(usize::MAX).min(all.len());
         let to = from.saturating_add(usize::try_from(self.limit).unwrap_or(0)).min(all.len());
-        Page { total, offset: self.offset, rows: all.drain(from..to).collect() }
+        Page { total: Some(total), offset: self.offset, rows: all.drain(from..to).collect() }
     }
 }
 
@@ -61,6 +61,20 @@ pub struct PageQuery {
     #[serde(default)]
     pub offset: i64,
     pub limit: i64,
+    #[serde(default)]
+    pub count: Count,
+}
+
+/// Whether a page comes with its list's true count. A screen asks for its rows first
+/// (`Later`) and for the count after: the rows of a page are found by an index and stay as
+/// fast whatever the history, but counting a filter over every year reads all of it. A list
+/// whose count costs nothing (one kept number) may count anyway.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Count {
+    #[default]
+    Counted,
+    Later,
 }
 
 impl PageQuery {
@@ -70,6 +84,11 @@ impl PageQuery {
 
     pub fn search(&self) -> Option<Search> {
         Search::parse(self.search.as_deref())
+    }
+
+    /// Whether the list is to be counted with this page.
+    pub fn counted(&self) -> bool {
+        self.count == Count::Counted
     }
 
     /// For a list a rule filters in the core: whether one of a row's `fields` holds the search,
@@ -104,11 +123,12 @@ pub fn given(field: &Option<String>) -> Option<&str> {
     field.as_deref().map(str::trim).filter(|v| !v.is_empty())
 }
 
-/// The rows of one window and how many the whole list holds.
+/// The rows of one window and how many the whole list holds (`None`: not counted, as asked by
+/// [`Count::Later`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ts_rs::TS)]
 #[ts(export)]
 pub struct Page<T> {
-    pub total: i64,
+    pub total: Option<i64>,
     pub offset: i64,
     pub rows: Vec<T>,
 }
@@ -245,6 +265,15 @@ mod tests {
     }
 
     #[test]
+    fn a_page_is_counted_unless_its_count_is_asked_for_later() {
+        let asked = |json: &str| serde_json::from_str::<PageQuery>(json).unwrap();
+        assert!(asked(r#"{"limit": 10}"#).counted());
+        assert!(asked(r#"{"limit": 10, "count": "counted"}"#).counted());
+        assert!(!asked(r#"{"limit": 10, "count": "later"}"#).counted());
+        assert!(serde_json::from_str::<PageQuery>(r#"{"limit": 10, "count": "never"}"#).is_err());
+    }
+
+    #[test]
     fn a_finder_looks_in_every_field_whatever_the_case() {
         let q = PageQuery { search: Some(" Durand ".into()), ..Default::default() };
         let finds = q.finder();
@@ -256,14 +285,14 @@ mod tests {
     #[test]
     fn a_window_cuts_a_whole_list() {
         let w = Window::parse(4, 3).unwrap();
-        assert_eq!(w.cut((0..10).collect()), Page { total: 10, offset: 4, rows: vec![4, 5, 6] });
-        assert_eq!(w.cut((0..5).collect()), Page { total: 5, offset: 4, rows: vec![4] });
-        assert_eq!(w.cut(Vec::<i32>::new()), Page { total: 0, offset: 4, rows: vec![] });
+        assert_eq!(w.cut((0..10).collect()), Page { total: Some(10), offset: 4, rows: vec![4, 5, 6] });
+        assert_eq!(w.cut((0..5).collect()), Page { total: Some(5), offset: 4, rows: vec![4] });
+        assert_eq!(w.cut(Vec::<i32>::new()), Page { total: Some(0), offset: 4, rows: vec![] });
     }
 
     #[test]
     fn a_page_keeps_its_count_when_its_rows_change_shape() {
-        let p = Page { total: 7, offset: 2, rows: vec![1, 2] }.map(|x| x * 10);
-        assert_eq!(p, Page { total: 7, offset: 2, rows: vec![10, 20] });
+        let p = Page { total: Some(7), offset: 2, rows: vec![1, 2] }.map(|x| x * 10);
+        assert_eq!(p, Page { total: Some(7), offset: 2, rows: vec![10, 20] });
     }
 }

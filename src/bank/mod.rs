@@ -557,8 +557,17 @@ pub async fn line_page(store: &Store, q: &LineQuery) -> Result<LinePage> {
     let search = q.page.search();
     let mut conn = store.read().await?;
     let out = store::session::lines_out(&mut conn).await?;
-    let page =
-        store::bank::line_page(&mut conn, status, search.as_ref(), q.line, sort, q.page.descending, window).await?;
+    let page = store::bank::line_page(
+        &mut conn,
+        status,
+        search.as_ref(),
+        q.line,
+        sort,
+        q.page.descending,
+        window,
+        q.page.counted(),
+    )
+    .await?;
     let counts =
         store::bank::status_counts(&mut conn, &[LineStatus::Matched, LineStatus::ToReview, LineStatus::Unmatched])
             .await?;

@@ -98,11 +98,19 @@ pub struct DunningQuery {
     pub page: PageQuery,
 }
 
-/// A window of the overdue installments, with the counts of the level buttons.
+/// A window of the overdue installments, with the counts of the level buttons (none when the
+/// page was asked for without its counts: `Count::Later`).
 #[derive(Debug, Clone, Serialize)]
 pub struct DunningPage {
     #[serde(flatten)]
     pub page: Page<Entry>,
+    #[serde(flatten)]
+    pub counts: Option<LevelCounts>,
+}
+
+/// What the level buttons and the run's button count.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct LevelCounts {
     /// All overdue installments, whatever the level filter.
     pub overdue: usize,
     pub first: usize,
@@ -137,12 +145,18 @@ pub async fn page(store: &Store, as_of: NaiveDate, q: &DunningQuery) -> Result<D
     };
     let k = [cutoffs(0), cutoffs(1)];
     let rank = level.map(Level::rank);
-    let counts = store::dunning::level_counts(&mut conn, as_of, &k, rank, search.as_ref()).await?;
-    let count = |l: Level| counts.iter().find(|c| c.0 == l.rank()).map_or(0, |c| c.1 as usize);
-    let (first, second, blocked) = (count(Level::First), count(Level::Second), count(Level::Blocked));
-    let raised = counts.iter().map(|c| c.2 as usize).sum();
-    let overdue = first + second + blocked;
-    let total = counts.iter().map(|c| c.3).sum();
+    let (total, counts) = match q.page.counted() {
+        false => (None, None),
+        true => {
+            let counts = store::dunning::level_counts(&mut conn, as_of, &k, rank, search.as_ref()).await?;
+            let count = |l: Level| counts.iter().find(|c| c.0 == l.rank()).map_or(0, |c| c.1 as usize);
+            let (first, second, blocked) = (count(Level::First), count(Level::Second), count(Level::Blocked));
+            let raised = counts.iter().map(|c| c.2 as usize).sum();
+            let overdue = first + second + blocked;
+            let total = counts.iter().map(|c| c.3).sum();
+            (Some(total), Some(LevelCounts { overdue, first, second, blocked, raised }))
+        }
+    };
     let rows = store::dunning::leveled_page(&mut conn, as_of, &k, rank, search.as_ref(), window).await?;
     let rows = rows
         .into_iter()
@@ -151,7 +165,7 @@ pub async fn page(store: &Store, as_of: NaiveDate, q: &DunningQuery) -> Result<D
             Ok(entry(r.row, school, Level::of(r.next_level)))
         })
         .collect::<Result<Vec<_>>>()?;
-    Ok(DunningPage { page: Page { total, offset: window.offset(), rows }, overdue, first, second, blocked, raised })
+    Ok(DunningPage { page: Page { total, offset: window.offset(), rows }, counts })
 }
 
 /// What a run did.

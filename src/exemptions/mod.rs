@@ -120,7 +120,7 @@ pub async fn page(store: &Store, q: &CandidateQuery) -> Result<CandidatePage> {
     let outcomes = store::exemptions::active_outcomes(&mut conn).await?;
     let page = match crate::page::given(&q.session) {
         None => {
-            let page = store::exemptions::candidate_page(&mut conn, &filter, window).await?;
+            let page = store::exemptions::candidate_page(&mut conn, &filter, window, q.page.counted()).await?;
             let rows = page.rows.into_iter().map(|r| candidate(r, &outcomes)).collect::<Result<_>>()?;
             Page { total: page.total, offset: page.offset, rows }
         }

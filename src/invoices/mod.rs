@@ -133,7 +133,10 @@ pub async fn page(store: &Store, q: &InvoiceQuery) -> Result<InvoicePage> {
     };
     let sort: InvoiceSort = q.page.sort()?;
     let mut conn = store.read().await?;
-    let total = store::invoices::count_matching(&mut conn, &filter).await?;
+    let total = match q.page.counted() {
+        true => Some(store::invoices::count_matching(&mut conn, &filter).await?),
+        false => None,
+    };
     let rows =
         store::invoices::window(&mut conn, &filter, sort, q.page.descending, window.offset(), window.limit()).await?;
     let page = Page { total, offset: window.offset(), rows: rows.into_iter().map(item).collect() };

@@ -92,7 +92,10 @@ pub async fn page(store: &Store, q: &RequestQuery) -> Result<RequestPage> {
     let mut conn = store.read().await?;
     let grid = store::settings::fee_grid(&mut conn).await?;
     let settings = store::settings::school_settings(&mut conn).await?;
-    let total = store::requests::count_matching(&mut conn, &filter).await?;
+    let total = match q.page.counted() {
+        true => Some(store::requests::count_matching(&mut conn, &filter).await?),
+        false => None,
+    };
     let rows =
         store::requests::window(&mut conn, &filter, sort, q.page.descending, window.offset(), window.limit()).await?;
     let rows = rows.into_iter().map(|r| with_findings(r, &grid, &settings)).collect::<Result<Vec<_>>>()?;

@@ -167,17 +167,19 @@ pub async fn line_page(
     sort: LineSort,
     descending: bool,
     window: Window,
+    counted: bool,
 ) -> Result<Page<LineRow>> {
     let sql = line_page_sql(sort, descending);
     let code = status.map(LineStatus::code);
     let pattern = search.map(Search::pattern);
     // Unfiltered, asked plainly (see `requests::count_matching`); by status alone, as kept.
-    let total: i64 = match (status, &pattern, id) {
-        (Some(only), None, None) => status_count(conn, only).await?,
-        (None, None, None) => {
-            on!(conn, |c| sqlx::query_scalar("SELECT COUNT(*) FROM statement_lines").fetch_one(c).await)?
+    let total: Option<i64> = match (counted, status, &pattern, id) {
+        (false, ..) => None,
+        (true, Some(only), None, None) => Some(status_count(conn, only).await?),
+        (true, None, None, None) => {
+            Some(on!(conn, |c| sqlx::query_scalar("SELECT COUNT(*) FROM statement_lines").fetch_one(c).await)?)
         }
-        _ => on!(conn, |c| sqlx::query_scalar(LINE_COUNT).bind(code).bind(pattern).bind(id).fetch_one(c).await)?,
+        _ => Some(on!(conn, |c| sqlx::query_scalar(LINE_COUNT).bind(code).bind(pattern).bind(id).fetch_one(c).await)?),
     };
     let rows = on!(conn, |c| sqlx::query_as(sql)
         .bind(code)

@@ -355,7 +355,7 @@ pub async fn transaction_page(
         .bind(window.offset())
         .fetch_all(c)
         .await)?;
-    Ok(Page { total, offset: window.offset(), rows })
+    Ok(Page { total: Some(total), offset: window.offset(), rows })
 }
 
 pub async fn transaction(conn: &mut Conn, number: &str) -> Result<Option<TransactionRow>> {
@@ -488,7 +488,7 @@ pub async fn remittance_page(conn: &mut Conn, window: Window) -> Result<Page<Rem
         .bind(window.offset())
         .fetch_all(c)
         .await)?;
-    Ok(Page { total, offset: window.offset(), rows })
+    Ok(Page { total: Some(total), offset: window.offset(), rows })
 }
 
 /// The remittances the gateway's exports make up: (number, date, gross).

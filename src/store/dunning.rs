@@ -74,18 +74,41 @@ macro_rules! level_columns {
     };
 }
 
+/// The installments `b` with their invoices `i` and students `s`, read from the installments
+/// (the index of unsettled ones by due date): `from` the tables, `join` the join's condition.
+macro_rules! from_installments {
+    (from) => {
+        "FROM installments b JOIN invoices i ON i.id = b.invoice_id JOIN students s ON s.id = i.student_id "
+    };
+    (join) => {
+        ""
+    };
+}
+
+/// The same read from the students, in the list's order (the index by name): a first page then
+/// stops after the students it shows, as quick on ten years as on five, where reading every
+/// overdue installment to sort them grows with the history (21 -> 39 ms; 2.8 -> 3.8 this way).
+/// `CROSS JOIN` keeps that order in SQLite. A search reads few rows the other way.
+macro_rules! from_students {
+    (from) => {
+        "FROM students s CROSS JOIN invoices i CROSS JOIN installments b "
+    };
+    (join) => {
+        "i.student_id = s.id AND b.invoice_id = i.id AND "
+    };
+}
+
 /// What is overdue on `$1` (as `OVERDUE`), `$columns` of each with the level a run would give it
-/// (`next_level`: the higher of both levels).
+/// (`next_level`: the higher of both levels), its rows read as `$from` says (`from_installments`
+/// or `from_students`).
 macro_rules! leveled {
-    ($columns:expr, $joins:expr, $and:expr) => {
+    ($from:ident, $columns:expr, $joins:expr, $and:expr) => {
         concat!(
             "SELECT o.*, CASE WHEN o.due_level >= o.reached THEN o.due_level ELSE o.reached END AS next_level
-             FROM (SELECT ", $columns, ", ", level_columns!(), "
-                   FROM installments b
-                   JOIN invoices i ON i.id = b.invoice_id
-                   JOIN students s ON s.id = i.student_id ", $joins, "
+             FROM (SELECT ", $columns, ", ", level_columns!(), " ",
+            $from!(from), $joins, "
                    LEFT JOIN dunning d ON d.installment_id = b.id
-                   WHERE b.status <> 'cancelled' AND b.settled_cents < b.amount_cents
+                   WHERE ", $from!(join), "b.status <> 'cancelled' AND b.settled_cents < b.amount_cents
                      AND (b.due_date < $1
                           OR EXISTS (SELECT 1 FROM card_refusals r WHERE r.installment_id = b.id AND r.date <= $1))",
             $and,
@@ -96,8 +119,9 @@ macro_rules! leveled {
 
 /// Only what the counts, the filters and the order read.
 macro_rules! lean {
-    () => {
+    ($from:ident) => {
         leveled!(
+            $from,
             "b.id AS installment_id, b.n, b.due_date, i.number AS invoice_number, s.number AS student_number,
              s.last_name, s.first_name, s.search_key",
             "",
@@ -123,32 +147,42 @@ pub const LEVEL_COUNTS: &str = concat!(
     leveled_filter!(),
     " THEN 1 ELSE 0 END) AS BIGINT)
      FROM (",
-    lean!(),
+    lean!(from_installments),
     ") x WHERE x.next_level > 0 GROUP BY x.next_level"
 );
 
 /// One window (`$12` rows from `$13`) in the list's order: its installments found on the lean
-/// form first, then only theirs read whole.
-pub const LEVELED_PAGE: &str = concat!(
-    leveled!(
-        "b.id AS installment_id, b.n, b.due_date, b.amount_cents - b.settled_cents AS left_cents,
+/// form first (read as `$from` says), then only theirs read whole.
+macro_rules! leveled_page {
+    ($from:ident) => {
+        concat!(
+            leveled!(
+                from_installments,
+                "b.id AS installment_id, b.n, b.due_date, b.amount_cents - b.settled_cents AS left_cents,
          i.number AS invoice_number, s.number AS student_number, s.last_name, s.first_name, s.email, s.school,
          rq.plan,
          (SELECT r.response_code FROM card_refusals r WHERE r.installment_id = b.id) AS refused_code,
          EXISTS (SELECT 1 FROM allocations a JOIN payments p ON p.id = a.payment_id
                  WHERE a.installment_id = b.id AND p.reversal = 'unpaid') AS came_back,
          COALESCE(d.level, 0) AS level",
-        "JOIN orders od ON od.id = i.order_id LEFT JOIN requests rq ON rq.id = od.request_id",
-        concat!(
-            " AND b.id IN (SELECT x.installment_id FROM (",
-            lean!(),
-            ") x WHERE x.next_level > 0 AND ",
-            leveled_filter!(),
-            " ORDER BY x.last_name, x.first_name, x.student_number, x.due_date, x.n LIMIT $12 OFFSET $13)"
+                "JOIN orders od ON od.id = i.order_id LEFT JOIN requests rq ON rq.id = od.request_id",
+                concat!(
+                    " AND b.id IN (SELECT x.installment_id FROM (",
+                    lean!($from),
+                    ") x WHERE x.next_level > 0 AND ",
+                    leveled_filter!(),
+                    " ORDER BY x.last_name, x.first_name, x.student_number, x.due_date, x.n LIMIT $12 OFFSET $13)"
+                )
+            ),
+            " ORDER BY o.last_name, o.first_name, o.student_number, o.due_date, o.n"
         )
-    ),
-    " ORDER BY o.last_name, o.first_name, o.student_number, o.due_date, o.n"
-);
+    };
+}
+
+/// A window of a search: its few students found from their installments.
+pub const LEVELED_PAGE: &str = leveled_page!(from_installments);
+/// A window of every overdue installment (or of a level): found by walking the students by name.
+pub const LEVELED_WALK: &str = leveled_page!(from_students);
 
 /// An overdue installment with the level a run would give it.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -199,7 +233,8 @@ pub async fn leveled_page(
     search: Option<&regie_rules::page::Search>,
     window: regie_rules::page::Window,
 ) -> Result<Vec<LeveledRow>> {
-    Ok(on!(conn, |c| bind_cutoffs!(sqlx::query_as(LEVELED_PAGE), as_of, k)
+    let sql = if search.is_some() { LEVELED_PAGE } else { LEVELED_WALK };
+    Ok(on!(conn, |c| bind_cutoffs!(sqlx::query_as(sql), as_of, k)
         .bind(level.unwrap_or(0))
         .bind(search.map(regie_rules::page::Search::pattern))
         .bind(window.limit())

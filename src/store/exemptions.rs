@@ -150,6 +150,43 @@ macro_rules! candidate_page {
 pub const CANDIDATE_PAGE: &str = candidate_page!(any_year!());
 pub const YEAR_CANDIDATE_PAGE: &str = candidate_page!(year!());
 
+/// The first `$4 + $5` candidates of every year, nothing else narrowing them, by student: the
+/// approved requests in 05 found by walking the students by name (`CROSS JOIN` keeps that order
+/// in SQLite; `|| ''` keeps it from the index by situation, which would read every year's
+/// requests for each student), so that a first page reads as many students on ten years as on
+/// five (the other way sorts every year's candidates: 21 -> 43 ms; this way 4.8 -> 5.5). Each
+/// branch is cut to the window's end, where the window then is.
+macro_rules! candidate_walk {
+    () => {
+        concat!(
+            "SELECT * FROM (SELECT i2.id, s2.last_name, s2.first_name, s2.number
+             FROM students s2 CROSS JOIN requests r2 CROSS JOIN orders o2 CROSS JOIN invoices i2
+             WHERE r2.student_id = s2.id AND o2.request_id = r2.id AND i2.order_id = o2.id
+               AND r2.situation || '' = '05' AND r2.status || '' = 'approved'
+               AND $1 IS NULL AND $2 IS NULL AND $3 IS NULL
+             ORDER BY 2, 3, 4, 1 LIMIT CAST($4 AS BIGINT) + CAST($5 AS BIGINT)) a
+             UNION ALL
+             SELECT * FROM (SELECT i2.id, s2.last_name, s2.first_name, s2.number
+             FROM exemption_additions x2 CROSS JOIN invoices i2 CROSS JOIN orders o2 CROSS JOIN requests r2
+                  CROSS JOIN students s2
+             WHERE i2.id = x2.invoice_id AND o2.id = i2.order_id AND r2.id = o2.request_id AND s2.id = r2.student_id
+               AND r2.situation <> '05' AND r2.status = 'approved'
+               AND $1 IS NULL AND $2 IS NULL AND $3 IS NULL
+             ORDER BY 2, 3, 4, 1 LIMIT CAST($4 AS BIGINT) + CAST($5 AS BIGINT)) b"
+        )
+    };
+}
+
+/// A window of every candidate, nothing else narrowing them (see `candidate_walk!`).
+pub const CANDIDATE_WALK: &str = select_candidates!(
+    concat!(
+        "SELECT c.id FROM (",
+        candidate_walk!(),
+        ") c ORDER BY c.last_name, c.first_name, c.number, c.id LIMIT $4 OFFSET $5"
+    ),
+    "ORDER BY s.last_name, s.first_name, s.number, i.id"
+);
+
 pub const CANDIDATE_COUNT: &str = concat!("SELECT COUNT(*) FROM (", candidate_ids!(any_year!()), ") c");
 pub const YEAR_CANDIDATE_COUNT: &str = concat!("SELECT COUNT(*) FROM (", candidate_ids!(year!()), ") c");
 
@@ -162,15 +199,28 @@ pub struct CandidateFilter<'a> {
     pub student: Option<&'a str>,
 }
 
-/// A window of the candidates the filter keeps, and how many there are.
-pub async fn candidate_page(conn: &mut Conn, f: &CandidateFilter<'_>, window: Window) -> Result<Page<CandidateRow>> {
+/// A window of the candidates the filter keeps, and how many there are (when `counted`).
+pub async fn candidate_page(
+    conn: &mut Conn,
+    f: &CandidateFilter<'_>,
+    window: Window,
+    counted: bool,
+) -> Result<Page<CandidateRow>> {
     let pattern = f.search.map(Search::pattern);
-    let (count, page) = match f.year {
-        Some(_) => (YEAR_CANDIDATE_COUNT, YEAR_CANDIDATE_PAGE),
-        None => (CANDIDATE_COUNT, CANDIDATE_PAGE),
+    let (count, page) = match f {
+        CandidateFilter { year: Some(_), .. } => (YEAR_CANDIDATE_COUNT, YEAR_CANDIDATE_PAGE),
+        CandidateFilter { year: None, search: None, student: None } => (CANDIDATE_COUNT, CANDIDATE_WALK),
+        CandidateFilter { year: None, .. } => (CANDIDATE_COUNT, CANDIDATE_PAGE),
     };
-    let total: i64 =
-        on!(conn, |c| sqlx::query_scalar(count).bind(pattern).bind(f.year).bind(f.student).fetch_one(c).await)?;
+    let total = match counted {
+        true => Some(on!(conn, |c| sqlx::query_scalar(count)
+            .bind(pattern)
+            .bind(f.year)
+            .bind(f.student)
+            .fetch_one(c)
+            .await)?),
+        false => None,
+    };
     let rows = on!(conn, |c| sqlx::query_as(page)
         .bind(pattern)
         .bind(f.year)

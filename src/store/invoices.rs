@@ -154,6 +154,37 @@ macro_rules! invoice_state {
     (credited, $n:literal) => {
         concat!("CAST(", $n, " AS BIGINT) = 3 AND ", credited_full!())
     };
+    // A page's forms: see `unsettled_here!`.
+    (open_page, $n:literal) => {
+        concat!("CAST(", $n, " AS BIGINT) = 1 AND ", unsettled_here!(), " AND NOT ", credited_here!())
+    };
+    (settled_page, $n:literal) => {
+        concat!("CAST(", $n, " AS BIGINT) = 2 AND NOT ", unsettled_here!(), " AND NOT ", credited_here!())
+    };
+}
+
+/// `unsettled!` for a page: invoice `x`'s own installments looked up. A page walks the invoices in
+/// its order and stops at its last row; the open ones are 8 % of an old year's invoices and
+/// most of this year's, so it reads about as many invoices on ten years as on five, where the set
+/// of every year's unsettled installments grows with the history (first page of the open ones
+/// 8.7 -> 18.2 ms; 1.2 -> 1.3 this way). A scalar subquery, not an `EXISTS`, which SQLite would run
+/// as a join (see `invoice_state!`).
+macro_rules! unsettled_here {
+    () => {
+        "(SELECT 1 FROM installments u WHERE u.invoice_id = x.id AND u.status <> 'cancelled'
+              AND u.settled_cents < u.amount_cents LIMIT 1) IS NOT NULL"
+    };
+}
+
+/// `credited_full!` for a page, invoice `x`'s own credit notes looked up (none: not credited).
+macro_rules! credited_here {
+    () => {
+        "(CASE WHEN (SELECT SUM(cf.amount_cents) FROM credit_notes cf WHERE cf.invoice_id = x.id) IS NULL THEN 0
+               WHEN (SELECT SUM(cf.amount_cents) FROM credit_notes cf WHERE cf.invoice_id = x.id)
+                    >= COALESCE((SELECT SUM(lf.excl_vat_cents + lf.vat_cents) FROM invoice_lines lf
+                                 WHERE lf.invoice_id = x.id), 0) THEN 1
+               ELSE 0 END = 1)"
+    };
 }
 
 /// Invoice `x` has an installment not settled: `x` among the invoices of the partial index of
@@ -197,8 +228,8 @@ macro_rules! invoice_page_of {
     ($state:expr, $inner:literal, $outer:literal) => {
         match $state {
             None => invoice_page!(any, $inner, $outer),
-            Some(InvoiceState::Open) => invoice_page!(open, $inner, $outer),
-            Some(InvoiceState::Settled) => invoice_page!(settled, $inner, $outer),
+            Some(InvoiceState::Open) => invoice_page!(open_page, $inner, $outer),
+            Some(InvoiceState::Settled) => invoice_page!(settled_page, $inner, $outer),
             Some(InvoiceState::Credited) => invoice_page!(credited, $inner, $outer),
         }
     };

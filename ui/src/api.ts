@@ -200,7 +200,7 @@ export const Request = z.object({
 });
 export type Request = z.infer<typeof Request>;
 export const RequestPage = z.object({
-  total: z.number(),
+  total: z.number().nullable(),
   offset: z.number(),
   rows: z.array(Request),
   situations: z.array(z.string()),
@@ -219,7 +219,10 @@ export interface RequestQuery {
   descending: boolean;
   offset: number;
   limit: number;
+  count?: PageCount;
 }
+/** Whether a page comes with its list's count (`later`: the rows alone, the count asked next). */
+export type PageCount = 'later' | 'counted';
 export type { RequestStatus };
 
 const plans_ = plan;
@@ -346,7 +349,7 @@ export const Line = z.object({
 });
 export type Line = z.infer<typeof Line>;
 export const LinePage = z.object({
-  total: z.number(),
+  total: z.number().nullable(),
   offset: z.number(),
   rows: z.array(Line),
   matched: z.number(),
@@ -363,6 +366,7 @@ export interface LineQuery {
   descending: boolean;
   offset: number;
   limit: number;
+  count?: PageCount;
 }
 
 /** An offline session as the office lists it, with the decisions its check-ins could not apply. */
@@ -403,7 +407,7 @@ export const Invoice = z.object({
   status: invoiceStatus,
 });
 export type Invoice = z.infer<typeof Invoice>;
-export const InvoicePage = z.object({ total: z.number(), offset: z.number(), rows: z.array(Invoice), sessions: z.array(z.string()) });
+export const InvoicePage = z.object({ total: z.number().nullable(), offset: z.number(), rows: z.array(Invoice), sessions: z.array(z.string()) });
 /** What Factures asks the core for: one page of the invoices, filtered, searched and sorted there. */
 export interface InvoiceQuery {
   session: string | null;
@@ -415,6 +419,7 @@ export interface InvoiceQuery {
   descending: boolean;
   offset: number;
   limit: number;
+  count?: PageCount;
 }
 export const InvoicePreview = z.object({
   school: z.object({ name: z.string(), address: z.string(), iban: z.string(), bic: z.string() }),
@@ -507,16 +512,18 @@ export const DunningEntry = z.object({
   next_level: level,
 });
 export type DunningEntry = z.infer<typeof DunningEntry>;
-export const DunningPage = z.object({
-  total: z.number(),
-  offset: z.number(),
-  rows: z.array(DunningEntry),
+/** The counts of Relances' level buttons and of what a run raises. */
+export const LevelCounts = z.object({
   overdue: z.number(),
   first: z.number(),
   second: z.number(),
   blocked: z.number(),
   raised: z.number(),
 });
+/** A page of what is overdue; the counts come only with a page asked for with its count. */
+export const DunningPage = z
+  .object({ total: z.number().nullable(), offset: z.number(), rows: z.array(DunningEntry) })
+  .and(z.union([LevelCounts, z.object({})]));
 export const DunningRun = z.object({
   letters: z.number(),
   raised: z.number(),
@@ -693,9 +700,9 @@ export const api = {
   creditNoteIssue: (invoice: string, amount: string, reason: string) =>
     call('credit_note_issue', z.object({ number: z.string(), amount: money }), { invoice, amount, reason }),
   /** A page of the commission's candidates of `year` (all when null) whose number or name holds `search`. */
-  exemptions: (search: string | null, year: string | null, offset: number, limit: number) =>
-    call('exemptions_list', z.object({ total: z.number(), offset: z.number(), rows: z.array(Candidate), years: z.array(z.string()) }), {
-      query: { session: null, year, search, offset, limit },
+  exemptions: (search: string | null, year: string | null, offset: number, limit: number, count: PageCount) =>
+    call('exemptions_list', z.object({ total: z.number().nullable(), offset: z.number(), rows: z.array(Candidate), years: z.array(z.string()) }), {
+      query: { session: null, year, search, offset, limit, count },
     }),
   /** The academic years that have candidates, latest first. */
   exemptionYears: () => call('exemption_years', z.array(z.string())),
@@ -718,7 +725,7 @@ export const api = {
   cardRemittances: (offset: number, limit: number) =>
     call('card_remittances', z.object({ total: z.number(), offset: z.number(), rows: z.array(Remittance) }), { query: { offset, limit } }),
   /** A page of what is overdue on `asOf` (today when null), at a level a run would give. */
-  dunningList: (asOf: string | null, query: { level: string | null; search: string | null; offset: number; limit: number }) =>
+  dunningList: (asOf: string | null, query: { level: string | null; search: string | null; offset: number; limit: number; count: PageCount }) =>
     call('dunning_list', DunningPage, { asOf, query }),
   dunningRun: (merged: boolean, asOf: string | null) => call('dunning_run', DunningRun, { merged, asOf }),
   exemptionAdd: (studentNumber: string, reason: string) => call('exemption_add', z.boolean(), { studentNumber, reason }),

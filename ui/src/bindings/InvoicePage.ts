@@ -4,4 +4,4 @@ import type { Invoice } from "./Invoice";
 /**
  * One window of the invoices, the count of all the filter keeps, and the sessions to filter by.
  */
-export type InvoicePage = { sessions: Array<string>, total: number, offset: number, rows: Array<Invoice>, };
+export type InvoicePage = { sessions: Array<string>, total: number | null, offset: number, rows: Array<Invoice>, };

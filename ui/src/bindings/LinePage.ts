@@ -4,4 +4,4 @@ import type { Line } from "./Line";
 /**
  * One window of Banque's lines, with how many lines each status has (the filter's counts).
  */
-export type LinePage = { matched: number, to_review: number, unmatched: number, total: number, offset: number, rows: Array<Line>, };
+export type LinePage = { matched: number, to_review: number, unmatched: number, total: number | null, offset: number, rows: Array<Line>, };

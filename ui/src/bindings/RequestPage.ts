@@ -4,4 +4,4 @@ import type { Request } from "./Request";
 /**
  * One window of the requests, the count of all the filter keeps, and the filters' choices.
  */
-export type RequestPage = { situations: Array<string>, finding_codes: Array<string>, total: number, offset: number, rows: Array<Request>, };
+export type RequestPage = { situations: Array<string>, finding_codes: Array<string>, total: number | null, offset: number, rows: Array<Request>, };
