@@ -281,6 +281,10 @@ async fn remittance_lines_confirm_the_gateway_s_transactions_and_pay_no_student(
     assert!(of("REMISE CB 81200").student_number.is_none(), "a remittance pays no student");
     assert_eq!(of("REMISE CARTE").remittance.as_deref(), Some("81250"), "found by date and amount");
     assert_eq!(of("REMISE CB 99999").status, regie::bank::matching::LineStatus::Unmatched);
+    // Nothing of a remittance, known or not, nor of a debit, is left to turn into payments.
+    for label in ["REMISE CB 81200", "REMISE CB 99999", "COMMISSION CB"] {
+        assert_eq!(of(label).unassigned, Money::ZERO, "{label}");
+    }
     // The accountant cannot turn a remittance into a student's payment.
     let refused = bank::confirm(&store, of("REMISE CB 81200").id, "25000002", None, "claire").await;
     assert!(refused.unwrap_err().to_string().contains("remise carte"));

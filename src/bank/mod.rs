@@ -465,7 +465,8 @@ pub struct LineView {
     pub date: NaiveDate,
     pub label: String,
     pub amount: Money,
-    /// What is not yet turned into payments.
+    /// What is not yet turned into payments: nothing on a debit, nor on a card remittance (its
+    /// payments came from the gateway's export), which `confirm` refuses.
     pub unassigned: Money,
     pub status: LineStatus,
     pub student_number: Option<String>,
@@ -495,7 +496,10 @@ fn view(r: store::bank::LineRow) -> Result<LineView> {
     Ok(LineView {
         id: r.id,
         date: r.date,
-        unassigned: amount - Money::from_cents(r.assigned_cents),
+        unassigned: match (amount.is_positive(), &r.remittance) {
+            (true, None) => amount - Money::from_cents(r.assigned_cents),
+            _ => Money::ZERO,
+        },
         amount,
         label: r.label,
         status: r.status,
