@@ -627,6 +627,20 @@ async fn check(s: &Store) -> Result<(), String> {
             fail(format!("installment {id}: settled_cents {settled} but its allocations add up to {summed}"));
         }
     }
+    // What Factures reads as credited is what the credit notes say.
+    let miscredited = scalar(
+        s,
+        "SELECT COUNT(*) FROM invoices i
+         WHERE (CASE WHEN i.credited THEN 1 ELSE 0 END)
+            <> (CASE WHEN (SELECT SUM(c.amount_cents) FROM credit_notes c WHERE c.invoice_id = i.id)
+                          >= COALESCE((SELECT SUM(l.excl_vat_cents + l.vat_cents) FROM invoice_lines l
+                                       WHERE l.invoice_id = i.id), 0)
+                     THEN 1 ELSE 0 END)",
+    )
+    .await;
+    if miscredited > 0 {
+        fail(format!("{miscredited} invoice(s) marked credited or not against their credit notes"));
+    }
     for (id, amount, allocated) in rows(
         s,
         "SELECT c.id, c.amount_cents, COALESCE((SELECT CAST(SUM(x.amount_cents) AS BIGINT) FROM credit_allocations x WHERE x.credit_note_id = c.id), 0)

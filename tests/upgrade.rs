@@ -55,6 +55,15 @@ async fn a_database_of_the_4_december_2026_release_opens_with_every_position() {
          ORDER BY k.status",
     )
     .await;
+    // Migration 26 marks the invoices whose credit notes reach their total: not the one credited in
+    // part.
+    let credited: Vec<(i64, i64)> = common::rows(
+        &store,
+        "SELECT CASE WHEN i.credited THEN 1 ELSE 0 END, (SELECT COUNT(*) FROM credit_notes c WHERE c.invoice_id = i.id)
+         FROM invoices i WHERE i.credited OR i.id IN (SELECT c.invoice_id FROM credit_notes c)",
+    )
+    .await;
+    assert_eq!(credited, [(0, 1)]);
     store.close().await;
     assert!(counts.len() == 4 && counts.iter().all(|(_, kept, counted)| kept == counted), "{counts:?}");
     assert!(counts.iter().filter(|(_, kept, _)| *kept > 0).count() >= 2, "{counts:?}");

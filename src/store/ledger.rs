@@ -916,6 +916,8 @@ impl From<RefundRow> for position::RefundRow {
     }
 }
 
+/// Adds a credit note, and marks its invoice `credited` once its credit notes reach its total
+/// (the model test checks the mark against the sums after every step).
 #[allow(clippy::too_many_arguments)]
 pub async fn insert_credit_note(
     conn: &mut Conn,
@@ -939,6 +941,19 @@ pub async fn insert_credit_note(
     .bind(reason)
     .fetch_one(c)
     .await)?;
+    // Credit notes are only ever added, so an invoice once credited stays so.
+    on!(conn, |c| {
+        sqlx::query(
+        "UPDATE invoices SET credited = TRUE
+         WHERE id = $1 AND NOT credited
+           AND (SELECT SUM(cf.amount_cents) FROM credit_notes cf WHERE cf.invoice_id = $1)
+               >= COALESCE((SELECT SUM(lf.excl_vat_cents + lf.vat_cents) FROM invoice_lines lf WHERE lf.invoice_id = $1), 0)",
+    )
+    .bind(invoice_id)
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected())
+    })?;
     Ok(id)
 }
 

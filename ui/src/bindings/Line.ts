@@ -8,7 +8,8 @@ import type { Suggestion } from "./Suggestion";
  */
 export type Line = { id: number, date: string, label: string, amount: Money, 
 /**
- * What is not yet turned into payments.
+ * What is not yet turned into payments: nothing on a debit, nor on a card remittance (its
+ * payments came from the gateway's export), which `confirm` refuses.
  */
 unassigned: Money, status: LineStatus, student_number: string | null, 
 /**
