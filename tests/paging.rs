@@ -664,6 +664,88 @@ async fn a_bank_line_is_found_whatever_the_accents_of_its_label() {
     store.close().await;
 }
 
+/// A search finds the same lines whether they are in the statement lines' text index or came
+/// after its mark (a statement imported since): the index only narrows what is read. Terms too
+/// short for its trigrams, or holding `%`, `_` or `\`, read every line, and find the same.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_search_finds_the_same_lines_in_the_text_index_and_after_it() {
+    let dir = common::temp_dir("paging-text");
+    let db = common::db_at(&dir, "office");
+    assert!(common::regie(&db, &["demo", "--students", "300", "--years", "2", "--today", "23/11/2026", "--json"]).ok);
+    let store = Store::open(&db).await.unwrap();
+    let embedded = store.path().is_some();
+    let after_mark = |store: &Store| {
+        let store = store.clone();
+        async move { regie::store::bank::lines_after_text_index(&mut store.read().await.unwrap()).await.unwrap() }
+    };
+    assert_eq!(after_mark(&store).await, 0, "the demo's lines are indexed on opening");
+    let file = dir.join("releve.csv");
+    std::fs::write(
+        &file,
+        "Date;Date de valeur;Débit;Crédit;Libellé;Solde\n\
+         05/10/2026;05/10/2026;;100,00;VIR SEPA RECU /DE M OU MME DUPONT-LÉGER /MOTIF 50%_ACOMPTE;\n\
+         06/10/2026;06/10/2026;;206,00;VIR SEPA RECU /DE Dupont Ab /MOTIF C:\\ISIMA 2026;\n\
+         07/10/2026;07/10/2026;;12,00;PRLV ΩMEGA Ωmega SAS;\n",
+    )
+    .unwrap();
+    bank::import_file(&store, &file, bank::Columns::Detect, "claire").await.unwrap();
+    if embedded {
+        assert_eq!(after_mark(&store).await, 3, "a small statement's lines wait after the mark");
+    }
+    let every = bank::lines(&store, None).await.unwrap();
+    let terms = [
+        "dupont",
+        "Dupont-Léger",
+        "léger",
+        "remise cb",
+        "vir",
+        "mme dupont",
+        "50%",
+        "%_a",
+        "_",
+        "%",
+        "ab",
+        "c:\\isima",
+        "Ωmega",
+        "ωmega",
+        "zzzz",
+        "acompte",
+    ];
+    let expected = |term: &str| {
+        let term = regie::page::fold(term.trim());
+        every.iter().filter(|l| regie::page::fold(&l.label).contains(&term)).map(|l| l.id).collect::<Vec<_>>()
+    };
+    let found = |store: &Store, term: &str, status: Option<&str>| {
+        let mut q = query(status, "date", false, 0, 37);
+        q.page.search = Some(term.to_string());
+        let store = store.clone();
+        async move { all_pages(&store, &q).await.into_iter().map(|l| l.id).collect::<Vec<_>>() }
+    };
+    let check = |store: &Store| {
+        let store = store.clone();
+        let every = every.clone();
+        async move {
+            for term in terms {
+                let want = expected(term);
+                assert_eq!(found(&store, term, None).await, want, "{term}");
+                let unmatched: Vec<i64> = want
+                    .iter()
+                    .copied()
+                    .filter(|id| every.iter().any(|l| l.id == *id && l.status == LineStatus::Unmatched))
+                    .collect();
+                assert_eq!(found(&store, term, Some("unmatched")).await, unmatched, "{term}, unmatched");
+            }
+        }
+    };
+    assert!(expected("dupont").len() >= 2 && expected("Ωmega").len() == 1 && expected("ωmega").is_empty());
+    assert!(expected("Dupont-Léger").len() == 1 && expected("%_a").len() == 1 && expected("c:\\isima").len() == 1);
+    check(&store).await;
+    store.catch_up_line_text(0).await.unwrap();
+    assert_eq!(after_mark(&store).await, 0);
+    check(&store).await;
+    store.close().await;
+}
+
 /// A screen asks for a page's rows first and its count after: the rows asked for alone are the
 /// same rows, and come without a count (nor the reminders' counts by level).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

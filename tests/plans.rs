@@ -159,3 +159,29 @@ fn the_checks_see_a_per_row_scan() {
     assert_eq!(postgres_offences(&postgres), ["Seq Scan on invoice_lines l inside a SubPlan"]);
     assert!(sqlite_offences(&sqlite[3..]).is_empty());
 }
+
+/// A searched page of statement lines starts from the lines' text index (SQLite's FTS5 table of
+/// trigrams, PostgreSQL's trigram index): a rare name is not looked for line by line in date
+/// order through every year.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_searched_page_of_statement_lines_reads_the_text_index() {
+    use regie::bank::LineSort;
+    use regie::store::bank::{LINE_TEXT_COUNT, line_page_sql, line_text_page_sql};
+    let dir = common::temp_dir("plans-text");
+    let db = common::db_at(&dir, "office");
+    assert!(common::regie(&db, &["demo", "--students", "300", "--json"]).ok);
+    let store = Store::open(&db).await.unwrap();
+    let statements = match store.path() {
+        Some(_) => [(line_text_page_sql(LineSort::Date, false), "VIRTUAL TABLE"), (LINE_TEXT_COUNT, "VIRTUAL TABLE")],
+        None => [
+            (line_page_sql(LineSort::Date, false), "statement_lines_text"),
+            (regie::store::bank::LINE_COUNT, "statement_lines_text"),
+        ],
+    };
+    for (sql, index) in statements {
+        let sql = sql.replace("$2", "'%dupont%'");
+        let plan = plan_of(&store, &sql).await;
+        assert!(plan.contains(index), "{index} unused by {sql}:\n{plan}");
+        assert_eq!(offences(&store, &sql).await, Vec::<String>::new());
+    }
+}
