@@ -23,9 +23,9 @@ const RUNS: usize = 5;
 /// median of five such calls moved by half between two runs of the benchmark.
 const BUDGET: Duration = Duration::from_millis(300);
 const MAX_RUNS: usize = 201;
-/// Each set measured this many times, the sets in turn, and each measure's fastest median kept:
-/// the machine's speed drifts over minutes, and measuring one set after the other put the drift
-/// into the growth (an unchanged page gave +6 % in one run and +39 % in the next).
+/// Every measure taken this many times on each set, and its fastest median kept: the machine's
+/// speed drifts over minutes, and measuring one set after the other put the drift into the growth
+/// (an unchanged page gave +6 % in one run and +39 % in the next).
 const ROUNDS: usize = 3;
 
 fn today() -> NaiveDate {
@@ -89,13 +89,16 @@ where
     times[times.len() / 2]
 }
 
-/// Each measure's name and its time on one set.
-async fn measure(store: &Store) -> Vec<(&'static str, Duration)> {
-    let mut out = Vec::new();
+/// The name and the time on one set of the measure numbered `only` (`None` past the last).
+async fn measure(store: &Store, only: usize) -> Option<(&'static str, Duration)> {
     let student = ledger::list_students(store, None, 0, 1).await.unwrap()[0].number.to_string();
+    let mut k = 0;
     macro_rules! time {
         ($name:expr, $call:expr) => {
-            out.push(($name, median(|| async { $call.await }).await));
+            if k == only {
+                return Some(($name, median(|| async { $call.await }).await));
+            }
+            k += 1;
         };
     }
     let rq = |status: Option<&str>, finding: Option<&str>, page: PageQuery| requests::RequestQuery {
@@ -174,7 +177,8 @@ async fn measure(store: &Store) -> Vec<(&'static str, Duration)> {
     time!("exemption report of 2026-27", exemptions::report(store, Some("2026-27")));
     time!("students (first 100)", ledger::list_students(store, None, 0, 100));
     time!("account position", ledger::account_position_on(store, &student, today()));
-    out
+    let _ = k;
+    None
 }
 
 fn ms(d: Duration) -> String {
@@ -194,16 +198,18 @@ fn main() {
             let path = set(y).await;
             stores.push((y, Store::open(&path).await.unwrap()));
         }
-        let mut sets: Vec<(u16, Vec<(&str, Duration)>)> = Vec::new();
-        for round in 0..ROUNDS {
-            for (k, (y, store)) in stores.iter().enumerate() {
-                let m = measure(store).await;
-                match round {
-                    0 => sets.push((*y, m)),
-                    _ => {
-                        for (kept, (_, t)) in sets[k].1.iter_mut().zip(m) {
-                            kept.1 = kept.1.min(t);
-                        }
+        // Each measure on every set in turn, back to back, so that the machine's drift over
+        // minutes stays out of the growth; the whole list `ROUNDS` times over, each measure
+        // keeping its fastest median per set, so that a burst of the machine's own work (its
+        // memory reclaimed under the mapped files, say) is not kept either.
+        let mut sets: Vec<(u16, Vec<(&str, Duration)>)> = stores.iter().map(|(y, _)| (*y, Vec::new())).collect();
+        for _ in 0..ROUNDS {
+            'measures: for only in 0.. {
+                for (k, (_, store)) in stores.iter().enumerate() {
+                    let Some((name, t)) = measure(store, only).await else { break 'measures };
+                    match sets[k].1.get_mut(only) {
+                        Some(kept) => kept.1 = kept.1.min(t),
+                        None => sets[k].1.push((name, t)),
                     }
                 }
             }

@@ -627,6 +627,18 @@ async fn check(s: &Store) -> Result<(), String> {
             fail(format!("installment {id}: settled_cents {settled} but its allocations add up to {summed}"));
         }
     }
+    // The students Relances walks are those with an open installment, as many as they have.
+    let miscounted = scalar(
+        s,
+        "SELECT COUNT(*) FROM students s
+         WHERE s.open_installments <> (SELECT COUNT(*) FROM invoices i JOIN installments b ON b.invoice_id = i.id
+                                       WHERE i.student_id = s.id AND b.status <> 'cancelled'
+                                         AND b.settled_cents < b.amount_cents)",
+    )
+    .await;
+    if miscounted > 0 {
+        fail(format!("{miscounted} student(s) with a count of open installments that is not theirs"));
+    }
     // What Factures reads as credited is what the credit notes say.
     let miscredited = scalar(
         s,

@@ -85,16 +85,19 @@ macro_rules! from_installments {
     };
 }
 
-/// The same read from the students, in the list's order (the index by name): a first page then
-/// stops after the students it shows, as quick on ten years as on five, where reading every
-/// overdue installment to sort them grows with the history (21 -> 39 ms; 2.8 -> 3.8 this way).
-/// `CROSS JOIN` keeps that order in SQLite. A search reads few rows the other way.
+/// The same read from the students with something open, in the list's order (the partial index
+/// by name, `students_owing`): a first page then stops after the students it shows, as quick on
+/// ten years as on five, where reading every overdue installment to sort them grows with the
+/// history (21 -> 39 ms). Walking every student instead read 1,074 of them on five years and
+/// 1,722 on ten for the first 100 rows (2.5 -> 3.4 ms); those with something open are 6,665 and
+/// 11,167 of 64,405 and 122,512. `CROSS JOIN` keeps that order in SQLite. A search reads few rows
+/// the other way.
 macro_rules! from_students {
     (from) => {
         "FROM students s CROSS JOIN invoices i CROSS JOIN installments b "
     };
     (join) => {
-        "i.student_id = s.id AND b.invoice_id = i.id AND "
+        "s.open_installments > 0 AND i.student_id = s.id AND b.invoice_id = i.id AND "
     };
 }
 

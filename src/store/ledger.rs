@@ -130,6 +130,7 @@ pub async fn insert_installment(
     .bind(amount.cents())
     .fetch_one(c)
     .await)?;
+    recount_open(conn, &[id]).await?;
     Ok(id)
 }
 
@@ -232,6 +233,22 @@ pub async fn insert_invoices_bulk(conn: &mut Conn, invoices: &[NewInvoice<'_>]) 
         super::advance_ids(conn, "orders").await?;
         super::advance_ids(conn, "invoices").await?;
     }
+    // Each new installment with something to pay is open: counted per student, not recounted.
+    let opened = summed(
+        invoices
+            .iter()
+            .map(|i| (i.student_id, i.installments.iter().filter(|x| x.amount.cents() > 0).count() as i64))
+            .filter(|(_, n)| *n > 0)
+            .collect(),
+    );
+    bulk!(
+        conn,
+        "WITH v (id, n) AS (",
+        &opened,
+        2000,
+        |b, o| b.push_bind(o.0).push_bind(o.1);
+        ") UPDATE students SET open_installments = students.open_installments + v.n FROM v WHERE students.id = v.id"
+    )?;
     Ok(())
 }
 
@@ -287,6 +304,38 @@ pub async fn resettle(conn: &mut Conn, installments: &[i64]) -> Result<()> {
                 list.push_bind(*id);
             }
             q.push(")");
+            q.build().execute(c).await.map(|r| r.rows_affected())
+        })?;
+    }
+    recount_open(conn, installments).await
+}
+
+/// Counts again how many open installments (neither cancelled nor settled) the students of
+/// `installments` have: `students.open_installments`, by which Relances walks only the students
+/// with something open (the partial index `students_owing`). Every write that can open or close
+/// an installment ends with it, or keeps the count itself (`insert_invoices_bulk`,
+/// `add_settled`); the model test checks it after every step.
+pub async fn recount_open(conn: &mut Conn, installments: &[i64]) -> Result<()> {
+    let students: Vec<i64> = super::by_ids(
+        conn,
+        "SELECT DISTINCT i.student_id FROM installments b JOIN invoices i ON i.id = b.invoice_id WHERE b.id IN (",
+        installments,
+    )
+    .await?;
+    recount_students(conn, &students).await
+}
+
+/// `recount_open` for `students`.
+async fn recount_students(conn: &mut Conn, students: &[i64]) -> Result<()> {
+    for chunk in students.chunks(500) {
+        on!(conn, |c| {
+            let mut q = sqlx::QueryBuilder::new(
+                "UPDATE students SET open_installments = (
+                     SELECT COUNT(*) FROM invoices i JOIN installments b ON b.invoice_id = i.id
+                     WHERE i.student_id = students.id AND b.status <> 'cancelled' AND b.settled_cents < b.amount_cents)
+                 WHERE id IN (",
+            );
+            super::push_ids(&mut q, chunk);
             q.build().execute(c).await.map(|r| r.rows_affected())
         })?;
     }
@@ -406,6 +455,7 @@ pub async fn shrink_installment(conn: &mut Conn, id: i64, part: Money) -> Result
     .execute(c)
     .await
     .map(|r| r.rows_affected()))?;
+    recount_open(conn, &[id]).await?;
     Ok(done == 1)
 }
 
@@ -424,6 +474,12 @@ pub async fn remove_untouched_installment(conn: &mut Conn, id: i64) -> Result<bo
     if !untouched {
         return Ok(false);
     }
+    let students: Vec<i64> = super::by_ids(
+        conn,
+        "SELECT DISTINCT i.student_id FROM installments b JOIN invoices i ON i.id = b.invoice_id WHERE b.id IN (",
+        &[id],
+    )
+    .await?;
     on!(conn, |c| sqlx::query("DELETE FROM card_refusals WHERE installment_id = $1")
         .bind(id)
         .execute(c)
@@ -444,6 +500,7 @@ pub async fn remove_untouched_installment(conn: &mut Conn, id: i64) -> Result<bo
         .execute(c)
         .await
         .map(|r| r.rows_affected()))?;
+    recount_students(conn, &students).await?;
     Ok(true)
 }
 
@@ -456,7 +513,7 @@ pub async fn reschedule_installment(conn: &mut Conn, id: i64, due: NaiveDate, am
         .execute(c)
         .await
         .map(|r| r.rows_affected()))?;
-    Ok(())
+    recount_open(conn, &[id]).await
 }
 
 /// The highest installment number of an invoice (new installments follow it).
@@ -476,7 +533,7 @@ pub async fn cancel_installment(conn: &mut Conn, id: i64) -> Result<()> {
         .execute(c)
         .await
         .map(|r| r.rows_affected()))?;
-    Ok(())
+    recount_open(conn, &[id]).await
 }
 
 /// The student's credit: unallocated parts of live payments (oldest first) and of credit notes
@@ -706,16 +763,7 @@ pub async fn insert_payments_bulk(conn: &mut Conn, payments: &[BulkPayment<'_>])
         .push_bind(a.2.cents()))?;
     // What each installment was settled by grows by the parts just allocated to it: added
     // rather than summed again (`resettle`), which read back every allocation of each.
-    let mut added: Vec<(i64, i64)> =
-        allocations.iter().map(|(_, installment, part)| (*installment, part.cents())).collect();
-    added.sort_unstable();
-    added.dedup_by(|later, first| {
-        let same = later.0 == first.0;
-        if same {
-            first.1 += later.1;
-        }
-        same
-    });
+    let added = summed(allocations.iter().map(|(_, installment, part)| (*installment, part.cents())).collect());
     bulk!(
         conn,
         "WITH v (id, cents) AS (",
@@ -723,6 +771,43 @@ pub async fn insert_payments_bulk(conn: &mut Conn, payments: &[BulkPayment<'_>])
         2000,
         |b, a| b.push_bind(a.0).push_bind(a.1);
         ") UPDATE installments SET settled_cents = installments.settled_cents + v.cents FROM v WHERE installments.id = v.id"
+    )?;
+    // A part below zero would open again what it takes back: those students are counted again.
+    let (closing, reopening): (Vec<_>, Vec<_>) = added.into_iter().partition(|a| a.1 > 0);
+    add_settled(conn, &closing).await?;
+    recount_open(conn, &reopening.iter().map(|a| a.0).collect::<Vec<_>>()).await
+}
+
+/// One (key, total) per key of `pairs`, by key.
+fn summed(mut pairs: Vec<(i64, i64)>) -> Vec<(i64, i64)> {
+    pairs.sort_unstable();
+    pairs.dedup_by(|later, first| {
+        let same = later.0 == first.0;
+        if same {
+            first.1 += later.1;
+        }
+        same
+    });
+    pairs
+}
+
+/// The students' counts of open installments after `added` (installment, cents) was added to
+/// what settles them: each installment the addition settled closes one (found from the parts
+/// just added: settled now, not before), without counting anyone's installments again.
+async fn add_settled(conn: &mut Conn, added: &[(i64, i64)]) -> Result<()> {
+    bulk!(
+        conn,
+        "WITH v (id, cents) AS (",
+        added,
+        2000,
+        |b, a| b.push_bind(a.0).push_bind(a.1);
+        ") UPDATE students SET open_installments = students.open_installments - t.n
+           FROM (SELECT i.student_id, COUNT(*) AS n
+                 FROM v JOIN installments b ON b.id = v.id JOIN invoices i ON i.id = b.invoice_id
+                 WHERE b.status <> 'cancelled' AND b.settled_cents >= b.amount_cents
+                   AND b.settled_cents - v.cents < b.amount_cents
+                 GROUP BY i.student_id) t
+          WHERE students.id = t.student_id"
     )?;
     Ok(())
 }
