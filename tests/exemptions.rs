@@ -191,6 +191,14 @@ async fn partial_outcome_is_idempotent_and_a_changed_outcome_reverses_cleanly() 
     assert_eq!(regie::ledger::account_position(&s, "22000004").await.unwrap().summary.balance, Money::ZERO);
     let list = exemptions::list(&s, Some("Commission 2022-09"), None).await.unwrap();
     assert_eq!(list[0].outcome, Some(exemptions::OutcomeKind::Full));
+    // Exonérations' page shows the outcome in force on each of its rows, the reversed one gone.
+    let page = regie::page::PageQuery { limit: 100, ..Default::default() };
+    let q = exemptions::CandidateQuery { session: None, year: None, page };
+    let page = exemptions::page(&s, &q).await.unwrap().page;
+    let row = page.rows.iter().find(|c| c.student_number == "22000004").unwrap();
+    assert_eq!(row.outcome, Some(exemptions::OutcomeKind::Full));
+    assert_eq!(row.session.as_deref(), Some("Commission 2022-09"));
+    assert!(page.rows.iter().filter(|c| c.student_number != "22000004").all(|c| c.outcome.is_none()));
 }
 
 #[tokio::test]

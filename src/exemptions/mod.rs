@@ -117,14 +117,17 @@ pub async fn page(store: &Store, q: &CandidateQuery) -> Result<CandidatePage> {
     let filter = store::exemptions::CandidateFilter { search: search.as_ref(), year: year.as_deref(), student: None };
     let mut conn = store.read().await?;
     let years = store::exemptions::candidate_years(&mut conn).await?;
-    let outcomes = store::exemptions::active_outcomes(&mut conn).await?;
     let page = match crate::page::given(&q.session) {
         None => {
             let page = store::exemptions::candidate_page(&mut conn, &filter, window, q.page.counted()).await?;
+            // The outcomes of the page's invoices only: every year's would grow with the history.
+            let invoices: Vec<i64> = page.rows.iter().map(|r| r.invoice_id).collect();
+            let outcomes = store::exemptions::active_outcomes_of(&mut conn, &invoices).await?;
             let rows = page.rows.into_iter().map(|r| candidate(r, &outcomes)).collect::<Result<_>>()?;
             Page { total: page.total, offset: page.offset, rows }
         }
         Some(session) => {
+            let outcomes = store::exemptions::active_outcomes(&mut conn).await?;
             let all = store::exemptions::candidates(&mut conn, &filter).await?;
             let kept: Vec<Candidate> = all
                 .into_iter()

@@ -584,6 +584,7 @@ pub const PLANNED: &[(&str, &str)] = &[
     ("exemption candidates: a window", exemptions::CANDIDATE_PAGE),
     ("exemption candidates: a window, nothing narrowing them", exemptions::CANDIDATE_WALK),
     ("exemption candidates: how many", exemptions::CANDIDATE_COUNT),
+    ("exemption candidates: their years", exemptions::CANDIDATE_YEARS),
     ("reminders: the levels' counts", dunning::LEVEL_COUNTS),
     ("reminders: a window", dunning::LEVELED_PAGE),
     ("reminders: a window of every level or one", dunning::LEVELED_WALK),
