@@ -26,7 +26,7 @@ const MAX_RUNS: usize = 201;
 /// Every measure taken this many times on each set, and its fastest median kept: the machine's
 /// speed drifts over minutes, and measuring one set after the other put the drift into the growth
 /// (an unchanged page gave +6 % in one run and +39 % in the next).
-const ROUNDS: usize = 3;
+const ROUNDS: usize = 5;
 
 fn today() -> NaiveDate {
     NaiveDate::from_ymd_opt(TODAY.0, TODAY.1, TODAY.2).unwrap()

@@ -160,18 +160,27 @@ macro_rules! requests_filter {
 }
 
 /// One window of the requests: its ids found first (`$7` rows from `$8`), in the order given on
-/// `x`/`xs` inside and on `r`/`s` outside, with or without a status.
+/// `x`/`xs` inside and on `r`/`s` outside, with or without a status. The students `xs` are read
+/// inside only for an order of theirs (`by student`): a window by date reads the requests alone,
+/// where each one's student row was read as well (as many of them as rows read to fill the page,
+/// scattered over every year's students).
 macro_rules! request_page {
     ($by_status:expr, $inner:literal, $outer:literal) => {
+        request_page!($by_status, $inner, $outer, "")
+    };
+    ($by_status:expr, $inner:literal, $outer:literal, by student) => {
+        request_page!($by_status, $inner, $outer, "JOIN students xs ON xs.id = x.student_id ")
+    };
+    ($by_status:expr, $inner:literal, $outer:literal, $join:literal) => {
         if $by_status {
-            request_page!(@ "x.status = $1", $inner, $outer)
+            request_page!(@ "x.status = $1", $inner, $outer, $join)
         } else {
-            request_page!(@ "CAST($1 AS TEXT) IS NULL", $inner, $outer)
+            request_page!(@ "CAST($1 AS TEXT) IS NULL", $inner, $outer, $join)
         }
     };
-    (@ $status:literal, $inner:literal, $outer:literal) => {
+    (@ $status:literal, $inner:literal, $outer:literal, $join:literal) => {
         select_requests!(concat!(
-            "WHERE r.id IN (SELECT x.id FROM requests x JOIN students xs ON xs.id = x.student_id WHERE ",
+            "WHERE r.id IN (SELECT x.id FROM requests x ", $join, "WHERE ",
             requests_filter!($status),
             " ORDER BY ",
             $inner,
@@ -188,13 +197,16 @@ pub const fn request_page_sql(sort: RequestSort, descending: bool, by_status: bo
     match (sort, descending) {
         (RequestedOn, false) => request_page!(s, "x.requested_on, x.id", "r.requested_on, r.id"),
         (RequestedOn, true) => request_page!(s, "x.requested_on DESC, x.id DESC", "r.requested_on DESC, r.id DESC"),
-        (Number, false) => request_page!(s, "xs.number, x.id", "s.number, r.id"),
-        (Number, true) => request_page!(s, "xs.number DESC, x.id DESC", "s.number DESC, r.id DESC"),
-        (Name, false) => request_page!(s, "xs.last_name, xs.first_name, x.id", "s.last_name, s.first_name, r.id"),
+        (Number, false) => request_page!(s, "xs.number, x.id", "s.number, r.id", by student),
+        (Number, true) => request_page!(s, "xs.number DESC, x.id DESC", "s.number DESC, r.id DESC", by student),
+        (Name, false) => {
+            request_page!(s, "xs.last_name, xs.first_name, x.id", "s.last_name, s.first_name, r.id", by student)
+        }
         (Name, true) => request_page!(
             s,
             "xs.last_name DESC, xs.first_name DESC, x.id DESC",
-            "s.last_name DESC, s.first_name DESC, r.id DESC"
+            "s.last_name DESC, s.first_name DESC, r.id DESC",
+            by student
         ),
         (School, false) => request_page!(s, "x.school, x.id", "r.school, r.id"),
         (School, true) => request_page!(s, "x.school DESC, x.id DESC", "r.school DESC, r.id DESC"),
