@@ -316,13 +316,18 @@ pub async fn resettle(conn: &mut Conn, installments: &[i64]) -> Result<()> {
 /// an installment ends with it, or keeps the count itself (`insert_invoices_bulk`,
 /// `add_settled`); the model test checks it after every step.
 pub async fn recount_open(conn: &mut Conn, installments: &[i64]) -> Result<()> {
-    let students: Vec<i64> = super::by_ids(
+    let students = students_of(conn, installments).await?;
+    recount_students(conn, &students).await
+}
+
+/// The students whose invoices hold `installments`.
+async fn students_of(conn: &mut Conn, installments: &[i64]) -> Result<Vec<i64>> {
+    super::by_ids(
         conn,
         "SELECT DISTINCT i.student_id FROM installments b JOIN invoices i ON i.id = b.invoice_id WHERE b.id IN (",
         installments,
     )
-    .await?;
-    recount_students(conn, &students).await
+    .await
 }
 
 /// `recount_open` for `students`.
@@ -474,12 +479,7 @@ pub async fn remove_untouched_installment(conn: &mut Conn, id: i64) -> Result<bo
     if !untouched {
         return Ok(false);
     }
-    let students: Vec<i64> = super::by_ids(
-        conn,
-        "SELECT DISTINCT i.student_id FROM installments b JOIN invoices i ON i.id = b.invoice_id WHERE b.id IN (",
-        &[id],
-    )
-    .await?;
+    let students = students_of(conn, &[id]).await?;
     on!(conn, |c| sqlx::query("DELETE FROM card_refusals WHERE installment_id = $1")
         .bind(id)
         .execute(c)
