@@ -1,6 +1,6 @@
 // End-to-end at office scale: five years of history (`regie demo --years 5`). Every screen, opened
-// from the keyboard, shows its first rows; Banque pages through its lines and sorts them in the
-// core. The time to first rows and the webview's memory are printed and written to
+// from the keyboard, shows its first rows; Banque pages through its lines, sorts them and
+// searches them in the core. The time to first rows and the webview's memory are printed and written to
 // out/scale.json (measured, not asserted: speed goals are benchmarks, see the README).
 // REGIE_E2E_SCALE_DB opens a copy of an existing scale set (the README's figures: 20,000
 // students a year); otherwise a set of 1,000 students a year is made for the test.
@@ -109,6 +109,21 @@ test('every screen shows its first rows on five years of history; Banque pages i
   }
   assert.deepEqual(amounts, [...amounts].sort((a, b) => b - a), `largest first: ${amounts}`);
   measured.push({ screen: 'Banque, after paging and sorting', first_rows_ms: null, webview_mb: webviewMb() });
+
+  // A rare name typed in Banque's search box: the lines holding it, every year's, a page of them
+  // with their count (the core's text index, not the statement read line by line).
+  const pagerBefore = await s.text(await s.find('[data-testid="lines-pager-range"]'));
+  const typed = Date.now();
+  await s.type(await s.find('[data-testid="line-search"]'), 'dupont');
+  const found = await s.waitForText('[data-testid="lines-pager-range"]', (t) => t !== pagerBefore && /sur \d+$/.test(t), 30000);
+  const searchedMs = Date.now() - typed;
+  const labels = [];
+  // The label is clipped in its cell, and whole in the cell's title.
+  for (const cell of (await s.findAll('[data-testid="line-row"] td.clip')).slice(0, 10)) {
+    labels.push(await s.attribute(cell, 'title'));
+  }
+  assert.ok(labels.length > 0 && labels.every((l) => l.toLowerCase().includes('dupont')), `${found}: ${labels}`);
+  measured.push({ screen: 'Banque, searched (dupont)', first_rows_ms: searchedMs, webview_mb: webviewMb() });
 
   mkdirSync(outDir, { recursive: true });
   writeFileSync(join(outDir, 'scale.json'), JSON.stringify({ db: given ?? '1,000 students a year, 5 years', measured }, null, 2));
