@@ -7,7 +7,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App, need } from '../e2e/app.mjs';
@@ -19,7 +19,11 @@ let app;
 before(() => {
   execFileSync('dpkg-deb', ['-x', deb, prefix]);
 });
-after(async () => app?.stop());
+after(async () => {
+  await app?.stop();
+  // The unpacked package is 360 MB: not left in the temp folder run after run.
+  rmSync(prefix, { recursive: true, force: true });
+});
 
 const field = (control, name) => (control.match(new RegExp(`^${name}: (.*)$`, 'm')) ?? [])[1];
 
