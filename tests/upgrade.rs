@@ -34,6 +34,57 @@ async fn a_database_of_the_4_december_2026_release_opens_with_every_position() {
     assert_eq!(expected.len(), 59);
 
     let store = regie::Store::open(&db).await.expect("the old file opens");
+    // Migration 30 restated the CHECKs of the tables imports fill, in place: the same values are
+    // refused, and the connections the store opened before it ran see the new text (SQLite names
+    // the failed CHECK), not the one they had read.
+    let regie::store::Pool::Sqlite(pool) = store.pool() else { unreachable!("a file") };
+    let mut held = Vec::new();
+    for _ in 0..4 {
+        held.push(pool.acquire().await.unwrap());
+    }
+    for (sql, check) in [
+        ("UPDATE payments SET method = 'cash' WHERE id = (SELECT MIN(id) FROM payments)", "method = 'card' OR"),
+        ("UPDATE payments SET reversal = 'oops' WHERE id = (SELECT MIN(id) FROM payments)", "reversal = 'unpaid' OR"),
+        (
+            "UPDATE card_transactions SET kind = 'gift' WHERE id = (SELECT MIN(id) FROM card_transactions)",
+            "kind = 'debit' OR",
+        ),
+        (
+            "UPDATE card_transactions SET status = 'lost' WHERE id = (SELECT MIN(id) FROM card_transactions)",
+            "status = 'captured' OR",
+        ),
+        (
+            "UPDATE card_transactions SET outcome = 'won' WHERE id = (SELECT MIN(id) FROM card_transactions)",
+            "outcome = 'paid' OR",
+        ),
+        (
+            "UPDATE statement_lines SET status = 'gone' WHERE id = (SELECT MIN(id) FROM statement_lines)",
+            "status = 'matched' OR",
+        ),
+        (
+            "UPDATE installments SET status = 'paid' WHERE id = (SELECT MIN(id) FROM installments)",
+            "status = 'scheduled' OR",
+        ),
+        ("UPDATE requests SET plan = 'twelve' WHERE id = (SELECT MIN(id) FROM requests)", "plan = 'one' OR"),
+        (
+            "UPDATE requests SET amount_source = 'guess' WHERE id = (SELECT MIN(id) FROM requests)",
+            "amount_source = 'grid' OR",
+        ),
+        ("UPDATE requests SET status = 'maybe' WHERE id = (SELECT MIN(id) FROM requests)", "status = 'pending' OR"),
+    ] {
+        for conn in held.iter_mut() {
+            let refused = sqlx::query(sql).execute(&mut **conn).await.expect_err(sql).to_string();
+            assert!(refused.contains("CHECK constraint failed") && refused.contains(check), "{sql}: {refused}");
+        }
+    }
+    drop(held);
+    let (lists,): (i64,) = common::one(
+        &store,
+        "SELECT COUNT(*) FROM sqlite_schema WHERE type = 'table' AND sql LIKE '% IN (''%'
+           AND name IN ('payments', 'card_transactions', 'statement_lines', 'installments', 'requests')",
+    )
+    .await;
+    assert_eq!(lists, 0);
     store.close().await;
     let pending: Vec<i64> =
         regie::store::known_versions().into_iter().filter(|v| !before.versions.contains(v)).collect();

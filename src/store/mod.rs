@@ -394,8 +394,8 @@ impl Store {
                     .pragma("wal_autocheckpoint", "0")
                     // The page cache is sized per use: `read` and `begin` set it (`READ_CACHE`).
                     .pragma("temp_store", "memory");
-                let pool = SqlitePoolOptions::new().max_connections(4).connect_with(options).await?;
-                upgrade(&pool, path).await?;
+                let pool = SqlitePoolOptions::new().max_connections(4).connect_with(options.clone()).await?;
+                upgrade(&pool, &options, path).await?;
                 Pool::Sqlite(pool)
             }
             Location::Server(url) => {
@@ -674,7 +674,11 @@ pub fn known_versions() -> Vec<i64> {
 
 /// Brings the file's schema to this build's: refused, untouched, when a newer Régie wrote it;
 /// when an older one did, a checked copy goes to `backups/` first (the upgrade cannot be undone).
-async fn upgrade(pool: &SqlitePool, path: &Path) -> Result<()> {
+/// The migrations run on a connection of their own, closed afterwards: one of them edits table
+/// definitions in place (0030), which the connection that made the edit would otherwise keep in
+/// its old form for as long as it lives; the pool's see the schema's version change and read it
+/// again.
+async fn upgrade(pool: &SqlitePool, options: &SqliteConnectOptions, path: &Path) -> Result<()> {
     let migrator = sqlx::migrate!("./migrations/sqlite");
     let applied = backup::applied(pool).await?;
     let known: Vec<i64> = migrator.iter().map(|m| m.version).collect();
@@ -702,7 +706,10 @@ async fn upgrade(pool: &SqlitePool, path: &Path) -> Result<()> {
             }
         }
     }
-    migrator.run(pool).await?;
+    let own = SqlitePoolOptions::new().max_connections(1).connect_with(options.clone()).await?;
+    let migrated = migrator.run(&own).await;
+    own.close().await;
+    migrated?;
     Ok(())
 }
 
