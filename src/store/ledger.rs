@@ -536,20 +536,20 @@ pub async fn cancel_installment(conn: &mut Conn, id: i64) -> Result<()> {
     recount_open(conn, &[id]).await
 }
 
+/// What each live payment of a student (neither a reversal nor reversed) left unallocated,
+/// oldest first. A payment's reversal is found through the index of the payments that reverse
+/// another, which holds those alone.
+pub const LIVE_PAYMENTS_SPARE: &str = "SELECT p.id, p.amount_cents - COALESCE((SELECT CAST(SUM(a.amount_cents) AS BIGINT) FROM allocations a WHERE a.payment_id = p.id), 0) AS spare
+         FROM payments p
+         WHERE p.student_id = $1 AND p.reverses IS NULL AND NOT EXISTS (SELECT 1 FROM payments r WHERE r.reverses = p.id)
+         ORDER BY p.date, p.id";
+
 /// The student's credit: unallocated parts of live payments (oldest first) and of credit notes
 /// (oldest first), and the refunds paid and still to pay.
 pub async fn credit(conn: &mut Conn, student_id: i64) -> Result<regie_rules::ledger::allocation::Credit> {
     use regie_rules::ledger::allocation::{Credit, Source};
-    let payments: Vec<(i64, i64)> = on!(conn, |c| {
-        sqlx::query_as(
-        "SELECT p.id, p.amount_cents - COALESCE((SELECT CAST(SUM(a.amount_cents) AS BIGINT) FROM allocations a WHERE a.payment_id = p.id), 0) AS spare
-         FROM payments p
-         WHERE p.student_id = $1 AND p.reverses IS NULL AND NOT EXISTS (SELECT 1 FROM payments r WHERE r.reverses = p.id)
-         ORDER BY p.date, p.id",
-    )
-    .bind(student_id)
-    .fetch_all(c).await
-    })?;
+    let payments: Vec<(i64, i64)> =
+        on!(conn, |c| { sqlx::query_as(LIVE_PAYMENTS_SPARE).bind(student_id).fetch_all(c).await })?;
     let notes: Vec<(i64, i64)> = on!(conn, |c| {
         sqlx::query_as(
         "SELECT c.id, c.amount_cents - COALESCE((SELECT CAST(SUM(x.amount_cents) AS BIGINT) FROM credit_allocations x WHERE x.credit_note_id = c.id), 0)

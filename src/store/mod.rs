@@ -613,6 +613,7 @@ pub const PLANNED: &[(&str, &str)] = &[
     ("position: invoices", ledger::POSITION_INVOICES),
     ("position: installments", ledger::POSITION_INSTALLMENTS),
     ("position: payments", ledger::POSITION_PAYMENTS),
+    ("live payments of a student", ledger::LIVE_PAYMENTS_SPARE),
     ("position: credit notes", ledger::POSITION_CREDIT_NOTES),
     ("position: refunds", ledger::POSITION_REFUNDS),
     ("open installments of a student", ledger::OPEN_INSTALLMENTS),
