@@ -40,6 +40,8 @@ pub fn fresh(dir: &Path, name: &str) -> PathBuf {
     match server() {
         None => dir.join(format!("{name}.sqlite")),
         Some(server) => {
+            // A database's name is an identifier: `card-0` becomes `card_0`.
+            let name = name.replace(|c: char| !c.is_ascii_alphanumeric(), "_");
             let db = format!("bench_{}_{name}", std::process::id());
             psql(&server, &format!("CREATE DATABASE {db}"));
             PathBuf::from(format!("{server}/{db}"))
@@ -57,6 +59,8 @@ pub fn copy(base: &Path, dir: &Path, name: &str) -> PathBuf {
         }
         Some(server) => {
             let from = base.to_str().unwrap().rsplit('/').next().unwrap().to_string();
+            // A database's name is an identifier: `card-0` becomes `card_0`.
+            let name = name.replace(|c: char| !c.is_ascii_alphanumeric(), "_");
             let db = format!("bench_{}_{name}", std::process::id());
             psql(&server, &format!("CREATE DATABASE {db} TEMPLATE {from}"));
             PathBuf::from(format!("{server}/{db}"))
