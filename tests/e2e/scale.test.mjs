@@ -92,11 +92,14 @@ test('every screen shows its first rows on five years of history; Banque pages i
   await s.waitForText('[data-testid="lines-pager-range"]', (t) => t.startsWith(`1–100 sur ${total}`));
   // Sorted by the core: the largest amounts of the whole statement first.
   // Its button, as the accountant clicks it.
+  // One click at a time, each seen turning the header, then the next: two clicks sent back to
+  // back once never showed it descending (a fresh-clone CI run, 5 December).
   const header = await s.find('[data-testid="statement-lines"] th:nth-child(3) button');
-  await s.click(header);
   await s.click(header);
   // By its title rather than its text, which WebDriver reads as empty when the header is not
   // drawn at that instant.
+  await s.waitFor('[data-testid="statement-lines"] th[aria-sort="ascending"] button[title="Trier par montant"]');
+  await s.click(await s.find('[data-testid="statement-lines"] th:nth-child(3) button'));
   await s.waitFor('[data-testid="statement-lines"] th[aria-sort="descending"] button[title="Trier par montant"]');
   // The header turns at once; the page follows when the core answers: read until it has.
   let amounts = [];
