@@ -40,9 +40,7 @@ pub fn fresh(dir: &Path, name: &str) -> PathBuf {
     match server() {
         None => dir.join(format!("{name}.sqlite")),
         Some(server) => {
-            // A database's name is an identifier: `card-0` becomes `card_0`.
-            let name = name.replace(|c: char| !c.is_ascii_alphanumeric(), "_");
-            let db = format!("bench_{}_{name}", std::process::id());
+            let db = database_name(name);
             psql(&server, &format!("CREATE DATABASE {db}"));
             PathBuf::from(format!("{server}/{db}"))
         }
@@ -50,6 +48,11 @@ pub fn fresh(dir: &Path, name: &str) -> PathBuf {
 }
 
 /// A copy of `base` (closed) named `name`.
+/// The throw-away database of `name` on the server: an identifier (`card-0` becomes `card_0`).
+fn database_name(name: &str) -> String {
+    format!("bench_{}_{}", std::process::id(), name.replace(|c: char| !c.is_ascii_alphanumeric(), "_"))
+}
+
 pub fn copy(base: &Path, dir: &Path, name: &str) -> PathBuf {
     match server() {
         None => {
@@ -59,9 +62,7 @@ pub fn copy(base: &Path, dir: &Path, name: &str) -> PathBuf {
         }
         Some(server) => {
             let from = base.to_str().unwrap().rsplit('/').next().unwrap().to_string();
-            // A database's name is an identifier: `card-0` becomes `card_0`.
-            let name = name.replace(|c: char| !c.is_ascii_alphanumeric(), "_");
-            let db = format!("bench_{}_{name}", std::process::id());
+            let db = database_name(name);
             psql(&server, &format!("CREATE DATABASE {db} TEMPLATE {from}"));
             PathBuf::from(format!("{server}/{db}"))
         }

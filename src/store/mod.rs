@@ -675,10 +675,11 @@ pub fn known_versions() -> Vec<i64> {
 
 /// Brings the file's schema to this build's: refused, untouched, when a newer Régie wrote it;
 /// when an older one did, a checked copy goes to `backups/` first (the upgrade cannot be undone).
-/// The migrations run on a connection of their own, closed afterwards: one of them edits table
-/// definitions in place (0030), which the connection that made the edit would otherwise keep in
-/// its old form for as long as it lives; the pool's see the schema's version change and read it
-/// again.
+/// Pending migrations run on a connection of their own, closed afterwards: one of them edits
+/// table definitions in place (0030), which the connection that made the edit would otherwise
+/// keep in its old form for as long as it lives; the pool's see the schema's version change and
+/// read it again. With nothing pending (every opening but the first after an update), the pool
+/// only checks that the applied ones are this build's.
 async fn upgrade(pool: &SqlitePool, options: &SqliteConnectOptions, path: &Path) -> Result<()> {
     let migrator = sqlx::migrate!("./migrations/sqlite");
     let applied = backup::applied(pool).await?;
@@ -691,7 +692,12 @@ async fn upgrade(pool: &SqlitePool, options: &SqliteConnectOptions, path: &Path)
             known.last().copied().unwrap_or(0)
         )));
     }
-    if let Some(&from) = applied.last().filter(|_| known.iter().any(|v| !applied.contains(v))) {
+    let pending = known.iter().any(|v| !applied.contains(v));
+    if !pending {
+        migrator.run(pool).await?;
+        return Ok(());
+    }
+    if let Some(&from) = applied.last() {
         let dir = backups_dir(path);
         std::fs::create_dir_all(&dir).map_err(|source| Error::Io { path: dir.display().to_string(), source })?;
         let to = dir.join(regie_rules::backups::before_upgrade_name(chrono::Local::now().date_naive(), from));
