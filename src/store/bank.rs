@@ -368,11 +368,15 @@ pub async fn live_payments(conn: &mut Conn, line_id: i64) -> Result<Vec<(i64, i6
 /// installments with what each was settled by, as the ledger keeps it (`settled_cents`): summing
 /// every allocation of every year instead made this read grow with the history (ten years:
 /// 0.8 s). In no order: `payees` puts the installments in settling order.
-pub const OPEN_BY_INVOICE: &str = "SELECT i.id, i.number, s.id, s.number, s.last_name, s.first_name, s.school,
-            string_agg(t.id || ':' || t.n || ':' || t.due_date || ':' || (t.amount_cents - t.settled_cents), ';')
-         FROM installments t JOIN invoices i ON i.id = t.invoice_id JOIN students s ON s.id = i.student_id
-         WHERE t.status <> 'cancelled' AND t.settled_cents < t.amount_cents
-         GROUP BY i.id, i.number, s.id, s.number, s.last_name, s.first_name, s.school";
+/// Grouped by the invoice alone, in the index's order, before the names are joined: grouping by
+/// the names as well made SQLite sort every open installment in a temporary B-tree (the card
+/// benchmark's 72,000 open installments, twelve reads each way: median 136 ms instead of 158).
+pub const OPEN_BY_INVOICE: &str = "SELECT i.id, i.number, s.id, s.number, s.last_name, s.first_name, s.school, o.items
+         FROM (SELECT t.invoice_id,
+                      string_agg(t.id || ':' || t.n || ':' || t.due_date || ':' || (t.amount_cents - t.settled_cents), ';') AS items
+               FROM installments t WHERE t.status <> 'cancelled' AND t.settled_cents < t.amount_cents
+               GROUP BY t.invoice_id) o
+         JOIN invoices i ON i.id = o.invoice_id JOIN students s ON s.id = i.student_id";
 
 /// Every student with something left to pay, with open installments and aliases; the rules put
 /// them in settling order. One row per open invoice, its installments packed as numbers and

@@ -78,16 +78,43 @@ pub async fn last_transaction_id(conn: &mut Conn) -> Result<i64> {
     Ok(id)
 }
 
-/// Inserts transactions in multi-row statements (22 values each, well under SQLite's limit).
+/// Inserts transactions: on SQLite one prepared statement per row (`sqlite_rows`), on
+/// PostgreSQL in multi-row statements (22 values each, well under its limit).
 pub async fn insert_bulk(conn: &mut Conn, rows: &[NewTransaction<'_>]) -> Result<()> {
-    bulk!(
-        conn,
-        "INSERT INTO card_transactions (id, import_id, number, source_row, date, time, call_number, order_ref,
-                amount_cents, currency, kind, status, response_code, card_type, remittance, remittance_date, email,
-                student_id, installment_id, payment_id, outcome, reasons) ",
-        rows,
-        500,
-        |b, t| {
+    const COLUMNS: &str = "INSERT INTO card_transactions (id, import_id, number, source_row, date, time, call_number,
+            order_ref, amount_cents, currency, kind, status, response_code, card_type, remittance, remittance_date,
+            email, student_id, installment_id, payment_id, outcome, reasons) ";
+    if let super::Engine::Sqlite(c) = conn.engine() {
+        let sql = format!(
+            "{COLUMNS} VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22)"
+        );
+        super::sqlite_rows::per_row(c, &sql, rows, |b, t| {
+            b.int(t.id)
+                .int(t.import_id)
+                .text(&t.row.number)
+                .int(t.row.row as i64)
+                .date(t.row.date)
+                .opt_text(t.row.time.as_deref())
+                .opt_text(t.row.call.as_deref())
+                .text(&t.row.reference)
+                .int(t.row.amount.cents())
+                .text(&t.row.currency)
+                .text(t.row.kind.code())
+                .text(t.row.status.code())
+                .opt_text(t.row.response.as_deref())
+                .opt_text(t.row.card_type.as_deref())
+                .opt_text(t.row.remittance.as_deref())
+                .opt_date(t.row.remittance_date)
+                .opt_text(t.row.email.as_deref())
+                .opt_int(t.student_id)
+                .opt_int(t.installment_id)
+                .opt_int(t.payment_id)
+                .text(t.outcome.code())
+                .text(&t.reasons);
+        })
+        .await?;
+    } else {
+        bulk!(conn, COLUMNS, rows, 500, |b, t| {
             b.push_bind(t.id)
                 .push_bind(t.import_id)
                 .push_bind(&t.row.number)
@@ -110,8 +137,8 @@ pub async fn insert_bulk(conn: &mut Conn, rows: &[NewTransaction<'_>]) -> Result
                 .push_bind(t.payment_id)
                 .push_bind(t.outcome.code())
                 .push_bind(&t.reasons)
-        }
-    )?;
+        })?;
+    }
     if !rows.is_empty() {
         super::advance_ids(conn, "card_transactions").await?;
     }

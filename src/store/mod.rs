@@ -83,6 +83,7 @@ pub mod server;
 pub mod session;
 pub mod settings;
 mod sqlite_alloc;
+mod sqlite_rows;
 pub mod students;
 pub mod transfer;
 pub mod users;
