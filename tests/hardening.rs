@@ -261,3 +261,45 @@ fn a_closed_pipe_ends_the_command_quietly() {
         assert!(stderr.is_empty(), "{stderr}");
     }
 }
+
+#[test]
+fn csv_files_beyond_their_limits_are_refused_before_they_fill_memory() {
+    let dir = temp_dir("absurd-csv");
+    let db = common::db_at(&dir, "r");
+    // A file of 300 MB (sparse: nothing written) says its size before it is read.
+    let big = dir.join("releve.csv");
+    std::fs::File::create(&big).unwrap().set_len(300 << 20).unwrap();
+    for command in [&["statements", "import"][..], &["card", "import"], &["import-registrations"]] {
+        let args: Vec<&str> = command.iter().copied().chain([big.to_str().unwrap()]).collect();
+        refused(&db, &args, &["releve.csv", "fichier de 300 Mo, au-delà des 200 Mo acceptés"]);
+    }
+    // An endless one says nothing: reading stops one byte past the limit.
+    let endless = dir.join("paybox.csv");
+    std::os::unix::fs::symlink("/dev/zero", &endless).unwrap();
+    refused(&db, &["card", "import", endless.to_str().unwrap()], &["paybox.csv", "fichier de plus de 200 Mo"]);
+
+    // A line of 1,501 fields, past column ALL.
+    let wide = dir.join("large.csv");
+    std::fs::write(&wide, format!("Date;Libellé;Montant\n05/09/2025;VIR A;10,00\n{}\n", ";".repeat(1_500))).unwrap();
+    refused(
+        &db,
+        &["statements", "import", wide.to_str().unwrap()],
+        &["large.csv", "ligne 3", "démesuré", "1501 champs, au-delà de la colonne ALL"],
+    );
+    // More lines than any spreadsheet holds.
+    let long = dir.join("long.csv");
+    std::fs::write(&long, "Date;Libellé;Montant\n".to_string() + &"05/09/2025;VIR;1\n".repeat(1 << 20)).unwrap();
+    refused(
+        &db,
+        &["statements", "import", long.to_str().unwrap()],
+        &["long.csv", "ligne 1048577", "plus de 1048576 lignes"],
+    );
+
+    // Nothing was imported, and a file within the limits still is.
+    let (_, lines, _) = run(&db, &["statements", "lines", "--json"]);
+    assert_eq!(lines.trim(), "[]");
+    std::fs::write(&big, "Date;Libellé;Montant\n05/09/2025;VIR A;10,00\n").unwrap();
+    let (code, stdout, stderr) = run(&db, &["statements", "import", big.to_str().unwrap(), "--json"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(stdout.contains("\"rows\": 1"), "{stdout}");
+}

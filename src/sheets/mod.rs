@@ -33,6 +33,9 @@ const MAX_ROWS: usize = 1_048_576;
 /// The most cells a sheet may hold once laid out in rows (each row as wide as its last used
 /// cell): ten 100,000-line statements of ten columns, a few hundred megabytes at most.
 const MAX_CELLS: usize = 10_000_000;
+/// The largest CSV file read, and the largest file the window may send: a year of statements or
+/// gateway exports is a few tens of megabytes; more is a mistake or a crafted file.
+pub const MAX_FILE_BYTES: usize = 200 * 1024 * 1024;
 
 fn sheet_error(path: &Path, sheet: &str, message: impl Into<String>) -> SheetError {
     SheetError {
@@ -373,14 +376,31 @@ fn sniff_delimiter(text: &str) -> u8 {
 }
 
 fn read_csv(path: &Path) -> Result<Sheet, SheetError> {
-    let bytes = std::fs::read(path).map_err(|e| file_error(path, format!("lecture impossible: {e}")))?;
+    use std::io::Read as _;
+    let unreadable = |e: std::io::Error| file_error(path, format!("lecture impossible: {e}"));
+    let too_big = |size: String| {
+        file_error(path, format!("fichier de {size} Mo, au-delà des {} Mo acceptés", MAX_FILE_BYTES >> 20))
+    };
+    let file = std::fs::File::open(path).map_err(unreadable)?;
+    // The size announced first, then what is read: a pipe or a device announces none.
+    let announced = file.metadata().map_err(unreadable)?.len();
+    if announced > MAX_FILE_BYTES as u64 {
+        return Err(too_big((announced >> 20).to_string()));
+    }
+    let mut bytes = Vec::new();
+    file.take(MAX_FILE_BYTES as u64 + 1).read_to_end(&mut bytes).map_err(unreadable)?;
+    if bytes.len() > MAX_FILE_BYTES {
+        return Err(too_big(format!("plus de {}", MAX_FILE_BYTES >> 20)));
+    }
     let text = decode_text(&bytes);
+    drop(bytes);
     let mut reader = csv::ReaderBuilder::new()
         .delimiter(sniff_delimiter(&text))
         .has_headers(false)
         .flexible(true)
         .from_reader(text.as_bytes());
-    let mut rows = Vec::new();
+    let mut rows: Vec<Vec<Cell>> = Vec::new();
+    let mut cells = 0usize;
     // One record read into again and again: a statement's 100,000 rows are not 100,000 buffers.
     let mut record = csv::StringRecord::new();
     loop {
@@ -393,6 +413,28 @@ fn read_csv(path: &Path) -> Result<Sheet, SheetError> {
         })?;
         if !more {
             break;
+        }
+        let line = record.position().map_or(rows.len() + 1, |p| p.line() as usize);
+        let refused = |message: String| SheetError {
+            file: display_name(path),
+            sheet: None,
+            row: Some(line),
+            column: None,
+            message: format!("fichier démesuré: {message} ; seules les données du tableau sont attendues"),
+        };
+        if rows.len() >= MAX_ROWS {
+            return Err(refused(format!("plus de {MAX_ROWS} lignes")));
+        }
+        if record.len() > MAX_COLUMNS {
+            return Err(refused(format!(
+                "{} champs, au-delà de la colonne {}",
+                record.len(),
+                column_name(MAX_COLUMNS - 1)
+            )));
+        }
+        cells += record.len();
+        if cells > MAX_CELLS {
+            return Err(refused(format!("plus de {MAX_CELLS} cellules")));
         }
         rows.push(
             record.iter().map(|f| if f.trim().is_empty() { Cell::Empty } else { Cell::Text(f.to_string()) }).collect(),

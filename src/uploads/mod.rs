@@ -11,9 +11,8 @@ use crate::{Error, Result};
 /// ones come, so that temporary files never pile up.
 const KEPT: usize = 8;
 
-/// The largest file the window may send: a year of statements or gateway exports is a few tens
-/// of megabytes; more is a mistake or a crafted file.
-pub const MAX_BYTES: usize = 200 * 1024 * 1024;
+/// The largest file the window may send: as large as a CSV file may be.
+pub const MAX_BYTES: usize = crate::sheets::MAX_FILE_BYTES;
 
 /// The files the window sent, by token.
 #[derive(Default)]
