@@ -303,3 +303,31 @@ fn csv_files_beyond_their_limits_are_refused_before_they_fill_memory() {
     assert_eq!(code, Some(0), "{stderr}");
     assert!(stdout.contains("\"rows\": 1"), "{stdout}");
 }
+
+#[test]
+fn a_workbook_whose_parts_unfold_beyond_their_limits_is_refused_before_reading() {
+    use zip::write::SimpleFileOptions;
+    let dir = temp_dir("zip-bomb");
+    let db = common::db_at(&dir, "r");
+    let file = dir.join("releve.xlsx");
+    write_raw_xlsx(&file, Some("A1:C2"), STATEMENT_ROWS);
+    // 140 MB of shared strings, deflated to a fraction of a megabyte: calamine reads them whole
+    // when it opens the file.
+    let mut zip =
+        zip::ZipWriter::new_append(std::fs::OpenOptions::new().read(true).write(true).open(&file).unwrap()).unwrap();
+    zip.start_file("xl/sharedStrings.xml", SimpleFileOptions::default().large_file(true)).unwrap();
+    let strings = "<si><t>a</t></si>".repeat(1 << 16);
+    for _ in 0..(141 << 20) / strings.len() {
+        zip.write_all(strings.as_bytes()).unwrap();
+    }
+    zip.finish().unwrap();
+    assert!(std::fs::metadata(&file).unwrap().len() < 2 << 20);
+    for command in [&["statements", "import"][..], &["card", "import"], &["import-registrations"]] {
+        let args: Vec<&str> = command.iter().copied().chain([file.to_str().unwrap()]).collect();
+        refused(
+            &db,
+            &args,
+            &["releve.xlsx", "classeur démesuré", "« xl/sharedStrings.xml » se déplie en 140 Mo", "128 Mo acceptés"],
+        );
+    }
+}

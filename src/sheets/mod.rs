@@ -121,6 +121,9 @@ fn read_workbook(path: &Path) -> Result<Sheet, SheetError> {
     let first =
         |names: Vec<String>| names.into_iter().next().ok_or_else(|| file_error(path, "le classeur n'a aucune feuille"));
     let ext = path.extension().map(|e| e.to_string_lossy().to_lowercase()).unwrap_or_default();
+    if ext != "xls" {
+        check_zip_parts(path)?;
+    }
     match ext.as_str() {
         // xlsx and xlsb are read cell by cell, never as calamine's dense range (rows × columns of
         // the used area, 550 GB for a file holding A1 and XFD1048576).
@@ -255,6 +258,40 @@ fn check_xls(path: &Path) -> Result<(), SheetError> {
         }
     }
     close(&mut corner, &mut total)
+}
+
+/// The most a sheet's part of a workbook (`xl/worksheets/…`, ods's `content.xml`) may unfold to:
+/// a 100,000-line statement is some 60 MB of XML.
+const MAX_SHEET_PART: u64 = 1 << 30;
+/// The most any other part may unfold to. calamine reads the shared strings, styles and workbook
+/// parts whole when it opens the file: 2.4 MB of xlsx whose shared strings unfolded to 1 GB took
+/// 3.3 GB of memory and four minutes before this check.
+const MAX_OTHER_PART: u64 = 128 << 20;
+
+/// Refuses a zipped workbook (xlsx, xlsm, xlsb, ods) whose parts unfold beyond their limits, from
+/// the sizes its directory declares, before calamine reads any: the zip reader stops at the
+/// declared size, so a part that lies about it fails there instead of growing.
+fn check_zip_parts(path: &Path) -> Result<(), SheetError> {
+    let unreadable = |e: &dyn fmt::Display| file_error(path, format!("classeur illisible: {e}"));
+    let file = std::fs::File::open(path).map_err(|e| file_error(path, format!("lecture impossible: {e}")))?;
+    let mut zip = zip::ZipArchive::new(std::io::BufReader::new(file)).map_err(|e| unreadable(&e))?;
+    for i in 0..zip.len() {
+        let part = zip.by_index_raw(i).map_err(|e| unreadable(&e))?;
+        let name = part.name().map_err(|e| unreadable(&e))?;
+        let limit =
+            if name.starts_with("xl/worksheets/") || name == "content.xml" { MAX_SHEET_PART } else { MAX_OTHER_PART };
+        if part.size() > limit {
+            return Err(file_error(
+                path,
+                format!(
+                    "classeur démesuré: sa partie « {name} » se déplie en {} Mo, au-delà des {} Mo acceptés",
+                    part.size() >> 20,
+                    limit >> 20
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Counts, from an ods file's content.xml, the cells calamine would lay out when it opens the file
