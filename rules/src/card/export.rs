@@ -316,11 +316,11 @@ pub fn read_rows(sheet: &Sheet, m: &Mapping) -> Result<Vec<CardRow>, SheetError>
         if reference.chars().count() > 100 || reference.chars().any(char::is_control) {
             return Err(err(Field::Reference, "référence illisible".into()));
         }
-        let amount = cell(Field::Amount)
+        let signed = cell(Field::Amount)
             .money()
             .map_err(|e| err(Field::Amount, e))?
-            .ok_or_else(|| err(Field::Amount, "montant vide".into()))?
-            .abs();
+            .ok_or_else(|| err(Field::Amount, "montant vide".into()))?;
+        let amount = signed.abs();
         if !amount.is_positive() {
             return Err(err(Field::Amount, "montant nul".into()));
         }
@@ -331,6 +331,12 @@ pub fn read_rows(sheet: &Sheet, m: &Mapping) -> Result<Vec<CardRow>, SheetError>
         let kind = known(&mut kinds, &cell(Field::Kind).str(), Kind::parse).map_err(|e| err(Field::Kind, e))?;
         let status =
             known(&mut statuses, &cell(Field::Status).str(), Status::parse).map_err(|e| err(Field::Status, e))?;
+        // Some back offices show what goes back to the card below zero: the kind says which way
+        // it goes. A debit below zero says both ways at once.
+        if signed.is_negative() && kind == Kind::Debit {
+            let text = cell(Field::Amount).str();
+            return Err(err(Field::Amount, format!("montant négatif « {} » pour un débit", text.trim())));
+        }
         let remittance_date = match cell(Field::RemittanceDate) {
             c if c.is_empty() => None,
             c => Some(c.date().map_err(|e| err(Field::RemittanceDate, e))?),
@@ -505,6 +511,22 @@ mod tests {
         assert_eq!(rows[0].email.as_deref(), Some("lea.durand@etu.uca.fr"));
         assert_eq!(rows[1].status, Status::Refused);
         assert_eq!(response_words(rows[1].response.as_deref().unwrap()), "provision insuffisante");
+    }
+
+    /// A refund may come below zero (the kind gives the way), a debit may not.
+    #[test]
+    fn a_negative_amount_is_a_refund_s_not_a_debit_s() {
+        fn row<'a>(n: &'a str, amount: &'a str, kind: &'a str) -> Vec<&'a str> {
+            vec!["10/10/2025", "", n, "", "F2025-00098-2", amount, "EUR", kind, "Télécollecté", "", "", "", "", ""]
+        }
+        let refund = row("1", "-206,00", "Remboursement");
+        let debit = row("2", "-206,00", "Débit");
+        let s = sheet(&[HEADER, &refund]);
+        let rows = read_rows(&s, &detect(&s).unwrap()).unwrap();
+        assert_eq!((rows[0].kind, rows[0].amount), (Kind::Refund, Money::from_cents(20_600)));
+        let s = sheet(&[HEADER, &refund, &debit]);
+        let e = read_rows(&s, &detect(&s).unwrap()).unwrap_err().to_string();
+        assert!(e.contains("ligne 3") && e.contains("Montant") && e.contains("négatif") && e.contains("débit"), "{e}");
     }
 
     /// Rows in any order come out by date, time (none first) and row, as a sort of the whole
