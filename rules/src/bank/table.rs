@@ -301,6 +301,16 @@ pub fn read_lines(sheet: &Sheet, m: &Mapping) -> Result<Vec<ParsedLine>, SheetEr
     for (ri, row) in sheet.rows.iter().enumerate().skip(m.header_row) {
         let cell = |i: usize| row.get(i).unwrap_or(&EMPTY);
         let label = label_of(m.label.iter().map(|&i| cell(i)));
+        let too_long = |label: &str| {
+            let n = label.chars().count();
+            (n > MAX_LABEL).then(|| {
+                let column = m.label.first().map(|&i| col_name(i));
+                sheet.error_at(ri, column.as_deref(), format!("libellé démesuré ({n} caractères, {MAX_LABEL} au plus)"))
+            })
+        };
+        if let Some(e) = too_long(&label) {
+            return Err(e);
+        }
         let money = |i: usize| cell(i).money().map_err(|msg| sheet.error_at(ri, Some(&col_name(i)), msg));
         let amount = match m.amount {
             AmountColumns::Signed(a) => money(a)?,
@@ -325,6 +335,9 @@ pub fn read_lines(sheet: &Sheet, m: &Mapping) -> Result<Vec<ParsedLine>, SheetEr
                 (None, Some(prev)) if !label.is_empty() && !closing_row(&label) => {
                     prev.label.push(' ');
                     prev.label.push_str(&label);
+                    if let Some(e) = too_long(&prev.label) {
+                        return Err(e);
+                    }
                 }
                 (None, _) => {}
                 (Some(_), _) if closing_row(&label) || label.is_empty() => {}
@@ -354,10 +367,15 @@ pub fn read_lines(sheet: &Sheet, m: &Mapping) -> Result<Vec<ParsedLine>, SheetEr
 
 /// A line's label from its label cells: their words, in order, one space apart (line breaks and
 /// runs of spaces included). Built once, without a copy at each step: a statement has 50,000.
+/// The longest label kept: a SEPA transfer's remittance information is 140 characters, and a
+/// bank's label with its continuation lines a few hundred; more is a stray cell or a crafted file.
+pub const MAX_LABEL: usize = 2_000;
+
+/// The label cells' words joined by single spaces; control characters count as spaces.
 fn label_of<'c>(cells: impl Iterator<Item = &'c Cell>) -> String {
     let mut label = String::new();
     for cell in cells {
-        for word in cell.str().split_whitespace() {
+        for word in cell.str().split(|c: char| c.is_whitespace() || c.is_control()).filter(|w| !w.is_empty()) {
             if !label.is_empty() {
                 label.push(' ');
             }
@@ -473,6 +491,26 @@ mod tests {
         assert_eq!(lines[0].amount, Money::from_cents(163050));
         assert_eq!(lines[1].amount, Money::from_cents(-1200));
         assert_eq!(lines[0].row, 5);
+    }
+
+    /// Control characters read as spaces; a label beyond `MAX_LABEL`, on one row or grown by its
+    /// continuation rows, is refused at the row that makes it too long.
+    #[test]
+    fn labels_are_cleaned_and_bounded() {
+        let header: &[&str] = &["Date", "Libellé", "Montant"];
+        let s = sheet(&[header, &["05/09/2025", "VIR\u{1}DURAND\u{0}LEA\u{7f}", "10,00"]]);
+        assert_eq!(read_lines(&s, &detect(&s).unwrap()).unwrap()[0].label, "VIR DURAND LEA");
+        let long = "A".repeat(MAX_LABEL + 1);
+        let s = sheet(&[header, &["05/09/2025", "VIR X", "10,00"], &["06/09/2025", &long, "10,00"]]);
+        let e = read_lines(&s, &detect(&s).unwrap()).unwrap_err();
+        assert_eq!((e.row, e.column.as_deref()), (Some(3), Some("Libellé")));
+        assert!(e.message.contains("libellé démesuré (2001 caractères, 2000 au plus)"), "{}", e.message);
+        let part = "B".repeat(MAX_LABEL / 2);
+        let s = sheet(&[header, &["05/09/2025", "VIR X", "10,00"], &["", &part, ""], &["", &part, ""]]);
+        let e = read_lines(&s, &detect(&s).unwrap()).unwrap_err();
+        assert_eq!((e.row, e.column.as_deref()), (Some(4), Some("Libellé")));
+        let s = sheet(&[header, &["05/09/2025", &part, "10,00"], &["", &part[1..], ""]]);
+        assert_eq!(read_lines(&s, &detect(&s).unwrap()).unwrap()[0].label.len(), MAX_LABEL);
     }
 
     #[test]
