@@ -141,13 +141,28 @@ pub struct Sheet {
 impl Sheet {
     /// An error located at a cell: `row_index` is 0-based into `rows`.
     pub fn error_at(&self, row_index: usize, column: Option<&str>, message: impl Into<String>) -> SheetError {
+        let message = message.into();
         SheetError {
             file: self.file.clone(),
             sheet: self.sheet.clone(),
             row: Some(row_index + 1),
-            column: column.map(str::to_string),
-            message: message.into(),
+            // A header or a value a crafted file made a million characters long is cut here.
+            column: column.map(|c| cut(c, 40)),
+            message: cut(&message, 300),
         }
+    }
+}
+
+/// A value quoted in a message, cut after 40 characters: a crafted cell of a million characters
+/// does not make a message of a million.
+pub fn clipped(value: &str) -> String {
+    cut(value, 40)
+}
+
+fn cut(text: &str, chars: usize) -> String {
+    match text.char_indices().nth(chars) {
+        Some((at, _)) => format!("{}…", &text[..at]),
+        None => text.to_string(),
     }
 }
 
@@ -194,6 +209,21 @@ pub fn normalize_header(h: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_crafted_value_makes_no_giant_message() {
+        let sheet = Sheet { file: "f.csv".into(), sheet: None, rows: Vec::new() };
+        let value = "é".repeat(100_000);
+        let e = sheet.error_at(0, Some(&value), format!("session illisible « {value} »"));
+        assert_eq!(e.column, Some(format!("{}…", "é".repeat(40))));
+        assert_eq!(e.message.chars().count(), 301);
+        assert!(e.message.starts_with("session illisible « éé") && e.message.ends_with("é…"));
+        assert_eq!(clipped("court"), "court");
+        assert_eq!(
+            sheet.error_at(1, Some("Montant"), "montant nul").to_string(),
+            "f.csv, ligne 2, colonne « Montant »: montant nul"
+        );
+    }
 
     #[test]
     fn dates_in_every_form() {

@@ -314,7 +314,8 @@ fn generate(
         );
         let student = match stays {
             Some(p) => p.student.clone(),
-            None => NewStudent::parse(&number, &last.to_uppercase(), first, &email, school)?,
+            None => NewStudent::parse(&number, &last.to_uppercase(), first, &email, school)
+                .map_err(regie_rules::Error::from)?,
         };
         regs.push(Registration {
             student,

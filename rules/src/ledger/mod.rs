@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use crate::fees::{AcademicYear, School};
 use crate::money::Money;
 use crate::plans::Schedule;
+use crate::sheet::clipped;
 use crate::{Error, Result};
 
 /// A student number as the portal gives it: 1 to 32 letters, digits, `-` or `_`.
@@ -23,7 +24,7 @@ impl StudentNumber {
     pub fn parse(s: &str) -> Result<StudentNumber> {
         let s = s.trim();
         if s.is_empty() || s.len() > 32 || !s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
-            return Err(Error::Invalid(format!("numéro d'étudiant illisible « {s} »")));
+            return Err(Error::Invalid(format!("numéro d'étudiant illisible « {} »", clipped(s))));
         }
         Ok(StudentNumber(s.to_string()))
     }
@@ -49,23 +50,60 @@ pub struct NewStudent {
     pub school: School,
 }
 
+/// Which of a new student's fields was refused, so that an import names its column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StudentField {
+    Number,
+    LastName,
+    FirstName,
+    Email,
+}
+
+/// A new student's field refused, and why.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct StudentError {
+    pub field: StudentField,
+    pub message: String,
+}
+
+impl From<StudentError> for Error {
+    fn from(e: StudentError) -> Self {
+        Error::Invalid(e.message)
+    }
+}
+
+/// The longest e-mail address there is (RFC 5321's path, less its brackets).
+const MAX_EMAIL: usize = 254;
+
 impl NewStudent {
-    pub fn parse(number: &str, last_name: &str, first_name: &str, email: &str, school: School) -> Result<NewStudent> {
-        let name = |what: &str, v: &str| -> Result<String> {
+    pub fn parse(
+        number: &str,
+        last_name: &str,
+        first_name: &str,
+        email: &str,
+        school: School,
+    ) -> std::result::Result<NewStudent, StudentError> {
+        let refused = |field: StudentField, message: String| StudentError { field, message };
+        let name = |field: StudentField, what: &str, v: &str| -> std::result::Result<String, StudentError> {
             let v = v.trim();
             if v.is_empty() || v.chars().count() > 100 || v.chars().any(char::is_control) {
-                return Err(Error::Invalid(format!("{what} vide ou illisible")));
+                return Err(refused(field, format!("{what} vide ou illisible")));
             }
             Ok(v.to_string())
         };
         let email = email.trim();
-        if email.len() < 3 || !email.contains('@') || email.chars().any(char::is_whitespace) {
-            return Err(Error::Invalid(format!("adresse e-mail invalide « {email} »")));
+        if email.len() < 3
+            || email.len() > MAX_EMAIL
+            || !email.contains('@')
+            || email.chars().any(|c| c.is_whitespace() || c.is_control())
+        {
+            return Err(refused(StudentField::Email, format!("adresse e-mail invalide « {} »", clipped(email))));
         }
         Ok(NewStudent {
-            number: StudentNumber::parse(number)?,
-            last_name: name("nom", last_name)?,
-            first_name: name("prénom", first_name)?,
+            number: StudentNumber::parse(number).map_err(|e| refused(StudentField::Number, e.to_string()))?,
+            last_name: name(StudentField::LastName, "nom", last_name)?,
+            first_name: name(StudentField::FirstName, "prénom", first_name)?,
             email: email.to_string(),
             school,
         })
@@ -275,6 +313,23 @@ mod tests {
         assert!(NewStudent::parse("1", "  O'Brien ", "Éloïse", "e@x.fr", School::Isima).is_ok());
         assert!(NewStudent::parse("1", "", "Éloïse", "e@x.fr", School::Isima).is_err());
         assert!(NewStudent::parse("1", "A", "B", "not-an-email", School::Isima).is_err());
+        let long = format!("{}@etu.uca.fr", "a".repeat(243));
+        assert!(NewStudent::parse("1", "A", "B", &long, School::Isima).is_ok());
+        let e = NewStudent::parse("1", "A", "B", &format!("a{long}"), School::Isima).unwrap_err();
+        assert_eq!(e.field, StudentField::Email);
+        assert_eq!(e.message, format!("adresse e-mail invalide « {}… »", "a".repeat(40)));
+        assert_eq!(
+            NewStudent::parse("1", "A", "B", "a\u{7}@x.fr", School::Isima).unwrap_err().field,
+            StudentField::Email
+        );
+        assert_eq!(
+            NewStudent::parse("1 2", "A", "B", "a@x.fr", School::Isima).unwrap_err().field,
+            StudentField::Number
+        );
+        assert_eq!(
+            NewStudent::parse("1", "A", "", "a@x.fr", School::Isima).unwrap_err().field,
+            StudentField::FirstName
+        );
     }
 }
 

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use super::NewRequest;
 use crate::fees::grid::{DEFAULT_PROGRAMME, FeeGrid};
 use crate::fees::{AcademicYear, School, Session, Situation};
-use crate::ledger::NewStudent;
+use crate::ledger::{NewStudent, StudentField};
 use crate::plans::PlanKind;
 use crate::sheet::{Cell, Sheet, SheetError, normalize_header};
 
@@ -185,16 +185,13 @@ fn parse_row(
         school,
     )
     .map_err(|e| {
-        let col = if e.to_string().contains("e-mail") {
-            Col::Email
-        } else if e.to_string().contains("numéro") {
-            Col::Number
-        } else if e.to_string().contains("prénom") {
-            Col::FirstName
-        } else {
-            Col::LastName
+        let col = match e.field {
+            StudentField::Email => Col::Email,
+            StudentField::Number => Col::Number,
+            StudentField::FirstName => Col::FirstName,
+            StudentField::LastName => Col::LastName,
         };
-        err(col, e.to_string())
+        err(col, e.message)
     })?;
     let session = Session::parse(&required(Col::Session)?).map_err(|e| err(Col::Session, e.to_string()))?;
     let year_text = required(Col::Year)?;
