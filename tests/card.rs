@@ -142,7 +142,7 @@ async fn xlsx_and_ods_exports_with_real_numbers_and_dates_read_the_same() {
         header.clone(),
         vec![
             "@2025-09-05",
-            "14:02:11",
+            "~14:02:11",
             "=7100001",
             "",
             p1.as_str(),
@@ -167,7 +167,7 @@ async fn xlsx_and_ods_exports_with_real_numbers_and_dates_read_the_same() {
         header,
         vec![
             "@2025-09-05",
-            "15:40:02",
+            "~15:40:02",
             "=7100002",
             "",
             c1.as_str(),
@@ -187,6 +187,14 @@ async fn xlsx_and_ods_exports_with_real_numbers_and_dates_read_the_same() {
     assert_eq!((s.new, s.paid), (1, 1), "{s:?}");
     let pos = regie::ledger::account_position(&store, "25000004").await.unwrap();
     assert_eq!(pos.schedule[0].status, InstallmentStatus::Paid);
+    // Real spreadsheet times read as the sheet shows them, not as the date 30/12/1899.
+    let mut times: Vec<_> =
+        card::transactions(&store, None, 10).await.unwrap().into_iter().map(|t| (t.row.number, t.row.time)).collect();
+    times.sort();
+    assert_eq!(
+        times,
+        [("7100001".to_string(), Some("14:02:11".to_string())), ("7100002".to_string(), Some("15:40:02".to_string()))]
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

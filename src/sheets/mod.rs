@@ -378,11 +378,34 @@ fn cell_of(d: &Data) -> Cell {
         Data::Int(i) => Cell::Number(*i as f64),
         Data::Float(f) => Cell::Number(*f),
         Data::Bool(b) => Cell::Bool(*b),
-        Data::DateTime(dt) => dt.as_datetime().map(|d| Cell::Date(d.date())).unwrap_or(Cell::Number(dt.as_f64())),
+        Data::DateTime(dt) => match time_of_day(dt.as_f64()) {
+            Some(time) => Cell::Text(time),
+            None => dt.as_datetime().map(|d| Cell::Date(d.date())).unwrap_or(Cell::Number(dt.as_f64())),
+        },
         Data::DateTimeIso(s) => parse_date(s).map(Cell::Date).unwrap_or_else(|_| Cell::Text(s.clone())),
-        Data::DurationIso(s) => Cell::Text(s.clone()),
+        Data::DurationIso(s) => Cell::Text(iso_time_of_day(s).unwrap_or_else(|| s.clone())),
         Data::Error(e) => Cell::Text(format!("#{e:?}")),
     }
+}
+
+/// A time alone (a fraction of a day: a gateway export's "Heure") as the spreadsheet shows it,
+/// `14:02:11`, rather than the date it would make (30/12/1899).
+fn time_of_day(fraction: f64) -> Option<String> {
+    (0.0..1.0).contains(&fraction).then(|| {
+        let seconds = ((fraction * 86_400.0).round() as u32).min(86_399);
+        format!("{:02}:{:02}:{:02}", seconds / 3600, seconds / 60 % 60, seconds % 60)
+    })
+}
+
+/// An ods time (`PT14H02M11S`, seconds perhaps with a fraction) under a day, as `time_of_day`.
+fn iso_time_of_day(text: &str) -> Option<String> {
+    let rest = text.strip_prefix("PT")?;
+    let (h, rest) = rest.split_once('H')?;
+    let (m, rest) = rest.split_once('M')?;
+    let s = rest.strip_suffix('S')?;
+    let (h, m): (u32, u32) = (h.parse().ok()?, m.parse().ok()?);
+    let s: f64 = s.parse().ok().filter(|s: &f64| (0.0..60.0).contains(s))?;
+    (h < 24 && m < 60).then(|| format!("{h:02}:{m:02}:{:02}", s as u32))
 }
 
 /// Decodes CSV bytes: UTF-8 (with or without BOM) when valid, else Windows-1252, the encoding
@@ -483,6 +506,19 @@ fn read_csv(path: &Path) -> Result<Sheet, SheetError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn times_alone_read_as_the_spreadsheet_shows_them() {
+        assert_eq!(time_of_day(0.0).as_deref(), Some("00:00:00"));
+        assert_eq!(time_of_day((14.0 * 3600.0 + 2.0 * 60.0 + 11.0) / 86_400.0).as_deref(), Some("14:02:11"));
+        assert_eq!(time_of_day(0.999_999_9).as_deref(), Some("23:59:59"));
+        assert_eq!(time_of_day(45_900.25), None);
+        assert_eq!(iso_time_of_day("PT14H02M11S").as_deref(), Some("14:02:11"));
+        assert_eq!(iso_time_of_day("PT06H10M31.000S").as_deref(), Some("06:10:31"));
+        for other in ["PT25H00M00S", "PT1H60M0S", "P1DT2H", "14:02", "PT-1H00M00S"] {
+            assert_eq!(iso_time_of_day(other), None, "{other}");
+        }
+    }
 
     #[test]
     fn windows_1252_and_bom() {

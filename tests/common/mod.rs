@@ -298,7 +298,8 @@ pub fn write_xlsx(path: &Path, rows: &[[&str; 14]]) {
 }
 
 /// Writes a minimal OpenDocument spreadsheet, as LibreOffice saves one: `rows` of cells, where a
-/// cell starting with `=` is written as a number (`=1630.5`) and `@` as a date (`@2025-09-08`).
+/// cell starting with `=` is written as a number (`=1630.5`), `@` as a date (`@2025-09-08`) and
+/// `~` as a time (`~14:02:11`).
 pub fn write_ods(path: &Path, rows: &[Vec<&str>]) {
     use std::io::Write;
     use zip::write::SimpleFileOptions;
@@ -311,6 +312,10 @@ pub fn write_ods(path: &Path, rows: &[Vec<&str>]) {
                 table.push_str(&format!(r#"<table:table-cell office:value-type="float" office:value="{n}"><text:p>{n}</text:p></table:table-cell>"#));
             } else if let Some(d) = c.strip_prefix('@') {
                 table.push_str(&format!(r#"<table:table-cell office:value-type="date" office:date-value="{d}"><text:p>{d}</text:p></table:table-cell>"#));
+            } else if let Some(t) = c.strip_prefix('~') {
+                let hms: Vec<&str> = t.split(':').collect();
+                let iso = format!("PT{}H{}M{}S", hms[0], hms[1], hms[2]);
+                table.push_str(&format!(r#"<table:table-cell office:value-type="time" office:time-value="{iso}"><text:p>{t}</text:p></table:table-cell>"#));
             } else if c.is_empty() {
                 table.push_str("<table:table-cell/>");
             } else {
@@ -401,12 +406,13 @@ pub async fn pay(
 }
 
 /// Writes `rows` as a real xlsx workbook with the `write_ods` conventions: `=1630.5` is a number,
-/// `@2025-09-08` a spreadsheet date, anything else text.
+/// `@2025-09-08` a spreadsheet date, `~14:02:11` a time, anything else text.
 pub fn write_xlsx_rows(path: &Path, rows: &[Vec<&str>]) {
     use rust_xlsxwriter::{ExcelDateTime, Format, Workbook};
     let mut wb = Workbook::new();
     let ws = wb.add_worksheet();
     let date_format = Format::new().set_num_format("dd/mm/yyyy");
+    let time_format = Format::new().set_num_format("hh:mm:ss");
     for (r, row) in rows.iter().enumerate() {
         for (c, v) in row.iter().enumerate() {
             let (r, c) = (r as u32, c as u16);
@@ -421,6 +427,14 @@ pub fn write_xlsx_rows(path: &Path, rows: &[Vec<&str>]) {
                 )
                 .unwrap();
                 ws.write_datetime_with_format(r, c, &dt, &date_format).unwrap();
+            } else if let Some(t) = v.strip_prefix('~') {
+                let hms: Vec<u8> = t.split(':').map(|x| x.parse().expect("a time")).collect();
+                let time = ExcelDateTime::from_hms(hms[0].into(), hms[1], hms[2]).unwrap();
+                ws.write_datetime_with_format(r, c, &time, &time_format).unwrap();
+            } else if let Some(t) = v.strip_prefix('~') {
+                let hms: Vec<u8> = t.split(':').map(|x| x.parse().expect("a time")).collect();
+                let time = ExcelDateTime::from_hms(hms[0].into(), hms[1], hms[2]).unwrap();
+                ws.write_datetime_with_format(r, c, &time, &time_format).unwrap();
             } else if !v.is_empty() {
                 ws.write_string(r, c, *v).unwrap();
             }

@@ -280,6 +280,15 @@ pub struct CardRow {
     pub email: Option<String>,
 }
 
+/// A transaction's time as `HH:MM:SS`, from `H:MM`, `HH:MM` or `HH:MM:SS`: one form, so that
+/// rows of the same day sort by it.
+fn time_of(text: &str) -> Result<String, String> {
+    chrono::NaiveTime::parse_from_str(text, "%H:%M:%S")
+        .or_else(|_| chrono::NaiveTime::parse_from_str(text, "%H:%M"))
+        .map(|t| t.format("%H:%M:%S").to_string())
+        .map_err(|_| format!("heure illisible « {} » (attendu hh:mm:ss)", crate::sheet::clipped(text)))
+}
+
 /// Reads every row below the header; a bad cell names its file, row and column. Empty rows and a
 /// totals row (no transaction number) are skipped.
 pub fn read_rows(sheet: &Sheet, m: &Mapping) -> Result<Vec<CardRow>, SheetError> {
@@ -352,7 +361,7 @@ pub fn read_rows(sheet: &Sheet, m: &Mapping) -> Result<Vec<CardRow>, SheetError>
         out.push(CardRow {
             row: ri + 1,
             date,
-            time: short(Field::Time)?,
+            time: text(Field::Time).map(|t| time_of(&t).map_err(|e| err(Field::Time, e))).transpose()?,
             number,
             call: short(Field::Call)?,
             reference,
@@ -511,6 +520,16 @@ mod tests {
         assert_eq!(rows[0].email.as_deref(), Some("lea.durand@etu.uca.fr"));
         assert_eq!(rows[1].status, Status::Refused);
         assert_eq!(response_words(rows[1].response.as_deref().unwrap()), "provision insuffisante");
+    }
+
+    #[test]
+    fn times_come_in_one_form() {
+        assert_eq!(time_of("06:10:31").as_deref(), Ok("06:10:31"));
+        assert_eq!(time_of("6:10:31").as_deref(), Ok("06:10:31"));
+        assert_eq!(time_of("14:02").as_deref(), Ok("14:02:00"));
+        for bad in ["99:99:99", "24:00:00", "6h10", "30/12/1899", "0.25"] {
+            assert!(time_of(bad).unwrap_err().contains("heure illisible"), "{bad}");
+        }
     }
 
     /// A refund may come below zero (the kind gives the way), a debit may not.
