@@ -281,12 +281,24 @@ pub struct CardRow {
 }
 
 /// A transaction's time as `HH:MM:SS`, from `H:MM`, `HH:MM` or `HH:MM:SS`: one form, so that
-/// rows of the same day sort by it.
-fn time_of(text: &str) -> Result<String, String> {
-    chrono::NaiveTime::parse_from_str(text, "%H:%M:%S")
-        .or_else(|_| chrono::NaiveTime::parse_from_str(text, "%H:%M"))
-        .map(|t| t.format("%H:%M:%S").to_string())
-        .map_err(|_| format!("heure illisible « {} » (attendu hh:mm:ss)", crate::sheet::clipped(text)))
+/// rows of the same day sort by it. By hand: chrono's parser took 45 ms per 100,000 rows.
+fn time_of(text: String) -> Result<String, String> {
+    fn part(p: Option<&str>, widths: std::ops::RangeInclusive<usize>, below: u32) -> Option<u32> {
+        let p = p?;
+        let ok = widths.contains(&p.len()) && p.bytes().all(|b| b.is_ascii_digit());
+        ok.then(|| p.parse().ok()).flatten().filter(|v| *v < below)
+    }
+    let mut parts = text.split(':');
+    let (h, m) = (part(parts.next(), 1..=2, 24), part(parts.next(), 2..=2, 60));
+    let s = match parts.next() {
+        None => Some(0),
+        seconds => part(seconds, 2..=2, 60),
+    };
+    match (h, m, s, parts.next()) {
+        (Some(_), Some(_), Some(_), None) if text.len() == 8 => Ok(text),
+        (Some(h), Some(m), Some(s), None) => Ok(format!("{h:02}:{m:02}:{s:02}")),
+        _ => Err(format!("heure illisible « {} » (attendu hh:mm:ss)", crate::sheet::clipped(&text))),
+    }
 }
 
 /// Reads every row below the header; a bad cell names its file, row and column. Empty rows and a
@@ -361,7 +373,7 @@ pub fn read_rows(sheet: &Sheet, m: &Mapping) -> Result<Vec<CardRow>, SheetError>
         out.push(CardRow {
             row: ri + 1,
             date,
-            time: text(Field::Time).map(|t| time_of(&t).map_err(|e| err(Field::Time, e))).transpose()?,
+            time: text(Field::Time).map(|t| time_of(t).map_err(|e| err(Field::Time, e))).transpose()?,
             number,
             call: short(Field::Call)?,
             reference,
@@ -524,11 +536,25 @@ mod tests {
 
     #[test]
     fn times_come_in_one_form() {
-        assert_eq!(time_of("06:10:31").as_deref(), Ok("06:10:31"));
-        assert_eq!(time_of("6:10:31").as_deref(), Ok("06:10:31"));
-        assert_eq!(time_of("14:02").as_deref(), Ok("14:02:00"));
-        for bad in ["99:99:99", "24:00:00", "6h10", "30/12/1899", "0.25"] {
-            assert!(time_of(bad).unwrap_err().contains("heure illisible"), "{bad}");
+        let time = |t: &str| time_of(t.to_string());
+        assert_eq!(time("06:10:31").as_deref(), Ok("06:10:31"));
+        assert_eq!(time("6:10:31").as_deref(), Ok("06:10:31"));
+        assert_eq!(time("14:02").as_deref(), Ok("14:02:00"));
+        assert_eq!(time("23:59:59").as_deref(), Ok("23:59:59"));
+        for bad in [
+            "99:99:99",
+            "24:00:00",
+            "12:60:00",
+            "12:00:60",
+            "6h10",
+            "30/12/1899",
+            "0.25",
+            "1:2:3",
+            "+1:00:00",
+            "12:00:00:00",
+            "ab:cd:ef",
+        ] {
+            assert!(time(bad).unwrap_err().contains("heure illisible"), "{bad}");
         }
     }
 
