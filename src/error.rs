@@ -101,8 +101,12 @@ impl Error {
         match self {
             Error::Money(_) => "Écrivez le montant en euros, par exemple 1 630,50.",
             Error::Plan(_) => "Choisissez un échéancier : 1 fois, 3 fois, 6 fois ou virements.",
-            Error::Sheet(_) => {
+            Error::Sheet(e) if e.row.is_some() => {
                 "Corrigez la cellule indiquée dans le tableur, enregistrez le fichier, puis choisissez-le à nouveau : rien n'a été importé."
+            }
+            // The file as a whole: too large, unreadable, not a spreadsheet; no cell to correct.
+            Error::Sheet(_) => {
+                "Vérifiez que c'est le bon fichier, tel que la banque, la plateforme de paiement ou le portail l'a exporté : rien n'a été importé."
             }
             Error::StudentNotFound(_) => "Vérifiez le numéro, ou cherchez l'étudiant par son nom dans Comptes.",
             Error::RequestNotFound(_) | Error::LineNotFound(_) => {

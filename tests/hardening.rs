@@ -271,7 +271,11 @@ fn csv_files_beyond_their_limits_are_refused_before_they_fill_memory() {
     std::fs::File::create(&big).unwrap().set_len(300 << 20).unwrap();
     for command in [&["statements", "import"][..], &["card", "import"], &["import-registrations"]] {
         let args: Vec<&str> = command.iter().copied().chain([big.to_str().unwrap()]).collect();
-        refused(&db, &args, &["releve.csv", "fichier de 300 Mo, au-delà des 200 Mo acceptés"]);
+        refused(
+            &db,
+            &args,
+            &["releve.csv", "fichier de 300 Mo, au-delà des 200 Mo acceptés", "→ Vérifiez que c'est le bon fichier"],
+        );
     }
     // An endless one says nothing: reading stops one byte past the limit.
     let endless = dir.join("paybox.csv");
@@ -284,7 +288,13 @@ fn csv_files_beyond_their_limits_are_refused_before_they_fill_memory() {
     refused(
         &db,
         &["statements", "import", wide.to_str().unwrap()],
-        &["large.csv", "ligne 3", "démesuré", "1501 champs, au-delà de la colonne ALL"],
+        &[
+            "large.csv",
+            "ligne 3",
+            "démesuré",
+            "1501 champs, au-delà de la colonne ALL",
+            "→ Corrigez la cellule indiquée",
+        ],
     );
     // More lines than any spreadsheet holds.
     let long = dir.join("long.csv");
