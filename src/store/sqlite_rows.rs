@@ -84,10 +84,9 @@ impl<'r> Row<'r> {
 
     /// A date as sqlx writes it (`%F`), so that every query reads it alike.
     pub fn date(&mut self, d: NaiveDate) -> &mut Self {
-        let mut buf = [0u8; 16];
-        let text = iso_date(d, &mut buf);
+        let text = iso_date(d);
         // SAFETY: SQLITE_TRANSIENT: SQLite copies the text before this returns.
-        unsafe { self.bind_text(text, ffi::SQLITE_TRANSIENT()) }
+        unsafe { self.bind_text(&text, ffi::SQLITE_TRANSIENT()) }
     }
 
     pub fn opt_date(&mut self, d: Option<NaiveDate>) -> &mut Self {
@@ -104,21 +103,17 @@ impl<'r> Row<'r> {
     }
 }
 
-/// `YYYY-MM-DD` (years 0 to 9999; chrono's `%F` for them), without formatting machinery.
-fn iso_date(d: NaiveDate, buf: &mut [u8; 16]) -> &str {
+/// A date as chrono's `%F` writes it: by hand for the years 0 to 9999 (every date an import
+/// accepts), without chrono's formatting, which reads its pattern again on every call; chrono's
+/// own text beyond.
+fn iso_date(d: NaiveDate) -> String {
     let (y, m, day) = (d.year(), d.month(), d.day());
     if !(0..=9999).contains(&y) {
-        let s = d.format("%F").to_string();
-        let n = s.len().min(buf.len());
-        buf[..n].copy_from_slice(&s.as_bytes()[..n]);
-        return std::str::from_utf8(&buf[..n]).expect("ascii");
+        return d.format("%F").to_string();
     }
     let y = y as u32;
     let digits = [y / 1000, y / 100 % 10, y / 10 % 10, y % 10, 10, m / 10, m % 10, 10, day / 10, day % 10];
-    for (b, v) in buf.iter_mut().zip(digits) {
-        *b = if v == 10 { b'-' } else { b'0' + v as u8 };
-    }
-    std::str::from_utf8(&buf[..10]).expect("ascii")
+    digits.iter().map(|&v| if v == 10 { '-' } else { char::from(b'0' + v as u8) }).collect()
 }
 
 /// Runs `sql` (one row's INSERT or UPDATE, `?1`…) once per row of `rows`, `bind` giving its values, on the
@@ -348,8 +343,7 @@ mod tests {
     fn dates_read_as_sqlx_writes_them() {
         for (y, m, d) in [(2025, 9, 5), (1, 1, 1), (9999, 12, 31), (2026, 10, 10), (-44, 3, 15), (10000, 1, 1)] {
             let date = NaiveDate::from_ymd_opt(y, m, d).unwrap();
-            let mut buf = [0u8; 16];
-            assert_eq!(iso_date(date, &mut buf), date.format("%F").to_string());
+            assert_eq!(iso_date(date), date.format("%F").to_string());
         }
     }
 }
