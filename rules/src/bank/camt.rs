@@ -120,7 +120,7 @@ pub fn parse(bytes: &[u8], file: &str) -> Result<Vec<ParsedLine>, SheetError> {
             }
         }
     }
-    Ok(out)
+    super::table::bounded_labels(file, out)
 }
 
 fn children<'a, 'i>(node: Node<'a, 'i>, name: &'static str) -> impl Iterator<Item = Node<'a, 'i>> {

@@ -96,7 +96,7 @@ pub fn parse(bytes: &[u8], file: &str) -> Result<Vec<ParsedLine>, SheetError> {
             }
         }
     }
-    Ok(out.into_iter().map(|(line, more)| more.into_line(line)).collect())
+    super::table::bounded_labels(file, out.into_iter().map(|(line, more)| more.into_line(line)).collect())
 }
 
 /// What the 05 records add to a movement.
@@ -220,6 +220,22 @@ mod tests {
             record(&[(1, "07"), (3, "30004"), (20, "2"), (35, "311025"), (91, "0000012800000{")]),
         ]
         .join(sep)
+    }
+
+    /// A movement whose complements make its label longer than any bank's is refused at its
+    /// record, as a statement's sheet is.
+    #[test]
+    fn complements_beyond_a_label_s_length_are_refused() {
+        let mut records = vec![
+            record(&[(1, "01"), (3, "30004"), (20, "2"), (35, "300925"), (91, "0000012800000{")]),
+            movement("04", "081025", "VIR SEPA RECU", "0000000002060{"),
+        ];
+        records.extend((0..40).map(|_| complement("LIB", &"X".repeat(60))));
+        let e = parse(records.concat().as_bytes(), "releve.cfonb").unwrap_err();
+        assert_eq!(e.row, Some(2));
+        assert!(e.message.starts_with("libellé démesuré"), "{}", e.message);
+        records.truncate(2 + 20);
+        assert!(parse(records.concat().as_bytes(), "releve.cfonb").is_ok());
     }
 
     #[test]

@@ -371,6 +371,24 @@ pub fn read_lines(sheet: &Sheet, m: &Mapping) -> Result<Vec<ParsedLine>, SheetEr
 /// bank's label with its continuation lines a few hundred; more is a stray cell or a crafted file.
 pub const MAX_LABEL: usize = 2_000;
 
+/// `lines`, unless one's label is longer than `MAX_LABEL`: what a CAMT or CFONB file's texts built
+/// is bounded as a sheet's label is.
+pub fn bounded_labels(file: &str, lines: Vec<ParsedLine>) -> Result<Vec<ParsedLine>, SheetError> {
+    for line in &lines {
+        let n = line.label.chars().count();
+        if n > MAX_LABEL {
+            return Err(SheetError {
+                file: file.to_string(),
+                sheet: None,
+                row: Some(line.row),
+                column: None,
+                message: format!("libellé démesuré ({n} caractères, {MAX_LABEL} au plus)"),
+            });
+        }
+    }
+    Ok(lines)
+}
+
 /// The label cells' words joined by single spaces; control characters count as spaces.
 fn label_of<'c>(cells: impl Iterator<Item = &'c Cell>) -> String {
     let mut label = String::new();
