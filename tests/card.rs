@@ -476,13 +476,14 @@ async fn a_debit_refused_twice_in_one_export_keeps_the_latest_reason() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_export_of_many_statements_worth_of_rows_is_stored_whole_and_settles_to_the_cent() {
-    // 1,234 captured debits of 1 € on Chloé's invoice: several multi-row statements for the
-    // transactions and the payments, each bound while the previous one ran.
+    // 17,000 captured debits of 0.15 € on Chloé's invoice: matched in three chunks while the
+    // earlier ones are written, each in several multi-row statements, and what they settle added
+    // once at the end. Each chunk's payments go to what the previous ones left open.
     let (store, dir, _, chloe) = setup("card-chunks").await;
     let mut rows = vec![HEADER.to_string()];
-    for i in 0..1_234 {
+    for i in 0..17_000 {
         rows.push(format!(
-            "{:02}/10/2025;08:{:02}:{:02};{};{};{chloe};1,00;EUR;Débit;Télécollecté;00000;CB;8{:03};20/10/2025;chloe@etu.uca.fr",
+            "{:02}/10/2025;08:{:02}:{:02};{};{};{chloe};0,15;EUR;Débit;Télécollecté;00000;CB;8{:03};20/10/2025;chloe@etu.uca.fr",
             1 + i % 28,
             i / 60 % 60,
             i % 60,
@@ -494,27 +495,35 @@ async fn an_export_of_many_statements_worth_of_rows_is_stored_whole_and_settles_
     let file = dir.join("paybox-long.csv");
     write_1252(&file, &(rows.join("\r\n") + "\r\n"));
     let s = card::import_file(&store, &file, Columns::Detect, "claire").await.unwrap();
-    assert_eq!((s.new, s.paid, s.unknown), (1_234, 1_234, 0), "{s:?}");
+    assert_eq!((s.new, s.paid, s.unknown), (17_000, 17_000, 0), "{s:?}");
     let again = card::import_file(&store, &file, Columns::Detect, "claire").await.unwrap();
-    assert_eq!((again.new, again.already_known), (0, 1_234));
+    assert_eq!((again.new, again.already_known), (0, 17_000));
 
-    // 1,234 € on the oldest installments: the first (618 €) paid, 616 € of the second.
+    // 2,550 € on the oldest installments: the first (618 €) and the next two (652.20 €) paid,
+    // 627.60 € of the fourth.
     let pos = regie::ledger::account_position(&store, "25000004").await.unwrap();
-    assert_eq!(pos.payments.len(), 1_234);
-    assert_eq!(pos.summary.balance, m(387900 - 123400));
-    assert_eq!(pos.schedule[0].status, InstallmentStatus::Paid);
-    assert_eq!(pos.schedule[1].left_to_pay, m(65220 - 61600));
+    assert_eq!(pos.payments.len(), 17_000);
+    assert_eq!(pos.summary.balance, m(387900 - 255000));
+    let statuses: Vec<_> = pos.schedule.iter().map(|i| i.status).collect();
+    assert_eq!(statuses[..3], [InstallmentStatus::Paid; 3]);
+    assert_ne!(statuses[3], InstallmentStatus::Paid);
+    assert_eq!(pos.schedule[3].left_to_pay, m(65220 - 62760));
     let settled: Vec<(i64,)> =
         common::rows(&store, "SELECT settled_cents FROM installments WHERE settled_cents > 0 ORDER BY due_date, id")
             .await;
-    assert_eq!(settled, [(61800,), (61600,)], "raised by exactly what was allocated");
-    let (count, distinct): (i64, i64) =
-        common::one(&store, "SELECT COUNT(*), COUNT(DISTINCT number) FROM card_transactions").await;
-    assert_eq!((count, distinct), (1_234, 1_234));
+    assert_eq!(settled, [(61800,), (65220,), (65220,), (62760,)], "raised by exactly what was allocated");
+    let (open,): (i64,) = common::one(&store, "SELECT open_installments FROM students WHERE number = '25000004'").await;
+    assert_eq!(open, 3, "three of Chloé's six installments still open");
+    let (count, distinct, payments): (i64, i64, i64) = common::one(
+        &store,
+        "SELECT COUNT(*), COUNT(DISTINCT number), COUNT(DISTINCT payment_id) FROM card_transactions",
+    )
+    .await;
+    assert_eq!((count, distinct, payments), (17_000, 17_000, 17_000));
     let (details,): (String,) =
         common::one(&store, "SELECT details FROM audit_log WHERE action = 'card.import' ORDER BY id LIMIT 1").await;
     let details: serde_json::Value = serde_json::from_str(&details).unwrap();
-    assert_eq!(details["paid"].as_array().map(Vec::len), Some(1_234), "every payment in the audit record");
+    assert_eq!(details["paid"].as_array().map(Vec::len), Some(17_000), "every payment in the audit record");
 }
 
 /// An office's database from before each remittance's totals were kept: the upgrade adds up the

@@ -165,13 +165,39 @@ pub use sql::BulkPayment;
 /// with [`allocation::spread`] on installments read in this transaction; audited by the caller's
 /// import record, which lists each payment.
 pub async fn record_payments_bulk(conn: &mut Conn, payments: &[BulkPayment<'_>]) -> Result<()> {
-    for p in payments {
-        let allocated: Money = p.allocations.iter().map(|(_, a)| *a).sum();
-        if !p.amount.is_positive() || allocated > p.amount || p.allocations.iter().any(|(_, a)| !a.is_positive()) {
-            return Err(Error::Invalid(format!("règlement {} mal réparti ({} sur {})", p.id, allocated, p.amount)));
+    let mut batches = PaymentBatches::default();
+    batches.record(conn, payments).await?;
+    batches.settle(conn).await
+}
+
+/// `record_payments_bulk` over several batches (an import that writes while it still matches):
+/// each batch's payments and allocations are inserted as it comes, and what they settle is added
+/// once, by `settle`, after the last (adding it per batch took the card benchmark's 100,000 rows
+/// 0.2 s more). Until then the installments' settled amounts lag behind their allocations: nothing
+/// may read them in between, and a caller that does not call `settle` leaves them wrong.
+#[derive(Default)]
+#[must_use = "what the payments settle is added by `settle`"]
+pub struct PaymentBatches {
+    /// (installment, cents) of every allocation recorded so far.
+    parts: Vec<(i64, i64)>,
+}
+
+impl PaymentBatches {
+    pub async fn record(&mut self, conn: &mut Conn, payments: &[BulkPayment<'_>]) -> Result<()> {
+        for p in payments {
+            let allocated: Money = p.allocations.iter().map(|(_, a)| *a).sum();
+            if !p.amount.is_positive() || allocated > p.amount || p.allocations.iter().any(|(_, a)| !a.is_positive()) {
+                return Err(Error::Invalid(format!("règlement {} mal réparti ({} sur {})", p.id, allocated, p.amount)));
+            }
         }
+        sql::insert_payment_rows(conn, payments).await?;
+        self.parts.extend(sql::allocated_parts(payments));
+        Ok(())
     }
-    sql::insert_payments_bulk(conn, payments).await
+
+    pub async fn settle(self, conn: &mut Conn) -> Result<()> {
+        sql::add_allocated(conn, self.parts).await
+    }
 }
 
 /// Reverses a payment (a bank match undone: `Correction`; a card payment charged back: `Unpaid`):

@@ -735,9 +735,15 @@ pub struct BulkPayment<'a> {
     pub allocations: Vec<(i64, Money)>,
 }
 
+/// The (installment, cents) parts `payments` allocate.
+pub fn allocated_parts(payments: &[BulkPayment<'_>]) -> Vec<(i64, i64)> {
+    payments.iter().flat_map(|p| p.allocations.iter().map(|(installment, part)| (*installment, part.cents()))).collect()
+}
+
 /// Inserts payments and their allocations in multi-row statements (SQLite allows 32,766 bound
-/// parameters per statement).
-pub async fn insert_payments_bulk(conn: &mut Conn, payments: &[BulkPayment<'_>]) -> Result<()> {
+/// parameters per statement), leaving what settles each installment to `add_allocated`: the
+/// caller adds every part once, after its last batch.
+pub async fn insert_payment_rows(conn: &mut Conn, payments: &[BulkPayment<'_>]) -> Result<()> {
     bulk!(
         conn,
         "INSERT INTO payments (id, student_id, date, amount_cents, method, reference) ",
@@ -761,9 +767,14 @@ pub async fn insert_payments_bulk(conn: &mut Conn, payments: &[BulkPayment<'_>])
         .push_bind(a.0)
         .push_bind(a.1)
         .push_bind(a.2.cents()))?;
-    // What each installment was settled by grows by the parts just allocated to it: added
-    // rather than summed again (`resettle`), which read back every allocation of each.
-    let added = summed(allocations.iter().map(|(_, installment, part)| (*installment, part.cents())).collect());
+    Ok(())
+}
+
+/// What each installment is settled by grows by the (installment, cents) parts just allocated
+/// to it, and its student's count of open installments follows: added rather than summed again
+/// (`resettle`), which read back every allocation of each.
+pub async fn add_allocated(conn: &mut Conn, parts: Vec<(i64, i64)>) -> Result<()> {
+    let added = summed(parts);
     bulk!(
         conn,
         "WITH v (id, cents) AS (",
