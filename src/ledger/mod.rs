@@ -173,7 +173,7 @@ pub async fn record_payments_bulk(conn: &mut Conn, payments: &[BulkPayment<'_>])
 /// `record_payments_bulk` over several batches (an import that writes while it still matches):
 /// each batch's payments and allocations are inserted as it comes, and what they settle is added
 /// once, by `settle`, after the last (adding it per batch took the card benchmark's 100,000 rows
-/// 0.2 s more). Until then the installments' settled amounts lag behind their allocations: nothing
+/// 0.2 to 0.4 s more). Until then the installments' settled amounts lag behind their allocations: nothing
 /// may read them in between, and a caller that does not call `settle` leaves them wrong.
 #[derive(Default)]
 #[must_use = "what the payments settle is added by `settle`"]

@@ -78,17 +78,17 @@ pub async fn last_transaction_id(conn: &mut Conn) -> Result<i64> {
     Ok(id)
 }
 
-/// Inserts transactions: on SQLite one prepared statement per row (`sqlite_rows`), on
-/// PostgreSQL in multi-row statements (22 values each, well under its limit).
 /// How many rows of an export an import matches before handing them to `insert_bulk` (and their
 /// payments to the ledger), while it matches the next ones. SQLite takes 8,192: the first are
 /// written after a twelfth of a 100,000-row export is matched. PostgreSQL takes them all at once:
 /// each batch ends in a multi-row statement of its own size, one more for the server to prepare,
-/// and the 100,000-row import took 7.2–8.2 s in batches instead of 6.8–7.2 at once.
+/// and the 100,000-row import took 7.8–8.2 s in batches instead of 6.8–6.9 at once.
 pub fn rows_per_write(conn: &Conn) -> usize {
     if conn.is_postgres() { usize::MAX } else { 8192 }
 }
 
+/// Inserts transactions: on SQLite one prepared statement per row (`sqlite_rows`), on
+/// PostgreSQL in multi-row statements (22 values each, well under its limit).
 pub async fn insert_bulk(conn: &mut Conn, rows: &[NewTransaction<'_>]) -> Result<()> {
     const COLUMNS: &str = "INSERT INTO card_transactions (id, import_id, number, source_row, date, time, call_number,
             order_ref, amount_cents, currency, kind, status, response_code, card_type, remittance, remittance_date,
