@@ -17,42 +17,95 @@ use regie::card::{self, Columns};
 const IMPORTS: usize = 3;
 
 /// The gateway's export: for each row a student's installment by its reference (a few by e-mail
-/// only, some unknown), mostly captured, some refused, a few charged back; in date order.
-fn export(students: &[Student], rows: usize) -> String {
+/// only, some unknown), mostly captured, some refused. `in_date_order`: as the gateway writes it,
+/// by date, its transactions numbered in that order; otherwise the same rows as they were drawn,
+/// out of date order and numbered so (the hard case: the import sorts them, and neither the
+/// numbers' nor the dates' indexes are filled in order).
+fn export(students: &[Student], rows: usize, in_date_order: bool) -> String {
     let mut rng = Rng(0xCA4D);
     let mut out = String::from(
         "Date;Heure;Numéro de transaction;Numéro d'appel;Référence commande;Montant;Devise;Type;Statut;Code réponse;Type de carte;Numéro de remise;Date de remise;E-mail\n",
     );
     let start = NaiveDate::from_ymd_opt(2025, 9, 5).unwrap();
+    let mut drawn = Vec::with_capacity(rows);
     for i in 0..rows {
         let k = rng.below(students.len());
         let six = k.is_multiple_of(5);
         let n = 1 + rng.below(if six { 6 } else { 3 });
+        let date = start + Days::new((30 * (n - 1) + rng.below(20)) as u64);
+        drawn.push((date, i, k, six, n, rng.below(20), rng.below(12)));
+    }
+    if in_date_order {
+        drawn.sort();
+    }
+    for (j, (date, i, k, six, n, how, refused)) in drawn.into_iter().enumerate() {
         let amount = match (six, n) {
             (true, 1) => "618,00",
             (true, _) => "652,20",
             (false, _) => "206,00",
         };
-        let date = start + Days::new((30 * (n - 1) + rng.below(20)) as u64);
         let remit = date + Days::new(1);
-        let (reference, email) = match rng.below(20) {
+        let (reference, email) = match how {
             0 => (format!("PORTAIL-{i}"), format!("s{k}@etu.uca.fr")),
             1 => (format!("INCONNU-{i}"), "x@example.org".to_string()),
             _ => (format!("F2025-{:05}-{n}", k + 1), format!("s{k}@etu.uca.fr")),
         };
-        let (status, code) = if rng.below(12) == 0 { ("Refusé", "00151") } else { ("Télécollecté", "00000") };
+        let (status, code) = if refused == 0 { ("Refusé", "00151") } else { ("Télécollecté", "00000") };
         writeln!(
             out,
             "{};06:00:00;{};{};{reference};{amount};EUR;Débit;{status};{code};CB;8{};{};{email}",
             date.format("%d/%m/%Y"),
-            70_000_000 + i,
-            400_000 + i,
+            70_000_000 + j,
+            400_000 + j,
             remit.format("%j"),
             remit.format("%d/%m/%Y"),
         )
         .unwrap();
     }
     out
+}
+
+/// One import timed on a copy of the set: its time, its phases and what it found.
+struct Run {
+    secs: f64,
+    phases: String,
+    summary: card::ImportSummary,
+    store: regie::Store,
+}
+
+/// The same import on `IMPORTS` copies of the set (the machine varies by 10-30 % from one run to
+/// the next): the median run and the fastest time.
+async fn imports(db: &std::path::Path, dir: &std::path::Path, file: &std::path::Path, name: &str) -> (Run, f64) {
+    let mut runs = Vec::new();
+    for k in 0..IMPORTS {
+        let copy = common::copy(db, dir, &format!("{name}-{k}"));
+        let store = regie::Store::open(&copy).await.unwrap();
+        let t = Instant::now();
+        let marks = std::sync::Mutex::new(vec![("start", Instant::now())]);
+        let progress = |p: regie::bank::Progress| {
+            let mut m = marks.lock().unwrap();
+            if m.last().is_none_or(|(phase, _)| *phase != p.phase) {
+                m.push((p.phase, Instant::now()));
+            }
+        };
+        let summary = card::import_file_with(&store, file, Columns::Detect, "bench", &progress).await.unwrap();
+        let secs = t.elapsed().as_secs_f64();
+        let marks = marks.into_inner().unwrap();
+        // Each phase lasts until the next one starts (`read` includes reading the database).
+        let phases: Vec<String> = marks
+            .windows(2)
+            .skip(1)
+            .map(|w| format!("{} {:.0}", w[0].0, (w[1].1 - w[0].1).as_secs_f64() * 1e3))
+            .collect();
+        runs.push(Run { secs, phases: phases.join(", "), summary, store });
+    }
+    runs.sort_by(|a, b| a.secs.total_cmp(&b.secs));
+    let fastest = runs[0].secs;
+    let median = runs.swap_remove(IMPORTS / 2);
+    for other in runs {
+        other.store.close().await;
+    }
+    (median, fastest)
 }
 
 fn main() {
@@ -67,7 +120,7 @@ fn main() {
         let students = setup(&db, STUDENTS).await;
         println!("setup: {STUDENTS} students with approved schedules in {:.1} s", t.elapsed().as_secs_f64());
         let file = dir.join("paybox.csv");
-        let text = export(&students, 100_000);
+        let text = export(&students, 100_000, true);
         let (bytes, _, _) = encoding_rs::WINDOWS_1252.encode(&text);
         std::fs::write(&file, bytes).unwrap();
         // Where the time goes: reading the file, then reading its rows.
@@ -82,45 +135,32 @@ fn main() {
             rows.len(),
             t.elapsed().as_secs_f64() * 1e3
         );
-        // The same import on three copies of the set (the machine varies by 10-20 % from one run
-        // to the next): the median and the fastest, the median's phases.
-        let mut runs = Vec::new();
-        for k in 0..IMPORTS {
-            let copy = common::copy(&db, &dir, &format!("card-{k}"));
-            let store = regie::Store::open(&copy).await.unwrap();
-            let t = Instant::now();
-            let marks = std::sync::Mutex::new(vec![("start", Instant::now())]);
-            let progress = |p: regie::bank::Progress| {
-                let mut m = marks.lock().unwrap();
-                if m.last().is_none_or(|(phase, _)| *phase != p.phase) {
-                    m.push((p.phase, Instant::now()));
-                }
-            };
-            let s = card::import_file_with(&store, &file, Columns::Detect, "bench", &progress).await.unwrap();
-            let secs = t.elapsed().as_secs_f64();
-            let marks = marks.into_inner().unwrap();
-            // Each phase lasts until the next one starts (`read` includes reading the database).
-            let phases: Vec<String> = marks
-                .windows(2)
-                .skip(1)
-                .map(|w| format!("{} {:.0}", w[0].0, (w[1].1 - w[0].1).as_secs_f64() * 1e3))
-                .collect();
-            runs.push((secs, phases.join(", "), s, store));
-        }
-        runs.sort_by(|a, b| a.0.total_cmp(&b.0));
-        let fastest = runs[0].0;
-        let (secs, phases, s, store) = runs.swap_remove(IMPORTS / 2);
-        for (_, _, _, other) in runs {
-            other.close().await;
-        }
+        let (run, fastest) = imports(&db, &dir, &file, "card").await;
+        let s = &run.summary;
         println!(
-            "gateway export of 100,000 rows: {:.0} ms, median of {IMPORTS} (fastest {:.0}) [{phases} ms] ({} paid, {} refused, {} unknown); target < 1000 ms",
-            secs * 1e3,
+            "gateway export of 100,000 rows: {:.0} ms, median of {IMPORTS} (fastest {:.0}) [{} ms] ({} paid, {} refused, {} unknown); target < 1000 ms",
+            run.secs * 1e3,
             fastest * 1e3,
+            run.phases,
             s.paid,
             s.refused,
             s.unknown
         );
+        // The hard case: the same rows out of date order.
+        let shuffled = dir.join("paybox-shuffled.csv");
+        let text = export(&students, 100_000, false);
+        let (bytes, _, _) = encoding_rs::WINDOWS_1252.encode(&text);
+        std::fs::write(&shuffled, bytes).unwrap();
+        let (hard, fastest) = imports(&db, &dir, &shuffled, "shuffled").await;
+        println!(
+            "  the same rows out of date order: {:.0} ms, median of {IMPORTS} (fastest {:.0}) [{} ms] ({} paid)",
+            hard.secs * 1e3,
+            fastest * 1e3,
+            hard.phases,
+            hard.summary.paid
+        );
+        hard.store.close().await;
+        let store = run.store;
         let t = Instant::now();
         let again = card::import_file(&store, &file, Columns::Detect, "bench").await.unwrap();
         println!("  re-import: {:.0} ms ({} already known)", t.elapsed().as_secs_f64() * 1e3, again.already_known);
