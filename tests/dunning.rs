@@ -5,7 +5,7 @@
 mod common;
 
 use chrono::NaiveDate;
-use common::{LEA_DURAND, PAUL_DURAND, approved, pay, temp_dir, write_1252};
+use common::{AMINE_BENALI, CHLOE_MOREAU, LEA_DURAND, PAUL_DURAND, approved, pay, temp_dir, write_1252};
 use regie::Money;
 use regie::dunning::{self, Level};
 use regie::invoices::Typesetter;
@@ -133,4 +133,38 @@ async fn reminders_climb_to_the_block_and_a_payment_lifts_it() {
         .filter(|e| e.action == "dunning.run")
         .count();
     assert_eq!(runs, 7);
+}
+
+#[tokio::test]
+async fn each_letter_of_a_run_is_its_own_student_s() {
+    // Four students, nothing paid: the letters are shared out between the cores, and each file
+    // must still carry its own student's name and debts (two of them are namesakes).
+    let (store, _dir) = approved("dunning-each", &[LEA_DURAND, PAUL_DURAND, AMINE_BENALI, CHLOE_MOREAU]).await;
+    let out = temp_dir("dunning-each-out");
+    let as_of = d(2025, 10, 20);
+    let list = dunning::list(&store, as_of).await.unwrap();
+    let mut students: Vec<&str> = list.iter().map(|e| e.student_number.as_str()).collect();
+    students.dedup();
+    assert_eq!(students.len(), 4, "{list:?}");
+    let run = dunning::run(&store, &Typesetter::new(), as_of, &out, false, "claire").await.unwrap();
+    assert_eq!(run.letters, 4, "{run:?}");
+    let names = [
+        ("25000001", "Durand Léa"),
+        ("25000002", "Durand Paul"),
+        ("25000003", "Benali Amine"),
+        ("25000004", "Moreau Chloé"),
+    ];
+    let letters: Vec<&String> = run.files.iter().filter(|f| f.ends_with(".pdf")).collect();
+    assert_eq!(letters.len(), 4, "{:?}", run.files);
+    for ((number, name), file) in names.iter().zip(&letters) {
+        assert!(file.ends_with(&format!("relance-{number}-20251020.pdf")), "{file} in the students' order");
+        let text = text_of(&std::fs::read(file).unwrap());
+        assert!(text.contains(name), "{name} missing from {file}: {text}");
+        for (_, other) in names.iter().filter(|(n, _)| n != number) {
+            assert!(!text.contains(other), "{other} in {name}'s letter: {text}");
+        }
+        let due: Money = list.iter().filter(|e| e.student_number == *number).map(|e| e.amount).sum();
+        let due = due.to_french().split_whitespace().collect::<Vec<_>>().join(" ");
+        assert!(text.contains(&format!("Total dû : {due}")), "{name} owes {due}: {text}");
+    }
 }

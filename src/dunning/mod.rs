@@ -314,21 +314,8 @@ pub async fn run(
         write(&path, &pdf?)?;
         summary.files.push(path.display().to_string());
     } else {
-        for (letter, number) in letters.iter().zip(by_student.keys()) {
-            let pdf = typesetter.render(
-                crate::invoices::Template::Reminders,
-                &serde_json::Value::Array(vec![letter.clone()]),
-                as_of,
-                &format!("relance-{number}-{stamp}"),
-            );
-            if pdf.is_err() {
-                Typesetter::evict();
-            }
-            let path = out.join(format!("relance-{number}-{stamp}.pdf"));
-            write(&path, &pdf?)?;
-            summary.files.push(path.display().to_string());
-        }
-        Typesetter::evict();
+        let each: Vec<(&serde_json::Value, &str)> = letters.iter().zip(by_student.keys().copied()).collect();
+        summary.files.extend(render_each(typesetter, &each, as_of, out)?);
     }
     summary.letters = letters.len();
     for ext in ["csv", "xlsx"] {
@@ -364,6 +351,56 @@ pub async fn run_to_exports(
 ) -> Result<RunSummary> {
     let out = crate::exports_dir()?.join(format!("relances-{}", chrono::Local::now().format("%Y%m%d-%H%M%S")));
     run(store, typesetter, as_of, &out, merged, actor).await
+}
+
+/// One PDF per letter in `out` (`relance-<student>-<date>.pdf`), the letters shared out between
+/// the cores: they are independent, and Typst's world is built once and shared. A run for 2,000
+/// students spends most of its time here. The files come back in the letters' order; the error is
+/// that of the first letter in that order that failed.
+fn render_each(
+    typesetter: &Typesetter,
+    letters: &[(&serde_json::Value, &str)],
+    as_of: NaiveDate,
+    out: &Path,
+) -> Result<Vec<String>> {
+    let stamp = as_of.format("%Y%m%d").to_string();
+    let one = |(letter, number): &(&serde_json::Value, &str)| -> Result<String> {
+        let ident = format!("relance-{number}-{stamp}");
+        let data = serde_json::Value::Array(vec![(*letter).clone()]);
+        let pdf = typesetter.render(crate::invoices::Template::Reminders, &data, as_of, &ident)?;
+        let path = out.join(format!("{ident}.pdf"));
+        write(&path, &pdf)?;
+        Ok(path.display().to_string())
+    };
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let per_core = letters.len().div_ceil(cores).max(1);
+    let done: Vec<Result<Vec<String>>> = std::thread::scope(|scope| {
+        let workers: Vec<_> = letters
+            .chunks(per_core)
+            .map(|share| {
+                // Typst's CLI compiles on a main thread's stack; a spawned one's default is 2 MiB.
+                std::thread::Builder::new()
+                    .stack_size(8 << 20)
+                    .spawn_scoped(scope, move || share.iter().map(one).collect::<Result<Vec<String>>>())
+            })
+            .collect();
+        workers
+            .into_iter()
+            .map(|w| match w {
+                Ok(worker) => worker
+                    .join()
+                    .unwrap_or_else(|_| Err(Error::Render("la mise en page d'une lettre s'est interrompue".into()))),
+                Err(e) => Err(Error::Render(format!("mise en page des lettres impossible à lancer ({e})"))),
+            })
+            .collect()
+    });
+    // Typst's memoized results of the whole batch, failed or not.
+    Typesetter::evict();
+    let mut files = Vec::with_capacity(letters.len());
+    for share in done {
+        files.extend(share?);
+    }
+    Ok(files)
 }
 
 fn write(path: &PathBuf, bytes: &[u8]) -> Result<()> {
