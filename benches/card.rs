@@ -1,7 +1,8 @@
 //! Benchmark: the card channel at office scale. A 100,000-row gateway export against 20,000
 //! students with approved schedules, imported and allocated (target < 1 s), re-imported (nothing
 //! added); then a reminders run for 2,000 students with overdue installments, one PDF letter each
-//! and the mail-merge file (target < 10 s). Run with `cargo bench -p regie --bench card`.
+//! and the mail-merge file (target < 10 s), and the same run with every letter in one PDF (the
+//! window's default). Run with `cargo bench -p regie --bench card`.
 
 #[path = "common/mod.rs"]
 mod common;
@@ -169,31 +170,36 @@ fn main() {
         println!("  re-import: {:.0} ms ({} already known)", t.elapsed().as_secs_f64() * 1e3, again.already_known);
         store.close().await;
 
-        // Reminders: 2,000 students, nothing paid, reminded on 30/11/2025.
+        // Reminders: 2,000 students, nothing paid, reminded on 30/11/2025: one PDF per student,
+        // then (on a copy as it was) the window's default, every letter in one PDF.
         let small = common::fresh(&dir, "dunning");
         setup(&small, 2_000).await;
-        let store = regie::Store::open(&small).await.unwrap();
         let typesetter = regie::invoices::Typesetter::new();
-        let out = dir.join("relances");
-        let t = Instant::now();
-        let run = regie::dunning::run(
-            &store,
-            &typesetter,
-            NaiveDate::from_ymd_opt(2025, 11, 30).unwrap(),
-            &out,
-            false,
-            "bench",
-        )
-        .await
-        .unwrap();
-        println!(
-            "reminders run for 2,000 students: {:.2} s ({} letters, {} installments raised, {} blocked); target < 10 s",
-            t.elapsed().as_secs_f64(),
-            run.letters,
-            run.raised,
-            run.blocked
-        );
-        store.close().await;
+        for merged in [false, true] {
+            let copy = common::copy(&small, &dir, if merged { "dunning-merged" } else { "dunning-each" });
+            let store = regie::Store::open(&copy).await.unwrap();
+            let out = dir.join(if merged { "relances-merged" } else { "relances" });
+            let t = Instant::now();
+            let run = regie::dunning::run(
+                &store,
+                &typesetter,
+                NaiveDate::from_ymd_opt(2025, 11, 30).unwrap(),
+                &out,
+                merged,
+                "bench",
+            )
+            .await
+            .unwrap();
+            println!(
+                "reminders run for 2,000 students{}: {:.2} s ({} letters, {} installments raised, {} blocked); target < 10 s",
+                if merged { ", one PDF" } else { "" },
+                t.elapsed().as_secs_f64(),
+                run.letters,
+                run.raised,
+                run.blocked
+            );
+            store.close().await;
+        }
         let _ = std::fs::remove_dir_all(&dir);
     });
 }
