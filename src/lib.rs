@@ -90,6 +90,17 @@ pub fn exports_dir() -> Result<std::path::PathBuf> {
     Ok(dir)
 }
 
+/// Runs `work`, which keeps its thread for seconds (rendering a reminders run), without stalling
+/// the async tasks queued behind it: on a multi-threaded runtime (the window's, the CLI's) the
+/// worker hands its queue to another thread first; on a single-threaded one (tests) there is no
+/// other thread to hand it to.
+pub(crate) fn blocking<T>(work: impl FnOnce() -> T) -> T {
+    match tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor()) {
+        Ok(tokio::runtime::RuntimeFlavor::MultiThread) => tokio::task::block_in_place(work),
+        _ => work(),
+    }
+}
+
 /// The acting user when none is given: the OS user.
 pub fn os_user() -> String {
     std::env::var("USER").or_else(|_| std::env::var("USERNAME")).unwrap_or_else(|_| "inconnu".to_string())

@@ -75,6 +75,9 @@ async fn reminders_climb_to_the_block_and_a_payment_lifts_it() {
     // The same day again: nothing new to send.
     let again = dunning::run(&store, &ts, d(2025, 10, 10), &out, false, "claire").await.unwrap();
     assert_eq!((again.letters, again.raised), (0, 0));
+    assert!(again.files.is_empty(), "{again:?}");
+    let kept = std::fs::read_to_string(out.join("relances-20251010.csv")).unwrap();
+    assert_eq!(kept, csv, "the first run's mail-merge file is left as it was");
 
     // 17/10: Léa's transfer is 7 days late.
     let run = dunning::run(&store, &ts, d(2025, 10, 17), &out, false, "claire").await.unwrap();
@@ -167,4 +170,79 @@ async fn each_letter_of_a_run_is_its_own_student_s() {
         let due = due.to_french().split_whitespace().collect::<Vec<_>>().join(" ");
         assert!(text.contains(&format!("Total dû : {due}")), "{name} owes {due}: {text}");
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_payment_recorded_while_the_letters_render_is_not_reminded() {
+    // The letters render before the run takes the write lock; Paul pays (card, 206 on 05/09 and
+    // 10/10) while they do. The run must notice and leave him out, and the office must not have
+    // waited for the letters to record his payment.
+    // Forty students, so that the letters take a while after the first is written.
+    let mut rows = vec![LEA_DURAND, PAUL_DURAND, AMINE_BENALI, CHLOE_MOREAU];
+    for k in 1..=36 {
+        let mut row = PAUL_DURAND;
+        let leak = |s: String| -> &'static str { Box::leak(s.into_boxed_str()) };
+        row[0] = leak(format!("2501{k:04}"));
+        row[1] = leak(format!("Élève{k}"));
+        row[3] = leak(format!("eleve{k}@etu.uca.fr"));
+        rows.push(row);
+    }
+    let (store, _dir) = approved("dunning-race", &rows).await;
+    let out = temp_dir("dunning-race-out");
+    let as_of = d(2025, 10, 20);
+    let typesetter = std::sync::Arc::new(Typesetter::new());
+    let running = {
+        let (store, typesetter, out) = (store.clone(), typesetter.clone(), out.clone());
+        tokio::spawn(async move { dunning::run(&store, &typesetter, as_of, &out, false, "claire").await })
+    };
+    // A first letter on disk, anywhere under `out`: the others are still rendering.
+    let any_pdf =
+        |dir: &std::path::Path| -> bool { walk(dir).iter().any(|p| p.extension().is_some_and(|e| e == "pdf")) };
+    while !any_pdf(&out) {
+        assert!(!running.is_finished(), "the run ended before a letter was seen");
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    pay(&store, "25000002", d(2025, 10, 15), Money::from_cents(41200), PaymentMethod::Card).await;
+    let run = running.await.unwrap().unwrap();
+
+    let audit = regie::store::audit::list(&mut store.read().await.unwrap(), None).await.unwrap();
+    let at = |action: &str| audit.iter().rposition(|a| a.action == action).unwrap();
+    assert!(
+        at("payment.record") < at("dunning.run"),
+        "the payment waited for the letters: {:?}",
+        audit.iter().map(|a| (a.id, &a.action, &a.at)).collect::<Vec<_>>()
+    );
+    assert_eq!(run.letters, 39, "{run:?}");
+    let files: Vec<String> = walk(&out).iter().map(|p| p.strip_prefix(&out).unwrap().display().to_string()).collect();
+    let mut expected: Vec<String> = rows
+        .iter()
+        .map(|r| r[0])
+        .filter(|n| *n != "25000002")
+        .map(|n| format!("relance-{n}-20251020.pdf"))
+        .chain(["relances-20251020.csv".into(), "relances-20251020.xlsx".into()])
+        .collect();
+    expected.sort();
+    let mut found = files.clone();
+    found.sort();
+    assert_eq!(found, expected, "only the run's files, and none for Paul");
+    let csv = std::fs::read_to_string(out.join("relances-20251020.csv")).unwrap();
+    assert!(!csv.contains("25000002"), "Paul in the mail-merge file: {csv}");
+    // His installments were not raised: nothing of his is overdue.
+    let after = dunning::list(&store, as_of).await.unwrap();
+    assert!(after.iter().all(|e| e.student_number != "25000002"), "{after:?}");
+    assert!(after.iter().all(|e| e.level != Level::None), "the others were raised: {after:?}");
+}
+
+/// Every file under `dir`, its subfolders' included.
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            out.extend(walk(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
 }

@@ -44,9 +44,13 @@ pub struct Entry {
 
 /// What is overdue on `as_of`, with each installment's level and the level a run would give it.
 pub async fn list(store: &Store, as_of: NaiveDate) -> Result<Vec<Entry>> {
-    let mut conn = store.read().await?;
-    let settings = store::settings::school_settings(&mut conn).await?;
-    let rows = store::dunning::overdue(&mut conn, as_of).await?;
+    list_on(&mut *store.read().await?, as_of).await
+}
+
+/// `list`, read on `conn`: a run's transaction reads it there.
+async fn list_on(conn: &mut store::Conn, as_of: NaiveDate) -> Result<Vec<Entry>> {
+    let settings = store::settings::school_settings(conn).await?;
+    let rows = store::dunning::overdue(conn, as_of).await?;
     let mut out = Vec::with_capacity(rows.len());
     for r in rows {
         let school: School = r.school.parse()?;
@@ -201,6 +205,13 @@ const MAIL_HEADERS: [&str; 12] = [
 /// level its delay reaches; each student with a raised installment gets one letter (PDF in `out`,
 /// or one merged PDF) listing all that is overdue, and a line of the mail-merge file (CSV and
 /// XLSX in `out`). Running twice on the same day raises nothing the second time.
+///
+/// The letters take seconds to render (2,000 students: about 5 s), so they are rendered first,
+/// from what the office reads, into a hidden folder of `out`, while the others go on recording
+/// payments; the transaction then applies the run only if nothing was recorded meanwhile (every
+/// money-changing action leaves an audit record), and the files move into `out` once it commits.
+/// Otherwise the letters are rendered again from the new state, the last time under the write
+/// lock. Nothing is left in `out` by a run that fails.
 pub async fn run(
     store: &Store,
     typesetter: &Typesetter,
@@ -216,112 +227,61 @@ pub async fn run(
             as_of.format("%d/%m/%Y")
         )));
     }
-    let entries = list(store, as_of).await?;
+    crate::session::office_only(&mut *store.read().await?).await?;
+    std::fs::create_dir_all(out).map_err(|e| Error::Io { path: out.display().to_string(), source: e })?;
+    let staging = Staging::create(out)?;
+    for _ in 0..RENDERED_AHEAD {
+        let (version, entries, settings) = {
+            let mut c = store.read().await?;
+            let version = audit::last_id(&mut c).await?;
+            (version, list_on(&mut c, as_of).await?, store::settings::school_settings(&mut c).await?)
+        };
+        let letters = Letters::of(&entries, &settings, as_of)?;
+        let files = crate::blocking(|| letters.render(typesetter, as_of, &staging.0, merged))?;
+        let mut tx = store.begin().await?;
+        crate::session::office_only(&mut tx).await?;
+        if audit::last_id(&mut tx).await? == version {
+            return apply(tx, &entries, &letters, as_of, actor, &staging, files, out).await;
+        }
+        tx.rollback().await?;
+        staging.empty()?;
+    }
+    // The office kept changing while the letters rendered: this time nobody can change it.
     let mut tx = store.begin().await?;
     crate::session::office_only(&mut tx).await?;
+    let entries = list_on(&mut tx, as_of).await?;
+    let settings = store::settings::school_settings(&mut tx).await?;
+    let letters = Letters::of(&entries, &settings, as_of)?;
+    let files = crate::blocking(|| letters.render(typesetter, as_of, &staging.0, merged))?;
+    apply(tx, &entries, &letters, as_of, actor, &staging, files, out).await
+}
+
+/// How many times a run renders its letters before taking the write lock: each time, a payment
+/// recorded meanwhile means rendering them again.
+const RENDERED_AHEAD: usize = 2;
+
+/// The run's writes, in `tx` (which saw the same overdue list as `letters`): the run, the cleared
+/// and raised levels, the audit record; then the staged files move into `out`.
+#[allow(clippy::too_many_arguments)]
+async fn apply(
+    mut tx: store::Tx,
+    entries: &[Entry],
+    letters: &Letters,
+    as_of: NaiveDate,
+    actor: &str,
+    staging: &Staging,
+    files: Vec<String>,
+    out: &Path,
+) -> Result<RunSummary> {
     let run_id = store::dunning::insert_run(&mut tx, as_of, actor).await?;
     let cleared = store::dunning::clear_settled(&mut tx).await?;
-    let mut summary = RunSummary { cleared: cleared.len(), ..RunSummary::default() };
-    let mut raised_students: Vec<&str> = Vec::new();
+    let mut summary = RunSummary { cleared: cleared.len(), letters: letters.students.len(), ..RunSummary::default() };
     for e in entries.iter().filter(|e| e.next_level > e.level) {
         store::dunning::set_level(&mut tx, e.installment_id, e.next_level.rank(), as_of, run_id).await?;
         summary.raised += 1;
         if e.next_level == Level::Blocked {
             summary.blocked += 1;
         }
-        if raised_students.last() != Some(&e.student_number.as_str()) {
-            raised_students.push(&e.student_number);
-        }
-    }
-    raised_students.dedup();
-    let settings = store::settings::school_settings(&mut tx).await?;
-    // One letter per student: everything overdue, at the highest level reached.
-    let mut by_student: BTreeMap<&str, Vec<&Entry>> = BTreeMap::new();
-    let raised: std::collections::HashSet<&str> = raised_students.iter().copied().collect();
-    for e in entries.iter().filter(|e| raised.contains(e.student_number.as_str())) {
-        by_student.entry(&e.student_number).or_default().push(e);
-    }
-    std::fs::create_dir_all(out).map_err(|e| Error::Io { path: out.display().to_string(), source: e })?;
-    let mut letters = Vec::new();
-    let mut mail = Vec::new();
-    for (number, lines) in &by_student {
-        let first = lines[0];
-        let s = settings
-            .iter()
-            .find(|s| s.school == first.school)
-            .ok_or_else(|| Error::Invalid(first.school.to_string()))?;
-        let level = lines.iter().map(|e| e.next_level).max().unwrap_or(Level::First);
-        let total: Money = lines.iter().map(|e| e.amount).sum();
-        let since = lines.iter().map(|e| e.due_date).min().unwrap_or(as_of);
-        let reference = format!("{} {}+{}+F.I", first.last_name.to_uppercase(), first.first_name, first.school.code());
-        letters.push(json!({
-            "school": {
-                "issuer": crate::ledger::ISSUER, "name": s.name, "address": s.address, "iban": s.iban, "bic": s.bic,
-                "holder": "Clermont Auvergne INP", "domiciliation": s.domiciliation,
-            },
-            "date": as_of.format("%d/%m/%Y").to_string(),
-            "client": format!("{} {}", first.last_name, first.first_name),
-            "student_number": number,
-            "title": level.title(),
-            "blocked": level == Level::Blocked,
-            "lines": lines.iter().map(|e| json!({
-                "invoice": e.invoice, "n": e.installment.to_string(), "due_date": e.due_date.format("%d/%m/%Y").to_string(),
-                "amount": e.amount.to_french(), "reason": e.reason,
-            })).collect::<Vec<_>>(),
-            "total": total.to_french(),
-            "since": since.format("%d/%m/%Y").to_string(),
-            "reference": reference,
-            "card": !lines.iter().all(|e| e.transfer),
-        }));
-        mail.push(vec![
-            number.to_string(),
-            first.email.clone(),
-            first.last_name.clone(),
-            first.first_name.clone(),
-            s.name.clone(),
-            level.title().to_string(),
-            total.to_french(),
-            since.format("%d/%m/%Y").to_string(),
-            lines
-                .iter()
-                .map(|e| {
-                    format!(
-                        "{} éch. {} du {} : {} ({})",
-                        e.invoice,
-                        e.installment,
-                        e.due_date.format("%d/%m/%Y"),
-                        e.amount.to_french(),
-                        e.reason
-                    )
-                })
-                .collect::<Vec<_>>()
-                .join(" ; "),
-            "par carte sur le portail, rubrique Mes paiements".to_string(),
-            s.iban.clone(),
-            reference,
-        ]);
-    }
-    let stamp = as_of.format("%Y%m%d");
-    if merged && !letters.is_empty() {
-        let pdf = typesetter.render(
-            crate::invoices::Template::Reminders,
-            &serde_json::Value::Array(letters.clone()),
-            as_of,
-            &format!("relances-{stamp}"),
-        );
-        Typesetter::evict();
-        let path = out.join(format!("relances-{stamp}.pdf"));
-        write(&path, &pdf?)?;
-        summary.files.push(path.display().to_string());
-    } else {
-        let each: Vec<(&serde_json::Value, &str)> = letters.iter().zip(by_student.keys().copied()).collect();
-        summary.files.extend(render_each(typesetter, &each, as_of, out)?);
-    }
-    summary.letters = letters.len();
-    for ext in ["csv", "xlsx"] {
-        let path = out.join(format!("relances-{stamp}.{ext}"));
-        crate::sheets::write_table(&path, "Relances", &MAIL_HEADERS, &mail)?;
-        summary.files.push(path.display().to_string());
     }
     store::dunning::set_run_counts(&mut tx, run_id, summary.letters, summary.raised, summary.blocked, summary.cleared)
         .await?;
@@ -333,11 +293,158 @@ pub async fn run(
         run_id,
         None,
         json!({"as_of": as_of, "letters": summary.letters, "raised": summary.raised, "blocked": summary.blocked,
-               "cleared": cleared, "students": raised_students}),
+               "cleared": cleared, "students": letters.students}),
     )
     .await?;
     tx.commit().await?;
+    for name in files {
+        let path = out.join(&name);
+        std::fs::rename(staging.0.join(&name), &path)
+            .map_err(|e| Error::Io { path: path.display().to_string(), source: e })?;
+        summary.files.push(path.display().to_string());
+    }
     Ok(summary)
+}
+
+/// A hidden folder of the run's `out` where its files wait for the run to commit (in `out`, so
+/// that moving them is a rename), removed with what is left in it when the run ends.
+struct Staging(PathBuf);
+
+impl Staging {
+    fn create(out: &Path) -> Result<Staging> {
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let dir = out.join(format!(".relances-en-cours-{}-{n}", std::process::id()));
+        std::fs::create_dir_all(&dir).map_err(|e| Error::Io { path: dir.display().to_string(), source: e })?;
+        Ok(Staging(dir))
+    }
+
+    /// Drops the letters of an attempt that was not applied.
+    fn empty(&self) -> Result<()> {
+        let _ = std::fs::remove_dir_all(&self.0);
+        std::fs::create_dir_all(&self.0).map_err(|e| Error::Io { path: self.0.display().to_string(), source: e })
+    }
+}
+
+impl Drop for Staging {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A run's letters and mail-merge lines, one per student with a raised installment, in the
+/// students' order.
+struct Letters {
+    students: Vec<String>,
+    letters: Vec<serde_json::Value>,
+    mail: Vec<Vec<String>>,
+}
+
+impl Letters {
+    /// Each student with a raised installment gets one letter: everything overdue, at the highest
+    /// level reached.
+    fn of(entries: &[Entry], settings: &[regie_rules::settings::SchoolSettings], as_of: NaiveDate) -> Result<Letters> {
+        let raised: std::collections::HashSet<&str> =
+            entries.iter().filter(|e| e.next_level > e.level).map(|e| e.student_number.as_str()).collect();
+        let mut by_student: BTreeMap<&str, Vec<&Entry>> = BTreeMap::new();
+        for e in entries.iter().filter(|e| raised.contains(e.student_number.as_str())) {
+            by_student.entry(&e.student_number).or_default().push(e);
+        }
+        let mut out = Letters { students: Vec::new(), letters: Vec::new(), mail: Vec::new() };
+        for (number, lines) in &by_student {
+            let first = lines[0];
+            let s = settings
+                .iter()
+                .find(|s| s.school == first.school)
+                .ok_or_else(|| Error::Invalid(first.school.to_string()))?;
+            let level = lines.iter().map(|e| e.next_level).max().unwrap_or(Level::First);
+            let total: Money = lines.iter().map(|e| e.amount).sum();
+            let since = lines.iter().map(|e| e.due_date).min().unwrap_or(as_of);
+            let reference =
+                format!("{} {}+{}+F.I", first.last_name.to_uppercase(), first.first_name, first.school.code());
+            out.students.push(number.to_string());
+            out.letters.push(json!({
+                "school": {
+                    "issuer": crate::ledger::ISSUER, "name": s.name, "address": s.address, "iban": s.iban, "bic": s.bic,
+                    "holder": "Clermont Auvergne INP", "domiciliation": s.domiciliation,
+                },
+                "date": as_of.format("%d/%m/%Y").to_string(),
+                "client": format!("{} {}", first.last_name, first.first_name),
+                "student_number": number,
+                "title": level.title(),
+                "blocked": level == Level::Blocked,
+                "lines": lines.iter().map(|e| json!({
+                    "invoice": e.invoice, "n": e.installment.to_string(), "due_date": e.due_date.format("%d/%m/%Y").to_string(),
+                    "amount": e.amount.to_french(), "reason": e.reason,
+                })).collect::<Vec<_>>(),
+                "total": total.to_french(),
+                "since": since.format("%d/%m/%Y").to_string(),
+                "reference": reference,
+                "card": !lines.iter().all(|e| e.transfer),
+            }));
+            out.mail.push(vec![
+                number.to_string(),
+                first.email.clone(),
+                first.last_name.clone(),
+                first.first_name.clone(),
+                s.name.clone(),
+                level.title().to_string(),
+                total.to_french(),
+                since.format("%d/%m/%Y").to_string(),
+                lines
+                    .iter()
+                    .map(|e| {
+                        format!(
+                            "{} éch. {} du {} : {} ({})",
+                            e.invoice,
+                            e.installment,
+                            e.due_date.format("%d/%m/%Y"),
+                            e.amount.to_french(),
+                            e.reason
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join(" ; "),
+                "par carte sur le portail, rubrique Mes paiements".to_string(),
+                s.iban.clone(),
+                reference,
+            ]);
+        }
+        Ok(out)
+    }
+
+    /// Writes the letters (one PDF each, or all in one) and the mail-merge file (CSV and XLSX)
+    /// into `dir`; returns the files' names, in that order. No letter, no file: a run with nothing
+    /// to send leaves the mail-merge file of an earlier run of the day as it was.
+    fn render(&self, typesetter: &Typesetter, as_of: NaiveDate, dir: &Path, merged: bool) -> Result<Vec<String>> {
+        let stamp = as_of.format("%Y%m%d");
+        let mut files = Vec::new();
+        if self.letters.is_empty() {
+            return Ok(files);
+        }
+        if merged {
+            let ident = format!("relances-{stamp}");
+            let pdf = typesetter.render(
+                crate::invoices::Template::Reminders,
+                &serde_json::Value::Array(self.letters.clone()),
+                as_of,
+                &ident,
+            );
+            Typesetter::evict();
+            write(&dir.join(format!("{ident}.pdf")), &pdf?)?;
+            files.push(format!("{ident}.pdf"));
+        } else {
+            let each: Vec<(&serde_json::Value, &str)> =
+                self.letters.iter().zip(self.students.iter().map(String::as_str)).collect();
+            files.extend(render_each(typesetter, &each, as_of, dir)?);
+        }
+        for ext in ["csv", "xlsx"] {
+            let name = format!("relances-{stamp}.{ext}");
+            crate::sheets::write_table(&dir.join(&name), "Relances", &MAIL_HEADERS, &self.mail)?;
+            files.push(name);
+        }
+        Ok(files)
+    }
 }
 
 /// Runs the reminders into a new folder of the exports folder (`Documents/Régie/relances-…`), so
@@ -353,7 +460,7 @@ pub async fn run_to_exports(
     run(store, typesetter, as_of, &out, merged, actor).await
 }
 
-/// One PDF per letter in `out` (`relance-<student>-<date>.pdf`), the letters shared out between
+/// One PDF per letter in `out` (`relance-<student>-<date>.pdf`, names returned), the letters shared out between
 /// the cores: they are independent, and Typst's world is built once and shared. A run for 2,000
 /// students spends most of its time here. The files come back in the letters' order; the error is
 /// that of the first letter in that order that failed.
@@ -368,9 +475,9 @@ fn render_each(
         let ident = format!("relance-{number}-{stamp}");
         let data = serde_json::Value::Array(vec![(*letter).clone()]);
         let pdf = typesetter.render(crate::invoices::Template::Reminders, &data, as_of, &ident)?;
-        let path = out.join(format!("{ident}.pdf"));
-        write(&path, &pdf)?;
-        Ok(path.display().to_string())
+        let name = format!("{ident}.pdf");
+        write(&out.join(&name), &pdf)?;
+        Ok(name)
     };
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let per_core = letters.len().div_ceil(cores).max(1);

@@ -404,7 +404,8 @@ pub async fn render_merged(store: &Store, typesetter: &Typesetter, numbers: &[St
     }
     let date = last.unwrap_or_else(|| chrono::Local::now().date_naive());
     let ident = format!("factures-{}-{}", numbers.first().map(String::as_str).unwrap_or(""), numbers.len());
-    let pdf = typesetter.render(Template::Invoices, &serde_json::Value::Array(all), date, &ident);
+    // Hundreds of invoices take seconds: the other tasks go on meanwhile.
+    let pdf = crate::blocking(|| typesetter.render(Template::Invoices, &serde_json::Value::Array(all), date, &ident));
     Typesetter::evict();
     pdf
 }
