@@ -216,3 +216,82 @@ async fn the_file_alone_holds_every_decision_even_while_the_laptop_has_it_open()
     let junk = regie::session::checkin_uploaded(&store, &uploads, junk, "claire").await;
     assert!(junk.unwrap_err().to_string().contains("n'est pas une session"));
 }
+
+/// `laptop` copied to `name` beside it, then changed by `sql` run on the copy as plain SQLite.
+async fn tampered(laptop: &std::path::Path, name: &str, sql: &'static str) -> std::path::PathBuf {
+    use sqlx::Connection;
+    let copy = laptop.with_file_name(name);
+    std::fs::copy(laptop, &copy).unwrap();
+    let options = sqlx::sqlite::SqliteConnectOptions::new().filename(&copy);
+    let mut c = sqlx::SqliteConnection::connect_with(&options).await.unwrap();
+    sqlx::raw_sql(sql).execute(&mut c).await.unwrap();
+    c.close().await.unwrap();
+    copy
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_laptop_file_regie_did_not_write_is_refused_before_anything_of_it_runs() {
+    let (store, dir, [parent, _, _]) = office("session-tampered").await;
+    let laptop = dir.join("portable.sqlite");
+    regie::session::checkout(&store, &laptop, &regie::session::DEFAULT_LINES, None, "luc").await.unwrap();
+    let open = Store::open(&laptop).await.unwrap();
+    bank::confirm(&open, parent, "25000001", None, "luc").await.unwrap();
+    open.close().await;
+
+    // The decisions behind a view (it could be any query), a trigger of its own, its origin
+    // behind a view.
+    let view = tampered(
+        &laptop,
+        "vue.sqlite",
+        "ALTER TABLE session_decisions RENAME TO d0; CREATE VIEW session_decisions AS SELECT * FROM d0;",
+    )
+    .await;
+    let trigger = tampered(
+        &laptop,
+        "declencheur.sqlite",
+        "CREATE TRIGGER t0 AFTER INSERT ON _sqlx_migrations BEGIN DELETE FROM session_decisions; END;",
+    )
+    .await;
+    let origin = tampered(
+        &laptop,
+        "origine.sqlite",
+        "ALTER TABLE session_origin RENAME TO o0; CREATE VIEW session_origin AS SELECT * FROM o0;",
+    )
+    .await;
+    // A page of the students' table overwritten.
+    let damaged = laptop.with_file_name("abime.sqlite");
+    std::fs::copy(&laptop, &damaged).unwrap();
+    let (page, size): (i64, i64) = {
+        use sqlx::Connection;
+        let options = sqlx::sqlite::SqliteConnectOptions::new().filename(&damaged).read_only(true);
+        let mut c = sqlx::SqliteConnection::connect_with(&options).await.unwrap();
+        let page = sqlx::query_scalar("SELECT rootpage FROM sqlite_schema WHERE name = 'students'")
+            .fetch_one(&mut c)
+            .await
+            .unwrap();
+        let size = sqlx::query_scalar("PRAGMA page_size").fetch_one(&mut c).await.unwrap();
+        c.close().await.unwrap();
+        (page, size)
+    };
+    let mut bytes = std::fs::read(&damaged).unwrap();
+    let at = ((page - 1) * size) as usize;
+    bytes[at..at + 64].fill(0xA5);
+    std::fs::write(&damaged, &bytes).unwrap();
+
+    for (file, says) in [
+        (&view, "une vue que Régie ne crée pas (\"session_decisions\")"),
+        (&trigger, "un déclencheur que Régie ne crée pas (\"t0\")"),
+        (&origin, "n'est pas une session"),
+        (&damaged, "fichier endommagé"),
+    ] {
+        let before = std::fs::read(file).unwrap();
+        let err = regie::session::checkin(&store, file, "claire").await.unwrap_err().to_string();
+        assert!(err.contains(says) && err.contains(&file.display().to_string()), "{}: {err}", file.display());
+        assert_eq!(std::fs::read(file).unwrap(), before, "{} is left as it was", file.display());
+    }
+    // Nothing came back to the office; the genuine file still does.
+    let lines = bank::lines(&store, None).await.unwrap();
+    assert!(lines.iter().find(|l| l.id == parent).unwrap().student_number.is_none(), "{lines:?}");
+    let back = regie::session::checkin(&store, &laptop, "claire").await.unwrap();
+    assert_eq!((back.applied, back.conflicts.len()), (1, 0), "{back:?}");
+}

@@ -278,6 +278,10 @@ pub async fn checkin(office: &Store, file: &Path, actor: &str) -> Result<Checked
     if !sql::is_session_file(file).await? {
         return Err(Error::Invalid(format!("{} n'est pas une session (regie session checkout)", file.display())));
     }
+    // A laptop's file is input like any other: looked at before anything of it runs.
+    if let Some(what) = sql::foreign_schema(file).await? {
+        return Err(Error::Invalid(format!("{} : session refusée, {what}", file.display())));
+    }
     let laptop = Store::open(file).await?;
     let (origin, decisions) = {
         let mut c = laptop.read().await?;

@@ -226,14 +226,91 @@ pub async fn line_history(conn: &mut Conn, line_id: i64, since: &str) -> Result<
 /// Whether the SQLite file at `path` is a session file, looked at read-only: any other file (an
 /// office's, someone's unrelated database, junk) is left exactly as it is.
 pub async fn is_session_file(path: &std::path::Path) -> Result<bool> {
+    let Ok(mut c) = read_only(path).await else { return Ok(false) };
+    // A table, not a view: counting a view's rows would run whatever query it is.
+    let kind: std::result::Result<Option<(String,)>, sqlx::Error> =
+        sqlx::query_as("SELECT type FROM sqlite_schema WHERE name = 'session_origin'").fetch_optional(&mut c).await;
+    let found: std::result::Result<Option<(i64,)>, sqlx::Error> = match kind {
+        Ok(Some((kind,))) if kind == "table" => {
+            sqlx::query_as("SELECT COUNT(*) FROM session_origin").fetch_optional(&mut c).await
+        }
+        _ => Ok(None),
+    };
+    let _ = sqlx::Connection::close(c).await;
+    Ok(matches!(found, Ok(Some((1,)))))
+}
+
+/// A read-only connection to the file at `path` that runs none of its schema's code with side
+/// effects (`trusted_schema`) and checks each page's cells as it reads them.
+async fn read_only(path: &std::path::Path) -> std::result::Result<sqlx::SqliteConnection, sqlx::Error> {
     use sqlx::Connection;
     use std::str::FromStr;
-    let options = sqlx::sqlite::SqliteConnectOptions::from_str("sqlite:")?.filename(path).read_only(true);
-    let Ok(mut c) = sqlx::SqliteConnection::connect_with(&options).await else { return Ok(false) };
-    let found: std::result::Result<Option<(i64,)>, sqlx::Error> =
-        sqlx::query_as("SELECT COUNT(*) FROM session_origin").fetch_optional(&mut c).await;
+    let options = sqlx::sqlite::SqliteConnectOptions::from_str("sqlite:")?
+        .filename(path)
+        .read_only(true)
+        .pragma("trusted_schema", "OFF")
+        .pragma("cell_size_check", "ON")
+        .pragma("mmap_size", "0");
+    sqlx::SqliteConnection::connect_with(&options).await
+}
+
+/// What a session file holds that Régie's own files never do, looked at read-only before the file
+/// is opened as a database (which upgrades it, and so runs its schema): a damaged page, or a view,
+/// trigger or virtual table other than Régie's (kind, name and text, as one of its migrations
+/// left them): a name the check-in reads could otherwise run any query, and an upgrade any
+/// statement. `None` when there is none.
+pub async fn foreign_schema(path: &std::path::Path) -> Result<Option<String>> {
+    let allowed = own_code().await?;
+    let unreadable = |e: sqlx::Error| Error::Invalid(format!("{} : session illisible ({e})", path.display()));
+    let mut c = read_only(path).await.map_err(unreadable)?;
+    // A page too damaged to be checked is an error rather than a finding.
+    let found = match sqlx::query_as::<_, (String,)>("PRAGMA quick_check(5)").fetch_all(&mut c).await {
+        Ok(rows) if rows.iter().map(|r| r.0.as_str()).eq(["ok"]) => None,
+        Ok(rows) => Some(rows.into_iter().map(|r| r.0).collect::<Vec<_>>().join(" ; ")),
+        Err(e) => Some(e.as_database_error().map_or_else(|| e.to_string(), |d| d.message().to_string())),
+    };
+    if let Some(found) = found {
+        let _ = sqlx::Connection::close(c).await;
+        return Ok(Some(format!("fichier endommagé ({found})")));
+    }
+    let objects: Vec<(String, String, String)> =
+        sqlx::query_as(SCHEMA_OBJECTS).fetch_all(&mut c).await.map_err(unreadable)?;
+    let _ = sqlx::Connection::close(c).await;
+    Ok(objects.iter().find(|o| is_code(o) && !allowed.contains(*o)).map(|(kind, name, _)| {
+        let what = match kind.as_str() {
+            "view" => "une vue",
+            "trigger" => "un déclencheur",
+            _ => "une table virtuelle",
+        };
+        let name: String = name.chars().take(60).collect();
+        format!("{what} que Régie ne crée pas ({name:?})")
+    }))
+}
+
+/// Whether a schema object (kind, name, text) runs code when used: a view, a trigger, a virtual
+/// table (its module reads its own tables its own way).
+fn is_code((kind, _, sql): &(String, String, String)) -> bool {
+    kind == "view"
+        || kind == "trigger"
+        || (kind == "table" && sql.trim_start().get(..14).is_some_and(|s| s.eq_ignore_ascii_case("CREATE VIRTUAL")))
+}
+
+/// A database's schema objects as (kind, name, text).
+const SCHEMA_OBJECTS: &str = "SELECT type, name, COALESCE(sql, '') FROM sqlite_schema ORDER BY rowid";
+
+/// The views, triggers and virtual tables each of Régie's migrations leaves, as (kind, name,
+/// text): its migrations run one by one on a database made in memory.
+async fn own_code() -> Result<std::collections::HashSet<(String, String, String)>> {
+    use sqlx::Connection;
+    let mut c = sqlx::SqliteConnection::connect("sqlite::memory:").await?;
+    let mut code = std::collections::HashSet::new();
+    for m in sqlx::migrate!("./migrations/sqlite").iter() {
+        sqlx::raw_sql(m.sql.as_ref()).execute(&mut c).await?;
+        let objects: Vec<(String, String, String)> = sqlx::query_as(SCHEMA_OBJECTS).fetch_all(&mut c).await?;
+        code.extend(objects.into_iter().filter(is_code));
+    }
     let _ = c.close().await;
-    Ok(matches!(found, Ok(Some((1,)))))
+    Ok(code)
 }
 
 /// Where a session file comes from.
