@@ -28,6 +28,23 @@ async fn a_database_of_the_4_december_2026_release_opens_with_every_position() {
     let dir = common::temp_dir("upgrade");
     let db = dir.join("regie.sqlite");
     std::fs::copy(FIXTURE, &db).unwrap();
+    // Times as that release kept some gateway rows (read again by migration 31): a CSV's as
+    // written, an ods time's ISO text, an xlsx time's date, junk.
+    let legacy = ["6:10:31", "14:02", "PT14H02M11S", "PT06H10M31.000S", "30/12/1899", "99:99:99"];
+    {
+        use sqlx::Connection;
+        let options = sqlx::sqlite::SqliteConnectOptions::new().filename(&db);
+        let mut c = sqlx::SqliteConnection::connect_with(&options).await.unwrap();
+        for (k, time) in legacy.iter().enumerate() {
+            sqlx::query("UPDATE card_transactions SET time = $1 WHERE id = (SELECT id FROM card_transactions ORDER BY id LIMIT 1 OFFSET $2)")
+                .bind(time)
+                .bind(k as i64)
+                .execute(&mut c)
+                .await
+                .unwrap();
+        }
+        c.close().await.unwrap();
+    }
     let before = regie::store::backup::inspect(&db).await.unwrap();
     let expected: serde_json::Map<String, Value> =
         serde_json::from_str(&std::fs::read_to_string(POSITIONS).unwrap()).unwrap();
@@ -115,6 +132,16 @@ async fn a_database_of_the_4_december_2026_release_opens_with_every_position() {
     )
     .await;
     assert_eq!(credited, [(0, 1)]);
+    let times: Vec<(Option<String>,)> =
+        common::rows(&store, "SELECT time FROM card_transactions ORDER BY id LIMIT 6").await;
+    let times: Vec<Option<&str>> = times.iter().map(|t| t.0.as_deref()).collect();
+    assert_eq!(times, [Some("06:10:31"), Some("14:02:00"), Some("14:02:11"), Some("06:10:31"), None, None]);
+    let (odd,): (i64,) = common::one(
+        &store,
+        "SELECT COUNT(*) FROM card_transactions WHERE time IS NOT NULL AND NOT time GLOB '[0-2][0-9]:[0-5][0-9]:[0-5][0-9]'",
+    )
+    .await;
+    assert_eq!(odd, 0, "every other time already in one form");
     store.close().await;
     assert!(counts.len() == 4 && counts.iter().all(|(_, kept, counted)| kept == counted), "{counts:?}");
     assert!(counts.iter().filter(|(_, kept, _)| *kept > 0).count() >= 2, "{counts:?}");

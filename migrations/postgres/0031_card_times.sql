@@ -1,0 +1,17 @@
+-- A gateway row's time in one form, HH:MM:SS, for the rows imported before it was read so
+-- (5 December 2026): an ods time was kept as its ISO text (PT14H02M11S), a time of the CSV as
+-- written (6:10:31, 14:02), anything else too (99:99:99), and an xlsx time as the date it makes
+-- (30/12/1899), the time itself lost. Rows of a day sort by this column, and the window shows it.
+-- What can be read is rewritten; what cannot (the xlsx dates, junk) becomes unknown (NULL), as a
+-- row without a time is.
+UPDATE card_transactions SET time = CASE
+    WHEN time ~ '^[0-9]:[0-5][0-9]:[0-5][0-9]$' THEN '0' || time
+    WHEN time ~ '^([01][0-9]|2[0-3]):[0-5][0-9]$' THEN time || ':00'
+    WHEN time ~ '^[0-9]:[0-5][0-9]$' THEN '0' || time || ':00'
+    WHEN time ~ '^PT([01]?[0-9]|2[0-3])H[0-5]?[0-9]M[0-5]?[0-9](\.[0-9]*)?S$' THEN
+        lpad((regexp_match(time, '^PT([0-9]+)H'))[1], 2, '0') || ':' ||
+        lpad((regexp_match(time, 'H([0-9]+)M'))[1], 2, '0') || ':' ||
+        lpad((regexp_match(time, 'M([0-9]+)'))[1], 2, '0')
+    ELSE NULL
+END
+WHERE time IS NOT NULL AND time !~ '^([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]$';
