@@ -246,3 +246,30 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     }
     out
 }
+
+#[tokio::test]
+async fn letters_that_cannot_take_their_place_after_the_run_stay_where_they_were_rendered() {
+    // The mail-merge file's name is taken, by a folder: the run is recorded, so its files must
+    // not be lost with the folder they were rendered in.
+    let (store, _dir) = approved("dunning-kept", &[PAUL_DURAND, AMINE_BENALI]).await;
+    let out = temp_dir("dunning-kept-out");
+    std::fs::create_dir_all(out.join("relances-20251020.csv").join("occupé")).unwrap();
+    let err = dunning::run(&store, &Typesetter::new(), d(2025, 10, 20), &out, false, "claire").await.unwrap_err();
+    let said = err.to_string();
+    assert!(said.contains("relances-20251020.csv") && said.contains("relance enregistrée"), "{said}");
+    let audit = regie::store::audit::list(&mut store.read().await.unwrap(), None).await.unwrap();
+    assert_eq!(audit.iter().filter(|a| a.action == "dunning.run").count(), 1, "the run is recorded");
+    let kept: Vec<_> = walk(&out)
+        .into_iter()
+        .filter(|p| {
+            p.parent().and_then(|d| d.file_name()).is_some_and(|d| d.to_string_lossy().starts_with(".relances"))
+        })
+        .collect();
+    let names: Vec<String> =
+        kept.iter().filter_map(|p| p.file_name()).map(|n| n.to_string_lossy().into_owned()).collect();
+    assert!(names.contains(&"relances-20251020.csv".to_string()), "{kept:?}");
+    assert!(names.contains(&"relances-20251020.xlsx".to_string()), "{kept:?}");
+    assert!(said.contains(&kept[0].parent().unwrap().display().to_string()), "{said} names the folder");
+    // The letters, moved before it, are in place.
+    assert!(out.join("relance-25000002-20251020.pdf").is_file() && out.join("relance-25000003-20251020.pdf").is_file());
+}

@@ -229,7 +229,7 @@ pub async fn run(
     }
     crate::session::office_only(&mut *store.read().await?).await?;
     std::fs::create_dir_all(out).map_err(|e| Error::Io { path: out.display().to_string(), source: e })?;
-    let staging = Staging::create(out)?;
+    let mut staging = Staging::create(out)?;
     for _ in 0..RENDERED_AHEAD {
         let (version, entries, settings) = {
             let mut c = store.read().await?;
@@ -241,7 +241,7 @@ pub async fn run(
         let mut tx = store.begin().await?;
         crate::session::office_only(&mut tx).await?;
         if audit::last_id(&mut tx).await? == version {
-            return apply(tx, &entries, &letters, as_of, actor, &staging, files, out).await;
+            return apply(tx, &entries, &letters, as_of, actor, &mut staging, files, out).await;
         }
         tx.rollback().await?;
         staging.empty()?;
@@ -253,7 +253,7 @@ pub async fn run(
     let settings = store::settings::school_settings(&mut tx).await?;
     let letters = Letters::of(&entries, &settings, as_of)?;
     let files = crate::blocking(|| letters.render(typesetter, as_of, &staging.0, merged))?;
-    apply(tx, &entries, &letters, as_of, actor, &staging, files, out).await
+    apply(tx, &entries, &letters, as_of, actor, &mut staging, files, out).await
 }
 
 /// How many times a run renders its letters before taking the write lock: each time, a payment
@@ -269,7 +269,7 @@ async fn apply(
     letters: &Letters,
     as_of: NaiveDate,
     actor: &str,
-    staging: &Staging,
+    staging: &mut Staging,
     files: Vec<String>,
     out: &Path,
 ) -> Result<RunSummary> {
@@ -299,16 +299,23 @@ async fn apply(
     tx.commit().await?;
     for name in files {
         let path = out.join(&name);
-        std::fs::rename(staging.0.join(&name), &path)
-            .map_err(|e| Error::Io { path: path.display().to_string(), source: e })?;
+        if let Err(e) = std::fs::rename(staging.0.join(&name), &path) {
+            // The run is recorded: its letters must not go with the folder (a file of the same
+            // name open elsewhere, on Windows).
+            staging.1 = true;
+            let path =
+                format!("{} (relance enregistrée ; ses fichiers restent dans {})", path.display(), staging.0.display());
+            return Err(Error::Io { path, source: e });
+        }
         summary.files.push(path.display().to_string());
     }
     Ok(summary)
 }
 
 /// A hidden folder of the run's `out` where its files wait for the run to commit (in `out`, so
-/// that moving them is a rename), removed with what is left in it when the run ends.
-struct Staging(PathBuf);
+/// that moving them is a rename), removed with what is left in it when the run ends, unless kept
+/// (`.1`: the run committed and some of its files could not be moved).
+struct Staging(PathBuf, bool);
 
 impl Staging {
     fn create(out: &Path) -> Result<Staging> {
@@ -316,7 +323,7 @@ impl Staging {
         let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let dir = out.join(format!(".relances-en-cours-{}-{n}", std::process::id()));
         std::fs::create_dir_all(&dir).map_err(|e| Error::Io { path: dir.display().to_string(), source: e })?;
-        Ok(Staging(dir))
+        Ok(Staging(dir, false))
     }
 
     /// Drops the letters of an attempt that was not applied.
@@ -328,7 +335,9 @@ impl Staging {
 
 impl Drop for Staging {
     fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
+        if !self.1 {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
     }
 }
 
