@@ -211,7 +211,9 @@ const MAIL_HEADERS: [&str; 12] = [
 /// payments; the transaction then applies the run only if nothing was recorded meanwhile (every
 /// money-changing action leaves an audit record), and the files move into `out` once it commits.
 /// Otherwise the letters are rendered again from the new state, the last time under the write
-/// lock. Nothing is left in `out` by a run that fails.
+/// lock. A run that fails before it commits leaves nothing in `out`; one whose files cannot all
+/// take their place after it (a file of the same name open elsewhere) keeps them where they were
+/// rendered, and says where.
 pub async fn run(
     store: &Store,
     typesetter: &Typesetter,
