@@ -258,6 +258,15 @@ async fn a_laptop_file_regie_did_not_write_is_refused_before_anything_of_it_runs
         "ALTER TABLE session_origin RENAME TO o0; CREATE VIEW session_origin AS SELECT * FROM o0;",
     )
     .await;
+    // A later Régie's file, with what this one does not know of.
+    let newer = tampered(
+        &laptop,
+        "future.sqlite",
+        "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time)
+           VALUES (99999, 'later', TRUE, X'00', 0);
+         CREATE VIEW later_view AS SELECT 1;",
+    )
+    .await;
     // A page of the students' table overwritten.
     let damaged = laptop.with_file_name("abime.sqlite");
     std::fs::copy(&laptop, &damaged).unwrap();
@@ -282,6 +291,7 @@ async fn a_laptop_file_regie_did_not_write_is_refused_before_anything_of_it_runs
         (&view, "une vue que Régie ne crée pas (\"session_decisions\")"),
         (&trigger, "un déclencheur que Régie ne crée pas (\"t0\")"),
         (&origin, "n'est pas une session"),
+        (&newer, "écrite par une version plus récente de Régie (schéma 99999)"),
         (&damaged, "fichier endommagé"),
     ] {
         let before = std::fs::read(file).unwrap();

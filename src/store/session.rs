@@ -275,7 +275,22 @@ pub async fn foreign_schema(path: &std::path::Path) -> Result<Option<String>> {
     }
     let objects: Vec<(String, String, String)> =
         sqlx::query_as(SCHEMA_OBJECTS).fetch_all(&mut c).await.map_err(unreadable)?;
+    // A newer Régie's file holds what this one cannot know: said so, as opening it would. Its
+    // list of migrations is read only when it is a table (a view's query would run).
+    let newer = if objects.iter().any(|(kind, name, _)| kind == "table" && name == "_sqlx_migrations") {
+        let known = super::known_versions();
+        let versions: Vec<(i64,)> =
+            sqlx::query_as("SELECT version FROM _sqlx_migrations").fetch_all(&mut c).await.map_err(unreadable)?;
+        versions.into_iter().map(|v| v.0).find(|v| !known.contains(v))
+    } else {
+        None
+    };
     let _ = sqlx::Connection::close(c).await;
+    if let Some(newer) = newer {
+        return Ok(Some(format!(
+            "écrite par une version plus récente de Régie (schéma {newer}) : installez la dernière version de Régie"
+        )));
+    }
     Ok(objects.iter().find(|o| is_code(o) && !allowed.contains(*o)).map(|(kind, name, _)| {
         let what = match kind.as_str() {
             "view" => "une vue",
