@@ -177,7 +177,7 @@ async fn a_payment_recorded_while_the_letters_render_is_not_reminded() {
     // The letters render before the run takes the write lock; Paul pays (card, 206 on 05/09 and
     // 10/10) while they do. The run must notice and leave him out, and the office must not have
     // waited for the letters to record his payment.
-    // Forty students, so that the letters take a while after the first is written.
+    // Forty students.
     let mut rows = vec![LEA_DURAND, PAUL_DURAND, AMINE_BENALI, CHLOE_MOREAU];
     for k in 1..=36 {
         let mut row = PAUL_DURAND;
@@ -195,12 +195,14 @@ async fn a_payment_recorded_while_the_letters_render_is_not_reminded() {
         let (store, typesetter, out) = (store.clone(), typesetter.clone(), out.clone());
         tokio::spawn(async move { dunning::run(&store, &typesetter, as_of, &out, false, "claire").await })
     };
-    // A first letter on disk, anywhere under `out`: the others are still rendering.
-    let any_pdf =
-        |dir: &std::path::Path| -> bool { walk(dir).iter().any(|p| p.extension().is_some_and(|e| e == "pdf")) };
-    while !any_pdf(&out) {
-        assert!(!running.is_finished(), "the run ended before a letter was seen");
-        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    // The run has made the folder its letters render in (forty of them: a while, even with a
+    // core each); Paul pays then.
+    let rendering = |dir: &std::path::Path| -> bool {
+        std::fs::read_dir(dir).into_iter().flatten().flatten().any(|e| e.path().is_dir())
+    };
+    while !rendering(&out) {
+        assert!(!running.is_finished(), "the run ended before its letters were seen rendering");
+        tokio::time::sleep(std::time::Duration::from_millis(1)).await;
     }
     pay(&store, "25000002", d(2025, 10, 15), Money::from_cents(41200), PaymentMethod::Card).await;
     let run = running.await.unwrap().unwrap();

@@ -258,6 +258,16 @@ async fn a_laptop_file_regie_did_not_write_is_refused_before_anything_of_it_runs
         "ALTER TABLE session_origin RENAME TO o0; CREATE VIEW session_origin AS SELECT * FROM o0;",
     )
     .await;
+    // A virtual table of its own, its text disguised (a comment between CREATE and VIRTUAL).
+    let disguised = tampered(
+        &laptop,
+        "virtuelle.sqlite",
+        "CREATE VIRTUAL TABLE t1 USING fts5(a);
+         PRAGMA writable_schema = ON;
+         UPDATE sqlite_schema SET sql = replace(sql, 'CREATE VIRTUAL', 'create/* */virtual') WHERE name = 't1';
+         PRAGMA writable_schema = OFF;",
+    )
+    .await;
     // A later Régie's file, with what this one does not know of.
     let newer = tampered(
         &laptop,
@@ -292,6 +302,7 @@ async fn a_laptop_file_regie_did_not_write_is_refused_before_anything_of_it_runs
         (&trigger, "un déclencheur que Régie ne crée pas (\"t0\")"),
         (&origin, "n'est pas une session"),
         (&newer, "écrite par une version plus récente de Régie (schéma 99999)"),
+        (&disguised, "une table virtuelle que Régie ne crée pas (\"t1\")"),
         (&damaged, "fichier endommagé"),
     ] {
         let before = std::fs::read(file).unwrap();

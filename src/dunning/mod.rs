@@ -468,7 +468,13 @@ pub async fn run_to_exports(
     actor: &str,
 ) -> Result<RunSummary> {
     let out = crate::exports_dir()?.join(format!("relances-{}", chrono::Local::now().format("%Y%m%d-%H%M%S")));
-    run(store, typesetter, as_of, &out, merged, actor).await
+    let done = run(store, typesetter, as_of, &out, merged, actor).await;
+    // A run that failed, or had nothing to send, leaves no empty folder behind (one that is not
+    // empty stays).
+    if done.as_ref().map_or(true, |d| d.files.is_empty()) {
+        let _ = std::fs::remove_dir(&out);
+    }
+    done
 }
 
 /// One PDF per letter in `out` (`relance-<student>-<date>.pdf`, names returned), the letters shared out between

@@ -227,11 +227,13 @@ pub async fn line_history(conn: &mut Conn, line_id: i64, since: &str) -> Result<
 /// office's, someone's unrelated database, junk) is left exactly as it is.
 pub async fn is_session_file(path: &std::path::Path) -> Result<bool> {
     let Ok(mut c) = read_only(path).await else { return Ok(false) };
-    // A table, not a view: counting a view's rows would run whatever query it is.
-    let kind: std::result::Result<Option<(String,)>, sqlx::Error> =
-        sqlx::query_as("SELECT type FROM sqlite_schema WHERE name = 'session_origin'").fetch_optional(&mut c).await;
+    // A table, not a view or a virtual table: counting their rows would run their code.
+    let kind: std::result::Result<Option<(String, String)>, sqlx::Error> =
+        sqlx::query_as("SELECT type, COALESCE(sql, '') FROM sqlite_schema WHERE name = 'session_origin'")
+            .fetch_optional(&mut c)
+            .await;
     let found: std::result::Result<Option<(i64,)>, sqlx::Error> = match kind {
-        Ok(Some((kind,))) if kind == "table" => {
+        Ok(Some((kind, sql))) if kind == "table" && !is_virtual(&sql) => {
             sqlx::query_as("SELECT COUNT(*) FROM session_origin").fetch_optional(&mut c).await
         }
         _ => Ok(None),
@@ -263,16 +265,6 @@ pub async fn foreign_schema(path: &std::path::Path) -> Result<Option<String>> {
     let allowed = own_code().await?;
     let unreadable = |e: sqlx::Error| Error::Invalid(format!("{} : session illisible ({e})", path.display()));
     let mut c = read_only(path).await.map_err(unreadable)?;
-    // A page too damaged to be checked is an error rather than a finding.
-    let found = match sqlx::query_as::<_, (String,)>("PRAGMA quick_check(5)").fetch_all(&mut c).await {
-        Ok(rows) if rows.iter().map(|r| r.0.as_str()).eq(["ok"]) => None,
-        Ok(rows) => Some(rows.into_iter().map(|r| r.0).collect::<Vec<_>>().join(" ; ")),
-        Err(e) => Some(e.as_database_error().map_or_else(|| e.to_string(), |d| d.message().to_string())),
-    };
-    if let Some(found) = found {
-        let _ = sqlx::Connection::close(c).await;
-        return Ok(Some(format!("fichier endommagé ({found})")));
-    }
     let objects: Vec<(String, String, String)> =
         sqlx::query_as(SCHEMA_OBJECTS).fetch_all(&mut c).await.map_err(unreadable)?;
     // A newer Régie's file holds what this one cannot know: said so, as opening it would. Its
@@ -285,13 +277,13 @@ pub async fn foreign_schema(path: &std::path::Path) -> Result<Option<String>> {
     } else {
         None
     };
-    let _ = sqlx::Connection::close(c).await;
     if let Some(newer) = newer {
+        let _ = sqlx::Connection::close(c).await;
         return Ok(Some(format!(
             "écrite par une version plus récente de Régie (schéma {newer}) : installez la dernière version de Régie"
         )));
     }
-    Ok(objects.iter().find(|o| is_code(o) && !allowed.contains(*o)).map(|(kind, name, _)| {
+    let foreign = objects.iter().find(|o| is_code(o) && !allowed.contains(*o)).map(|(kind, name, _)| {
         let what = match kind.as_str() {
             "view" => "une vue",
             "trigger" => "un déclencheur",
@@ -299,15 +291,49 @@ pub async fn foreign_schema(path: &std::path::Path) -> Result<Option<String>> {
         };
         let name: String = name.chars().take(60).collect();
         format!("{what} que Régie ne crée pas ({name:?})")
-    }))
+    });
+    if foreign.is_some() {
+        let _ = sqlx::Connection::close(c).await;
+        return Ok(foreign);
+    }
+    // Only then the pages: checking them also runs the virtual tables' own checks.
+    // A page too damaged to be checked is an error rather than a finding.
+    let found = match sqlx::query_as::<_, (String,)>("PRAGMA quick_check(5)").fetch_all(&mut c).await {
+        Ok(rows) if rows.iter().map(|r| r.0.as_str()).eq(["ok"]) => None,
+        Ok(rows) => Some(rows.into_iter().map(|r| r.0).collect::<Vec<_>>().join(" ; ")),
+        Err(e) => Some(e.as_database_error().map_or_else(|| e.to_string(), |d| d.message().to_string())),
+    };
+    let _ = sqlx::Connection::close(c).await;
+    Ok(found.map(|found| format!("fichier endommagé ({found})")))
 }
 
 /// Whether a schema object (kind, name, text) runs code when used: a view, a trigger, a virtual
 /// table (its module reads its own tables its own way).
 fn is_code((kind, _, sql): &(String, String, String)) -> bool {
-    kind == "view"
-        || kind == "trigger"
-        || (kind == "table" && sql.trim_start().get(..14).is_some_and(|s| s.eq_ignore_ascii_case("CREATE VIRTUAL")))
+    kind == "view" || kind == "trigger" || (kind == "table" && is_virtual(sql))
+}
+
+/// Whether a table's text creates a virtual table: its first two words, as SQLite reads them
+/// (in any case, apart by any spaces and comments), are CREATE VIRTUAL.
+fn is_virtual(sql: &str) -> bool {
+    let mut rest = sql;
+    let mut words = Vec::new();
+    while words.len() < 2 {
+        rest = rest.trim_start_matches(|c: char| c.is_ascii_whitespace() || c == '\u{c}');
+        if let Some(after) = rest.strip_prefix("--") {
+            rest = after.split_once('\n').map_or("", |(_, next)| next);
+        } else if let Some(after) = rest.strip_prefix("/*") {
+            rest = after.split_once("*/").map_or("", |(_, next)| next);
+        } else {
+            let end = rest.find(|c: char| !c.is_ascii_alphanumeric() && c != '_').unwrap_or(rest.len());
+            if end == 0 {
+                return false;
+            }
+            words.push(&rest[..end]);
+            rest = &rest[end..];
+        }
+    }
+    words[0].eq_ignore_ascii_case("CREATE") && words[1].eq_ignore_ascii_case("VIRTUAL")
 }
 
 /// A database's schema objects as (kind, name, text).
@@ -682,4 +708,24 @@ fn postgres_values(table: &str, row: &sqlx::postgres::PgRow) -> Result<(Vec<Stri
         values.push(value);
     }
     Ok((names, values))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_virtual;
+
+    #[test]
+    fn a_virtual_table_is_one_however_its_text_is_spelt() {
+        for sql in [
+            "CREATE VIRTUAL TABLE t USING fts5(a)",
+            "create  virtual table t using fts5(a)",
+            "CREATE/**/VIRTUAL TABLE t USING rtree(id, a, b)",
+            "\n\t CREATE -- a comment\n VIRTUAL TABLE t USING fts5(a)",
+        ] {
+            assert!(is_virtual(sql), "{sql}");
+        }
+        for sql in ["CREATE TABLE virtual (a)", "CREATE TABLE t (virtual TEXT)", "", "/* CREATE VIRTUAL", "CREATE"] {
+            assert!(!is_virtual(sql), "{sql}");
+        }
+    }
 }
