@@ -98,6 +98,9 @@ enum Op {
     },
     /// The laptop's decisions come back to the office; a second check-in must apply nothing.
     CheckIn,
+    /// A reminders run on the step's day, every letter in one PDF: right after it, nothing is
+    /// left to raise that day and no paid or cancelled installment keeps a level.
+    Remind,
 }
 
 struct Rng(u64);
@@ -131,7 +134,7 @@ fn generate(seed: u64, steps: usize) -> Vec<Op> {
     for _ in 0..steps {
         let k = r.below(1000) as usize;
         let plans = [PlanKind::One, PlanKind::Three, PlanKind::Six, PlanKind::Transfer];
-        ops.push(match r.below(33) {
+        ops.push(match r.below(36) {
             0..=3 => Op::Approve(k),
             4 => Op::Reject(k),
             5 => Op::Reopen(k),
@@ -163,7 +166,8 @@ fn generate(seed: u64, steps: usize) -> Vec<Op> {
                 undo: r.below(5) == 0,
                 hold: r.below(3) == 0,
             },
-            _ => Op::CheckIn,
+            32 => Op::CheckIn,
+            _ => Op::Remind,
         });
     }
     ops
@@ -172,6 +176,12 @@ fn generate(seed: u64, steps: usize) -> Vec<Op> {
 // The debits of three days make one remittance: an export adds to a remittance earlier ones began.
 const GATEWAY_HEADER: &str =
     "Date;Numéro de transaction;Référence commande;Montant;Type;Statut;Code réponse;E-mail;Numéro de remise";
+
+/// Typst's world, built once for every sequence's reminders.
+fn typesetter() -> &'static regie::invoices::Typesetter {
+    static WORLD: std::sync::OnceLock<regie::invoices::Typesetter> = std::sync::OnceLock::new();
+    WORLD.get_or_init(regie::invoices::Typesetter::new)
+}
 
 fn day(step: usize) -> NaiveDate {
     NaiveDate::from_ymd_opt(2025, 9, 5).unwrap() + chrono::Days::new(step as u64)
@@ -477,6 +487,10 @@ impl World {
                     }
                 }
             }
+            Op::Remind => {
+                let out = self.dir.join(format!("relances-{step}"));
+                regie::dunning::run(s, typesetter(), date, &out, true, "claire").await?;
+            }
             Op::CheckIn => {
                 if let Some((file, laptop)) = self.session.take() {
                     laptop.close().await;
@@ -625,6 +639,27 @@ async fn check(s: &Store) -> Result<(), String> {
     {
         if settled != summed {
             fail(format!("installment {id}: settled_cents {settled} but its allocations add up to {summed}"));
+        }
+    }
+    // Relances shows what is left to pay on each installment it lists, never a cancelled or a
+    // settled one: read at the end of the year, everything due by then.
+    let left: BTreeMap<i64, (i64, String)> = common::rows::<(i64, i64, String)>(
+        s,
+        "SELECT id, amount_cents - paid_cents - credited_cents, status FROM installment_balances",
+    )
+    .await
+    .into_iter()
+    .map(|(id, left, status)| (id, (left, status)))
+    .collect();
+    let overdue =
+        regie::dunning::list(s, NaiveDate::from_ymd_opt(2026, 6, 30).unwrap()).await.map_err(|e| e.to_string())?;
+    for e in &overdue {
+        match left.get(&e.installment_id) {
+            Some((cents, status)) if status != "cancelled" && *cents > 0 && e.amount.cents() == *cents => {}
+            other => fail(format!(
+                "Relances lists {} n° {} for {}, the ledger says {other:?}",
+                e.invoice, e.installment, e.amount
+            )),
         }
     }
     // The students Relances walks are those with an open installment, as many as they have.
@@ -806,12 +841,16 @@ async fn line_counts_agree(s: &Store) -> Result<(), String> {
 async fn run(tag: &str, ops: &[Op]) -> Result<HashSet<String>, (usize, String)> {
     let mut w = World::new(tag).await;
     for (step, op) in ops.iter().enumerate() {
-        if let Err(e) = w.apply(step, op).await
-            && !expected(&e)
+        let applied = w.apply(step, op).await;
+        if let Err(e) = &applied
+            && !expected(e)
         {
             return Err((step, format!("{op:?} failed: [{}] {e}", e.code())));
         }
         check(&w.store).await.map_err(|e| (step, format!("after {op:?}:\n{e}")))?;
+        if applied.is_ok() && matches!(op, Op::Remind) {
+            reminded(&w.store, day(step)).await.map_err(|e| (step, format!("after {op:?}:\n{e}")))?;
+        }
         if let Some((_, laptop)) = &w.session {
             line_counts_agree(laptop).await.map_err(|e| (step, format!("after {op:?}, in the session file:\n{e}")))?;
         }
@@ -819,6 +858,25 @@ async fn run(tag: &str, ops: &[Op]) -> Result<HashSet<String>, (usize, String)> 
     let actions: Vec<(String,)> = common::rows(&w.store, "SELECT DISTINCT action FROM audit_log").await;
     let _ = std::fs::remove_dir_all(&w.dir);
     Ok(actions.into_iter().map(|(a,)| a).collect())
+}
+
+/// Right after a reminders run on `date`: a second run that day would raise nothing, and the
+/// levels of what was paid or cancelled since are gone.
+async fn reminded(s: &Store, date: NaiveDate) -> Result<(), String> {
+    let list = regie::dunning::list(s, date).await.map_err(|e| e.to_string())?;
+    if let Some(e) = list.iter().find(|e| e.next_level > e.level) {
+        return Err(format!("after the run of {date}, {} n° {} is still to raise: {e:?}", e.invoice, e.installment));
+    }
+    let kept = scalar(
+        s,
+        "SELECT COUNT(*) FROM dunning d JOIN installments b ON b.id = d.installment_id
+         WHERE b.status = 'cancelled' OR b.settled_cents >= b.amount_cents",
+    )
+    .await;
+    if kept > 0 {
+        return Err(format!("after the run of {date}, {kept} paid or cancelled installment(s) keep a level"));
+    }
+    Ok(())
 }
 
 /// Removes steps one at a time while the sequence still fails: the shortest failing sequence
@@ -925,6 +983,7 @@ async fn random_sequences_keep_every_invariant() {
             "session.checkout",
             "session.apply",
             "bank.hold",
+            "dunning.run",
         ] {
             assert!(seen.contains(action), "no sequence did {action}: {seen:?}");
         }
