@@ -177,33 +177,8 @@ async fn a_payment_recorded_while_the_letters_render_is_not_reminded() {
     // The letters render before the run takes the write lock; Paul pays (card, 206 on 05/09 and
     // 10/10) while they do. The run must notice and leave him out, and the office must not have
     // waited for the letters to record his payment.
-    // Forty students.
-    let mut rows = vec![LEA_DURAND, PAUL_DURAND, AMINE_BENALI, CHLOE_MOREAU];
-    for k in 1..=36 {
-        let mut row = PAUL_DURAND;
-        let leak = |s: String| -> &'static str { Box::leak(s.into_boxed_str()) };
-        row[0] = leak(format!("2501{k:04}"));
-        row[1] = leak(format!("Élève{k}"));
-        row[3] = leak(format!("eleve{k}@etu.uca.fr"));
-        rows.push(row);
-    }
-    let (store, _dir) = approved("dunning-race", &rows).await;
-    let out = temp_dir("dunning-race-out");
-    let as_of = d(2025, 10, 20);
-    let typesetter = std::sync::Arc::new(Typesetter::new());
-    let running = {
-        let (store, typesetter, out) = (store.clone(), typesetter.clone(), out.clone());
-        tokio::spawn(async move { dunning::run(&store, &typesetter, as_of, &out, false, "claire").await })
-    };
-    // The run has made the folder its letters render in (forty of them: a while, even with a
-    // core each); Paul pays then.
-    let rendering = |dir: &std::path::Path| -> bool {
-        std::fs::read_dir(dir).into_iter().flatten().flatten().any(|e| e.path().is_dir())
-    };
-    while !rendering(&out) {
-        assert!(!running.is_finished(), "the run ended before its letters were seen rendering");
-        tokio::time::sleep(std::time::Duration::from_millis(1)).await;
-    }
+    let first = [LEA_DURAND, PAUL_DURAND, AMINE_BENALI, CHLOE_MOREAU];
+    let (store, out, running) = forty_rendering("dunning-race", &first, 2501).await;
     pay(&store, "25000002", d(2025, 10, 15), Money::from_cents(41200), PaymentMethod::Card).await;
     let run = running.await.unwrap().unwrap();
 
@@ -214,12 +189,13 @@ async fn a_payment_recorded_while_the_letters_render_is_not_reminded() {
         "the payment waited for the letters: {:?}",
         audit.iter().map(|a| (a.id, &a.action, &a.at)).collect::<Vec<_>>()
     );
+    let details: serde_json::Value = serde_json::from_str(&audit[at("dunning.run")].details).unwrap();
+    assert_eq!(details["renders"], 2, "the letters changed: rendered again");
     assert_eq!(run.letters, 39, "{run:?}");
     let files: Vec<String> = walk(&out).iter().map(|p| p.strip_prefix(&out).unwrap().display().to_string()).collect();
-    let mut expected: Vec<String> = rows
-        .iter()
-        .map(|r| r[0])
-        .filter(|n| *n != "25000002")
+    let mut expected: Vec<String> = (1..=36)
+        .map(|k| format!("2501{k:04}"))
+        .chain(["25000001", "25000003", "25000004"].map(String::from))
         .map(|n| format!("relance-{n}-20251020.pdf"))
         .chain(["relances-20251020.csv".into(), "relances-20251020.xlsx".into()])
         .collect();
@@ -230,9 +206,42 @@ async fn a_payment_recorded_while_the_letters_render_is_not_reminded() {
     let csv = std::fs::read_to_string(out.join("relances-20251020.csv")).unwrap();
     assert!(!csv.contains("25000002"), "Paul in the mail-merge file: {csv}");
     // His installments were not raised: nothing of his is overdue.
-    let after = dunning::list(&store, as_of).await.unwrap();
+    let after = dunning::list(&store, d(2025, 10, 20)).await.unwrap();
     assert!(after.iter().all(|e| e.student_number != "25000002"), "{after:?}");
     assert!(after.iter().all(|e| e.level != Level::None), "the others were raised: {after:?}");
+}
+
+/// Forty students (`first` and namesakes of Paul numbered from `series`), nothing paid, and a
+/// reminders run on 20/10/2025 (one PDF each) started on another task: returned once the folder
+/// its letters render in exists, with the run still going (forty letters take a while, even with
+/// a core each).
+async fn forty_rendering(
+    tag: &str,
+    first: &[common::Row],
+    series: u32,
+) -> (regie::Store, std::path::PathBuf, tokio::task::JoinHandle<regie::Result<dunning::RunSummary>>) {
+    let mut rows = first.to_vec();
+    for k in 1..=(40 - first.len()) {
+        let mut row = PAUL_DURAND;
+        let leak = |s: String| -> &'static str { Box::leak(s.into_boxed_str()) };
+        row[0] = leak(format!("{series}{k:04}"));
+        row[1] = leak(format!("Élève{k}"));
+        row[3] = leak(format!("eleve{k}@etu.uca.fr"));
+        rows.push(row);
+    }
+    let (store, _dir) = approved(tag, &rows).await;
+    let out = temp_dir(&format!("{tag}-out"));
+    let running = {
+        let (store, out) = (store.clone(), out.clone());
+        tokio::spawn(
+            async move { dunning::run(&store, &Typesetter::new(), d(2025, 10, 20), &out, false, "claire").await },
+        )
+    };
+    while !std::fs::read_dir(&out).into_iter().flatten().flatten().any(|e| e.path().is_dir()) {
+        assert!(!running.is_finished(), "the run ended before its letters were seen rendering");
+        tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+    }
+    (store, out, running)
 }
 
 /// Every file under `dir`, its subfolders' included.
@@ -274,4 +283,24 @@ async fn letters_that_cannot_take_their_place_after_the_run_stay_where_they_were
     assert!(said.contains(&kept[0].parent().unwrap().display().to_string()), "{said} names the folder");
     // The letters, moved before it, are in place.
     assert!(out.join("relance-25000002-20251020.pdf").is_file() && out.join("relance-25000003-20251020.pdf").is_file());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn what_changes_no_letter_while_they_render_does_not_render_them_again() {
+    // Forty students reminded; while their letters render, Fanny is made a finance manager
+    // (audited, as every change is): the run reads the office again, finds the same letters, and
+    // keeps the files it has.
+    let (store, out, running) = forty_rendering("dunning-same", &[PAUL_DURAND], 2502).await;
+    regie::users::set_role(&store, "fanny", regie::users::Role::FinanceManager, "admin").await.unwrap();
+    let run = running.await.unwrap().unwrap();
+
+    let audit = regie::store::audit::list(&mut store.read().await.unwrap(), None).await.unwrap();
+    let at = |action: &str| audit.iter().rposition(|a| a.action == action).unwrap();
+    assert!(at("user.role") < at("dunning.run"), "the change waited for the letters");
+    let details: serde_json::Value = serde_json::from_str(&audit[at("dunning.run")].details).unwrap();
+    assert_eq!(details["renders"], 1, "{details}");
+    assert_eq!(run.letters, 40, "{run:?}");
+    let pdfs = walk(&out).iter().filter(|p| p.extension().is_some_and(|e| e == "pdf")).count();
+    assert_eq!(pdfs, 40);
+    assert!(walk(&out).iter().all(|p| p.parent() == Some(out.as_path())), "nothing left aside");
 }

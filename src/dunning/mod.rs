@@ -210,8 +210,9 @@ const MAIL_HEADERS: [&str; 12] = [
 /// from what the office reads, into a hidden folder of `out`, while the others go on recording
 /// payments; the transaction then applies the run only if nothing was recorded meanwhile (every
 /// money-changing action leaves an audit record), and the files move into `out` once it commits.
-/// Otherwise the letters are rendered again from the new state, the last time under the write
-/// lock. A run that fails before it commits leaves nothing in `out`; one whose files cannot all
+/// Otherwise the office is read again, and the letters rendered again only if what was recorded
+/// changed them (a payment of an overdue installment does, a sign-in does not); the fourth time,
+/// under the write lock. The run's audit record says how many times they were rendered. A run that fails before it commits leaves nothing in `out`; one whose files cannot all
 /// take their place after it (a file of the same name open elsewhere) keeps them where they were
 /// rendered, and says where.
 pub async fn run(
@@ -232,6 +233,9 @@ pub async fn run(
     crate::session::office_only(&mut *store.read().await?).await?;
     std::fs::create_dir_all(out).map_err(|e| Error::Io { path: out.display().to_string(), source: e })?;
     let mut staging = Staging::create(out)?;
+    // The letters of the last attempt, their files and how many times they were rendered.
+    let mut staged: Option<(Letters, Vec<String>)> = None;
+    let mut renders = 0;
     for _ in 0..RENDERED_AHEAD {
         let (version, entries, settings) = {
             let mut c = store.read().await?;
@@ -239,28 +243,28 @@ pub async fn run(
             (version, list_on(&mut c, as_of).await?, store::settings::school_settings(&mut c).await?)
         };
         let letters = Letters::of(&entries, &settings, as_of)?;
-        let files = crate::blocking(|| letters.render(typesetter, as_of, &staging.0, merged))?;
+        let files = staging.files_of(&letters, staged.take(), &mut renders, typesetter, as_of, merged)?;
         let mut tx = store.begin().await?;
         crate::session::office_only(&mut tx).await?;
         if audit::last_id(&mut tx).await? == version {
-            return apply(tx, &entries, &letters, as_of, actor, &mut staging, files, out).await;
+            return apply(tx, &entries, &letters, as_of, actor, &mut staging, files, out, renders).await;
         }
         tx.rollback().await?;
-        staging.empty()?;
+        staged = Some((letters, files));
     }
-    // The office kept changing while the letters rendered: this time nobody can change it.
+    // The office kept changing the letters while they rendered: this time nobody can change it.
     let mut tx = store.begin().await?;
     crate::session::office_only(&mut tx).await?;
     let entries = list_on(&mut tx, as_of).await?;
     let settings = store::settings::school_settings(&mut tx).await?;
     let letters = Letters::of(&entries, &settings, as_of)?;
-    let files = crate::blocking(|| letters.render(typesetter, as_of, &staging.0, merged))?;
-    apply(tx, &entries, &letters, as_of, actor, &mut staging, files, out).await
+    let files = staging.files_of(&letters, staged, &mut renders, typesetter, as_of, merged)?;
+    apply(tx, &entries, &letters, as_of, actor, &mut staging, files, out, renders).await
 }
 
-/// How many times a run renders its letters before taking the write lock: each time, a payment
-/// recorded meanwhile means rendering them again.
-const RENDERED_AHEAD: usize = 2;
+/// How many times a run reads the office before taking the write lock: each time, something
+/// recorded meanwhile means reading it again, and rendering the letters again if they changed.
+const RENDERED_AHEAD: usize = 3;
 
 /// The run's writes, in `tx` (which saw the same overdue list as `letters`): the run, the cleared
 /// and raised levels, the audit record; then the staged files move into `out`.
@@ -274,6 +278,7 @@ async fn apply(
     staging: &mut Staging,
     files: Vec<String>,
     out: &Path,
+    renders: usize,
 ) -> Result<RunSummary> {
     let run_id = store::dunning::insert_run(&mut tx, as_of, actor).await?;
     let cleared = store::dunning::clear_settled(&mut tx).await?;
@@ -295,7 +300,7 @@ async fn apply(
         run_id,
         None,
         json!({"as_of": as_of, "letters": summary.letters, "raised": summary.raised, "blocked": summary.blocked,
-               "cleared": cleared, "students": letters.students}),
+               "cleared": cleared, "students": letters.students, "renders": renders}),
     )
     .await?;
     tx.commit().await?;
@@ -328,10 +333,29 @@ impl Staging {
         Ok(Staging(dir, false))
     }
 
-    /// Drops the letters of an attempt that was not applied.
-    fn empty(&self) -> Result<()> {
-        let _ = std::fs::remove_dir_all(&self.0);
-        std::fs::create_dir_all(&self.0).map_err(|e| Error::Io { path: self.0.display().to_string(), source: e })
+    /// The files of `letters`: those of the last attempt when its letters were the same (what
+    /// was recorded meanwhile changed none of them), else rendered anew in place of its files.
+    fn files_of(
+        &self,
+        letters: &Letters,
+        last: Option<(Letters, Vec<String>)>,
+        renders: &mut usize,
+        typesetter: &Typesetter,
+        as_of: NaiveDate,
+        merged: bool,
+    ) -> Result<Vec<String>> {
+        match last {
+            Some((before, files)) if before == *letters => Ok(files),
+            last => {
+                if last.is_some() {
+                    let _ = std::fs::remove_dir_all(&self.0);
+                    std::fs::create_dir_all(&self.0)
+                        .map_err(|e| Error::Io { path: self.0.display().to_string(), source: e })?;
+                }
+                *renders += 1;
+                crate::blocking(|| letters.render(typesetter, as_of, &self.0, merged))
+            }
+        }
     }
 }
 
@@ -345,6 +369,7 @@ impl Drop for Staging {
 
 /// A run's letters and mail-merge lines, one per student with a raised installment, in the
 /// students' order.
+#[derive(PartialEq)]
 struct Letters {
     students: Vec<String>,
     letters: Vec<serde_json::Value>,
