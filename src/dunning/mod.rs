@@ -17,6 +17,7 @@ use crate::money::Money;
 use crate::page::{Page, PageQuery, given};
 use crate::store::{self, Store, audit};
 use crate::{Error, Result};
+use regie_rules::settings::SchoolSettings;
 
 /// One overdue installment as the Relances screen and `dunning list` show it.
 #[derive(Debug, Clone, Serialize)]
@@ -44,11 +45,12 @@ pub struct Entry {
 
 /// What is overdue on `as_of`, with each installment's level and the level a run would give it.
 pub async fn list(store: &Store, as_of: NaiveDate) -> Result<Vec<Entry>> {
-    list_on(&mut *store.read().await?, as_of).await
+    Ok(list_on(&mut *store.read().await?, as_of).await?.0)
 }
 
-/// `list`, read on `conn`: a run's transaction reads it there.
-async fn list_on(conn: &mut store::Conn, as_of: NaiveDate) -> Result<Vec<Entry>> {
+/// `list`, read on `conn` (a run's transaction reads it there), with the schools' settings it
+/// read the delays from: the letters take their bank details from them.
+async fn list_on(conn: &mut store::Conn, as_of: NaiveDate) -> Result<(Vec<Entry>, Vec<SchoolSettings>)> {
     let settings = store::settings::school_settings(conn).await?;
     let rows = store::dunning::overdue(conn, as_of).await?;
     let mut out = Vec::with_capacity(rows.len());
@@ -62,7 +64,7 @@ async fn list_on(conn: &mut store::Conn, as_of: NaiveDate) -> Result<Vec<Entry>>
         }
         out.push(entry(r, school, next));
     }
-    Ok(out)
+    Ok((out, settings))
 }
 
 /// An overdue installment as listed, with the level a run gives it.
@@ -212,9 +214,10 @@ const MAIL_HEADERS: [&str; 12] = [
 /// money-changing action leaves an audit record), and the files move into `out` once it commits.
 /// Otherwise the office is read again, and the letters rendered again only if what was recorded
 /// changed them (a payment of an overdue installment does, a sign-in does not); the fourth time,
-/// under the write lock. The run's audit record says how many times they were rendered. A run that fails before it commits leaves nothing in `out`; one whose files cannot all
-/// take their place after it (a file of the same name open elsewhere) keeps them where they were
-/// rendered, and says where.
+/// under the write lock. The run's audit record says how many times they were rendered. A run
+/// that fails before it commits leaves nothing in `out`; one whose files cannot all take their
+/// place after it (a file of the same name open elsewhere) keeps them where they were rendered,
+/// and says where.
 pub async fn run(
     store: &Store,
     typesetter: &Typesetter,
@@ -237,10 +240,9 @@ pub async fn run(
     let mut staged: Option<(Letters, Vec<String>)> = None;
     let mut renders = 0;
     for _ in 0..RENDERED_AHEAD {
-        let (version, entries, settings) = {
+        let (version, (entries, settings)) = {
             let mut c = store.read().await?;
-            let version = audit::last_id(&mut c).await?;
-            (version, list_on(&mut c, as_of).await?, store::settings::school_settings(&mut c).await?)
+            (audit::last_id(&mut c).await?, list_on(&mut c, as_of).await?)
         };
         let letters = Letters::of(&entries, &settings, as_of)?;
         let files = staging.files_of(&letters, staged.take(), &mut renders, typesetter, as_of, merged)?;
@@ -255,8 +257,7 @@ pub async fn run(
     // The office kept changing the letters while they rendered: this time nobody can change it.
     let mut tx = store.begin().await?;
     crate::session::office_only(&mut tx).await?;
-    let entries = list_on(&mut tx, as_of).await?;
-    let settings = store::settings::school_settings(&mut tx).await?;
+    let (entries, settings) = list_on(&mut tx, as_of).await?;
     let letters = Letters::of(&entries, &settings, as_of)?;
     let files = staging.files_of(&letters, staged, &mut renders, typesetter, as_of, merged)?;
     apply(tx, &entries, &letters, as_of, actor, &mut staging, files, out, renders).await
@@ -306,12 +307,15 @@ async fn apply(
     tx.commit().await?;
     for name in files {
         let path = out.join(&name);
-        if let Err(e) = std::fs::rename(staging.0.join(&name), &path) {
+        if let Err(e) = std::fs::rename(staging.dir.join(&name), &path) {
             // The run is recorded: its letters must not go with the folder (a file of the same
             // name open elsewhere, on Windows).
-            staging.1 = true;
-            let path =
-                format!("{} (relance enregistrée ; ses fichiers restent dans {})", path.display(), staging.0.display());
+            staging.kept = true;
+            let path = format!(
+                "{} (relance enregistrée ; ses fichiers restent dans {})",
+                path.display(),
+                staging.dir.display()
+            );
             return Err(Error::Io { path, source: e });
         }
         summary.files.push(path.display().to_string());
@@ -320,9 +324,12 @@ async fn apply(
 }
 
 /// A hidden folder of the run's `out` where its files wait for the run to commit (in `out`, so
-/// that moving them is a rename), removed with what is left in it when the run ends, unless kept
-/// (`.1`: the run committed and some of its files could not be moved).
-struct Staging(PathBuf, bool);
+/// that moving them is a rename), removed with what is left in it when the run ends, unless
+/// `kept` (the run committed and some of its files could not be moved).
+struct Staging {
+    dir: PathBuf,
+    kept: bool,
+}
 
 impl Staging {
     fn create(out: &Path) -> Result<Staging> {
@@ -330,7 +337,7 @@ impl Staging {
         let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let dir = out.join(format!(".relances-en-cours-{}-{n}", std::process::id()));
         std::fs::create_dir_all(&dir).map_err(|e| Error::Io { path: dir.display().to_string(), source: e })?;
-        Ok(Staging(dir, false))
+        Ok(Staging { dir, kept: false })
     }
 
     /// The files of `letters`: those of the last attempt when its letters were the same (what
@@ -348,12 +355,12 @@ impl Staging {
             Some((before, files)) if before == *letters => Ok(files),
             last => {
                 if last.is_some() {
-                    let _ = std::fs::remove_dir_all(&self.0);
-                    std::fs::create_dir_all(&self.0)
-                        .map_err(|e| Error::Io { path: self.0.display().to_string(), source: e })?;
+                    let _ = std::fs::remove_dir_all(&self.dir);
+                    std::fs::create_dir_all(&self.dir)
+                        .map_err(|e| Error::Io { path: self.dir.display().to_string(), source: e })?;
                 }
                 *renders += 1;
-                crate::blocking(|| letters.render(typesetter, as_of, &self.0, merged))
+                crate::blocking(|| letters.render(typesetter, as_of, &self.dir, merged))
             }
         }
     }
@@ -361,8 +368,8 @@ impl Staging {
 
 impl Drop for Staging {
     fn drop(&mut self) {
-        if !self.1 {
-            let _ = std::fs::remove_dir_all(&self.0);
+        if !self.kept {
+            let _ = std::fs::remove_dir_all(&self.dir);
         }
     }
 }
@@ -379,7 +386,7 @@ struct Letters {
 impl Letters {
     /// Each student with a raised installment gets one letter: everything overdue, at the highest
     /// level reached.
-    fn of(entries: &[Entry], settings: &[regie_rules::settings::SchoolSettings], as_of: NaiveDate) -> Result<Letters> {
+    fn of(entries: &[Entry], settings: &[SchoolSettings], as_of: NaiveDate) -> Result<Letters> {
         let raised: std::collections::HashSet<&str> =
             entries.iter().filter(|e| e.next_level > e.level).map(|e| e.student_number.as_str()).collect();
         let mut by_student: BTreeMap<&str, Vec<&Entry>> = BTreeMap::new();
