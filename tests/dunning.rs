@@ -282,8 +282,85 @@ async fn letters_that_cannot_take_their_place_after_the_run_stay_where_they_were
     assert!(names.contains(&"relances-20251020.csv".to_string()), "{kept:?}");
     assert!(names.contains(&"relances-20251020.xlsx".to_string()), "{kept:?}");
     assert!(said.contains(&kept[0].parent().unwrap().display().to_string()), "{said} names the folder");
+    assert!(
+        !names.contains(&".verrou".to_string()),
+        "a kept folder has no lock, so that no later run takes it as left behind: {kept:?}"
+    );
     // The letters, moved before it, are in place.
     assert!(out.join("relance-25000002-20251020.pdf").is_file() && out.join("relance-25000003-20251020.pdf").is_file());
+}
+
+#[tokio::test]
+async fn a_run_removes_the_folders_that_runs_killed_midway_left_behind_and_only_those() {
+    // Four hidden folders in the run's folder: one left by a run that was killed (its lock free
+    // for hours), one of a run still rendering elsewhere (its lock held), one of a run that has
+    // just started (its lock not taken yet), one kept by a recorded run (no lock file).
+    let (store, _dir) = approved("dunning-left", &[PAUL_DURAND, AMINE_BENALI]).await;
+    let out = temp_dir("dunning-left-out");
+    let folder = |n: u32, lock: bool| {
+        let dir = out.join(format!(".relances-en-cours-4242-{n}"));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("relance-25000002-20251020.pdf"), b"%PDF-1.7 half a letter").unwrap();
+        lock.then(|| std::fs::File::create(dir.join(".verrou")).unwrap())
+    };
+    let hours_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(3 * 3600);
+    let killed = folder(0, true).unwrap();
+    killed.set_modified(hours_ago).unwrap();
+    drop(killed);
+    let rendering = folder(1, true).unwrap();
+    rendering.set_modified(hours_ago).unwrap();
+    rendering.lock().unwrap();
+    let starting = folder(2, true).unwrap();
+    drop(starting);
+    assert!(folder(3, false).is_none());
+
+    let run = dunning::run(&store, &Typesetter::new(), d(2025, 10, 20), &out, false, "claire").await.unwrap();
+    assert_eq!(run.letters, 2, "{run:?}");
+    let left: std::collections::BTreeSet<String> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with('.'))
+        .collect();
+    let expected: std::collections::BTreeSet<String> =
+        [1, 2, 3].iter().map(|n| format!(".relances-en-cours-4242-{n}")).collect();
+    assert_eq!(left, expected, "only the killed run's folder goes, and the run leaves none of its own");
+    for n in [1, 2, 3] {
+        let letter = out.join(format!(".relances-en-cours-4242-{n}/relance-25000002-20251020.pdf"));
+        assert!(letter.is_file(), "{} is left as it was", letter.display());
+    }
+    // Once the other run is gone for a while, its folder goes with the next run.
+    drop(rendering);
+    let next = dunning::run(&store, &Typesetter::new(), d(2025, 10, 21), &out, false, "claire").await.unwrap();
+    assert_eq!(next.letters, 0, "{next:?}");
+    assert!(!out.join(".relances-en-cours-4242-1").exists());
+    assert!(out.join(".relances-en-cours-4242-3").exists(), "a kept folder is never removed");
+}
+
+#[tokio::test]
+async fn the_windows_run_removes_what_a_killed_run_left_in_its_own_folder() {
+    // The window's runs each write to a new folder: a run killed midway left its staging folder
+    // in the folder of its own, which the next run removes (and the folder, empty then). An
+    // earlier run's letters stay.
+    let (store, _dir) = approved("dunning-window-left", &[PAUL_DURAND]).await;
+    let exports = temp_dir("dunning-window-exports");
+    let killed = exports.join("relances-20251019-101500");
+    let staging = killed.join(".relances-en-cours-4242-0");
+    std::fs::create_dir_all(&staging).unwrap();
+    std::fs::write(staging.join("relances-20251019.csv"), "numero;email\n").unwrap();
+    let lock = std::fs::File::create(staging.join(".verrou")).unwrap();
+    lock.set_modified(std::time::SystemTime::now() - std::time::Duration::from_secs(3600)).unwrap();
+    drop(lock);
+    let earlier = exports.join("relances-20251018-090000");
+    std::fs::create_dir_all(&earlier).unwrap();
+    std::fs::write(earlier.join("relances-20251018.csv"), "numero;email\n").unwrap();
+
+    let run =
+        dunning::run_in_folder_of(&store, &Typesetter::new(), d(2025, 10, 20), &exports, true, "claire").await.unwrap();
+    assert_eq!(run.letters, 1, "{run:?}");
+    assert!(!killed.exists(), "the killed run's folder goes");
+    assert!(earlier.join("relances-20251018.csv").is_file(), "an earlier run's files stay");
+    let folders = std::fs::read_dir(&exports).unwrap().count();
+    assert_eq!(folders, 2, "the earlier run's and this one's");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

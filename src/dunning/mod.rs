@@ -310,7 +310,7 @@ async fn apply(
         if let Err(e) = std::fs::rename(staging.dir.join(&name), &path) {
             // The run is recorded: its letters must not go with the folder (a file of the same
             // name open elsewhere, on Windows).
-            staging.kept = true;
+            staging.keep();
             let path = format!(
                 "{} (relance enregistrée ; ses fichiers restent dans {})",
                 path.display(),
@@ -326,18 +326,38 @@ async fn apply(
 /// A hidden folder of the run's `out` where its files wait for the run to commit (in `out`, so
 /// that moving them is a rename), removed with what is left in it when the run ends, unless
 /// `kept` (the run committed and some of its files could not be moved).
+///
+/// The folder holds a lock file, locked for as long as the run lasts: a folder whose lock is free
+/// belongs to a run that ended without removing it (the program killed, the machine turned off),
+/// and the next run in the same `out` removes it. A kept folder loses its lock file, so that no
+/// later run removes the files of a recorded run.
 struct Staging {
     dir: PathBuf,
     kept: bool,
+    lock: Option<std::fs::File>,
 }
+
+/// The start of a staging folder's name; its lock file's name.
+const STAGING: &str = ".relances-en-cours-";
+const STAGING_LOCK: &str = ".verrou";
+
+/// How old a free lock must be before its folder is taken as left behind: a run that has just
+/// created its lock file has not locked it yet.
+const LEFT_BEHIND_AFTER: std::time::Duration = std::time::Duration::from_secs(60);
 
 impl Staging {
     fn create(out: &Path) -> Result<Staging> {
         static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        remove_left_behind(out);
         let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let dir = out.join(format!(".relances-en-cours-{}-{n}", std::process::id()));
-        std::fs::create_dir_all(&dir).map_err(|e| Error::Io { path: dir.display().to_string(), source: e })?;
-        Ok(Staging { dir, kept: false })
+        let dir = out.join(format!("{STAGING}{}-{n}", std::process::id()));
+        let io = |e| Error::Io { path: dir.display().to_string(), source: e };
+        std::fs::create_dir_all(&dir).map_err(io)?;
+        let lock = std::fs::File::create(dir.join(STAGING_LOCK)).map_err(io)?;
+        let mut staging = Staging { dir: dir.clone(), kept: false, lock: None };
+        lock.lock().map_err(io)?;
+        staging.lock = Some(lock);
+        Ok(staging)
     }
 
     /// The files of `letters`: those of the last attempt when its letters were the same (what
@@ -354,22 +374,57 @@ impl Staging {
         match last {
             Some((before, files)) if before == *letters => Ok(files),
             last => {
-                if last.is_some() {
-                    let _ = std::fs::remove_dir_all(&self.dir);
-                    std::fs::create_dir_all(&self.dir)
-                        .map_err(|e| Error::Io { path: self.dir.display().to_string(), source: e })?;
+                if let Some((_, files)) = last {
+                    for name in files {
+                        let path = self.dir.join(name);
+                        std::fs::remove_file(&path)
+                            .map_err(|e| Error::Io { path: path.display().to_string(), source: e })?;
+                    }
                 }
                 *renders += 1;
                 crate::blocking(|| letters.render(typesetter, as_of, &self.dir, merged))
             }
         }
     }
+
+    /// Keeps the folder and what is left in it, for good: the run is recorded.
+    fn keep(&mut self) {
+        self.kept = true;
+        drop(self.lock.take());
+        let _ = std::fs::remove_file(self.dir.join(STAGING_LOCK));
+    }
 }
 
 impl Drop for Staging {
     fn drop(&mut self) {
         if !self.kept {
+            // Unlocked first: a file still open cannot be removed on Windows.
+            drop(self.lock.take());
             let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
+}
+
+/// Removes the staging folders of `out` that runs left behind: their lock is free, and has been
+/// for a while. Those of runs still rendering (in this process or another) are locked, those
+/// kept have no lock file; anything that cannot be read or removed is left as it is, for this
+/// run does not depend on it.
+fn remove_left_behind(out: &Path) {
+    let Ok(entries) = std::fs::read_dir(out) else { return };
+    for entry in entries.flatten() {
+        if !entry.file_name().to_string_lossy().starts_with(STAGING) {
+            continue;
+        }
+        let dir = entry.path();
+        let lock = dir.join(STAGING_LOCK);
+        let Ok(file) = std::fs::OpenOptions::new().read(true).write(true).open(&lock) else { continue };
+        let old = file
+            .metadata()
+            .and_then(|m| m.modified())
+            .is_ok_and(|at| at.elapsed().is_ok_and(|age| age >= LEFT_BEHIND_AFTER));
+        if old && file.try_lock().is_ok() {
+            drop(file);
+            let _ = std::fs::remove_dir_all(&dir);
         }
     }
 }
@@ -499,7 +554,28 @@ pub async fn run_to_exports(
     merged: bool,
     actor: &str,
 ) -> Result<RunSummary> {
-    let out = crate::exports_dir()?.join(format!("relances-{}", chrono::Local::now().format("%Y%m%d-%H%M%S")));
+    run_in_folder_of(store, typesetter, as_of, &crate::exports_dir()?, merged, actor).await
+}
+
+/// Runs the reminders into a new folder `relances-<now>` of `exports`. Each of the window's runs
+/// has its folder, so the folders that killed runs left behind are looked for in the earlier
+/// runs' folders; one that only held them goes with them.
+pub async fn run_in_folder_of(
+    store: &Store,
+    typesetter: &Typesetter,
+    as_of: NaiveDate,
+    exports: &Path,
+    merged: bool,
+    actor: &str,
+) -> Result<RunSummary> {
+    if let Ok(entries) = std::fs::read_dir(exports) {
+        for earlier in entries.flatten().filter(|e| e.file_name().to_string_lossy().starts_with("relances-")) {
+            remove_left_behind(&earlier.path());
+            // Only when empty.
+            let _ = std::fs::remove_dir(earlier.path());
+        }
+    }
+    let out = exports.join(format!("relances-{}", chrono::Local::now().format("%Y%m%d-%H%M%S")));
     let done = run(store, typesetter, as_of, &out, merged, actor).await;
     // A run that failed, or had nothing to send, leaves no empty folder behind (one that is not
     // empty stays).
