@@ -297,14 +297,28 @@ pub async fn foreign_schema(path: &std::path::Path) -> Result<Option<String>> {
         return Ok(foreign);
     }
     // Only then the pages: checking them also runs the virtual tables' own checks.
-    // A page too damaged to be checked is an error rather than a finding.
+    // A page too damaged to be checked is an error rather than a finding; a file that could not
+    // be read (busy, a disk error) is not said to be damaged.
     let found = match sqlx::query_as::<_, (String,)>("PRAGMA quick_check(5)").fetch_all(&mut c).await {
         Ok(rows) if rows.iter().map(|r| r.0.as_str()).eq(["ok"]) => None,
         Ok(rows) => Some(rows.into_iter().map(|r| r.0).collect::<Vec<_>>().join(" ; ")),
-        Err(e) => Some(e.as_database_error().map_or_else(|| e.to_string(), |d| d.message().to_string())),
+        Err(e) if is_damage(&e) => {
+            Some(e.as_database_error().map_or_else(|| e.to_string(), |d| d.message().to_string()))
+        }
+        Err(e) => {
+            let _ = sqlx::Connection::close(c).await;
+            return Err(unreadable(e));
+        }
     };
     let _ = sqlx::Connection::close(c).await;
     Ok(found.map(|found| format!("fichier endommagé ({found})")))
+}
+
+/// Whether SQLite's error says the file is damaged (SQLITE_CORRUPT, SQLITE_NOTADB, in their
+/// extended forms too), rather than that it could not be read just now.
+fn is_damage(e: &sqlx::Error) -> bool {
+    let code = e.as_database_error().and_then(|d| d.code()).and_then(|c| c.parse::<i32>().ok());
+    code.is_some_and(|c| matches!(c & 0xff, 11 | 26))
 }
 
 /// Whether a schema object (kind, name, text) runs code when used: a view, a trigger, a virtual
@@ -712,7 +726,35 @@ fn postgres_values(table: &str, row: &sqlx::postgres::PgRow) -> Result<(Vec<Stri
 
 #[cfg(test)]
 mod tests {
-    use super::is_virtual;
+    use super::{is_damage, is_virtual};
+
+    #[tokio::test]
+    async fn a_file_that_is_busy_is_not_said_to_be_damaged() {
+        use sqlx::{Connection, Executor};
+        let dir = std::env::temp_dir().join(format!("regie-damage-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let junk = dir.join("junk.sqlite");
+        std::fs::write(&junk, [0x5a_u8; 8192]).unwrap();
+        let err = match super::read_only(&junk).await {
+            Ok(mut c) => sqlx::query("SELECT * FROM sqlite_schema").fetch_all(&mut c).await.unwrap_err(),
+            Err(e) => e,
+        };
+        assert!(is_damage(&err), "{err}");
+
+        // A writer holds the file (rollback journal, exclusive): the reader gives up at once.
+        let busy = dir.join("busy.sqlite");
+        let url = format!("sqlite://{}?mode=rwc", busy.display());
+        let mut writer = sqlx::SqliteConnection::connect(&url).await.unwrap();
+        writer
+            .execute("PRAGMA journal_mode = DELETE; CREATE TABLE t (a); BEGIN EXCLUSIVE; INSERT INTO t VALUES (1)")
+            .await
+            .unwrap();
+        let mut reader = super::read_only(&busy).await.unwrap();
+        reader.execute("PRAGMA busy_timeout = 0").await.unwrap();
+        let err = sqlx::query("PRAGMA quick_check").fetch_all(&mut reader).await.unwrap_err();
+        assert!(!is_damage(&err), "{err}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 
     #[test]
     fn a_virtual_table_is_one_however_its_text_is_spelt() {
