@@ -191,6 +191,7 @@ async fn a_payment_recorded_while_the_letters_render_is_not_reminded() {
     );
     let details: serde_json::Value = serde_json::from_str(&audit[at("dunning.run")].details).unwrap();
     assert_eq!(details["renders"], 2, "the letters changed: rendered again");
+    assert_eq!(details["typeset"], 40, "only the letters that changed are laid out again (Paul's went)");
     assert_eq!(run.letters, 39, "{run:?}");
     let files: Vec<String> = walk(&out).iter().map(|p| p.strip_prefix(&out).unwrap().display().to_string()).collect();
     let mut expected: Vec<String> = (1..=36)
@@ -209,6 +210,28 @@ async fn a_payment_recorded_while_the_letters_render_is_not_reminded() {
     let after = dunning::list(&store, d(2025, 10, 20)).await.unwrap();
     assert!(after.iter().all(|e| e.student_number != "25000002"), "{after:?}");
     assert!(after.iter().all(|e| e.level != Level::None), "the others were raised: {after:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_letter_changed_while_they_render_is_rendered_again_and_only_it() {
+    // Paul owes 206 of 05/09 and 206 of 10/10; while the letters render he pays 206, which
+    // settles the first. His letter must say what he owes now; the 39 others stay as rendered.
+    let (store, out, running) = forty_rendering("dunning-changed", &[PAUL_DURAND], 2503).await;
+    pay(&store, "25000002", d(2025, 10, 15), Money::from_cents(20600), PaymentMethod::Card).await;
+    let run = running.await.unwrap().unwrap();
+    assert_eq!(run.letters, 40, "{run:?}");
+    let audit = regie::store::audit::list(&mut store.read().await.unwrap(), None).await.unwrap();
+    let at = |action: &str| audit.iter().rposition(|a| a.action == action).unwrap();
+    assert!(at("payment.record") < at("dunning.run"), "the payment waited for the letters");
+    let details: serde_json::Value = serde_json::from_str(&audit[at("dunning.run")].details).unwrap();
+    assert_eq!((details["renders"].as_u64(), details["typeset"].as_u64()), (Some(2), Some(41)), "{details}");
+    let text = text_of(&std::fs::read(out.join("relance-25000002-20251020.pdf")).unwrap());
+    assert!(text.contains("Total dû : 206,00 €"), "{text}");
+    let other = text_of(&std::fs::read(out.join("relance-25030001-20251020.pdf")).unwrap());
+    assert!(other.contains("Total dû : 412,00 €"), "{other}");
+    let csv = std::fs::read_to_string(out.join("relances-20251020.csv")).unwrap();
+    let paul = csv.lines().find(|l| l.starts_with("25000002;")).unwrap();
+    assert!(paul.contains("éch. 2 ") && !paul.contains("éch. 1 ") && !paul.contains("412,00"), "{paul}");
 }
 
 /// Forty students (`first` and namesakes of Paul numbered from `series`), nothing paid, and a

@@ -213,8 +213,9 @@ const MAIL_HEADERS: [&str; 12] = [
 /// payments; the transaction then applies the run only if nothing was recorded meanwhile (every
 /// money-changing action leaves an audit record), and the files move into `out` once it commits.
 /// Otherwise the office is read again, and the letters rendered again only if what was recorded
-/// changed them (a payment of an overdue installment does, a sign-in does not); the fourth time,
-/// under the write lock. The run's audit record says how many times they were rendered. A run
+/// changed them (a payment of an overdue installment does, a sign-in does not), one PDF each
+/// only those that changed; the fourth time, under the write lock. The run's audit record says
+/// how many times they were rendered and how many letters were laid out. A run
 /// that fails before it commits leaves nothing in `out`; one whose files cannot all take their
 /// place after it (a file of the same name open elsewhere) keeps them where they were rendered,
 /// and says where.
@@ -238,7 +239,7 @@ pub async fn run(
     let mut staging = Staging::create(out)?;
     // The letters of the last attempt, their files and how many times they were rendered.
     let mut staged: Option<(Letters, Vec<String>)> = None;
-    let mut renders = 0;
+    let mut renders = Renders::default();
     for _ in 0..RENDERED_AHEAD {
         let (version, (entries, settings)) = {
             let mut c = store.read().await?;
@@ -263,6 +264,14 @@ pub async fn run(
     apply(tx, &entries, &letters, as_of, actor, &mut staging, files, out, renders).await
 }
 
+/// What a run rendered: how many times (attempts whose letters had changed), and how many
+/// letters were laid out in all.
+#[derive(Default)]
+struct Renders {
+    times: usize,
+    letters: usize,
+}
+
 /// How many times a run reads the office before taking the write lock: each time, something
 /// recorded meanwhile means reading it again, and rendering the letters again if they changed.
 const RENDERED_AHEAD: usize = 3;
@@ -279,7 +288,7 @@ async fn apply(
     staging: &mut Staging,
     files: Vec<String>,
     out: &Path,
-    renders: usize,
+    renders: Renders,
 ) -> Result<RunSummary> {
     let run_id = store::dunning::insert_run(&mut tx, as_of, actor).await?;
     let cleared = store::dunning::clear_settled(&mut tx).await?;
@@ -301,7 +310,8 @@ async fn apply(
         run_id,
         None,
         json!({"as_of": as_of, "letters": summary.letters, "raised": summary.raised, "blocked": summary.blocked,
-               "cleared": cleared, "students": letters.students, "renders": renders}),
+               "cleared": cleared, "students": letters.students, "renders": renders.times,
+               "typeset": renders.letters}),
     )
     .await?;
     tx.commit().await?;
@@ -361,30 +371,34 @@ impl Staging {
     }
 
     /// The files of `letters`: those of the last attempt when its letters were the same (what
-    /// was recorded meanwhile changed none of them), else rendered anew in place of its files.
+    /// was recorded meanwhile changed none of them), else rendered anew in place of its files;
+    /// with one PDF per student, only the letters that changed are (a payment during a large run
+    /// changes one or two of them).
     fn files_of(
         &self,
         letters: &Letters,
         last: Option<(Letters, Vec<String>)>,
-        renders: &mut usize,
+        renders: &mut Renders,
         typesetter: &Typesetter,
         as_of: NaiveDate,
         merged: bool,
     ) -> Result<Vec<String>> {
-        match last {
-            Some((before, files)) if before == *letters => Ok(files),
-            last => {
-                if let Some((_, files)) = last {
-                    for name in files {
-                        let path = self.dir.join(name);
-                        std::fs::remove_file(&path)
-                            .map_err(|e| Error::Io { path: path.display().to_string(), source: e })?;
-                    }
+        let before = match last {
+            Some((before, files)) if before == *letters => return Ok(files),
+            Some((before, files)) => {
+                let kept = if merged { Vec::new() } else { before.kept_files(letters, as_of) };
+                for name in files.iter().filter(|f| !kept.contains(f)) {
+                    let path = self.dir.join(name);
+                    std::fs::remove_file(&path)
+                        .map_err(|e| Error::Io { path: path.display().to_string(), source: e })?;
                 }
-                *renders += 1;
-                crate::blocking(|| letters.render(typesetter, as_of, &self.dir, merged))
+                Some(before)
             }
-        }
+            None => None,
+        };
+        renders.times += 1;
+        let before = if merged { None } else { before.as_ref() };
+        crate::blocking(|| letters.render(typesetter, as_of, &self.dir, merged, before, &mut renders.letters))
     }
 
     /// Keeps the folder and what is left in it, for good: the run is recorded.
@@ -511,10 +525,36 @@ impl Letters {
         Ok(out)
     }
 
+    /// The letter of the student `number`, if any.
+    fn letter_of(&self, number: &str) -> Option<&serde_json::Value> {
+        // In the students' order (`of` builds them from an ordered map).
+        self.students.binary_search_by(|s| s.as_str().cmp(number)).ok().map(|i| &self.letters[i])
+    }
+
+    /// The files (one PDF per student) of these letters that stay as they are for `now`'s.
+    fn kept_files(&self, now: &Letters, as_of: NaiveDate) -> Vec<String> {
+        self.students
+            .iter()
+            .zip(&self.letters)
+            .filter(|(number, letter)| now.letter_of(number) == Some(*letter))
+            .map(|(number, _)| letter_file(number, as_of))
+            .collect()
+    }
+
     /// Writes the letters (one PDF each, or all in one) and the mail-merge file (CSV and XLSX)
     /// into `dir`; returns the files' names, in that order. No letter, no file: a run with nothing
-    /// to send leaves the mail-merge file of an earlier run of the day as it was.
-    fn render(&self, typesetter: &Typesetter, as_of: NaiveDate, dir: &Path, merged: bool) -> Result<Vec<String>> {
+    /// to send leaves the mail-merge file of an earlier run of the day as it was. One PDF each:
+    /// the letters the same as in `before` are already in `dir`, and are not rendered again.
+    /// `typeset` counts the letters laid out.
+    fn render(
+        &self,
+        typesetter: &Typesetter,
+        as_of: NaiveDate,
+        dir: &Path,
+        merged: bool,
+        before: Option<&Letters>,
+        typeset: &mut usize,
+    ) -> Result<Vec<String>> {
         let stamp = as_of.format("%Y%m%d");
         let mut files = Vec::new();
         if self.letters.is_empty() {
@@ -531,10 +571,17 @@ impl Letters {
             Typesetter::evict();
             write(&dir.join(format!("{ident}.pdf")), &pdf?)?;
             files.push(format!("{ident}.pdf"));
+            *typeset += self.letters.len();
         } else {
-            let each: Vec<(&serde_json::Value, &str)> =
-                self.letters.iter().zip(self.students.iter().map(String::as_str)).collect();
-            files.extend(render_each(typesetter, &each, as_of, dir)?);
+            let each: Vec<(&serde_json::Value, &str)> = self
+                .letters
+                .iter()
+                .zip(self.students.iter().map(String::as_str))
+                .filter(|(letter, number)| before.and_then(|b| b.letter_of(number)) != Some(*letter))
+                .collect();
+            render_each(typesetter, &each, as_of, dir)?;
+            *typeset += each.len();
+            files.extend(self.students.iter().map(|number| letter_file(number, as_of)));
         }
         for ext in ["csv", "xlsx"] {
             let name = format!("relances-{stamp}.{ext}");
@@ -595,12 +642,11 @@ fn render_each(
     as_of: NaiveDate,
     out: &Path,
 ) -> Result<Vec<String>> {
-    let stamp = as_of.format("%Y%m%d").to_string();
     let one = |(letter, number): &(&serde_json::Value, &str)| -> Result<String> {
-        let ident = format!("relance-{number}-{stamp}");
+        let name = letter_file(number, as_of);
+        let ident = name.trim_end_matches(".pdf");
         let data = serde_json::Value::Array(vec![(*letter).clone()]);
-        let pdf = typesetter.render(crate::invoices::Template::Reminders, &data, as_of, &ident)?;
-        let name = format!("{ident}.pdf");
+        let pdf = typesetter.render(crate::invoices::Template::Reminders, &data, as_of, ident)?;
         write(&out.join(&name), &pdf)?;
         Ok(name)
     };
@@ -633,6 +679,11 @@ fn render_each(
         files.extend(share?);
     }
     Ok(files)
+}
+
+/// The file of a student's letter of `as_of`, when each has one.
+fn letter_file(number: &str, as_of: NaiveDate) -> String {
+    format!("relance-{number}-{}.pdf", as_of.format("%Y%m%d"))
 }
 
 fn write(path: &PathBuf, bytes: &[u8]) -> Result<()> {
