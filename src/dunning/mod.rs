@@ -3,7 +3,7 @@
 
 pub use regie_rules::dunning::*;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use chrono::NaiveDate;
@@ -386,8 +386,8 @@ impl Staging {
         let before = match last {
             Some((before, files)) if before == *letters => return Ok(files),
             Some((before, files)) => {
-                let kept = if merged { Vec::new() } else { before.kept_files(letters, as_of) };
-                for name in files.iter().filter(|f| !kept.contains(f)) {
+                let kept = if merged { HashSet::new() } else { before.kept_files(letters, as_of) };
+                for name in files.iter().filter(|f| !kept.contains(*f)) {
                     let path = self.dir.join(name);
                     std::fs::remove_file(&path)
                         .map_err(|e| Error::Io { path: path.display().to_string(), source: e })?;
@@ -456,7 +456,7 @@ impl Letters {
     /// Each student with a raised installment gets one letter: everything overdue, at the highest
     /// level reached.
     fn of(entries: &[Entry], settings: &[SchoolSettings], as_of: NaiveDate) -> Result<Letters> {
-        let raised: std::collections::HashSet<&str> =
+        let raised: HashSet<&str> =
             entries.iter().filter(|e| e.next_level > e.level).map(|e| e.student_number.as_str()).collect();
         let mut by_student: BTreeMap<&str, Vec<&Entry>> = BTreeMap::new();
         for e in entries.iter().filter(|e| raised.contains(e.student_number.as_str())) {
@@ -532,7 +532,7 @@ impl Letters {
     }
 
     /// The files (one PDF per student) of these letters that stay as they are for `now`'s.
-    fn kept_files(&self, now: &Letters, as_of: NaiveDate) -> Vec<String> {
+    fn kept_files(&self, now: &Letters, as_of: NaiveDate) -> HashSet<String> {
         self.students
             .iter()
             .zip(&self.letters)
