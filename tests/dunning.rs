@@ -234,6 +234,32 @@ async fn a_letter_changed_while_they_render_is_rendered_again_and_only_it() {
     assert!(paul.contains("éch. 2 ") && !paul.contains("éch. 1 ") && !paul.contains("412,00"), "{paul}");
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_accountants_running_the_reminders_at_once_send_each_letter_once() {
+    // Two workstations on the office's database click "Lancer les relances" on the same day.
+    let (store, out, running) = forty_rendering("dunning-twice", &[PAUL_DURAND], 2504).await;
+    let other = regie::Store::open(&common::db_of(&store)).await.unwrap();
+    let other_out = temp_dir("dunning-twice-other");
+    let second = dunning::run(&other, &Typesetter::new(), d(2025, 10, 20), &other_out, false, "fanny").await.unwrap();
+    let first = running.await.unwrap().unwrap();
+    let mut counts = [first.letters, second.letters];
+    counts.sort();
+    assert_eq!(counts, [0, 40], "{first:?} {second:?}");
+    let pdfs = |dir: &std::path::Path| walk(dir).iter().filter(|p| p.extension().is_some_and(|e| e == "pdf")).count();
+    assert_eq!(pdfs(&out) + pdfs(&other_out), 40, "each letter written once");
+    assert_eq!(walk(&out).len() + walk(&other_out).len(), 42, "and one mail-merge file, CSV and XLSX");
+    let audit = regie::store::audit::list(&mut store.read().await.unwrap(), None).await.unwrap();
+    let runs: Vec<serde_json::Value> = audit
+        .iter()
+        .filter(|a| a.action == "dunning.run")
+        .map(|a| serde_json::from_str(&a.details).unwrap())
+        .collect();
+    let raised: Vec<u64> = runs.iter().map(|r| r["raised"].as_u64().unwrap()).collect();
+    assert_eq!(runs.len(), 2, "both runs recorded");
+    assert!(raised.contains(&0) && raised.iter().sum::<u64>() == 80, "each installment raised once: {raised:?}");
+    other.close().await;
+}
+
 /// Forty students (`first` and namesakes of Paul numbered from `series`), nothing paid, and a
 /// reminders run on 20/10/2025 (one PDF each) started on another task: returned once its first
 /// letter is rendered, with the run still going (forty letters on this machine's cores).
