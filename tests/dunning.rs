@@ -249,14 +249,14 @@ async fn two_accountants_running_the_reminders_at_once_send_each_letter_once() {
     assert_eq!(pdfs(&out) + pdfs(&other_out), 40, "each letter written once");
     assert_eq!(walk(&out).len() + walk(&other_out).len(), 42, "and one mail-merge file, CSV and XLSX");
     let audit = regie::store::audit::list(&mut store.read().await.unwrap(), None).await.unwrap();
-    let runs: Vec<serde_json::Value> = audit
-        .iter()
-        .filter(|a| a.action == "dunning.run")
-        .map(|a| serde_json::from_str(&a.details).unwrap())
-        .collect();
+    let runs: Vec<serde_json::Value> =
+        audit.iter().filter(|a| a.action == "dunning.run").map(|a| serde_json::from_str(&a.details).unwrap()).collect();
     let raised: Vec<u64> = runs.iter().map(|r| r["raised"].as_u64().unwrap()).collect();
     assert_eq!(runs.len(), 2, "both runs recorded");
     assert!(raised.contains(&0) && raised.iter().sum::<u64>() == 80, "each installment raised once: {raised:?}");
+    // The one that sent nothing had rendered the forty letters too: the runs overlapped.
+    let idle = runs.iter().find(|r| r["raised"] == 0).unwrap();
+    assert_eq!((idle["renders"].as_u64(), idle["typeset"].as_u64()), (Some(2), Some(40)), "{idle}");
     other.close().await;
 }
 
@@ -331,73 +331,84 @@ async fn letters_that_cannot_take_their_place_after_the_run_stay_where_they_were
     assert!(names.contains(&"relances-20251020.csv".to_string()), "{kept:?}");
     assert!(names.contains(&"relances-20251020.xlsx".to_string()), "{kept:?}");
     assert!(said.contains(&kept[0].parent().unwrap().display().to_string()), "{said} names the folder");
-    assert!(
-        !names.contains(&".verrou".to_string()),
-        "a kept folder has no lock, so that no later run takes it as left behind: {kept:?}"
-    );
     // The letters, moved before it, are in place.
     assert!(out.join("relance-25000002-20251020.pdf").is_file() && out.join("relance-25000003-20251020.pdf").is_file());
+    // Hours later, another run there leaves the kept folder as it is: it is marked recorded.
+    let folder = kept[0].parent().unwrap().to_path_buf();
+    assert!(names.contains(&".relance-enregistree".to_string()), "{kept:?}");
+    let lock = std::fs::File::options().write(true).open(folder.join(".verrou")).unwrap();
+    lock.set_modified(std::time::SystemTime::now() - std::time::Duration::from_secs(3 * 3600)).unwrap();
+    drop(lock);
+    let later = dunning::run(&store, &Typesetter::new(), d(2025, 10, 21), &out, false, "claire").await.unwrap();
+    assert_eq!(later.letters, 0, "{later:?}");
+    assert!(folder.join("relances-20251020.xlsx").is_file(), "the kept files stay");
 }
 
 #[tokio::test]
 async fn a_run_removes_the_folders_that_runs_killed_midway_left_behind_and_only_those() {
-    // Four hidden folders in the run's folder: one left by a run that was killed (its lock free
-    // for hours), one of a run still rendering elsewhere (its lock held), one of a run that has
-    // just started (its lock not taken yet), one kept by a recorded run (no lock file).
+    // Five hidden folders in the run's folder: one left by a run killed before it recorded
+    // anything (its lock free for hours), one of a run still rendering elsewhere (its lock held),
+    // one of a run that has just started (its lock not taken yet), one of a run killed after it
+    // was marked recorded (its letters must not be lost), one on a drive that cannot lock.
     let (store, _dir) = approved("dunning-left", &[PAUL_DURAND, AMINE_BENALI]).await;
     let out = temp_dir("dunning-left-out");
-    let folder = |n: u32, lock: bool| {
-        let dir = out.join(format!(".relances-en-cours-4242-{n}"));
+    let hours_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(3 * 3600);
+    let folder = |n: u32, lock: bool, recorded: bool| {
+        let dir = out.join(format!(".relances-en-cours-0-{n}"));
         std::fs::create_dir_all(&dir).unwrap();
         std::fs::write(dir.join("relance-25000002-20251020.pdf"), b"%PDF-1.7 half a letter").unwrap();
+        if recorded {
+            std::fs::write(dir.join(".relance-enregistree"), b"").unwrap();
+        }
         lock.then(|| std::fs::File::create(dir.join(".verrou")).unwrap())
     };
-    let hours_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(3 * 3600);
-    let killed = folder(0, true).unwrap();
+    let killed = folder(0, true, false).unwrap();
     killed.set_modified(hours_ago).unwrap();
     drop(killed);
-    let rendering = folder(1, true).unwrap();
+    let rendering = folder(1, true, false).unwrap();
     rendering.set_modified(hours_ago).unwrap();
     rendering.lock().unwrap();
-    let starting = folder(2, true).unwrap();
-    drop(starting);
-    assert!(folder(3, false).is_none());
+    drop(folder(2, true, false).unwrap());
+    let recorded = folder(3, true, true).unwrap();
+    recorded.set_modified(hours_ago).unwrap();
+    drop(recorded);
+    assert!(folder(4, false, false).is_none());
 
     let run = dunning::run(&store, &Typesetter::new(), d(2025, 10, 20), &out, false, "claire").await.unwrap();
     assert_eq!(run.letters, 2, "{run:?}");
-    let left: std::collections::BTreeSet<String> = std::fs::read_dir(&out)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|n| n.starts_with('.'))
-        .collect();
-    let expected: std::collections::BTreeSet<String> =
-        [1, 2, 3].iter().map(|n| format!(".relances-en-cours-4242-{n}")).collect();
-    assert_eq!(left, expected, "only the killed run's folder goes, and the run leaves none of its own");
-    for n in [1, 2, 3] {
-        let letter = out.join(format!(".relances-en-cours-4242-{n}/relance-25000002-20251020.pdf"));
+    let hidden = || -> std::collections::BTreeSet<String> {
+        std::fs::read_dir(&out)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.starts_with('.'))
+            .collect()
+    };
+    let named = |ns: &[u32]| ns.iter().map(|n| format!(".relances-en-cours-0-{n}")).collect();
+    assert_eq!(hidden(), named(&[1, 2, 3, 4]), "only the killed run's folder goes, and the run leaves none of its own");
+    for n in [1, 2, 3, 4] {
+        let letter = out.join(format!(".relances-en-cours-0-{n}/relance-25000002-20251020.pdf"));
         assert!(letter.is_file(), "{} is left as it was", letter.display());
     }
-    // Once the other run is gone for a while, its folder goes with the next run.
+    // Once the other run is gone, its folder goes with the next run.
     drop(rendering);
     let next = dunning::run(&store, &Typesetter::new(), d(2025, 10, 21), &out, false, "claire").await.unwrap();
     assert_eq!(next.letters, 0, "{next:?}");
-    assert!(!out.join(".relances-en-cours-4242-1").exists());
-    assert!(out.join(".relances-en-cours-4242-3").exists(), "a kept folder is never removed");
+    assert_eq!(hidden(), named(&[2, 3, 4]), "a recorded run's folder, and one without a lock, are never removed");
 }
 
 #[tokio::test]
-async fn the_windows_run_removes_what_a_killed_run_left_in_its_own_folder() {
+async fn a_run_from_the_window_removes_what_a_killed_run_left_in_its_own_folder() {
     // The window's runs each write to a new folder: a run killed midway left its staging folder
     // in the folder of its own, which the next run removes (and the folder, empty then). An
     // earlier run's letters stay.
     let (store, _dir) = approved("dunning-window-left", &[PAUL_DURAND]).await;
     let exports = temp_dir("dunning-window-exports");
     let killed = exports.join("relances-20251019-101500");
-    let staging = killed.join(".relances-en-cours-4242-0");
+    let staging = killed.join(".relances-en-cours-0-0");
     std::fs::create_dir_all(&staging).unwrap();
     std::fs::write(staging.join("relances-20251019.csv"), "numero;email\n").unwrap();
     let lock = std::fs::File::create(staging.join(".verrou")).unwrap();
-    lock.set_modified(std::time::SystemTime::now() - std::time::Duration::from_secs(3600)).unwrap();
+    lock.set_modified(std::time::SystemTime::now() - std::time::Duration::from_secs(3 * 3600)).unwrap();
     drop(lock);
     let earlier = exports.join("relances-20251018-090000");
     std::fs::create_dir_all(&earlier).unwrap();

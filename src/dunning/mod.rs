@@ -237,7 +237,7 @@ pub async fn run(
     crate::session::office_only(&mut *store.read().await?).await?;
     std::fs::create_dir_all(out).map_err(|e| Error::Io { path: out.display().to_string(), source: e })?;
     let mut staging = Staging::create(out)?;
-    // The letters of the last attempt, their files and how many times they were rendered.
+    // The letters of the last attempt and their files.
     let mut staged: Option<(Letters, Vec<String>)> = None;
     let mut renders = Renders::default();
     for _ in 0..RENDERED_AHEAD {
@@ -264,8 +264,8 @@ pub async fn run(
     apply(tx, &entries, &letters, as_of, actor, &mut staging, files, out, renders).await
 }
 
-/// What a run rendered: how many times (attempts whose letters had changed), and how many
-/// letters were laid out in all.
+/// What a run rendered: how many times (the first attempt, then each whose letters had
+/// changed), and how many letters were laid out in all.
 #[derive(Default)]
 struct Renders {
     times: usize,
@@ -314,13 +314,14 @@ async fn apply(
                "typeset": renders.letters}),
     )
     .await?;
+    staging.mark_recorded()?;
     tx.commit().await?;
     for name in files {
         let path = out.join(&name);
         if let Err(e) = std::fs::rename(staging.dir.join(&name), &path) {
             // The run is recorded: its letters must not go with the folder (a file of the same
             // name open elsewhere, on Windows).
-            staging.keep();
+            staging.kept = true;
             let path = format!(
                 "{} (relance enregistrée ; ses fichiers restent dans {})",
                 path.display(),
@@ -337,43 +338,60 @@ async fn apply(
 /// that moving them is a rename), removed with what is left in it when the run ends, unless
 /// `kept` (the run committed and some of its files could not be moved).
 ///
-/// The folder holds a lock file, locked for as long as the run lasts: a folder whose lock is free
-/// belongs to a run that ended without removing it (the program killed, the machine turned off),
-/// and the next run in the same `out` removes it. A kept folder loses its lock file, so that no
-/// later run removes the files of a recorded run.
+/// A run killed midway (the program closed, the laptop turned off) cannot remove its folder, so
+/// the next run in the same `out` does: the folder holds a lock file, locked for as long as its
+/// run lasts, and a mark written before the run commits. A folder whose lock is free and that
+/// has no mark belongs to a run that recorded nothing; one with the mark holds the letters of a
+/// recorded run, and stays for good.
 struct Staging {
     dir: PathBuf,
     kept: bool,
     lock: Option<std::fs::File>,
 }
 
-/// The start of a staging folder's name; its lock file's name.
+/// The start of a staging folder's name; its lock file; the mark of a recorded run.
 const STAGING: &str = ".relances-en-cours-";
 const STAGING_LOCK: &str = ".verrou";
+const STAGING_RECORDED: &str = ".relance-enregistree";
 
-/// How old a free lock must be before its folder is taken as left behind: a run that has just
-/// created its lock file has not locked it yet.
-const LEFT_BEHIND_AFTER: std::time::Duration = std::time::Duration::from_secs(60);
+/// How old a free lock file must be before its folder is taken as left behind. Locks are not
+/// seen across machines on every network drive: a run there is safe for this long.
+const LEFT_BEHIND_AFTER: std::time::Duration = std::time::Duration::from_secs(3600);
 
 impl Staging {
+    /// A new folder in `out` (which exists), never one left by an earlier process of the same id.
     fn create(out: &Path) -> Result<Staging> {
         static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-        remove_left_behind(out);
-        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let dir = out.join(format!("{STAGING}{}-{n}", std::process::id()));
-        let io = |e| Error::Io { path: dir.display().to_string(), source: e };
-        std::fs::create_dir_all(&dir).map_err(io)?;
-        let lock = std::fs::File::create(dir.join(STAGING_LOCK)).map_err(io)?;
-        let mut staging = Staging { dir: dir.clone(), kept: false, lock: None };
-        lock.lock().map_err(io)?;
-        staging.lock = Some(lock);
+        crate::blocking(|| remove_left_behind(out));
+        let dir = loop {
+            let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let dir = out.join(format!("{STAGING}{}-{n}", std::process::id()));
+            match std::fs::create_dir(&dir) {
+                Ok(()) => break dir,
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+                Err(e) => return Err(Error::Io { path: dir.display().to_string(), source: e }),
+            }
+        };
+        let mut staging = Staging { dir, kept: false, lock: None };
+        let path = staging.dir.join(STAGING_LOCK);
+        let lock =
+            std::fs::File::create(&path).map_err(|e| Error::Io { path: path.display().to_string(), source: e })?;
+        // A drive that cannot lock (some network shares): no lock file, so that no later run
+        // takes this folder as left behind.
+        match lock.try_lock() {
+            Ok(()) => staging.lock = Some(lock),
+            Err(_) => {
+                drop(lock);
+                let _ = std::fs::remove_file(&path);
+            }
+        }
         Ok(staging)
     }
 
     /// The files of `letters`: those of the last attempt when its letters were the same (what
-    /// was recorded meanwhile changed none of them), else rendered anew in place of its files;
-    /// with one PDF per student, only the letters that changed are (a payment during a large run
-    /// changes one or two of them).
+    /// was recorded meanwhile changed none of them), else rendered anew over its files; with one
+    /// PDF per student, only the letters that changed are (a payment during a large run changes
+    /// one or two of them).
     fn files_of(
         &self,
         letters: &Letters,
@@ -385,44 +403,39 @@ impl Staging {
     ) -> Result<Vec<String>> {
         let before = match last {
             Some((before, files)) if before == *letters => return Ok(files),
-            Some((before, files)) => {
-                let kept = if merged { HashSet::new() } else { before.kept_files(letters, as_of) };
-                for name in files.iter().filter(|f| !kept.contains(*f)) {
-                    let path = self.dir.join(name);
-                    std::fs::remove_file(&path)
-                        .map_err(|e| Error::Io { path: path.display().to_string(), source: e })?;
-                }
-                Some(before)
-            }
+            Some((before, _)) => Some(before),
             None => None,
         };
         renders.times += 1;
-        let before = if merged { None } else { before.as_ref() };
-        crate::blocking(|| letters.render(typesetter, as_of, &self.dir, merged, before, &mut renders.letters))
+        crate::blocking(|| {
+            // The letters of students no longer reminded go (the others are written over); only
+            // the files named in the result move into `out`, so one left here would not go out.
+            for number in before.iter().flat_map(|b| &b.students).filter(|n| letters.letter_of(n).is_none()) {
+                let _ = std::fs::remove_file(self.dir.join(letter_file(number, as_of)));
+            }
+            letters.render(typesetter, as_of, &self.dir, merged, before.as_ref(), &mut renders.letters)
+        })
     }
 
-    /// Keeps the folder and what is left in it, for good: the run is recorded.
-    fn keep(&mut self) {
-        self.kept = true;
-        drop(self.lock.take());
-        let _ = std::fs::remove_file(self.dir.join(STAGING_LOCK));
+    /// Marks the folder as a recorded run's, before the run commits: from then on no later run
+    /// removes it, even if this one is killed before its files are in place.
+    fn mark_recorded(&self) -> Result<()> {
+        write(&self.dir.join(STAGING_RECORDED), b"")
     }
 }
 
 impl Drop for Staging {
     fn drop(&mut self) {
         if !self.kept {
-            // Unlocked first: a file still open cannot be removed on Windows.
-            drop(self.lock.take());
-            let _ = std::fs::remove_dir_all(&self.dir);
+            remove_staging(&self.dir, self.lock.take());
         }
     }
 }
 
-/// Removes the staging folders of `out` that runs left behind: their lock is free, and has been
-/// for a while. Those of runs still rendering (in this process or another) are locked, those
-/// kept have no lock file; anything that cannot be read or removed is left as it is, for this
-/// run does not depend on it.
+/// Removes the staging folders of `out` that runs killed midway left behind: unmarked, their lock
+/// free, their lock file an hour old. Those of runs still rendering (in this process or another)
+/// are locked; those of recorded runs, and of runs on drives that cannot lock, are kept. What
+/// cannot be read or removed is left as it is: this run does not depend on it.
 fn remove_left_behind(out: &Path) {
     let Ok(entries) = std::fs::read_dir(out) else { return };
     for entry in entries.flatten() {
@@ -430,17 +443,33 @@ fn remove_left_behind(out: &Path) {
             continue;
         }
         let dir = entry.path();
-        let lock = dir.join(STAGING_LOCK);
-        let Ok(file) = std::fs::OpenOptions::new().read(true).write(true).open(&lock) else { continue };
+        let Ok(file) = std::fs::OpenOptions::new().read(true).write(true).open(dir.join(STAGING_LOCK)) else {
+            continue;
+        };
         let old = file
             .metadata()
             .and_then(|m| m.modified())
             .is_ok_and(|at| at.elapsed().is_ok_and(|age| age >= LEFT_BEHIND_AFTER));
-        if old && file.try_lock().is_ok() {
-            drop(file);
-            let _ = std::fs::remove_dir_all(&dir);
+        // The mark is looked for once the lock is held: a run writes it under its lock.
+        if old && file.try_lock().is_ok() && matches!(dir.join(STAGING_RECORDED).try_exists(), Ok(false)) {
+            remove_staging(&dir, Some(file));
         }
     }
+}
+
+/// Removes a staging folder: its files first, its lock file last, so that a folder with a file
+/// that cannot go (open elsewhere) keeps its lock file, and a later run tries again.
+fn remove_staging(dir: &Path, lock: Option<std::fs::File>) {
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    for entry in entries.flatten() {
+        if entry.file_name() != STAGING_LOCK && std::fs::remove_file(entry.path()).is_err() {
+            return;
+        }
+    }
+    // Closed first: Windows removes no folder while a file in it is open.
+    drop(lock);
+    let _ = std::fs::remove_file(dir.join(STAGING_LOCK));
+    let _ = std::fs::remove_dir(dir);
 }
 
 /// A run's letters and mail-merge lines, one per student with a raised installment, in the
@@ -462,6 +491,7 @@ impl Letters {
         for e in entries.iter().filter(|e| raised.contains(e.student_number.as_str())) {
             by_student.entry(&e.student_number).or_default().push(e);
         }
+        // In the students' order, which `letter_of` searches.
         let mut out = Letters { students: Vec::new(), letters: Vec::new(), mail: Vec::new() };
         for (number, lines) in &by_student {
             let first = lines[0];
@@ -522,6 +552,7 @@ impl Letters {
                 reference,
             ]);
         }
+        debug_assert!(out.students.is_sorted());
         Ok(out)
     }
 
@@ -531,21 +562,11 @@ impl Letters {
         self.students.binary_search_by(|s| s.as_str().cmp(number)).ok().map(|i| &self.letters[i])
     }
 
-    /// The files (one PDF per student) of these letters that stay as they are for `now`'s.
-    fn kept_files(&self, now: &Letters, as_of: NaiveDate) -> HashSet<String> {
-        self.students
-            .iter()
-            .zip(&self.letters)
-            .filter(|(number, letter)| now.letter_of(number) == Some(*letter))
-            .map(|(number, _)| letter_file(number, as_of))
-            .collect()
-    }
-
     /// Writes the letters (one PDF each, or all in one) and the mail-merge file (CSV and XLSX)
     /// into `dir`; returns the files' names, in that order. No letter, no file: a run with nothing
-    /// to send leaves the mail-merge file of an earlier run of the day as it was. One PDF each:
-    /// the letters the same as in `before` are already in `dir`, and are not rendered again.
-    /// `typeset` counts the letters laid out.
+    /// to send leaves the mail-merge file of an earlier run of the day as it was. The letters the
+    /// same as in `before` are already in `dir` (one PDF each: each of them; merged: all of
+    /// them), and are not laid out again; `typeset` counts the letters laid out.
     fn render(
         &self,
         typesetter: &Typesetter,
@@ -560,7 +581,10 @@ impl Letters {
         if self.letters.is_empty() {
             return Ok(files);
         }
-        if merged {
+        if merged && before.is_some_and(|b| b.letters == self.letters) {
+            // Only the mail-merge lines changed: the PDF in `dir` is the same.
+            files.push(format!("relances-{stamp}.pdf"));
+        } else if merged {
             let ident = format!("relances-{stamp}");
             let pdf = typesetter.render(
                 crate::invoices::Template::Reminders,
@@ -605,8 +629,9 @@ pub async fn run_to_exports(
 }
 
 /// Runs the reminders into a new folder `relances-<now>` of `exports`. Each of the window's runs
-/// has its folder, so the folders that killed runs left behind are looked for in the earlier
-/// runs' folders; one that only held them goes with them.
+/// has its folder, so the folders that killed runs left behind are in the earlier runs' folders:
+/// once this run is done (a run refused does not touch the files), they are removed there, and an
+/// earlier run's folder that only held them goes too.
 pub async fn run_in_folder_of(
     store: &Store,
     typesetter: &Typesetter,
@@ -615,19 +640,22 @@ pub async fn run_in_folder_of(
     merged: bool,
     actor: &str,
 ) -> Result<RunSummary> {
-    if let Ok(entries) = std::fs::read_dir(exports) {
-        for earlier in entries.flatten().filter(|e| e.file_name().to_string_lossy().starts_with("relances-")) {
-            remove_left_behind(&earlier.path());
-            // Only when empty.
-            let _ = std::fs::remove_dir(earlier.path());
-        }
-    }
     let out = exports.join(format!("relances-{}", chrono::Local::now().format("%Y%m%d-%H%M%S")));
     let done = run(store, typesetter, as_of, &out, merged, actor).await;
     // A run that failed, or had nothing to send, leaves no empty folder behind (one that is not
     // empty stays).
     if done.as_ref().map_or(true, |d| d.files.is_empty()) {
         let _ = std::fs::remove_dir(&out);
+    }
+    if done.is_ok() {
+        crate::blocking(|| {
+            let Ok(entries) = std::fs::read_dir(exports) else { return };
+            for earlier in entries.flatten().filter(|e| e.file_name().to_string_lossy().starts_with("relances-")) {
+                remove_left_behind(&earlier.path());
+                // `remove_dir` takes only an empty folder: an earlier run's letters stay.
+                let _ = std::fs::remove_dir(earlier.path());
+            }
+        });
     }
     done
 }

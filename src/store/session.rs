@@ -297,8 +297,8 @@ pub async fn foreign_schema(path: &std::path::Path) -> Result<Option<String>> {
         return Ok(foreign);
     }
     // Only then the pages: checking them also runs the virtual tables' own checks.
-    // A page too damaged to be checked is an error rather than a finding; a file that could not
-    // be read (busy, a disk error) is not said to be damaged.
+    // A page too damaged to be checked stops the check with SQLite's "corrupt": that is damage
+    // too; a check that could not run (the file busy, a disk error) is an error, not damage.
     let found = match sqlx::query_as::<_, (String,)>("PRAGMA quick_check(5)").fetch_all(&mut c).await {
         Ok(rows) if rows.iter().map(|r| r.0.as_str()).eq(["ok"]) => None,
         Ok(rows) => Some(rows.into_iter().map(|r| r.0).collect::<Vec<_>>().join(" ; ")),
@@ -753,6 +753,8 @@ mod tests {
         reader.execute("PRAGMA busy_timeout = 0").await.unwrap();
         let err = sqlx::query("PRAGMA quick_check").fetch_all(&mut reader).await.unwrap_err();
         assert!(!is_damage(&err), "{err}");
+        let _ = reader.close().await;
+        let _ = writer.close().await;
         let _ = std::fs::remove_dir_all(&dir);
     }
 
