@@ -564,9 +564,9 @@ impl Letters {
 
     /// Writes the letters (one PDF each, or all in one) and the mail-merge file (CSV and XLSX)
     /// into `dir`; returns the files' names, in that order. No letter, no file: a run with nothing
-    /// to send leaves the mail-merge file of an earlier run of the day as it was. The letters the
-    /// same as in `before` are already in `dir` (one PDF each: each of them; merged: all of
-    /// them), and are not laid out again; `typeset` counts the letters laid out.
+    /// to send leaves the mail-merge file of an earlier run of the day as it was. One PDF each:
+    /// the letters the same as in `before` are already in `dir`, and are not laid out again.
+    /// `typeset` counts the letters laid out.
     fn render(
         &self,
         typesetter: &Typesetter,
@@ -581,10 +581,7 @@ impl Letters {
         if self.letters.is_empty() {
             return Ok(files);
         }
-        if merged && before.is_some_and(|b| b.letters == self.letters) {
-            // Only the mail-merge lines changed: the PDF in `dir` is the same.
-            files.push(format!("relances-{stamp}.pdf"));
-        } else if merged {
+        if merged {
             let ident = format!("relances-{stamp}");
             let pdf = typesetter.render(
                 crate::invoices::Template::Reminders,
