@@ -321,12 +321,9 @@ async fn apply(
         if let Err(e) = std::fs::rename(staging.dir.join(&name), &path) {
             // The run is recorded: its letters must not go with the folder (a file of the same
             // name open elsewhere, on Windows).
-            staging.kept = true;
-            let path = format!(
-                "{} (relance enregistrée ; ses fichiers restent dans {})",
-                path.display(),
-                staging.dir.display()
-            );
+            let kept = staging.keep(out, as_of);
+            let path =
+                format!("{} (relance enregistrée ; ses fichiers restent dans {})", path.display(), kept.display());
             return Err(Error::Io { path, source: e });
         }
         summary.files.push(path.display().to_string());
@@ -415,6 +412,27 @@ impl Staging {
             }
             letters.render(typesetter, as_of, &self.dir, merged, before.as_ref(), &mut renders.letters)
         })
+    }
+
+    /// Keeps the folder and what is left in it, for good, under a name the accountant sees (a dot
+    /// hides a folder on macOS and Linux), or its own if it cannot be renamed; returns where.
+    fn keep(&mut self, out: &Path, as_of: NaiveDate) -> PathBuf {
+        self.kept = true;
+        // Closed first: Windows renames no folder while a file in it is open. The mark keeps the
+        // folder from any sweep from now on.
+        drop(self.lock.take());
+        let mut n = 1;
+        let visible = loop {
+            let visible = out.join(format!("relances-{}-non-deplacees-{n}", as_of.format("%Y%m%d")));
+            if !visible.exists() {
+                break visible;
+            }
+            n += 1;
+        };
+        match std::fs::rename(&self.dir, &visible) {
+            Ok(()) => visible,
+            Err(_) => self.dir.clone(),
+        }
     }
 
     /// Marks the folder as a recorded run's, before the run commits: from then on no later run
