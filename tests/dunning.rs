@@ -309,38 +309,32 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
 }
 
 #[tokio::test]
-async fn letters_that_cannot_take_their_place_after_the_run_stay_where_they_were_rendered() {
+async fn letters_that_cannot_take_their_place_after_the_run_wait_in_a_folder_the_accountant_sees() {
     // The mail-merge file's name is taken, by a folder: the run is recorded, so its files must
-    // not be lost with the folder they were rendered in.
+    // not be lost with the folder they were rendered in. An earlier such folder is there already.
     let (store, _dir) = approved("dunning-kept", &[PAUL_DURAND, AMINE_BENALI]).await;
     let out = temp_dir("dunning-kept-out");
     std::fs::create_dir_all(out.join("relances-20251020.csv").join("occupé")).unwrap();
+    let earlier = out.join("relances-20251020-non-deplacees-1");
+    std::fs::create_dir_all(&earlier).unwrap();
+    std::fs::write(earlier.join("relances-20251020.csv"), "numero;email\n").unwrap();
     let err = dunning::run(&store, &Typesetter::new(), d(2025, 10, 20), &out, false, "claire").await.unwrap_err();
     let said = err.to_string();
     assert!(said.contains("relances-20251020.csv") && said.contains("relance enregistrée"), "{said}");
     let audit = regie::store::audit::list(&mut store.read().await.unwrap(), None).await.unwrap();
     assert_eq!(audit.iter().filter(|a| a.action == "dunning.run").count(), 1, "the run is recorded");
-    // Under a name the accountant sees (a dot would hide it).
-    let kept: Vec<_> = walk(&out)
-        .into_iter()
-        .filter(|p| p.parent().and_then(|d| d.file_name()).is_some_and(|d| d == "relances-20251020-non-deplacees-1"))
-        .collect();
-    let names: Vec<String> =
-        kept.iter().filter_map(|p| p.file_name()).map(|n| n.to_string_lossy().into_owned()).collect();
-    assert!(names.contains(&"relances-20251020.csv".to_string()), "{kept:?}");
-    assert!(names.contains(&"relances-20251020.xlsx".to_string()), "{kept:?}");
-    assert!(said.contains(&kept[0].parent().unwrap().display().to_string()), "{said} names the folder");
+    // Under a name the accountant sees (a dot would hide it), the next free one: the files not
+    // moved and the mark that keeps any later run from removing them, nothing else.
+    let kept = out.join("relances-20251020-non-deplacees-2");
+    assert!(said.contains(&kept.display().to_string()), "{said} names the folder");
+    let mut names: Vec<String> =
+        std::fs::read_dir(&kept).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    names.sort();
+    assert_eq!(names, [".relance-enregistree", "relances-20251020.csv", "relances-20251020.xlsx"]);
+    let hidden: Vec<_> = walk(&out).into_iter().filter(|p| p.to_string_lossy().contains("/.relances")).collect();
+    assert!(hidden.is_empty(), "{hidden:?}");
     // The letters, moved before it, are in place.
     assert!(out.join("relance-25000002-20251020.pdf").is_file() && out.join("relance-25000003-20251020.pdf").is_file());
-    // Hours later, another run there leaves the kept folder as it is: it is marked recorded.
-    let folder = kept[0].parent().unwrap().to_path_buf();
-    assert!(names.contains(&".relance-enregistree".to_string()), "{kept:?}");
-    let lock = std::fs::File::options().write(true).open(folder.join(".verrou")).unwrap();
-    lock.set_modified(std::time::SystemTime::now() - std::time::Duration::from_secs(3 * 3600)).unwrap();
-    drop(lock);
-    let later = dunning::run(&store, &Typesetter::new(), d(2025, 10, 21), &out, false, "claire").await.unwrap();
-    assert_eq!(later.letters, 0, "{later:?}");
-    assert!(folder.join("relances-20251020.xlsx").is_file(), "the kept files stay");
 }
 
 #[tokio::test]

@@ -217,8 +217,8 @@ const MAIL_HEADERS: [&str; 12] = [
 /// only those that changed; the fourth time, under the write lock. The run's audit record says
 /// how many times they were rendered and how many letters were laid out. A run
 /// that fails before it commits leaves nothing in `out`; one whose files cannot all take their
-/// place after it (a file of the same name open elsewhere) keeps them where they were rendered,
-/// and says where.
+/// place after it (a file of the same name open elsewhere) leaves them in a folder of `out` the
+/// accountant sees (`relances-<date>-non-deplacees-N`), and says which.
 pub async fn run(
     store: &Store,
     typesetter: &Typesetter,
@@ -315,34 +315,43 @@ async fn apply(
     )
     .await?;
     staging.mark_recorded()?;
-    tx.commit().await?;
-    for name in files {
-        let path = out.join(&name);
-        if let Err(e) = std::fs::rename(staging.dir.join(&name), &path) {
+    let committed = tx.commit().await;
+    if committed.is_err() {
+        staging.unmark();
+    }
+    committed?;
+    for (k, name) in files.iter().enumerate() {
+        let path = out.join(name);
+        if let Err(e) = std::fs::rename(staging.dir.join(name), &path) {
             // The run is recorded: its letters must not go with the folder (a file of the same
             // name open elsewhere, on Windows).
-            let kept = staging.keep(out, as_of);
+            let kept = staging.keep(out, as_of, &files[k..]);
             let path =
                 format!("{} (relance enregistrée ; ses fichiers restent dans {})", path.display(), kept.display());
             return Err(Error::Io { path, source: e });
         }
         summary.files.push(path.display().to_string());
     }
+    // All in place: what is left of the folder can go with it.
+    staging.unmark();
     Ok(summary)
 }
 
 /// A hidden folder of the run's `out` where its files wait for the run to commit (in `out`, so
 /// that moving them is a rename), removed with what is left in it when the run ends, unless
-/// `kept` (the run committed and some of its files could not be moved).
+/// `kept` (the run committed and some of its files could not be moved) or `marked` (the run may
+/// have committed: it was stopped while committing or moving its files).
 ///
 /// A run killed midway (the program closed, the laptop turned off) cannot remove its folder, so
 /// the next run in the same `out` does: the folder holds a lock file, locked for as long as its
-/// run lasts, and a mark written before the run commits. A folder whose lock is free and that
-/// has no mark belongs to a run that recorded nothing; one with the mark holds the letters of a
-/// recorded run, and stays for good.
+/// run lasts, and a mark written (and synced) before the run commits. A folder whose lock is free
+/// and that has no mark belongs to a run that recorded nothing; one with the mark may hold the
+/// letters of a recorded run, and stays for good (harmless when the run was killed between the
+/// mark and its commit).
 struct Staging {
     dir: PathBuf,
     kept: bool,
+    marked: bool,
     lock: Option<std::fs::File>,
 }
 
@@ -359,20 +368,29 @@ impl Staging {
     /// A new folder in `out` (which exists), never one left by an earlier process of the same id.
     fn create(out: &Path) -> Result<Staging> {
         static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-        crate::blocking(|| remove_left_behind(out));
+        let mut vanished = false;
         let dir = loop {
             let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             let dir = out.join(format!("{STAGING}{}-{n}", std::process::id()));
             match std::fs::create_dir(&dir) {
                 Ok(()) => break dir,
                 Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+                // `out`, empty, was just taken for a folder left behind (by another instance's
+                // window): made again, once.
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound && !vanished => {
+                    vanished = true;
+                    std::fs::create_dir_all(out)
+                        .map_err(|e| Error::Io { path: out.display().to_string(), source: e })?;
+                }
                 Err(e) => return Err(Error::Io { path: dir.display().to_string(), source: e }),
             }
         };
-        let mut staging = Staging { dir, kept: false, lock: None };
+        let mut staging = Staging { dir, kept: false, marked: false, lock: None };
         let path = staging.dir.join(STAGING_LOCK);
         let lock =
             std::fs::File::create(&path).map_err(|e| Error::Io { path: path.display().to_string(), source: e })?;
+        // The drive's own clock, which dated the other folders' lock files.
+        let now = lock.metadata().and_then(|m| m.modified()).ok();
         // A drive that cannot lock (some network shares): no lock file, so that no later run
         // takes this folder as left behind.
         match lock.try_lock() {
@@ -381,6 +399,9 @@ impl Staging {
                 drop(lock);
                 let _ = std::fs::remove_file(&path);
             }
+        }
+        if let Some(now) = now {
+            crate::blocking(|| remove_left_behind(out, now));
         }
         Ok(staging)
     }
@@ -405,56 +426,76 @@ impl Staging {
         };
         renders.times += 1;
         crate::blocking(|| {
-            // The letters of students no longer reminded go (the others are written over); only
-            // the files named in the result move into `out`, so one left here would not go out.
-            for number in before.iter().flat_map(|b| &b.students).filter(|n| letters.letter_of(n).is_none()) {
+            // The letters of students no longer reminded go (the others are written over): only
+            // the files named in the result move into `out`, but a kept folder shows them all.
+            let gone = before.iter().flat_map(|b| &b.students).filter(|n| !merged && letters.letter_of(n).is_none());
+            for number in gone {
                 let _ = std::fs::remove_file(self.dir.join(letter_file(number, as_of)));
             }
             letters.render(typesetter, as_of, &self.dir, merged, before.as_ref(), &mut renders.letters)
         })
     }
 
-    /// Keeps the folder and what is left in it, for good, under a name the accountant sees (a dot
-    /// hides a folder on macOS and Linux), or its own if it cannot be renamed; returns where.
-    fn keep(&mut self, out: &Path, as_of: NaiveDate) -> PathBuf {
+    /// Keeps the `remaining` files of the run, for good, in a folder of `out` the accountant sees
+    /// (a dot hides a folder on macOS and Linux), or in this one if it cannot be renamed; returns
+    /// where. Nothing else stays in it: an earlier attempt's letter would look like one to send.
+    fn keep(&mut self, out: &Path, as_of: NaiveDate, remaining: &[String]) -> PathBuf {
         self.kept = true;
         // Closed first: Windows renames no folder while a file in it is open. The mark keeps the
         // folder from any sweep from now on.
         drop(self.lock.take());
-        let mut n = 1;
-        let visible = loop {
-            let visible = out.join(format!("relances-{}-non-deplacees-{n}", as_of.format("%Y%m%d")));
-            if !visible.exists() {
-                break visible;
+        for entry in std::fs::read_dir(&self.dir).into_iter().flatten().flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if name != STAGING_RECORDED && !remaining.contains(&name) {
+                let _ = std::fs::remove_file(entry.path());
             }
-            n += 1;
-        };
-        match std::fs::rename(&self.dir, &visible) {
-            Ok(()) => visible,
-            Err(_) => self.dir.clone(),
         }
+        // Another run may take the same name at once: the next one, then.
+        for n in 1..=100 {
+            let visible = out.join(format!("relances-{}-non-deplacees-{n}", as_of.format("%Y%m%d")));
+            if !visible.exists() && std::fs::rename(&self.dir, &visible).is_ok() {
+                return visible;
+            }
+        }
+        self.dir.clone()
     }
 
-    /// Marks the folder as a recorded run's, before the run commits: from then on no later run
-    /// removes it, even if this one is killed before its files are in place.
-    fn mark_recorded(&self) -> Result<()> {
-        write(&self.dir.join(STAGING_RECORDED), b"")
+    /// Marks the folder as a recorded run's, before the run commits, on the disk (synced, the
+    /// folder too): from then on no later run removes it, even if this one is killed, or the
+    /// machine turned off, before its files are in place.
+    fn mark_recorded(&mut self) -> Result<()> {
+        let path = self.dir.join(STAGING_RECORDED);
+        let io = |e| Error::Io { path: path.display().to_string(), source: e };
+        std::fs::File::create(&path).and_then(|f| f.sync_all()).map_err(io)?;
+        // A folder's entries are synced through the folder itself where it can be opened (Unix).
+        if let Ok(dir) = std::fs::File::open(&self.dir) {
+            let _ = dir.sync_all();
+        }
+        self.marked = true;
+        Ok(())
+    }
+
+    /// The run did not commit, or all its files are in place: the folder can go.
+    fn unmark(&mut self) {
+        self.marked = false;
+        let _ = std::fs::remove_file(self.dir.join(STAGING_RECORDED));
     }
 }
 
 impl Drop for Staging {
     fn drop(&mut self) {
-        if !self.kept {
+        if !self.kept && !self.marked {
             remove_staging(&self.dir, self.lock.take());
         }
     }
 }
 
 /// Removes the staging folders of `out` that runs killed midway left behind: unmarked, their lock
-/// free, their lock file an hour old. Those of runs still rendering (in this process or another)
-/// are locked; those of recorded runs, and of runs on drives that cannot lock, are kept. What
-/// cannot be read or removed is left as it is: this run does not depend on it.
-fn remove_left_behind(out: &Path) {
+/// free, their lock file an hour older than `now` (the drive's clock, as it dated them). Those of
+/// runs still rendering (in this process or another) are locked; those of recorded runs, and of
+/// runs on drives that cannot lock, are kept. What cannot be read or removed is left as it is:
+/// this run does not depend on it.
+fn remove_left_behind(out: &Path, now: std::time::SystemTime) {
     let Ok(entries) = std::fs::read_dir(out) else { return };
     for entry in entries.flatten() {
         if !entry.file_name().to_string_lossy().starts_with(STAGING) {
@@ -467,12 +508,21 @@ fn remove_left_behind(out: &Path) {
         let old = file
             .metadata()
             .and_then(|m| m.modified())
-            .is_ok_and(|at| at.elapsed().is_ok_and(|age| age >= LEFT_BEHIND_AFTER));
+            .is_ok_and(|at| now.duration_since(at).is_ok_and(|age| age >= LEFT_BEHIND_AFTER));
         // The mark is looked for once the lock is held: a run writes it under its lock.
         if old && file.try_lock().is_ok() && matches!(dir.join(STAGING_RECORDED).try_exists(), Ok(false)) {
             remove_staging(&dir, Some(file));
         }
     }
+}
+
+/// The time on the clock of the drive holding `dir` (a network share's may differ from this
+/// machine's), read from a file made there for the purpose.
+fn drive_now(dir: &Path) -> Option<std::time::SystemTime> {
+    let probe = dir.join(format!(".relances-horloge-{}", std::process::id()));
+    let now = std::fs::File::create(&probe).and_then(|f| f.metadata()).and_then(|m| m.modified()).ok();
+    let _ = std::fs::remove_file(&probe);
+    now
 }
 
 /// Removes a staging folder: its files first, its lock file last, so that a folder with a file
@@ -664,9 +714,10 @@ pub async fn run_in_folder_of(
     }
     if done.is_ok() {
         crate::blocking(|| {
+            let Some(now) = drive_now(exports) else { return };
             let Ok(entries) = std::fs::read_dir(exports) else { return };
             for earlier in entries.flatten().filter(|e| e.file_name().to_string_lossy().starts_with("relances-")) {
-                remove_left_behind(&earlier.path());
+                remove_left_behind(&earlier.path(), now);
                 // `remove_dir` takes only an empty folder: an earlier run's letters stay.
                 let _ = std::fs::remove_dir(earlier.path());
             }
