@@ -237,9 +237,12 @@ async fn a_letter_changed_while_they_render_is_rendered_again_and_only_it() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_accountants_running_the_reminders_at_once_send_each_letter_once() {
     // Two workstations on the office's database click "Lancer les relances" on the same day.
-    let (store, out, running) = forty_rendering("dunning-twice", &[PAUL_DURAND], 2504).await;
+    // The other workstation is open before the first run starts: the second run's read then
+    // comes well before the first run's forty letters are rendered.
+    let (store, out) = forty("dunning-twice", &[PAUL_DURAND], 2504).await;
     let other = regie::Store::open(&common::db_of(&store)).await.unwrap();
     let other_out = temp_dir("dunning-twice-other");
+    let running = rendering(&store, &out).await;
     let second = dunning::run(&other, &Typesetter::new(), d(2025, 10, 20), &other_out, false, "fanny").await.unwrap();
     let first = running.await.unwrap().unwrap();
     let mut counts = [first.letters, second.letters];
@@ -260,14 +263,20 @@ async fn two_accountants_running_the_reminders_at_once_send_each_letter_once() {
     other.close().await;
 }
 
-/// Forty students (`first` and namesakes of Paul numbered from `series`), nothing paid, and a
-/// reminders run on 20/10/2025 (one PDF each) started on another task: returned once its first
-/// letter is rendered, with the run still going (forty letters on this machine's cores).
+/// `forty` students and their `rendering` run (forty letters on this machine's cores).
 async fn forty_rendering(
     tag: &str,
     first: &[common::Row],
     series: u32,
 ) -> (regie::Store, std::path::PathBuf, tokio::task::JoinHandle<regie::Result<dunning::RunSummary>>) {
+    let (store, out) = forty(tag, first, series).await;
+    let running = rendering(&store, &out).await;
+    (store, out, running)
+}
+
+/// Forty students (`first` and namesakes of Paul numbered from `series`), nothing paid, and the
+/// folder for their reminders.
+async fn forty(tag: &str, first: &[common::Row], series: u32) -> (regie::Store, std::path::PathBuf) {
     let mut rows = first.to_vec();
     for k in 1..=(40 - first.len()) {
         let mut row = PAUL_DURAND;
@@ -278,20 +287,28 @@ async fn forty_rendering(
         rows.push(row);
     }
     let (store, _dir) = approved(tag, &rows).await;
-    let out = temp_dir(&format!("{tag}-out"));
+    (store, temp_dir(&format!("{tag}-out")))
+}
+
+/// A reminders run on 20/10/2025 (one PDF each) into `out`, on another task: returned once its
+/// first letter is rendered, with the run still going.
+async fn rendering(
+    store: &regie::Store,
+    out: &std::path::Path,
+) -> tokio::task::JoinHandle<regie::Result<dunning::RunSummary>> {
     let running = {
-        let (store, out) = (store.clone(), out.clone());
+        let (store, out) = (store.clone(), out.to_path_buf());
         tokio::spawn(
             async move { dunning::run(&store, &Typesetter::new(), d(2025, 10, 20), &out, false, "claire").await },
         )
     };
     // A letter in the folder: the run has read the office (before its first letter), and is
     // rendering the others.
-    while !walk(&out).iter().any(|p| p.parent() != Some(out.as_path()) && p.extension().is_some_and(|e| e == "pdf")) {
+    while !walk(out).iter().any(|p| p.parent() != Some(out) && p.extension().is_some_and(|e| e == "pdf")) {
         assert!(!running.is_finished(), "the run ended before its letters were seen rendering");
         tokio::time::sleep(std::time::Duration::from_millis(1)).await;
     }
-    (store, out, running)
+    running
 }
 
 /// Every file under `dir`, its subfolders' included.
