@@ -339,8 +339,8 @@ async fn apply(
 
 /// A hidden folder of the run's `out` where its files wait for the run to commit (in `out`, so
 /// that moving them is a rename), removed with what is left in it when the run ends, unless
-/// `kept` (the run committed and some of its files could not be moved) or `marked` (the run may
-/// have committed: it was stopped while committing or moving its files).
+/// `marked`: the run may have committed (it was stopped while committing or moving its files,
+/// or some of them could not be moved).
 ///
 /// A run killed midway (the program closed, the laptop turned off) cannot remove its folder, so
 /// the next run in the same `out` does: the folder holds a lock file, locked for as long as its
@@ -350,7 +350,6 @@ async fn apply(
 /// mark and its commit).
 struct Staging {
     dir: PathBuf,
-    kept: bool,
     marked: bool,
     lock: Option<std::fs::File>,
 }
@@ -385,7 +384,7 @@ impl Staging {
                 Err(e) => return Err(Error::Io { path: dir.display().to_string(), source: e }),
             }
         };
-        let mut staging = Staging { dir, kept: false, marked: false, lock: None };
+        let mut staging = Staging { dir, marked: false, lock: None };
         let path = staging.dir.join(STAGING_LOCK);
         let lock =
             std::fs::File::create(&path).map_err(|e| Error::Io { path: path.display().to_string(), source: e })?;
@@ -440,13 +439,13 @@ impl Staging {
     /// (a dot hides a folder on macOS and Linux), or in this one if it cannot be renamed; returns
     /// where. Nothing else stays in it: an earlier attempt's letter would look like one to send.
     fn keep(&mut self, out: &Path, as_of: NaiveDate, remaining: &[String]) -> PathBuf {
-        self.kept = true;
-        // Closed first: Windows renames no folder while a file in it is open. The mark keeps the
-        // folder from any sweep from now on.
+        // Closed first: Windows renames no folder while a file in it is open. The mark (the run
+        // has committed) keeps the folder from any sweep, and from `Drop`.
         drop(self.lock.take());
+        let remaining: HashSet<&str> = remaining.iter().map(String::as_str).collect();
         for entry in std::fs::read_dir(&self.dir).into_iter().flatten().flatten() {
             let name = entry.file_name().to_string_lossy().into_owned();
-            if name != STAGING_RECORDED && !remaining.contains(&name) {
+            if name != STAGING_RECORDED && !remaining.contains(name.as_str()) {
                 let _ = std::fs::remove_file(entry.path());
             }
         }
@@ -484,7 +483,7 @@ impl Staging {
 
 impl Drop for Staging {
     fn drop(&mut self) {
-        if !self.kept && !self.marked {
+        if !self.marked {
             remove_staging(&self.dir, self.lock.take());
         }
     }
@@ -726,34 +725,33 @@ pub async fn run_in_folder_of(
     done
 }
 
-/// One PDF per letter in `out` (`relance-<student>-<date>.pdf`, names returned), the letters shared out between
-/// the cores: they are independent, and Typst's world is built once and shared. A run for 2,000
-/// students spends most of its time here. The files come back in the letters' order; the error is
-/// that of the first letter in that order that failed.
+/// One PDF per letter in `out` (`letter_file`), the letters shared out between the cores: they
+/// are independent, and Typst's world is built once and shared. A run for 2,000 students spends
+/// most of its time here. The error is that of the first letter, in the letters' order, that
+/// failed.
 fn render_each(
     typesetter: &Typesetter,
     letters: &[(&serde_json::Value, &str)],
     as_of: NaiveDate,
     out: &Path,
-) -> Result<Vec<String>> {
-    let one = |(letter, number): &(&serde_json::Value, &str)| -> Result<String> {
+) -> Result<()> {
+    let one = |(letter, number): &(&serde_json::Value, &str)| -> Result<()> {
         let name = letter_file(number, as_of);
         let ident = name.trim_end_matches(".pdf");
         let data = serde_json::Value::Array(vec![(*letter).clone()]);
         let pdf = typesetter.render(crate::invoices::Template::Reminders, &data, as_of, ident)?;
-        write(&out.join(&name), &pdf)?;
-        Ok(name)
+        write(&out.join(&name), &pdf)
     };
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let per_core = letters.len().div_ceil(cores).max(1);
-    let done: Vec<Result<Vec<String>>> = std::thread::scope(|scope| {
+    let done: Vec<Result<()>> = std::thread::scope(|scope| {
         let workers: Vec<_> = letters
             .chunks(per_core)
             .map(|share| {
                 // Typst's CLI compiles on a main thread's stack; a spawned one's default is 2 MiB.
                 std::thread::Builder::new()
                     .stack_size(8 << 20)
-                    .spawn_scoped(scope, move || share.iter().map(one).collect::<Result<Vec<String>>>())
+                    .spawn_scoped(scope, move || share.iter().try_for_each(one))
             })
             .collect();
         workers
@@ -768,11 +766,7 @@ fn render_each(
     });
     // Typst's memoized results of the whole batch, failed or not.
     Typesetter::evict();
-    let mut files = Vec::with_capacity(letters.len());
-    for share in done {
-        files.extend(share?);
-    }
-    Ok(files)
+    done.into_iter().collect()
 }
 
 /// The file of a student's letter of `as_of`, when each has one.
