@@ -139,6 +139,42 @@ async fn reminders_climb_to_the_block_and_a_payment_lifts_it() {
 }
 
 #[tokio::test]
+async fn a_late_first_run_sends_the_first_reminder_and_the_block_comes_after_two() {
+    // Paul pays his first 206 on 05/09, then nothing: 10/10 and 10/11 are due. The office runs its
+    // first reminders on 01/12, 52 days after 10/10 (past the block's 45).
+    let (store, _dir) = approved("dunning-late", &[PAUL_DURAND]).await;
+    pay(&store, "25000002", d(2025, 9, 5), Money::from_cents(20600), PaymentMethod::Card).await;
+    let ts = Typesetter::new();
+    let out = temp_dir("dunning-late-out");
+    let levels =
+        |list: &[dunning::Entry]| list.iter().map(|e| (e.installment, e.level, e.next_level)).collect::<Vec<_>>();
+
+    let list = dunning::list(&store, d(2025, 12, 1)).await.unwrap();
+    assert_eq!(levels(&list), [(2, Level::None, Level::First), (3, Level::None, Level::First)]);
+    let run = dunning::run(&store, &ts, d(2025, 12, 1), &out, false, "claire").await.unwrap();
+    assert_eq!((run.letters, run.raised, run.blocked), (1, 2, 0));
+    let text = text_of(&std::fs::read(out.join("relance-25000002-20251201.pdf")).unwrap());
+    assert!(text.contains("Premier rappel") && !text.contains("Inscription bloquée"), "{text}");
+    assert!(!regie::ledger::account_position(&store, "25000002").await.unwrap().orders[0].blocked);
+
+    // The second reminder waits 14 days (21 - 7) after the first; the block 24 (45 - 21) after it.
+    for (day, want) in [
+        (d(2025, 12, 14), Level::First),
+        (d(2025, 12, 15), Level::Second),
+        (d(2026, 1, 7), Level::Second),
+        (d(2026, 1, 8), Level::Blocked),
+    ] {
+        let list = dunning::list(&store, day).await.unwrap();
+        assert!(list.iter().all(|e| e.next_level == want), "{day}: {:?}", levels(&list));
+        let run = dunning::run(&store, &ts, day, &out, false, "claire").await.unwrap();
+        assert_eq!(run.raised, if want == list[0].level { 0 } else { 2 }, "{day}: {run:?}");
+    }
+    let text = text_of(&std::fs::read(out.join("relance-25000002-20260108.pdf")).unwrap());
+    assert!(text.contains("Inscription bloquée"), "{text}");
+    assert!(regie::ledger::account_position(&store, "25000002").await.unwrap().orders[0].blocked);
+}
+
+#[tokio::test]
 async fn each_letter_of_a_run_is_its_own_student_s() {
     // Four students, nothing paid: the letters are shared out between the cores, and each file
     // must still carry its own student's name and debts (two of them are namesakes).

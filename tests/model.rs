@@ -8,7 +8,7 @@
 
 mod common;
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt::Write as _;
 
 use chrono::NaiveDate;
@@ -841,6 +841,7 @@ async fn line_counts_agree(s: &Store) -> Result<(), String> {
 async fn run(tag: &str, ops: &[Op]) -> Result<HashSet<String>, (usize, String)> {
     let mut w = World::new(tag).await;
     for (step, op) in ops.iter().enumerate() {
+        let levels_before = levels(&w.store).await;
         let applied = w.apply(step, op).await;
         if let Err(e) = &applied
             && !expected(e)
@@ -849,7 +850,7 @@ async fn run(tag: &str, ops: &[Op]) -> Result<HashSet<String>, (usize, String)> 
         }
         check(&w.store).await.map_err(|e| (step, format!("after {op:?}:\n{e}")))?;
         if applied.is_ok() && matches!(op, Op::Remind) {
-            reminded(&w.store, day(step)).await.map_err(|e| (step, format!("after {op:?}:\n{e}")))?;
+            reminded(&w.store, day(step), &levels_before).await.map_err(|e| (step, format!("after {op:?}:\n{e}")))?;
         }
         if let Some((_, laptop)) = &w.session {
             line_counts_agree(laptop).await.map_err(|e| (step, format!("after {op:?}, in the session file:\n{e}")))?;
@@ -860,9 +861,34 @@ async fn run(tag: &str, ops: &[Op]) -> Result<HashSet<String>, (usize, String)> 
     Ok(actions.into_iter().map(|(a,)| a).collect())
 }
 
-/// Right after a reminders run on `date`: a second run that day would raise nothing, and the
-/// levels of what was paid or cancelled since are gone.
-async fn reminded(s: &Store, date: NaiveDate) -> Result<(), String> {
+/// Each installment's reminder level and the day it was raised.
+async fn levels(s: &Store) -> HashMap<i64, (i64, NaiveDate)> {
+    let rows: Vec<(i64, i64, NaiveDate)> =
+        common::rows(s, "SELECT installment_id, level, raised_on FROM dunning").await;
+    rows.into_iter().map(|(id, level, on)| (id, (level, on))).collect()
+}
+
+/// Right after a reminders run on `date`: a second run that day would raise nothing, the levels
+/// of what was paid or cancelled since are gone, and no level climbed more than one step, nor
+/// sooner than the gap between the default delays (7, 21, 45 days) after the one before.
+async fn reminded(s: &Store, date: NaiveDate, before: &HashMap<i64, (i64, NaiveDate)>) -> Result<(), String> {
+    for (id, (level, on)) in levels(s).await {
+        let (was, was_on) = before.get(&id).map_or((0, None), |(l, on)| (*l, Some(*on)));
+        if level > was + 1 {
+            return Err(format!("installment {id} climbed from level {was} to {level} on {date}"));
+        }
+        let gap = match was {
+            1 => 14,
+            2 => 24,
+            _ => 0,
+        };
+        if level > was && was_on.is_some_and(|w| (date - w).num_days() < gap) {
+            return Err(format!("installment {id} raised to {level} on {date}, {was} was raised on {was_on:?}"));
+        }
+        if level > was && on != date {
+            return Err(format!("installment {id} raised to {level} on {date} is dated {on}"));
+        }
+    }
     let list = regie::dunning::list(s, date).await.map_err(|e| e.to_string())?;
     if let Some(e) = list.iter().find(|e| e.next_level > e.level) {
         return Err(format!("after the run of {date}, {} n° {} is still to raise: {e:?}", e.invoice, e.installment));

@@ -432,10 +432,23 @@ async fn the_pages_of_the_reminders_are_the_overdue_list_by_level() {
     assert!(common::regie(&db, &["demo", "--students", "300", "--years", "2", "--today", "23/11/2026", "--json"]).ok);
     let store = Store::open(&db).await.unwrap();
     // The levels the database computes from the cutoffs are the rule's, on several days (before
-    // the first delay, in the middle of the year, after the blocks), with their counts.
+    // the first delay, in the middle of the year, after the blocks), with their counts. A run on
+    // some of those days leaves levels raised then, too recent or old enough for the next one.
     let key = |e: &regie::dunning::Entry| (e.invoice.clone(), e.installment, e.level, e.next_level);
     let mut as_of = chrono::NaiveDate::from_ymd_opt(2026, 11, 23).unwrap();
-    for day in ["2025-10-12", "2026-02-15", "2026-11-23", "2027-06-30"] {
+    let ts = regie::invoices::Typesetter::new();
+    let out = dir.join("relances");
+    let (mut held, mut stepped) = (0, 0);
+    for (day, run) in [
+        ("2025-10-12", true),
+        ("2025-10-20", false),
+        ("2025-10-27", true),
+        ("2025-11-15", false),
+        ("2026-02-15", true),
+        ("2026-03-02", false),
+        ("2026-11-23", false),
+        ("2027-06-30", false),
+    ] {
         let day = chrono::NaiveDate::parse_from_str(day, "%Y-%m-%d").unwrap();
         let every = regie::dunning::list(&store, day).await.unwrap();
         let q = regie::dunning::DunningQuery { level: None, page: PageQuery { limit: 1000, ..Default::default() } };
@@ -458,10 +471,23 @@ async fn the_pages_of_the_reminders_are_the_overdue_list_by_level() {
             "{day}"
         );
         assert_eq!(p.raised, every.iter().filter(|e| e.next_level != e.level).count(), "{day}");
+        // Levels raised by an earlier run: held back because the first reminder is too recent
+        // (overdue by the second delay already), or raised one step.
+        use regie::dunning::Level::{First, Second};
+        held += every
+            .iter()
+            .filter(|e| (e.level, e.next_level) == (First, First) && (day - e.due_date).num_days() >= 21)
+            .count();
+        stepped += every.iter().filter(|e| (e.level, e.next_level) == (First, Second)).count();
+        if run {
+            let done = regie::dunning::run(&store, &ts, day, &out, false, "claire").await.unwrap();
+            assert!(done.raised > 0, "{day}: {done:?}");
+        }
         if every.len() > 50 {
             as_of = day;
         }
     }
+    assert!(held > 0 && stepped > 0, "levels held back: {held}, raised one step: {stepped}");
     let every = regie::dunning::list(&store, as_of).await.unwrap();
     assert!(every.len() > 50, "{as_of}: {} overdue", every.len());
     let key = |e: &regie::dunning::Entry| (e.invoice.clone(), e.installment);

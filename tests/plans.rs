@@ -217,18 +217,22 @@ async fn the_reminders_walk_reads_the_unsettled_installments_by_invoice() {
     let db = common::db_at(&dir, "office");
     assert!(common::regie(&db, &["demo", "--students", "300", "--json"]).ok);
     let store = Store::open(&db).await.unwrap();
-    // The day, both schools' cutoffs, any level, no search, the first 100 (unbound, the day
+    // The day, both schools' cutoffs (due dates, then days reminded), any level, no search, the first 100 (unbound, the day
     // would leave PostgreSQL nothing to plan).
     let mut walk = regie::store::dunning::LEVELED_WALK.to_string();
     for (n, value) in [
-        (13, "0"),
-        (12, "100"),
-        (11, "NULL"),
-        (10, "0"),
-        (9, "'2026-10-17'"),
-        (8, "'2026-11-10'"),
-        (7, "'2026-11-24'"),
-        (6, "'POLYTECH'"),
+        (17, "0"),
+        (16, "100"),
+        (15, "NULL"),
+        (14, "0"),
+        (13, "'2026-11-07'"),
+        (12, "'2026-11-17'"),
+        (11, "'2026-10-17'"),
+        (10, "'2026-11-10'"),
+        (9, "'2026-11-24'"),
+        (8, "'POLYTECH'"),
+        (7, "'2026-11-07'"),
+        (6, "'2026-11-17'"),
         (5, "'2026-10-17'"),
         (4, "'2026-11-10'"),
         (3, "'2026-11-24'"),

@@ -58,7 +58,7 @@ async fn list_on(conn: &mut store::Conn, as_of: NaiveDate) -> Result<(Vec<Entry>
         let school: School = r.school.parse()?;
         let s =
             settings.iter().find(|s| s.school == school).ok_or_else(|| Error::Invalid(format!("école {school}")))?;
-        let next = level_due(r.due_date, r.refused_code.is_some(), as_of, s).max(Level::of(r.level));
+        let next = next_level(Level::of(r.level), r.raised_on, r.due_date, r.refused_code.is_some(), as_of, s);
         if next == Level::None {
             continue;
         }
@@ -144,10 +144,7 @@ pub async fn page(store: &Store, as_of: NaiveDate, q: &DunningQuery) -> Result<D
     let cutoffs = |i: usize| match settings.get(i) {
         Some(s) => store::dunning::SchoolCutoffs { school: s.school.code(), cutoffs: Cutoffs::on(as_of, s) },
         // Both schools have their settings (a migration writes them); a missing one matches nothing.
-        None => store::dunning::SchoolCutoffs {
-            school: "",
-            cutoffs: Cutoffs { first: as_of, second: as_of, blocked: as_of },
-        },
+        None => store::dunning::SchoolCutoffs { school: "", cutoffs: Cutoffs::none(as_of) },
     };
     let k = [cutoffs(0), cutoffs(1)];
     let rank = level.map(Level::rank);

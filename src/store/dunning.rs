@@ -25,6 +25,8 @@ pub struct OverdueRow {
     /// A payment of it came back (a charge-back, a returned transfer).
     pub came_back: bool,
     pub level: i64,
+    /// The day of the run that raised it to `level` (none before any reminder).
+    pub raised_on: Option<NaiveDate>,
 }
 
 pub const OVERDUE: &str =
@@ -34,7 +36,7 @@ pub const OVERDUE: &str =
                 (SELECT r.response_code FROM card_refusals r WHERE r.installment_id = b.id) AS refused_code,
                 EXISTS (SELECT 1 FROM allocations a JOIN payments p ON p.id = a.payment_id
                         WHERE a.installment_id = b.id AND p.reversal = 'unpaid') AS came_back,
-                COALESCE(d.level, 0) AS level
+                COALESCE(d.level, 0) AS level, d.raised_on
          FROM installments b
          JOIN invoices i ON i.id = b.invoice_id
          JOIN students s ON s.id = i.student_id
@@ -58,19 +60,24 @@ pub struct SchoolCutoffs<'a> {
 }
 
 /// The level computations shared by the levels' statements, on `b` (an installment), `s` (its
-/// student) and `d` (its reminders so far): the level already reached (0 to 3), and the level
-/// its due date and a refused debit give on `$1`: `Cutoffs::level` written as SQL with each
-/// school's cutoffs (`$2` a school, `$3`-`$5` its first, second and block cutoffs; `$6`-`$9` the
-/// other's). tests/paging.rs compares the result with the rule (`dunning::list`) on every
-/// installment, on several days.
+/// student) and `d` (its reminders so far): the level already reached (0 to 3), the level its due
+/// date and a refused debit give on `$1` (`Cutoffs::level`), and whether the level reached was
+/// raised long enough ago for the next one (`spaced`), written as SQL with each school's cutoffs
+/// (`$2` a school, `$3`-`$7` its first, second and block cutoffs, then its second-after-first and
+/// block-after-second; `$8`-`$13` the other's). tests/paging.rs compares the result with the rule
+/// (`dunning::list`) on every installment, on several days, between runs.
 macro_rules! level_columns {
     () => {
         "CASE WHEN COALESCE(d.level, 0) >= 3 THEN 3 WHEN COALESCE(d.level, 0) <= 0 THEN 0 ELSE d.level END AS reached,
-         CASE WHEN (s.school = $2 AND b.due_date <= $5) OR (s.school = $6 AND b.due_date <= $9) THEN 3
-              WHEN (s.school = $2 AND b.due_date <= $4) OR (s.school = $6 AND b.due_date <= $8) THEN 2
+         CASE WHEN (s.school = $2 AND b.due_date <= $5) OR (s.school = $8 AND b.due_date <= $11) THEN 3
+              WHEN (s.school = $2 AND b.due_date <= $4) OR (s.school = $8 AND b.due_date <= $10) THEN 2
               WHEN EXISTS (SELECT 1 FROM card_refusals f WHERE f.installment_id = b.id)
-                   OR (s.school = $2 AND b.due_date <= $3) OR (s.school = $6 AND b.due_date <= $7) THEN 1
-              ELSE 0 END AS due_level"
+                   OR (s.school = $2 AND b.due_date <= $3) OR (s.school = $8 AND b.due_date <= $9) THEN 1
+              ELSE 0 END AS due_level,
+         CASE WHEN d.raised_on IS NULL THEN 1
+              WHEN d.level = 1 AND ((s.school = $2 AND d.raised_on <= $6) OR (s.school = $8 AND d.raised_on <= $12)) THEN 1
+              WHEN d.level = 2 AND ((s.school = $2 AND d.raised_on <= $7) OR (s.school = $8 AND d.raised_on <= $13)) THEN 1
+              ELSE 0 END AS spaced"
     };
 }
 
@@ -102,12 +109,16 @@ macro_rules! from_students {
 }
 
 /// What is overdue on `$1` (as `OVERDUE`), `$columns` of each with the level a run would give it
-/// (`next_level`: the higher of both levels), its rows read as `$from` says (`from_installments`
+/// (`next_level`: `Cutoffs::next`, one level up when the delays and the last reminder's age
+/// allow), its rows read as `$from` says (`from_installments`
 /// or `from_students`).
 macro_rules! leveled {
     ($from:ident, $columns:expr, $joins:expr, $and:expr) => {
         concat!(
-            "SELECT o.*, CASE WHEN o.due_level >= o.reached THEN o.due_level ELSE o.reached END AS next_level
+            "SELECT o.*, CASE WHEN o.due_level <= o.reached THEN o.reached
+                         WHEN o.reached = 0 THEN 1
+                         WHEN o.spaced = 1 AND o.reached < 3 THEN o.reached + 1
+                         ELSE o.reached END AS next_level
              FROM (SELECT ", $columns, ", ", level_columns!(), " ",
             $from!(from), $joins, "
                    LEFT JOIN dunning d ON d.installment_id = b.id
@@ -133,12 +144,12 @@ macro_rules! lean {
     };
 }
 
-/// What the window keeps: `$10` a level (0: any), `$11` a `LIKE` pattern on the student's search
+/// What the window keeps: `$14` a level (0: any), `$15` a `LIKE` pattern on the student's search
 /// key or the invoice's number.
 macro_rules! leveled_filter {
     () => {
-        "(CAST($10 AS BIGINT) = 0 OR x.next_level = $10)
-         AND ($11 IS NULL OR x.search_key LIKE $11 ESCAPE '\\' OR lower(x.invoice_number) LIKE $11 ESCAPE '\\')"
+        "(CAST($14 AS BIGINT) = 0 OR x.next_level = $14)
+         AND ($15 IS NULL OR x.search_key LIKE $15 ESCAPE '\\' OR lower(x.invoice_number) LIKE $15 ESCAPE '\\')"
     };
 }
 
@@ -154,7 +165,7 @@ pub const LEVEL_COUNTS: &str = concat!(
     ") x WHERE x.next_level > 0 GROUP BY x.next_level"
 );
 
-/// One window (`$12` rows from `$13`) in the list's order: its installments found on the lean
+/// One window (`$16` rows from `$17`) in the list's order: its installments found on the lean
 /// form first (read as `$from` says), then only theirs read whole.
 macro_rules! leveled_page {
     ($from:ident) => {
@@ -167,14 +178,14 @@ macro_rules! leveled_page {
          (SELECT r.response_code FROM card_refusals r WHERE r.installment_id = b.id) AS refused_code,
          EXISTS (SELECT 1 FROM allocations a JOIN payments p ON p.id = a.payment_id
                  WHERE a.installment_id = b.id AND p.reversal = 'unpaid') AS came_back,
-         COALESCE(d.level, 0) AS level",
+         COALESCE(d.level, 0) AS level, d.raised_on",
                 "JOIN orders od ON od.id = i.order_id LEFT JOIN requests rq ON rq.id = od.request_id",
                 concat!(
                     " AND b.id IN (SELECT x.installment_id FROM (",
                     lean!($from),
                     ") x WHERE x.next_level > 0 AND ",
                     leveled_filter!(),
-                    " ORDER BY x.last_name, x.first_name, x.student_number, x.due_date, x.n LIMIT $12 OFFSET $13)"
+                    " ORDER BY x.last_name, x.first_name, x.student_number, x.due_date, x.n LIMIT $16 OFFSET $17)"
                 )
             ),
             " ORDER BY o.last_name, o.first_name, o.student_number, o.due_date, o.n"
@@ -195,7 +206,7 @@ pub struct LeveledRow {
     pub next_level: i64,
 }
 
-/// Binds the day and both schools' cutoffs ($1-$9) of the levels' statements.
+/// Binds the day and both schools' cutoffs ($1-$13) of the levels' statements.
 macro_rules! bind_cutoffs {
     ($q:expr, $as_of:expr, $k:expr) => {
         $q.bind($as_of)
@@ -203,10 +214,14 @@ macro_rules! bind_cutoffs {
             .bind($k[0].cutoffs.first)
             .bind($k[0].cutoffs.second)
             .bind($k[0].cutoffs.blocked)
+            .bind($k[0].cutoffs.second_after_first)
+            .bind($k[0].cutoffs.block_after_second)
             .bind($k[1].school)
             .bind($k[1].cutoffs.first)
             .bind($k[1].cutoffs.second)
             .bind($k[1].cutoffs.blocked)
+            .bind($k[1].cutoffs.second_after_first)
+            .bind($k[1].cutoffs.block_after_second)
     };
 }
 

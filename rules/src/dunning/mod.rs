@@ -74,14 +74,49 @@ pub fn level_due(due: NaiveDate, refused: bool, as_of: NaiveDate, s: &SchoolSett
     }
 }
 
-/// `level_due` on one day as three due dates, for a database to compare due dates with: an
-/// installment due on or before `blocked` is blocked, on or before `second` at the second
-/// reminder, on or before `first` (or refused, whenever due) at the first.
+/// The level a run on `as_of` gives an installment that has `reached` a level (`raised_on`, the
+/// day of the run that raised it): one step at a time, never more than `level_due`. The first
+/// reminder comes once the first delay has passed (a refused debit at once); the second once the
+/// second delay has passed and the first reminder is as old as the gap between both delays; the
+/// block likewise after the second. So a student is always reminded twice before the order is
+/// blocked, even when the office runs its reminders late: a first run 50 days after the due date
+/// sends the first reminder, not the block.
+pub fn next_level(
+    reached: Level,
+    raised_on: Option<NaiveDate>,
+    due: NaiveDate,
+    refused: bool,
+    as_of: NaiveDate,
+    s: &SchoolSettings,
+) -> Level {
+    let target = level_due(due, refused, as_of, s);
+    if target <= reached {
+        return reached;
+    }
+    let gap = match reached {
+        Level::None => return Level::First,
+        Level::First => s.dunning_second_days.saturating_sub(s.dunning_first_days),
+        Level::Second => s.dunning_block_days.saturating_sub(s.dunning_second_days),
+        Level::Blocked => return Level::Blocked,
+    };
+    match raised_on {
+        Some(on) if (as_of - on).num_days() < i64::from(gap) => reached,
+        _ => Level::of(reached.rank() + 1),
+    }
+}
+
+/// `next_level` on one day as dates, for a database to compare due dates and the days levels
+/// were raised with: an installment due on or before `blocked` has reached the block's delay, on
+/// or before `second` the second reminder's, on or before `first` (or refused, whenever due) the
+/// first's; a first reminder raised on or before `second_after_first` is old enough for the
+/// second, a second raised on or before `block_after_second` for the block.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Cutoffs {
     pub first: NaiveDate,
     pub second: NaiveDate,
     pub blocked: NaiveDate,
+    pub second_after_first: NaiveDate,
+    pub block_after_second: NaiveDate,
 }
 
 impl Cutoffs {
@@ -91,10 +126,17 @@ impl Cutoffs {
             first: back(s.dunning_first_days),
             second: back(s.dunning_second_days),
             blocked: back(s.dunning_block_days),
+            second_after_first: back(s.dunning_second_days.saturating_sub(s.dunning_first_days)),
+            block_after_second: back(s.dunning_block_days.saturating_sub(s.dunning_second_days)),
         }
     }
 
-    /// The level of an installment due on `due` (what the store's statement computes).
+    /// Cutoffs that give no level: what a school without settings gets (none matches it anyway).
+    pub fn none(as_of: NaiveDate) -> Cutoffs {
+        Cutoffs { first: as_of, second: as_of, blocked: as_of, second_after_first: as_of, block_after_second: as_of }
+    }
+
+    /// The level the delays after the due date `due` reach (what the store's statement computes).
     pub fn level(&self, due: NaiveDate, refused: bool) -> Level {
         if due <= self.blocked {
             Level::Blocked
@@ -104,6 +146,20 @@ impl Cutoffs {
             Level::First
         } else {
             Level::None
+        }
+    }
+
+    /// `next_level` (what the store's statement computes).
+    pub fn next(&self, reached: Level, raised_on: Option<NaiveDate>, due: NaiveDate, refused: bool) -> Level {
+        if self.level(due, refused) <= reached {
+            return reached;
+        }
+        let old_enough = |cutoff: NaiveDate| raised_on.is_none_or(|on| on <= cutoff);
+        match reached {
+            Level::None => Level::First,
+            Level::First if old_enough(self.second_after_first) => Level::Second,
+            Level::Second if old_enough(self.block_after_second) => Level::Blocked,
+            other => other,
         }
     }
 }
@@ -128,6 +184,15 @@ mod tests {
                 let due = as_of - chrono::Duration::days(back);
                 for refused in [false, true] {
                     assert_eq!(c.level(due, refused), level_due(due, refused, as_of, &s), "{due} {refused}");
+                    for reached in [Level::None, Level::First, Level::Second, Level::Blocked] {
+                        for raised in [None, Some(as_of - chrono::Duration::days(back.rem_euclid(60)))] {
+                            assert_eq!(
+                                c.next(reached, raised, due, refused),
+                                next_level(reached, raised, due, refused, as_of, &s),
+                                "{due} {refused} {reached:?} {raised:?}"
+                            );
+                        }
+                    }
                 }
             }
         }
@@ -145,5 +210,58 @@ mod tests {
         assert_eq!(level_due(due, true, d(2025, 10, 10), &s), Level::First);
         let slow = SchoolSettings { dunning_first_days: 15, dunning_second_days: 30, dunning_block_days: 60, ..s };
         assert_eq!(level_due(due, false, d(2025, 10, 24), &slow), Level::None, "a setting per school");
+    }
+
+    #[test]
+    fn a_run_raises_one_level_at_a_time_and_waits_between_reminders() {
+        let s = SchoolSettings::default_for(School::Isima, "ISIMA", 3);
+        let due = d(2025, 10, 10);
+        // Never reminded, 50 days late: the first reminder, not the block.
+        assert_eq!(next_level(Level::None, None, due, false, d(2025, 11, 29), &s), Level::First);
+        // Reminded on 29/11: the second comes 14 days later (21 - 7), the block 24 after it.
+        let first = d(2025, 11, 29);
+        assert_eq!(next_level(Level::First, Some(first), due, false, d(2025, 12, 12), &s), Level::First);
+        assert_eq!(next_level(Level::First, Some(first), due, false, d(2025, 12, 13), &s), Level::Second);
+        let second = d(2025, 12, 13);
+        assert_eq!(next_level(Level::Second, Some(second), due, false, d(2026, 1, 5), &s), Level::Second);
+        assert_eq!(next_level(Level::Second, Some(second), due, false, d(2026, 1, 6), &s), Level::Blocked);
+        // Reminded on time, the delays after the due date decide as before.
+        assert_eq!(next_level(Level::First, Some(d(2025, 10, 17)), due, false, d(2025, 10, 30), &s), Level::First);
+        assert_eq!(next_level(Level::First, Some(d(2025, 10, 17)), due, false, d(2025, 10, 31), &s), Level::Second);
+        assert_eq!(next_level(Level::Second, Some(d(2025, 10, 31)), due, false, d(2025, 11, 24), &s), Level::Blocked);
+        // A level already reached stays; the block is the last.
+        assert_eq!(next_level(Level::Second, Some(d(2025, 10, 31)), due, false, d(2025, 10, 31), &s), Level::Second);
+        assert_eq!(next_level(Level::Blocked, Some(d(2025, 11, 24)), due, false, d(2026, 6, 1), &s), Level::Blocked);
+        // A refused debit not yet 7 days old: the first reminder at once, then the delays.
+        assert_eq!(next_level(Level::None, None, due, true, due, &s), Level::First);
+        assert_eq!(next_level(Level::First, Some(due), due, true, d(2025, 10, 30), &s), Level::First);
+    }
+
+    #[test]
+    fn runs_on_any_days_never_skip_a_level_nor_block_before_two_reminders() {
+        let s = SchoolSettings::default_for(School::Polytech, "POLYTECH", 3);
+        let due = d(2025, 10, 10);
+        // Every pattern of runs over four months, one run every 1 to 16 days (a simple LCG).
+        let mut seed: u64 = 7;
+        for _ in 0..500 {
+            let (mut level, mut raised) = (Level::None, None::<NaiveDate>);
+            let mut day = due;
+            let mut sent = Vec::new();
+            while day < d(2026, 2, 10) {
+                seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                day += chrono::Duration::days(1 + (seed >> 33) as i64 % 16);
+                let next = next_level(level, raised, due, false, day, &s);
+                assert!(next.rank() <= level.rank() + 1 && next >= level, "{level:?} -> {next:?} on {day}");
+                assert!(next <= level_due(due, false, day, &s), "never past the delays: {next:?} on {day}");
+                if next > level {
+                    sent.push((next, day));
+                    (level, raised) = (next, Some(day));
+                }
+            }
+            let on = |l: Level| sent.iter().find(|(x, _)| *x == l).map(|(_, on)| *on);
+            if let (Some(b), Some(sec), Some(fst)) = (on(Level::Blocked), on(Level::Second), on(Level::First)) {
+                assert!((sec - fst).num_days() >= 14 && (b - sec).num_days() >= 24, "{sent:?}");
+            }
+        }
     }
 }
