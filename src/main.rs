@@ -1527,7 +1527,7 @@ fn invoice_text(i: &regie::invoices::InvoiceItem) -> String {
 /// An overdue installment as `dunning list` prints it.
 fn dunning_text(e: &regie::dunning::Entry) -> String {
     format!(
-        "{:<10} {:<25} {} éch. {} du {} {:>12}  {:<22} {} -> {}",
+        "{:<10} {:<25} {} éch. {} du {} {:>12}  {:<22} {}{} -> {}",
         e.student_number,
         format!("{} {}", e.last_name, e.first_name),
         e.invoice,
@@ -1536,6 +1536,7 @@ fn dunning_text(e: &regie::dunning::Entry) -> String {
         e.amount.to_french(),
         e.reason,
         e.level.label(),
+        e.reminded_on.map(|d| format!(" le {}", fr_date(d))).unwrap_or_default(),
         e.next_level.label()
     )
 }

@@ -156,6 +156,8 @@ async fn a_late_first_run_sends_the_first_reminder_and_the_block_comes_after_two
     let text = text_of(&std::fs::read(out.join("relance-25000002-20251201.pdf")).unwrap());
     assert!(text.contains("Premier rappel") && !text.contains("Inscription bloquée"), "{text}");
     assert!(!regie::ledger::account_position(&store, "25000002").await.unwrap().orders[0].blocked);
+    let list = dunning::list(&store, d(2025, 12, 2)).await.unwrap();
+    assert!(list.iter().all(|e| e.reminded_on == Some(d(2025, 12, 1))), "{list:?}");
 
     // The second reminder waits 14 days (21 - 7) after the first; the block 24 (45 - 21) after it.
     for (day, want) in [

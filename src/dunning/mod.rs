@@ -38,6 +38,9 @@ pub struct Entry {
     pub reason: String,
     /// The level reached so far.
     pub level: Level,
+    /// The day of the run that raised it to `level` (none before any reminder): the next level
+    /// waits for it to be old enough.
+    pub reminded_on: Option<NaiveDate>,
     /// The level a run on `as_of` raises it to.
     pub next_level: Level,
     transfer: bool,
@@ -89,6 +92,7 @@ fn entry(r: store::dunning::OverdueRow, school: School, next_level: Level) -> En
         amount: Money::from_cents(r.left_cents),
         reason,
         level: Level::of(r.level),
+        reminded_on: r.raised_on,
         next_level,
         transfer,
     }

@@ -99,9 +99,12 @@ test('a refused debit from the gateway export is reminded in Relances', async ()
   const result = await s.waitForText('[data-testid="dunning-result"]', (t) => t.includes('lettre'));
   const pdf = result.split('fichiers : ')[1].split(', ').find((f) => f.endsWith('.pdf'));
   assert.ok(pdf && existsSync(pdf), result);
+  // A first run sends the first reminder, however late, and the list says when.
+  await s.waitForText(`[data-testid="dunning-row"][data-key="${key_}"]`, (t) => t.includes(`1er rappel (${fr(today)})`));
   await app.screenshot('reminders.png');
   const after = cli(app.db, 'dunning', 'list').find((e) => e.invoice === target.line.invoice_number && e.installment === target.n);
-  assert.ok(after.level !== 'none' && after.level === after.next_level, `the run raised it: ${JSON.stringify(after)}`);
+  assert.ok(after.level === 'first' && after.level === after.next_level, `the run raised it: ${JSON.stringify(after)}`);
+  assert.equal(after.reminded_on, iso(today));
 });
 
 test("the statement's remittance lines, imported before the gateway's export, are tied by it", async () => {

@@ -509,6 +509,7 @@ export const DunningEntry = z.object({
   amount: money,
   reason: z.string(),
   level,
+  reminded_on: isoDate.nullable(),
   next_level: level,
 });
 export type DunningEntry = z.infer<typeof DunningEntry>;
