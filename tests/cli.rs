@@ -212,7 +212,8 @@ fn the_fee_grid_is_editable_and_the_change_is_audited() {
 /// and importing them leaves every remittance reconciled.
 #[test]
 fn the_demo_is_this_year_up_to_today() {
-    let db = common::db_at(&temp_dir("demo-today"), "r");
+    let dir = temp_dir("demo-today");
+    let db = common::db_at(&dir, "r");
     let summary = regie(&db, &["demo", "--today", "20/11/2025", "--json"]).json();
     assert_eq!(summary["academic_year"], "2025-26");
     assert_eq!(summary["grid_carried_from"], Value::Null, "2025-26 has its own grid");
@@ -261,9 +262,25 @@ fn the_demo_is_this_year_up_to_today() {
     let list = regie(&db, &["dunning", "list"]);
     assert!(list.ok, "{}", list.stderr);
     let levels = ["—", "1er rappel", "2e rappel", "bloquée"];
+    let dated = |line: &str| {
+        // "1er rappel le 17/11/2026 -> 2e rappel": the level reached, the day of its reminder.
+        let (head, tail) = line.rsplit_once(" -> ")?;
+        let head = match head.rsplit_once(" le ") {
+            Some((level, day)) if chrono::NaiveDate::parse_from_str(day, "%d/%m/%Y").is_ok() => level,
+            _ => head,
+        };
+        (levels.contains(&tail) && levels.iter().any(|l| head.ends_with(l))).then_some(())
+    };
     for line in list.stdout.lines().filter(|l| !l.trim().is_empty()) {
-        let (_, tail) = line.rsplit_once(" -> ").unwrap_or_else(|| panic!("no levels: {line}"));
-        assert!(levels.contains(&tail) && levels.iter().any(|l| line.ends_with(&format!("{l} -> {tail}"))), "{line}");
+        assert!(dated(line).is_some(), "{line}");
+    }
+    // After a run the reached level carries its day.
+    let out = dir.join("relances");
+    assert!(regie(&db, &["dunning", "run", "--out", out.to_str().unwrap()]).ok);
+    let list = regie(&db, &["dunning", "list"]);
+    let today = chrono::Local::now().date_naive().format("%d/%m/%Y").to_string();
+    for line in list.stdout.lines().filter(|l| !l.trim().is_empty()) {
+        assert!(dated(line).is_some() && line.contains(&format!("1er rappel le {today} -> ")), "{line}");
     }
     let invoices = regie(&db, &["invoices", "list", "--json"]).json();
     let first = invoices[0]["number"].as_str().unwrap();

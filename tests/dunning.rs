@@ -158,6 +158,9 @@ async fn a_late_first_run_sends_the_first_reminder_and_the_block_comes_after_two
     assert!(!regie::ledger::account_position(&store, "25000002").await.unwrap().orders[0].blocked);
     let list = dunning::list(&store, d(2025, 12, 2)).await.unwrap();
     assert!(list.iter().all(|e| e.reminded_on == Some(d(2025, 12, 1))), "{list:?}");
+    // A run dated before it would shorten the wait before the next reminder: refused.
+    let back = dunning::run(&store, &ts, d(2025, 11, 30), &out, false, "claire").await.unwrap_err();
+    assert!(back.to_string().contains("datée du 01/12/2025"), "{back}");
 
     // The second reminder waits 14 days (21 - 7) after the first; the block 24 (45 - 21) after it.
     for (day, want) in [

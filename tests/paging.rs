@@ -434,8 +434,18 @@ async fn the_pages_of_the_reminders_are_the_overdue_list_by_level() {
     // The levels the database computes from the cutoffs are the rule's, on several days (before
     // the first delay, in the middle of the year, after the blocks), with their counts. A run on
     // some of those days leaves levels raised then, too recent or old enough for the next one.
-    let key = |e: &regie::dunning::Entry| (e.invoice.clone(), e.installment, e.level, e.next_level);
+    let key = |e: &regie::dunning::Entry| (e.invoice.clone(), e.installment, e.level, e.reminded_on, e.next_level);
     let mut as_of = chrono::NaiveDate::from_ymd_opt(2026, 11, 23).unwrap();
+    // Each school's delays bound to its own parameters: Polytech's differ from ISIMA's.
+    let mut poly = regie::settings::list(&store)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|s| s.school == regie::fees::School::Polytech)
+        .unwrap();
+    (poly.dunning_first_days, poly.dunning_second_days, poly.dunning_block_days) = (10, 30, 60);
+    regie::users::set_role(&store, "fanny", regie::users::Role::FinanceManager, "admin").await.unwrap();
+    regie::settings::update(&store, &poly, "fanny", Some("délais de Polytech")).await.unwrap();
     let ts = regie::invoices::Typesetter::new();
     let out = dir.join("relances");
     let (mut held, mut stepped) = (0, 0);

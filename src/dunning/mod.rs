@@ -204,8 +204,8 @@ const MAIL_HEADERS: [&str; 12] = [
 ];
 
 /// Runs the reminders on `as_of`, in one audited transaction: levels of paid or cancelled
-/// installments are cleared (their block lifted); every overdue installment is raised to the
-/// level its delay reaches; each student with a raised installment gets one letter (PDF in `out`,
+/// installments are cleared (their block lifted); every overdue installment is raised one level
+/// when the delays and its last reminder's age allow (`next_level`); each student with a raised installment gets one letter (PDF in `out`,
 /// or one merged PDF) listing all that is overdue, and a line of the mail-merge file (CSV and
 /// XLSX in `out`). Running twice on the same day raises nothing the second time.
 ///
@@ -244,7 +244,9 @@ pub async fn run(
     for _ in 0..RENDERED_AHEAD {
         let (version, (entries, settings)) = {
             let mut c = store.read().await?;
-            (audit::last_id(&mut c).await?, list_on(&mut c, as_of).await?)
+            let version = audit::last_id(&mut c).await?;
+            not_before_latest(&mut c, as_of).await?;
+            (version, list_on(&mut c, as_of).await?)
         };
         let letters = Letters::of(&entries, &settings, as_of)?;
         let files = staging.files_of(&letters, staged.take(), &mut renders, typesetter, as_of, merged)?;
@@ -259,10 +261,24 @@ pub async fn run(
     // The office kept changing the letters while they rendered: this time nobody can change it.
     let mut tx = store.begin().await?;
     crate::session::office_only(&mut tx).await?;
+    not_before_latest(&mut tx, as_of).await?;
     let (entries, settings) = list_on(&mut tx, as_of).await?;
     let letters = Letters::of(&entries, &settings, as_of)?;
     let files = staging.files_of(&letters, staged, &mut renders, typesetter, as_of, merged)?;
     apply(tx, &entries, &letters, as_of, actor, &mut staging, files, out, renders).await
+}
+
+/// Refuses a run dated before the latest one: the wait between two reminders is counted between
+/// their runs' dates, so a run dated back would send them closer together than the delays say.
+async fn not_before_latest(conn: &mut store::Conn, as_of: NaiveDate) -> Result<()> {
+    match store::dunning::latest_run(conn).await? {
+        Some(latest) if as_of < latest => Err(Error::Invalid(format!(
+            "relances au {} : la dernière relance est datée du {} ; une relance ne se date pas avant la précédente",
+            as_of.format("%d/%m/%Y"),
+            latest.format("%d/%m/%Y")
+        ))),
+        _ => Ok(()),
+    }
 }
 
 /// What a run rendered: how many times (the first attempt, then each whose letters had

@@ -261,6 +261,13 @@ pub async fn leveled_page(
         .await)?)
 }
 
+/// The date of the latest reminders run (none before the first).
+pub async fn latest_run(conn: &mut Conn) -> Result<Option<NaiveDate>> {
+    let (on,): (Option<NaiveDate>,) =
+        on!(conn, |c| sqlx::query_as("SELECT MAX(as_of) FROM dunning_runs").fetch_one(c).await)?;
+    Ok(on)
+}
+
 pub async fn insert_run(conn: &mut Conn, as_of: NaiveDate, actor: &str) -> Result<i64> {
     let (id,): (i64,) =
         on!(conn, |c| sqlx::query_as("INSERT INTO dunning_runs (as_of, at, by) VALUES ($1, $2, $3) RETURNING id")

@@ -55,8 +55,9 @@ impl Level {
     }
 }
 
-/// The level an overdue installment has reached on `as_of`: a refused card debit is reminded at
-/// once; otherwise the school's delays after the due date decide.
+/// The level the school's delays after the due date allow an overdue installment on `as_of` (a
+/// refused card debit: the first reminder at once); a run raises it one step at a time towards
+/// it (`next_level`).
 pub fn level_due(due: NaiveDate, refused: bool, as_of: NaiveDate, s: &SchoolSettings) -> Level {
     let days = (as_of - due).num_days();
     if days < 0 {
