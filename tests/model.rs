@@ -183,8 +183,10 @@ fn typesetter() -> &'static regie::invoices::Typesetter {
     WORLD.get_or_init(regie::invoices::Typesetter::new)
 }
 
+/// Two days per step: a sequence of 40 spans 80 days, long enough for an installment to climb
+/// to the block (45 days late, two reminders before it, 14 and 24 days apart).
 fn day(step: usize) -> NaiveDate {
-    NaiveDate::from_ymd_opt(2025, 9, 5).unwrap() + chrono::Days::new(step as u64)
+    NaiveDate::from_ymd_opt(2025, 9, 5).unwrap() + chrono::Days::new(2 * step as u64)
 }
 
 struct World {
