@@ -155,6 +155,7 @@ async fn a_late_first_run_sends_the_first_reminder_and_the_block_comes_after_two
     assert_eq!((run.letters, run.raised, run.blocked), (1, 2, 0));
     let text = text_of(&std::fs::read(out.join("relance-25000002-20251201.pdf")).unwrap());
     assert!(text.contains("Premier rappel") && !text.contains("Inscription bloquée"), "{text}");
+    assert!(text.contains("Sauf erreur de notre part") && !text.contains("Malgré"), "{text}");
     assert!(!regie::ledger::account_position(&store, "25000002").await.unwrap().orders[0].blocked);
     let list = dunning::list(&store, d(2025, 12, 2)).await.unwrap();
     assert!(list.iter().all(|e| e.reminded_on == Some(d(2025, 12, 1))), "{list:?}");
@@ -174,8 +175,14 @@ async fn a_late_first_run_sends_the_first_reminder_and_the_block_comes_after_two
         let run = dunning::run(&store, &ts, day, &out, false, "claire").await.unwrap();
         assert_eq!(run.raised, if want == list[0].level { 0 } else { 2 }, "{day}: {run:?}");
     }
+    // Each letter recalls the reminder before it, and so does the mail-merge file.
+    let text = text_of(&std::fs::read(out.join("relance-25000002-20251215.pdf")).unwrap());
+    assert!(text.contains("Second rappel") && text.contains("Malgré notre rappel du 01/12/2025"), "{text}");
+    let csv = std::fs::read_to_string(out.join("relances-20251215.csv")).unwrap();
+    let (head, line) = (csv.lines().next().unwrap(), csv.lines().nth(1).unwrap());
+    assert!(head.trim_end().ends_with(";rappel_precedent") && line.trim_end().ends_with(";01/12/2025"), "{csv}");
     let text = text_of(&std::fs::read(out.join("relance-25000002-20260108.pdf")).unwrap());
-    assert!(text.contains("Inscription bloquée"), "{text}");
+    assert!(text.contains("Inscription bloquée") && text.contains("Malgré notre rappel du 15/12/2025"), "{text}");
     assert!(regie::ledger::account_position(&store, "25000002").await.unwrap().orders[0].blocked);
 }
 

@@ -188,7 +188,7 @@ pub struct RunSummary {
     pub files: Vec<String>,
 }
 
-const MAIL_HEADERS: [&str; 12] = [
+const MAIL_HEADERS: [&str; 13] = [
     "numero",
     "email",
     "nom",
@@ -201,13 +201,15 @@ const MAIL_HEADERS: [&str; 12] = [
     "paiement_carte",
     "virement_iban",
     "virement_reference",
+    "rappel_precedent",
 ];
 
 /// Runs the reminders on `as_of`, in one audited transaction: levels of paid or cancelled
 /// installments are cleared (their block lifted); every overdue installment is raised one level
-/// when the delays and its last reminder's age allow (`next_level`); each student with a raised installment gets one letter (PDF in `out`,
-/// or one merged PDF) listing all that is overdue, and a line of the mail-merge file (CSV and
-/// XLSX in `out`). Running twice on the same day raises nothing the second time.
+/// when the delays and its last reminder's age allow (`next_level`); each student with a raised
+/// installment gets one letter (PDF in `out`, or one merged PDF) listing all that is overdue and
+/// the day of the latest reminder already sent, and a line of the mail-merge file (CSV and XLSX
+/// in `out`). Running twice on the same day raises nothing the second time.
 ///
 /// The letters take seconds to render (2,000 students: about 5 s), so they are rendered first,
 /// from what the office reads, into a hidden folder of `out`, while the others go on recording
@@ -586,6 +588,8 @@ impl Letters {
             let level = lines.iter().map(|e| e.next_level).max().unwrap_or(Level::First);
             let total: Money = lines.iter().map(|e| e.amount).sum();
             let since = lines.iter().map(|e| e.due_date).min().unwrap_or(as_of);
+            // The latest reminder already sent for what the letter lists, if any.
+            let previous = lines.iter().filter_map(|e| e.reminded_on).max().map(|d| d.format("%d/%m/%Y").to_string());
             let reference =
                 format!("{} {}+{}+F.I", first.last_name.to_uppercase(), first.first_name, first.school.code());
             out.students.push(number.to_string());
@@ -605,6 +609,7 @@ impl Letters {
                 })).collect::<Vec<_>>(),
                 "total": total.to_french(),
                 "since": since.format("%d/%m/%Y").to_string(),
+                "previous": previous,
                 "reference": reference,
                 "card": !lines.iter().all(|e| e.transfer),
             }));
@@ -634,6 +639,7 @@ impl Letters {
                 "par carte sur le portail, rubrique Mes paiements".to_string(),
                 s.iban.clone(),
                 reference,
+                previous.unwrap_or_default(),
             ]);
         }
         debug_assert!(out.students.is_sorted());
