@@ -276,8 +276,10 @@ fn the_demo_is_this_year_up_to_today() {
     }
     // After a run the reached level carries its day.
     let out = dir.join("relances");
-    assert!(regie(&db, &["dunning", "run", "--out", out.to_str().unwrap()]).ok);
+    let run = regie(&db, &["dunning", "run", "--out", out.to_str().unwrap()]);
+    assert!(run.ok, "{}", run.stderr);
     let list = regie(&db, &["dunning", "list"]);
+    assert!(list.ok && list.stdout.lines().any(|l| !l.trim().is_empty()), "{}", list.stderr);
     let today = chrono::Local::now().date_naive().format("%d/%m/%Y").to_string();
     for line in list.stdout.lines().filter(|l| !l.trim().is_empty()) {
         assert!(dated(line).is_some() && line.contains(&format!("1er rappel le {today} -> ")), "{line}");

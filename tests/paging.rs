@@ -484,9 +484,10 @@ async fn the_pages_of_the_reminders_are_the_overdue_list_by_level() {
         // Levels raised by an earlier run: held back because the first reminder is too recent
         // (overdue by the second delay already), or raised one step.
         use regie::dunning::Level::{First, Second};
+        let second = |e: &regie::dunning::Entry| if e.school == regie::fees::School::Polytech { 30 } else { 21 };
         held += every
             .iter()
-            .filter(|e| (e.level, e.next_level) == (First, First) && (day - e.due_date).num_days() >= 21)
+            .filter(|e| (e.level, e.next_level) == (First, First) && (day - e.due_date).num_days() >= second(e))
             .count();
         stepped += every.iter().filter(|e| (e.level, e.next_level) == (First, Second)).count();
         if run {

@@ -237,7 +237,12 @@ pub async fn run(
             as_of.format("%d/%m/%Y")
         )));
     }
-    crate::session::office_only(&mut *store.read().await?).await?;
+    {
+        let mut c = store.read().await?;
+        crate::session::office_only(&mut c).await?;
+        // Refused before `out` is made (checked again with each read of the office below).
+        not_before_latest(&mut c, as_of).await?;
+    }
     std::fs::create_dir_all(out).map_err(|e| Error::Io { path: out.display().to_string(), source: e })?;
     let mut staging = Staging::create(out)?;
     // The letters of the last attempt and their files.
@@ -588,8 +593,14 @@ impl Letters {
             let level = lines.iter().map(|e| e.next_level).max().unwrap_or(Level::First);
             let total: Money = lines.iter().map(|e| e.amount).sum();
             let since = lines.iter().map(|e| e.due_date).min().unwrap_or(as_of);
-            // The latest reminder already sent for what the letter lists, if any.
-            let previous = lines.iter().filter_map(|e| e.reminded_on).max().map(|d| d.format("%d/%m/%Y").to_string());
+            // The reminder before this one, for what the run raises past a first reminder (a letter
+            // of first reminders recalls none, even if it lists a line reminded lately).
+            let previous = lines
+                .iter()
+                .filter(|e| e.next_level > e.level)
+                .filter_map(|e| e.reminded_on)
+                .max()
+                .map(|d| d.format("%d/%m/%Y").to_string());
             let reference =
                 format!("{} {}+{}+F.I", first.last_name.to_uppercase(), first.first_name, first.school.code());
             out.students.push(number.to_string());
