@@ -207,9 +207,9 @@ const MAIL_HEADERS: [&str; 13] = [
 /// Runs the reminders on `as_of`, in one audited transaction: levels of paid or cancelled
 /// installments are cleared (their block lifted); every overdue installment is raised one level
 /// when the delays and its last reminder's age allow (`next_level`); each student with a raised
-/// installment gets one letter (PDF in `out`, or one merged PDF) listing all that is overdue and
-/// the day of the latest reminder already sent, and a line of the mail-merge file (CSV and XLSX
-/// in `out`). Running twice on the same day raises nothing the second time.
+/// installment gets one letter (PDF in `out`, or one merged PDF) listing all that is overdue
+/// (past a first reminder, with the day of the one before), and a line of the mail-merge file
+/// (CSV and XLSX in `out`). Running twice on the same day raises nothing the second time.
 ///
 /// The letters take seconds to render (2,000 students: about 5 s), so they are rendered first,
 /// from what the office reads, into a hidden folder of `out`, while the others go on recording

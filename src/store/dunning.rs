@@ -110,8 +110,7 @@ macro_rules! from_students {
 
 /// What is overdue on `$1` (as `OVERDUE`), `$columns` of each with the level a run would give it
 /// (`next_level`: `Cutoffs::next`, one level up when the delays and the last reminder's age
-/// allow), its rows read as `$from` says (`from_installments`
-/// or `from_students`).
+/// allow), its rows read as `$from` says (`from_installments` or `from_students`).
 macro_rules! leveled {
     ($from:ident, $columns:expr, $joins:expr, $and:expr) => {
         concat!(
