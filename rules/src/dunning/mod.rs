@@ -94,16 +94,26 @@ pub fn next_level(
     if target <= reached {
         return reached;
     }
+    let (after_first, after_second) = waits(s);
     let gap = match reached {
         Level::None => return Level::First,
-        Level::First => s.dunning_second_days.saturating_sub(s.dunning_first_days),
-        Level::Second => s.dunning_block_days.saturating_sub(s.dunning_second_days),
+        Level::First => after_first,
+        Level::Second => after_second,
         Level::Blocked => return Level::Blocked,
     };
     match raised_on {
         Some(on) if (as_of - on).num_days() < i64::from(gap) => reached,
         _ => Level::of(reached.rank() + 1),
     }
+}
+
+/// How old a first reminder must be before the second, and a second before the block: the gaps
+/// between the school's delays.
+fn waits(s: &SchoolSettings) -> (u32, u32) {
+    (
+        s.dunning_second_days.saturating_sub(s.dunning_first_days),
+        s.dunning_block_days.saturating_sub(s.dunning_second_days),
+    )
 }
 
 /// `next_level` on one day as dates, for a database to compare due dates and the days levels
@@ -123,12 +133,13 @@ pub struct Cutoffs {
 impl Cutoffs {
     pub fn on(as_of: NaiveDate, s: &SchoolSettings) -> Cutoffs {
         let back = |days: u32| as_of - chrono::Duration::days(i64::from(days));
+        let (after_first, after_second) = waits(s);
         Cutoffs {
             first: back(s.dunning_first_days),
             second: back(s.dunning_second_days),
             blocked: back(s.dunning_block_days),
-            second_after_first: back(s.dunning_second_days.saturating_sub(s.dunning_first_days)),
-            block_after_second: back(s.dunning_block_days.saturating_sub(s.dunning_second_days)),
+            second_after_first: back(after_first),
+            block_after_second: back(after_second),
         }
     }
 
