@@ -96,10 +96,10 @@ enum Command {
         students: usize,
         #[arg(long, default_value_t = 2025)]
         seed: u64,
-        /// The day the demo stands at, DD/MM/YYYY (default: today): its academic year, and
-        /// nothing dated after it.
-        #[arg(long)]
-        today: Option<String>,
+        /// The day the demo stands at, DD/MM/YYYY or YYYY-MM-DD (default: today): its academic
+        /// year, and nothing dated after it.
+        #[arg(long, value_parser = day)]
+        today: Option<NaiveDate>,
         /// Academic years of history, the current one last (up to 10): past years complete.
         #[arg(long, default_value_t = 1)]
         years: u16,
@@ -117,9 +117,9 @@ enum Command {
         /// Fixed first installment of a six or transfer plan (the standard fee).
         #[arg(long)]
         first: Option<String>,
-        /// Date of the first installment (YYYY-MM-DD); default today.
-        #[arg(long)]
-        start: Option<String>,
+        /// Date of the first installment, DD/MM/YYYY or YYYY-MM-DD (default: today).
+        #[arg(long, value_parser = day)]
+        start: Option<NaiveDate>,
         /// exact | portal
         #[arg(long, default_value = "exact")]
         rounding: String,
@@ -316,8 +316,8 @@ enum RequestsCommand {
 enum DunningCommand {
     /// What is overdue, with each installment's reminder level and the level a run would give it.
     List {
-        /// The day, YYYY-MM-DD (default: today).
-        #[arg(long)]
+        /// The day, DD/MM/YYYY or YYYY-MM-DD (default: today).
+        #[arg(long, value_parser = day)]
         as_of: Option<NaiveDate>,
         /// first | second | blocked: what a run would leave at that level (with --limit).
         #[arg(long, requires = "limit")]
@@ -328,7 +328,8 @@ enum DunningCommand {
     },
     /// Raise the levels, write the letters (PDF) and the mail-merge file (CSV and XLSX) into DIR.
     Run {
-        #[arg(long)]
+        /// The run's day, DD/MM/YYYY or YYYY-MM-DD (default: today); never before the latest run's.
+        #[arg(long, value_parser = day)]
         as_of: Option<NaiveDate>,
         #[arg(long)]
         out: PathBuf,
@@ -383,9 +384,9 @@ enum CardCommand {
         transaction: String,
         #[arg(long)]
         reason: String,
-        /// The day it came back, DD/MM/YYYY (default: today).
-        #[arg(long)]
-        date: Option<String>,
+        /// The day it came back, DD/MM/YYYY or YYYY-MM-DD (default: today).
+        #[arg(long, value_parser = day)]
+        date: Option<NaiveDate>,
     },
 }
 
@@ -768,10 +769,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Demo { students, seed, today, years } => {
             let store = open(&cli.db).await?;
-            let today = match today {
-                Some(t) => NaiveDate::parse_from_str(&t, "%d/%m/%Y").context("--today attend JJ/MM/AAAA")?,
-                None => chrono::Local::now().date_naive(),
-            };
+            let today = today.unwrap_or_else(|| chrono::Local::now().date_naive());
             let summary = regie::demo::fill(&store, DemoOptions { students, seed, today, years }, &user).await?;
             emit(json, &summary, |s| {
                 let carried = s
@@ -816,10 +814,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let amount = Money::parse(&amount).map_err(regie::Error::from).context("--amount")?;
             let kind: PlanKind = plan.parse().map_err(regie::Error::from)?;
             let first = first.map(|f| Money::parse(&f).map_err(regie::Error::from)).transpose().context("--first")?;
-            let start = match start {
-                Some(s) => regie::sheets::parse_date(&s).map_err(regie::Error::Invalid).context("--start")?,
-                None => chrono::Local::now().date_naive(),
-            };
+            let start = start.unwrap_or_else(|| chrono::Local::now().date_naive());
             let rules = PlanRules {
                 rounding: rounding.parse::<Rounding>().map_err(regie::Error::from)?,
                 ..PlanRules::default()
@@ -1501,10 +1496,7 @@ async fn card(db: &Option<PathBuf>, command: CardCommand, user: &str, json: bool
             emit(json, &t, line)
         }
         CardCommand::Chargeback { transaction, reason, date } => {
-            let date = match date {
-                Some(d) => NaiveDate::parse_from_str(&d, "%d/%m/%Y").context("--date attend JJ/MM/AAAA")?,
-                None => chrono::Local::now().date_naive(),
-            };
+            let date = date.unwrap_or_else(|| chrono::Local::now().date_naive());
             let t = card::charge_back(&store, &transaction, date, &reason, user).await?;
             emit(json, &t, line)
         }
@@ -1584,6 +1576,17 @@ fn line_text(l: &regie::bank::LineView) -> String {
         l.label.chars().take(50).collect::<String>(),
         l.reasons.join(", ")
     )
+}
+
+/// A day typed on the command line, as the office writes it (06/12/2026) or as ISO (2026-12-06).
+/// The year has four digits: chrono would read "06/12/26" as the year 26.
+fn day(text: &str) -> Result<NaiveDate, String> {
+    use chrono::Datelike as _;
+    let t = text.trim();
+    ["%d/%m/%Y", "%Y-%m-%d"]
+        .iter()
+        .find_map(|f| NaiveDate::parse_from_str(t, f).ok().filter(|d| (1000..=9999).contains(&d.year())))
+        .ok_or_else(|| format!("date illisible « {t} » : attendu JJ/MM/AAAA ou AAAA-MM-JJ"))
 }
 
 fn fr_date(d: NaiveDate) -> String {

@@ -37,6 +37,34 @@ fn plan_gives_the_worked_examples_of_the_domain() {
 }
 
 #[test]
+fn a_day_is_typed_as_the_office_writes_it_or_as_iso() {
+    let db = common::db_at(&temp_dir("days"), "r");
+    let plan = |start: &str| {
+        regie(&db, &["plan", "--amount", "3770", "--plan", "six", "--first", "601", "--start", start, "--json"]).json()
+    };
+    let iso = plan("2022-09-01");
+    assert_eq!(iso["installments"][5]["due_date"], "2023-02-10");
+    assert_eq!(plan("01/09/2022"), iso);
+    assert_eq!(plan("1/9/2022"), iso);
+    // A two-digit year would be the year 22: refused, saying what is expected.
+    for wrong in ["01/09/22", "2022-13-01", "31/02/2022", "demain"] {
+        for args in [
+            vec!["plan", "--amount", "3770", "--plan", "six", "--start", wrong],
+            vec!["dunning", "list", "--as-of", wrong],
+            vec!["card", "chargeback", "T-1", "--reason", "IMPAYE CB", "--date", wrong],
+        ] {
+            let out = regie(&db, &args);
+            assert!(!out.ok && out.stdout.is_empty(), "{args:?}");
+            assert!(
+                out.stderr.contains(&format!("« {wrong} »")) && out.stderr.contains("JJ/MM/AAAA"),
+                "{}",
+                out.stderr
+            );
+        }
+    }
+}
+
+#[test]
 fn plan_errors_are_classified_on_stderr() {
     let db = common::db_at(&temp_dir("plan-err"), "r");
     let out = regie(&db, &["plan", "--amount", "3770", "--plan", "six", "--json"]);

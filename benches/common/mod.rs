@@ -47,12 +47,12 @@ pub fn fresh(dir: &Path, name: &str) -> PathBuf {
     }
 }
 
-/// A copy of `base` (closed) named `name`.
 /// The throw-away database of `name` on the server: an identifier (`card-0` becomes `card_0`).
 fn database_name(name: &str) -> String {
     format!("bench_{}_{}", std::process::id(), name.replace(|c: char| !c.is_ascii_alphanumeric(), "_"))
 }
 
+/// A copy of `base` (closed) named `name`.
 pub fn copy(base: &Path, dir: &Path, name: &str) -> PathBuf {
     match server() {
         None => {
