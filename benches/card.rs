@@ -1,8 +1,9 @@
 //! Benchmark: the card channel at office scale. A 100,000-row gateway export against 20,000
-//! students with approved schedules, imported and allocated (target < 1 s), what it wrote copied by
-//! SQLite alone (the floor under the import), re-imported (nothing added); then a reminders run for 2,000 students with overdue installments, one PDF letter each
-//! and the mail-merge file (target < 10 s), and the same run with every letter in one PDF (the
-//! window's default). Run with `cargo bench -p regie --bench card`.
+//! students with approved schedules, imported and allocated (target < 1 s), what it wrote copied
+//! by SQLite alone (the floor under the import), re-imported (nothing added); then a reminders run
+//! for 2,000 students with overdue installments, one PDF letter each and the mail-merge file
+//! (target < 10 s), and the same run with every letter in one PDF (the window's default). Run
+//! with `cargo bench -p regie --bench card`.
 
 #[path = "common/mod.rs"]
 mod common;
