@@ -41,7 +41,7 @@ async fn set(years: u16) -> PathBuf {
     if !path.exists() {
         let t = Instant::now();
         let store = Store::open(&path).await.unwrap();
-        let opts = regie::demo::DemoOptions { students: 20_000, seed: 2025, today: today(), years };
+        let opts = regie::demo::DemoOptions { students: 20_000, seed: 2025, today: today(), years, reminders: true };
         let s = regie::demo::fill(&store, opts, "bench").await.unwrap();
         store.close().await;
         println!(

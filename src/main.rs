@@ -103,6 +103,10 @@ enum Command {
         /// Academic years of history, the current one last (up to 10): past years complete.
         #[arg(long, default_value_t = 1)]
         years: u16,
+        /// An office that has never sent its reminders (by default, it sent them on the eve of the
+        /// last debit day).
+        #[arg(long)]
+        no_reminders: bool,
     },
     /// Import the portal's registrations export (CSV, XLSX, XLS, ODS): all rows or none.
     ImportRegistrations { file: PathBuf },
@@ -767,22 +771,31 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 )
             })
         }
-        Command::Demo { students, seed, today, years } => {
+        Command::Demo { students, seed, today, years, no_reminders } => {
             let store = open(&cli.db).await?;
             let today = today.unwrap_or_else(|| chrono::Local::now().date_naive());
-            let summary = regie::demo::fill(&store, DemoOptions { students, seed, today, years }, &user).await?;
+            let summary = regie::demo::fill(
+                &store,
+                DemoOptions { students, seed, today, years, reminders: !no_reminders },
+                &user,
+            )
+            .await?;
             emit(json, &summary, |s| {
                 let carried = s
                     .grid_carried_from
                     .as_ref()
                     .map(|y| format!("\n(montants {y} reportés sur {} : à confirmer dans Paramètres)", s.academic_year))
                     .unwrap_or_default();
+                let reminded = s
+                    .reminded_on
+                    .map(|d| format!(", {} lettres de relance au {}", s.reminder_letters, fr_date(d)))
+                    .unwrap_or_default();
                 let years = match s.academic_years.as_slice() {
                     [first, .., last] => format!("{first} à {last}"),
                     _ => s.academic_year.clone(),
                 };
                 format!(
-                    "{years} : {} étudiants, {} demandes, {} acceptées, {} refusées, {} règlements, {} prélèvements refusés, {} impayés, {} avoirs, {} remboursements, {} lignes de relevé{carried}",
+                    "{years} : {} étudiants, {} demandes, {} acceptées, {} refusées, {} règlements, {} prélèvements refusés, {} impayés, {} avoirs, {} remboursements, {} lignes de relevé{reminded}{carried}",
                     s.students,
                     s.requests,
                     s.approved,

@@ -246,7 +246,15 @@ fn the_demo_is_this_year_up_to_today() {
     assert_eq!(summary["academic_year"], "2025-26");
     assert_eq!(summary["grid_carried_from"], Value::Null, "2025-26 has its own grid");
     assert!(summary["refused_debits"].as_u64().unwrap() > 0, "{summary}");
+    // The office's reminders on the eve of the last debit day, on what it had imported.
+    assert_eq!(summary["reminded_on"], "2025-11-09");
+    let letters = summary["reminder_letters"].as_u64().unwrap();
+    assert!(letters > 0, "{summary}");
     let files: Vec<&str> = summary["to_import"].as_array().unwrap().iter().map(|f| f.as_str().unwrap()).collect();
+    // Beside the demo's files (beside the database, or in the documents folder for a server).
+    let demo_files = std::path::Path::new(files[0]).parent().unwrap();
+    let sent = std::fs::read_to_string(demo_files.join("relances/relances-20251109.csv")).unwrap();
+    assert_eq!(sent.lines().count() as u64, letters + 1, "a line per letter under the header: {sent}");
     assert!(files[0].ends_with("paybox-a-importer.csv") && files[1].ends_with("releve-a-importer.csv"), "{files:?}");
     let card_import = regie(&db, &["card", "import", files[0], "--json"]).json();
     assert!(card_import["paid"].as_u64().unwrap() > 20, "the debits of 10/11: {card_import}");
@@ -299,9 +307,16 @@ fn the_demo_is_this_year_up_to_today() {
         };
         (levels.contains(&tail) && levels.iter().any(|l| head.ends_with(l))).then_some(())
     };
+    let mut reminded = 0;
     for line in list.stdout.lines().filter(|l| !l.trim().is_empty()) {
         assert!(dated(line).is_some(), "{line}");
+        // Reminded by the demo's run over a year ago: due a second reminder now.
+        if line.contains("1er rappel le 09/11/2025") {
+            assert!(line.ends_with(" -> 2e rappel"), "{line}");
+            reminded += 1;
+        }
     }
+    assert!(reminded > 0, "{}", list.stdout);
     // After a run the reached level carries its day.
     let out = dir.join("relances");
     let run = regie(&db, &["dunning", "run", "--out", out.to_str().unwrap()]);
@@ -309,9 +324,13 @@ fn the_demo_is_this_year_up_to_today() {
     let list = regie(&db, &["dunning", "list"]);
     assert!(list.ok && list.stdout.lines().any(|l| !l.trim().is_empty()), "{}", list.stderr);
     let today = chrono::Local::now().date_naive().format("%d/%m/%Y").to_string();
+    let mut second = 0;
     for line in list.stdout.lines().filter(|l| !l.trim().is_empty()) {
-        assert!(dated(line).is_some() && line.contains(&format!("1er rappel le {today} -> ")), "{line}");
+        let raised = ["1er rappel", "2e rappel"].iter().any(|l| line.contains(&format!("{l} le {today} -> ")));
+        assert!(dated(line).is_some() && raised, "{line}");
+        second += usize::from(line.contains("2e rappel le "));
     }
+    assert_eq!(second, reminded, "the demo's reminders are followed by a second, the others by a first");
     let invoices = regie(&db, &["invoices", "list", "--json"]).json();
     let first = invoices[0]["number"].as_str().unwrap();
     assert!(first.starts_with("F2025-"), "{first}");

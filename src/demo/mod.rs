@@ -26,11 +26,14 @@ pub struct DemoOptions {
     /// Academic years of history, the current one included (1: the current year alone). Past
     /// years are complete: every request decided, every installment's money in, the files imported.
     pub years: u16,
+    /// Whether the office has sent its reminders (`DemoSummary::reminded_on`); without, an office
+    /// that has never run them, whose first run may be dated any day.
+    pub reminders: bool,
 }
 
 impl Default for DemoOptions {
     fn default() -> Self {
-        DemoOptions { students: 500, seed: 2025, today: chrono::Local::now().date_naive(), years: 1 }
+        DemoOptions { students: 500, seed: 2025, today: chrono::Local::now().date_naive(), years: 1, reminders: true }
     }
 }
 
@@ -64,6 +67,11 @@ pub struct DemoSummary {
     pub grid_carried_from: Option<String>,
     /// The gateway export and bank statement since the last debit day, left for the newcomer to import.
     pub to_import: Vec<String>,
+    /// The day of the reminders run the office made on what it had imported (the eve of the last
+    /// debit day), if that day has come; its letters and mail-merge file are in
+    /// `demo-files/relances`.
+    pub reminded_on: Option<NaiveDate>,
+    pub reminder_letters: usize,
 }
 
 /// A small deterministic generator (SplitMix64): the same seed gives the same data everywhere.
@@ -385,6 +393,8 @@ pub async fn fill(store: &Store, opts: DemoOptions, actor: &str) -> Result<DemoS
         charge_backs: 0,
         grid_carried_from: None,
         to_import: Vec::new(),
+        reminded_on: None,
+        reminder_letters: 0,
     };
     let mut previous = Vec::new();
     for start in first..=current.start_year() {
@@ -629,6 +639,15 @@ async fn fill_year(
             }
         }
         tx.commit().await?;
+    }
+    // The office sends its reminders on the eve of the debits, once it has imported what came
+    // in: the demo's last such run, so that Relances shows reminders already sent (and who is
+    // now due a second) beside those to send. A run is never dated after the real today.
+    if opts.reminders && !y.past() && cut <= chrono::Local::now().date_naive() {
+        let out = y.dir.join("relances");
+        let run = crate::dunning::run(store, &crate::invoices::Typesetter::new(), cut, &out, true, actor).await?;
+        summary.reminded_on = Some(cut);
+        summary.reminder_letters = run.letters;
     }
     Ok(regs)
 }

@@ -95,12 +95,21 @@ test('a refused debit from the gateway export is reminded in Relances', async ()
   await setAsOf(iso(today));
   await s.waitForText(`[data-testid="dunning-row"][data-key="${key_}"]`, (t) => t.length > 0);
   await s.waitForText('.run', (t) => t.includes("aujourd'hui"));
+  // The demo's office sent its reminders on the eve of the last debit day: those still unpaid
+  // show that first reminder, and are due the second.
+  const sent = cli(app.db, 'dunning', 'list').filter((e) => e.level === 'first' && e.next_level === 'second');
+  assert.ok(sent.length > 0, 'the demo reminded some installments still unpaid');
+  const sentKey = `${sent[0].invoice}-${sent[0].installment}`;
+  const sentOn = sent[0].reminded_on.split('-').reverse().join('/');
+  const before = await rowText(s, `[data-testid="dunning-row"][data-key="${sentKey}"]`);
+  assert.ok(before.includes(`1er rappel (${sentOn}) → 2e rappel`), before);
   await s.click(await s.find('[data-testid="dunning-run"]'));
   const result = await s.waitForText('[data-testid="dunning-result"]', (t) => t.includes('lettre'));
   const pdf = result.split('fichiers : ')[1].split(', ').find((f) => f.endsWith('.pdf'));
   assert.ok(pdf && existsSync(pdf), result);
   // A first run sends the first reminder, however late, and the list says when.
   await s.waitForText(`[data-testid="dunning-row"][data-key="${key_}"]`, (t) => t.includes(`1er rappel (${fr(today)})`));
+  await s.waitForText(`[data-testid="dunning-row"][data-key="${sentKey}"]`, (t) => t.includes(`2e rappel (${fr(today)})`));
   await app.screenshot('reminders.png');
   const after = cli(app.db, 'dunning', 'list').find((e) => e.invoice === target.line.invoice_number && e.installment === target.n);
   assert.ok(after.level === 'first' && after.level === after.next_level, `the run raised it: ${JSON.stringify(after)}`);
