@@ -98,8 +98,8 @@ enum Command {
         seed: u64,
         /// The day the demo stands at, DD/MM/YYYY or YYYY-MM-DD (default: today): its academic
         /// year, and nothing dated after it.
-        #[arg(long, value_parser = day)]
-        today: Option<NaiveDate>,
+        #[arg(long)]
+        today: Option<String>,
         /// Academic years of history, the current one last (up to 10): past years complete.
         #[arg(long, default_value_t = 1)]
         years: u16,
@@ -122,8 +122,8 @@ enum Command {
         #[arg(long)]
         first: Option<String>,
         /// Date of the first installment, DD/MM/YYYY or YYYY-MM-DD (default: today).
-        #[arg(long, value_parser = day)]
-        start: Option<NaiveDate>,
+        #[arg(long)]
+        start: Option<String>,
         /// exact | portal
         #[arg(long, default_value = "exact")]
         rounding: String,
@@ -321,8 +321,8 @@ enum DunningCommand {
     /// What is overdue, with each installment's reminder level and the level a run would give it.
     List {
         /// The day, DD/MM/YYYY or YYYY-MM-DD (default: today).
-        #[arg(long, value_parser = day)]
-        as_of: Option<NaiveDate>,
+        #[arg(long)]
+        as_of: Option<String>,
         /// first | second | blocked: what a run would leave at that level (with --limit).
         #[arg(long, requires = "limit")]
         level: Option<String>,
@@ -333,8 +333,8 @@ enum DunningCommand {
     /// Raise the levels, write the letters (PDF) and the mail-merge file (CSV and XLSX) into DIR.
     Run {
         /// The run's day, DD/MM/YYYY or YYYY-MM-DD (default: today); never before the latest run's.
-        #[arg(long, value_parser = day)]
-        as_of: Option<NaiveDate>,
+        #[arg(long)]
+        as_of: Option<String>,
         #[arg(long)]
         out: PathBuf,
         /// One PDF for all the letters.
@@ -389,8 +389,8 @@ enum CardCommand {
         #[arg(long)]
         reason: String,
         /// The day it came back, DD/MM/YYYY or YYYY-MM-DD (default: today).
-        #[arg(long, value_parser = day)]
-        date: Option<NaiveDate>,
+        #[arg(long)]
+        date: Option<String>,
     },
 }
 
@@ -772,8 +772,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             })
         }
         Command::Demo { students, seed, today, years, no_reminders } => {
+            let today = day("--today", today)?.unwrap_or_else(|| chrono::Local::now().date_naive());
             let store = open(&cli.db).await?;
-            let today = today.unwrap_or_else(|| chrono::Local::now().date_naive());
             let summary = regie::demo::fill(
                 &store,
                 DemoOptions { students, seed, today, years, reminders: !no_reminders },
@@ -788,7 +788,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     .unwrap_or_default();
                 let reminded = s
                     .reminded_on
-                    .map(|d| format!(", {} lettres de relance au {}", s.reminder_letters, fr_date(d)))
+                    .map(|d| format!(", {} lettre(s) de relance au {}", s.reminder_letters, fr_date(d)))
                     .unwrap_or_default();
                 let years = match s.academic_years.as_slice() {
                     [first, .., last] => format!("{first} à {last}"),
@@ -827,7 +827,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let amount = Money::parse(&amount).map_err(regie::Error::from).context("--amount")?;
             let kind: PlanKind = plan.parse().map_err(regie::Error::from)?;
             let first = first.map(|f| Money::parse(&f).map_err(regie::Error::from)).transpose().context("--first")?;
-            let start = start.unwrap_or_else(|| chrono::Local::now().date_naive());
+            let start = day("--start", start)?.unwrap_or_else(|| chrono::Local::now().date_naive());
             let rules = PlanRules {
                 rounding: rounding.parse::<Rounding>().map_err(regie::Error::from)?,
                 ..PlanRules::default()
@@ -1381,7 +1381,7 @@ async fn dunning(db: &Option<PathBuf>, command: DunningCommand, user: &str, json
     let today = chrono::Local::now().date_naive();
     match command {
         DunningCommand::List { as_of, level, page } => {
-            let as_of = as_of.unwrap_or(today);
+            let as_of = day("--as-of", as_of)?.unwrap_or(today);
             match page.asked() {
                 Some(page) => {
                     let page =
@@ -1395,6 +1395,7 @@ async fn dunning(db: &Option<PathBuf>, command: DunningCommand, user: &str, json
             }
         }
         DunningCommand::Run { as_of, out, merged } => {
+            let as_of = day("--as-of", as_of)?;
             let typesetter = regie::invoices::Typesetter::new();
             let s = regie::dunning::run(&store, &typesetter, as_of.unwrap_or(today), &out, merged, user).await?;
             emit(json, &s, |s| {
@@ -1509,7 +1510,7 @@ async fn card(db: &Option<PathBuf>, command: CardCommand, user: &str, json: bool
             emit(json, &t, line)
         }
         CardCommand::Chargeback { transaction, reason, date } => {
-            let date = date.unwrap_or_else(|| chrono::Local::now().date_naive());
+            let date = day("--date", date)?.unwrap_or_else(|| chrono::Local::now().date_naive());
             let t = card::charge_back(&store, &transaction, date, &reason, user).await?;
             emit(json, &t, line)
         }
@@ -1591,15 +1592,19 @@ fn line_text(l: &regie::bank::LineView) -> String {
     )
 }
 
-/// A day typed on the command line, as the office writes it (06/12/2026) or as ISO (2026-12-06).
-/// The year has four digits: chrono would read "06/12/26" as the year 26.
-fn day(text: &str) -> Result<NaiveDate, String> {
+/// A day typed on the command line: as the office writes it (06/12/2026 or 6/12/2026), as ISO
+/// (2026-12-06), or in any form an imported file may hold it (06.12.2026, 06/12/26: the year 2026).
+fn day(flag: &str, text: Option<String>) -> Result<Option<NaiveDate>, regie::Error> {
     use chrono::Datelike as _;
+    let Some(text) = text else { return Ok(None) };
     let t = text.trim();
-    ["%d/%m/%Y", "%Y-%m-%d"]
-        .iter()
-        .find_map(|f| NaiveDate::parse_from_str(t, f).ok().filter(|d| (1000..=9999).contains(&d.year())))
-        .ok_or_else(|| format!("date illisible « {t} » : attendu JJ/MM/AAAA ou AAAA-MM-JJ"))
+    regie::sheets::parse_date(t)
+        .ok()
+        .or_else(|| NaiveDate::parse_from_str(t, "%d/%m/%Y").ok().filter(|d| (1000..=9999).contains(&d.year())))
+        .map(Some)
+        .ok_or_else(|| {
+            regie::Error::Invalid(format!("{flag} : date illisible « {t} » (attendu JJ/MM/AAAA ou AAAA-MM-JJ)"))
+        })
 }
 
 fn fr_date(d: NaiveDate) -> String {

@@ -44,22 +44,26 @@ fn a_day_is_typed_as_the_office_writes_it_or_as_iso() {
     };
     let iso = plan("2022-09-01");
     assert_eq!(iso["installments"][5]["due_date"], "2023-02-10");
-    assert_eq!(plan("01/09/2022"), iso);
-    assert_eq!(plan("1/9/2022"), iso);
-    // A two-digit year would be the year 22: refused, saying what is expected.
-    for wrong in ["01/09/22", "2022-13-01", "31/02/2022", "demain"] {
-        for args in [
-            vec!["plan", "--amount", "3770", "--plan", "six", "--start", wrong],
-            vec!["dunning", "list", "--as-of", wrong],
-            vec!["card", "chargeback", "T-1", "--reason", "IMPAYE CB", "--date", wrong],
+    // As a spreadsheet may hold it, too: a two-digit year is this century's.
+    for same in ["01/09/2022", "1/9/2022", "01.09.2022", "01/09/22"] {
+        assert_eq!(plan(same), iso, "{same}");
+    }
+    // Refused as every other error is, naming the option and the day as typed.
+    for wrong in ["2022-13-01", "31/02/2022", "demain"] {
+        for (flag, command) in [
+            ("--start", vec!["plan", "--amount", "3770", "--plan", "six"]),
+            ("--as-of", vec!["dunning", "list"]),
+            ("--as-of", vec!["dunning", "run", "--out", "relances"]),
+            ("--date", vec!["card", "chargeback", "T-1", "--reason", "IMPAYE CB"]),
+            ("--today", vec!["demo"]),
         ] {
+            let args: Vec<&str> = command.into_iter().chain([flag, wrong, "--json"]).collect();
             let out = regie(&db, &args);
             assert!(!out.ok && out.stdout.is_empty(), "{args:?}");
-            assert!(
-                out.stderr.contains(&format!("« {wrong} »")) && out.stderr.contains("JJ/MM/AAAA"),
-                "{}",
-                out.stderr
-            );
+            let err: Value = serde_json::from_str(out.stderr.trim()).unwrap();
+            let message = err["error"]["message"].as_str().unwrap();
+            assert_eq!(err["error"]["code"], "invalid_input", "{err}");
+            assert!(message.contains(flag) && message.contains(&format!("« {wrong} »")), "{message}");
         }
     }
 }

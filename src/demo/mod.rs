@@ -641,9 +641,15 @@ async fn fill_year(
         tx.commit().await?;
     }
     // The office sends its reminders on the eve of the debits, once it has imported what came
-    // in: the demo's last such run, so that Relances shows reminders already sent (and who is
-    // now due a second) beside those to send. A run is never dated after the real today.
-    if opts.reminders && !y.past() && cut <= chrono::Local::now().date_naive() {
+    // in: the demo's last such run, so that Relances shows reminders already sent (and, two
+    // weeks after it, who is due a second) beside those to send. None when it would send
+    // nothing (early in the year), nor dated after the real today.
+    let due = |e: &crate::dunning::Entry| e.next_level != e.level;
+    if opts.reminders
+        && !y.past()
+        && cut <= chrono::Local::now().date_naive()
+        && crate::dunning::list(store, cut).await?.iter().any(due)
+    {
         let out = y.dir.join("relances");
         let run = crate::dunning::run(store, &crate::invoices::Typesetter::new(), cut, &out, true, actor).await?;
         summary.reminded_on = Some(cut);

@@ -22,13 +22,15 @@ const fr = (d) => `${String(d.getDate()).padStart(2, '0')}/${String(d.getMonth()
 
 test('a refused debit from the gateway export is reminded in Relances', async () => {
   const s = app.s;
-  // A student paying by card (an invoice of several installments) with one still open.
+  // A student paying by card (an invoice of several installments) with one still open, which
+  // the demo's reminders run did not remind (a debit charged back before it, for instance).
   let target = null;
+  const reminded = new Set(cli(app.db, 'dunning', 'list').filter((e) => e.level !== 'none').map((e) => `${e.invoice}-${e.installment}`));
   for (const st of cli(app.db, 'students', 'list').filter((x) => Number(x.balance) > 0)) {
     const pos = cli(app.db, 'account', st.number);
     const lines = pos.schedule.filter((l) => l.status !== 'cancelled');
     const open = lines.findIndex((l) => Number(l.left_to_pay) > 0 && l.status !== 'refused');
-    if (open > 0 && pos.payments.every((p) => p.method === 'card')) {
+    if (open > 0 && pos.payments.every((p) => p.method === 'card') && !reminded.has(`${lines[open].invoice_number}-${open + 1}`)) {
       target = { st, line: lines[open], n: open + 1 };
       break;
     }
@@ -96,20 +98,23 @@ test('a refused debit from the gateway export is reminded in Relances', async ()
   await s.waitForText(`[data-testid="dunning-row"][data-key="${key_}"]`, (t) => t.length > 0);
   await s.waitForText('.run', (t) => t.includes("aujourd'hui"));
   // The demo's office sent its reminders on the eve of the last debit day: those still unpaid
-  // show that first reminder, and are due the second.
-  const sent = cli(app.db, 'dunning', 'list').filter((e) => e.level === 'first' && e.next_level === 'second');
+  // show that first reminder, and two weeks after it are due the second.
+  const sent = cli(app.db, 'dunning', 'list').filter((e) => e.level === 'first');
   assert.ok(sent.length > 0, 'the demo reminded some installments still unpaid');
-  const sentKey = `${sent[0].invoice}-${sent[0].installment}`;
-  const sentOn = sent[0].reminded_on.split('-').reverse().join('/');
+  const [first] = sent;
+  const sentKey = `${first.invoice}-${first.installment}`;
+  const sentOn = first.reminded_on.split('-').reverse().join('/');
+  const due = first.next_level === 'second';
   const before = await rowText(s, `[data-testid="dunning-row"][data-key="${sentKey}"]`);
-  assert.ok(before.includes(`1er rappel (${sentOn}) → 2e rappel`), before);
+  assert.ok(before.includes(due ? `1er rappel (${sentOn}) → 2e rappel` : `1er rappel (${sentOn})`) && (due || !before.includes('→')), before);
   await s.click(await s.find('[data-testid="dunning-run"]'));
   const result = await s.waitForText('[data-testid="dunning-result"]', (t) => t.includes('lettre'));
   const pdf = result.split('fichiers : ')[1].split(', ').find((f) => f.endsWith('.pdf'));
   assert.ok(pdf && existsSync(pdf), result);
   // A first run sends the first reminder, however late, and the list says when.
   await s.waitForText(`[data-testid="dunning-row"][data-key="${key_}"]`, (t) => t.includes(`1er rappel (${fr(today)})`));
-  await s.waitForText(`[data-testid="dunning-row"][data-key="${sentKey}"]`, (t) => t.includes(`2e rappel (${fr(today)})`));
+  const sentAfter = due ? `2e rappel (${fr(today)})` : `1er rappel (${sentOn})`;
+  await s.waitForText(`[data-testid="dunning-row"][data-key="${sentKey}"]`, (t) => t.includes(sentAfter));
   await app.screenshot('reminders.png');
   const after = cli(app.db, 'dunning', 'list').find((e) => e.invoice === target.line.invoice_number && e.installment === target.n);
   assert.ok(after.level === 'first' && after.level === after.next_level, `the run raised it: ${JSON.stringify(after)}`);
