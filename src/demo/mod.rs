@@ -68,9 +68,10 @@ pub struct DemoSummary {
     /// The gateway export and bank statement since the last debit day, left for the newcomer to import.
     pub to_import: Vec<String>,
     /// The day of the reminders run the office made on what it had imported (the eve of the last
-    /// debit day), if that day has come; its letters and mail-merge file are in
-    /// `demo-files/relances`.
+    /// debit day), if that day has come and there was something to remind; its letters and
+    /// mail-merge file are in the `relances` folder beside the demo's files.
     pub reminded_on: Option<NaiveDate>,
+    /// The letters of that run (one per student reminded, all in one PDF).
     pub reminder_letters: usize,
 }
 
