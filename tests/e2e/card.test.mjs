@@ -57,6 +57,17 @@ test('a refused debit from the gateway export is reminded in Relances', async ()
   await s.waitForText('[data-testid="card-row"][data-key="E2E-0001"]', (t) => t.length > 0);
   const row = await rowText(s, '[data-testid="card-row"][data-key="E2E-0001"]');
   assert.ok(row.includes('Refusée : provision insuffisante') && row.includes(target.st.number), row);
+  // Every column fits the window, the remittance last; what the row came with is in its detail.
+  const overflow = await s.execute(() => {
+    const t = document.querySelector('[data-testid="card-transactions"]');
+    return t.getBoundingClientRect().right - t.parentElement.getBoundingClientRect().right;
+  });
+  assert.ok(overflow <= 1, `the transactions overflow their box by ${overflow} px`);
+  await s.click(await s.find('[data-testid="card-row"][data-key="E2E-0001"] td'));
+  const detail = await s.waitForText('[data-testid="card-detail"]', (t) => t.includes('E2E-0001'));
+  for (const part of [`${fr(today)} à 06:00:00`, `référence ${target.line.invoice_number}-${target.n}`, target.st.email, 'code 00151']) {
+    assert.ok(detail.includes(part), `${part}: ${detail}`);
+  }
   await app.screenshot('cards.png');
 
   // The remittances come a page at a time (20), the latest first; one clicked shows its

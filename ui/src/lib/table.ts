@@ -6,5 +6,8 @@ export interface Column<R> {
   /** A long text (a bank label) cut to the column's width, whole in its tooltip: the amounts
    *  beside it stay in view at 1280 px. */
   clip?: boolean;
+  /** A sentence (a refusal's reason) that may take two lines rather than push the columns after
+   *  it out of view. */
+  wrap?: boolean;
   show?: (row: R) => string;
 }
