@@ -212,6 +212,29 @@ async fn a_bad_row_names_its_cell_and_nothing_is_kept() {
     assert!(text.contains("paybox.csv") && text.contains("ligne 3") && text.contains("Montant"), "{text}");
     assert!(card::transactions(&store, None, 10).await.unwrap().is_empty(), "all or nothing");
     assert!(regie::ledger::account_position(&store, "25000002").await.unwrap().payments.is_empty());
+
+    // A transaction number already recorded comes back under another day: the export contradicts
+    // what was imported, and its row is named; nothing of that export is kept.
+    write_1252(
+        &file,
+        &format!("{HEADER}\r\n05/09/2025;;8100001;;{paul}-1;206,00;EUR;Débit;Télécollecté;00000;CB;;;\r\n"),
+    );
+    card::import_file(&store, &file, Columns::Detect, "claire").await.unwrap();
+    write_1252(
+        &file,
+        &format!(
+            "{HEADER}\r\n10/10/2025;;8100003;;{paul}-2;206,00;EUR;Débit;Télécollecté;00000;CB;;;\r\n12/10/2025;;8100001;;{paul}-1;206,00;EUR;Débit;Télécollecté;00000;CB;;;\r\n"
+        ),
+    );
+    let e = card::import_file(&store, &file, Columns::Detect, "claire").await.unwrap_err();
+    assert_eq!(e.code(), "bad_file", "{e}");
+    let text = e.to_string();
+    assert!(
+        text.contains("ligne 3") && text.contains("Numéro de transaction") && text.contains("05/09/2025"),
+        "{text}"
+    );
+    assert_eq!(card::transactions(&store, None, 10).await.unwrap().len(), 1, "all or nothing");
+    assert_eq!(regie::ledger::account_position(&store, "25000002").await.unwrap().payments.len(), 1);
 }
 
 #[test]
@@ -311,6 +334,51 @@ async fn remittance_lines_confirm_the_gateway_s_transactions_and_pay_no_student(
     // The same statement again changes nothing.
     let again = bank::import_file(&store, &statement, BankColumns::Detect, "claire").await.unwrap();
     assert_eq!((again.new, again.already_known), (0, 6));
+}
+
+/// A remittance nets the refunds the gateway sent back to cards with it: the bank credits its
+/// debits less them (less the commission), and the line is not flagged. An office whose
+/// remittances were summed before refunds counted has them summed again on upgrade.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_remittance_nets_the_refunds_sent_with_it() {
+    use regie::bank::{self, Columns as BankColumns};
+    let (store, dir, paul, chloe) = setup("card-remittance-refund").await;
+    let file = dir.join("paybox.csv");
+    let rows = [
+        HEADER.to_string(),
+        format!(
+            "05/09/2025;14:02:11;9300001;1;{paul}-1;206,00;EUR;Débit;Télécollecté;00000;CB;81200;06/09/2025;paul@etu.uca.fr"
+        ),
+        format!(
+            "05/09/2025;15:40:02;9300002;2;{chloe}-1;618,00;EUR;Débit;Télécollecté;00000;VISA;81200;06/09/2025;chloe@etu.uca.fr"
+        ),
+        format!(
+            "05/09/2025;16:00:00;9300003;3;{paul}-1;206,00;EUR;Remboursement;Télécollecté;00000;CB;81200;06/09/2025;paul@etu.uca.fr"
+        ),
+    ];
+    write_1252(&file, &(rows.join("\r\n") + "\r\n"));
+    let s = card::import_file(&store, &file, Columns::Detect, "claire").await.unwrap();
+    assert_eq!((s.paid, s.refunded), (2, 1), "{s:?}");
+    let statement = dir.join("releve.csv");
+    write_1252(
+        &statement,
+        "Date;Date de valeur;Débit;Crédit;Libellé;Solde\r\n08/09/2025;08/09/2025;;614,91;REMISE CB 81200 DU 06/09/25;\r\n",
+    );
+    let b = bank::import_file(&store, &statement, BankColumns::Detect, "claire").await.unwrap();
+    assert_eq!((b.remittances, b.auto_matched, b.to_review), (1, 0, 0), "{b:?}");
+    let r = card::remittances(&store).await.unwrap();
+    let [r] = r.as_slice() else { panic!("{r:?}") };
+    assert_eq!((r.number.as_str(), r.gross, r.count), ("81200", m(61800), 3));
+    assert_eq!((r.difference, r.flagged), (Some(m(309)), false), "{r:?}");
+    let before = format!("{r:?}");
+
+    // As an office upgraded before refunds counted left it: the debits alone.
+    common::exec(&store, "UPDATE card_remittances SET gross_cents = 82400, count = 2").await.unwrap();
+    common::exec(&store, "DELETE FROM _sqlx_migrations WHERE version = 32").await.unwrap();
+    let db = common::db_of(&store);
+    store.close().await;
+    let store = regie::Store::open(&db).await.unwrap();
+    assert_eq!(format!("{:?}", card::remittances(&store).await.unwrap()), format!("[{before}]"));
 }
 
 /// The statement often comes before the gateway's export: its remittance lines wait unmatched,
@@ -416,8 +484,9 @@ async fn a_camt_054_card_remittance_is_its_remittance_s_one_line() {
 }
 
 /// A card refund larger than the account's credit gives back the card payment it refunds: that
-/// payment is undone and its installment is due again, so the position stays right. One the
-/// gateway could not tie to anyone waits, and the accountant places it on a student's account.
+/// payment settles nothing any more and its installment is due again, and the position lists the
+/// payment and its refund, paid. One the gateway could not tie to anyone waits, and the
+/// accountant places it on a student's account.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_refund_beyond_the_credit_undoes_the_card_payment_it_gives_back() {
     let (store, dir, paul, chloe) = setup("card-refund").await;
@@ -439,7 +508,12 @@ async fn a_refund_beyond_the_credit_undoes_the_card_payment_it_gives_back() {
     let pos = regie::ledger::account_position(&store, "25000002").await.unwrap();
     assert_eq!(pos.schedule[0].left_to_pay, m(20600), "the refunded installment is due again");
     assert_eq!(pos.summary.balance, m(61800));
-    assert!(pos.refunds.is_empty(), "no credit was given back: the payment is undone instead");
+    // The payment was received and given back: both are on the account, as on the card's.
+    let paid: Vec<_> = pos.payments.iter().map(|p| (p.reference.as_str(), p.amount, p.allocated, p.unpaid)).collect();
+    assert_eq!(paid, [(format!("{paul}-1").as_str(), m(20600), m(0), m(0))], "{paid:?}");
+    let refunds: Vec<_> = pos.refunds.iter().map(|r| (r.date, r.amount, r.status)).collect();
+    assert_eq!(refunds, [(d(2025, 9, 8), m(20600), regie::ledger::RefundStatus::Paid)]);
+    assert_eq!((pos.totals.payments_amount, pos.totals.refunds), (m(20600), m(20600)));
     let refunded = card::transactions(&store, Some(Outcome::Refunded), 10).await.unwrap();
     let numbers: Vec<&str> = refunded.iter().map(|t| t.row.number.as_str()).collect();
     assert_eq!(numbers, ["7100003", "7100001"], "the refund and the debit it gave back");
@@ -453,6 +527,60 @@ async fn a_refund_beyond_the_credit_undoes_the_card_payment_it_gives_back() {
     assert_eq!(pos.schedule[0].left_to_pay, m(61800));
     assert_eq!(pos.summary.balance, m(387900));
     assert!(card::transactions(&store, Some(Outcome::Unknown), 10).await.unwrap().is_empty());
+}
+
+/// A debit refused, then paid on a later try, then refunded to the card (Paul) or charged back
+/// (Chloé): the installment is due again because its payment came back, and the old refusal no
+/// longer says why, in the position or in Relances.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refusal_paid_since_no_longer_says_why_an_installment_is_due() {
+    let (store, dir, paul, chloe) = setup("card-cured").await;
+    let file = dir.join("paybox.csv");
+    let rows = [
+        HEADER.to_string(),
+        format!(
+            "05/09/2025;14:02:11;9200001;1;{paul}-1;206,00;EUR;Débit;Télécollecté;00000;CB;81200;06/09/2025;paul@etu.uca.fr"
+        ),
+        format!(
+            "05/09/2025;15:40:02;9200002;2;{chloe}-1;618,00;EUR;Débit;Télécollecté;00000;VISA;81200;06/09/2025;chloe@etu.uca.fr"
+        ),
+        format!("10/10/2025;06:00:01;9200003;3;{paul}-2;206,00;EUR;Débit;Refusé;00154;CB;;;paul@etu.uca.fr"),
+        format!("10/10/2025;06:00:02;9200004;4;{chloe}-2;652,20;EUR;Débit;Refusé;00151;VISA;;;chloe@etu.uca.fr"),
+        format!(
+            "17/10/2025;10:00:00;9200005;5;{paul}-2;206,00;EUR;Débit;Télécollecté;00000;CB;81300;18/10/2025;paul@etu.uca.fr"
+        ),
+        format!(
+            "17/10/2025;10:00:01;9200006;6;{chloe}-2;652,20;EUR;Débit;Télécollecté;00000;VISA;81300;18/10/2025;chloe@etu.uca.fr"
+        ),
+        format!(
+            "24/10/2025;10:00:00;9200007;7;{paul}-2;206,00;EUR;Remboursement;Télécollecté;00000;CB;;;paul@etu.uca.fr"
+        ),
+        format!("24/10/2025;10:00:01;9200008;8;{chloe}-2;652,20;EUR;Impayé;Télécollecté;00141;VISA;;;chloe@etu.uca.fr"),
+    ];
+    write_1252(&file, &(rows.join("\r\n") + "\r\n"));
+    let s = card::import_file(&store, &file, Columns::Detect, "claire").await.unwrap();
+    assert_eq!((s.paid, s.refused, s.refunded, s.charged_back), (4, 2, 1, 1), "{s:?}");
+    for (student, amount) in [("25000002", m(20600)), ("25000004", m(65220))] {
+        let pos = regie::ledger::account_position(&store, student).await.unwrap();
+        let line = &pos.schedule[1];
+        assert_eq!(line.left_to_pay, amount, "{student}: due again");
+        assert_eq!(line.refusal, None, "{student}: {line:?}");
+        assert_ne!(line.status, InstallmentStatus::Refused, "{student}: {line:?}");
+    }
+    let due = regie::dunning::list(&store, d(2025, 11, 1)).await.unwrap();
+    let reasons: Vec<_> = due.iter().map(|e| (e.student_number.as_str(), e.installment, e.reason.as_str())).collect();
+    assert_eq!(
+        reasons,
+        [("25000002", 2, "échéance impayée"), ("25000004", 2, "paiement revenu impayé")],
+        "{reasons:?}"
+    );
+    // A refusal after the payment that came back is the reason again.
+    let later = dir.join("paybox-later.csv");
+    let row = format!("10/11/2025;06:00:01;9200009;9;{paul}-2;206,00;EUR;Débit;Refusé;00151;CB;;;paul@etu.uca.fr");
+    write_1252(&later, &format!("{HEADER}\r\n{row}\r\n"));
+    card::import_file(&store, &later, Columns::Detect, "claire").await.unwrap();
+    let pos = regie::ledger::account_position(&store, "25000002").await.unwrap();
+    assert_eq!(pos.schedule[1].refusal.as_deref(), Some("provision insuffisante"));
 }
 
 /// A debit refused, retried by the gateway and refused again in the same export: the installment

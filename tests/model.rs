@@ -407,9 +407,11 @@ impl World {
                 let (reference, paid_cents, email) = &paid[k % paid.len()];
                 let cents = if *of_a_debit { *paid_cents } else { *cents };
                 let text = format!(
-                    "{GATEWAY_HEADER}\r\n{};R{step}-{k};{reference};{};Remboursement;Télécollecté;00000;{email};\r\n",
+                    "{GATEWAY_HEADER}\r\n{};R{step}-{k};{reference};{};Remboursement;Télécollecté;00000;{email};{}\r\n",
                     date.format("%d/%m/%Y"),
-                    Money::from_cents(cents).to_french_number().replace('\u{202f}', " ")
+                    Money::from_cents(cents).to_french_number().replace('\u{202f}', " "),
+                    // Sent back with that day's debits: their remittance nets it.
+                    81000 + step / 3
                 );
                 self.gateway(&text, false).await?;
             }
@@ -567,17 +569,20 @@ async fn check(s: &Store) -> Result<(), String> {
             other => fail(format!("{}: students list says {:?}, position {b}", row[0], other.map(|l| l.balance))),
         }
     }
-    // A remittance's totals, kept import by import, are what its captured debits add up to.
+    // A remittance's totals, kept import by import, are what its captured debits add up to, less
+    // its captured refunds.
     let kept: Vec<(String, i64, i64)> =
         common::rows(s, "SELECT number, gross_cents, count FROM card_remittances ORDER BY number").await;
     let summed: Vec<(String, i64, i64)> = common::rows(
         s,
-        "SELECT remittance, CAST(SUM(amount_cents) AS BIGINT), COUNT(*) FROM card_transactions
-         WHERE remittance IS NOT NULL AND kind = 'debit' AND status = 'captured' GROUP BY remittance ORDER BY remittance",
+        "SELECT remittance, CAST(SUM(CASE WHEN kind = 'refund' THEN -amount_cents ELSE amount_cents END) AS BIGINT), COUNT(*)
+         FROM card_transactions
+         WHERE remittance IS NOT NULL AND kind IN ('debit', 'refund') AND status = 'captured'
+         GROUP BY remittance ORDER BY remittance",
     )
     .await;
     if kept != summed {
-        fail(format!("remittances kept {kept:?} != summed from their debits {summed:?}"));
+        fail(format!("remittances kept {kept:?} != summed from their debits and refunds {summed:?}"));
     }
     if let Err(e) = line_counts_agree(s).await {
         fail(e);

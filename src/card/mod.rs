@@ -183,7 +183,9 @@ pub async fn import_file_with(
             outcome: t.outcome,
             reasons: t.reasons,
         }));
-        store::card::insert_bulk(&mut tx, &new[from..]).await?;
+        if let Err(e) = store::card::insert_bulk(&mut tx, &new[from..]).await {
+            return Err(recorded_on_another_day(store, &sheet, &new[from..]).await.unwrap_or(e));
+        }
         written = chunk.end;
     }
     batches.settle(&mut tx).await?;
@@ -230,6 +232,29 @@ pub async fn import_file_with(
     drop((new, paid, refused));
     tokio::task::spawn_blocking(move || drop((sheet, rows, matcher.known, matcher.index)));
     Ok(summary)
+}
+
+/// Why new transactions could not be written, when it is one of them recorded already under
+/// another day (outside the dates the export's known numbers were read for): that row, named.
+/// Read apart from the failed transaction, which PostgreSQL no longer lets run statements.
+async fn recorded_on_another_day(
+    store: &Store,
+    sheet: &sheets::Sheet,
+    rows: &[store::card::NewTransaction<'_>],
+) -> Option<Error> {
+    let numbers: Vec<&str> = rows.iter().map(|t| t.row.number.as_str()).collect();
+    let found = store::card::recorded_on(&mut *store.read().await.ok()?, &numbers).await.ok()?;
+    let (number, day) = found.first()?;
+    let row = rows.iter().find(|t| &t.row.number == number)?.row;
+    Some(Error::Sheet(sheet.error_at(
+        row.row - 1,
+        Some("Numéro de transaction"),
+        format!(
+            "transaction {number} déjà importée, datée du {} et non du {} : l'export la contredit",
+            day.format("%d/%m/%Y"),
+            row.date.format("%d/%m/%Y")
+        ),
+    )))
 }
 
 /// Ties an export's rows to students and installments, in file order, on a thread of its own.
@@ -524,10 +549,10 @@ async fn undo_money(conn: &mut Conn, t: &store::card::NewTransaction<'_>, actor:
                         reasons.push("remboursé sur la carte".into());
                         (Outcome::Refunded, None, Some(refund))
                     }
-                    Some(RefundedBy::Reversal { payment, paid }) => {
+                    Some(RefundedBy::GivenBack { payment, paid, refund }) => {
                         installment = paid;
                         reasons.push(format!("remboursement du règlement {payment}: son échéance est due à nouveau"));
-                        (Outcome::Refunded, Some(payment), None)
+                        (Outcome::Refunded, Some(payment), Some(refund))
                     }
                     None => {
                         reasons.push(
@@ -549,15 +574,16 @@ async fn undo_money(conn: &mut Conn, t: &store::card::NewTransaction<'_>, actor:
 enum RefundedBy {
     /// Out of the account's spare credit: a refund record, paid.
     Credit(i64),
-    /// The card payment it gives back is undone (what it paid is due again): that payment, and
-    /// the installment its debit paid.
-    Reversal { payment: i64, paid: Option<i64> },
+    /// The card payment it gives back no longer settles anything (what it paid is due again):
+    /// that payment, the installment its debit paid, and the refund recorded out of it.
+    GivenBack { payment: i64, paid: Option<i64>, refund: i64 },
 }
 
 /// Gives a captured card refund back out of a student's account: out of its spare credit when
-/// there is enough; else it undoes the card payment it refunds, the paid debit of the same amount
+/// there is enough; else out of the card payment it refunds, the paid debit of the same amount
 /// and order reference, or the student's latest paid debit of that amount when no reference ties
-/// them. `None` when neither exists: the refund cannot be placed on this account.
+/// them: that payment settles nothing any more, and the refund is recorded beside it. `None` when
+/// neither exists: the refund cannot be placed on this account.
 async fn refund_out(
     conn: &mut Conn,
     student: i64,
@@ -581,15 +607,8 @@ async fn refund_out(
         debit = store::card::paid_debit_for(conn, None, Some(student), amount).await?;
     }
     let Some((debit, payment, paid)) = debit else { return Ok(None) };
-    ledger::reverse_payment(
-        conn,
-        payment,
-        PaymentReversal::Correction,
-        date,
-        &format!("remboursement carte {number}"),
-        actor,
-    )
-    .await?;
+    let (refund, _) =
+        ledger::give_back_payment(conn, payment, amount, date, &format!("remboursement carte {number}"), actor).await?;
     let why = json!([format!("remboursée par la transaction {number}")]).to_string();
     store::card::settle_transaction(conn, debit, Outcome::Refunded, None, None, None, None, &why).await?;
     audit::record(
@@ -598,11 +617,11 @@ async fn refund_out(
         "card.refund",
         "card_transaction",
         number,
-        Some("au-delà du crédit du compte: le paiement carte remboursé est annulé"),
-        json!({"reverses": payment, "debit": debit}),
+        Some("au-delà du crédit du compte: le paiement carte remboursé ne règle plus son échéance"),
+        json!({"gives_back": payment, "debit": debit, "refund": refund}),
     )
     .await?;
-    Ok(Some(RefundedBy::Reversal { payment, paid }))
+    Ok(Some(RefundedBy::GivenBack { payment, paid, refund }))
 }
 
 /// A transaction as listed.
@@ -716,7 +735,7 @@ pub async fn assign(store: &Store, number: &str, student_number: &str, actor: &s
                 .await?
             {
                 Some(RefundedBy::Credit(refund)) => (None, Some(refund), None),
-                Some(RefundedBy::Reversal { payment, paid }) => (Some(payment), None, paid),
+                Some(RefundedBy::GivenBack { payment, paid, refund }) => (Some(payment), Some(refund), paid),
                 None => {
                     return Err(Error::Invalid(format!(
                         "remboursement {number} de {amount} : ni crédit ni paiement carte de ce montant sur le compte de {student_number}"

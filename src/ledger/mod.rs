@@ -223,6 +223,12 @@ pub async fn reverse_payment(
         PaymentReversal::Correction => "Annulation",
     };
     let reversal = sql::reverse_payment(conn, payment_id, why, date, &format!("{label}: {reason}")).await?;
+    if why == PaymentReversal::Unpaid
+        && let Some(paid_on) = sql::payment_date(conn, payment_id).await?
+    {
+        let due_again = sql::installments_of_payment(conn, payment_id).await?;
+        sql::forget_refusals_before(conn, &due_again, paid_on).await?;
+    }
     audit::record(
         conn,
         actor,
@@ -235,6 +241,53 @@ pub async fn reverse_payment(
     .await?;
     settle(conn, student_id, date, true, actor).await?;
     Ok(reversal)
+}
+
+/// Gives a live payment back to its payer (a card refund the account's spare credit cannot
+/// cover): what it settled is taken back, so those installments are due again, and a refund of
+/// `amount` (at most the payment) is recorded, paid on `date`, out of the credit that frees. The
+/// payment stays on the account, beside its refund. A refusal of those installments older than
+/// the payment no longer says why they are due. Audited. Returns the refund and the installments
+/// due again.
+pub async fn give_back_payment(
+    conn: &mut Conn,
+    payment_id: i64,
+    amount: Money,
+    date: NaiveDate,
+    reason: &str,
+    actor: &str,
+) -> Result<(i64, Vec<i64>)> {
+    let (student_id, paid, live) = sql::payment(conn, payment_id)
+        .await?
+        .ok_or_else(|| Error::Invalid(format!("règlement {payment_id} introuvable")))?;
+    if !live || paid.is_negative() {
+        return Err(Error::Invalid(format!("le règlement {payment_id} est annulé : rien à rembourser")));
+    }
+    if !amount.is_positive() || amount > paid {
+        return Err(Error::Invalid(format!(
+            "remboursement de {} sur un règlement de {}",
+            amount.to_french(),
+            paid.to_french()
+        )));
+    }
+    let released = sql::release_payment(conn, payment_id).await?;
+    if let Some(paid_on) = sql::payment_date(conn, payment_id).await? {
+        sql::forget_refusals_before(conn, &released, paid_on).await?;
+    }
+    audit::record(
+        conn,
+        actor,
+        "payment.give_back",
+        "payment",
+        payment_id,
+        Some(reason),
+        json!({"amount": amount, "installments": released}),
+    )
+    .await?;
+    let refund = issue_refund(conn, student_id, None, date, amount, None, actor).await?;
+    pay_refund(conn, refund, None, date, actor).await?;
+    settle(conn, student_id, date, false, actor).await?;
+    Ok((refund, released))
 }
 
 /// What issuing a credit note did.

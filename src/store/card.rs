@@ -48,6 +48,11 @@ pub async fn known_numbers(conn: &mut Conn, from: NaiveDate, to: NaiveDate) -> R
     Ok(rows.into_iter().map(|(n,)| n).collect())
 }
 
+/// Those of `numbers` already recorded, with the day each was recorded on.
+pub async fn recorded_on(conn: &mut Conn, numbers: &[&str]) -> Result<Vec<(String, NaiveDate)>> {
+    super::by_texts(conn, "SELECT number, date FROM card_transactions WHERE number IN (", numbers).await
+}
+
 /// Every student's e-mail (lower case) and number, for tying a transaction to its payer.
 pub async fn students(conn: &mut Conn) -> Result<Vec<(i64, String, String)>> {
     Ok(on!(conn, |c| sqlx::query_as("SELECT id, number, lower(email) FROM students ORDER BY id").fetch_all(c).await)?)
@@ -157,20 +162,26 @@ pub async fn insert_bulk(conn: &mut Conn, rows: &[NewTransaction<'_>]) -> Result
 /// A remittance's share of one import: (latest remittance date, latest date, cents, count).
 type RemittanceShare = (Option<NaiveDate>, NaiveDate, i64, i64);
 
-/// Adds the captured debits among `rows` (new transactions, never seen before) to their
-/// remittances' totals: the transactions' own fields never change afterwards, so the totals stay
-/// what summing every captured debit would give.
+/// Adds the captured debits and refunds among `rows` (new transactions, never seen before) to
+/// their remittances' totals, a refund less: the bank credits a remittance net of the refunds sent
+/// back to cards with it. The transactions' own fields never change afterwards, so the totals stay
+/// what summing every captured debit and refund would give.
 async fn add_to_remittances(conn: &mut Conn, rows: &[NewTransaction<'_>]) -> Result<()> {
     use regie_rules::card::export::{Kind, Status};
     let mut shares: std::collections::BTreeMap<&str, RemittanceShare> = std::collections::BTreeMap::new();
     for r in rows.iter().map(|t| t.row) {
-        let (Kind::Debit, Status::Captured, Some(number)) = (r.kind, r.status, r.remittance.as_deref()) else {
+        let sign = match r.kind {
+            Kind::Debit => 1,
+            Kind::Refund => -1,
+            Kind::Chargeback => continue,
+        };
+        let (Status::Captured, Some(number)) = (r.status, r.remittance.as_deref()) else {
             continue;
         };
         let share = shares.entry(number).or_insert((None, r.date, 0, 0));
         share.0 = share.0.max(r.remittance_date);
         share.1 = share.1.max(r.date);
-        share.2 += r.amount.cents();
+        share.2 += sign * r.amount.cents();
         share.3 += 1;
     }
     let shares: Vec<(&str, RemittanceShare)> = shares.into_iter().collect();

@@ -681,6 +681,52 @@ pub async fn payment(conn: &mut Conn, id: i64) -> Result<Option<(i64, Money, boo
     Ok(row.map(|(s, c, live)| (s, Money::from_cents(c), live)))
 }
 
+/// Takes back what a live payment settled: negative allocations of the payment itself net each
+/// installment it paid to nothing, so its amount is spare credit again and those installments are
+/// due again. Returns them.
+pub async fn release_payment(conn: &mut Conn, payment_id: i64) -> Result<Vec<i64>> {
+    let touched: Vec<(i64,)> = on!(conn, |c| sqlx::query_as(
+        "INSERT INTO allocations (payment_id, installment_id, amount_cents)
+         SELECT payment_id, installment_id, -CAST(SUM(amount_cents) AS BIGINT) FROM allocations WHERE payment_id = $1
+         GROUP BY payment_id, installment_id HAVING SUM(amount_cents) <> 0
+         RETURNING installment_id",
+    )
+    .bind(payment_id)
+    .fetch_all(c)
+    .await)?;
+    let touched: Vec<i64> = touched.into_iter().map(|(t,)| t).collect();
+    resettle(conn, &touched).await?;
+    Ok(touched)
+}
+
+/// Forgets the refused card debits of `installments` dated on or before `paid_on`: a payment of
+/// that day or later settled them, and what makes them due again now is that payment coming
+/// back, not the old refusal.
+pub async fn forget_refusals_before(conn: &mut Conn, installments: &[i64], paid_on: NaiveDate) -> Result<()> {
+    for id in installments {
+        on!(conn, |c| sqlx::query("DELETE FROM card_refusals WHERE installment_id = $1 AND date <= $2")
+            .bind(*id)
+            .bind(paid_on)
+            .execute(c)
+            .await
+            .map(|r| r.rows_affected()))?;
+    }
+    Ok(())
+}
+
+/// The installments a payment's allocations name.
+pub async fn installments_of_payment(conn: &mut Conn, payment_id: i64) -> Result<Vec<i64>> {
+    Ok(on!(conn, |c| sqlx::query_scalar("SELECT DISTINCT installment_id FROM allocations WHERE payment_id = $1")
+        .bind(payment_id)
+        .fetch_all(c)
+        .await)?)
+}
+
+/// The day a payment was received.
+pub async fn payment_date(conn: &mut Conn, id: i64) -> Result<Option<NaiveDate>> {
+    Ok(on!(conn, |c| sqlx::query_scalar("SELECT date FROM payments WHERE id = $1").bind(id).fetch_optional(c).await)?)
+}
+
 /// Records the reversal of a payment: a negative payment and negative allocations mirroring it.
 pub async fn reverse_payment(
     conn: &mut Conn,

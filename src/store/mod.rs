@@ -652,6 +652,30 @@ where
     Ok(out)
 }
 
+/// The two-column rows of `head` + a list of `texts` + `)` (`head` ends with `IN (`; `head` is
+/// ours, never user input), asked 500 texts at a time: SQLite bounds the values of a statement.
+pub(crate) async fn by_texts<A, B>(conn: &mut Conn, head: &'static str, texts: &[&str]) -> Result<Vec<(A, B)>>
+where
+    A: Send + Unpin,
+    B: Send + Unpin,
+    (A, B): for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow> + for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>,
+{
+    let mut out = Vec::with_capacity(texts.len());
+    for chunk in texts.chunks(500) {
+        let rows: Vec<(A, B)> = on!(conn, |c| {
+            let mut q = sqlx::QueryBuilder::new(head);
+            let mut list = q.separated(", ");
+            for t in chunk {
+                list.push_bind(*t);
+            }
+            q.push(")");
+            q.build_query_as().fetch_all(c).await
+        })?;
+        out.extend(rows);
+    }
+    Ok(out)
+}
+
 /// After rows were inserted with ids the application chose (an import's bulk rows, chosen under
 /// the writers' lock so that it links them without reading them back; a file moved onto the
 /// server): PostgreSQL's identity sequence of `table` is moved past them, so that the next row

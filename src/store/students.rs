@@ -59,20 +59,7 @@ pub async fn insert(conn: &mut Conn, s: &NewStudent) -> Result<i64> {
 
 /// The ids of the students among `numbers` who exist, by number.
 pub async fn ids_of(conn: &mut Conn, numbers: &[&str]) -> Result<HashMap<String, i64>> {
-    let mut out = HashMap::with_capacity(numbers.len());
-    for chunk in numbers.chunks(1000) {
-        let rows: Vec<(String, i64)> = on!(conn, |c| {
-            let mut q = sqlx::QueryBuilder::new("SELECT number, id FROM students WHERE number IN (");
-            let mut list = q.separated(", ");
-            for n in chunk {
-                list.push_bind(*n);
-            }
-            q.push(")");
-            q.build_query_as().fetch_all(c).await
-        })?;
-        out.extend(rows);
-    }
-    Ok(out)
+    Ok(super::by_texts(conn, "SELECT number, id FROM students WHERE number IN (", numbers).await?.into_iter().collect())
 }
 
 /// Inserts students in multi-row statements; returns their ids by number.

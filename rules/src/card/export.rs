@@ -302,7 +302,8 @@ fn time_of(text: String) -> Result<String, String> {
 }
 
 /// Reads every row below the header; a bad cell names its file, row and column. Empty rows and a
-/// totals row (no transaction number) are skipped.
+/// totals row (no transaction number, reference nor date) are skipped; a transaction without its
+/// number is refused, since its number is what records it once and only once.
 pub fn read_rows(sheet: &Sheet, m: &Mapping) -> Result<Vec<CardRow>, SheetError> {
     let header = sheet.rows.get(m.header_row.saturating_sub(1));
     let name = |f: Field| -> String {
@@ -328,7 +329,12 @@ pub fn read_rows(sheet: &Sheet, m: &Mapping) -> Result<Vec<CardRow>, SheetError>
             (!t.is_empty()).then(|| t.to_string())
         };
         let err = |f: Field, msg: String| sheet.error_at(ri, Some(&name(f)), msg);
-        let Some(number) = text(Field::Number) else { continue };
+        let Some(number) = text(Field::Number) else {
+            if text(Field::Reference).is_none() && cell(Field::Date).date().is_err() {
+                continue;
+            }
+            return Err(err(Field::Number, "numéro de transaction vide".into()));
+        };
         if number.chars().count() > 40 || number.chars().any(char::is_control) {
             return Err(err(Field::Number, "numéro de transaction illisible".into()));
         }
@@ -388,7 +394,30 @@ pub fn read_rows(sheet: &Sheet, m: &Mapping) -> Result<Vec<CardRow>, SheetError>
             email: short(Field::Email)?.map(|e| e.to_lowercase()),
         });
     }
+    same_number_same_transaction(sheet, &out, &name(Field::Number))?;
     Ok(out)
+}
+
+/// A transaction number twice in one export must be the same transaction twice (pages of a back
+/// office exported into one file): what it says otherwise (another amount, status, reference,
+/// day) contradicts the row before, and which one is right only the gateway knows.
+fn same_number_same_transaction(sheet: &Sheet, rows: &[CardRow], column: &str) -> Result<(), SheetError> {
+    let mut seen: std::collections::HashMap<&str, &CardRow> = std::collections::HashMap::with_capacity(rows.len());
+    for r in rows {
+        let Some(first) = seen.insert(&r.number, r) else { continue };
+        let same = |a: &CardRow, b: &CardRow| {
+            (a.date, &a.time, &a.reference, a.amount, a.kind, a.status, &a.response, &a.remittance)
+                == (b.date, &b.time, &b.reference, b.amount, b.kind, b.status, &b.response, &b.remittance)
+        };
+        if !same(first, r) {
+            return Err(sheet.error_at(
+                r.row - 1,
+                Some(column),
+                format!("transaction {} déjà lue ligne {} avec un autre contenu", r.number, first.row),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Puts the rows in the order they happened (date, time, then the file's order): a charge-back
@@ -610,6 +639,55 @@ mod tests {
         assert_eq!(rows, whole);
         oldest_first(&mut rows);
         assert_eq!(rows, whole);
+    }
+
+    #[test]
+    fn a_transaction_without_its_number_is_refused_and_a_totals_row_skipped() {
+        let paid =
+            ["10/10/2025", "", "", "", "F2025-00098-2", "206,00", "EUR", "Débit", "Télécollecté", "", "", "", "", ""];
+        let s = sheet(&[HEADER, &paid]);
+        let e = read_rows(&s, &detect(&s).unwrap()).unwrap_err();
+        assert_eq!((e.row, e.column.as_deref()), (Some(2), Some("Numéro de transaction")), "{e}");
+        assert!(e.to_string().contains("numéro de transaction vide"), "{e}");
+        // The reference alone is enough to tell a transaction from a footnote.
+        let undated = ["", "", "", "", "F2025-00098-2", "206,00", "EUR", "Débit", "Télécollecté", "", "", "", "", ""];
+        let s = sheet(&[HEADER, &undated]);
+        assert!(read_rows(&s, &detect(&s).unwrap()).is_err());
+        let one =
+            ["10/10/2025", "", "1", "", "F2025-00098-2", "206,00", "EUR", "Débit", "Télécollecté", "", "", "", "", ""];
+        let totals = ["Total", "", "", "", "", "206,00", "", "", "", "", "", "", "", ""];
+        let s = sheet(&[HEADER, &one, &totals]);
+        assert_eq!(read_rows(&s, &detect(&s).unwrap()).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn one_number_twice_in_an_export_must_say_the_same() {
+        let row = |amount: &'static str| {
+            [
+                "10/10/2025",
+                "",
+                "61000001",
+                "",
+                "F2025-00098-2",
+                amount,
+                "EUR",
+                "Débit",
+                "Télécollecté",
+                "",
+                "",
+                "",
+                "",
+                "",
+            ]
+        };
+        let (a, b) = (row("206,00"), row("206,00"));
+        let s = sheet(&[HEADER, &a, &b]);
+        assert_eq!(read_rows(&s, &detect(&s).unwrap()).unwrap().len(), 2, "the same transaction twice");
+        let c = row("300,00");
+        let s = sheet(&[HEADER, &a, &b, &c]);
+        let e = read_rows(&s, &detect(&s).unwrap()).unwrap_err();
+        assert_eq!((e.row, e.column.as_deref()), (Some(4), Some("Numéro de transaction")), "{e}");
+        assert!(e.to_string().contains("déjà lue ligne 3"), "{e}");
     }
 
     #[test]
