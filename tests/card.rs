@@ -583,6 +583,58 @@ async fn a_refusal_paid_since_no_longer_says_why_an_installment_is_due() {
     assert_eq!(pos.schedule[1].refusal.as_deref(), Some("provision insuffisante"));
 }
 
+/// The same charge-back told twice (the back office's new row for a debit already back): nothing
+/// more comes back, and the row does not wait to be attributed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_charge_back_told_twice_undoes_nothing_twice() {
+    let (store, dir, paul, chloe) = setup("card-back-twice").await;
+    let file = dir.join("paybox.csv");
+    write_1252(&file, &export(&paul, &chloe));
+    card::import_file(&store, &file, Columns::Detect, "claire").await.unwrap();
+    let before = regie::ledger::account_position(&store, "25000004").await.unwrap();
+    let again = dir.join("paybox-again.csv");
+    let row = format!(
+        "27/10/2025;09:00:00;6100099;30099;{chloe}-2;652,20;EUR;Impayé;Télécollecté;00141;VISA;;;chloe@etu.uca.fr"
+    );
+    write_1252(&again, &format!("{HEADER}\r\n{row}\r\n"));
+    let s = card::import_file(&store, &again, Columns::Detect, "claire").await.unwrap();
+    assert_eq!((s.new, s.charged_back, s.unknown), (1, 1, 0), "{s:?}");
+    let after = regie::ledger::account_position(&store, "25000004").await.unwrap();
+    assert_eq!(format!("{:?}", after.summary), format!("{:?}", before.summary));
+    assert_eq!(after.payments.len(), before.payments.len());
+    let mut c = store.read().await.unwrap();
+    let twice = regie::store::card::transaction(&mut c, "6100099").await.unwrap().unwrap();
+    assert!(twice.reasons.contains("déjà enregistré (transaction 6100009)"), "{}", twice.reasons);
+    assert_eq!(twice.outcome, Outcome::ChargedBack);
+}
+
+/// The schedule says what the gateway will still debit by itself: the installments to come of a
+/// 3- or 6-installment plan, not the first (paid on the portal), nor one past its day.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_schedule_says_what_the_gateway_will_still_debit() {
+    let (store, dir, paul, _) = setup("card-debited").await;
+    let file = dir.join("paybox.csv");
+    let row = format!(
+        "05/09/2025;14:02:11;9400001;1;{paul}-1;206,00;EUR;Débit;Télécollecté;00000;CB;81200;06/09/2025;paul@etu.uca.fr"
+    );
+    write_1252(&file, &format!("{HEADER}\r\n{row}\r\n"));
+    card::import_file(&store, &file, Columns::Detect, "claire").await.unwrap();
+    let on = |student: &'static str, day: NaiveDate| {
+        let store = store.clone();
+        async move { regie::ledger::account_position_on(&store, student, day).await.unwrap() }
+    };
+    let paul = on("25000002", d(2025, 10, 1)).await;
+    let automatic: Vec<bool> = paul.schedule.iter().map(|l| l.automatic).collect();
+    assert_eq!(automatic, [false, true, true]);
+    assert_eq!((paul.debited_total, paul.schedule_left_total), (m(41200), m(41200)));
+    // Chloé's first installment, to pay on the portal, is not; her five others are.
+    let chloe = on("25000004", d(2025, 10, 1)).await;
+    assert_eq!((chloe.debited_total, chloe.schedule_left_total), (m(326100), m(387900)));
+    // Past the 10th, the debit of October is overdue: the gateway will not take it by itself.
+    let paul = on("25000002", d(2025, 10, 15)).await;
+    assert_eq!((paul.debited_total, paul.schedule_left_total), (m(20600), m(41200)));
+}
+
 /// A debit refused, retried by the gateway and refused again in the same export: the installment
 /// is refused once, with the latest answer.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -756,7 +808,8 @@ async fn a_charge_back_declared_from_the_bank_is_confirmed_by_the_gateway_s_row(
     let after = regie::ledger::account_position(&store, "25000004").await.unwrap();
     assert_eq!(format!("{:?}", after.payments), format!("{:?}", declared.payments), "nothing undone twice");
     assert_eq!(after.summary.balance, declared.summary.balance);
-    // A second "Impayé" row for the same debit has nothing left to confirm: it waits.
+    // A second "Impayé" row for the same debit has nothing left to confirm or undo, and does not
+    // wait to be attributed (it could not be: a charge-back is no one's to assign).
     let again = dir.join("paybox-3.csv");
     write_1252(
         &again,
@@ -768,5 +821,11 @@ async fn a_charge_back_declared_from_the_bank_is_confirmed_by_the_gateway_s_row(
         .join("\r\n"),
     );
     let s = card::import_file(&store, &again, Columns::Detect, "claire").await.unwrap();
-    assert_eq!((s.charged_back, s.unknown), (0, 1), "{s:?}");
+    assert_eq!((s.charged_back, s.unknown), (1, 0), "{s:?}");
+    let mut c = store.read().await.unwrap();
+    let row = regie::store::card::transaction(&mut c, "6200010").await.unwrap().unwrap();
+    drop(c);
+    assert!(row.reasons.contains("déjà enregistré (transaction 6200009)"), "{}", row.reasons);
+    let after = regie::ledger::account_position(&store, "25000004").await.unwrap();
+    assert_eq!(after.summary.balance, declared.summary.balance);
 }

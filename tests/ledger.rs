@@ -160,6 +160,7 @@ async fn undoing_a_match_gives_way_to_the_refund_computed_from_it() {
     let pos = regie::ledger::account_position(&s, "25000003").await.unwrap();
     assert_eq!((pos.summary.balance, pos.summary.position), (m(163050), PositionKind::Debtor));
     assert_eq!(pos.schedule_left_total, m(163050), "owed on the transfer's installment");
+    assert_eq!(pos.debited_total, Money::ZERO, "a transfer is sent, never debited");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -15,7 +15,7 @@ use chrono::NaiveDate;
 use common::{AMINE_BENALI, CHLOE_MOREAU, CHLOE_MOREAU_2022, LEA_DURAND, PAUL_DURAND, Row};
 use regie::bank::{self, Columns};
 use regie::exemptions::{self, Outcome};
-use regie::ledger::{self, PaymentMethod, RefundStatus, StudentNumber};
+use regie::ledger::{self, InstallmentStatus, PaymentMethod, RefundStatus, StudentNumber};
 use regie::money::Money;
 use regie::plans::PlanKind;
 use regie::requests::{self, RequestStatus, review};
@@ -563,6 +563,15 @@ async fn check(s: &Store) -> Result<(), String> {
         let scheduled: Money = pos.schedule.iter().map(|l| l.left_to_pay).sum();
         if pos.schedule_left_total != scheduled || pos.schedule.iter().any(|l| l.left_to_pay.is_negative()) {
             fail(format!("{}: schedule left {:?}", row[0], pos.schedule));
+        }
+        // What the gateway will still debit by itself: its lines, none overdue, refused or paid.
+        let debited: Money = pos.schedule.iter().filter(|l| l.automatic).map(|l| l.left_to_pay).sum();
+        let past = |s: InstallmentStatus| !matches!(s, InstallmentStatus::Scheduled | InstallmentStatus::PartlyPaid);
+        if pos.debited_total != debited
+            || pos.debited_total > scheduled
+            || pos.schedule.iter().any(|l| l.automatic && past(l.status))
+        {
+            fail(format!("{}: debited {} of {:?}", row[0], pos.debited_total, pos.schedule));
         }
         match listed.iter().find(|l| l.number == row[0]) {
             Some(l) if l.balance.cents() == b => {}

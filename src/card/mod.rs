@@ -536,10 +536,21 @@ async fn undo_money(conn: &mut Conn, t: &store::card::NewTransaction<'_>, actor:
                     reasons.push(format!("impayé déjà déclaré d'après le relevé (règlement {payment})"));
                     (Outcome::ChargedBack, Some(payment), None)
                 }
-                None => {
-                    reasons.push("aucun paiement carte de cette référence et de ce montant".into());
-                    (Outcome::Unknown, None, None)
-                }
+                // The same charge-back told twice (a new row for a debit already back): nothing
+                // more comes back, and nothing waits to be attributed.
+                None => match store::card::recorded_charge_back_for(conn, &row.reference, row.amount).await? {
+                    Some((first, payment, paid)) => {
+                        installment = paid;
+                        reasons.push(format!(
+                            "impayé déjà enregistré (transaction {first}) : rien n'est défait deux fois"
+                        ));
+                        (Outcome::ChargedBack, payment, None)
+                    }
+                    None => {
+                        reasons.push("aucun paiement carte de cette référence et de ce montant".into());
+                        (Outcome::Unknown, None, None)
+                    }
+                },
             },
         },
         _ => match t.student_id {

@@ -470,6 +470,26 @@ pub async fn declared_charge_back_for(conn: &mut Conn, reference: &str, amount: 
     })?)
 }
 
+/// The charge-back row already recorded for a debit of that order reference and amount, with
+/// the payment it undid and the installment due again: (its number, payment, installment).
+pub async fn recorded_charge_back_for(
+    conn: &mut Conn,
+    reference: &str,
+    amount: Money,
+) -> Result<Option<(String, Option<i64>, Option<i64>)>> {
+    Ok(on!(conn, |c| {
+        sqlx::query_as(
+            "SELECT k.number, k.payment_id, k.installment_id FROM card_transactions k
+             WHERE k.order_ref = $1 AND k.amount_cents = $2 AND k.kind = 'chargeback' AND k.outcome = 'charged_back'
+             ORDER BY k.date, k.id LIMIT 1",
+        )
+        .bind(reference)
+        .bind(amount.cents())
+        .fetch_optional(c)
+        .await
+    })?)
+}
+
 pub async fn profile(conn: &mut Conn, name: &str) -> Result<Option<String>> {
     let row: Option<(String,)> = on!(conn, |c| sqlx::query_as("SELECT mapping FROM card_profiles WHERE name = $1")
         .bind(name)

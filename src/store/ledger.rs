@@ -888,7 +888,9 @@ pub const POSITION_INSTALLMENTS: &str = "SELECT b.id, b.invoice_id, b.n, b.due_d
                                  UNION ALL
                                  SELECT c.date AS d FROM credit_allocations x JOIN credit_notes c ON c.id = x.credit_note_id
                                  WHERE x.installment_id = b.id) AS settled_dates) AS last_settled_on,
-            (SELECT r.response_code FROM card_refusals r WHERE r.installment_id = b.id) AS refused_code
+            (SELECT r.response_code FROM card_refusals r WHERE r.installment_id = b.id) AS refused_code,
+            (b.n >= 2 AND EXISTS (SELECT 1 FROM orders o JOIN requests q ON q.id = o.request_id
+                                  WHERE o.id = i.order_id AND q.plan IN ('three', 'six'))) AS debited
          FROM installment_balances b JOIN invoices i ON i.id = b.invoice_id
          WHERE i.student_id = $1 ORDER BY b.due_date, b.invoice_id, b.n";
 pub const POSITION_PAYMENTS: &str = "SELECT p.id, p.date, p.reference, p.method, p.amount_cents,
@@ -974,6 +976,7 @@ struct InstallmentRow {
     credited_cents: i64,
     last_settled_on: Option<NaiveDate>,
     refused_code: Option<String>,
+    debited: bool,
 }
 
 impl From<InstallmentRow> for position::InstallmentRow {
@@ -989,6 +992,7 @@ impl From<InstallmentRow> for position::InstallmentRow {
             credited_cents: r.credited_cents,
             last_settled_on: r.last_settled_on,
             refused_code: r.refused_code,
+            debited: r.debited,
         }
     }
 }

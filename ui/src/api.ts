@@ -155,6 +155,7 @@ export const Position = z.object({
       left_to_pay: money,
       status: installmentStatus,
       refusal: z.string().nullable(),
+      automatic: z.boolean(),
       invoice_number: z.string(),
       invoice_date: isoDate,
       invoice_amount: money,
@@ -163,6 +164,7 @@ export const Position = z.object({
     }),
   ),
   schedule_left_total: money,
+  debited_total: money,
   totals: z.object({
     orders_excl_vat: money, orders_vat: money, orders_incl_vat: money, orders_financed: money, orders_invoiced: money,
     invoices_excl_vat: money, invoices_vat: money, invoices_incl_vat: money, invoices_credit_notes: money, invoices_settled: money, invoices_refunded: money,

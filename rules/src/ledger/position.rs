@@ -47,6 +47,9 @@ pub struct InstallmentRow {
     pub last_settled_on: Option<NaiveDate>,
     /// The gateway's response code of its latest refused card debit, if any.
     pub refused_code: Option<String>,
+    /// Its plan debits it from the card on file on its due date: the 2nd and later installments
+    /// of a 3- or 6-installment plan (the first is paid on the portal; transfers are sent).
+    pub debited: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -170,6 +173,8 @@ pub struct ScheduleLine {
     pub status: InstallmentStatus,
     /// Why the card debit was refused, in words ("provision insuffisante"), while it is due.
     pub refusal: Option<String>,
+    /// The gateway will debit what is left of it from the card on its due date, still to come.
+    pub automatic: bool,
     pub invoice_number: String,
     pub invoice_date: NaiveDate,
     pub invoice_amount: Money,
@@ -252,6 +257,9 @@ pub struct AccountPosition {
     pub schedule: Vec<ScheduleLine>,
     /// What is still to collect: the unpaid part of the installments not cancelled.
     pub schedule_left_total: Money,
+    /// What of it the gateway will still debit by itself (the `automatic` lines): the portal's
+    /// "total des paiements qui seront réalisés automatiquement".
+    pub debited_total: Money,
     pub totals: Totals,
     pub summary: Summary,
 }
@@ -397,6 +405,8 @@ pub fn compute(student: Student, rows: &LedgerRows, today: NaiveDate) -> Account
                 status,
                 refusal: (status == InstallmentStatus::Refused)
                     .then(|| crate::card::export::response_words(t.refused_code.as_deref().unwrap_or(""))),
+                // Past its day, refused or settled, nothing more is debited by itself.
+                automatic: t.debited && matches!(status, InstallmentStatus::Scheduled | InstallmentStatus::PartlyPaid),
                 invoice_number: inv.number.clone(),
                 invoice_date: inv.date,
                 invoice_amount: total_of(inv),
@@ -406,6 +416,7 @@ pub fn compute(student: Student, rows: &LedgerRows, today: NaiveDate) -> Account
         })
         .collect();
     let schedule_left_total = schedule.iter().map(|s| s.left_to_pay).sum();
+    let debited_total = schedule.iter().filter(|s| s.automatic).map(|s| s.left_to_pay).sum();
     let totals = Totals {
         orders_excl_vat: orders.iter().map(|o| o.excl_vat).sum(),
         orders_vat: orders.iter().map(|o| o.vat).sum(),
@@ -445,6 +456,7 @@ pub fn compute(student: Student, rows: &LedgerRows, today: NaiveDate) -> Account
         refunds,
         schedule,
         schedule_left_total,
+        debited_total,
         totals,
         summary,
     }
