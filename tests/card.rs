@@ -235,6 +235,25 @@ async fn a_bad_row_names_its_cell_and_nothing_is_kept() {
     );
     assert_eq!(card::transactions(&store, None, 10).await.unwrap().len(), 1, "all or nothing");
     assert_eq!(regie::ledger::account_position(&store, "25000002").await.unwrap().payments.len(), 1);
+
+    // The same number on the same day, said refused and for another amount: refused likewise.
+    write_1252(
+        &file,
+        &format!(
+            "{HEADER}\r\n05/09/2025;;8100004;;{paul}-2;206,00;EUR;Débit;Télécollecté;00000;CB;;;\r\n05/09/2025;;8100001;;{paul}-1;999,00;EUR;Débit;Refusé;00151;CB;;;\r\n"
+        ),
+    );
+    let e = card::import_file(&store, &file, Columns::Detect, "claire").await.unwrap_err();
+    let text = e.to_string();
+    assert!(text.contains("ligne 3") && text.contains("8100001") && text.contains("refusé"), "{text}");
+    assert_eq!(card::transactions(&store, None, 10).await.unwrap().len(), 1, "all or nothing");
+    // Said again as it was, it is only known.
+    write_1252(
+        &file,
+        &format!("{HEADER}\r\n05/09/2025;;8100001;;{paul}-1;206,00;EUR;Débit;Télécollecté;00000;CB;;;\r\n"),
+    );
+    let s = card::import_file(&store, &file, Columns::Detect, "claire").await.unwrap();
+    assert_eq!((s.new, s.already_known), (0, 1), "{s:?}");
 }
 
 #[test]

@@ -105,10 +105,14 @@ pub async fn import_file_with(
         store::card::save_profile(&mut tx, name, &serde_json::to_string(mapping).expect("mapping serializes")).await?;
     }
     let import_id = store::card::insert_import(&mut tx, &sheet.file, sheet.sheet.as_deref(), actor, rows.len()).await?;
-    let known = match (rows.iter().map(|r| r.date).min(), rows.iter().map(|r| r.date).max()) {
+    let recorded = match (rows.iter().map(|r| r.date).min(), rows.iter().map(|r| r.date).max()) {
         (Some(from), Some(to)) => store::card::known_numbers(&mut tx, from, to).await?,
-        _ => HashSet::new(),
+        _ => Default::default(),
     };
+    if let Some(e) = contradicted(&sheet, &rows, &recorded) {
+        return Err(e);
+    }
+    let known: HashSet<String> = recorded.into_keys().collect();
     // Nothing new (a re-import): no need to look anyone up again.
     let fresh = rows.iter().any(|r| !known.contains(&r.number));
     let index = if !fresh || audit::last_id(&mut tx).await? == version { index } else { card_index(&mut tx).await? };
@@ -232,6 +236,52 @@ pub async fn import_file_with(
     drop((new, paid, refused));
     tokio::task::spawn_blocking(move || drop((sheet, rows, matcher.known, matcher.index)));
     Ok(summary)
+}
+
+/// The first row of the export that says something else of a transaction already recorded (its
+/// amount, kind or status): which of the two is right only the gateway knows, so nothing of the
+/// export is taken. Its row and the transaction's number are named.
+fn contradicted(
+    sheet: &sheets::Sheet,
+    rows: &[export::CardRow],
+    recorded: &std::collections::HashMap<String, store::card::Recorded>,
+) -> Option<Error> {
+    if recorded.is_empty() {
+        return None;
+    }
+    rows.iter().find_map(|r| {
+        let was = recorded.get(&r.number)?;
+        let same = was.cents == r.amount.cents() && was.kind == r.kind.code() && was.status == r.status.code();
+        (!same).then(|| {
+            Error::Sheet(sheet.error_at(
+                r.row - 1,
+                Some("Numéro de transaction"),
+                format!(
+                    "transaction {} déjà importée ({}, {}, {}) : l'export la dit autrement ({}, {}, {})",
+                    r.number,
+                    Money::from_cents(was.cents).to_french(),
+                    in_words(&was.kind),
+                    in_words(&was.status),
+                    r.amount.to_french(),
+                    in_words(r.kind.code()),
+                    in_words(r.status.code())
+                ),
+            ))
+        })
+    })
+}
+
+/// A kind's or a status's code as the back office writes it.
+fn in_words(code: &str) -> &str {
+    match code {
+        "debit" => "débit",
+        "refund" => "remboursement",
+        "chargeback" => "impayé",
+        "captured" => "télécollecté",
+        "refused" => "refusé",
+        "cancelled" => "annulé",
+        other => other,
+    }
 }
 
 /// Why new transactions could not be written, when it is one of them recorded already under

@@ -1,6 +1,6 @@
 //! Storage of the gateway's card transactions, their imports and saved column mappings.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use chrono::NaiveDate;
 
@@ -37,15 +37,25 @@ pub async fn set_import_counts(conn: &mut Conn, id: i64, new_rows: usize, known:
     Ok(())
 }
 
-/// The transaction numbers already recorded among those dated `from`..=`to`.
-pub async fn known_numbers(conn: &mut Conn, from: NaiveDate, to: NaiveDate) -> Result<HashSet<String>> {
-    let rows: Vec<(String,)> =
-        on!(conn, |c| sqlx::query_as("SELECT number FROM card_transactions WHERE date BETWEEN $1 AND $2")
-            .bind(from)
-            .bind(to)
-            .fetch_all(c)
-            .await)?;
-    Ok(rows.into_iter().map(|(n,)| n).collect())
+/// The transactions already recorded among those dated `from`..=`to`, by number.
+pub async fn known_numbers(conn: &mut Conn, from: NaiveDate, to: NaiveDate) -> Result<HashMap<String, Recorded>> {
+    let rows: Vec<(String, i64, String, String)> = on!(conn, |c| sqlx::query_as(
+        "SELECT number, amount_cents, kind, status FROM card_transactions WHERE date BETWEEN $1 AND $2"
+    )
+    .bind(from)
+    .bind(to)
+    .fetch_all(c)
+    .await)?;
+    Ok(rows.into_iter().map(|(n, cents, kind, status)| (n, Recorded { cents, kind, status })).collect())
+}
+
+/// What a recorded transaction says that an export must say again of it: amount, kind and status
+/// (their codes).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Recorded {
+    pub cents: i64,
+    pub kind: String,
+    pub status: String,
 }
 
 /// Those of `numbers` already recorded, with the day each was recorded on.

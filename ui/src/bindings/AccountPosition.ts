@@ -14,4 +14,9 @@ export type AccountPosition = { student: Student, orders: Array<OrderLine>, invo
 /**
  * What is still to collect: the unpaid part of the installments not cancelled.
  */
-schedule_left_total: Money, totals: Totals, summary: Summary, };
+schedule_left_total: Money, 
+/**
+ * What of it the gateway will still debit by itself (the `automatic` lines): the portal's
+ * "total des paiements qui seront réalisés automatiquement".
+ */
+debited_total: Money, totals: Totals, summary: Summary, };

@@ -13,4 +13,8 @@ credited: Money, left_to_pay: Money, status: InstallmentStatus,
 /**
  * Why the card debit was refused, in words ("provision insuffisante"), while it is due.
  */
-refusal: string | null, invoice_number: string, invoice_date: string, invoice_amount: Money, last_name: string, first_name: string, };
+refusal: string | null, 
+/**
+ * The gateway will debit what is left of it from the card on its due date, still to come.
+ */
+automatic: boolean, invoice_number: string, invoice_date: string, invoice_amount: Money, last_name: string, first_name: string, };
