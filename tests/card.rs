@@ -548,6 +548,80 @@ async fn a_refund_beyond_the_credit_undoes_the_card_payment_it_gives_back() {
     assert!(card::transactions(&store, Some(Outcome::Unknown), 10).await.unwrap().is_empty());
 }
 
+/// A payment given back by a card refund stays out of the account's credit: a newer payment,
+/// spare when the refund came, settles the installment due again, and is undone later without
+/// the payment given back taking its place; nor can that payment be given back twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_payment_given_back_never_settles_anything_again() {
+    let (store, dir, paul, _) = setup("card-given-back").await;
+    let file = dir.join("paybox.csv");
+    let rows = [
+        HEADER.to_string(),
+        format!(
+            "05/09/2025;14:02:11;9500001;1;{paul}-1;206,00;EUR;Débit;Télécollecté;00000;CB;81200;06/09/2025;paul@etu.uca.fr"
+        ),
+        format!(
+            "10/10/2025;06:00:01;9500002;2;{paul}-2;206,00;EUR;Débit;Télécollecté;00000;CB;81300;11/10/2025;paul@etu.uca.fr"
+        ),
+        format!(
+            "10/11/2025;06:00:01;9500003;3;{paul}-3;206,00;EUR;Débit;Télécollecté;00000;CB;81400;11/11/2025;paul@etu.uca.fr"
+        ),
+    ];
+    write_1252(&file, &(rows.join("\r\n") + "\r\n"));
+    card::import_file(&store, &file, Columns::Detect, "claire").await.unwrap();
+    // A stray 100 € on an account already settled: spare credit, newer than the debits.
+    let stray =
+        common::pay(&store, "25000002", d(2025, 11, 15), m(10000), regie::ledger::PaymentMethod::Transfer).await;
+    // The October debit refunded to the card: 100 € of credit cannot cover it, it is given back.
+    let refund = dir.join("paybox-refund.csv");
+    let row = format!(
+        "20/11/2025;10:00:00;9500004;4;{paul}-2;206,00;EUR;Remboursement;Télécollecté;00000;CB;;;paul@etu.uca.fr"
+    );
+    write_1252(&refund, &format!("{HEADER}\r\n{row}\r\n"));
+    let s = card::import_file(&store, &refund, Columns::Detect, "claire").await.unwrap();
+    assert_eq!(s.refunded, 1, "{s:?}");
+    let pos = regie::ledger::account_position(&store, "25000002").await.unwrap();
+    let allocated: Vec<_> = pos.payments.iter().map(|p| (p.amount, p.allocated)).collect();
+    assert_eq!(allocated, [(m(20600), m(20600)), (m(20600), m(0)), (m(20600), m(20600)), (m(10000), m(10000))]);
+    assert_eq!((pos.schedule[1].left_to_pay, pos.summary.balance), (m(10600), m(10600)));
+    // The stray payment undone: the installment is due in full again, and the payment given back
+    // still settles nothing.
+    let mut tx = store.begin().await.unwrap();
+    regie::ledger::reverse_payment(
+        &mut tx,
+        stray,
+        regie::ledger::PaymentReversal::Correction,
+        d(2025, 11, 25),
+        "erreur",
+        "claire",
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    let pos = regie::ledger::account_position(&store, "25000002").await.unwrap();
+    assert_eq!(pos.payments[1].allocated, m(0));
+    assert_eq!((pos.schedule[1].left_to_pay, pos.summary.balance), (m(20600), m(20600)));
+    // Given back once: a charge-back of it, or a second refund, has nothing to undo.
+    let mut tx = store.begin().await.unwrap();
+    let given = pos_payment_id(&mut tx, "9500002").await;
+    let again = regie::ledger::give_back_payment(&mut tx, given, m(20600), d(2025, 11, 26), "encore", "claire").await;
+    assert!(again.unwrap_err().to_string().contains("rien à rembourser"));
+    let back = regie::ledger::reverse_payment(
+        &mut tx,
+        given,
+        regie::ledger::PaymentReversal::Unpaid,
+        d(2025, 11, 26),
+        "impayé",
+        "claire",
+    )
+    .await;
+    assert!(back.is_err());
+}
+
+async fn pos_payment_id(c: &mut regie::store::Conn, number: &str) -> i64 {
+    regie::store::card::transaction(c, number).await.unwrap().unwrap().payment_id.unwrap()
+}
+
 /// A debit refused, then paid on a later try, then refunded to the card (Paul) or charged back
 /// (Chloé): the installment is due again because its payment came back, and the old refusal no
 /// longer says why, in the position or in Relances.

@@ -643,6 +643,24 @@ async fn check(s: &Store) -> Result<(), String> {
     if unmirrored > 0 {
         fail(format!("{unmirrored} reversal(s) do not mirror their payment"));
     }
+    // A payment a card refund gave back settles nothing, is not reversed, and its refund is its
+    // whole amount, paid.
+    let given_back: Vec<(i64, i64, i64, i64, i64)> = common::rows(
+        s,
+        "SELECT p.id, COALESCE((SELECT CAST(SUM(a.amount_cents) AS BIGINT) FROM allocations a WHERE a.payment_id = p.id), 0),
+                (SELECT COUNT(*) FROM payments r WHERE r.reverses = p.id),
+                (SELECT CAST(SUM(g.amount_cents) AS BIGINT) FROM refunds g WHERE g.gives_back = p.id AND g.status = 'paid'),
+                p.amount_cents
+         FROM payments p WHERE EXISTS (SELECT 1 FROM refunds g WHERE g.gives_back = p.id)",
+    )
+    .await;
+    for (id, allocated, reversed, refunded, amount) in given_back {
+        if allocated != 0 || reversed != 0 || refunded != amount {
+            fail(format!(
+                "payment {id} given back: {allocated} allocated, {reversed} reversals, {refunded} refunded of {amount}"
+            ));
+        }
+    }
     // What Relances reads as settled is what the allocations say, whatever wrote them.
     for (id, settled, summed) in rows(
         s,

@@ -239,7 +239,7 @@ pub async fn import_file_with(
 }
 
 /// The first row of the export that says something else of a transaction already recorded (its
-/// amount, kind or status): which of the two is right only the gateway knows, so nothing of the
+/// day, amount, kind or status): which of the two is right only the gateway knows, so nothing of the
 /// export is taken. Its row and the transaction's number are named.
 fn contradicted(
     sheet: &sheets::Sheet,
@@ -251,17 +251,22 @@ fn contradicted(
     }
     rows.iter().find_map(|r| {
         let was = recorded.get(&r.number)?;
-        let same = was.cents == r.amount.cents() && was.kind == r.kind.code() && was.status == r.status.code();
+        let same = was.date == r.date
+            && was.cents == r.amount.cents()
+            && was.kind == r.kind.code()
+            && was.status == r.status.code();
         (!same).then(|| {
             Error::Sheet(sheet.error_at(
                 r.row - 1,
                 Some("Numéro de transaction"),
                 format!(
-                    "transaction {} déjà importée ({}, {}, {}) : l'export la dit autrement ({}, {}, {})",
+                    "transaction {} déjà importée ({}, {}, {}, {}) : l'export la dit autrement ({}, {}, {}, {})",
                     r.number,
+                    was.date.format("%d/%m/%Y"),
                     Money::from_cents(was.cents).to_french(),
                     in_words(&was.kind),
                     in_words(&was.status),
+                    r.date.format("%d/%m/%Y"),
                     r.amount.to_french(),
                     in_words(r.kind.code()),
                     in_words(r.status.code())

@@ -223,11 +223,12 @@ pub async fn reverse_payment(
         PaymentReversal::Correction => "Annulation",
     };
     let reversal = sql::reverse_payment(conn, payment_id, why, date, &format!("{label}: {reason}")).await?;
+    let mut forgotten = Vec::new();
     if why == PaymentReversal::Unpaid
         && let Some(paid_on) = sql::payment_date(conn, payment_id).await?
     {
         let due_again = sql::installments_of_payment(conn, payment_id).await?;
-        sql::forget_refusals_before(conn, &due_again, paid_on).await?;
+        forgotten = sql::forget_refusals_before(conn, &due_again, paid_on).await?;
     }
     audit::record(
         conn,
@@ -236,19 +237,20 @@ pub async fn reverse_payment(
         "payment",
         reversal,
         Some(reason),
-        json!({"reverses": payment_id, "amount": -amount, "why": why}),
+        json!({"reverses": payment_id, "amount": -amount, "why": why, "refusals_forgotten": forgotten}),
     )
     .await?;
     settle(conn, student_id, date, true, actor).await?;
     Ok(reversal)
 }
 
-/// Gives a live payment back to its payer (a card refund the account's spare credit cannot
-/// cover): what it settled is taken back, so those installments are due again, and a refund of
-/// `amount` (at most the payment) is recorded, paid on `date`, out of the credit that frees. The
-/// payment stays on the account, beside its refund. A refusal of those installments older than
-/// the payment no longer says why they are due. Audited. Returns the refund and the installments
-/// due again.
+/// Gives a live payment back to its payer (a card refund of its whole amount, which the
+/// account's spare credit cannot cover): what it settled is taken back, so those installments are
+/// due again, and a refund of it is recorded, paid on `date`, tied to it. The payment stays on the
+/// account, beside its refund; neither counts in the account's credit any more, so no settlement
+/// puts the payment on an installment again nor takes the refund out of other credit. A refusal
+/// of those installments older than the payment no longer says why they are due. Audited.
+/// Returns the refund and the installments due again.
 pub async fn give_back_payment(
     conn: &mut Conn,
     payment_id: i64,
@@ -263,17 +265,19 @@ pub async fn give_back_payment(
     if !live || paid.is_negative() {
         return Err(Error::Invalid(format!("le règlement {payment_id} est annulé : rien à rembourser")));
     }
-    if !amount.is_positive() || amount > paid {
+    if amount != paid {
         return Err(Error::Invalid(format!(
-            "remboursement de {} sur un règlement de {}",
+            "remboursement de {} sur un règlement de {} : seul un règlement entier se rend",
             amount.to_french(),
             paid.to_french()
         )));
     }
     let released = sql::release_payment(conn, payment_id).await?;
-    if let Some(paid_on) = sql::payment_date(conn, payment_id).await? {
-        sql::forget_refusals_before(conn, &released, paid_on).await?;
-    }
+    let forgotten = match sql::payment_date(conn, payment_id).await? {
+        Some(paid_on) => sql::forget_refusals_before(conn, &released, paid_on).await?,
+        None => Vec::new(),
+    };
+    let refund = sql::insert_give_back(conn, student_id, payment_id, date, amount).await?;
     audit::record(
         conn,
         actor,
@@ -281,11 +285,19 @@ pub async fn give_back_payment(
         "payment",
         payment_id,
         Some(reason),
-        json!({"amount": amount, "installments": released}),
+        json!({"amount": amount, "installments": released, "refusals_forgotten": forgotten, "refund": refund}),
     )
     .await?;
-    let refund = issue_refund(conn, student_id, None, date, amount, None, actor).await?;
-    pay_refund(conn, refund, None, date, actor).await?;
+    audit::record(
+        conn,
+        actor,
+        "refund.paid",
+        "refund",
+        refund,
+        Some(reason),
+        json!({"student_id": student_id, "amount": amount, "date": date, "gives_back": payment_id}),
+    )
+    .await?;
     settle(conn, student_id, date, false, actor).await?;
     Ok((refund, released))
 }

@@ -39,20 +39,21 @@ pub async fn set_import_counts(conn: &mut Conn, id: i64, new_rows: usize, known:
 
 /// The transactions already recorded among those dated `from`..=`to`, by number.
 pub async fn known_numbers(conn: &mut Conn, from: NaiveDate, to: NaiveDate) -> Result<HashMap<String, Recorded>> {
-    let rows: Vec<(String, i64, String, String)> = on!(conn, |c| sqlx::query_as(
-        "SELECT number, amount_cents, kind, status FROM card_transactions WHERE date BETWEEN $1 AND $2"
+    let rows: Vec<(String, NaiveDate, i64, String, String)> = on!(conn, |c| sqlx::query_as(
+        "SELECT number, date, amount_cents, kind, status FROM card_transactions WHERE date BETWEEN $1 AND $2"
     )
     .bind(from)
     .bind(to)
     .fetch_all(c)
     .await)?;
-    Ok(rows.into_iter().map(|(n, cents, kind, status)| (n, Recorded { cents, kind, status })).collect())
+    Ok(rows.into_iter().map(|(n, date, cents, kind, status)| (n, Recorded { date, cents, kind, status })).collect())
 }
 
-/// What a recorded transaction says that an export must say again of it: amount, kind and status
-/// (their codes).
+/// What a recorded transaction says that an export must say again of it: day, amount, kind and
+/// status (their codes).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Recorded {
+    pub date: NaiveDate,
     pub cents: i64,
     pub kind: String,
     pub status: String,
@@ -481,7 +482,9 @@ pub async fn declared_charge_back_for(conn: &mut Conn, reference: &str, amount: 
 }
 
 /// The charge-back row already recorded for a debit of that order reference and amount, with
-/// the payment it undid and the installment due again: (its number, payment, installment).
+/// the payment it undid and the installment due again: (its number, payment, installment). Only
+/// when a new charge-back of them can be nothing else than that one told again: every captured
+/// debit of them is charged back already, and has its charge-back row.
 pub async fn recorded_charge_back_for(
     conn: &mut Conn,
     reference: &str,
@@ -491,6 +494,13 @@ pub async fn recorded_charge_back_for(
         sqlx::query_as(
             "SELECT k.number, k.payment_id, k.installment_id FROM card_transactions k
              WHERE k.order_ref = $1 AND k.amount_cents = $2 AND k.kind = 'chargeback' AND k.outcome = 'charged_back'
+               AND NOT EXISTS (SELECT 1 FROM card_transactions d
+                               WHERE d.order_ref = $1 AND d.amount_cents = $2 AND d.kind = 'debit'
+                                 AND d.status = 'captured' AND d.outcome <> 'charged_back')
+               AND (SELECT COUNT(*) FROM card_transactions b
+                    WHERE b.order_ref = $1 AND b.amount_cents = $2 AND b.kind = 'chargeback' AND b.outcome = 'charged_back')
+                   >= (SELECT COUNT(*) FROM card_transactions d
+                       WHERE d.order_ref = $1 AND d.amount_cents = $2 AND d.kind = 'debit' AND d.outcome = 'charged_back')
              ORDER BY k.date, k.id LIMIT 1",
         )
         .bind(reference)

@@ -542,6 +542,7 @@ pub async fn cancel_installment(conn: &mut Conn, id: i64) -> Result<()> {
 pub const LIVE_PAYMENTS_SPARE: &str = "SELECT p.id, p.amount_cents - COALESCE((SELECT CAST(SUM(a.amount_cents) AS BIGINT) FROM allocations a WHERE a.payment_id = p.id), 0) AS spare
          FROM payments p
          WHERE p.student_id = $1 AND p.reverses IS NULL AND NOT EXISTS (SELECT 1 FROM payments r WHERE r.reverses = p.id)
+           AND NOT EXISTS (SELECT 1 FROM refunds g WHERE g.gives_back = p.id AND g.status <> 'cancelled')
          ORDER BY p.date, p.id";
 
 /// The student's credit: unallocated parts of live payments (oldest first) and of credit notes
@@ -563,7 +564,7 @@ pub async fn credit(conn: &mut Conn, student_id: i64) -> Result<regie_rules::led
     let (paid, to_pay): (i64, i64) = on!(conn, |c| sqlx::query_as(
         "SELECT COALESCE(CAST(SUM(CASE WHEN status = 'paid' THEN amount_cents ELSE 0 END) AS BIGINT), 0),
                 COALESCE(CAST(SUM(CASE WHEN status = 'to_pay' THEN amount_cents ELSE 0 END) AS BIGINT), 0)
-         FROM refunds WHERE student_id = $1",
+         FROM refunds WHERE student_id = $1 AND gives_back IS NULL",
     )
     .bind(student_id)
     .fetch_one(c)
@@ -643,6 +644,28 @@ pub async fn insert_refund(
     Ok(id)
 }
 
+/// Records a card refund that gives `payment` back, paid on `date`: its own credit, apart from
+/// the account's.
+pub async fn insert_give_back(
+    conn: &mut Conn,
+    student_id: i64,
+    payment: i64,
+    date: NaiveDate,
+    amount: Money,
+) -> Result<i64> {
+    let (id,): (i64,) = on!(conn, |c| sqlx::query_as(
+        "INSERT INTO refunds (student_id, date, amount_cents, status, paid_on, gives_back)
+         VALUES ($1, $2, $3, 'paid', $2, $4) RETURNING id",
+    )
+    .bind(student_id)
+    .bind(date)
+    .bind(amount.cents())
+    .bind(payment)
+    .fetch_one(c)
+    .await)?;
+    Ok(id)
+}
+
 /// Cancels a refund still to pay; false when it was not (paid, or cancelled already).
 pub async fn cancel_refund(conn: &mut Conn, id: i64) -> Result<bool> {
     let done =
@@ -668,11 +691,13 @@ pub async fn pay_refund(conn: &mut Conn, id: i64, iban: Option<&str>, date: Naiv
     Ok(done == 1)
 }
 
-/// The payment's student and amount, and whether it is live (neither a reversal nor reversed).
+/// The payment's student and amount, and whether it is live (neither a reversal nor reversed,
+/// nor given back by a card refund).
 pub async fn payment(conn: &mut Conn, id: i64) -> Result<Option<(i64, Money, bool)>> {
     let row: Option<(i64, i64, bool)> = on!(conn, |c| sqlx::query_as(
         "SELECT p.student_id, p.amount_cents,
                 p.reverses IS NULL AND NOT EXISTS (SELECT 1 FROM payments r WHERE r.reverses = p.id)
+                AND NOT EXISTS (SELECT 1 FROM refunds g WHERE g.gives_back = p.id AND g.status <> 'cancelled')
          FROM payments p WHERE p.id = $1",
     )
     .bind(id)
@@ -702,16 +727,21 @@ pub async fn release_payment(conn: &mut Conn, payment_id: i64) -> Result<Vec<i64
 /// Forgets the refused card debits of `installments` dated on or before `paid_on`: a payment of
 /// that day or later settled them, and what makes them due again now is that payment coming
 /// back, not the old refusal.
-pub async fn forget_refusals_before(conn: &mut Conn, installments: &[i64], paid_on: NaiveDate) -> Result<()> {
+/// Returns the installments whose refusal it forgot.
+pub async fn forget_refusals_before(conn: &mut Conn, installments: &[i64], paid_on: NaiveDate) -> Result<Vec<i64>> {
+    let mut forgotten = Vec::new();
     for id in installments {
-        on!(conn, |c| sqlx::query("DELETE FROM card_refusals WHERE installment_id = $1 AND date <= $2")
+        let gone = on!(conn, |c| sqlx::query("DELETE FROM card_refusals WHERE installment_id = $1 AND date <= $2")
             .bind(*id)
             .bind(paid_on)
             .execute(c)
             .await
             .map(|r| r.rows_affected()))?;
+        if gone > 0 {
+            forgotten.push(*id);
+        }
     }
-    Ok(())
+    Ok(forgotten)
 }
 
 /// The installments a payment's allocations name.

@@ -302,8 +302,8 @@ fn time_of(text: String) -> Result<String, String> {
 }
 
 /// Reads every row below the header; a bad cell names its file, row and column. Empty rows and a
-/// totals row (no transaction number, reference nor date) are skipped; a transaction without its
-/// number is refused, since its number is what records it once and only once.
+/// totals row (neither transaction number nor reference, dated or not) are skipped; a transaction
+/// without its number is refused, since its number is what records it once and only once.
 pub fn read_rows(sheet: &Sheet, m: &Mapping) -> Result<Vec<CardRow>, SheetError> {
     let header = sheet.rows.get(m.header_row.saturating_sub(1));
     let name = |f: Field| -> String {
@@ -330,7 +330,7 @@ pub fn read_rows(sheet: &Sheet, m: &Mapping) -> Result<Vec<CardRow>, SheetError>
         };
         let err = |f: Field, msg: String| sheet.error_at(ri, Some(&name(f)), msg);
         let Some(number) = text(Field::Number) else {
-            if text(Field::Reference).is_none() && cell(Field::Date).date().is_err() {
+            if text(Field::Reference).is_none() {
                 continue;
             }
             return Err(err(Field::Number, "numéro de transaction vide".into()));
@@ -656,7 +656,8 @@ mod tests {
         let one =
             ["10/10/2025", "", "1", "", "F2025-00098-2", "206,00", "EUR", "Débit", "Télécollecté", "", "", "", "", ""];
         let totals = ["Total", "", "", "", "", "206,00", "", "", "", "", "", "", "", ""];
-        let s = sheet(&[HEADER, &one, &totals]);
+        let day = ["10/10/2025", "", "", "", "", "206,00", "", "", "", "", "", "", "", ""];
+        let s = sheet(&[HEADER, &one, &day, &totals]);
         assert_eq!(read_rows(&s, &detect(&s).unwrap()).unwrap().len(), 1);
     }
 
