@@ -616,6 +616,14 @@ async fn a_payment_given_back_never_settles_anything_again() {
     )
     .await;
     assert!(back.is_err());
+    drop(tx);
+    // The installment paid by a transfer of 1 November: the invoice is settled on the day its
+    // last installment was (10 November), not on a day a payment since undone or given back was
+    // put on one and taken off again (the stray of 15 November, reversed on the 25th).
+    common::pay(&store, "25000002", d(2025, 11, 1), m(20600), regie::ledger::PaymentMethod::Transfer).await;
+    let pos = regie::ledger::account_position(&store, "25000002").await.unwrap();
+    assert_eq!((pos.schedule[1].left_to_pay, pos.summary.balance), (m(0), m(0)));
+    assert_eq!(pos.invoices[0].settled_on, Some(d(2025, 11, 10)));
 }
 
 async fn pos_payment_id(c: &mut regie::store::Conn, number: &str) -> i64 {

@@ -349,7 +349,8 @@ impl World {
                 let live: Vec<(i64,)> = common::rows(
                     s,
                     "SELECT p.id FROM payments p WHERE p.method = 'card' AND p.reverses IS NULL
-                       AND NOT EXISTS (SELECT 1 FROM payments r WHERE r.reverses = p.id) ORDER BY p.id",
+                       AND NOT EXISTS (SELECT 1 FROM payments r WHERE r.reverses = p.id)
+                       AND NOT EXISTS (SELECT 1 FROM refunds g WHERE g.gives_back = p.id) ORDER BY p.id",
                 )
                 .await;
                 if let Some((id,)) = nth(live.into_iter().map(|(id,)| id).collect(), *k).map(|id| (id,)) {
@@ -649,7 +650,7 @@ async fn check(s: &Store) -> Result<(), String> {
         s,
         "SELECT p.id, COALESCE((SELECT CAST(SUM(a.amount_cents) AS BIGINT) FROM allocations a WHERE a.payment_id = p.id), 0),
                 (SELECT COUNT(*) FROM payments r WHERE r.reverses = p.id),
-                (SELECT CAST(SUM(g.amount_cents) AS BIGINT) FROM refunds g WHERE g.gives_back = p.id AND g.status = 'paid'),
+                COALESCE((SELECT CAST(SUM(g.amount_cents) AS BIGINT) FROM refunds g WHERE g.gives_back = p.id AND g.status = 'paid'), 0),
                 p.amount_cents
          FROM payments p WHERE EXISTS (SELECT 1 FROM refunds g WHERE g.gives_back = p.id)",
     )

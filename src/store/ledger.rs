@@ -914,7 +914,9 @@ pub const POSITION_INVOICES: &str = "SELECT i.id, i.order_id, i.number, i.date, 
 pub const POSITION_INSTALLMENTS: &str = "SELECT b.id, b.invoice_id, b.n, b.due_date, b.amount_cents, b.status,
             b.paid_cents AS allocated_cents, b.credited_cents,
             (SELECT MAX(d) FROM (SELECT p.date AS d FROM allocations a JOIN payments p ON p.id = a.payment_id
-                                 WHERE a.installment_id = b.id
+                                 WHERE a.installment_id = b.id AND p.reverses IS NULL
+                                   AND NOT EXISTS (SELECT 1 FROM payments r WHERE r.reverses = p.id)
+                                   AND NOT EXISTS (SELECT 1 FROM refunds g WHERE g.gives_back = p.id AND g.status <> 'cancelled')
                                  UNION ALL
                                  SELECT c.date AS d FROM credit_allocations x JOIN credit_notes c ON c.id = x.credit_note_id
                                  WHERE x.installment_id = b.id) AS settled_dates) AS last_settled_on,

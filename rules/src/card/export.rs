@@ -302,8 +302,9 @@ fn time_of(text: String) -> Result<String, String> {
 }
 
 /// Reads every row below the header; a bad cell names its file, row and column. Empty rows and a
-/// totals row (neither transaction number nor reference, dated or not) are skipped; a transaction
-/// without its number is refused, since its number is what records it once and only once.
+/// totals row (no transaction number, reference, call number, kind, status, code nor e-mail,
+/// dated or not) are skipped; a transaction without its number is refused, since its number is
+/// what records it once and only once.
 pub fn read_rows(sheet: &Sheet, m: &Mapping) -> Result<Vec<CardRow>, SheetError> {
     let header = sheet.rows.get(m.header_row.saturating_sub(1));
     let name = |f: Field| -> String {
@@ -330,7 +331,10 @@ pub fn read_rows(sheet: &Sheet, m: &Mapping) -> Result<Vec<CardRow>, SheetError>
         };
         let err = |f: Field, msg: String| sheet.error_at(ri, Some(&name(f)), msg);
         let Some(number) = text(Field::Number) else {
-            if text(Field::Reference).is_none() {
+            // A totals row (a date, an amount, a currency at most) says nothing of a transaction;
+            // a row that does and lacks its number is one the import would lose.
+            let says = [Field::Reference, Field::Call, Field::Kind, Field::Status, Field::Response, Field::Email];
+            if says.into_iter().all(|f| text(f).is_none()) {
                 continue;
             }
             return Err(err(Field::Number, "numéro de transaction vide".into()));
@@ -653,10 +657,15 @@ mod tests {
         let undated = ["", "", "", "", "F2025-00098-2", "206,00", "EUR", "Débit", "Télécollecté", "", "", "", "", ""];
         let s = sheet(&[HEADER, &undated]);
         assert!(read_rows(&s, &detect(&s).unwrap()).is_err());
+        // Nor is a paid debit without reference a footnote: it would be lost.
+        let bare = ["10/10/2025", "", "", "", "", "206,00", "EUR", "Débit", "Télécollecté", "", "", "", "", "a@b.fr"];
+        let s = sheet(&[HEADER, &bare]);
+        let e = read_rows(&s, &detect(&s).unwrap()).unwrap_err();
+        assert_eq!((e.row, e.column.as_deref()), (Some(2), Some("Numéro de transaction")), "{e}");
         let one =
             ["10/10/2025", "", "1", "", "F2025-00098-2", "206,00", "EUR", "Débit", "Télécollecté", "", "", "", "", ""];
         let totals = ["Total", "", "", "", "", "206,00", "", "", "", "", "", "", "", ""];
-        let day = ["10/10/2025", "", "", "", "", "206,00", "", "", "", "", "", "", "", ""];
+        let day = ["10/10/2025", "", "", "", "", "206,00", "EUR", "", "", "", "", "", "", ""];
         let s = sheet(&[HEADER, &one, &day, &totals]);
         assert_eq!(read_rows(&s, &detect(&s).unwrap()).unwrap().len(), 1);
     }
