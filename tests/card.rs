@@ -930,3 +930,55 @@ async fn a_charge_back_declared_from_the_bank_is_confirmed_by_the_gateway_s_row(
     let after = regie::ledger::account_position(&store, "25000004").await.unwrap();
     assert_eq!(after.summary.balance, declared.summary.balance);
 }
+
+/// An export taken during the day gives the morning's debits before the gateway sends them to
+/// the bank, without their remittance; the next day's export names it. The remittance then counts
+/// them, and its bank line, imported in between, is tied; another remittance for them is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_remittance_named_by_a_later_export_counts_what_an_earlier_one_recorded() {
+    use regie::bank::{self, Columns as BankColumns};
+    let (store, dir, paul, chloe) = setup("card-remitted-later").await;
+    let paul_row = |remittance: &str| {
+        format!(
+            "10/10/2025;06:00:01;9600001;1;{paul}-2;206,00;EUR;Débit;Télécollecté;00000;CB;{remittance};paul@etu.uca.fr"
+        )
+    };
+    let noon = dir.join("paybox-midi.csv");
+    write_1252(&noon, &format!("{HEADER}\r\n{}\r\n", paul_row(";")));
+    let s = card::import_file(&store, &noon, Columns::Detect, "claire").await.unwrap();
+    assert_eq!((s.new, s.paid), (1, 1), "{s:?}");
+    let statement = dir.join("releve.csv");
+    write_1252(
+        &statement,
+        "Date;Date de valeur;Débit;Crédit;Libellé;Solde\r\n13/10/2025;13/10/2025;;856,20;REMISE CB 81300 DU 11/10/25;\r\n",
+    );
+    bank::import_file(&store, &statement, BankColumns::Detect, "claire").await.unwrap();
+    let next_day = dir.join("paybox-lendemain.csv");
+    let chloe_row = format!(
+        "10/10/2025;06:00:02;9600002;2;{chloe}-2;652,20;EUR;Débit;Télécollecté;00000;VISA;81300;11/10/2025;chloe@etu.uca.fr"
+    );
+    write_1252(&next_day, &format!("{HEADER}\r\n{}\r\n{chloe_row}\r\n", paul_row("81300;11/10/2025")));
+    let s = card::import_file(&store, &next_day, Columns::Detect, "claire").await.unwrap();
+    assert_eq!((s.new, s.already_known, s.paid, s.remittance_lines), (1, 1, 1, 1), "{s:?}");
+    let r = card::remittances(&store).await.unwrap();
+    let it = r.iter().find(|x| x.number == "81300").unwrap();
+    // Credited net of 2 € of commission.
+    assert_eq!((it.gross, it.count, it.difference, it.flagged), (m(85820), 2, Some(m(200)), false));
+    assert!(it.bank_line_id.is_some());
+    let mut c = store.read().await.unwrap();
+    let t = regie::store::card::transaction(&mut c, "9600001").await.unwrap().unwrap();
+    assert_eq!(t.remittance.as_deref(), Some("81300"));
+    drop(c);
+    // Paid once, whatever the exports say again.
+    let pos = regie::ledger::account_position(&store, "25000002").await.unwrap();
+    let paid: Vec<_> = pos.payments.iter().map(|p| (p.amount, p.allocated)).collect();
+    assert_eq!(paid, [(m(20600), m(20600))]);
+    // The same export again adds nothing; one naming another remittance is refused, row named.
+    let again = card::import_file(&store, &next_day, Columns::Detect, "claire").await.unwrap();
+    assert_eq!((again.new, again.already_known, again.remittance_lines), (0, 2, 0));
+    assert_eq!(card::remittances(&store).await.unwrap().iter().find(|x| x.number == "81300").unwrap().count, 2);
+    let other = dir.join("paybox-autre.csv");
+    write_1252(&other, &format!("{HEADER}\r\n{}\r\n", paul_row("81999;11/10/2025")));
+    let e = card::import_file(&store, &other, Columns::Detect, "claire").await.unwrap_err().to_string();
+    assert!(e.contains("ligne 2") && e.contains("remise 81300") && e.contains("remise 81999"), "{e}");
+}

@@ -112,6 +112,18 @@ pub async fn import_file_with(
     if let Some(e) = contradicted(&sheet, &rows, &recorded) {
         return Err(e);
     }
+    // Transactions an earlier export gave before the gateway sent them to the bank: this one
+    // names their remittance (each once: a number may come twice, the same each time).
+    let mut remitted_since = HashSet::new();
+    let late: Vec<usize> = (0..rows.len())
+        .filter(|&i| {
+            let r = &rows[i];
+            r.remittance.is_some()
+                && recorded.get(&r.number).is_some_and(|was| was.remittance.is_none())
+                && remitted_since.insert(&r.number)
+        })
+        .collect();
+    drop(remitted_since);
     let known: HashSet<String> = recorded.into_keys().collect();
     // Nothing new (a re-import): no need to look anyone up again.
     let fresh = rows.iter().any(|r| !known.contains(&r.number));
@@ -202,7 +214,9 @@ pub async fn import_file_with(
     summary.cancelled = cancelled;
     summary.new = new.len();
     store::card::record_refusals(&mut tx, &refusals).await?;
-    let tied = tie_waiting_remittance_lines(&mut tx, &new).await?;
+    let late: Vec<&export::CardRow> = late.into_iter().map(|i| &rows[i]).collect();
+    store::card::complete_remittances(&mut tx, &late).await?;
+    let tied = tie_waiting_remittance_lines(&mut tx, new.iter().map(|t| t.row).chain(late.iter().copied())).await?;
     summary.remittance_lines = tied.len();
     // Refunds and charge-backs move money already recorded: one by one, after the payments.
     for t in new.iter().filter(|t| later.contains(&t.id)) {
@@ -227,7 +241,13 @@ pub async fn import_file_with(
         "card_import",
         import_id,
         None,
-        ImportDetails { paid: &paid, refused: &refused, remittance_lines: &tied, summary: &summary },
+        ImportDetails {
+            paid: &paid,
+            refused: &refused,
+            remittance_lines: &tied,
+            remitted_since: &late.iter().map(|r| (r.number.as_str(), r.remittance.as_deref())).collect::<Vec<_>>(),
+            summary: &summary,
+        },
     )
     .await?;
     tx.commit().await?;
@@ -239,7 +259,7 @@ pub async fn import_file_with(
 }
 
 /// The first row of the export that says something else of a transaction already recorded (its
-/// day, amount, kind or status): which of the two is right only the gateway knows, so nothing of the
+/// day, amount, kind, status or remittance): which of the two is right only the gateway knows, so nothing of the
 /// export is taken. Its row and the transaction's number are named.
 fn contradicted(
     sheet: &sheets::Sheet,
@@ -251,29 +271,40 @@ fn contradicted(
     }
     rows.iter().find_map(|r| {
         let was = recorded.get(&r.number)?;
+        // A remittance may come later (an export taken before the gateway sent it to the bank),
+        // never another one.
+        let remitted = |a: &Option<String>, b: &Option<String>| a.is_none() || b.is_none() || a == b;
         let same = was.date == r.date
             && was.cents == r.amount.cents()
             && was.kind == r.kind.code()
-            && was.status == r.status.code();
+            && was.status == r.status.code()
+            && remitted(&was.remittance, &r.remittance);
         (!same).then(|| {
             Error::Sheet(sheet.error_at(
                 r.row - 1,
                 Some("Numéro de transaction"),
                 format!(
-                    "transaction {} déjà importée ({}, {}, {}, {}) : l'export la dit autrement ({}, {}, {}, {})",
+                    "transaction {} déjà importée ({}, {}, {}, {}{}) : l'export la dit autrement ({}, {}, {}, {}{})",
                     r.number,
                     was.date.format("%d/%m/%Y"),
                     Money::from_cents(was.cents).to_french(),
                     in_words(&was.kind),
                     in_words(&was.status),
+                    remittance_words(was.remittance.as_deref()),
                     r.date.format("%d/%m/%Y"),
                     r.amount.to_french(),
                     in_words(r.kind.code()),
-                    in_words(r.status.code())
+                    in_words(r.status.code()),
+                    remittance_words(r.remittance.as_deref())
                 ),
             ))
         })
     })
+}
+
+/// ", remise N" when there is one.
+fn remittance_words(remittance: Option<&str>) -> String {
+    remittance.map(|n| format!(", remise {n}")).unwrap_or_default()
 }
 
 /// A kind's or a status's code as the back office writes it.
@@ -451,6 +482,8 @@ struct ImportDetails<'a> {
     paid: &'a [PaidDetail<'a>],
     refused: &'a [RefusedDetail<'a>],
     remittance_lines: &'a [TiedLine],
+    /// Transactions recorded before, without their remittance, and the one this export names.
+    remitted_since: &'a [(&'a str, Option<&'a str>)],
     summary: &'a ImportSummary,
 }
 
@@ -471,16 +504,16 @@ struct TiedLine {
 
 /// Statement lines imported before the gateway's export that announced its remittances (or
 /// none, found by date and amount) were left unmatched: the remittances now known, they are
-/// tied as the statement's import would have tied them. Returns the lines tied.
-async fn tie_waiting_remittance_lines(
+/// tied as the statement's import would have tied them. `rows`: the transactions this export
+/// added to a remittance. Returns the lines tied.
+async fn tie_waiting_remittance_lines<'r>(
     conn: &mut Conn,
-    new: &[store::card::NewTransaction<'_>],
+    rows: impl Iterator<Item = &'r export::CardRow>,
 ) -> Result<Vec<TiedLine>> {
     // A few dozen remittances among up to 100,000 rows: borrowed, not copied.
-    let numbers: std::collections::BTreeSet<&str> = new
-        .iter()
-        .filter(|t| t.row.kind == Kind::Debit && t.row.status == Status::Captured)
-        .filter_map(|t| t.row.remittance.as_deref())
+    let numbers: std::collections::BTreeSet<&str> = rows
+        .filter(|r| r.kind == Kind::Debit && r.status == Status::Captured)
+        .filter_map(|r| r.remittance.as_deref())
         .collect();
     let numbers: Vec<&str> = numbers.into_iter().collect();
     if numbers.is_empty() {

@@ -6,7 +6,7 @@ use chrono::NaiveDate;
 
 use super::Conn;
 use crate::Result;
-use regie_rules::card::export::{Kind, Status};
+use regie_rules::card::export::{CardRow, Kind, Status};
 use regie_rules::card::{Outcome, TransactionSort};
 use regie_rules::money::Money;
 use regie_rules::page::{Page, Search, Window};
@@ -39,24 +39,51 @@ pub async fn set_import_counts(conn: &mut Conn, id: i64, new_rows: usize, known:
 
 /// The transactions already recorded among those dated `from`..=`to`, by number.
 pub async fn known_numbers(conn: &mut Conn, from: NaiveDate, to: NaiveDate) -> Result<HashMap<String, Recorded>> {
-    let rows: Vec<(String, NaiveDate, i64, String, String)> = on!(conn, |c| sqlx::query_as(
-        "SELECT number, date, amount_cents, kind, status FROM card_transactions WHERE date BETWEEN $1 AND $2"
+    let rows: Vec<(String, NaiveDate, i64, String, String, Option<String>)> = on!(conn, |c| {
+        sqlx::query_as(
+        "SELECT number, date, amount_cents, kind, status, remittance FROM card_transactions WHERE date BETWEEN $1 AND $2"
     )
     .bind(from)
     .bind(to)
     .fetch_all(c)
-    .await)?;
-    Ok(rows.into_iter().map(|(n, date, cents, kind, status)| (n, Recorded { date, cents, kind, status })).collect())
+    .await
+    })?;
+    Ok(rows
+        .into_iter()
+        .map(|(n, date, cents, kind, status, remittance)| (n, Recorded { date, cents, kind, status, remittance }))
+        .collect())
 }
 
 /// What a recorded transaction says that an export must say again of it: day, amount, kind and
-/// status (their codes).
+/// status (their codes), and its remittance once it has one.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Recorded {
     pub date: NaiveDate,
     pub cents: i64,
     pub kind: String,
     pub status: String,
+    /// None when the export that recorded it was taken before the gateway sent it to the bank.
+    pub remittance: Option<String>,
+}
+
+/// Gives transactions recorded before the gateway sent them to the bank the remittance a later
+/// export names (`rows`: such rows, one per transaction), and adds them to its totals. The only
+/// change a recorded transaction takes: its remittance, from none to one.
+pub async fn complete_remittances(conn: &mut Conn, rows: &[&CardRow]) -> Result<()> {
+    for r in rows {
+        on!(conn, |c| {
+            sqlx::query(
+            "UPDATE card_transactions SET remittance = $2, remittance_date = $3 WHERE number = $1 AND remittance IS NULL"
+        )
+        .bind(&r.number)
+        .bind(&r.remittance)
+        .bind(r.remittance_date)
+        .execute(c)
+        .await
+        .map(|_| ())
+        })?;
+    }
+    add_to_remittances(conn, rows.iter().copied()).await
 }
 
 /// Those of `numbers` already recorded, with the day each was recorded on.
@@ -80,7 +107,7 @@ pub async fn invoice_students(conn: &mut Conn) -> Result<HashMap<String, i64>> {
 pub struct NewTransaction<'a> {
     pub id: i64,
     pub import_id: i64,
-    pub row: &'a regie_rules::card::export::CardRow,
+    pub row: &'a CardRow,
     pub student_id: Option<i64>,
     pub installment_id: Option<i64>,
     pub payment_id: Option<i64>,
@@ -167,20 +194,20 @@ pub async fn insert_bulk(conn: &mut Conn, rows: &[NewTransaction<'_>]) -> Result
     if !rows.is_empty() {
         super::advance_ids(conn, "card_transactions").await?;
     }
-    add_to_remittances(conn, rows).await
+    add_to_remittances(conn, rows.iter().map(|t| t.row)).await
 }
 
 /// A remittance's share of one import: (latest remittance date, latest date, cents, count).
 type RemittanceShare = (Option<NaiveDate>, NaiveDate, i64, i64);
 
-/// Adds the captured debits and refunds among `rows` (new transactions, never seen before) to
+/// Adds the captured debits and refunds among `rows` (transactions new to their remittance) to
 /// their remittances' totals, a refund less: the bank credits a remittance net of the refunds sent
-/// back to cards with it. The transactions' own fields never change afterwards, so the totals stay
-/// what summing every captured debit and refund would give.
-async fn add_to_remittances(conn: &mut Conn, rows: &[NewTransaction<'_>]) -> Result<()> {
-    use regie_rules::card::export::{Kind, Status};
+/// back to cards with it. A transaction's fields never change afterwards (but for its remittance,
+/// from none to one, added then), so the totals stay what summing every captured debit and refund
+/// would give.
+async fn add_to_remittances<'r>(conn: &mut Conn, rows: impl Iterator<Item = &'r CardRow>) -> Result<()> {
     let mut shares: std::collections::BTreeMap<&str, RemittanceShare> = std::collections::BTreeMap::new();
-    for r in rows.iter().map(|t| t.row) {
+    for r in rows {
         let sign = match r.kind {
             Kind::Debit => 1,
             Kind::Refund => -1,
