@@ -119,7 +119,7 @@ pub async fn import_file_with(
         .filter(|&i| {
             let r = &rows[i];
             r.remittance.is_some()
-                && recorded.get(&r.number).is_some_and(|was| was.remittance.is_none())
+                && recorded.get(&r.number).is_some_and(|was| was.remittance().is_none())
                 && remitted_since.insert(&r.number)
         })
         .collect();
@@ -271,26 +271,18 @@ fn contradicted(
     }
     rows.iter().find_map(|r| {
         let was = recorded.get(&r.number)?;
-        // A remittance may come later (an export taken before the gateway sent it to the bank),
-        // never another one.
-        let remitted = |a: &Option<String>, b: &Option<String>| a.is_none() || b.is_none() || a == b;
-        let same = was.date == r.date
-            && was.cents == r.amount.cents()
-            && was.kind == r.kind.code()
-            && was.status == r.status.code()
-            && remitted(&was.remittance, &r.remittance);
-        (!same).then(|| {
+        (!was.same_as(r)).then(|| {
             Error::Sheet(sheet.error_at(
                 r.row - 1,
                 Some("Numéro de transaction"),
                 format!(
                     "transaction {} déjà importée ({}, {}, {}, {}{}) : l'export la dit autrement ({}, {}, {}, {}{})",
                     r.number,
-                    was.date.format("%d/%m/%Y"),
-                    Money::from_cents(was.cents).to_french(),
-                    in_words(&was.kind),
-                    in_words(&was.status),
-                    remittance_words(was.remittance.as_deref()),
+                    was.date().map(|d| d.format("%d/%m/%Y").to_string()).unwrap_or_default(),
+                    was.cents().map(|c| Money::from_cents(c).to_french()).unwrap_or_default(),
+                    in_words(was.kind()),
+                    in_words(was.status()),
+                    remittance_words(was.remittance()),
                     r.date.format("%d/%m/%Y"),
                     r.amount.to_french(),
                     in_words(r.kind.code()),
