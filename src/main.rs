@@ -1443,10 +1443,13 @@ async fn card(db: &Option<PathBuf>, command: CardCommand, user: &str, json: bool
             bar.finish_and_clear();
             let s = s?;
             emit(json, &s, |s| {
-                let tied = match s.remittance_lines {
+                let mut tied = match s.remittance_lines {
                     0 => String::new(),
                     n => format!(" ; {n} ligne(s) de remise du relevé rapprochée(s)"),
                 };
+                if s.remitted > 0 {
+                    tied.push_str(&format!(" ; {} déjà connue(s) ajoutée(s) à leur remise", s.remitted));
+                }
                 format!(
                     "{}: {} transactions, {} nouvelles, {} déjà connues ; {} payées, {} refusées, {} remboursées, {} impayées, {} annulées, {} à attribuer{tied}",
                     s.file,

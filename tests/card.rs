@@ -959,7 +959,7 @@ async fn a_remittance_named_by_a_later_export_counts_what_an_earlier_one_recorde
     );
     write_1252(&next_day, &format!("{HEADER}\r\n{}\r\n{chloe_row}\r\n", paul_row("81300;11/10/2025")));
     let s = card::import_file(&store, &next_day, Columns::Detect, "claire").await.unwrap();
-    assert_eq!((s.new, s.already_known, s.paid, s.remittance_lines), (1, 1, 1, 1), "{s:?}");
+    assert_eq!((s.new, s.already_known, s.paid, s.remittance_lines, s.remitted), (1, 1, 1, 1, 1), "{s:?}");
     let r = card::remittances(&store).await.unwrap();
     let it = r.iter().find(|x| x.number == "81300").unwrap();
     // Credited net of 2 € of commission.
@@ -981,4 +981,36 @@ async fn a_remittance_named_by_a_later_export_counts_what_an_earlier_one_recorde
     write_1252(&other, &format!("{HEADER}\r\n{}\r\n", paul_row("81999;11/10/2025")));
     let e = card::import_file(&store, &other, Columns::Detect, "claire").await.unwrap_err().to_string();
     assert!(e.contains("ligne 2") && e.contains("remise 81300") && e.contains("remise 81999"), "{e}");
+
+    // November: Chloé's debit comes with its remittance, and the bank line is tied to it while
+    // Paul's is still without; once his is added, the line says why against the whole remittance.
+    let row = |number: &str, invoice: &str, amount: &str, remittance: &str| {
+        format!(
+            "10/11/2025;06:00:01;{number};3;{invoice}-3;{amount};EUR;Débit;Télécollecté;00000;CB;{remittance};x@etu.uca.fr"
+        )
+    };
+    let file = dir.join("paybox-novembre.csv");
+    write_1252(
+        &file,
+        &format!(
+            "{HEADER}\r\n{}\r\n{}\r\n",
+            row("9600003", &paul, "206,00", ";"),
+            row("9600004", &chloe, "652,20", "81400;12/11/2025")
+        ),
+    );
+    card::import_file(&store, &file, Columns::Detect, "claire").await.unwrap();
+    write_1252(
+        &statement,
+        "Date;Date de valeur;Débit;Crédit;Libellé;Solde\r\n14/11/2025;14/11/2025;;856,20;REMISE CB 81400 DU 12/11/25;\r\n",
+    );
+    bank::import_file(&store, &statement, BankColumns::Detect, "claire").await.unwrap();
+    let reasons = || async {
+        let lines = bank::lines(&store, None).await.unwrap();
+        lines.into_iter().find(|l| l.label.starts_with("REMISE CB 81400")).unwrap().reasons.join(" ; ")
+    };
+    assert!(reasons().await.contains("652,20"), "{}", reasons().await);
+    write_1252(&file, &format!("{HEADER}\r\n{}\r\n", row("9600003", &paul, "206,00", "81400;12/11/2025")));
+    let s = card::import_file(&store, &file, Columns::Detect, "claire").await.unwrap();
+    assert_eq!((s.remitted, s.remittance_lines), (1, 0), "{s:?}");
+    assert!(reasons().await.contains("858,20"), "{}", reasons().await);
 }

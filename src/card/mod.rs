@@ -32,6 +32,9 @@ pub struct ImportSummary {
     pub unknown: usize,
     /// Bank statement lines of remittances, imported before this export, that it ties.
     pub remittance_lines: usize,
+    /// Transactions already recorded without their remittance (an export taken before the
+    /// gateway sent them to the bank) that this export adds to the one it names.
+    pub remitted: usize,
 }
 
 /// How the columns of an export are found.
@@ -216,6 +219,7 @@ pub async fn import_file_with(
     store::card::record_refusals(&mut tx, &refusals).await?;
     let late: Vec<&export::CardRow> = late.into_iter().map(|i| &rows[i]).collect();
     store::card::complete_remittances(&mut tx, &late).await?;
+    summary.remitted = late.len();
     let tied = tie_waiting_remittance_lines(&mut tx, new.iter().map(|t| t.row).chain(late.iter().copied())).await?;
     summary.remittance_lines = tied.len();
     // Refunds and charge-backs move money already recorded: one by one, after the payments.
@@ -245,7 +249,17 @@ pub async fn import_file_with(
             paid: &paid,
             refused: &refused,
             remittance_lines: &tied,
-            remitted_since: &late.iter().map(|r| (r.number.as_str(), r.remittance.as_deref())).collect::<Vec<_>>(),
+            remitted_since: &late
+                .iter()
+                .map(|r| RemittedDetail {
+                    transaction: &r.number,
+                    remittance: r.remittance.as_deref(),
+                    remittance_date: r.remittance_date,
+                    amount: r.amount,
+                    kind: r.kind.code(),
+                    status: r.status.code(),
+                })
+                .collect::<Vec<_>>(),
             summary: &summary,
         },
     )
@@ -278,7 +292,7 @@ fn contradicted(
                 format!(
                     "transaction {} déjà importée ({}, {}, {}, {}{}) : l'export la dit autrement ({}, {}, {}, {}{})",
                     r.number,
-                    was.date().map(|d| d.format("%d/%m/%Y").to_string()).unwrap_or_default(),
+                    was.date.format("%d/%m/%Y"),
                     was.cents().map(|c| Money::from_cents(c).to_french()).unwrap_or_default(),
                     in_words(was.kind()),
                     in_words(was.status()),
@@ -475,8 +489,18 @@ struct ImportDetails<'a> {
     refused: &'a [RefusedDetail<'a>],
     remittance_lines: &'a [TiedLine],
     /// Transactions recorded before, without their remittance, and the one this export names.
-    remitted_since: &'a [(&'a str, Option<&'a str>)],
+    remitted_since: &'a [RemittedDetail<'a>],
     summary: &'a ImportSummary,
+}
+
+#[derive(Serialize)]
+struct RemittedDetail<'a> {
+    transaction: &'a str,
+    remittance: Option<&'a str>,
+    remittance_date: Option<NaiveDate>,
+    amount: Money,
+    kind: &'static str,
+    status: &'static str,
 }
 
 #[derive(Serialize)]
@@ -512,11 +536,20 @@ async fn tie_waiting_remittance_lines<'r>(
         return Ok(Vec::new());
     }
     let waiting = store::bank::waiting_remittance_lines(conn, &numbers).await?;
-    if waiting.is_empty() {
+    // A line tied before this export added to its remittance says why against the old total.
+    let tied_before = store::bank::tied_remittance_lines(conn, &numbers).await?;
+    if waiting.is_empty() && tied_before.is_empty() {
         return Ok(Vec::new());
     }
     let known = store::card::remittance_totals(conn).await?;
     let bp = commission_tolerance_bp(conn).await?;
+    for (line, date, amount, number) in tied_before {
+        let m = match_remittance(Some(number.clone()), date, amount, &known, bp);
+        if m.known && m.number.as_deref() == Some(number.as_str()) {
+            let reasons = serde_json::to_string(&m.reasons).expect("a list of strings serializes");
+            store::bank::tie_remittance_line(conn, line, &number, &reasons).await?;
+        }
+    }
     let mut tied = Vec::new();
     for (line, date, amount, number) in waiting {
         let announced = Some(number).filter(|n| !n.is_empty());

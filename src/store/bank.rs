@@ -318,6 +318,26 @@ pub async fn waiting_remittance_lines(
     Ok(rows.into_iter().map(|(id, date, cents, number)| (id, date, Money::from_cents(cents), number)).collect())
 }
 
+/// The card remittance lines already tied to one of `numbers`: (id, date, amount, number).
+pub async fn tied_remittance_lines(conn: &mut Conn, numbers: &[&str]) -> Result<Vec<(i64, NaiveDate, Money, String)>> {
+    let mut rows: Vec<(i64, NaiveDate, i64, String)> = Vec::new();
+    for chunk in numbers.chunks(500) {
+        rows.extend(on!(conn, |c| {
+            let mut q = sqlx::QueryBuilder::new(
+                "SELECT id, date, amount_cents, remittance FROM statement_lines
+                 WHERE status = 'matched' AND amount_cents > 0 AND remittance IN (",
+            );
+            let mut list = q.separated(", ");
+            for n in chunk {
+                list.push_bind(*n);
+            }
+            q.push(") ORDER BY id");
+            q.build_query_as().fetch_all(c).await
+        })?);
+    }
+    Ok(rows.into_iter().map(|(id, date, cents, number)| (id, date, Money::from_cents(cents), number)).collect())
+}
+
 /// Ties a remittance line to remittance `number`, with why: it becomes matched.
 pub async fn tie_remittance_line(conn: &mut Conn, id: i64, number: &str, reasons: &str) -> Result<()> {
     on!(conn, |c| sqlx::query("UPDATE statement_lines SET remittance = $1, reasons = $2 WHERE id = $3")

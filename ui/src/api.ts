@@ -450,6 +450,7 @@ export const CardImportSummary = z.object({
   cancelled: z.number(),
   unknown: z.number(),
   remittance_lines: z.number(),
+  remitted: z.number(),
 });
 export type CardImportSummary = z.infer<typeof CardImportSummary>;
 const cardOutcome = z.enum(['paid', 'refused', 'refunded', 'charged_back', 'cancelled', 'unknown']);
