@@ -301,32 +301,30 @@ pub async fn waiting_remittance_lines(
     )
     .fetch_all(c)
     .await)?;
-    for chunk in numbers.chunks(500) {
-        rows.extend(on!(conn, |c| {
-            let mut q = sqlx::QueryBuilder::new(
-                "SELECT id, date, amount_cents, remittance FROM statement_lines
-                 WHERE status = 'unmatched' AND amount_cents > 0 AND remittance IN (",
-            );
-            let mut list = q.separated(", ");
-            for n in chunk {
-                list.push_bind(*n);
-            }
-            q.push(") ORDER BY id");
-            q.build_query_as().fetch_all(c).await
-        })?);
-    }
+    rows.extend(remittance_lines_of(conn, LineStatus::Unmatched, numbers).await?);
     Ok(rows.into_iter().map(|(id, date, cents, number)| (id, date, Money::from_cents(cents), number)).collect())
 }
 
 /// The card remittance lines already tied to one of `numbers`: (id, date, amount, number).
 pub async fn tied_remittance_lines(conn: &mut Conn, numbers: &[&str]) -> Result<Vec<(i64, NaiveDate, Money, String)>> {
-    let mut rows: Vec<(i64, NaiveDate, i64, String)> = Vec::new();
+    let rows = remittance_lines_of(conn, LineStatus::Matched, numbers).await?;
+    Ok(rows.into_iter().map(|(id, date, cents, number)| (id, date, Money::from_cents(cents), number)).collect())
+}
+
+/// The credit lines in `status` that name one of `numbers` as their remittance.
+async fn remittance_lines_of(
+    conn: &mut Conn,
+    status: LineStatus,
+    numbers: &[&str],
+) -> Result<Vec<(i64, NaiveDate, i64, String)>> {
+    let mut rows = Vec::new();
     for chunk in numbers.chunks(500) {
         rows.extend(on!(conn, |c| {
             let mut q = sqlx::QueryBuilder::new(
-                "SELECT id, date, amount_cents, remittance FROM statement_lines
-                 WHERE status = 'matched' AND amount_cents > 0 AND remittance IN (",
+                "SELECT id, date, amount_cents, remittance FROM statement_lines WHERE status = ",
             );
+            q.push_bind(status.code());
+            q.push(" AND amount_cents > 0 AND remittance IN (");
             let mut list = q.separated(", ");
             for n in chunk {
                 list.push_bind(*n);
@@ -335,7 +333,7 @@ pub async fn tied_remittance_lines(conn: &mut Conn, numbers: &[&str]) -> Result<
             q.build_query_as().fetch_all(c).await
         })?);
     }
-    Ok(rows.into_iter().map(|(id, date, cents, number)| (id, date, Money::from_cents(cents), number)).collect())
+    Ok(rows)
 }
 
 /// Ties a remittance line to remittance `number`, with why: it becomes matched.
