@@ -122,19 +122,19 @@ async fn imports(db: &std::path::Path, dir: &std::path::Path, file: &std::path::
 /// The floor under the import: what `imported` holds after it (the transactions, payments,
 /// allocations, installments' settled amounts and students' counts of open installments), copied
 /// by SQLite itself into a copy of the set as it was before, in one transaction: the same rows in
-/// the same order, with the same indexes, keys and checks, and no Rust in between (no parsing,
-/// matching or binding). Left out: the import's few hundred rows of remittances and refusals and
+/// the same order, with the same indexes and checks, its foreign keys unchecked as the import
+/// writes them (`Store::begin_bulk`), and no Rust in between (no parsing, matching or binding). Left out: the import's few hundred rows of remittances and refusals and
 /// its audit record. SQLite only.
 async fn engine_alone(before: &std::path::Path, imported: &std::path::Path, dir: &std::path::Path) -> String {
     use sqlx::Connection as _;
     use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
     let copy = common::copy(before, dir, "engine-alone");
-    // As `Store::open` and `Store::begin` set them.
+    // As `Store::open` and `Store::begin_bulk` set them.
     let options = SqliteConnectOptions::new()
         .filename(&copy)
         .journal_mode(SqliteJournalMode::Wal)
         .synchronous(SqliteSynchronous::Normal)
-        .foreign_keys(true)
+        .foreign_keys(false)
         .pragma("wal_autocheckpoint", "0")
         .pragma("temp_store", "memory")
         .pragma("cache_size", "-65536");

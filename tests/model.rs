@@ -545,6 +545,14 @@ async fn check(s: &Store) -> Result<(), String> {
          FROM students s ORDER BY s.id",
     )
     .await;
+    // Card imports write with SQLite's key checks off (`Store::begin_bulk`): nothing may dangle.
+    // PostgreSQL checks every key itself.
+    if let regie::store::Pool::Sqlite(_) = s.pool() {
+        let dangling: Vec<(String, Option<i64>, String, i64)> = common::rows(s, "PRAGMA foreign_key_check").await;
+        if !dangling.is_empty() {
+            fail(format!("dangling references (table, row, parent, key): {dangling:?}"));
+        }
+    }
     let listed = ledger::list_students(s, None, 0, 100).await.map_err(|e| e.to_string())?;
     for (row, (id, rule, due_minus_credit)) in STUDENTS.iter().zip(per_student) {
         let pos = ledger::account_position(s, row[0]).await.map_err(|e| e.to_string())?;

@@ -33,6 +33,32 @@ async fn connection_uses_wal_and_foreign_keys() {
     assert!(bad.is_err(), "a dangling invoice id is refused");
 }
 
+/// An import writes without SQLite's key checks (`begin_bulk`); every write after it, on whichever
+/// of the pool's connections, checks them again.
+#[tokio::test]
+async fn keys_are_checked_again_after_a_bulk_write() {
+    const DANGLING: &str =
+        "INSERT INTO installments (invoice_id, n, due_date, amount_cents) VALUES (999, 1, '2025-01-01', 100)";
+    let s = fresh_store("bulk-keys").await;
+    for _ in 0..8 {
+        let mut tx = s.begin_bulk().await.unwrap();
+        if let store::Engine::Sqlite(c) = tx.engine() {
+            let (fk,): (i64,) = sqlx::query_as("PRAGMA foreign_keys").fetch_one(c).await.unwrap();
+            assert_eq!(fk, 0, "a bulk write leaves the keys to its caller");
+        }
+        tx.commit().await.unwrap();
+    }
+    for _ in 0..8 {
+        let mut tx = s.begin().await.unwrap();
+        let bad = match tx.engine() {
+            store::Engine::Sqlite(c) => sqlx::query(DANGLING).execute(c).await.map(|r| r.rows_affected()),
+            store::Engine::Postgres(c) => sqlx::query(DANGLING).execute(c).await.map(|r| r.rows_affected()),
+        };
+        assert!(bad.is_err(), "a dangling invoice id is refused after a bulk write");
+        tx.rollback().await.unwrap();
+    }
+}
+
 #[tokio::test]
 async fn amounts_round_trip_exactly_through_the_database() {
     let s = fresh_store("money").await;

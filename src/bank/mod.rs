@@ -173,7 +173,9 @@ pub async fn import_file_with(
     snap.see(&mut *store.read().await?, from.zip(to), file.format).await?;
     let mut decided = decide(&lines, &labels, &prints, &mut snap, progress);
 
-    let mut tx = store.begin().await?;
+    // Every reference it writes is read in this transaction (or unchanged since, by the audit
+    // log), or numbered by it.
+    let mut tx = store.begin_bulk().await?;
     crate::session::office_only(&mut tx).await?;
     if store::audit::last_id(&mut tx).await? != snap.version {
         snap = snapshot(&mut tx, from.zip(to), file.format).await?;

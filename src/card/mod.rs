@@ -102,7 +102,8 @@ pub async fn import_file_with(
     let (sheet, rows) =
         reading.await.map_err(|e| Error::Invalid(format!("{}: fichier illisible ({e})", path.display())))??;
 
-    let mut tx = store.begin().await?;
+    // Every reference it writes is read in this transaction, or numbered by it.
+    let mut tx = store.begin_bulk().await?;
     crate::session::office_only(&mut tx).await?;
     if let Columns::Mapping { mapping, save_as: Some(name) } = &columns {
         store::card::save_profile(&mut tx, name, &serde_json::to_string(mapping).expect("mapping serializes")).await?;
