@@ -67,12 +67,8 @@ pub use code::Code;
 // pages in place instead of copying them through the cache (the scale benchmark's lists 10 to 50 %
 // faster, the exemption report over every year 97 ms instead of 118 on ten years). Writes do not:
 // with the map, the 100,000-row card export took 3.1–3.9 s instead of 2.8–2.9.
-//
-// Set before BEGIN: SQLite ignores `foreign_keys` inside a transaction. Every write turns the
-// keys' checks back on, whatever the connection's last writer did (`begin_bulk`).
-const WRITE_CACHE: &str = "PRAGMA foreign_keys = ON; PRAGMA cache_size = -65536; PRAGMA mmap_size = 0";
-const BULK_CACHE: &str = "PRAGMA foreign_keys = OFF; PRAGMA cache_size = -65536; PRAGMA mmap_size = 0";
-const READ_CACHE: &str = "PRAGMA foreign_keys = ON; PRAGMA cache_size = -8192; PRAGMA mmap_size = 1073741824";
+const WRITE_CACHE: &str = "PRAGMA cache_size = -65536; PRAGMA mmap_size = 0";
+const READ_CACHE: &str = "PRAGMA cache_size = -8192; PRAGMA mmap_size = 1073741824";
 
 pub mod audit;
 pub mod backup;
@@ -489,7 +485,7 @@ impl Store {
     ///   never blocked. Decisions stay conditional (`WHERE status = …`), so of two desktops
     ///   deciding the same thing the second finds it done and gets a `conflict`.
     pub async fn begin(&self) -> Result<Tx> {
-        self.begin_checked(WRITE_CACHE).await
+        self.begin_checked(true).await
     }
 
     /// `begin`, for an import that writes tens of thousands of rows whose every reference it
@@ -497,19 +493,27 @@ impl Store {
     /// unchanged since, by the audit log; payments and transactions numbered here): SQLite checks
     /// none of their foreign keys, which were a third of what the engine did for them (the card
     /// benchmark's 100,000 rows written by SQLite alone: 0.57–0.67 s instead of 0.85–1.09). The
-    /// connection's next write checks them again (`WRITE_CACHE`); PostgreSQL always checks them,
-    /// and the tests check that an import leaves no dangling reference.
+    /// connection's next write checks them again (`begin`); reads check nothing. PostgreSQL
+    /// always checks them, and the tests check that an import leaves no dangling reference.
     pub async fn begin_bulk(&self) -> Result<Tx> {
-        self.begin_checked(BULK_CACHE).await
+        self.begin_checked(false).await
     }
 
-    /// `settings`: the pragmas a SQLite write runs with, set on the connection before BEGIN.
-    async fn begin_checked(&self, settings: &'static str) -> Result<Tx> {
+    /// `begin`, with SQLite checking foreign keys or not (`keys`). The setting is read first and
+    /// changed only when it differs, before BEGIN (SQLite ignores it inside a transaction):
+    /// setting it, even to what it was, makes SQLite compile again every statement the
+    /// connection keeps prepared.
+    async fn begin_checked(&self, keys: bool) -> Result<Tx> {
         Ok(match &self.pool {
             Pool::Sqlite(p) => {
                 let mut c = p.acquire().await?;
-                sqlx::query(settings).execute(&mut *c).await?;
-                let t = Transaction::begin(c, Some("BEGIN IMMEDIATE".into_sql_str())).await?;
+                let (checked,): (bool,) = sqlx::query_as("PRAGMA foreign_keys").fetch_one(&mut *c).await?;
+                if checked != keys {
+                    let set = if keys { "PRAGMA foreign_keys = ON" } else { "PRAGMA foreign_keys = OFF" };
+                    sqlx::query(set).execute(&mut *c).await?;
+                }
+                let mut t = Transaction::begin(c, Some("BEGIN IMMEDIATE".into_sql_str())).await?;
+                sqlx::query(WRITE_CACHE).execute(&mut *t).await?;
                 Tx(Some(Conn::SqliteTx(t)), Some(Checkpoints { pool: p.clone(), running: self.checkpointing.clone() }))
             }
             Pool::Postgres(p) => {
