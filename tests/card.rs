@@ -400,6 +400,69 @@ async fn a_remittance_nets_the_refunds_sent_with_it() {
     assert_eq!(format!("{:?}", card::remittances(&store).await.unwrap()), format!("[{before}]"));
 }
 
+/// A remittance of refunds only (a day without debits): the bank debits it, "REMISE CB 81260"
+/// on the debit side. Its line waits for the export, which ties it as it ties a credit; a
+/// statement after the export ties it at once; the commission's debit line is no remittance.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_remittance_of_refunds_only_is_tied_to_its_debit_line() {
+    use regie::bank::matching::LineStatus;
+    use regie::bank::{self, Columns as BankColumns};
+    let (store, dir, paul, chloe) = setup("card-remittance-refunds-only").await;
+    let statement = dir.join("releve.csv");
+    write_1252(
+        &statement,
+        "Date;Date de valeur;Débit;Crédit;Libellé;Solde\r\n\
+         08/09/2025;08/09/2025;;819,06;REMISE CB 81200 DU 06/09/25;\r\n\
+         22/09/2025;22/09/2025;206,00;;REMISE CB 81260 DU 20/09/25;\r\n\
+         30/09/2025;30/09/2025;4,94;;COMMISSION CB REMISE CB 81200;\r\n",
+    );
+    let s = bank::import_file(&store, &statement, BankColumns::Detect, "claire").await.unwrap();
+    assert_eq!((s.new, s.remittances, s.auto_matched), (3, 2, 0), "{s:?}");
+    let file = dir.join("paybox.csv");
+    let rows = [
+        HEADER.to_string(),
+        format!(
+            "05/09/2025;14:02:11;9400001;1;{paul}-1;206,00;EUR;Débit;Télécollecté;00000;CB;81200;06/09/2025;paul@etu.uca.fr"
+        ),
+        format!(
+            "05/09/2025;15:40:02;9400002;2;{chloe}-1;618,00;EUR;Débit;Télécollecté;00000;VISA;81200;06/09/2025;chloe@etu.uca.fr"
+        ),
+        format!(
+            "19/09/2025;10:00:00;9400003;3;{paul}-1;206,00;EUR;Remboursement;Télécollecté;00000;CB;81260;20/09/2025;paul@etu.uca.fr"
+        ),
+        format!(
+            "24/09/2025;10:00:00;9400004;4;{chloe}-1;618,00;EUR;Remboursement;Télécollecté;00000;VISA;81270;25/09/2025;chloe@etu.uca.fr"
+        ),
+    ];
+    write_1252(&file, &(rows.join("\r\n") + "\r\n"));
+    let imported = card::import_file(&store, &file, Columns::Detect, "claire").await.unwrap();
+    assert_eq!((imported.paid, imported.refunded, imported.remittance_lines), (2, 2, 2), "{imported:?}");
+
+    let later = dir.join("releve-octobre.csv");
+    write_1252(
+        &later,
+        "Date;Date de valeur;Débit;Crédit;Libellé;Solde\r\n26/09/2025;26/09/2025;618,00;;REMISE CB 81270 DU 25/09/25;\r\n",
+    );
+    let b = bank::import_file(&store, &later, BankColumns::Detect, "claire").await.unwrap();
+    assert_eq!((b.new, b.remittances), (1, 1), "{b:?}");
+
+    let lines = bank::lines(&store, None).await.unwrap();
+    let of = |label: &str| lines.iter().find(|l| l.label.starts_with(label)).unwrap().clone();
+    for (label, number) in [("REMISE CB 81200", "81200"), ("REMISE CB 81260", "81260"), ("REMISE CB 81270", "81270")] {
+        assert_eq!((of(label).status, of(label).remittance.as_deref()), (LineStatus::Matched, Some(number)), "{label}");
+        assert!(of(label).student_number.is_none(), "a remittance pays no student");
+    }
+    assert_eq!(of("COMMISSION CB").remittance, None, "the commission is no remittance");
+    let r = card::remittances(&store).await.unwrap();
+    let of_r = |n: &str| r.iter().find(|x| x.number == n).unwrap().clone();
+    assert_eq!((of_r("81200").bank_line_id, of_r("81200").flagged), (Some(of("REMISE CB 81200").id), false));
+    for (n, label, gross) in [("81260", "REMISE CB 81260", -20600), ("81270", "REMISE CB 81270", -61800)] {
+        let x = of_r(n);
+        assert_eq!((x.gross, x.count, x.bank_line_id), (m(gross), 1, Some(of(label).id)), "{x:?}");
+        assert_eq!((x.difference, x.flagged), (Some(m(0)), false), "{x:?}");
+    }
+}
+
 /// The statement often comes before the gateway's export: its remittance lines wait unmatched,
 /// then the export's import ties them (by number, or by date and amount), moves them out of
 /// Banque's unmatched count, says so, and audits it; a line of a remittance still unknown waits.

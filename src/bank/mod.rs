@@ -359,7 +359,8 @@ struct Decisions {
 }
 
 /// A line's label as matching reads it: its words for the student matcher, or the card
-/// remittance it announces (credits only).
+/// remittance it announces (a credit; or a debit, a remittance of refunds only, unless it says
+/// it is the commission).
 struct ReadLabel {
     label: matching::Label,
     remittance: Option<Option<String>>,
@@ -369,7 +370,9 @@ struct ReadLabel {
 fn labels(lines: &[table::ParsedLine]) -> (Vec<ReadLabel>, Vec<String>) {
     let read = |l: &table::ParsedLine| {
         let canonical = table::canonical_label(&l.label);
-        let remittance = l.amount.is_positive().then(|| crate::card::remittance_in_canonical(&canonical)).flatten();
+        let remittance = (l.amount.is_positive() || (l.amount.is_negative() && !canonical.contains("COMMISSION")))
+            .then(|| crate::card::remittance_in_canonical(&canonical))
+            .flatten();
         (ReadLabel { label: matching::parse_canonical(&canonical), remittance }, canonical)
     };
     let parse = |lines: &[table::ParsedLine]| lines.iter().map(read).unzip::<_, _, Vec<_>, Vec<_>>();

@@ -527,9 +527,10 @@ async fn tie_waiting_remittance_lines<'r>(
     conn: &mut Conn,
     rows: impl Iterator<Item = &'r export::CardRow>,
 ) -> Result<Vec<TiedLine>> {
-    // A few dozen remittances among up to 100,000 rows: borrowed, not copied.
+    // A few dozen remittances among up to 100,000 rows: borrowed, not copied. A refund makes
+    // one too (of refunds only: the bank debits it).
     let numbers: std::collections::BTreeSet<&str> = rows
-        .filter(|r| r.kind == Kind::Debit && r.status == Status::Captured)
+        .filter(|r| r.kind != Kind::Chargeback && r.status == Status::Captured)
         .filter_map(|r| r.remittance.as_deref())
         .collect();
     let numbers: Vec<&str> = numbers.into_iter().collect();

@@ -297,7 +297,7 @@ pub async fn waiting_remittance_lines(
 ) -> Result<Vec<(i64, NaiveDate, Money, String)>> {
     let mut rows: Vec<(i64, NaiveDate, i64, String)> = on!(conn, |c| sqlx::query_as(
         "SELECT id, date, amount_cents, remittance FROM statement_lines
-         WHERE status = 'unmatched' AND remittance = '' AND amount_cents > 0 ORDER BY id"
+         WHERE status = 'unmatched' AND remittance = '' AND amount_cents <> 0 ORDER BY id"
     )
     .fetch_all(c)
     .await)?;
@@ -311,7 +311,8 @@ pub async fn tied_remittance_lines(conn: &mut Conn, numbers: &[&str]) -> Result<
     Ok(rows.into_iter().map(|(id, date, cents, number)| (id, date, Money::from_cents(cents), number)).collect())
 }
 
-/// The credit lines in `status` that name one of `numbers` as their remittance.
+/// The lines in `status` that name one of `numbers` as their remittance (credits, and the debits
+/// of remittances of refunds only).
 async fn remittance_lines_of(
     conn: &mut Conn,
     status: LineStatus,
@@ -324,7 +325,7 @@ async fn remittance_lines_of(
                 "SELECT id, date, amount_cents, remittance FROM statement_lines WHERE status = ",
             );
             q.push_bind(status.code());
-            q.push(" AND amount_cents > 0 AND remittance IN (");
+            q.push(" AND amount_cents <> 0 AND remittance IN (");
             let mut list = q.separated(", ");
             for n in chunk {
                 list.push_bind(*n);

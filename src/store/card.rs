@@ -616,7 +616,8 @@ macro_rules! select_remittances {
                FROM card_remittances ORDER BY date DESC, number",
             $tail,
             ") r
-         LEFT JOIN statement_lines l ON l.id = (SELECT MIN(y.id) FROM statement_lines y WHERE y.remittance = r.number)
+         LEFT JOIN statement_lines l ON l.id = (SELECT MIN(y.id) FROM statement_lines y
+                                                WHERE y.remittance = r.number AND (y.amount_cents < 0) = (r.gross_cents < 0))
          ORDER BY r.date DESC, r.number"
         )
     };

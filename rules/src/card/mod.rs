@@ -207,10 +207,10 @@ pub fn remittance_in_canonical(upper: &str) -> Option<Option<String>> {
     Some((!number.is_empty()).then_some(number))
 }
 
-/// The acquirer's commission is within the tolerance: |difference| <= gross x bp / 10 000, in
-/// cents without rounding.
+/// The acquirer's commission is within the tolerance: |difference| <= |gross| x bp / 10 000, in
+/// cents without rounding. A remittance of refunds only is below zero: the bank debits it.
 pub fn within(gross: Money, difference: Money, bp: i64) -> bool {
-    difference.cents().abs() * 10_000 <= gross.cents() * bp
+    difference.cents().abs() * 10_000 <= gross.cents().abs() * bp
 }
 
 /// What the bank import makes of a remittance line: the remittance it credits (by its number,
@@ -222,7 +222,8 @@ pub struct RemittanceMatch {
 }
 
 /// Ties a statement's remittance line to its remittance. `known` are the remittances recorded
-/// from the gateway: (number, date, gross).
+/// from the gateway: (number, date, gross). A remittance of refunds only is a debit line, tied
+/// only to a remittance below zero; a credit, only to one above.
 pub fn match_remittance(
     label_number: Option<String>,
     date: NaiveDate,
@@ -242,9 +243,22 @@ pub fn match_remittance(
         }
         r
     };
+    let same_way = |gross: Money| gross.is_negative() == amount.is_negative();
     if let Some(n) = label_number {
         return match known.iter().find(|(k, _, _)| *k == n) {
-            Some((_, _, gross)) => RemittanceMatch { reasons: explain(&n, *gross), number: Some(n), known: true },
+            Some((_, _, gross)) if same_way(*gross) => {
+                RemittanceMatch { reasons: explain(&n, *gross), number: Some(n), known: true }
+            }
+            Some((_, _, gross)) => RemittanceMatch {
+                reasons: vec![format!(
+                    "remise CB {n} : {} brut, la ligne {} {}",
+                    gross.to_french(),
+                    if amount.is_negative() { "débite" } else { "crédite" },
+                    amount.abs().to_french()
+                )],
+                number: Some(n),
+                known: false,
+            },
             None => RemittanceMatch {
                 reasons: vec![format!("remise CB {n} absente des exports de la passerelle importés")],
                 number: Some(n),
@@ -253,7 +267,10 @@ pub fn match_remittance(
         };
     }
     let candidates = known.iter().filter(|(_, d, gross)| {
-        (*d..=*d + chrono::Days::new(5)).contains(&date) && within(*gross, *gross - amount, bp) && *gross >= amount
+        (*d..=*d + chrono::Days::new(5)).contains(&date)
+            && same_way(*gross)
+            && within(*gross, *gross - amount, bp)
+            && (gross.is_negative() || *gross >= amount)
     });
     match candidates.min_by_key(|(_, _, gross)| (*gross - amount).cents()) {
         Some((n, _, gross)) => {
@@ -290,3 +307,45 @@ impl TransactionSort {
 }
 
 crate::coded!(TransactionSort: Date, Number, Amount);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(day: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(2025, 10, day).unwrap()
+    }
+
+    fn m(cents: i64) -> Money {
+        Money::from_cents(cents)
+    }
+
+    /// A day's debits (824,00 gross) and a remittance of one refund (206,00 sent back to a card):
+    /// the bank credits the first net of its commission and debits the second.
+    fn known() -> Vec<(String, NaiveDate, Money)> {
+        vec![("81234".into(), d(11), m(82400)), ("81260".into(), d(20), m(-20600))]
+    }
+
+    #[test]
+    fn a_remittance_of_refunds_only_is_its_debit_line() {
+        let by_number = match_remittance(Some("81260".into()), d(21), m(-20600), &known(), 100);
+        assert_eq!((by_number.known, by_number.number.as_deref()), (true, Some("81260")), "{:?}", by_number.reasons);
+        let by_amount = match_remittance(None, d(21), m(-20600), &known(), 100);
+        assert_eq!((by_amount.known, by_amount.number.as_deref()), (true, Some("81260")), "{:?}", by_amount.reasons);
+        assert!(within(m(-20600), m(-150), 100) && !within(m(-20600), m(-300), 100));
+    }
+
+    #[test]
+    fn a_line_the_other_way_is_not_its_remittance_s() {
+        // A debit naming a remittance the bank credits, and a credit naming one it debits.
+        let debit = match_remittance(Some("81234".into()), d(12), m(-81906), &known(), 100);
+        assert_eq!((debit.known, debit.number.as_deref()), (false, Some("81234")));
+        assert!(debit.reasons[0].contains("la ligne débite 819,06"), "{:?}", debit.reasons);
+        let credit = match_remittance(Some("81260".into()), d(21), m(20600), &known(), 100);
+        assert!(!credit.known, "{:?}", credit.reasons);
+        // Found by date and amount only the same way.
+        assert!(!match_remittance(None, d(12), m(-81906), &known(), 100).known);
+        assert!(!match_remittance(None, d(21), m(20600), &known(), 100).known);
+        assert_eq!(match_remittance(None, d(12), m(81906), &known(), 100).number.as_deref(), Some("81234"));
+    }
+}
