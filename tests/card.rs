@@ -402,7 +402,8 @@ async fn a_remittance_nets_the_refunds_sent_with_it() {
 
 /// A remittance of refunds only (a day without debits): the bank debits it, "REMISE CB 81260"
 /// on the debit side. Its line waits for the export, which ties it as it ties a credit; a
-/// statement after the export ties it at once; the commission's debit line is no remittance.
+/// statement after the export ties it at once; the commission's and a fee's debit lines, which
+/// name a remittance, are none.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_remittance_of_refunds_only_is_tied_to_its_debit_line() {
     use regie::bank::matching::LineStatus;
@@ -414,10 +415,11 @@ async fn a_remittance_of_refunds_only_is_tied_to_its_debit_line() {
         "Date;Date de valeur;Débit;Crédit;Libellé;Solde\r\n\
          08/09/2025;08/09/2025;;819,06;REMISE CB 81200 DU 06/09/25;\r\n\
          22/09/2025;22/09/2025;206,00;;REMISE CB 81260 DU 20/09/25;\r\n\
+         22/09/2025;22/09/2025;1,50;;FRAIS REMISE CB 81260;\r\n\
          30/09/2025;30/09/2025;4,94;;COMMISSION CB REMISE CB 81200;\r\n",
     );
     let s = bank::import_file(&store, &statement, BankColumns::Detect, "claire").await.unwrap();
-    assert_eq!((s.new, s.remittances, s.auto_matched), (3, 2, 0), "{s:?}");
+    assert_eq!((s.new, s.remittances, s.auto_matched), (4, 2, 0), "{s:?}");
     let file = dir.join("paybox.csv");
     let rows = [
         HEADER.to_string(),
@@ -453,6 +455,12 @@ async fn a_remittance_of_refunds_only_is_tied_to_its_debit_line() {
         assert!(of(label).student_number.is_none(), "a remittance pays no student");
     }
     assert_eq!(of("COMMISSION CB").remittance, None, "the commission is no remittance");
+    assert_eq!(of("FRAIS REMISE").remittance, None, "a fee naming a remittance is none");
+    assert!(
+        of("REMISE CB 81260").reasons.iter().any(|r| r.contains("remboursements seuls, débitée")),
+        "{:?}",
+        of("REMISE CB 81260").reasons
+    );
     let r = card::remittances(&store).await.unwrap();
     let of_r = |n: &str| r.iter().find(|x| x.number == n).unwrap().clone();
     assert_eq!((of_r("81200").bank_line_id, of_r("81200").flagged), (Some(of("REMISE CB 81200").id), false));

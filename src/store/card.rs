@@ -611,7 +611,8 @@ macro_rules! select_remittances {
         concat!(
             "SELECT r.number, r.date, r.gross_cents, r.count, l.id AS bank_line_id, l.amount_cents AS bank_cents,
                 (SELECT -CAST(SUM(x.amount_cents) AS BIGINT) FROM statement_lines x
-                 WHERE x.date = l.date AND x.amount_cents < 0 AND upper(x.label) LIKE '%COMMISSION%CB%') AS commission_cents
+                 WHERE r.gross_cents > 0 AND x.date = l.date AND x.amount_cents < 0
+                   AND upper(x.label) LIKE '%COMMISSION%CB%') AS commission_cents
          FROM (SELECT number, COALESCE(remittance_date, last_date) AS date, gross_cents, count
                FROM card_remittances ORDER BY date DESC, number",
             $tail,

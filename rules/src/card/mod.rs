@@ -234,7 +234,13 @@ pub fn match_remittance(
     let explain = |number: &str, gross: Money| {
         let d = gross - amount;
         let mut r = vec![format!("remise CB {number} : {} brut", gross.to_french())];
-        if d.is_zero() {
+        if gross.is_negative() {
+            r.push(if d.is_zero() {
+                "remboursements seuls, débitée".into()
+            } else {
+                format!("remboursements seuls, débitée avec un écart de {}", d.to_french())
+            });
+        } else if d.is_zero() {
             r.push("créditée brute (commission à part)".into());
         } else if within(gross, d, bp) {
             r.push(format!("créditée nette, commission {}", d.to_french()));
@@ -272,7 +278,7 @@ pub fn match_remittance(
             && within(*gross, *gross - amount, bp)
             && (gross.is_negative() || *gross >= amount)
     });
-    match candidates.min_by_key(|(_, _, gross)| (*gross - amount).cents()) {
+    match candidates.min_by_key(|(_, _, gross)| (*gross - amount).cents().abs()) {
         Some((n, _, gross)) => {
             let mut reasons = explain(n, *gross);
             reasons.insert(0, "retrouvée par sa date et son montant".into());
@@ -335,17 +341,25 @@ mod tests {
         assert!(within(m(-20600), m(-150), 100) && !within(m(-20600), m(-300), 100));
     }
 
+    /// By number: a debit naming a remittance the bank credits, and a credit naming one it debits.
+    /// (By date and amount the tolerance, under 100 %, already keeps the other way out.)
     #[test]
     fn a_line_the_other_way_is_not_its_remittance_s() {
-        // A debit naming a remittance the bank credits, and a credit naming one it debits.
         let debit = match_remittance(Some("81234".into()), d(12), m(-81906), &known(), 100);
         assert_eq!((debit.known, debit.number.as_deref()), (false, Some("81234")));
         assert!(debit.reasons[0].contains("la ligne débite 819,06"), "{:?}", debit.reasons);
         let credit = match_remittance(Some("81260".into()), d(21), m(20600), &known(), 100);
         assert!(!credit.known, "{:?}", credit.reasons);
-        // Found by date and amount only the same way.
-        assert!(!match_remittance(None, d(12), m(-81906), &known(), 100).known);
-        assert!(!match_remittance(None, d(21), m(20600), &known(), 100).known);
-        assert_eq!(match_remittance(None, d(12), m(81906), &known(), 100).number.as_deref(), Some("81234"));
+        assert!(credit.reasons[0].contains("la ligne crédite 206,00"), "{:?}", credit.reasons);
+    }
+
+    /// Two remittances of refunds only within the tolerance of one debit line: the nearer one,
+    /// whichever side of the line it falls.
+    #[test]
+    fn the_nearest_remittance_of_refunds_only_is_taken() {
+        let known = vec![("81270".into(), d(20), m(-20600)), ("81271".into(), d(20), m(-20490))];
+        let found = match_remittance(None, d(21), m(-20500), &known, 100);
+        assert_eq!(found.number.as_deref(), Some("81271"), "{:?}", found.reasons);
+        assert!(found.reasons.iter().any(|r| r.contains("débitée avec un écart de 0,10")), "{:?}", found.reasons);
     }
 }
