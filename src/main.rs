@@ -1450,6 +1450,12 @@ async fn card(db: &Option<PathBuf>, command: CardCommand, user: &str, json: bool
                 if s.remitted > 0 {
                     tied.push_str(&format!(" ; {} déjà connue(s) ajoutée(s) à leur remise", s.remitted));
                 }
+                if s.cancelled_since > 0 {
+                    tied.push_str(&format!(
+                        " ; {} déjà connue(s) annulée(s) avant leur remise, règlement annulé",
+                        s.cancelled_since
+                    ));
+                }
                 format!(
                     "{}: {} transactions, {} nouvelles, {} déjà connues ; {} payées, {} refusées, {} remboursées, {} impayées, {} annulées, {} à attribuer{tied}",
                     s.file,

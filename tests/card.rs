@@ -1085,3 +1085,63 @@ async fn a_remittance_named_by_a_later_export_counts_what_an_earlier_one_recorde
     assert_eq!((s.remitted, s.remittance_lines), (1, 0), "{s:?}");
     assert!(reasons().await.contains("858,20"), "{}", reasons().await);
 }
+
+/// An export taken during the day records the morning's debits before the gateway sends them to
+/// the bank. One the gateway cancels before that (a payment made twice, say) is "Annulé" in the
+/// next export: its payment is reversed, what it paid is due again, and the import says so; the
+/// same export again changes nothing. A debit already in a remittance cannot be cancelled: the
+/// export that says so is refused, its row named, and nothing of it is kept.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_debit_cancelled_before_its_remittance_reverses_its_payment() {
+    let (store, dir, paul, chloe) = setup("card-cancelled-since").await;
+    let morning = dir.join("paybox-matin.csv");
+    let debit = |status: &str, remittance: &str, date: &str| {
+        format!(
+            "10/10/2025;06:00:01;9500001;1;{paul}-2;206,00;EUR;Débit;{status};00000;CB;{remittance};{date};paul@etu.uca.fr"
+        )
+    };
+    let first = format!(
+        "05/09/2025;14:02:11;9500000;0;{paul}-1;206,00;EUR;Débit;Télécollecté;00000;CB;81200;06/09/2025;paul@etu.uca.fr"
+    );
+    write_1252(&morning, &([HEADER.to_string(), first.clone(), debit("Télécollecté", "", "")].join("\r\n") + "\r\n"));
+    let s = card::import_file(&store, &morning, Columns::Detect, "claire").await.unwrap();
+    assert_eq!(s.paid, 2, "{s:?}");
+    let pos = regie::ledger::account_position(&store, "25000002").await.unwrap();
+    assert_eq!(pos.schedule[1].left_to_pay, m(0));
+
+    let next = dir.join("paybox-soir.csv");
+    let chloe_row = format!(
+        "10/10/2025;06:00:02;9500002;2;{chloe}-1;618,00;EUR;Débit;Télécollecté;00000;VISA;81234;11/10/2025;chloe@etu.uca.fr"
+    );
+    let text = [HEADER.to_string(), first.clone(), debit("Annulé", "", ""), chloe_row].join("\r\n") + "\r\n";
+    write_1252(&next, &text);
+    let s = card::import_file(&store, &next, Columns::Detect, "claire").await.unwrap();
+    assert_eq!((s.new, s.already_known, s.paid, s.cancelled_since), (1, 2, 1, 1), "{s:?}");
+    let pos = regie::ledger::account_position(&store, "25000002").await.unwrap();
+    assert_eq!(pos.schedule[1].left_to_pay, m(20600), "what the cancelled debit paid is due again");
+    assert_eq!(pos.summary.balance, m(61800 - 20600));
+    let mut c = store.read().await.unwrap();
+    let t = regie::store::card::transaction(&mut c, "9500001").await.unwrap().unwrap();
+    drop(c);
+    assert_eq!((t.status, t.outcome), (regie::card::export::Status::Cancelled, Outcome::Cancelled));
+    assert!(t.reasons.contains("annulée par la passerelle avant sa remise"), "{}", t.reasons);
+    let audited: Vec<(String,)> =
+        common::rows(&store, "SELECT details FROM audit_log WHERE action = 'card.import' ORDER BY id").await;
+    assert!(audited[1].0.contains("\"cancelled_since\":[{\"transaction\":\"9500001\""), "{}", audited[1].0);
+    let again = card::import_file(&store, &next, Columns::Detect, "claire").await.unwrap();
+    assert_eq!((again.new, again.cancelled_since), (0, 0), "{again:?}");
+    assert_eq!(regie::ledger::account_position(&store, "25000002").await.unwrap().summary.balance, m(61800 - 20600));
+
+    // Paid again on the portal, sent to the bank that night: no export may cancel it now.
+    let remitted = dir.join("paybox-remis.csv");
+    let again_paid = "11/10/2025;09:00:00;9500003;3;".to_string()
+        + &format!("{paul}-2;206,00;EUR;Débit;Télécollecté;00000;CB;81240;12/10/2025;paul@etu.uca.fr");
+    write_1252(&remitted, &([HEADER.to_string(), again_paid.clone()].join("\r\n") + "\r\n"));
+    card::import_file(&store, &remitted, Columns::Detect, "claire").await.unwrap();
+    let cancelled = again_paid.replace("Télécollecté", "Annulé").replace(";81240;12/10/2025;", ";;;");
+    let refused = dir.join("paybox-refuse.csv");
+    write_1252(&refused, &([HEADER.to_string(), cancelled].join("\r\n") + "\r\n"));
+    let e = card::import_file(&store, &refused, Columns::Detect, "claire").await.unwrap_err().to_string();
+    assert!(e.contains("paybox-refuse.csv") && e.contains("ligne 2") && e.contains("9500003"), "{e}");
+    assert_eq!(regie::ledger::account_position(&store, "25000002").await.unwrap().summary.balance, m(61800 - 41200));
+}

@@ -35,6 +35,9 @@ pub struct ImportSummary {
     /// Transactions already recorded without their remittance (an export taken before the
     /// gateway sent them to the bank) that this export adds to the one it names.
     pub remitted: usize,
+    /// Debits already recorded without their remittance that the gateway cancelled before
+    /// sending them to the bank: their payments are reversed.
+    pub cancelled_since: usize,
 }
 
 /// How the columns of an export are found.
@@ -128,6 +131,15 @@ pub async fn import_file_with(
         })
         .collect();
     drop(remitted_since);
+    // Debits of such an export that the gateway cancelled before its remittance (each once).
+    let mut cancelled_seen = HashSet::new();
+    let cancelled_since: Vec<usize> = (0..rows.len())
+        .filter(|&i| {
+            let r = &rows[i];
+            recorded.get(&r.number).is_some_and(|was| was.cancelled_by(r)) && cancelled_seen.insert(&r.number)
+        })
+        .collect();
+    drop(cancelled_seen);
     let known: HashSet<String> = recorded.into_keys().collect();
     // Nothing new (a re-import): no need to look anyone up again.
     let fresh = rows.iter().any(|r| !known.contains(&r.number));
@@ -221,6 +233,12 @@ pub async fn import_file_with(
     let late: Vec<&export::CardRow> = late.into_iter().map(|i| &rows[i]).collect();
     store::card::complete_remittances(&mut tx, &late).await?;
     summary.remitted = late.len();
+    let cancelled_since: Vec<&export::CardRow> = cancelled_since.into_iter().map(|i| &rows[i]).collect();
+    let mut cancelled_details = Vec::with_capacity(cancelled_since.len());
+    for r in &cancelled_since {
+        cancelled_details.push(cancel_since(&mut tx, &sheet, r, actor).await?);
+    }
+    summary.cancelled_since = cancelled_since.len();
     let tied = tie_waiting_remittance_lines(&mut tx, new.iter().map(|t| t.row).chain(late.iter().copied())).await?;
     summary.remittance_lines = tied.len();
     // Refunds and charge-backs move money already recorded: one by one, after the payments.
@@ -261,6 +279,7 @@ pub async fn import_file_with(
                     status: r.status.code(),
                 })
                 .collect::<Vec<_>>(),
+            cancelled_since: &cancelled_details,
             summary: &summary,
         },
     )
@@ -286,7 +305,7 @@ fn contradicted(
     }
     rows.iter().find_map(|r| {
         let was = recorded.get(&r.number)?;
-        (!was.same_as(r)).then(|| {
+        (!was.same_as(r) && !was.cancelled_by(r)).then(|| {
             Error::Sheet(sheet.error_at(
                 r.row - 1,
                 Some("Numéro de transaction"),
@@ -491,7 +510,57 @@ struct ImportDetails<'a> {
     remittance_lines: &'a [TiedLine],
     /// Transactions recorded before, without their remittance, and the one this export names.
     remitted_since: &'a [RemittedDetail<'a>],
+    /// Debits recorded before, without their remittance, that the gateway cancelled since.
+    cancelled_since: &'a [CancelledDetail<'a>],
     summary: &'a ImportSummary,
+}
+
+#[derive(Serialize)]
+struct CancelledDetail<'a> {
+    transaction: &'a str,
+    amount: Money,
+    /// The payment it made, now reversed; none if it was tied to no one.
+    payment: Option<i64>,
+}
+
+/// A debit recorded captured, without a remittance, that this export says the gateway cancelled:
+/// the payment it made is reversed (a correction, audited: what it paid is due again) and the
+/// transaction is cancelled. One already charged back or refunded contradicts the export: its
+/// row is named.
+async fn cancel_since<'r>(
+    conn: &mut Conn,
+    sheet: &sheets::Sheet,
+    row: &'r export::CardRow,
+    actor: &str,
+) -> Result<CancelledDetail<'r>> {
+    let refused = |what: &str| {
+        Error::Sheet(sheet.error_at(
+            row.row - 1,
+            Some("Statut"),
+            format!("transaction {} déjà {what} : l'export la dit annulée", row.number),
+        ))
+    };
+    let t = store::card::transaction(conn, &row.number).await?.ok_or_else(|| refused("effacée"))?;
+    let payment = match (t.outcome, t.payment_id) {
+        (Outcome::Paid, Some(payment)) => {
+            let why = format!("transaction carte {} annulée par la passerelle avant sa remise", row.number);
+            ledger::reverse_payment(conn, payment, PaymentReversal::Correction, row.date, &why, actor).await?;
+            Some(payment)
+        }
+        (Outcome::Unknown, _) => None,
+        (Outcome::ChargedBack, _) => return Err(refused("impayée")),
+        _ => return Err(refused("traitée")),
+    };
+    let mut reasons: Vec<String> = serde_json::from_str(&t.reasons).unwrap_or_default();
+    reasons.push(match payment {
+        Some(p) => format!("annulée par la passerelle avant sa remise : règlement {p} annulé"),
+        None => "annulée par la passerelle avant sa remise".into(),
+    });
+    let reasons = serde_json::to_string(&reasons).expect("a list of strings serializes");
+    if !store::card::cancel_transaction(conn, t.id, &reasons).await? {
+        return Err(refused("remise"));
+    }
+    Ok(CancelledDetail { transaction: &row.number, amount: row.amount, payment })
 }
 
 #[derive(Serialize)]

@@ -100,6 +100,37 @@ impl Recorded {
     }
 }
 
+impl Recorded {
+    /// Whether `row` cancels it: a debit recorded captured from an export taken before the
+    /// gateway sent it to the bank, which the gateway cancelled before it did (same day and
+    /// amount, still without a remittance).
+    pub fn cancelled_by(&self, row: &CardRow) -> bool {
+        self.kind() == "debit"
+            && self.status() == "captured"
+            && self.remittance().is_none()
+            && row.kind == Kind::Debit
+            && row.status == Status::Cancelled
+            && row.remittance.is_none()
+            && self.date == row.date
+            && self.cents() == Some(row.amount.cents())
+    }
+}
+
+/// Marks a transaction recorded captured as cancelled by the gateway, with why (its payment, if
+/// it made one, reversed by the caller). Only while it has no remittance.
+pub async fn cancel_transaction(conn: &mut Conn, id: i64, reasons: &str) -> Result<bool> {
+    let n = on!(conn, |c| sqlx::query(
+        "UPDATE card_transactions SET status = 'cancelled', outcome = 'cancelled', reasons = $2
+         WHERE id = $1 AND status = 'captured' AND remittance IS NULL",
+    )
+    .bind(id)
+    .bind(reasons)
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))?;
+    Ok(n == 1)
+}
+
 /// Gives transactions recorded before the gateway sent them to the bank the remittance a later
 /// export names (`rows`: such rows, one per transaction), and adds them to its totals. The only
 /// change a recorded transaction takes: its remittance, from none to one.

@@ -451,6 +451,7 @@ export const CardImportSummary = z.object({
   unknown: z.number(),
   remittance_lines: z.number(),
   remitted: z.number(),
+  cancelled_since: z.number(),
 });
 export type CardImportSummary = z.infer<typeof CardImportSummary>;
 const cardOutcome = z.enum(['paid', 'refused', 'refunded', 'charged_back', 'cancelled', 'unknown']);
