@@ -1088,8 +1088,9 @@ async fn a_remittance_named_by_a_later_export_counts_what_an_earlier_one_recorde
 
 /// An export taken during the day records the morning's debits before the gateway sends them to
 /// the bank. One the gateway cancels before that (a payment made twice, say) is "Annulé" in the
-/// next export: its payment is reversed, what it paid is due again, and the import says so; the
-/// same export again changes nothing. A debit already in a remittance cannot be cancelled: the
+/// next export: its payment is reversed, what it paid is due again, and the import says so; a
+/// retry of that debit in the same export pays that installment, not the next one; the same
+/// export again changes nothing. A debit already in a remittance cannot be cancelled: the
 /// export that says so is refused, its row named, and nothing of it is kept.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_debit_cancelled_before_its_remittance_reverses_its_payment() {
@@ -1120,6 +1121,27 @@ async fn a_debit_cancelled_before_its_remittance_reverses_its_payment() {
     let pos = regie::ledger::account_position(&store, "25000002").await.unwrap();
     assert_eq!(pos.schedule[1].left_to_pay, m(20600), "what the cancelled debit paid is due again");
     assert_eq!(pos.summary.balance, m(61800 - 20600));
+    // The same in one export with the afternoon's retry, for another student's copy of it: the
+    // retry pays the 2nd installment again, the 3rd stays due.
+    let (other, other_dir) = common::approved("card-cancelled-retry", &[PAUL_DURAND]).await;
+    let other_paul = invoice_of(&other, "25000002").await;
+    let other_first = first.replace(&paul, &other_paul);
+    let other_debit = debit("Télécollecté", "", "").replace(&paul, &other_paul);
+    let morning = other_dir.join("paybox-matin.csv");
+    write_1252(&morning, &([HEADER.to_string(), other_first.clone(), other_debit.clone()].join("\r\n") + "\r\n"));
+    card::import_file(&other, &morning, Columns::Detect, "claire").await.unwrap();
+    let retry = other_debit
+        .replace("06:00:01;9500001;1;", "15:00:00;9500004;4;")
+        .replace("Télécollecté;00000;CB;;", "Télécollecté;00000;CB;81234;11/10/2025");
+    let evening = other_dir.join("paybox-soir.csv");
+    let text =
+        [HEADER.to_string(), other_first, other_debit.replace("Télécollecté", "Annulé"), retry].join("\r\n") + "\r\n";
+    write_1252(&evening, &text);
+    let s = card::import_file(&other, &evening, Columns::Detect, "claire").await.unwrap();
+    assert_eq!((s.new, s.paid, s.cancelled_since), (1, 1, 1), "{s:?}");
+    let pos = regie::ledger::account_position(&other, "25000002").await.unwrap();
+    let left: Vec<Money> = pos.schedule.iter().map(|l| l.left_to_pay).collect();
+    assert_eq!(left, [m(0), m(0), m(20600)], "{:?}", pos.schedule);
     let mut c = store.read().await.unwrap();
     let t = regie::store::card::transaction(&mut c, "9500001").await.unwrap().unwrap();
     drop(c);

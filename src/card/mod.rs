@@ -140,6 +140,12 @@ pub async fn import_file_with(
         })
         .collect();
     drop(cancelled_seen);
+    // Before anything is matched: a retry of the debit in this export pays the installment the
+    // cancelled one no longer does (its audit records make the index below be read again).
+    let mut cancelled_details = Vec::with_capacity(cancelled_since.len());
+    for i in cancelled_since {
+        cancelled_details.push(cancel_since(&mut tx, &sheet, &rows[i], actor).await?);
+    }
     let known: HashSet<String> = recorded.into_keys().collect();
     // Nothing new (a re-import): no need to look anyone up again.
     let fresh = rows.iter().any(|r| !known.contains(&r.number));
@@ -233,12 +239,7 @@ pub async fn import_file_with(
     let late: Vec<&export::CardRow> = late.into_iter().map(|i| &rows[i]).collect();
     store::card::complete_remittances(&mut tx, &late).await?;
     summary.remitted = late.len();
-    let cancelled_since: Vec<&export::CardRow> = cancelled_since.into_iter().map(|i| &rows[i]).collect();
-    let mut cancelled_details = Vec::with_capacity(cancelled_since.len());
-    for r in &cancelled_since {
-        cancelled_details.push(cancel_since(&mut tx, &sheet, r, actor).await?);
-    }
-    summary.cancelled_since = cancelled_since.len();
+    summary.cancelled_since = cancelled_details.len();
     let tied = tie_waiting_remittance_lines(&mut tx, new.iter().map(|t| t.row).chain(late.iter().copied())).await?;
     summary.remittance_lines = tied.len();
     // Refunds and charge-backs move money already recorded: one by one, after the payments.
@@ -511,13 +512,13 @@ struct ImportDetails<'a> {
     /// Transactions recorded before, without their remittance, and the one this export names.
     remitted_since: &'a [RemittedDetail<'a>],
     /// Debits recorded before, without their remittance, that the gateway cancelled since.
-    cancelled_since: &'a [CancelledDetail<'a>],
+    cancelled_since: &'a [CancelledDetail],
     summary: &'a ImportSummary,
 }
 
 #[derive(Serialize)]
-struct CancelledDetail<'a> {
-    transaction: &'a str,
+struct CancelledDetail {
+    transaction: String,
     amount: Money,
     /// The payment it made, now reversed; none if it was tied to no one.
     payment: Option<i64>,
@@ -527,12 +528,12 @@ struct CancelledDetail<'a> {
 /// the payment it made is reversed (a correction, audited: what it paid is due again) and the
 /// transaction is cancelled. One already charged back or refunded contradicts the export: its
 /// row is named.
-async fn cancel_since<'r>(
+async fn cancel_since(
     conn: &mut Conn,
     sheet: &sheets::Sheet,
-    row: &'r export::CardRow,
+    row: &export::CardRow,
     actor: &str,
-) -> Result<CancelledDetail<'r>> {
+) -> Result<CancelledDetail> {
     let refused = |what: &str| {
         Error::Sheet(sheet.error_at(
             row.row - 1,
@@ -560,7 +561,7 @@ async fn cancel_since<'r>(
     if !store::card::cancel_transaction(conn, t.id, &reasons).await? {
         return Err(refused("remise"));
     }
-    Ok(CancelledDetail { transaction: &row.number, amount: row.amount, payment })
+    Ok(CancelledDetail { transaction: row.number.clone(), amount: row.amount, payment })
 }
 
 #[derive(Serialize)]
