@@ -359,28 +359,17 @@ struct Decisions {
 }
 
 /// A line's label as matching reads it: its words for the student matcher, or the card
-/// remittance it announces (a credit; or a debit, a remittance of refunds only:
-/// `refunds_remittance`).
+/// remittance it announces (`card::remittance_of_line`).
 struct ReadLabel {
     label: matching::Label,
     remittance: Option<Option<String>>,
-}
-
-/// A debit line is a remittance (of refunds only) when its label opens with it, "REMISE CB 81260
-/// DU 20/09/25", and says nothing of a fee, a commission, a charge-back or a cancellation, which
-/// may name a remittance too.
-fn refunds_remittance(canonical: &str) -> bool {
-    ["REMISE CB", "REM CB", "REMISE CARTE"].iter().any(|k| canonical.starts_with(k))
-        && !["COMMISSION", "COM ", "FRAIS", "IMPAYE", "ANNUL", "REJET"].iter().any(|w| canonical.contains(w))
 }
 
 /// Each line's label as matching reads it, and as fingerprints do (`table::canonical_label`).
 fn labels(lines: &[table::ParsedLine]) -> (Vec<ReadLabel>, Vec<String>) {
     let read = |l: &table::ParsedLine| {
         let canonical = table::canonical_label(&l.label);
-        let remittance = (l.amount.is_positive() || (l.amount.is_negative() && refunds_remittance(&canonical)))
-            .then(|| crate::card::remittance_in_canonical(&canonical))
-            .flatten();
+        let remittance = crate::card::remittance_of_line(&canonical, l.amount);
         (ReadLabel { label: matching::parse_canonical(&canonical), remittance }, canonical)
     };
     let parse = |lines: &[table::ParsedLine]| lines.iter().map(read).unzip::<_, _, Vec<_>, Vec<_>>();

@@ -98,9 +98,7 @@ impl Recorded {
             && status == row.status.code()
             && (remittance.is_empty() || row.remittance.as_deref().is_none_or(|r| r == remittance))
     }
-}
 
-impl Recorded {
     /// Whether `row` cancels it: a debit recorded captured from an export taken before the
     /// gateway sent it to the bank, which the gateway cancelled before it did (same day and
     /// amount, still without a remittance).

@@ -198,13 +198,26 @@ pub fn remittance_in_label(label: &str) -> Option<Option<String>> {
     remittance_in_canonical(&crate::bank::table::canonical_label(label))
 }
 
+/// How a bank labels a card remittance.
+const REMITTANCE_WORDS: [&str; 4] = ["REMISE CB", "REM CB", "REMISE CARTE", "REMISE CARTES"];
+
 /// `remittance_in_label`, given the label's `canonical_label`.
 pub fn remittance_in_canonical(upper: &str) -> Option<Option<String>> {
-    let at = ["REMISE CB", "REM CB", "REMISE CARTE", "REMISE CARTES"]
-        .iter()
-        .find_map(|k| upper.find(k).map(|i| i + k.len()))?;
+    let at = REMITTANCE_WORDS.iter().find_map(|k| upper.find(k).map(|i| i + k.len()))?;
     let number: String = upper[at..].trim_start().chars().take_while(char::is_ascii_digit).collect();
     Some((!number.is_empty()).then_some(number))
+}
+
+/// `remittance_in_canonical` for a line of `amount`: a credit anywhere in its label; a debit (a
+/// remittance of refunds only) when its label opens with it, "REMISE CB 81260 DU 20/09/25", and
+/// says nothing of a fee, a commission, a charge-back or a cancellation, which may name a
+/// remittance too.
+pub fn remittance_of_line(upper: &str, amount: Money) -> Option<Option<String>> {
+    let refunds_only = || {
+        REMITTANCE_WORDS.iter().any(|k| upper.starts_with(k))
+            && !["COMMISSION", "COM ", "FRAIS", "IMPAYE", "ANNUL", "REJET"].iter().any(|w| upper.contains(w))
+    };
+    (amount.is_positive() || (amount.is_negative() && refunds_only())).then(|| remittance_in_canonical(upper)).flatten()
 }
 
 /// The acquirer's commission is within the tolerance: |difference| <= |gross| x bp / 10 000, in
