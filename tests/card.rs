@@ -1086,6 +1086,103 @@ async fn a_remittance_named_by_a_later_export_counts_what_an_earlier_one_recorde
     assert!(reasons().await.contains("858,20"), "{}", reasons().await);
 }
 
+/// The gateway retries the 2nd installment's debit after Paul paid it by transfer: refused, it
+/// marks no other installment refused (the 3rd, of the same amount, is not due yet) and reminds
+/// no one.
+#[tokio::test]
+async fn a_refused_retry_of_an_installment_paid_since_marks_no_other() {
+    let (store, dir, paul, _) = setup("card-refused-paid").await;
+    let pay = |day: u32, month: u32, method| {
+        common::pay(&store, "25000002", chrono::NaiveDate::from_ymd_opt(2025, month, day).unwrap(), m(20600), method)
+    };
+    pay(5, 9, regie::ledger::PaymentMethod::Card).await;
+    pay(20, 10, regie::ledger::PaymentMethod::Transfer).await;
+    let file = dir.join("paybox-retry.csv");
+    let row = format!("25/10/2025;06:00:00;9700001;1;{paul}-2;206,00;EUR;Débit;Refusé;00151;CB;;;paul@etu.uca.fr");
+    write_1252(&file, &([HEADER.to_string(), row].join("\r\n") + "\r\n"));
+    let s = card::import_file(&store, &file, Columns::Detect, "claire").await.unwrap();
+    assert_eq!(s.refused, 1, "{s:?}");
+    let pos = regie::ledger::account_position(&store, "25000002").await.unwrap();
+    assert_eq!(pos.schedule[2].refusal, None, "{:?}", pos.schedule[2]);
+    assert_eq!(pos.schedule[2].left_to_pay, m(20600));
+    let day = chrono::NaiveDate::from_ymd_opt(2025, 10, 25).unwrap();
+    let list = regie::dunning::list(&store, day).await.unwrap();
+    assert!(list.iter().all(|e| e.student_number != "25000002"), "Paul owes nothing yet on 25/10: {list:?}");
+    let mut c = store.read().await.unwrap();
+    let t = regie::store::card::transaction(&mut c, "9700001").await.unwrap().unwrap();
+    assert_eq!(t.installment_n, None);
+    assert!(t.reasons.contains("échéance 2 déjà réglée"), "{}", t.reasons);
+}
+
+/// A refused debit nobody could be found for, attributed by the accountant: its installment is
+/// refused as the import would have marked it, in the position and in the reminders.
+#[tokio::test]
+async fn a_refused_debit_attributed_by_hand_marks_its_installment() {
+    let (store, dir, _, _) = setup("card-assign-refused").await;
+    common::pay(&store, "25000002", d(2025, 9, 5), m(20600), regie::ledger::PaymentMethod::Card).await;
+    let file = dir.join("paybox.csv");
+    let row = "10/10/2025;06:00:00;9800001;1;PORTAIL-77;206,00;EUR;Débit;Refusé;00151;CB;;;parent@example.org";
+    write_1252(&file, &([HEADER, row].join("\r\n") + "\r\n"));
+    let s = card::import_file(&store, &file, Columns::Detect, "claire").await.unwrap();
+    assert_eq!(s.unknown, 1, "{s:?}");
+    let done = card::assign(&store, "9800001", "25000002", "claire").await.unwrap();
+    assert_eq!((done.row.outcome, done.row.installment_n), (Outcome::Refused, Some(2)));
+    let pos = regie::ledger::account_position(&store, "25000002").await.unwrap();
+    assert_eq!(pos.schedule[1].refusal.as_deref(), Some("provision insuffisante"), "{:?}", pos.schedule[1]);
+    let list = regie::dunning::list(&store, d(2025, 10, 10)).await.unwrap();
+    let paul: Vec<_> = list.iter().filter(|e| e.student_number == "25000002").collect();
+    assert_eq!(paul.len(), 1, "{list:?}");
+    assert_eq!((paul[0].installment, paul[0].reason.as_str()), (2, "prélèvement refusé : provision insuffisante"));
+}
+
+/// A debit recorded from a same-day export made a credit that a card refund then paid out; the
+/// gateway cancels the debit: its payment cannot be reversed (the refund paid counts on it), and
+/// the export is refused with its row named, nothing of it taken.
+#[tokio::test]
+async fn a_cancelled_debit_whose_credit_was_refunded_is_refused_by_its_row() {
+    let (store, dir, paul, _) = setup("card-cancelled-refunded").await;
+    let rows = [
+        format!(
+            "05/09/2025;14:02:11;9600000;0;{paul}-1;206,00;EUR;Débit;Télécollecté;00000;CB;81200;06/09/2025;paul@etu.uca.fr"
+        ),
+        format!(
+            "10/10/2025;06:00:01;9600001;1;{paul}-2;206,00;EUR;Débit;Télécollecté;00000;CB;81234;11/10/2025;paul@etu.uca.fr"
+        ),
+        format!(
+            "10/11/2025;06:00:02;9600002;2;{paul}-3;206,00;EUR;Débit;Télécollecté;00000;CB;81300;11/11/2025;paul@etu.uca.fr"
+        ),
+        // Paid twice on the portal the same morning: a credit, refunded to his card at once.
+        format!("12/11/2025;09:00:00;9600003;3;{paul}-3;206,00;EUR;Débit;Télécollecté;00000;CB;;;paul@etu.uca.fr"),
+        format!(
+            "12/11/2025;10:00:00;9600004;4;{paul}-3;206,00;EUR;Remboursement;Télécollecté;00000;CB;;;paul@etu.uca.fr"
+        ),
+    ];
+    let morning = dir.join("paybox-matin.csv");
+    write_1252(
+        &morning,
+        &([HEADER.to_string()].iter().chain(&rows).cloned().collect::<Vec<_>>().join("\r\n") + "\r\n"),
+    );
+    let s = card::import_file(&store, &morning, Columns::Detect, "claire").await.unwrap();
+    assert_eq!((s.paid, s.refunded), (4, 1), "{s:?}");
+    let before = regie::ledger::account_position(&store, "25000002").await.unwrap().summary;
+    assert_eq!(before.balance, m(0), "{before:?}");
+
+    let mut evening = rows.to_vec();
+    evening[3] = evening[3].replace("Télécollecté", "Annulé");
+    let file = dir.join("paybox-soir.csv");
+    write_1252(
+        &file,
+        &([HEADER.to_string()].iter().chain(&evening).cloned().collect::<Vec<_>>().join("\r\n") + "\r\n"),
+    );
+    let e = card::import_file(&store, &file, Columns::Detect, "claire").await.unwrap_err().to_string();
+    assert!(e.contains("paybox-soir.csv") && e.contains("ligne 5") && e.contains("9600003"), "{e}");
+    assert!(e.contains("remboursement déjà payé"), "{e}");
+    let after = regie::ledger::account_position(&store, "25000002").await.unwrap().summary;
+    assert_eq!(after.balance, before.balance);
+    let (imports,): (i64,) = common::rows(&store, "SELECT count(*) FROM card_imports").await[0];
+    assert_eq!(imports, 1, "nothing of the refused export is kept");
+}
+
 /// An export taken during the day records the morning's debits before the gateway sends them to
 /// the bank. One the gateway cancels before that (a payment made twice, say) is "Annulé" in the
 /// next export: its payment is reversed, what it paid is due again, and the import says so; a

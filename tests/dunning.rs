@@ -20,6 +20,109 @@ fn text_of(pdf: &[u8]) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ").replace('\u{202f}', " ").replace('’', "'")
 }
 
+/// An installment charged back and reminded up to the block, then re-planned: the schedule reuses
+/// it (a payment and its reversal stay on it), and its new due date starts its reminders afresh.
+/// The order is no longer blocked, and the next reminder is a first one, from the new date.
+#[tokio::test]
+async fn a_replanned_installment_leaves_its_old_reminders_behind() {
+    let (store, dir) = approved("dunning-replan", &[PAUL_DURAND]).await;
+    let invoice = regie::invoices::list(&store, None).await.unwrap()[0].number.clone();
+    let export = dir.join("paybox.csv");
+    write_1252(
+        &export,
+        &format!(
+            "Date;Numéro de transaction;Référence commande;Montant;Type;Statut;Code réponse;Numéro de remise\r\n\
+             05/09/2025;9300001;{invoice}-1;206,00;Débit;Télécollecté;00000;81200\r\n\
+             10/10/2025;9300002;{invoice}-2;206,00;Débit;Télécollecté;00000;81234\r\n\
+             14/10/2025;9300003;{invoice}-2;206,00;Impayé;Télécollecté;00141;\r\n"
+        ),
+    );
+    let s = regie::card::import_file(&store, &export, regie::card::Columns::Detect, "claire").await.unwrap();
+    assert_eq!((s.paid, s.charged_back), (2, 1), "{s:?}");
+    let ts = Typesetter::new();
+    let out = temp_dir("dunning-replan-out");
+    for day in [d(2025, 10, 17), d(2025, 10, 31), d(2025, 11, 24)] {
+        dunning::run(&store, &ts, day, &out, true, "claire").await.unwrap();
+    }
+    assert!(regie::ledger::account_position(&store, "25000002").await.unwrap().orders[0].blocked);
+
+    // 25/11: the rest (412,00) in one payment, due at once.
+    let id = regie::requests::list(&store, None).await.unwrap()[0].id;
+    regie::requests::review::change_plan(
+        &store,
+        id,
+        regie::plans::PlanKind::One,
+        d(2025, 11, 25),
+        Some("demande de l'étudiant"),
+        "paul",
+    )
+    .await
+    .unwrap();
+    let pos = regie::ledger::account_position(&store, "25000002").await.unwrap();
+    assert!(!pos.orders[0].blocked, "the old schedule's block went with it: {:?}", pos.orders);
+    let list = dunning::list(&store, d(2025, 12, 2)).await.unwrap();
+    assert_eq!(list.len(), 1, "{list:?}");
+    assert_eq!((list[0].due_date, list[0].amount), (d(2025, 11, 25), Money::from_cents(41200)));
+    assert_eq!((list[0].level, list[0].next_level), (Level::None, Level::First), "{:?}", list[0]);
+}
+
+/// A second run on the same day into the same folder, with letters of its own (a debit refused
+/// since the first): its files are numbered, and the first run's letters and mail-merge file,
+/// perhaps sent already, stay as they were.
+#[tokio::test]
+async fn a_second_run_of_the_day_keeps_the_first_ones_files() {
+    let (store, dir) = approved("dunning-twice", &[PAUL_DURAND, CHLOE_MOREAU]).await;
+    let invoices = regie::invoices::list(&store, None).await.unwrap();
+    let invoice = |n: &str| invoices.iter().find(|i| i.student_number == n).unwrap().number.clone();
+    let refused = |file: &str, number: &str, reference: String, amount: &str| {
+        let path = dir.join(file);
+        write_1252(
+            &path,
+            &format!(
+                "Date;Numéro de transaction;Référence commande;Montant;Type;Statut;Code réponse\r\n10/10/2025;{number};{reference};{amount};Débit;Refusé;00151\r\n"
+            ),
+        );
+        path
+    };
+    // The first installments are paid: only the refused debits are due on 10/10.
+    pay(&store, "25000002", d(2025, 9, 5), Money::from_cents(20600), PaymentMethod::Card).await;
+    pay(&store, "25000004", d(2025, 9, 5), Money::from_cents(61800), PaymentMethod::Card).await;
+    let ts = Typesetter::new();
+    let out = temp_dir("dunning-twice-out");
+    let paul = refused("paul.csv", "9200001", format!("{}-2", invoice("25000002")), "206,00");
+    regie::card::import_file(&store, &paul, regie::card::Columns::Detect, "claire").await.unwrap();
+    for merged in [true, false] {
+        let morning = dunning::run(&store, &ts, d(2025, 10, 10), &out, merged, "claire").await.unwrap();
+        assert_eq!(morning.letters, 1, "{morning:?}");
+        if merged {
+            // The afternoon: Chloé's debit comes back refused.
+            let chloe = refused("chloe.csv", "9200002", format!("{}-2", invoice("25000004")), "652,20");
+            regie::card::import_file(&store, &chloe, regie::card::Columns::Detect, "claire").await.unwrap();
+        }
+    }
+    let mut names: Vec<String> =
+        std::fs::read_dir(&out).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            "relance-25000004-20251010-2.pdf",
+            "relances-20251010-2.csv",
+            "relances-20251010-2.xlsx",
+            "relances-20251010.csv",
+            "relances-20251010.pdf",
+            "relances-20251010.xlsx",
+        ],
+        "the second run (one PDF each), numbered as a whole, beside the first (merged)"
+    );
+    let first = text_of(&std::fs::read(out.join("relances-20251010.pdf")).unwrap());
+    assert!(first.contains("Durand Paul") && !first.contains("Moreau"), "{first}");
+    let csv = std::fs::read_to_string(out.join("relances-20251010.csv")).unwrap();
+    assert!(csv.contains("paul@etu.uca.fr") && !csv.contains("chloe@"), "{csv}");
+    let second = std::fs::read_to_string(out.join("relances-20251010-2.csv")).unwrap();
+    assert!(second.contains("chloe@") && !second.contains("paul@"), "{second}");
+}
+
 #[tokio::test]
 async fn reminders_climb_to_the_block_and_a_payment_lifts_it() {
     // Paul: 618 in three by card (206 on 05/09, 10/10, 10/11). Léa: ISIMA's differentiated fees by
@@ -87,6 +190,9 @@ async fn reminders_climb_to_the_block_and_a_payment_lifts_it() {
         lea.contains("virement non reçu") && lea.contains("1 630,50 €") && !lea.contains("par carte bancaire"),
         "{lea}"
     );
+    // Her line of the mail-merge file does not offer the card either.
+    let mail = std::fs::read_to_string(out.join("relances-20251017.csv")).unwrap();
+    assert!(mail.contains("lea") && mail.contains("FR76") && !mail.contains("par carte"), "{mail}");
 
     // 31/10: 21 days, second reminders; 24/11: 45 days, the orders are blocked.
     let run = dunning::run(&store, &ts, d(2025, 10, 31), &out, true, "claire").await.unwrap();

@@ -91,6 +91,60 @@ async fn full_exemption_after_two_installments_refunds_the_second() {
     assert_eq!(regie::ledger::account_position(&s, "22000004").await.unwrap().summary.balance, Money::ZERO);
 }
 
+/// The exemption's refund sent back to the card from the gateway's back office: the next export's
+/// refund row pays the refund owed (once), and the installment its card payment settled stays paid.
+#[tokio::test]
+async fn an_exemption_refund_sent_back_to_the_card_is_paid_by_the_export() {
+    let s = commission("ex-card-refund").await;
+    let invoice = regie::invoices::list(&s, None)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|i| i.student_number == "22000004")
+        .unwrap()
+        .number;
+    let dir = temp_dir("ex-card-refund-files");
+    let header = "Date;Numéro de transaction;Référence commande;Montant;Type;Statut;Code réponse;Numéro de remise";
+    let paid = dir.join("paybox-octobre.csv");
+    common::write_1252(
+        &paid,
+        &format!(
+            "{header}\r\n06/09/2022;8800001;{invoice}-1;601,00;Débit;Télécollecté;00000;81200\r\n\
+             10/10/2022;8800002;{invoice}-2;633,80;Débit;Télécollecté;00000;81234\r\n"
+        ),
+    );
+    let store = &s;
+    let cards = |file: std::path::PathBuf| async move {
+        regie::card::import_file(store, &file, regie::card::Columns::Detect, "Paul").await.unwrap()
+    };
+    assert_eq!(cards(paid).await.paid, 2);
+    let a = exemptions::decide(
+        &s,
+        "Commission 2022-09",
+        "22000004",
+        Outcome::Full,
+        "CE-2022-19",
+        None,
+        d(2022, 10, 20),
+        "Claire",
+    )
+    .await
+    .unwrap();
+    assert_eq!(a.refund.as_ref().unwrap().amount, m(63380));
+
+    let refunded = dir.join("paybox-remboursement.csv");
+    let row = format!("25/10/2022;8800003;{invoice}-2;633,80;Remboursement;Télécollecté;00000;81260");
+    common::write_1252(&refunded, &format!("{header}\r\n{row}\r\n"));
+    let summary = cards(refunded).await;
+    assert_eq!((summary.refunded, summary.unknown), (1, 0), "{summary:?}");
+    let pos = regie::ledger::account_position(&s, "22000004").await.unwrap();
+    assert_eq!(pos.summary.balance, Money::ZERO, "{:?}", pos.summary);
+    let refunds: Vec<_> = pos.refunds.iter().map(|r| (r.amount, r.status)).collect();
+    assert_eq!(refunds, [(m(63380), RefundStatus::Paid)], "the refund owed, paid: no second one");
+    assert_eq!(pos.schedule[1].left_to_pay, Money::ZERO, "the 2nd installment stays paid: {:?}", pos.schedule[1]);
+    assert!(exemptions::refunds(&s).await.unwrap().iter().all(|r| r.status != RefundStatus::ToPay));
+}
+
 #[tokio::test]
 async fn isima_transfers_all_received_then_full_exemption() {
     let s = commission("ex-isima").await;

@@ -545,7 +545,18 @@ async fn cancel_since(
     let payment = match (t.outcome, t.payment_id) {
         (Outcome::Paid, Some(payment)) => {
             let why = format!("transaction carte {} annulée par la passerelle avant sa remise", row.number);
-            ledger::reverse_payment(conn, payment, PaymentReversal::Correction, row.date, &why, actor).await?;
+            // Refused when a refund already paid out of the account counted on this payment: the
+            // row that asks for it is named.
+            ledger::reverse_payment(conn, payment, PaymentReversal::Correction, row.date, &why, actor).await.map_err(
+                |e| match e {
+                    Error::Invalid(why) => Error::Sheet(sheet.error_at(
+                        row.row - 1,
+                        Some("Statut"),
+                        format!("transaction {} annulée par la passerelle : son règlement {payment} ne peut être annulé ({why})", row.number),
+                    )),
+                    other => other,
+                },
+            )?;
             Some(payment)
         }
         (Outcome::Unknown, _) => None,
@@ -768,15 +779,15 @@ async fn undo_money(conn: &mut Conn, t: &store::card::NewTransaction<'_>, actor:
 
 /// How a card refund left the account.
 enum RefundedBy {
-    /// Out of the account's spare credit: a refund record, paid.
+    /// Out of the account's credit: a refund record (one owed already, or a new one), paid.
     Credit(i64),
     /// The card payment it gives back no longer settles anything (what it paid is due again):
     /// that payment, the installment its debit paid, and the refund recorded out of it.
     GivenBack { payment: i64, paid: Option<i64>, refund: i64 },
 }
 
-/// Gives a captured card refund back out of a student's account: out of its spare credit when
-/// there is enough; else out of the card payment it refunds, the paid debit of the same amount
+/// Gives a captured card refund back out of a student's account: the refund it owed already of
+/// that amount, paid so; else out of its spare credit when there is enough; else out of the card payment it refunds, the paid debit of the same amount
 /// and order reference, or the student's latest paid debit of that amount when no reference ties
 /// them: that payment settles nothing any more, and the refund is recorded beside it. `None` when
 /// neither exists: the refund cannot be placed on this account.
@@ -789,6 +800,15 @@ async fn refund_out(
     date: NaiveDate,
     actor: &str,
 ) -> Result<Option<RefundedBy>> {
+    // The refund the office owed already (an exemption's, to pay), sent back to the card: that
+    // one is paid, not a second drawn on the credit it claims (nor a payment given back).
+    let owed = store::ledger::refunds_to_pay(conn, student).await?;
+    if let Some(r) = owed.iter().rev().find(|r| r.amount_cents == amount.cents()) {
+        ledger::pay_refund(conn, r.id, None, date, actor).await?;
+        audit::record(conn, actor, "card.refund", "card_transaction", number, None, json!({"pays_refund": r.id}))
+            .await?;
+        return Ok(Some(RefundedBy::Credit(r.id)));
+    }
     if amount <= ledger::spare_credit(conn, student).await? {
         let refund = ledger::issue_refund(conn, student, None, date, amount, None, actor).await?;
         ledger::pay_refund(conn, refund, None, date, actor).await?;
@@ -912,8 +932,14 @@ pub async fn assign(store: &Store, number: &str, student_number: &str, actor: &s
             .await?;
         }
         (Kind::Debit, Status::Refused) => {
+            // As the import marks one: the installment of its amount, else the oldest open; the
+            // refusal is recorded for the position ("Refusée") and the reminders, as the import's.
             let open = store::ledger::open_installments(&mut tx, student.id).await?;
-            let installment = open.first().map(|o| o.id);
+            let installment = open.iter().find(|o| o.left_to_pay == amount).or(open.first()).map(|o| o.id);
+            if let Some(i) = installment {
+                let code = t.response_code.clone().unwrap_or_default();
+                store::card::record_refusals(&mut tx, &[(i, code, t.date, t.id)]).await?;
+            }
             store::card::settle_transaction(
                 &mut tx,
                 t.id,

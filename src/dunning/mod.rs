@@ -209,7 +209,9 @@ const MAIL_HEADERS: [&str; 13] = [
 /// when the delays and its last reminder's age allow (`next_level`); each student with a raised
 /// installment gets one letter (PDF in `out`, or one merged PDF) listing all that is overdue
 /// (past a first reminder, with the day of the one before), and a line of the mail-merge file
-/// (CSV and XLSX in `out`). Running twice on the same day raises nothing the second time.
+/// (CSV and XLSX in `out`). Running twice on the same day raises nothing the second time; a
+/// second run of the day that has letters (a debit refused since) numbers its files
+/// (`relances-20251010-2.pdf`) rather than replace the first one's.
 ///
 /// The letters take seconds to render (2,000 students: about 5 s), so they are rendered first,
 /// from what the office reads, into a hidden folder of `out`, while the others go on recording
@@ -344,8 +346,10 @@ async fn apply(
         staging.unmark();
     }
     committed?;
+    // An earlier run of the day in the same folder keeps its files: this one's are numbered.
+    let suffix = free_suffix(out, &files);
     for (k, name) in files.iter().enumerate() {
-        let path = out.join(name);
+        let path = out.join(numbered(name, suffix));
         if let Err(e) = std::fs::rename(staging.dir.join(name), &path) {
             // The run is recorded: its letters must not go with the folder (a file of the same
             // name open elsewhere, on Windows).
@@ -603,6 +607,7 @@ impl Letters {
                 .map(|d| d.format("%d/%m/%Y").to_string());
             let reference =
                 format!("{} {}+{}+F.I", first.last_name.to_uppercase(), first.first_name, first.school.code());
+            let card = !lines.iter().all(|e| e.transfer);
             out.students.push(number.to_string());
             out.letters.push(json!({
                 "school": {
@@ -622,7 +627,7 @@ impl Letters {
                 "since": since.format("%d/%m/%Y").to_string(),
                 "previous": previous,
                 "reference": reference,
-                "card": !lines.iter().all(|e| e.transfer),
+                "card": card,
             }));
             out.mail.push(vec![
                 number.to_string(),
@@ -647,7 +652,8 @@ impl Letters {
                     })
                     .collect::<Vec<_>>()
                     .join(" ; "),
-                "par carte sur le portail, rubrique Mes paiements".to_string(),
+                // As the letter: no card for amounts owed by transfer only.
+                if card { "par carte sur le portail, rubrique Mes paiements".to_string() } else { String::new() },
                 s.iban.clone(),
                 reference,
                 previous.unwrap_or_default(),
@@ -804,6 +810,26 @@ fn render_each(
 }
 
 /// The file of a student's letter of `as_of`, when each has one.
+/// The first number (1: none) that, given to every one of a run's files, names no file already
+/// in `out`: a second run of the day with letters of its own writes beside the first one's
+/// letters and mail-merge file (already sent, perhaps) instead of over them. Two runs moving their
+/// files into the same folder at the same instant may still take the same number. (A folder of
+/// the name is no earlier letter: the move fails on it, and the files wait where `keep` puts
+/// them.)
+fn free_suffix(out: &Path, files: &[String]) -> usize {
+    (1..).find(|&n| files.iter().all(|f| !out.join(numbered(f, n)).is_file())).expect("a free number")
+}
+
+/// `relances-20251010.csv` as the `n`th of its day: `relances-20251010-2.csv` (the first keeps
+/// its name).
+fn numbered(name: &str, n: usize) -> String {
+    match (n, name.rsplit_once('.')) {
+        (1, _) => name.to_string(),
+        (_, Some((stem, ext))) => format!("{stem}-{n}.{ext}"),
+        (_, None) => format!("{name}-{n}"),
+    }
+}
+
 fn letter_file(number: &str, as_of: NaiveDate) -> String {
     format!("relance-{number}-{}.pdf", as_of.format("%Y%m%d"))
 }

@@ -480,17 +480,8 @@ pub async fn remove_untouched_installment(conn: &mut Conn, id: i64) -> Result<bo
         return Ok(false);
     }
     let students = students_of(conn, &[id]).await?;
-    on!(conn, |c| sqlx::query("DELETE FROM card_refusals WHERE installment_id = $1")
-        .bind(id)
-        .execute(c)
-        .await
-        .map(|r| r.rows_affected()))?;
+    forget_refusal_and_level(conn, id).await?;
     on!(conn, |c| sqlx::query("UPDATE card_transactions SET installment_id = NULL WHERE installment_id = $1")
-        .bind(id)
-        .execute(c)
-        .await
-        .map(|r| r.rows_affected()))?;
-    on!(conn, |c| sqlx::query("DELETE FROM dunning WHERE installment_id = $1")
         .bind(id)
         .execute(c)
         .await
@@ -504,7 +495,9 @@ pub async fn remove_untouched_installment(conn: &mut Conn, id: i64) -> Result<bo
     Ok(true)
 }
 
-/// Gives an installment a new due date and amount (a re-plan reusing it).
+/// Gives an installment a new due date and amount (a re-plan reusing it). What its old schedule
+/// earned it goes: its refused debit and its reminder level (a block included). The new schedule
+/// is reminded from its own due date, as a new installment would be.
 pub async fn reschedule_installment(conn: &mut Conn, id: i64, due: NaiveDate, amount: Money) -> Result<()> {
     on!(conn, |c| sqlx::query("UPDATE installments SET due_date = $2, amount_cents = $3 WHERE id = $1")
         .bind(id)
@@ -513,7 +506,23 @@ pub async fn reschedule_installment(conn: &mut Conn, id: i64, due: NaiveDate, am
         .execute(c)
         .await
         .map(|r| r.rows_affected()))?;
+    forget_refusal_and_level(conn, id).await?;
     recount_open(conn, &[id]).await
+}
+
+/// An installment's refused debit and reminder level, which its schedule earned: gone with it.
+async fn forget_refusal_and_level(conn: &mut Conn, id: i64) -> Result<()> {
+    on!(conn, |c| sqlx::query("DELETE FROM card_refusals WHERE installment_id = $1")
+        .bind(id)
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()))?;
+    on!(conn, |c| sqlx::query("DELETE FROM dunning WHERE installment_id = $1")
+        .bind(id)
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()))?;
+    Ok(())
 }
 
 /// The highest installment number of an invoice (new installments follow it).

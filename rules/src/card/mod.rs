@@ -126,9 +126,12 @@ impl CardIndex {
     /// The student and installment a row is for: the order reference when it names one of our
     /// invoices (and the installment's rank), else the payer's e-mail, else a student number in
     /// the reference; then, for a debit, the open installment of that amount, else the oldest
-    /// open one. A refund or a charge-back gets its student only: the installment it concerns is
-    /// the one the payment it undoes paid, found when that payment is (the rank in its reference
-    /// names an installment already paid, and the open ones are others).
+    /// open one. A refused debit marks only the open installment its reference ranks, or, with no
+    /// rank, one of its amount: a retry of an installment paid since (by transfer, say) marks no
+    /// other one refused, nor reminds it before its date. A refund or a charge-back gets its
+    /// student only: the installment it concerns is the one the payment it undoes paid, found
+    /// when that payment is (the rank in its reference names an installment already paid, and the
+    /// open ones are others).
     pub fn target(&self, row: &CardRow) -> Target {
         let mut t = Target::default();
         let mut rank = None;
@@ -175,15 +178,30 @@ impl CardIndex {
             return t;
         };
         let on_invoice = |o: &&crate::bank::matching::OpenItem| invoice.as_ref().is_none_or(|n| &o.invoice_number == n);
-        let pick = payee
-            .open
-            .iter()
-            .filter(on_invoice)
-            .find(|o| rank.is_some_and(|n| o.n == n))
-            .or_else(|| payee.open.iter().filter(on_invoice).find(|o| o.left == row.amount))
-            .or_else(|| payee.open.iter().find(|o| o.left == row.amount))
-            .or_else(|| payee.open.iter().find(on_invoice))
-            .or_else(|| payee.open.first());
+        let ranked = payee.open.iter().filter(on_invoice).find(|o| rank.is_some_and(|n| o.n == n));
+        let pick = if row.status == export::Status::Refused {
+            match rank {
+                Some(_) => ranked,
+                None => payee
+                    .open
+                    .iter()
+                    .filter(on_invoice)
+                    .find(|o| o.left == row.amount)
+                    .or_else(|| payee.open.iter().find(|o| o.left == row.amount)),
+            }
+        } else {
+            ranked
+                .or_else(|| payee.open.iter().filter(on_invoice).find(|o| o.left == row.amount))
+                .or_else(|| payee.open.iter().find(|o| o.left == row.amount))
+                .or_else(|| payee.open.iter().find(on_invoice))
+                .or_else(|| payee.open.first())
+        };
+        if pick.is_none() && row.status == export::Status::Refused {
+            t.reasons.push(match rank {
+                Some(n) => format!("échéance {n} déjà réglée : le refus ne marque aucune autre échéance"),
+                None => "aucune échéance ouverte de ce montant : le refus ne marque aucune échéance".into(),
+            });
+        }
         if let Some(o) = pick {
             t.installment_id = Some(o.installment_id);
             t.reasons.push(format!("échéance {} du {} ({})", o.n, o.due_date.format("%d/%m/%Y"), o.invoice_number));
