@@ -1111,7 +1111,37 @@ async fn a_refused_retry_of_an_installment_paid_since_marks_no_other() {
     let mut c = store.read().await.unwrap();
     let t = regie::store::card::transaction(&mut c, "9700001").await.unwrap().unwrap();
     assert_eq!(t.installment_n, None);
-    assert!(t.reasons.contains("échéance 2 déjà réglée"), "{}", t.reasons);
+    assert!(t.reasons.contains("l'échéance 2 n'est plus ouverte"), "{}", t.reasons);
+}
+
+/// One month's export: the 2nd installment's debit passes, comes back ("Impayé"), and the
+/// gateway's retry is refused. The retry was matched before the charge-back made the installment
+/// due again; it still marks the 2nd installment refused, not the 3rd.
+#[tokio::test]
+async fn a_refused_retry_after_a_charge_back_of_the_same_export_marks_its_installment() {
+    let (store, dir, paul, _) = setup("card-back-retry").await;
+    let rows = [
+        HEADER.to_string(),
+        format!(
+            "05/09/2025;14:00:00;9960001;1;{paul}-1;206,00;EUR;Débit;Télécollecté;00000;CB;81200;06/09/2025;paul@etu.uca.fr"
+        ),
+        format!(
+            "10/10/2025;06:00:00;9960002;2;{paul}-2;206,00;EUR;Débit;Télécollecté;00000;CB;81234;11/10/2025;paul@etu.uca.fr"
+        ),
+        format!("14/10/2025;08:00:00;9960003;3;{paul}-2;206,00;EUR;Impayé;Télécollecté;00141;CB;;;paul@etu.uca.fr"),
+        format!("20/10/2025;06:00:00;9960004;4;{paul}-2;206,00;EUR;Débit;Refusé;00151;CB;;;paul@etu.uca.fr"),
+    ];
+    let file = dir.join("paybox.csv");
+    write_1252(&file, &(rows.join("\r\n") + "\r\n"));
+    let s = card::import_file(&store, &file, Columns::Detect, "claire").await.unwrap();
+    assert_eq!((s.paid, s.charged_back, s.refused), (2, 1, 1), "{s:?}");
+    let pos = regie::ledger::account_position(&store, "25000002").await.unwrap();
+    assert_eq!(pos.schedule[1].refusal.as_deref(), Some("provision insuffisante"), "{:?}", pos.schedule[1]);
+    assert_eq!(pos.schedule[1].left_to_pay, m(20600));
+    assert_eq!(pos.schedule[2].refusal, None, "{:?}", pos.schedule[2]);
+    let mut c = store.read().await.unwrap();
+    let t = regie::store::card::transaction(&mut c, "9960004").await.unwrap().unwrap();
+    assert_eq!(t.installment_n, Some(2), "{}", t.reasons);
 }
 
 /// A refused debit nobody could be found for, attributed by the accountant: its installment is
@@ -1133,6 +1163,18 @@ async fn a_refused_debit_attributed_by_hand_marks_its_installment() {
     let paul: Vec<_> = list.iter().filter(|e| e.student_number == "25000002").collect();
     assert_eq!(paul.len(), 1, "{list:?}");
     assert_eq!((paul[0].installment, paul[0].reason.as_str()), (2, "prélèvement refusé : provision insuffisante"));
+
+    // Paid by transfer; another refused attempt of that amount on 25/10, attributed to Paul too:
+    // no open installment of it is due yet (the 3rd is due on 10/11), so none is marked.
+    common::pay(&store, "25000002", d(2025, 10, 20), m(20600), regie::ledger::PaymentMethod::Transfer).await;
+    let again = dir.join("paybox-2.csv");
+    let row = "25/10/2025;06:00:00;9800002;2;PORTAIL-78;206,00;EUR;Débit;Refusé;00151;CB;;;parent@example.org";
+    write_1252(&again, &([HEADER, row].join("\r\n") + "\r\n"));
+    card::import_file(&store, &again, Columns::Detect, "claire").await.unwrap();
+    let done = card::assign(&store, "9800002", "25000002", "claire").await.unwrap();
+    assert_eq!((done.row.outcome, done.row.installment_n), (Outcome::Refused, None));
+    let pos = regie::ledger::account_position(&store, "25000002").await.unwrap();
+    assert_eq!(pos.schedule[2].refusal, None, "{:?}", pos.schedule[2]);
 }
 
 /// A debit recorded from a same-day export made a credit that a card refund then paid out; the
@@ -1181,6 +1223,132 @@ async fn a_cancelled_debit_whose_credit_was_refunded_is_refused_by_its_row() {
     assert_eq!(after.balance, before.balance);
     let (imports,): (i64,) = common::rows(&store, "SELECT count(*) FROM card_imports").await[0];
     assert_eq!(imports, 1, "nothing of the refused export is kept");
+}
+
+/// Remittance lines without a number ("REMISE CARTES"), two days running, each within the
+/// commission's tolerance of both days' remittances: each is tied to a remittance of its own, not
+/// both to the nearer one; waiting in Banque before the export, and imported after it.
+#[tokio::test]
+async fn remittance_lines_without_a_number_take_a_remittance_each() {
+    use regie::bank::{self, Columns as BankColumns};
+    let (store, dir, _, _) = setup("card-remittance-numberless").await;
+    let statement = |name: &str, days: [&str; 2]| {
+        let path = dir.join(name);
+        write_1252(
+            &path,
+            &format!(
+                "Date;Date de valeur;Débit;Crédit;Libellé;Solde\r\n\
+                 {0};{0};;819,06;REMISE CARTES;\r\n{1};{1};;821,04;REMISE CARTES;\r\n",
+                days[0], days[1]
+            ),
+        );
+        path
+    };
+    let before = statement("releve-1.csv", ["13/10/2025", "14/10/2025"]);
+    assert_eq!(bank::import_file(&store, &before, BankColumns::Detect, "claire").await.unwrap().remittances, 2);
+    let file = dir.join("paybox.csv");
+    let row = |day: u32, n: u32, amount: &str, remittance: u32| {
+        format!(
+            "{day}/10/2025;09:00:00;99500{n:02};{n};PORTAIL-{n};{amount};EUR;Débit;Télécollecté;00000;CB;{remittance};{}/10/2025;x{n}@example.org",
+            day + 1
+        )
+    };
+    let rows = [
+        HEADER.to_string(),
+        row(10, 1, "824,00", 81234),
+        row(11, 2, "826,00", 81240),
+        row(20, 3, "824,00", 81300),
+        row(21, 4, "826,00", 81310),
+    ];
+    write_1252(&file, &(rows.join("\r\n") + "\r\n"));
+    let s = card::import_file(&store, &file, Columns::Detect, "claire").await.unwrap();
+    assert_eq!(s.remittance_lines, 2, "{s:?}");
+    let after = statement("releve-2.csv", ["23/10/2025", "24/10/2025"]);
+    assert_eq!(bank::import_file(&store, &after, BankColumns::Detect, "claire").await.unwrap().auto_matched, 0);
+    let lines = bank::lines(&store, None).await.unwrap();
+    let tied: Vec<(NaiveDate, Option<&str>)> = {
+        let mut t: Vec<_> = lines.iter().map(|l| (l.date, l.remittance.as_deref())).collect();
+        t.sort();
+        t
+    };
+    assert_eq!(
+        tied,
+        [
+            (d(2025, 10, 13), Some("81234")),
+            (d(2025, 10, 14), Some("81240")),
+            (d(2025, 10, 23), Some("81300")),
+            (d(2025, 10, 24), Some("81310"))
+        ]
+    );
+    let r = card::remittances(&store).await.unwrap();
+    assert!(r.iter().all(|x| x.bank_line_id.is_some() && !x.flagged), "{r:?}");
+}
+
+/// A debit nobody could be found for, and its charge-back in the same export: both wait. The
+/// accountant attributes the debit (a payment), then the charge-back: that payment is unpaid,
+/// what it paid due again, as the import would have done had it known the student.
+#[tokio::test]
+async fn a_charge_back_waiting_for_its_debit_is_attributed_by_hand() {
+    let (store, dir, _, _) = setup("card-assign-back").await;
+    let file = dir.join("paybox.csv");
+    let rows = [
+        HEADER,
+        "05/09/2025;14:00:00;9910001;1;PORTAIL-55;206,00;EUR;Débit;Télécollecté;00000;CB;81200;06/09/2025;parent@example.org",
+        "20/09/2025;08:00:00;9910002;2;PORTAIL-55;206,00;EUR;Impayé;Télécollecté;00141;CB;;;parent@example.org",
+    ];
+    write_1252(&file, &(rows.join("\r\n") + "\r\n"));
+    let s = card::import_file(&store, &file, Columns::Detect, "claire").await.unwrap();
+    assert_eq!((s.unknown, s.charged_back), (2, 0), "{s:?}");
+    let e = card::assign(&store, "9910002", "25000002", "claire").await.unwrap_err().to_string();
+    assert!(e.contains("aucun paiement carte de la référence PORTAIL-55"), "{e}");
+    card::assign(&store, "9910001", "25000002", "claire").await.unwrap();
+    assert_eq!(regie::ledger::account_position(&store, "25000002").await.unwrap().schedule[0].left_to_pay, m(0));
+    let back = card::assign(&store, "9910002", "25000002", "claire").await.unwrap();
+    assert_eq!((back.row.outcome, back.row.student_number.as_deref()), (Outcome::ChargedBack, Some("25000002")));
+    let pos = regie::ledger::account_position(&store, "25000002").await.unwrap();
+    assert_eq!(pos.schedule[0].left_to_pay, m(20600), "what the debit paid is due again: {:?}", pos.schedule[0]);
+    assert_eq!(pos.summary.balance, m(61800));
+    let unpaid: Vec<Money> = pos.payments.iter().map(|p| p.unpaid).collect();
+    assert_eq!(unpaid, [m(20600)], "{:?}", pos.payments);
+    let debit = card::transactions(&store, Some(Outcome::ChargedBack), 10).await.unwrap();
+    let numbers: Vec<&str> = debit.iter().map(|t| t.row.number.as_str()).collect();
+    assert_eq!(numbers, ["9910002", "9910001"]);
+    assert!(card::assign(&store, "9910002", "25000002", "claire").await.is_err(), "once");
+}
+
+/// The evening's export, which says a debit was cancelled before its remittance, is imported
+/// before the morning's, which still says it captured: the morning's is older, not contradicting.
+/// Its row is known, the debit stays cancelled, nothing is paid; the rest of it is imported.
+#[tokio::test]
+async fn an_export_older_than_a_cancellation_imported_after_it_is_taken() {
+    let (store, dir, paul, chloe) = setup("card-cancelled-older").await;
+    let debit = |status: &str| {
+        format!("10/10/2025;06:00:01;9900001;1;{paul}-2;206,00;EUR;Débit;{status};00000;CB;;;paul@etu.uca.fr")
+    };
+    let evening = dir.join("paybox-soir.csv");
+    write_1252(&evening, &([HEADER.to_string(), debit("Annulé")].join("\r\n") + "\r\n"));
+    let s = card::import_file(&store, &evening, Columns::Detect, "claire").await.unwrap();
+    assert_eq!((s.new, s.cancelled), (1, 1), "{s:?}");
+    let chloe_row =
+        format!("10/10/2025;06:00:02;9900002;2;{chloe}-1;618,00;EUR;Débit;Télécollecté;00000;VISA;;;chloe@etu.uca.fr");
+    let morning = dir.join("paybox-matin.csv");
+    write_1252(&morning, &([HEADER.to_string(), debit("Télécollecté"), chloe_row].join("\r\n") + "\r\n"));
+    let s = card::import_file(&store, &morning, Columns::Detect, "claire").await.unwrap();
+    assert_eq!((s.new, s.already_known, s.paid, s.cancelled_since), (1, 1, 1, 0), "{s:?}");
+    let pos = regie::ledger::account_position(&store, "25000002").await.unwrap();
+    assert_eq!(pos.summary.balance, m(61800), "the cancelled debit paid nothing: {:?}", pos.summary);
+    let mut c = store.read().await.unwrap();
+    let t = regie::store::card::transaction(&mut c, "9900001").await.unwrap().unwrap();
+    assert_eq!((t.status, t.outcome), (regie::card::export::Status::Cancelled, Outcome::Cancelled));
+    // A captured debit of another amount under that number still contradicts it.
+    drop(c);
+    let other = dir.join("paybox-autre.csv");
+    write_1252(
+        &other,
+        &([HEADER.to_string(), debit("Télécollecté").replace("206,00", "207,00")].join("\r\n") + "\r\n"),
+    );
+    let e = card::import_file(&store, &other, Columns::Detect, "claire").await.unwrap_err().to_string();
+    assert!(e.contains("9900001") && e.contains("ligne 2"), "{e}");
 }
 
 /// An export taken during the day records the morning's debits before the gateway sends them to

@@ -20,9 +20,10 @@ fn text_of(pdf: &[u8]) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ").replace('\u{202f}', " ").replace('’', "'")
 }
 
-/// An installment charged back and reminded up to the block, then re-planned: the schedule reuses
-/// it (a payment and its reversal stay on it), and its new due date starts its reminders afresh.
-/// The order is no longer blocked, and the next reminder is a first one, from the new date.
+/// An installment charged back, its retry refused, reminded up to the block, then re-planned: the
+/// schedule reuses it (a payment and its reversal stay on it), and its new due date starts its
+/// reminders afresh. The order is no longer blocked, the refusal is gone (both audited), and the
+/// next reminder is a first one, from the new date.
 #[tokio::test]
 async fn a_replanned_installment_leaves_its_old_reminders_behind() {
     let (store, dir) = approved("dunning-replan", &[PAUL_DURAND]).await;
@@ -34,11 +35,12 @@ async fn a_replanned_installment_leaves_its_old_reminders_behind() {
             "Date;Numéro de transaction;Référence commande;Montant;Type;Statut;Code réponse;Numéro de remise\r\n\
              05/09/2025;9300001;{invoice}-1;206,00;Débit;Télécollecté;00000;81200\r\n\
              10/10/2025;9300002;{invoice}-2;206,00;Débit;Télécollecté;00000;81234\r\n\
-             14/10/2025;9300003;{invoice}-2;206,00;Impayé;Télécollecté;00141;\r\n"
+             14/10/2025;9300003;{invoice}-2;206,00;Impayé;Télécollecté;00141;\r\n\
+             20/10/2025;9300004;{invoice}-2;206,00;Débit;Refusé;00151;\r\n"
         ),
     );
     let s = regie::card::import_file(&store, &export, regie::card::Columns::Detect, "claire").await.unwrap();
-    assert_eq!((s.paid, s.charged_back), (2, 1), "{s:?}");
+    assert_eq!((s.paid, s.charged_back, s.refused), (2, 1, 1), "{s:?}");
     let ts = Typesetter::new();
     let out = temp_dir("dunning-replan-out");
     for day in [d(2025, 10, 17), d(2025, 10, 31), d(2025, 11, 24)] {
@@ -60,6 +62,15 @@ async fn a_replanned_installment_leaves_its_old_reminders_behind() {
     .unwrap();
     let pos = regie::ledger::account_position(&store, "25000002").await.unwrap();
     assert!(!pos.orders[0].blocked, "the old schedule's block went with it: {:?}", pos.orders);
+    assert_eq!(pos.schedule[1].refusal, None, "and its refused retry: {:?}", pos.schedule[1]);
+    let audit = regie::store::audit::list(&mut store.read().await.unwrap(), None).await.unwrap();
+    let replan = audit.iter().find(|a| a.action == "invoice.replan").unwrap();
+    assert!(
+        replan.details.contains(r#""refusal":["00151","2025-10-20"]"#)
+            && replan.details.contains(r#""level":[3,"2025-11-24"]"#),
+        "what was forgotten is audited: {}",
+        replan.details
+    );
     let list = dunning::list(&store, d(2025, 12, 2)).await.unwrap();
     assert_eq!(list.len(), 1, "{list:?}");
     assert_eq!((list[0].due_date, list[0].amount), (d(2025, 11, 25), Money::from_cents(41200)));

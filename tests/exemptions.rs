@@ -91,8 +91,9 @@ async fn full_exemption_after_two_installments_refunds_the_second() {
     assert_eq!(regie::ledger::account_position(&s, "22000004").await.unwrap().summary.balance, Money::ZERO);
 }
 
-/// The exemption's refund sent back to the card from the gateway's back office: the next export's
-/// refund row pays the refund owed (once), and the installment its card payment settled stays paid.
+/// The exemption's refund sent back to the card from the gateway's back office, in two parts: the
+/// exports' refund rows pay the refund owed (a part, then the rest), never a second one, and the
+/// installment its card payment settled stays paid.
 #[tokio::test]
 async fn an_exemption_refund_sent_back_to_the_card_is_paid_by_the_export() {
     let s = commission("ex-card-refund").await;
@@ -132,17 +133,29 @@ async fn an_exemption_refund_sent_back_to_the_card_is_paid_by_the_export() {
     .unwrap();
     assert_eq!(a.refund.as_ref().unwrap().amount, m(63380));
 
-    let refunded = dir.join("paybox-remboursement.csv");
-    let row = format!("25/10/2022;8800003;{invoice}-2;633,80;Remboursement;Télécollecté;00000;81260");
-    common::write_1252(&refunded, &format!("{header}\r\n{row}\r\n"));
-    let summary = cards(refunded).await;
+    // Sent back in two card refunds (of 400,00, then the rest), a day apart.
+    let refunded = |day: u32, number: u32, amount: &str| {
+        let path = dir.join(format!("paybox-remboursement-{day}.csv"));
+        let row = format!("{day}/10/2022;{number};{invoice}-2;{amount};Remboursement;Télécollecté;00000;81260");
+        common::write_1252(&path, &format!("{header}\r\n{row}\r\n"));
+        path
+    };
+    let to_pay = || async {
+        let pos = regie::ledger::account_position(&s, "22000004").await.unwrap();
+        let by = |status| pos.refunds.iter().filter(|r| r.status == status).map(|r| r.amount).sum::<Money>();
+        (pos.summary.balance, by(RefundStatus::Paid), by(RefundStatus::ToPay), pos.schedule[1].left_to_pay)
+    };
+    let summary = cards(refunded(25, 8800003, "400,00")).await;
     assert_eq!((summary.refunded, summary.unknown), (1, 0), "{summary:?}");
-    let pos = regie::ledger::account_position(&s, "22000004").await.unwrap();
-    assert_eq!(pos.summary.balance, Money::ZERO, "{:?}", pos.summary);
-    let refunds: Vec<_> = pos.refunds.iter().map(|r| (r.amount, r.status)).collect();
-    assert_eq!(refunds, [(m(63380), RefundStatus::Paid)], "the refund owed, paid: no second one");
-    assert_eq!(pos.schedule[1].left_to_pay, Money::ZERO, "the 2nd installment stays paid: {:?}", pos.schedule[1]);
+    assert_eq!(to_pay().await, (m(-23380), m(40000), m(23380), Money::ZERO), "400,00 paid, the rest still owed");
+    let summary = cards(refunded(26, 8800004, "233,80")).await;
+    assert_eq!((summary.refunded, summary.unknown), (1, 0), "{summary:?}");
+    assert_eq!(to_pay().await, (Money::ZERO, m(63380), Money::ZERO, Money::ZERO), "all paid, the 2nd installment too");
     assert!(exemptions::refunds(&s).await.unwrap().iter().all(|r| r.status != RefundStatus::ToPay));
+    let audit = regie::store::audit::list(&mut s.read().await.unwrap(), None).await.unwrap();
+    assert!(
+        audit.iter().any(|a| a.action == "refund.paid" && a.reason.as_deref() == Some("remboursement carte 8800004"))
+    );
 }
 
 #[tokio::test]

@@ -293,6 +293,8 @@ struct Snapshot {
     index: Index,
     commission_bp: i64,
     remittances: Vec<(String, NaiveDate, Money)>,
+    /// The remittances a line ties already (this statement's included, as they are tied).
+    credited: std::collections::HashSet<String>,
 }
 
 async fn snapshot(
@@ -316,6 +318,7 @@ async fn ledger_snapshot(conn: &mut store::Conn) -> Result<Snapshot> {
         index: Index::build(store::bank::payees(conn).await?),
         commission_bp: crate::card::commission_tolerance_bp(conn).await?,
         remittances: store::card::remittance_totals(conn).await?,
+        credited: store::bank::credited_remittances(conn).await?,
     })
 }
 
@@ -417,8 +420,17 @@ fn decide(
         // A card remittance confirms transactions the gateway's export recorded: it never goes
         // to the student matcher, and never pays anyone.
         if let Some(number) = labels[k].remittance.clone() {
-            let m =
-                crate::card::match_remittance(number, line.date, line.amount, &snap.remittances, snap.commission_bp);
+            let m = crate::card::match_remittance(
+                number,
+                line.date,
+                line.amount,
+                &snap.remittances,
+                &snap.credited,
+                snap.commission_bp,
+            );
+            if let (true, Some(n)) = (m.known, &m.number) {
+                snap.credited.insert(n.clone());
+            }
             out.push(Decided {
                 k,
                 status: if m.known { LineStatus::Matched } else { LineStatus::Unmatched },

@@ -251,12 +251,36 @@ pub async fn import_file_with(
             _ => {}
         }
     }
+    // A refused retry of an installment a charge-back or a refund of this same export made due
+    // again was matched before that money came back (they come after the payments), when its
+    // installment was not open: it is marked now.
+    let mut placed = std::collections::HashMap::new();
+    if summary.charged_back + summary.refunded > 0 {
+        for t in new.iter().filter(|t| t.outcome == Outcome::Refused && t.installment_id.is_none()) {
+            if let Some((invoice, Some(n))) = export::invoice_in_reference(&t.row.reference)
+                && let Some(i) = store::card::open_installment_ranked(&mut tx, &invoice, n).await?
+            {
+                let code = t.row.response.clone().unwrap_or_default();
+                store::card::record_refusals(&mut tx, &[(i, code, t.row.date, t.id)]).await?;
+                let mut reasons: Vec<String> = serde_json::from_str(&t.reasons).unwrap_or_default();
+                reasons.push(format!("échéance {n} due à nouveau après le retour de son paiement"));
+                let reasons = serde_json::to_string(&reasons).expect("a list of strings serializes");
+                store::card::settle_transaction(&mut tx, t.id, Outcome::Refused, None, Some(i), None, None, &reasons)
+                    .await?;
+                placed.insert(t.row.number.as_str(), i);
+            }
+        }
+    }
     summary.unknown =
         summary.new - summary.paid - summary.refused - summary.cancelled - summary.refunded - summary.charged_back;
     store::card::set_import_counts(&mut tx, import_id, summary.new, summary.already_known).await?;
     let refused: Vec<_> = refused_list
         .into_iter()
-        .map(|r| RefusedDetail { installment: r.installment, reason: r.reason, transaction: &rows[r.row].number })
+        .map(|r| RefusedDetail {
+            installment: r.installment.or_else(|| placed.get(rows[r.row].number.as_str()).copied()),
+            reason: r.reason,
+            transaction: &rows[r.row].number,
+        })
         .collect();
     audit::record(
         &mut tx,
@@ -295,7 +319,9 @@ pub async fn import_file_with(
 
 /// The first row of the export that says something else of a transaction already recorded (its
 /// day, amount, kind, status or remittance): which of the two is right only the gateway knows, so nothing of the
-/// export is taken. Its row and the transaction's number are named.
+/// export is taken. Its row and the transaction's number are named. A debit's cancellation before
+/// its remittance is no contradiction, either way: a later export cancels it (`cancelled_by`);
+/// an older one, imported after, still says it captured (`cancelled_since`), and is known.
 fn contradicted(
     sheet: &sheets::Sheet,
     rows: &[export::CardRow],
@@ -306,7 +332,7 @@ fn contradicted(
     }
     rows.iter().find_map(|r| {
         let was = recorded.get(&r.number)?;
-        (!was.same_as(r) && !was.cancelled_by(r)).then(|| {
+        (!was.same_as(r) && !was.cancelled_by(r) && !was.cancelled_since(r)).then(|| {
             Error::Sheet(sheet.error_at(
                 r.row - 1,
                 Some("Numéro de transaction"),
@@ -626,8 +652,9 @@ async fn tie_waiting_remittance_lines<'r>(
     }
     let known = store::card::remittance_totals(conn).await?;
     let bp = commission_tolerance_bp(conn).await?;
+    let mut credited = store::bank::credited_remittances(conn).await?;
     for (line, date, amount, number) in tied_before {
-        let m = match_remittance(Some(number.clone()), date, amount, &known, bp);
+        let m = match_remittance(Some(number.clone()), date, amount, &known, &credited, bp);
         if m.known && m.number.as_deref() == Some(number.as_str()) {
             let reasons = serde_json::to_string(&m.reasons).expect("a list of strings serializes");
             store::bank::tie_remittance_line(conn, line, &number, &reasons).await?;
@@ -636,10 +663,11 @@ async fn tie_waiting_remittance_lines<'r>(
     let mut tied = Vec::new();
     for (line, date, amount, number) in waiting {
         let announced = Some(number).filter(|n| !n.is_empty());
-        let m = match_remittance(announced, date, amount, &known, bp);
+        let m = match_remittance(announced, date, amount, &known, &credited, bp);
         if let (true, Some(number)) = (m.known, m.number) {
             let reasons = serde_json::to_string(&m.reasons).expect("a list of strings serializes");
             store::bank::tie_remittance_line(conn, line, &number, &reasons).await?;
+            credited.insert(number.clone());
             tied.push(TiedLine { line, remittance: number });
         }
     }
@@ -710,45 +738,13 @@ async fn undo_money(conn: &mut Conn, t: &store::card::NewTransaction<'_>, actor:
     // The installment the undone payment paid (what is due again).
     let mut installment = None;
     let (outcome, payment, refund) = match row.kind {
-        Kind::Chargeback => match store::card::paid_debit_for(conn, Some(&row.reference), None, row.amount).await? {
-            Some((debit, payment, paid)) => {
-                installment = paid;
-                let why = format!(
-                    "impayé carte {} ({})",
-                    row.number,
-                    export::response_words(row.response.as_deref().unwrap_or(""))
-                );
-                ledger::reverse_payment(conn, payment, PaymentReversal::Unpaid, row.date, &why, actor).await?;
-                store::card::settle_transaction(conn, debit, Outcome::ChargedBack, None, None, None, None, "[]")
-                    .await?;
-                reasons.push(format!("impayé du règlement {payment}"));
-                (Outcome::ChargedBack, Some(payment), None)
-            }
-            // The office may have declared it from the bank's "IMPAYE CB" line first: then this
-            // row only confirms it, and nothing is undone twice.
-            None => match store::card::declared_charge_back_for(conn, &row.reference, row.amount).await? {
-                Some((_, payment, paid)) => {
-                    installment = paid;
-                    reasons.push(format!("impayé déjà déclaré d'après le relevé (règlement {payment})"));
-                    (Outcome::ChargedBack, Some(payment), None)
-                }
-                // The same charge-back told twice (a new row for a debit already back): nothing
-                // more comes back, and nothing waits to be attributed.
-                None => match store::card::recorded_charge_back_for(conn, &row.reference, row.amount).await? {
-                    Some((first, payment, paid)) => {
-                        installment = paid;
-                        reasons.push(format!(
-                            "impayé déjà enregistré (transaction {first}) : rien n'est défait deux fois"
-                        ));
-                        (Outcome::ChargedBack, payment, None)
-                    }
-                    None => {
-                        reasons.push("aucun paiement carte de cette référence et de ce montant".into());
-                        (Outcome::Unknown, None, None)
-                    }
-                },
-            },
-        },
+        Kind::Chargeback => {
+            let back = Back { number: &row.number, reference: &row.reference, response: row.response.as_deref() };
+            let (outcome, payment, paid) =
+                charge_back_of(conn, &back, row.date, row.amount, None, &mut reasons, actor).await?;
+            installment = paid;
+            (outcome, payment, None)
+        }
         _ => match t.student_id {
             Some(student) => {
                 match refund_out(conn, student, &row.number, Some(&row.reference), row.amount, row.date, actor).await? {
@@ -777,6 +773,52 @@ async fn undo_money(conn: &mut Conn, t: &store::card::NewTransaction<'_>, actor:
     Ok(outcome)
 }
 
+/// A charge-back row as `charge_back_of` reads it.
+struct Back<'a> {
+    number: &'a str,
+    reference: &'a str,
+    response: Option<&'a str>,
+}
+
+/// What a captured charge-back does: the paid debit of its order reference and amount (of
+/// `student`, when the accountant named one) becomes unpaid, what it paid due again; one the
+/// office declared from the bank's "IMPAYE CB" line first is only confirmed; one told twice undoes
+/// nothing more. Otherwise it waits (`Unknown`). Returns the outcome, the payment made unpaid and
+/// the installment it paid; `reasons` says which.
+async fn charge_back_of(
+    conn: &mut Conn,
+    back: &Back<'_>,
+    date: NaiveDate,
+    amount: Money,
+    student: Option<i64>,
+    reasons: &mut Vec<String>,
+    actor: &str,
+) -> Result<(Outcome, Option<i64>, Option<i64>)> {
+    if let Some((debit, payment, paid)) =
+        store::card::paid_debit_for(conn, Some(back.reference), student, amount).await?
+    {
+        let why = format!("impayé carte {} ({})", back.number, export::response_words(back.response.unwrap_or("")));
+        ledger::reverse_payment(conn, payment, PaymentReversal::Unpaid, date, &why, actor).await?;
+        store::card::settle_transaction(conn, debit, Outcome::ChargedBack, None, None, None, None, "[]").await?;
+        reasons.push(format!("impayé du règlement {payment}"));
+        return Ok((Outcome::ChargedBack, Some(payment), paid));
+    }
+    // The office may have declared it from the bank's "IMPAYE CB" line first: then this row only
+    // confirms it, and nothing is undone twice.
+    if let Some((_, payment, paid)) = store::card::declared_charge_back_for(conn, back.reference, amount).await? {
+        reasons.push(format!("impayé déjà déclaré d'après le relevé (règlement {payment})"));
+        return Ok((Outcome::ChargedBack, Some(payment), paid));
+    }
+    // The same charge-back told twice (a new row for a debit already back): nothing more comes
+    // back, and nothing waits to be attributed.
+    if let Some((first, payment, paid)) = store::card::recorded_charge_back_for(conn, back.reference, amount).await? {
+        reasons.push(format!("impayé déjà enregistré (transaction {first}) : rien n'est défait deux fois"));
+        return Ok((Outcome::ChargedBack, payment, paid));
+    }
+    reasons.push("aucun paiement carte de cette référence et de ce montant".into());
+    Ok((Outcome::Unknown, None, None))
+}
+
 /// How a card refund left the account.
 enum RefundedBy {
     /// Out of the account's credit: a refund record (one owed already, or a new one), paid.
@@ -786,8 +828,8 @@ enum RefundedBy {
     GivenBack { payment: i64, paid: Option<i64>, refund: i64 },
 }
 
-/// Gives a captured card refund back out of a student's account: the refund it owed already of
-/// that amount, paid so; else out of its spare credit when there is enough; else out of the card payment it refunds, the paid debit of the same amount
+/// Gives a captured card refund back out of a student's account: out of its spare credit when
+/// there is enough; else out of the refunds it owed already (`ledger::pay_owed_refunds`); else out of the card payment it refunds, the paid debit of the same amount
 /// and order reference, or the student's latest paid debit of that amount when no reference ties
 /// them: that payment settles nothing any more, and the refund is recorded beside it. `None` when
 /// neither exists: the refund cannot be placed on this account.
@@ -800,20 +842,21 @@ async fn refund_out(
     date: NaiveDate,
     actor: &str,
 ) -> Result<Option<RefundedBy>> {
-    // The refund the office owed already (an exemption's, to pay), sent back to the card: that
-    // one is paid, not a second drawn on the credit it claims (nor a payment given back).
-    let owed = store::ledger::refunds_to_pay(conn, student).await?;
-    if let Some(r) = owed.iter().rev().find(|r| r.amount_cents == amount.cents()) {
-        ledger::pay_refund(conn, r.id, None, date, actor).await?;
-        audit::record(conn, actor, "card.refund", "card_transaction", number, None, json!({"pays_refund": r.id}))
-            .await?;
-        return Ok(Some(RefundedBy::Credit(r.id)));
-    }
     if amount <= ledger::spare_credit(conn, student).await? {
         let refund = ledger::issue_refund(conn, student, None, date, amount, None, actor).await?;
         ledger::pay_refund(conn, refund, None, date, actor).await?;
         audit::record(conn, actor, "card.refund", "card_transaction", number, None, json!({"refund": refund})).await?;
         return Ok(Some(RefundedBy::Credit(refund)));
+    }
+    // The refunds the office owed already (an exemption's, to pay), sent back to the card, whole
+    // or in parts (a card refund never exceeds the debit it returns): those are paid, not a
+    // payment given back, which would make an installment due again while the school owes.
+    let how = format!("remboursement carte {number}");
+    if let Some(paid) = ledger::pay_owed_refunds(conn, student, amount, date, &how, actor).await? {
+        audit::record(conn, actor, "card.refund", "card_transaction", number, None, json!({"pays_refunds": paid}))
+            .await?;
+        let last = *paid.last().expect("a positive amount pays at least one refund");
+        return Ok(Some(RefundedBy::Credit(last)));
     }
     let mut debit = None;
     if let Some(reference) = reference {
@@ -896,9 +939,11 @@ fn view(row: store::card::TransactionRow) -> Result<TransactionView> {
 }
 
 /// Ties a transaction that waits (`unknown`) to a student, as the accountant decides: a captured
-/// debit becomes a card payment (oldest installment first), a refused one marks the oldest open
-/// installment refused, a refund leaves the account out of its credit or by undoing the student's
-/// card payment of that amount. Audited.
+/// debit becomes a card payment (oldest installment first); a refused one marks refused the open
+/// installment of its amount already due on its date, as the import does without a rank (none
+/// if there is no such installment); a refund leaves the account as the import's would (its
+/// credit, a refund owed, or the card payment it gives back); a charge-back makes unpaid the
+/// student's card payment of its reference and amount. Audited.
 pub async fn assign(store: &Store, number: &str, student_number: &str, actor: &str) -> Result<TransactionView> {
     let mut tx = store.begin().await?;
     crate::session::office_only(&mut tx).await?;
@@ -932,10 +977,10 @@ pub async fn assign(store: &Store, number: &str, student_number: &str, actor: &s
             .await?;
         }
         (Kind::Debit, Status::Refused) => {
-            // As the import marks one: the installment of its amount, else the oldest open; the
-            // refusal is recorded for the position ("Refusée") and the reminders, as the import's.
+            // As the import marks one without a rank; the refusal is recorded for the position
+            // ("Refusée") and the reminders, as the import's.
             let open = store::ledger::open_installments(&mut tx, student.id).await?;
-            let installment = open.iter().find(|o| o.left_to_pay == amount).or(open.first()).map(|o| o.id);
+            let installment = open.iter().find(|o| o.left_to_pay == amount && o.due_date <= t.date).map(|o| o.id);
             if let Some(i) = installment {
                 let code = t.response_code.clone().unwrap_or_default();
                 store::card::record_refusals(&mut tx, &[(i, code, t.date, t.id)]).await?;
@@ -953,8 +998,16 @@ pub async fn assign(store: &Store, number: &str, student_number: &str, actor: &s
             .await?;
         }
         (Kind::Refund, Status::Captured) => {
-            let (payment, refund, paid) = match refund_out(&mut tx, student.id, number, None, amount, t.date, actor)
-                .await?
+            let (payment, refund, paid) = match refund_out(
+                &mut tx,
+                student.id,
+                number,
+                Some(&t.order_ref),
+                amount,
+                t.date,
+                actor,
+            )
+            .await?
             {
                 Some(RefundedBy::Credit(refund)) => (None, Some(refund), None),
                 Some(RefundedBy::GivenBack { payment, paid, refund }) => (Some(payment), Some(refund), paid),
@@ -976,9 +1029,27 @@ pub async fn assign(store: &Store, number: &str, student_number: &str, actor: &s
             )
             .await?;
         }
+        // A charge-back that came before its debit was tied to anyone (the debit waited, or came
+        // in a later export): tied now, it does what the import would have done.
+        (Kind::Chargeback, Status::Captured) => {
+            let mut why = vec![format!("attribuée par {actor}")];
+            let back = Back { number, reference: &t.order_ref, response: t.response_code.as_deref() };
+            let (outcome, payment, paid) =
+                charge_back_of(&mut tx, &back, t.date, amount, Some(student.id), &mut why, actor).await?;
+            if outcome == Outcome::Unknown {
+                return Err(Error::Invalid(format!(
+                    "impayé {number} de {} : aucun paiement carte de la référence {} et de ce montant sur le compte de {student_number}",
+                    amount.to_french(),
+                    t.order_ref
+                )));
+            }
+            let why = serde_json::to_string(&why).expect("a list of strings serializes");
+            store::card::settle_transaction(&mut tx, t.id, outcome, Some(student.id), paid, payment, None, &why)
+                .await?;
+        }
         _ => {
             return Err(Error::Invalid(format!(
-                "transaction {number} : seuls un débit ou un remboursement s'attribuent à un étudiant"
+                "transaction {number} : seuls un débit, un remboursement ou un impayé s'attribuent à un étudiant"
             )));
         }
     }

@@ -352,8 +352,18 @@ async fn apply(
         let path = out.join(numbered(name, suffix));
         if let Err(e) = std::fs::rename(staging.dir.join(name), &path) {
             // The run is recorded: its letters must not go with the folder (a file of the same
-            // name open elsewhere, on Windows).
-            let kept = staging.keep(out, as_of, &files[k..]);
+            // name open elsewhere, on Windows). They wait under the names they were to take, so
+            // that moving them by hand writes over none of an earlier run's (a file that cannot
+            // be renamed keeps its own name: `keep` removes what it is not given).
+            let left: Vec<String> = files[k..]
+                .iter()
+                .map(|name| {
+                    let to = numbered(name, suffix);
+                    let renamed = to != *name && std::fs::rename(staging.dir.join(name), staging.dir.join(&to)).is_ok();
+                    if renamed { to } else { name.clone() }
+                })
+                .collect();
+            let kept = staging.keep(out, as_of, &left);
             let path =
                 format!("{} (relance enregistrée ; ses fichiers restent dans {})", path.display(), kept.display());
             return Err(Error::Io { path, source: e });
@@ -809,7 +819,6 @@ fn render_each(
     done.into_iter().collect()
 }
 
-/// The file of a student's letter of `as_of`, when each has one.
 /// The first number (1: none) that, given to every one of a run's files, names no file already
 /// in `out`: a second run of the day with letters of its own writes beside the first one's
 /// letters and mail-merge file (already sent, perhaps) instead of over them. Two runs moving their
@@ -830,6 +839,7 @@ fn numbered(name: &str, n: usize) -> String {
     }
 }
 
+/// The file of a student's letter of `as_of`, when each has one.
 fn letter_file(number: &str, as_of: NaiveDate) -> String {
     format!("relance-{number}-{}.pdf", as_of.format("%Y%m%d"))
 }

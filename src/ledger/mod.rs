@@ -419,9 +419,16 @@ pub async fn replan(
         )));
     }
     let mut n = sql::last_installment_n(conn, invoice.id).await?;
+    // What the reused installments' old schedule had earned them (a refusal, a reminder level).
+    let mut forgotten = Vec::new();
     for (k, i) in rest.installments.iter().enumerate() {
         match reusable.get(k) {
-            Some(id) => sql::reschedule_installment(conn, *id, i.due_date, i.amount).await?,
+            Some(id) => {
+                let f = sql::reschedule_installment(conn, *id, i.due_date, i.amount).await?;
+                if f != sql::Forgotten::default() {
+                    forgotten.push(json!({"installment": id, "refusal": f.refusal, "level": f.level}));
+                }
+            }
             None => {
                 n += 1;
                 sql::insert_installment(conn, invoice.id, n as u32, i.due_date, i.amount).await?;
@@ -439,7 +446,7 @@ pub async fn replan(
         "invoice",
         &invoice.number,
         Some(reason),
-        json!({"left": left, "before": dated(&before), "after": dated(&after)}),
+        json!({"left": left, "before": dated(&before), "after": dated(&after), "forgotten": forgotten}),
     )
     .await?;
     Ok(())
@@ -558,6 +565,70 @@ pub async fn cancel_refund(conn: &mut Conn, id: i64, date: NaiveDate, reason: &s
     )
     .await?;
     settle(conn, refund.student_id, date, false, actor).await
+}
+
+/// Pays `amount` out of the refunds a student is owed (still to pay), oldest first, sent back to
+/// a card by the gateway (`how`: its transaction) rather than by transfer: each is paid whole
+/// while it fits; the one it does not fit is cut, its part paid and the rest still to pay (same
+/// credit note and bank details). `None`, and nothing changed, when they owe less than `amount`.
+/// Audited. Returns the refunds paid, in order.
+pub async fn pay_owed_refunds(
+    conn: &mut Conn,
+    student_id: i64,
+    amount: Money,
+    date: NaiveDate,
+    how: &str,
+    actor: &str,
+) -> Result<Option<Vec<i64>>> {
+    let mut owed = sql::refunds_to_pay(conn, student_id).await?;
+    // Oldest first (the list comes latest first).
+    owed.reverse();
+    let total: i64 = owed.iter().map(|r| r.amount_cents).sum();
+    if !amount.is_positive() || total < amount.cents() {
+        return Ok(None);
+    }
+    let mut left = amount.cents();
+    let mut paid = Vec::new();
+    let mut parts = Vec::new();
+    for r in owed {
+        if left == 0 {
+            break;
+        }
+        let part = left.min(r.amount_cents);
+        let (id, rest) = if part == r.amount_cents {
+            (r.id, None)
+        } else {
+            sql::cancel_refund(conn, r.id).await?;
+            let id = sql::insert_refund(
+                conn,
+                student_id,
+                r.credit_note_id,
+                date,
+                Money::from_cents(part),
+                r.iban.as_deref(),
+            )
+            .await?;
+            let rest = Money::from_cents(r.amount_cents - part);
+            (id, Some(sql::insert_refund(conn, student_id, r.credit_note_id, date, rest, r.iban.as_deref()).await?))
+        };
+        if !sql::pay_refund(conn, id, None, date).await? {
+            return Err(Error::Invalid(format!("remboursement {id} introuvable ou déjà payé")));
+        }
+        parts.push(json!({"owed": r.id, "paid": id, "amount": Money::from_cents(part), "rest_to_pay": rest}));
+        paid.push(id);
+        left -= part;
+    }
+    audit::record(
+        conn,
+        actor,
+        "refund.paid",
+        "student",
+        student_id,
+        Some(how),
+        json!({"amount": amount, "date": date, "by": "card", "refunds": parts}),
+    )
+    .await?;
+    Ok(Some(paid))
 }
 
 /// Records that a refund still to pay was paid (to `iban` if given now). Audited.

@@ -305,6 +305,16 @@ pub async fn waiting_remittance_lines(
     Ok(rows.into_iter().map(|(id, date, cents, number)| (id, date, Money::from_cents(cents), number)).collect())
 }
 
+/// The remittances a statement line ties already: a line without a number takes none of them.
+pub async fn credited_remittances(conn: &mut Conn) -> Result<std::collections::HashSet<String>> {
+    let rows: Vec<(String,)> = on!(conn, |c| sqlx::query_as(
+        "SELECT DISTINCT remittance FROM statement_lines WHERE remittance > '' AND status = 'matched'"
+    )
+    .fetch_all(c)
+    .await)?;
+    Ok(rows.into_iter().map(|(n,)| n).collect())
+}
+
 /// The card remittance lines already tied to one of `numbers`: (id, date, amount, number).
 pub async fn tied_remittance_lines(conn: &mut Conn, numbers: &[&str]) -> Result<Vec<(i64, NaiveDate, Money, String)>> {
     let rows = remittance_lines_of(conn, LineStatus::Matched, numbers).await?;

@@ -112,6 +112,20 @@ impl Recorded {
             && self.date == row.date
             && self.cents() == Some(row.amount.cents())
     }
+
+    /// Whether `row` is an older view of it, taken before the gateway cancelled it: recorded
+    /// cancelled without a remittance, the row says captured, still without one (same day and
+    /// amount). The export is stale there, not contradicting: the row is already known.
+    pub fn cancelled_since(&self, row: &CardRow) -> bool {
+        self.kind() == "debit"
+            && self.status() == "cancelled"
+            && self.remittance().is_none()
+            && row.kind == Kind::Debit
+            && row.status == Status::Captured
+            && row.remittance.is_none()
+            && self.date == row.date
+            && self.cents() == Some(row.amount.cents())
+    }
 }
 
 /// Marks a transaction recorded captured as cancelled by the gateway, with why (its payment, if
@@ -509,6 +523,21 @@ pub async fn transaction_page(
 pub async fn transaction(conn: &mut Conn, number: &str) -> Result<Option<TransactionRow>> {
     let sql = select_transactions!("WHERE c.number = $1");
     Ok(on!(conn, |c| sqlx::query_as(sql).bind(number).fetch_optional(c).await)?)
+}
+
+/// The installment of rank `n` of invoice `invoice` when it is still open (not cancelled, not
+/// wholly settled).
+pub async fn open_installment_ranked(conn: &mut Conn, invoice: &str, n: i64) -> Result<Option<i64>> {
+    let row: Option<(i64,)> = on!(conn, |c| sqlx::query_as(
+        "SELECT b.id FROM installment_balances b JOIN invoices v ON v.id = b.invoice_id
+         WHERE v.number = $1 AND b.n = $2 AND b.status <> 'cancelled'
+           AND b.amount_cents - b.paid_cents - b.credited_cents > 0"
+    )
+    .bind(invoice)
+    .bind(n)
+    .fetch_optional(c)
+    .await)?;
+    Ok(row.map(|(id,)| id))
 }
 
 /// A paid card debit: (its transaction, its payment, the installment it paid).

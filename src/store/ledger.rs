@@ -496,9 +496,10 @@ pub async fn remove_untouched_installment(conn: &mut Conn, id: i64) -> Result<bo
 }
 
 /// Gives an installment a new due date and amount (a re-plan reusing it). What its old schedule
-/// earned it goes: its refused debit and its reminder level (a block included). The new schedule
-/// is reminded from its own due date, as a new installment would be.
-pub async fn reschedule_installment(conn: &mut Conn, id: i64, due: NaiveDate, amount: Money) -> Result<()> {
+/// earned it goes: its refused debit and its reminder level (a block included), returned for the
+/// re-plan's audit record. The new schedule is reminded from its own due date, as a new
+/// installment would be.
+pub async fn reschedule_installment(conn: &mut Conn, id: i64, due: NaiveDate, amount: Money) -> Result<Forgotten> {
     on!(conn, |c| sqlx::query("UPDATE installments SET due_date = $2, amount_cents = $3 WHERE id = $1")
         .bind(id)
         .bind(due)
@@ -506,23 +507,33 @@ pub async fn reschedule_installment(conn: &mut Conn, id: i64, due: NaiveDate, am
         .execute(c)
         .await
         .map(|r| r.rows_affected()))?;
-    forget_refusal_and_level(conn, id).await?;
-    recount_open(conn, &[id]).await
+    let forgotten = forget_refusal_and_level(conn, id).await?;
+    recount_open(conn, &[id]).await?;
+    Ok(forgotten)
+}
+
+/// What an installment's old schedule had earned it, forgotten with that schedule: its refused
+/// debit (the bank's code and the day) and its reminder level (and the day it was raised).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Forgotten {
+    pub refusal: Option<(String, NaiveDate)>,
+    pub level: Option<(i64, NaiveDate)>,
 }
 
 /// An installment's refused debit and reminder level, which its schedule earned: gone with it.
-async fn forget_refusal_and_level(conn: &mut Conn, id: i64) -> Result<()> {
-    on!(conn, |c| sqlx::query("DELETE FROM card_refusals WHERE installment_id = $1")
-        .bind(id)
-        .execute(c)
-        .await
-        .map(|r| r.rows_affected()))?;
-    on!(conn, |c| sqlx::query("DELETE FROM dunning WHERE installment_id = $1")
-        .bind(id)
-        .execute(c)
-        .await
-        .map(|r| r.rows_affected()))?;
-    Ok(())
+async fn forget_refusal_and_level(conn: &mut Conn, id: i64) -> Result<Forgotten> {
+    let refusal = on!(conn, |c| sqlx::query_as(
+        "DELETE FROM card_refusals WHERE installment_id = $1 RETURNING response_code, date"
+    )
+    .bind(id)
+    .fetch_optional(c)
+    .await)?;
+    let level =
+        on!(conn, |c| sqlx::query_as("DELETE FROM dunning WHERE installment_id = $1 RETURNING level, raised_on")
+            .bind(id)
+            .fetch_optional(c)
+            .await)?;
+    Ok(Forgotten { refusal, level })
 }
 
 /// The highest installment number of an invoice (new installments follow it).

@@ -127,8 +127,8 @@ impl CardIndex {
     /// invoices (and the installment's rank), else the payer's e-mail, else a student number in
     /// the reference; then, for a debit, the open installment of that amount, else the oldest
     /// open one. A refused debit marks only the open installment its reference ranks, or, with no
-    /// rank, one of its amount: a retry of an installment paid since (by transfer, say) marks no
-    /// other one refused, nor reminds it before its date. A refund or a charge-back gets its
+    /// rank, one of its amount already due on its date: a retry of an installment paid since (by
+    /// transfer, say) marks no other one refused, nor has it reminded before its date. A refund or a charge-back gets its
     /// student only: the installment it concerns is the one the payment it undoes paid, found
     /// when that payment is (the rank in its reference names an installment already paid, and the
     /// open ones are others).
@@ -182,12 +182,10 @@ impl CardIndex {
         let pick = if row.status == export::Status::Refused {
             match rank {
                 Some(_) => ranked,
-                None => payee
-                    .open
-                    .iter()
-                    .filter(on_invoice)
-                    .find(|o| o.left == row.amount)
-                    .or_else(|| payee.open.iter().find(|o| o.left == row.amount)),
+                None => {
+                    let due = |o: &&crate::bank::matching::OpenItem| o.left == row.amount && o.due_date <= row.date;
+                    payee.open.iter().filter(on_invoice).find(due).or_else(|| payee.open.iter().find(due))
+                }
             }
         } else {
             ranked
@@ -198,8 +196,9 @@ impl CardIndex {
         };
         if pick.is_none() && row.status == export::Status::Refused {
             t.reasons.push(match rank {
-                Some(n) => format!("échéance {n} déjà réglée : le refus ne marque aucune autre échéance"),
-                None => "aucune échéance ouverte de ce montant : le refus ne marque aucune échéance".into(),
+                Some(n) => format!("l'échéance {n} n'est plus ouverte : le refus ne marque aucune autre échéance"),
+                None => "aucune échéance ouverte de ce montant échue à cette date : le refus ne marque aucune échéance"
+                    .into(),
             });
         }
         if let Some(o) = pick {
@@ -254,12 +253,15 @@ pub struct RemittanceMatch {
 
 /// Ties a statement's remittance line to its remittance. `known` are the remittances recorded
 /// from the gateway: (number, date, gross). A remittance of refunds only is a debit line, tied
-/// only to a remittance below zero; a credit, only to one above.
+/// only to a remittance below zero; a credit, only to one above. A line without a number never
+/// takes a remittance in `credited` (one a line ties already): two such lines of neighbouring
+/// days find a remittance each, not both the nearer one.
 pub fn match_remittance(
     label_number: Option<String>,
     date: NaiveDate,
     amount: Money,
     known: &[(String, NaiveDate, Money)],
+    credited: &std::collections::HashSet<String>,
     bp: i64,
 ) -> RemittanceMatch {
     let explain = |number: &str, gross: Money| {
@@ -303,8 +305,9 @@ pub fn match_remittance(
             },
         };
     }
-    let candidates = known.iter().filter(|(_, d, gross)| {
-        (*d..=*d + chrono::Days::new(5)).contains(&date)
+    let candidates = known.iter().filter(|(n, d, gross)| {
+        !credited.contains(n)
+            && (*d..=*d + chrono::Days::new(5)).contains(&date)
             && same_way(*gross)
             && within(*gross, *gross - amount, bp)
             && (gross.is_negative() || *gross >= amount)
@@ -348,6 +351,7 @@ crate::coded!(TransactionSort: Date, Number, Amount);
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::HashSet;
 
     fn d(day: u32) -> NaiveDate {
         NaiveDate::from_ymd_opt(2025, 10, day).unwrap()
@@ -365,9 +369,9 @@ mod tests {
 
     #[test]
     fn a_remittance_of_refunds_only_is_its_debit_line() {
-        let by_number = match_remittance(Some("81260".into()), d(21), m(-20600), &known(), 100);
+        let by_number = match_remittance(Some("81260".into()), d(21), m(-20600), &known(), &HashSet::new(), 100);
         assert_eq!((by_number.known, by_number.number.as_deref()), (true, Some("81260")), "{:?}", by_number.reasons);
-        let by_amount = match_remittance(None, d(21), m(-20600), &known(), 100);
+        let by_amount = match_remittance(None, d(21), m(-20600), &known(), &HashSet::new(), 100);
         assert_eq!((by_amount.known, by_amount.number.as_deref()), (true, Some("81260")), "{:?}", by_amount.reasons);
         assert!(within(m(-20600), m(-150), 100) && !within(m(-20600), m(-300), 100));
     }
@@ -376,10 +380,10 @@ mod tests {
     /// (By date and amount the tolerance, under 100 %, already keeps the other way out.)
     #[test]
     fn a_line_the_other_way_is_not_its_remittance_s() {
-        let debit = match_remittance(Some("81234".into()), d(12), m(-81906), &known(), 100);
+        let debit = match_remittance(Some("81234".into()), d(12), m(-81906), &known(), &HashSet::new(), 100);
         assert_eq!((debit.known, debit.number.as_deref()), (false, Some("81234")));
         assert!(debit.reasons[0].contains("la ligne débite 819,06"), "{:?}", debit.reasons);
-        let credit = match_remittance(Some("81260".into()), d(21), m(20600), &known(), 100);
+        let credit = match_remittance(Some("81260".into()), d(21), m(20600), &known(), &HashSet::new(), 100);
         assert!(!credit.known, "{:?}", credit.reasons);
         assert!(credit.reasons[0].contains("la ligne crédite 206,00"), "{:?}", credit.reasons);
     }
@@ -389,8 +393,25 @@ mod tests {
     #[test]
     fn the_nearest_remittance_of_refunds_only_is_taken() {
         let known = vec![("81270".into(), d(20), m(-20600)), ("81271".into(), d(20), m(-20490))];
-        let found = match_remittance(None, d(21), m(-20500), &known, 100);
+        let found = match_remittance(None, d(21), m(-20500), &known, &HashSet::new(), 100);
         assert_eq!(found.number.as_deref(), Some("81271"), "{:?}", found.reasons);
         assert!(found.reasons.iter().any(|r| r.contains("débitée avec un écart de 0,10")), "{:?}", found.reasons);
+    }
+
+    /// Two days' remittances (824,00 and 826,00 gross) and two bank lines without a number, net of
+    /// their commission, each within the tolerance of both: the first line takes the nearer
+    /// remittance; the second, which would be nearer it too, takes the other one.
+    #[test]
+    fn a_line_without_a_number_takes_no_remittance_already_credited() {
+        let known = vec![("81234".into(), d(11), m(82400)), ("81240".into(), d(12), m(82600))];
+        let first = match_remittance(None, d(13), m(81906), &known, &HashSet::new(), 100);
+        assert_eq!(first.number.as_deref(), Some("81234"), "{:?}", first.reasons);
+        let alone = match_remittance(None, d(14), m(82104), &known, &HashSet::new(), 100);
+        assert_eq!(alone.number.as_deref(), Some("81234"), "the nearer, were it free: {:?}", alone.reasons);
+        let credited = HashSet::from(["81234".to_string()]);
+        let second = match_remittance(None, d(14), m(82104), &known, &credited, 100);
+        assert_eq!(second.number.as_deref(), Some("81240"), "{:?}", second.reasons);
+        let by_number = match_remittance(Some("81234".into()), d(14), m(81906), &known, &credited, 100);
+        assert!(by_number.known, "a line naming it is still tied: {:?}", by_number.reasons);
     }
 }
