@@ -1116,10 +1116,11 @@ async fn a_refused_retry_of_an_installment_paid_since_marks_no_other() {
 
 /// One month's export: the 2nd installment's debit passes, comes back ("Impayé"), and the
 /// gateway's retry is refused. The retry was matched before the charge-back made the installment
-/// due again; it still marks the 2nd installment refused, not the 3rd.
+/// due again; it still marks the 2nd installment refused, not the 3rd. An attempt refused before
+/// the charge-back (while the installment was paid) marks nothing.
 #[tokio::test]
 async fn a_refused_retry_after_a_charge_back_of_the_same_export_marks_its_installment() {
-    let (store, dir, paul, _) = setup("card-back-retry").await;
+    let (store, dir, paul, chloe) = setup("card-back-retry").await;
     let rows = [
         HEADER.to_string(),
         format!(
@@ -1130,11 +1131,24 @@ async fn a_refused_retry_after_a_charge_back_of_the_same_export_marks_its_instal
         ),
         format!("14/10/2025;08:00:00;9960003;3;{paul}-2;206,00;EUR;Impayé;Télécollecté;00141;CB;;;paul@etu.uca.fr"),
         format!("20/10/2025;06:00:00;9960004;4;{paul}-2;206,00;EUR;Débit;Refusé;00151;CB;;;paul@etu.uca.fr"),
+        // Chloé's: an attempt refused on 12/10, after her payment of 10/10 and before it came
+        // back on 14/10, is no reason why the installment is due now.
+        format!(
+            "05/09/2025;15:00:00;9960005;5;{chloe}-1;618,00;EUR;Débit;Télécollecté;00000;VISA;81200;06/09/2025;chloe@etu.uca.fr"
+        ),
+        format!(
+            "10/10/2025;06:00:01;9960006;6;{chloe}-2;652,20;EUR;Débit;Télécollecté;00000;VISA;81234;11/10/2025;chloe@etu.uca.fr"
+        ),
+        format!("12/10/2025;06:00:00;9960007;7;{chloe}-2;652,20;EUR;Débit;Refusé;00154;VISA;;;chloe@etu.uca.fr"),
+        format!("14/10/2025;08:00:01;9960008;8;{chloe}-2;652,20;EUR;Impayé;Télécollecté;00141;VISA;;;chloe@etu.uca.fr"),
     ];
     let file = dir.join("paybox.csv");
     write_1252(&file, &(rows.join("\r\n") + "\r\n"));
     let s = card::import_file(&store, &file, Columns::Detect, "claire").await.unwrap();
-    assert_eq!((s.paid, s.charged_back, s.refused), (2, 1, 1), "{s:?}");
+    assert_eq!((s.paid, s.charged_back, s.refused), (4, 2, 2), "{s:?}");
+    let chloe_pos = regie::ledger::account_position(&store, "25000004").await.unwrap();
+    assert_eq!(chloe_pos.schedule[1].refusal, None, "{:?}", chloe_pos.schedule[1]);
+    assert_eq!(chloe_pos.schedule[1].left_to_pay, m(65220));
     let pos = regie::ledger::account_position(&store, "25000002").await.unwrap();
     assert_eq!(pos.schedule[1].refusal.as_deref(), Some("provision insuffisante"), "{:?}", pos.schedule[1]);
     assert_eq!(pos.schedule[1].left_to_pay, m(20600));
@@ -1227,7 +1241,8 @@ async fn a_cancelled_debit_whose_credit_was_refunded_is_refused_by_its_row() {
 
 /// Remittance lines without a number ("REMISE CARTES"), two days running, each within the
 /// commission's tolerance of both days' remittances: each is tied to a remittance of its own, not
-/// both to the nearer one; waiting in Banque before the export, and imported after it.
+/// both to the nearer one; waiting in Banque before the export, and imported after it, where a
+/// line that names the nearer remittance, further down the statement, keeps it.
 #[tokio::test]
 async fn remittance_lines_without_a_number_take_a_remittance_each() {
     use regie::bank::{self, Columns as BankColumns};
@@ -1263,8 +1278,15 @@ async fn remittance_lines_without_a_number_take_a_remittance_each() {
     write_1252(&file, &(rows.join("\r\n") + "\r\n"));
     let s = card::import_file(&store, &file, Columns::Detect, "claire").await.unwrap();
     assert_eq!(s.remittance_lines, 2, "{s:?}");
-    let after = statement("releve-2.csv", ["23/10/2025", "24/10/2025"]);
-    assert_eq!(bank::import_file(&store, &after, BankColumns::Detect, "claire").await.unwrap().auto_matched, 0);
+    // After it: a line without a number, nearer 81300, then the line that names 81300.
+    let after = dir.join("releve-2.csv");
+    write_1252(
+        &after,
+        "Date;Date de valeur;Débit;Crédit;Libellé;Solde\r\n\
+         23/10/2025;23/10/2025;;821,04;REMISE CARTES;\r\n\
+         24/10/2025;24/10/2025;;819,06;REMISE CB 81300 DU 22/10/25;\r\n",
+    );
+    assert_eq!(bank::import_file(&store, &after, BankColumns::Detect, "claire").await.unwrap().remittances, 2);
     let lines = bank::lines(&store, None).await.unwrap();
     let tied: Vec<(NaiveDate, Option<&str>)> = {
         let mut t: Vec<_> = lines.iter().map(|l| (l.date, l.remittance.as_deref())).collect();
@@ -1276,8 +1298,8 @@ async fn remittance_lines_without_a_number_take_a_remittance_each() {
         [
             (d(2025, 10, 13), Some("81234")),
             (d(2025, 10, 14), Some("81240")),
-            (d(2025, 10, 23), Some("81300")),
-            (d(2025, 10, 24), Some("81310"))
+            (d(2025, 10, 23), Some("81310")),
+            (d(2025, 10, 24), Some("81300"))
         ]
     );
     let r = card::remittances(&store).await.unwrap();
@@ -1314,6 +1336,31 @@ async fn a_charge_back_waiting_for_its_debit_is_attributed_by_hand() {
     let numbers: Vec<&str> = debit.iter().map(|t| t.row.number.as_str()).collect();
     assert_eq!(numbers, ["9910002", "9910001"]);
     assert!(card::assign(&store, "9910002", "25000002", "claire").await.is_err(), "once");
+    // Another generic reference: its charge-back comes first and waits; then its debit, which is
+    // Chloé's, and the office declares it charged back from the bank's line. Attributed to Paul,
+    // the charge-back confirms nothing of Chloé's; attributed to her, it confirms hers.
+    let import = |name: &str, row: &str| {
+        let path = dir.join(name);
+        write_1252(&path, &([HEADER, row].join("\r\n") + "\r\n"));
+        path
+    };
+    let back = import(
+        "paybox-2.csv",
+        "21/09/2025;08:00:00;9910003;3;PORTAIL-66;206,00;EUR;Impayé;Télécollecté;00141;CB;;;autre@example.org",
+    );
+    assert_eq!(card::import_file(&store, &back, Columns::Detect, "claire").await.unwrap().unknown, 1);
+    let debit = import(
+        "paybox-3.csv",
+        "05/09/2025;15:00:00;9910004;4;PORTAIL-66;206,00;EUR;Débit;Télécollecté;00000;CB;81200;06/09/2025;autre@example.org",
+    );
+    card::import_file(&store, &debit, Columns::Detect, "claire").await.unwrap();
+    card::assign(&store, "9910004", "25000004", "claire").await.unwrap();
+    card::charge_back(&store, "9910004", d(2025, 9, 22), "opposition (relevé)", "claire").await.unwrap();
+    let e = card::assign(&store, "9910003", "25000002", "claire").await.unwrap_err().to_string();
+    assert!(e.contains("sur le compte de 25000002"), "{e}");
+    let done = card::assign(&store, "9910003", "25000004", "claire").await.unwrap();
+    assert_eq!(done.row.outcome, Outcome::ChargedBack);
+    assert_eq!(regie::ledger::account_position(&store, "25000002").await.unwrap().summary.balance, m(61800));
 }
 
 /// The evening's export, which says a debit was cancelled before its remittance, is imported

@@ -133,7 +133,9 @@ async fn an_exemption_refund_sent_back_to_the_card_is_paid_by_the_export() {
     .unwrap();
     assert_eq!(a.refund.as_ref().unwrap().amount, m(63380));
 
-    // Sent back in two card refunds (of 400,00, then the rest), a day apart.
+    // 20,00 more paid by transfer (spare credit), then the 653,80 the school owes sent back in
+    // two card refunds (400,00: the 20,00 and 380,00 of the refund owed; then its rest).
+    pay(&s, "22000004", &[2000]).await;
     let refunded = |day: u32, number: u32, amount: &str| {
         let path = dir.join(format!("paybox-remboursement-{day}.csv"));
         let row = format!("{day}/10/2022;{number};{invoice}-2;{amount};Remboursement;Télécollecté;00000;81260");
@@ -147,10 +149,13 @@ async fn an_exemption_refund_sent_back_to_the_card_is_paid_by_the_export() {
     };
     let summary = cards(refunded(25, 8800003, "400,00")).await;
     assert_eq!((summary.refunded, summary.unknown), (1, 0), "{summary:?}");
-    assert_eq!(to_pay().await, (m(-23380), m(40000), m(23380), Money::ZERO), "400,00 paid, the rest still owed");
-    let summary = cards(refunded(26, 8800004, "233,80")).await;
+    assert_eq!(to_pay().await, (m(-25380), m(40000), m(25380), Money::ZERO), "400,00 paid, the rest still owed");
+    let pos = regie::ledger::account_position(&s, "22000004").await.unwrap();
+    let rest: Vec<NaiveDate> = pos.refunds.iter().filter(|r| r.status == RefundStatus::ToPay).map(|r| r.date).collect();
+    assert_eq!(rest, [d(2022, 10, 20)], "the rest keeps the day it was granted");
+    let summary = cards(refunded(26, 8800004, "253,80")).await;
     assert_eq!((summary.refunded, summary.unknown), (1, 0), "{summary:?}");
-    assert_eq!(to_pay().await, (Money::ZERO, m(63380), Money::ZERO, Money::ZERO), "all paid, the 2nd installment too");
+    assert_eq!(to_pay().await, (Money::ZERO, m(65380), Money::ZERO, Money::ZERO), "all paid, the 2nd installment too");
     assert!(exemptions::refunds(&s).await.unwrap().iter().all(|r| r.status != RefundStatus::ToPay));
     let audit = regie::store::audit::list(&mut s.read().await.unwrap(), None).await.unwrap();
     assert!(

@@ -404,6 +404,13 @@ fn decide(
     let total = lines.len();
     let mut summary = ImportSummary::default();
     let mut out = Vec::new();
+    // A remittance a line of the statement names has its line, wherever that line comes: a line
+    // without a number, even an earlier one, does not take it.
+    for l in labels {
+        if let Some(Some(n)) = &l.remittance {
+            snap.credited.insert(n.clone());
+        }
+    }
     for (k, (line, print)) in lines.iter().zip(prints).enumerate() {
         if k % 1000 == 0 {
             progress(Progress { phase: "match", done: k, total });

@@ -243,22 +243,30 @@ pub async fn import_file_with(
     let tied = tie_waiting_remittance_lines(&mut tx, new.iter().map(|t| t.row).chain(late.iter().copied())).await?;
     summary.remittance_lines = tied.len();
     // Refunds and charge-backs move money already recorded: one by one, after the payments.
+    // The installments those made due again, with the latest day one did.
+    let mut reopened: std::collections::HashMap<i64, NaiveDate> = std::collections::HashMap::new();
     for t in new.iter().filter(|t| later.contains(&t.id)) {
-        let outcome = undo_money(&mut tx, t, actor).await?;
+        let (outcome, installment) = undo_money(&mut tx, t, actor).await?;
         match outcome {
             Outcome::Refunded => summary.refunded += 1,
             Outcome::ChargedBack => summary.charged_back += 1,
             _ => {}
         }
+        if let (Outcome::Refunded | Outcome::ChargedBack, Some(i)) = (outcome, installment) {
+            let day = reopened.entry(i).or_insert(t.row.date);
+            *day = (*day).max(t.row.date);
+        }
     }
     // A refused retry of an installment a charge-back or a refund of this same export made due
     // again was matched before that money came back (they come after the payments), when its
-    // installment was not open: it is marked now.
+    // installment was not open: it is marked now, if it came on or after that day (one older
+    // says nothing of why the installment is due now).
     let mut placed = std::collections::HashMap::new();
-    if summary.charged_back + summary.refunded > 0 {
+    if !reopened.is_empty() {
         for t in new.iter().filter(|t| t.outcome == Outcome::Refused && t.installment_id.is_none()) {
             if let Some((invoice, Some(n))) = export::invoice_in_reference(&t.row.reference)
                 && let Some(i) = store::card::open_installment_ranked(&mut tx, &invoice, n).await?
+                && reopened.get(&i).is_some_and(|day| t.row.date >= *day)
             {
                 let code = t.row.response.clone().unwrap_or_default();
                 store::card::record_refusals(&mut tx, &[(i, code, t.row.date, t.id)]).await?;
@@ -653,6 +661,8 @@ async fn tie_waiting_remittance_lines<'r>(
     let known = store::card::remittance_totals(conn).await?;
     let bp = commission_tolerance_bp(conn).await?;
     let mut credited = store::bank::credited_remittances(conn).await?;
+    // A remittance a waiting line names is that line's: no line without a number takes it first.
+    credited.extend(waiting.iter().filter(|w| !w.3.is_empty()).map(|w| w.3.clone()));
     for (line, date, amount, number) in tied_before {
         let m = match_remittance(Some(number.clone()), date, amount, &known, &credited, bp);
         if m.known && m.number.as_deref() == Some(number.as_str()) {
@@ -731,8 +741,13 @@ pub async fn import_uploaded(
 }
 
 /// A captured refund or charge-back row: a charge-back makes the debit it names unpaid; a refund
-/// is recorded paid out of the account's credit. Either waits (`unknown`) when it cannot.
-async fn undo_money(conn: &mut Conn, t: &store::card::NewTransaction<'_>, actor: &str) -> Result<Outcome> {
+/// is recorded paid out of the account's credit. Either waits (`unknown`) when it cannot. Returns
+/// the outcome and the installment the undone payment had paid.
+async fn undo_money(
+    conn: &mut Conn,
+    t: &store::card::NewTransaction<'_>,
+    actor: &str,
+) -> Result<(Outcome, Option<i64>)> {
     let row = t.row;
     let mut reasons: Vec<String> = serde_json::from_str(&t.reasons).unwrap_or_default();
     // The installment the undone payment paid (what is due again).
@@ -770,7 +785,7 @@ async fn undo_money(conn: &mut Conn, t: &store::card::NewTransaction<'_>, actor:
     };
     let reasons = serde_json::to_string(&reasons).expect("json");
     store::card::settle_transaction(conn, t.id, outcome, None, installment, payment, refund, &reasons).await?;
-    Ok(outcome)
+    Ok((outcome, installment))
 }
 
 /// A charge-back row as `charge_back_of` reads it.
@@ -805,13 +820,17 @@ async fn charge_back_of(
     }
     // The office may have declared it from the bank's "IMPAYE CB" line first: then this row only
     // confirms it, and nothing is undone twice.
-    if let Some((_, payment, paid)) = store::card::declared_charge_back_for(conn, back.reference, amount).await? {
+    if let Some((_, payment, paid)) =
+        store::card::declared_charge_back_for(conn, back.reference, student, amount).await?
+    {
         reasons.push(format!("impayé déjà déclaré d'après le relevé (règlement {payment})"));
         return Ok((Outcome::ChargedBack, Some(payment), paid));
     }
     // The same charge-back told twice (a new row for a debit already back): nothing more comes
     // back, and nothing waits to be attributed.
-    if let Some((first, payment, paid)) = store::card::recorded_charge_back_for(conn, back.reference, amount).await? {
+    if let Some((first, payment, paid)) =
+        store::card::recorded_charge_back_for(conn, back.reference, student, amount).await?
+    {
         reasons.push(format!("impayé déjà enregistré (transaction {first}) : rien n'est défait deux fois"));
         return Ok((Outcome::ChargedBack, payment, paid));
     }
@@ -842,17 +861,25 @@ async fn refund_out(
     date: NaiveDate,
     actor: &str,
 ) -> Result<Option<RefundedBy>> {
-    if amount <= ledger::spare_credit(conn, student).await? {
+    let spare = ledger::spare_credit(conn, student).await?;
+    if amount <= spare {
         let refund = ledger::issue_refund(conn, student, None, date, amount, None, actor).await?;
         ledger::pay_refund(conn, refund, None, date, actor).await?;
         audit::record(conn, actor, "card.refund", "card_transaction", number, None, json!({"refund": refund})).await?;
         return Ok(Some(RefundedBy::Credit(refund)));
     }
-    // The refunds the office owed already (an exemption's, to pay), sent back to the card, whole
-    // or in parts (a card refund never exceeds the debit it returns): those are paid, not a
-    // payment given back, which would make an installment due again while the school owes.
+    // Beyond the spare credit, the refunds the office owed already (an exemption's, to pay), sent
+    // back to the card, whole or in parts (a card refund never exceeds the debit it returns):
+    // those are paid, not a payment given back, which would make an installment due again while
+    // the school owes. The spare credit, if any, pays the rest of it.
     let how = format!("remboursement carte {number}");
-    if let Some(paid) = ledger::pay_owed_refunds(conn, student, amount, date, &how, actor).await? {
+    let beyond = amount - spare.max(Money::ZERO);
+    if let Some(mut paid) = ledger::pay_owed_refunds(conn, student, beyond, date, &how, actor).await? {
+        if spare.is_positive() {
+            let refund = ledger::issue_refund(conn, student, None, date, spare, None, actor).await?;
+            ledger::pay_refund(conn, refund, None, date, actor).await?;
+            paid.push(refund);
+        }
         audit::record(conn, actor, "card.refund", "card_transaction", number, None, json!({"pays_refunds": paid}))
             .await?;
         let last = *paid.last().expect("a positive amount pays at least one refund");

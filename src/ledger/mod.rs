@@ -571,7 +571,7 @@ pub async fn cancel_refund(conn: &mut Conn, id: i64, date: NaiveDate, reason: &s
 /// a card by the gateway (`how`: its transaction) rather than by transfer: each is paid whole
 /// while it fits; the one it does not fit is cut, its part paid and the rest still to pay (same
 /// credit note and bank details). `None`, and nothing changed, when they owe less than `amount`.
-/// Audited. Returns the refunds paid, in order.
+/// Each refund paid, cut or left to pay is audited. Returns the refunds paid, in order.
 pub async fn pay_owed_refunds(
     conn: &mut Conn,
     student_id: i64,
@@ -589,15 +589,16 @@ pub async fn pay_owed_refunds(
     }
     let mut left = amount.cents();
     let mut paid = Vec::new();
-    let mut parts = Vec::new();
     for r in owed {
         if left == 0 {
             break;
         }
         let part = left.min(r.amount_cents);
-        let (id, rest) = if part == r.amount_cents {
-            (r.id, None)
+        let id = if part == r.amount_cents {
+            r.id
         } else {
+            // Cut in two, each audited as the refund it is: the part paid now, the rest (keeping
+            // its refund's day, and so its place among those owed) still to pay.
             sql::cancel_refund(conn, r.id).await?;
             let id = sql::insert_refund(
                 conn,
@@ -609,25 +610,46 @@ pub async fn pay_owed_refunds(
             )
             .await?;
             let rest = Money::from_cents(r.amount_cents - part);
-            (id, Some(sql::insert_refund(conn, student_id, r.credit_note_id, date, rest, r.iban.as_deref()).await?))
+            let rest_id =
+                sql::insert_refund(conn, student_id, r.credit_note_id, r.date, rest, r.iban.as_deref()).await?;
+            audit::record(
+                conn,
+                actor,
+                "refund.split",
+                "refund",
+                r.id,
+                Some(how),
+                json!({"amount": Money::from_cents(r.amount_cents), "paid_part": id, "rest": rest_id}),
+            )
+            .await?;
+            audit::record(
+                conn,
+                actor,
+                "refund.issue",
+                "refund",
+                rest_id,
+                Some(how),
+                json!({"student_id": student_id, "amount": rest, "credit_note": r.credit_note_id, "rest_of": r.id}),
+            )
+            .await?;
+            id
         };
         if !sql::pay_refund(conn, id, None, date).await? {
             return Err(Error::Invalid(format!("remboursement {id} introuvable ou déjà payé")));
         }
-        parts.push(json!({"owed": r.id, "paid": id, "amount": Money::from_cents(part), "rest_to_pay": rest}));
+        audit::record(
+            conn,
+            actor,
+            "refund.paid",
+            "refund",
+            id,
+            Some(how),
+            json!({"amount": Money::from_cents(part), "date": date, "by": "card", "owed": r.id}),
+        )
+        .await?;
         paid.push(id);
         left -= part;
     }
-    audit::record(
-        conn,
-        actor,
-        "refund.paid",
-        "student",
-        student_id,
-        Some(how),
-        json!({"amount": amount, "date": date, "by": "card", "refunds": parts}),
-    )
-    .await?;
     Ok(Some(paid))
 }
 

@@ -584,17 +584,24 @@ pub async fn paid_debit_for(
         .await)?)
 }
 
-pub async fn declared_charge_back_for(conn: &mut Conn, reference: &str, amount: Money) -> Result<Option<PaidDebit>> {
+pub async fn declared_charge_back_for(
+    conn: &mut Conn,
+    reference: &str,
+    student_id: Option<i64>,
+    amount: Money,
+) -> Result<Option<PaidDebit>> {
     Ok(on!(conn, |c| {
         sqlx::query_as(
         "SELECT c.id, c.payment_id, c.installment_id FROM card_transactions c
          WHERE c.order_ref = $1 AND c.amount_cents = $2 AND c.kind = 'debit' AND c.outcome = 'charged_back'
            AND c.payment_id IS NOT NULL
+           AND (CAST($3 AS BIGINT) IS NULL OR EXISTS (SELECT 1 FROM payments p WHERE p.id = c.payment_id AND p.student_id = $3))
            AND NOT EXISTS (SELECT 1 FROM card_transactions k WHERE k.kind = 'chargeback' AND k.payment_id = c.payment_id)
          ORDER BY c.date, c.id LIMIT 1",
     )
     .bind(reference)
     .bind(amount.cents())
+    .bind(student_id)
     .fetch_optional(c)
     .await
     })?)
@@ -607,12 +614,15 @@ pub async fn declared_charge_back_for(conn: &mut Conn, reference: &str, amount: 
 pub async fn recorded_charge_back_for(
     conn: &mut Conn,
     reference: &str,
+    student_id: Option<i64>,
     amount: Money,
 ) -> Result<Option<(String, Option<i64>, Option<i64>)>> {
     Ok(on!(conn, |c| {
         sqlx::query_as(
             "SELECT k.number, k.payment_id, k.installment_id FROM card_transactions k
              WHERE k.order_ref = $1 AND k.amount_cents = $2 AND k.kind = 'chargeback' AND k.outcome = 'charged_back'
+               AND (CAST($3 AS BIGINT) IS NULL
+                    OR EXISTS (SELECT 1 FROM payments p WHERE p.id = k.payment_id AND p.student_id = $3))
                AND NOT EXISTS (SELECT 1 FROM card_transactions d
                                WHERE d.order_ref = $1 AND d.amount_cents = $2 AND d.kind = 'debit'
                                  AND d.status = 'captured' AND d.outcome <> 'charged_back')
@@ -624,6 +634,7 @@ pub async fn recorded_charge_back_for(
         )
         .bind(reference)
         .bind(amount.cents())
+        .bind(student_id)
         .fetch_optional(c)
         .await
     })?)

@@ -604,6 +604,8 @@ pub struct RefundRecord {
     pub id: i64,
     pub student_id: i64,
     pub credit_note_id: Option<i64>,
+    /// The day it was granted: refunds owed are paid oldest first.
+    pub date: NaiveDate,
     pub amount_cents: i64,
     #[sqlx(try_from = "String")]
     pub status: regie_rules::ledger::RefundStatus,
@@ -612,7 +614,7 @@ pub struct RefundRecord {
 
 pub async fn refund(conn: &mut Conn, id: i64) -> Result<Option<RefundRecord>> {
     Ok(on!(conn, |c| sqlx::query_as(
-        "SELECT id, student_id, credit_note_id, amount_cents, status, iban FROM refunds WHERE id = $1"
+        "SELECT id, student_id, credit_note_id, date, amount_cents, status, iban FROM refunds WHERE id = $1"
     )
     .bind(id)
     .fetch_optional(c)
@@ -623,7 +625,7 @@ pub async fn refund(conn: &mut Conn, id: i64) -> Result<Option<RefundRecord>> {
 /// it shrank), in order.
 pub async fn refunds_of_credit_note(conn: &mut Conn, credit_note_id: i64) -> Result<Vec<RefundRecord>> {
     Ok(on!(conn, |c| sqlx::query_as(
-        "SELECT id, student_id, credit_note_id, amount_cents, status, iban FROM refunds
+        "SELECT id, student_id, credit_note_id, date, amount_cents, status, iban FROM refunds
          WHERE credit_note_id = $1 ORDER BY id",
     )
     .bind(credit_note_id)
@@ -634,7 +636,7 @@ pub async fn refunds_of_credit_note(conn: &mut Conn, credit_note_id: i64) -> Res
 /// The student's refunds still to pay, latest first.
 pub async fn refunds_to_pay(conn: &mut Conn, student_id: i64) -> Result<Vec<RefundRecord>> {
     Ok(on!(conn, |c| sqlx::query_as(
-        "SELECT id, student_id, credit_note_id, amount_cents, status, iban FROM refunds
+        "SELECT id, student_id, credit_note_id, date, amount_cents, status, iban FROM refunds
          WHERE student_id = $1 AND status = 'to_pay' ORDER BY date DESC, id DESC",
     )
     .bind(student_id)
