@@ -1158,6 +1158,31 @@ async fn a_refused_retry_after_a_charge_back_of_the_same_export_marks_its_instal
     assert_eq!(t.installment_n, Some(2), "{}", t.reasons);
 }
 
+/// A debit of 412,00 paid the 2nd and 3rd installments; it comes back in the same export, and the
+/// gateway's retry of the 3rd is refused after that: the 3rd is marked refused too.
+#[tokio::test]
+async fn a_refused_retry_of_any_installment_a_charge_back_reopened_is_marked() {
+    let (store, dir, paul, _) = setup("card-back-two").await;
+    let rows = [
+        HEADER.to_string(),
+        format!(
+            "05/09/2025;14:00:00;9970001;1;{paul}-1;206,00;EUR;Débit;Télécollecté;00000;CB;81200;06/09/2025;paul@etu.uca.fr"
+        ),
+        format!(
+            "10/10/2025;06:00:00;9970002;2;{paul}-2;412,00;EUR;Débit;Télécollecté;00000;CB;81234;11/10/2025;paul@etu.uca.fr"
+        ),
+        format!("14/10/2025;08:00:00;9970003;3;{paul}-2;412,00;EUR;Impayé;Télécollecté;00141;CB;;;paul@etu.uca.fr"),
+        format!("10/11/2025;06:00:00;9970004;4;{paul}-3;206,00;EUR;Débit;Refusé;00151;CB;;;paul@etu.uca.fr"),
+    ];
+    let file = dir.join("paybox.csv");
+    write_1252(&file, &(rows.join("\r\n") + "\r\n"));
+    let s = card::import_file(&store, &file, Columns::Detect, "claire").await.unwrap();
+    assert_eq!((s.paid, s.charged_back, s.refused), (2, 1, 1), "{s:?}");
+    let pos = regie::ledger::account_position(&store, "25000002").await.unwrap();
+    assert_eq!(pos.schedule[2].refusal.as_deref(), Some("provision insuffisante"), "{:?}", pos.schedule[2]);
+    assert_eq!((pos.schedule[1].left_to_pay, pos.schedule[2].left_to_pay), (m(20600), m(20600)));
+}
+
 /// A refused debit nobody could be found for, attributed by the accountant: its installment is
 /// refused as the import would have marked it, in the position and in the reminders.
 #[tokio::test]

@@ -246,13 +246,13 @@ pub async fn import_file_with(
     // The installments those made due again, with the latest day one did.
     let mut reopened: std::collections::HashMap<i64, NaiveDate> = std::collections::HashMap::new();
     for t in new.iter().filter(|t| later.contains(&t.id)) {
-        let (outcome, installment) = undo_money(&mut tx, t, actor).await?;
+        let (outcome, due_again) = undo_money(&mut tx, t, actor).await?;
         match outcome {
             Outcome::Refunded => summary.refunded += 1,
             Outcome::ChargedBack => summary.charged_back += 1,
             _ => {}
         }
-        if let (Outcome::Refunded | Outcome::ChargedBack, Some(i)) = (outcome, installment) {
+        for i in due_again {
             let day = reopened.entry(i).or_insert(t.row.date);
             *day = (*day).max(t.row.date);
         }
@@ -742,22 +742,22 @@ pub async fn import_uploaded(
 
 /// A captured refund or charge-back row: a charge-back makes the debit it names unpaid; a refund
 /// is recorded paid out of the account's credit. Either waits (`unknown`) when it cannot. Returns
-/// the outcome and the installment the undone payment had paid.
-async fn undo_money(
-    conn: &mut Conn,
-    t: &store::card::NewTransaction<'_>,
-    actor: &str,
-) -> Result<(Outcome, Option<i64>)> {
+/// the outcome and every installment the undone payment had settled (due again).
+async fn undo_money(conn: &mut Conn, t: &store::card::NewTransaction<'_>, actor: &str) -> Result<(Outcome, Vec<i64>)> {
     let row = t.row;
     let mut reasons: Vec<String> = serde_json::from_str(&t.reasons).unwrap_or_default();
-    // The installment the undone payment paid (what is due again).
+    // The installment the undone payment's debit paid, and all those it settled.
     let mut installment = None;
+    let mut due_again = Vec::new();
     let (outcome, payment, refund) = match row.kind {
         Kind::Chargeback => {
             let back = Back { number: &row.number, reference: &row.reference, response: row.response.as_deref() };
             let (outcome, payment, paid) =
                 charge_back_of(conn, &back, row.date, row.amount, None, &mut reasons, actor).await?;
             installment = paid;
+            if let (Outcome::ChargedBack, Some(p)) = (outcome, payment) {
+                due_again = store::ledger::installments_of_payment(conn, p).await?;
+            }
             (outcome, payment, None)
         }
         _ => match t.student_id {
@@ -767,8 +767,9 @@ async fn undo_money(
                         reasons.push("remboursé sur la carte".into());
                         (Outcome::Refunded, None, Some(refund))
                     }
-                    Some(RefundedBy::GivenBack { payment, paid, refund }) => {
+                    Some(RefundedBy::GivenBack { payment, paid, refund, released }) => {
                         installment = paid;
+                        due_again = released;
                         reasons.push(format!("remboursement du règlement {payment}: son échéance est due à nouveau"));
                         (Outcome::Refunded, Some(payment), Some(refund))
                     }
@@ -785,7 +786,7 @@ async fn undo_money(
     };
     let reasons = serde_json::to_string(&reasons).expect("json");
     store::card::settle_transaction(conn, t.id, outcome, None, installment, payment, refund, &reasons).await?;
-    Ok((outcome, installment))
+    Ok((outcome, due_again))
 }
 
 /// A charge-back row as `charge_back_of` reads it.
@@ -843,8 +844,9 @@ enum RefundedBy {
     /// Out of the account's credit: a refund record (one owed already, or a new one), paid.
     Credit(i64),
     /// The card payment it gives back no longer settles anything (what it paid is due again):
-    /// that payment, the installment its debit paid, and the refund recorded out of it.
-    GivenBack { payment: i64, paid: Option<i64>, refund: i64 },
+    /// that payment, the installment its debit paid, the refund recorded out of it, and every
+    /// installment it had settled.
+    GivenBack { payment: i64, paid: Option<i64>, refund: i64, released: Vec<i64> },
 }
 
 /// Gives a captured card refund back out of a student's account: out of its spare credit when
@@ -893,7 +895,7 @@ async fn refund_out(
         debit = store::card::paid_debit_for(conn, None, Some(student), amount).await?;
     }
     let Some((debit, payment, paid)) = debit else { return Ok(None) };
-    let (refund, _) =
+    let (refund, released) =
         ledger::give_back_payment(conn, payment, amount, date, &format!("remboursement carte {number}"), actor).await?;
     let why = json!([format!("remboursée par la transaction {number}")]).to_string();
     store::card::settle_transaction(conn, debit, Outcome::Refunded, None, None, None, None, &why).await?;
@@ -907,7 +909,7 @@ async fn refund_out(
         json!({"gives_back": payment, "debit": debit, "refund": refund}),
     )
     .await?;
-    Ok(Some(RefundedBy::GivenBack { payment, paid, refund }))
+    Ok(Some(RefundedBy::GivenBack { payment, paid, refund, released }))
 }
 
 /// A transaction as listed.
@@ -1037,7 +1039,7 @@ pub async fn assign(store: &Store, number: &str, student_number: &str, actor: &s
             .await?
             {
                 Some(RefundedBy::Credit(refund)) => (None, Some(refund), None),
-                Some(RefundedBy::GivenBack { payment, paid, refund }) => (Some(payment), Some(refund), paid),
+                Some(RefundedBy::GivenBack { payment, paid, refund, .. }) => (Some(payment), Some(refund), paid),
                 None => {
                     return Err(Error::Invalid(format!(
                         "remboursement {number} de {amount} : ni crédit ni paiement carte de ce montant sur le compte de {student_number}"

@@ -598,7 +598,7 @@ pub async fn pay_owed_refunds(
             r.id
         } else {
             // Cut in two, each audited as the refund it is: the part paid now, the rest (keeping
-            // its refund's day, and so its place among those owed) still to pay.
+            // its refund's day, and so its place among the refunds of other days) still to pay.
             sql::cancel_refund(conn, r.id).await?;
             let id = sql::insert_refund(
                 conn,
