@@ -634,19 +634,7 @@ pub async fn pay_owed_refunds(
             .await?;
             id
         };
-        if !sql::pay_refund(conn, id, None, date).await? {
-            return Err(Error::Invalid(format!("remboursement {id} introuvable ou déjà payé")));
-        }
-        audit::record(
-            conn,
-            actor,
-            "refund.paid",
-            "refund",
-            id,
-            Some(how),
-            json!({"amount": Money::from_cents(part), "date": date, "by": "card", "owed": r.id}),
-        )
-        .await?;
+        pay_refund_because(conn, id, None, date, Some(how), actor).await?;
         paid.push(id);
         left -= part;
     }
@@ -655,6 +643,18 @@ pub async fn pay_owed_refunds(
 
 /// Records that a refund still to pay was paid (to `iban` if given now). Audited.
 pub async fn pay_refund(conn: &mut Conn, id: i64, iban: Option<&str>, date: NaiveDate, actor: &str) -> Result<()> {
+    pay_refund_because(conn, id, iban, date, None, actor).await
+}
+
+/// `pay_refund`, its audit record saying how (a card refund of the gateway's, say).
+async fn pay_refund_because(
+    conn: &mut Conn,
+    id: i64,
+    iban: Option<&str>,
+    date: NaiveDate,
+    reason: Option<&str>,
+    actor: &str,
+) -> Result<()> {
     if !sql::pay_refund(conn, id, iban, date).await? {
         return Err(Error::Invalid(format!("remboursement {id} introuvable ou déjà payé")));
     }
@@ -665,7 +665,7 @@ pub async fn pay_refund(conn: &mut Conn, id: i64, iban: Option<&str>, date: Naiv
         "refund.paid",
         "refund",
         id,
-        None,
+        reason,
         json!({"iban": paid.iban, "amount": Money::from_cents(paid.amount_cents), "date": date}),
     )
     .await

@@ -103,25 +103,24 @@ impl Recorded {
     /// gateway sent it to the bank, which the gateway cancelled before it did (same day and
     /// amount, still without a remittance).
     pub fn cancelled_by(&self, row: &CardRow) -> bool {
-        self.kind() == "debit"
-            && self.status() == "captured"
-            && self.remittance().is_none()
-            && row.kind == Kind::Debit
-            && row.status == Status::Cancelled
-            && row.remittance.is_none()
-            && self.date == row.date
-            && self.cents() == Some(row.amount.cents())
+        self.debit_before_remittance(row, "captured", Status::Cancelled)
     }
 
     /// Whether `row` is an older view of it, taken before the gateway cancelled it: recorded
     /// cancelled without a remittance, the row says captured, still without one (same day and
     /// amount). The export is stale there, not contradicting: the row is already known.
     pub fn cancelled_since(&self, row: &CardRow) -> bool {
+        self.debit_before_remittance(row, "cancelled", Status::Captured)
+    }
+
+    /// Both a debit of the same day and amount without a remittance, recorded `was` and said
+    /// `now` by `row`.
+    fn debit_before_remittance(&self, row: &CardRow, was: &str, now: Status) -> bool {
         self.kind() == "debit"
-            && self.status() == "cancelled"
+            && self.status() == was
             && self.remittance().is_none()
             && row.kind == Kind::Debit
-            && row.status == Status::Captured
+            && row.status == now
             && row.remittance.is_none()
             && self.date == row.date
             && self.cents() == Some(row.amount.cents())
