@@ -256,6 +256,72 @@ async fn reminders_climb_to_the_block_and_a_payment_lifts_it() {
 }
 
 #[tokio::test]
+async fn a_payment_that_comes_back_starts_its_reminders_again() {
+    // Paul's 10/10 debit is refused, reminded up to the block; his 25/11 card payment lifts it,
+    // then, before any run has cleared his level, it goes away: his bank takes it back, the
+    // gateway refunds it to his card, or the gateway's next export says it cancelled it.
+    for (tag, back, action) in [
+        ("impaye", "26/11/2025;9200003;{invoice}-2;206,00;Impayé;Télécollecté;00141", "payment.reverse"),
+        ("rembourse", "26/11/2025;9200003;{invoice}-2;206,00;Remboursement;Télécollecté;00000", "payment.give_back"),
+        ("annule", "25/11/2025;9200002;{invoice}-2;206,00;Débit;Annulé;00000", "payment.reverse"),
+    ] {
+        comes_back(tag, back, action).await;
+    }
+}
+
+async fn comes_back(tag: &str, back: &str, action: &str) {
+    let (store, dir) = approved(&format!("dunning-back-{tag}"), &[PAUL_DURAND]).await;
+    pay(&store, "25000002", d(2025, 9, 5), Money::from_cents(20600), PaymentMethod::Card).await;
+    let invoice = regie::invoices::list(&store, None).await.unwrap()[0].number.clone();
+    let import = |name: &str, rows: &str| {
+        let path = dir.join(name);
+        write_1252(
+            &path,
+            &format!("Date;Numéro de transaction;Référence commande;Montant;Type;Statut;Code réponse\r\n{rows}"),
+        );
+        path
+    };
+    let refused = import("refus.csv", &format!("10/10/2025;9200001;{invoice}-2;206,00;Débit;Refusé;00151\r\n"));
+    regie::card::import_file(&store, &refused, regie::card::Columns::Detect, "claire").await.unwrap();
+    let ts = Typesetter::new();
+    let out = temp_dir(&format!("dunning-back-out-{tag}"));
+    // The block on 24/11, with a first reminder of the 10/11 installment, never debited.
+    for (day, raised, blocked) in [(d(2025, 10, 10), 1, 0), (d(2025, 10, 31), 1, 0), (d(2025, 11, 24), 2, 1)] {
+        let run = dunning::run(&store, &ts, day, &out, false, "claire").await.unwrap();
+        assert_eq!((run.letters, run.raised, run.blocked), (1, raised, blocked), "{day}: {run:?}");
+    }
+    assert!(regie::ledger::account_position(&store, "25000002").await.unwrap().orders[0].blocked);
+    let paid = import("paye.csv", &format!("25/11/2025;9200002;{invoice}-2;206,00;Débit;Télécollecté;00000\r\n"));
+    regie::card::import_file(&store, &paid, regie::card::Columns::Detect, "claire").await.unwrap();
+    assert!(!regie::ledger::account_position(&store, "25000002").await.unwrap().orders[0].blocked);
+    let back = import("retour.csv", &format!("{}\r\n", back.replace("{invoice}", &invoice)));
+    let summary = regie::card::import_file(&store, &back, regie::card::Columns::Detect, "claire").await.unwrap();
+    assert_eq!(summary.charged_back + summary.refunded + summary.cancelled_since, 1, "{tag}: {summary:?}");
+
+    // Due again, and not blocked: no letter has said so since the payment cleared the reminders.
+    let pos = regie::ledger::account_position(&store, "25000002").await.unwrap();
+    assert!(!pos.orders[0].blocked, "{tag}: the block a payment lifted does not come back unannounced");
+    let list = dunning::list(&store, d(2025, 11, 27)).await.unwrap();
+    let levels: Vec<_> = list.iter().map(|e| (e.installment, e.level, e.next_level)).collect();
+    assert_eq!(levels, [(2, Level::None, Level::First), (3, Level::First, Level::First)], "{tag}: {list:?}");
+    let run = dunning::run(&store, &ts, d(2025, 11, 27), &out, false, "claire").await.unwrap();
+    assert_eq!((run.letters, run.raised, run.blocked), (1, 1, 0), "{run:?}");
+    let letter = text_of(&std::fs::read(out.join("relance-25000002-20251127.pdf")).unwrap());
+    assert!(letter.contains("Premier rappel") && letter.contains("206,00 €"), "{letter}");
+    // The reversal says which level it forgot.
+    let mut c = store.read().await.unwrap();
+    let reversal = regie::store::audit::list(&mut c, None)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|e| e.action == action)
+        .expect("the payment's way back is audited");
+    let installment = list[0].installment_id;
+    let details: serde_json::Value = serde_json::from_str(&reversal.details).unwrap();
+    assert_eq!(details["reminders_forgotten"], serde_json::json!([[installment, 3]]), "{tag}: {details}");
+}
+
+#[tokio::test]
 async fn a_late_first_run_sends_the_first_reminder_and_the_block_comes_after_two() {
     // Paul pays his first 206 on 05/09, then nothing: 10/10 and 10/11 are due. The office runs its
     // first reminders on 01/12, 52 days after 10/10 (past the block's 45).

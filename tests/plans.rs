@@ -139,7 +139,8 @@ async fn an_import_s_lookups_use_their_indexes() {
         regie::store::card::PAID_DEBIT_BY_REFERENCE.replace("$1", "'F2026-00001-2'").replace("$2", "20600");
     for (sql, index) in [
         (by_reference.as_str(), "card_transactions_ref"),
-        (regie::store::bank::OPEN_BY_INVOICE, "installments_unsettled"),
+        (regie::store::bank::OPEN_INSTALLMENTS, "installments_unsettled"),
+        (regie::store::bank::OPEN_INVOICES, "installments_unsettled"),
     ] {
         let plan = plan_of(&store, sql).await;
         assert!(plan.contains(index), "{index} unused by {sql}:\n{plan}");

@@ -200,10 +200,12 @@ impl PaymentBatches {
     }
 }
 
-/// Reverses a payment (a bank match undone: `Correction`; a card payment charged back: `Unpaid`):
-/// a negative payment mirrors it and its allocations, so what it paid is due again. A refund computed from it
-/// gives way: one still to pay shrinks or is cancelled; one already paid makes the reversal
-/// impossible here. Audited.
+/// Reverses a payment (a bank match undone or a card debit the gateway cancelled: `Correction`; a
+/// card payment charged back: `Unpaid`): a negative payment mirrors it and its allocations, so
+/// what it paid is due again. A refund computed from it gives way: one still to pay shrinks or is
+/// cancelled; one already paid makes the reversal impossible here. The installments it had
+/// settled start their reminders again from the first, whether or not a run has cleared their
+/// levels since (`forget_reminders`). Audited.
 pub async fn reverse_payment(
     conn: &mut Conn,
     payment_id: i64,
@@ -222,6 +224,7 @@ pub async fn reverse_payment(
         PaymentReversal::Unpaid => "Impayé",
         PaymentReversal::Correction => "Annulation",
     };
+    let settled = sql::settled_by_payment(conn, payment_id).await?;
     let reversal = sql::reverse_payment(conn, payment_id, why, date, &format!("{label}: {reason}")).await?;
     let mut forgotten = Vec::new();
     if why == PaymentReversal::Unpaid
@@ -230,6 +233,7 @@ pub async fn reverse_payment(
         let due_again = sql::installments_of_payment(conn, payment_id).await?;
         forgotten = sql::forget_refusals_before(conn, &due_again, paid_on).await?;
     }
+    let reminders = sql::forget_reminders(conn, &settled).await?;
     audit::record(
         conn,
         actor,
@@ -237,7 +241,8 @@ pub async fn reverse_payment(
         "payment",
         reversal,
         Some(reason),
-        json!({"reverses": payment_id, "amount": -amount, "why": why, "refusals_forgotten": forgotten}),
+        json!({"reverses": payment_id, "amount": -amount, "why": why, "refusals_forgotten": forgotten,
+               "reminders_forgotten": reminders}),
     )
     .await?;
     settle(conn, student_id, date, true, actor).await?;
@@ -272,11 +277,13 @@ pub async fn give_back_payment(
             paid.to_french()
         )));
     }
+    let settled = sql::settled_by_payment(conn, payment_id).await?;
     let released = sql::release_payment(conn, payment_id).await?;
     let forgotten = match sql::payment_date(conn, payment_id).await? {
         Some(paid_on) => sql::forget_refusals_before(conn, &released, paid_on).await?,
         None => Vec::new(),
     };
+    let reminders = sql::forget_reminders(conn, &settled).await?;
     let refund = sql::insert_give_back(conn, student_id, payment_id, date, amount).await?;
     audit::record(
         conn,
@@ -285,7 +292,8 @@ pub async fn give_back_payment(
         "payment",
         payment_id,
         Some(reason),
-        json!({"amount": amount, "installments": released, "refusals_forgotten": forgotten, "refund": refund}),
+        json!({"amount": amount, "installments": released, "refusals_forgotten": forgotten,
+               "reminders_forgotten": reminders, "refund": refund}),
     )
     .await?;
     audit::record(

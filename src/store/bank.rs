@@ -392,59 +392,105 @@ pub async fn live_payments(conn: &mut Conn, line_id: i64) -> Result<Vec<(i64, i6
     Ok(rows.into_iter().map(|(p, s, c)| (p, s, Money::from_cents(c))).collect())
 }
 
-/// Each invoice with something left to pay: its number, its student (number, names, school) and
-/// its open installments packed as `id:n:due_date:left;...`. Read from the index of unsettled
-/// installments with what each was settled by, as the ledger keeps it (`settled_cents`): summing
-/// every allocation of every year instead made this read grow with the history (ten years:
-/// 0.8 s). In no order: `payees` puts the installments in settling order.
-/// Grouped by the invoice alone, in the index's order, before the names are joined: grouping by
-/// the names as well made SQLite sort every open installment in a temporary B-tree (the card
-/// benchmark's 72,000 open installments, twelve reads each way: median 136 ms instead of 158).
-pub const OPEN_BY_INVOICE: &str = "SELECT i.id, i.number, s.id, s.number, s.last_name, s.first_name, s.school, o.items
-         FROM (SELECT t.invoice_id,
-                      string_agg(t.id || ':' || t.n || ':' || t.due_date || ':' || (t.amount_cents - t.settled_cents), ';') AS items
-               FROM installments t WHERE t.status <> 'cancelled' AND t.settled_cents < t.amount_cents
-               GROUP BY t.invoice_id) o
+/// Every open installment: its invoice, id, rank, due date and what is left to pay. Read from the
+/// index of unsettled installments with what each was settled by, as the ledger keeps it
+/// (`settled_cents`): summing every allocation of every year instead made this read grow with
+/// the history (ten years: 0.8 s). In no order: `payees` puts them in settling order.
+pub const OPEN_INSTALLMENTS: &str = "SELECT t.invoice_id, t.id, t.n, t.due_date, t.amount_cents - t.settled_cents
+         FROM installments t WHERE t.status <> 'cancelled' AND t.settled_cents < t.amount_cents";
+
+/// Each invoice with something left to pay: its number and its student (number, names, school),
+/// the invoices taken once each from the same index, in its order, before the names are joined.
+pub const OPEN_INVOICES: &str = "SELECT i.id, i.number, s.id, s.number, s.last_name, s.first_name, s.school
+         FROM (SELECT DISTINCT t.invoice_id FROM installments t
+               WHERE t.status <> 'cancelled' AND t.settled_cents < t.amount_cents) o
          JOIN invoices i ON i.id = o.invoice_id JOIN students s ON s.id = i.student_id";
 
+type OpenRow = (i64, i64, i64, NaiveDate, i64);
+type InvoiceRow = (i64, String, i64, String, String, String, String);
+
+/// `OPEN_INSTALLMENTS` and `OPEN_INVOICES` as rows. On SQLite read in place (`sqlite_rows`): the
+/// card benchmark's 72,000 open installments took 0.3 s through sqlx, packed by invoice
+/// (decoding a row cost more than reading it), where SQLite alone reads them in under 10 ms.
+async fn open_rows(conn: &mut Conn) -> Result<(Vec<OpenRow>, Vec<InvoiceRow>)> {
+    match conn.engine() {
+        super::Engine::Sqlite(c) => {
+            let mut open = Vec::new();
+            let mut bad = None;
+            super::sqlite_rows::each_row(c, OPEN_INSTALLMENTS, |r| {
+                let due = r.text(3)?;
+                match regie_rules::sheet::iso_date(due) {
+                    Some(d) => open.push((r.int(0)?, r.int(1)?, r.int(2)?, d, r.int(4)?)),
+                    None => {
+                        bad.get_or_insert_with(|| due.to_owned());
+                    }
+                }
+                Ok(())
+            })
+            .await?;
+            if let Some(due) = bad {
+                return Err(crate::Error::Invalid(format!("échéance mal lue dans la base: {due}")));
+            }
+            let mut invoices = Vec::new();
+            super::sqlite_rows::each_row(c, OPEN_INVOICES, |r| {
+                invoices.push((
+                    r.int(0)?,
+                    r.text(1)?.to_owned(),
+                    r.int(2)?,
+                    r.text(3)?.to_owned(),
+                    r.text(4)?.to_owned(),
+                    r.text(5)?.to_owned(),
+                    r.text(6)?.to_owned(),
+                ));
+                Ok(())
+            })
+            .await?;
+            Ok((open, invoices))
+        }
+        super::Engine::Postgres(c) => {
+            let open = sqlx::query_as(OPEN_INSTALLMENTS).fetch_all(&mut *c).await?;
+            let invoices = sqlx::query_as(OPEN_INVOICES).fetch_all(c).await?;
+            Ok((open, invoices))
+        }
+    }
+}
+
 /// Every student with something left to pay, with open installments and aliases; the rules put
-/// them in settling order. One row per open invoice, its installments packed as numbers and
-/// dates, rather than one wide row repeating the student's and invoice's text per installment.
+/// them in settling order.
 pub async fn payees(conn: &mut Conn) -> Result<Vec<Payee>> {
-    // One row per invoice, its open installments packed: decoding rows dominates this read, and
-    // an invoice has up to six installments (a student with several open invoices is read again
-    // with each, which is rare; a second statement for the students read the index again).
-    type Packed = (i64, String, i64, String, String, String, String, String);
-    let packed: Vec<Packed> = on!(conn, |c| { sqlx::query_as(OPEN_BY_INVOICE).fetch_all(c).await })?;
+    let (rows, invoice_rows) = open_rows(conn).await?;
     let aliases: Vec<(i64, String)> =
         on!(conn, |c| sqlx::query_as("SELECT student_id, alias FROM payer_aliases ORDER BY id").fetch_all(c).await)?;
     let mut by_student: HashMap<i64, Vec<String>> = HashMap::new();
     for (s, a) in aliases {
         by_student.entry(s).or_default().push(a);
     }
-    let bad = |what: &str| crate::Error::Invalid(format!("échéance mal lue dans la base: {what}"));
-    let mut open = Vec::with_capacity(packed.len() * 3);
-    let mut invoices = HashMap::with_capacity(packed.len());
-    let mut students = HashMap::with_capacity(packed.len());
-    for (invoice_id, invoice_number, student_id, number, last_name, first_name, school, items) in packed {
-        for item in items.split(';') {
-            let mut f = item.split(':');
-            let mut next = || f.next().ok_or_else(|| bad(item));
-            open.push(OpenInstallment {
-                student_id,
-                invoice_id,
-                installment_id: next()?.parse().map_err(|_| bad(item))?,
-                n: next()?.parse().map_err(|_| bad(item))?,
-                due_date: regie_rules::sheet::iso_date(next()?).ok_or_else(|| bad(item))?,
-                left: Money::from_cents(next()?.parse().map_err(|_| bad(item))?),
-            });
-        }
+    let mut invoices = HashMap::with_capacity(invoice_rows.len());
+    let mut student_of = HashMap::with_capacity(invoice_rows.len());
+    let mut students = HashMap::with_capacity(invoice_rows.len());
+    for (invoice_id, invoice_number, student_id, number, last_name, first_name, school) in invoice_rows {
         invoices.insert(invoice_id, invoice_number);
+        student_of.insert(invoice_id, student_id);
         if let std::collections::hash_map::Entry::Vacant(v) = students.entry(student_id) {
             let aliases = by_student.remove(&student_id).unwrap_or_default();
             v.insert(PayeeName { number, last_name, first_name, school: school.parse()?, aliases });
         }
     }
+    // An installment whose invoice was not read (settled in between, on another connection) is
+    // left out, as `payees_of` leaves out one without its student.
+    let open = rows
+        .into_iter()
+        .filter_map(|(invoice_id, installment_id, n, due_date, left)| {
+            Some(OpenInstallment {
+                student_id: *student_of.get(&invoice_id)?,
+                invoice_id,
+                installment_id,
+                n,
+                due_date,
+                left: Money::from_cents(left),
+            })
+        })
+        .collect();
     Ok(payees_of(open, students, &invoices))
 }
 

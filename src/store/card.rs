@@ -169,14 +169,40 @@ pub async fn recorded_on(conn: &mut Conn, numbers: &[&str]) -> Result<Vec<(Strin
 
 /// Every student's e-mail (lower case) and number, for tying a transaction to its payer.
 pub async fn students(conn: &mut Conn) -> Result<Vec<(i64, String, String)>> {
-    Ok(on!(conn, |c| sqlx::query_as("SELECT id, number, lower(email) FROM students ORDER BY id").fetch_all(c).await)?)
+    const SQL: &str = "SELECT id, number, lower(email) FROM students ORDER BY id";
+    match conn.engine() {
+        // Read in place, as the open installments (`store::bank::payees`).
+        super::Engine::Sqlite(c) => {
+            let mut out = Vec::new();
+            super::sqlite_rows::each_row(c, SQL, |r| {
+                out.push((r.int(0)?, r.text(1)?.to_owned(), r.text(2)?.to_owned()));
+                Ok(())
+            })
+            .await?;
+            Ok(out)
+        }
+        super::Engine::Postgres(c) => Ok(sqlx::query_as(SQL).fetch_all(c).await?),
+    }
 }
 
 /// Every invoice's number and student.
 pub async fn invoice_students(conn: &mut Conn) -> Result<HashMap<String, i64>> {
-    let rows: Vec<(String, i64)> =
-        on!(conn, |c| sqlx::query_as("SELECT number, student_id FROM invoices").fetch_all(c).await)?;
-    Ok(rows.into_iter().collect())
+    const SQL: &str = "SELECT number, student_id FROM invoices";
+    match conn.engine() {
+        super::Engine::Sqlite(c) => {
+            let mut out = HashMap::new();
+            super::sqlite_rows::each_row(c, SQL, |r| {
+                out.insert(r.text(0)?.to_owned(), r.int(1)?);
+                Ok(())
+            })
+            .await?;
+            Ok(out)
+        }
+        super::Engine::Postgres(c) => {
+            let rows: Vec<(String, i64)> = sqlx::query_as(SQL).fetch_all(c).await?;
+            Ok(rows.into_iter().collect())
+        }
+    }
 }
 
 /// A transaction as stored.

@@ -766,6 +766,39 @@ pub async fn forget_refusals_before(conn: &mut Conn, installments: &[i64], paid_
     Ok(forgotten)
 }
 
+/// The installments a payment's allocations name that are settled now (not cancelled): read
+/// before the payment is reversed or given back, they are those it makes due again after
+/// their reminders were cleared.
+pub async fn settled_by_payment(conn: &mut Conn, payment_id: i64) -> Result<Vec<i64>> {
+    Ok(on!(conn, |c| sqlx::query_scalar(
+        "SELECT b.id FROM installments b
+         WHERE b.id IN (SELECT installment_id FROM allocations WHERE payment_id = $1)
+           AND b.status <> 'cancelled' AND b.settled_cents >= b.amount_cents
+         ORDER BY b.id"
+    )
+    .bind(payment_id)
+    .fetch_all(c)
+    .await)?)
+}
+
+/// Forgets the reminder levels of `installments`: (installment, level) forgotten. A payment
+/// cleared them when it settled them (a run removes such a level, or would have: it may not
+/// have come yet); once that payment comes back, its installments start from the first
+/// reminder again rather than return to a level, a block included, that no letter announced.
+pub async fn forget_reminders(conn: &mut Conn, installments: &[i64]) -> Result<Vec<(i64, i64)>> {
+    let mut forgotten = Vec::new();
+    for id in installments {
+        let gone: Option<(i64, i64)> = on!(conn, |c| sqlx::query_as(
+            "DELETE FROM dunning WHERE installment_id = $1 RETURNING installment_id, level"
+        )
+        .bind(*id)
+        .fetch_optional(c)
+        .await)?;
+        forgotten.extend(gone);
+    }
+    Ok(forgotten)
+}
+
 /// The installments a payment's allocations name.
 pub async fn installments_of_payment(conn: &mut Conn, payment_id: i64) -> Result<Vec<i64>> {
     Ok(on!(conn, |c| sqlx::query_scalar("SELECT DISTINCT installment_id FROM allocations WHERE payment_id = $1")
