@@ -232,17 +232,14 @@ pub fn rows_per_write(conn: &Conn) -> usize {
     if conn.is_postgres() { usize::MAX } else { 8192 }
 }
 
-/// Inserts transactions: on SQLite one prepared statement per row (`sqlite_rows`), on
+/// Inserts transactions: on SQLite in one statement over all of them (`sqlite_rows`), on
 /// PostgreSQL in multi-row statements (22 values each, well under its limit).
 pub async fn insert_bulk(conn: &mut Conn, rows: &[NewTransaction<'_>]) -> Result<()> {
     const COLUMNS: &str = "INSERT INTO card_transactions (id, import_id, number, source_row, date, time, call_number,
             order_ref, amount_cents, currency, kind, status, response_code, card_type, remittance, remittance_date,
             email, student_id, installment_id, payment_id, outcome, reasons) ";
     if let super::Engine::Sqlite(c) = conn.engine() {
-        let sql = format!(
-            "{COLUMNS} VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22)"
-        );
-        super::sqlite_rows::per_row(c, &sql, rows, |b, t| {
+        super::sqlite_rows::insert_rows(c, COLUMNS, 22, rows, |b, t| {
             b.int(t.id)
                 .int(t.import_id)
                 .text(&t.row.number)

@@ -1,15 +1,16 @@
-//! Bulk inserts and reads on SQLite through its C API: one statement prepared once, run once per
-//! row with its values bound in place, inside the caller's transaction; or a query's rows read
-//! where SQLite keeps them. For the widest rows of an import, and the index it reads first.
+//! Bulk writes and reads on SQLite through its C API, inside the caller's transaction: every
+//! row of an import written by one statement that reads them from a virtual table
+//! (`insert_rows`, `with_rows`), or a query's rows read where SQLite keeps them (`each_row`).
+//! For the largest imports, and the index they read first.
 //!
-//! sqlx copies every value into an argument buffer of its own before SQLite copies it again. Here
-//! a row's texts are read where they lie, and one statement serves every row. The 100,000
-//! transactions of the card benchmark's export (22 columns, mostly text), twelve imports each
-//! way, interleaved: 444–546 ms (median 500) instead of 518–718 (median 630) through sqlx's
-//! multi-row statements. Narrow rows gain nothing (the 87,225 payments: 177–213 ms against
-//! 166–223), so they stay with sqlx.
+//! sqlx copies every value into an argument buffer of its own before SQLite copies it again, and
+//! a statement run once per row opens its cursors and seeks its place in every B-tree again for
+//! each row. Here a row's texts are read where they lie, and one statement writes them all. The
+//! card benchmark's import, six interleaved runs of each build: 1.08–1.34 s (median 1.20)
+//! instead of 1.41–1.65 s (median 1.60) with a statement per row for the 100,000 transactions
+//! and sqlx's multi-row statements for the payments, allocations and settled amounts.
 //!
-//! The rows are written on the caller's thread, which waits as it would for sqlx's worker.
+//! Everything runs on the caller's thread, which waits as it would for sqlx's worker.
 
 use std::ffi::{CStr, c_char, c_int};
 use std::fmt;
@@ -20,60 +21,39 @@ use libsqlite3_sys as ffi;
 use sqlx::SqliteConnection;
 use sqlx::error::{DatabaseError, ErrorKind};
 
-/// The values of one row, bound in the statement's order (`?1`, `?2`, …). Texts are borrowed
-/// for `'r`, which outlives the statement: SQLite reads them where they lie.
+/// The values of one row, in the insert's column order. Texts are borrowed for `'r`, which
+/// outlives the statement: SQLite reads them where they lie.
 pub(crate) struct Row<'r> {
-    stmt: NonNull<ffi::sqlite3_stmt>,
-    next: c_int,
-    rc: c_int,
+    values: Vec<Value>,
     _texts: std::marker::PhantomData<&'r str>,
 }
 
+/// A value as the virtual table hands it to SQLite.
+enum Value {
+    Int(i64),
+    Null,
+    /// A text borrowed for the whole statement (`Row`'s `'r`).
+    Lent(*const u8, usize),
+    /// A text made for the row (a date), copied by SQLite when read.
+    Made(String),
+}
+
 impl<'r> Row<'r> {
-    fn done(&mut self, rc: c_int) -> &mut Self {
-        if self.rc == ffi::SQLITE_OK {
-            self.rc = rc;
-        }
-        self.next += 1;
+    fn push(&mut self, v: Value) -> &mut Self {
+        self.values.push(v);
         self
     }
 
     pub fn int(&mut self, v: i64) -> &mut Self {
-        // SAFETY: the statement is live for the whole insert; a parameter out of range is an
-        // error code, not undefined behaviour.
-        let rc = unsafe { ffi::sqlite3_bind_int64(self.stmt.as_ptr(), self.next, v) };
-        self.done(rc)
+        self.push(Value::Int(v))
     }
 
     pub fn opt_int(&mut self, v: Option<i64>) -> &mut Self {
-        match v {
-            Some(v) => self.int(v),
-            None => self.null(),
-        }
+        self.push(v.map_or(Value::Null, Value::Int))
     }
 
     pub fn text(&mut self, v: &'r str) -> &mut Self {
-        // SAFETY (SQLITE_STATIC, no copy): `v` lives for `'r`, longer than the statement
-        // (finalized before `per_row` returns).
-        unsafe { self.bind_text(v, None) }
-    }
-
-    /// # Safety
-    /// With `destructor` SQLITE_STATIC (`None`), `v` must outlive the statement.
-    unsafe fn bind_text(&mut self, v: &str, destructor: ffi::sqlite3_destructor_type) -> &mut Self {
-        // SAFETY: the statement is live; the length is given, so no NUL is needed; the caller
-        // vouches for `v`'s lifetime.
-        let rc = unsafe {
-            ffi::sqlite3_bind_text64(
-                self.stmt.as_ptr(),
-                self.next,
-                v.as_ptr().cast::<c_char>(),
-                v.len() as u64,
-                destructor,
-                ffi::SQLITE_UTF8 as u8,
-            )
-        };
-        self.done(rc)
+        self.push(Value::Lent(v.as_ptr(), v.len()))
     }
 
     pub fn opt_text(&mut self, v: Option<&'r str>) -> &mut Self {
@@ -85,9 +65,7 @@ impl<'r> Row<'r> {
 
     /// A date as sqlx writes it (`%F`), so that every query reads it alike.
     pub fn date(&mut self, d: NaiveDate) -> &mut Self {
-        let text = iso_date(d);
-        // SAFETY: SQLITE_TRANSIENT: SQLite copies the text before this returns.
-        unsafe { self.bind_text(&text, ffi::SQLITE_TRANSIENT()) }
+        self.push(Value::Made(iso_date(d)))
     }
 
     pub fn opt_date(&mut self, d: Option<NaiveDate>) -> &mut Self {
@@ -98,9 +76,7 @@ impl<'r> Row<'r> {
     }
 
     pub fn null(&mut self) -> &mut Self {
-        // SAFETY: as `int`.
-        let rc = unsafe { ffi::sqlite3_bind_null(self.stmt.as_ptr(), self.next) };
-        self.done(rc)
+        self.push(Value::Null)
     }
 }
 
@@ -117,10 +93,30 @@ fn iso_date(d: NaiveDate) -> String {
     digits.iter().map(|&v| if v == 10 { '-' } else { char::from(b'0' + v as u8) }).collect()
 }
 
-/// Runs `sql` (one row's INSERT or UPDATE, `?1`…) once per row of `rows`, `bind` giving its values, on the
-/// connection's open transaction. Stops at the first row SQLite refuses, with its message: the
-/// caller's transaction is then rolled back whole.
-pub(crate) async fn per_row<'r, T>(
+/// Runs `head` (`INSERT INTO t (a, b, …)`, up to `MAX_COLUMNS` columns) over every row of
+/// `rows`, `bind` giving its values in the columns' order, in one statement on the connection's
+/// open transaction: `head SELECT c0, c1, … FROM regie_rows(?1)`, `regie_rows` a virtual table
+/// that makes each row's values as SQLite reads it. One statement keeps its cursors on the
+/// table and its indexes from one row to the next, where a statement run per row opened them
+/// and sought its place from each B-tree's root again for every row (the card benchmark's
+/// 100,000 transactions: see `store::card::insert_bulk`). A row SQLite refuses stops the
+/// statement with its message, and none of its rows stays: the caller's transaction is then
+/// rolled back whole. A panic in `bind` stops it too, and goes on once the statement is gone.
+pub(crate) async fn insert_rows<'r, T>(
+    conn: &mut SqliteConnection,
+    head: &str,
+    columns: usize,
+    rows: &'r [T],
+    bind: impl Fn(&mut Row<'r>, &'r T),
+) -> Result<(), sqlx::Error> {
+    assert!((1..=MAX_COLUMNS).contains(&columns), "{columns} columns: the virtual table has {MAX_COLUMNS}");
+    let select: Vec<String> = (0..columns).map(|i| format!("c{i}")).collect();
+    with_rows(conn, &format!("{head} SELECT {} FROM regie_rows(?1)", select.join(", ")), rows, bind).await
+}
+
+/// Runs `sql`, one statement that reads `rows` as the table `regie_rows(?1)` (columns `c0`,
+/// `c1`, … in `bind`'s order): an insert (`insert_rows`), or an update `FROM` it.
+pub(crate) async fn with_rows<'r, T>(
     conn: &mut SqliteConnection,
     sql: &str,
     rows: &'r [T],
@@ -131,21 +127,233 @@ pub(crate) async fn per_row<'r, T>(
     }
     let mut handle = conn.lock_handle().await?;
     let db = handle.as_raw_handle().as_ptr();
-    // Finalized however this ends, a panic in `bind` included.
+    let mut fill = |i: usize, values: &mut Vec<Value>| {
+        let mut row = Row { values: std::mem::take(values), _texts: std::marker::PhantomData };
+        row.values.clear();
+        bind(&mut row, &rows[i]);
+        *values = row.values;
+    };
+    let mut feed = Feed { len: rows.len(), fill: &mut fill, panic: None };
+    // SAFETY: `db` is open and ours while locked; the module is static. Registering it again
+    // replaces the one a previous call registered, which no statement uses any more.
+    let rc = unsafe { ffi::sqlite3_create_module_v2(db, MODULE_NAME.as_ptr(), &MODULE, ptr::null_mut(), None) };
+    if rc != ffi::SQLITE_OK {
+        return Err(error(db, rc));
+    }
     let stmt = prepare(db, sql)?;
-    for r in rows {
-        let mut row = Row { stmt: stmt.0, next: 1, rc: ffi::SQLITE_OK, _texts: std::marker::PhantomData };
-        bind(&mut row, r);
-        // SAFETY: the statement is live and bound; reset keeps the bindings, every one of which
-        // the next row replaces.
-        let rc = if row.rc != ffi::SQLITE_OK { row.rc } else { unsafe { ffi::sqlite3_step(stmt.0.as_ptr()) } };
-        if rc != ffi::SQLITE_DONE {
-            return Err(error(db, rc));
-        }
-        // SAFETY: as above.
-        unsafe { ffi::sqlite3_reset(stmt.0.as_ptr()) };
+    // SAFETY: the statement is live; the pointer to `feed` is read by the virtual table only
+    // while the statement runs, below, and `feed` outlives it (the statement is finalized at
+    // the end of this function, before `feed` drops: declared after it).
+    let rc =
+        unsafe { ffi::sqlite3_bind_pointer(stmt.0.as_ptr(), 1, (&raw mut feed).cast(), POINTER_TYPE.as_ptr(), None) };
+    let rc = if rc == ffi::SQLITE_OK { unsafe { ffi::sqlite3_step(stmt.0.as_ptr()) } } else { rc };
+    if let Some(panic) = feed.panic.take() {
+        drop(stmt);
+        std::panic::resume_unwind(panic);
+    }
+    if rc != ffi::SQLITE_DONE {
+        return Err(error(db, rc));
     }
     Ok(())
+}
+
+/// The widest row `insert_rows` writes (the card transactions have 22 columns).
+const MAX_COLUMNS: usize = 32;
+const MODULE_NAME: &CStr = c"regie_rows";
+/// The type SQLite checks a bound pointer against (`sqlite3_bind_pointer`): only a `Feed`
+/// bound by `insert_rows` reaches the virtual table.
+const POINTER_TYPE: &CStr = c"regie_rows_feed";
+/// The hidden column the feed is given through (`regie_rows(?1)`).
+const FEED_COLUMN: c_int = MAX_COLUMNS as c_int;
+
+/// What the virtual table reads: how many rows, and each row's values, made on demand.
+struct Feed<'f> {
+    len: usize,
+    /// Puts row `i`'s values in the vector given.
+    fill: &'f mut dyn FnMut(usize, &mut Vec<Value>),
+    /// A panic of `fill`, caught at the C boundary and resumed once the statement is gone.
+    panic: Option<Box<dyn std::any::Any + Send>>,
+}
+
+#[repr(C)]
+struct Cursor {
+    base: ffi::sqlite3_vtab_cursor,
+    feed: *mut Feed<'static>,
+    row: usize,
+    /// The current row's values, as `fill` made them.
+    values: Vec<Value>,
+}
+
+static MODULE: ffi::sqlite3_module = ffi::sqlite3_module {
+    iVersion: 0,
+    // No xCreate: an eponymous table only, `regie_rows`, that no schema holds.
+    xConnect: Some(vt_connect),
+    xBestIndex: Some(vt_best_index),
+    xDisconnect: Some(vt_disconnect),
+    xOpen: Some(vt_open),
+    xClose: Some(vt_close),
+    xFilter: Some(vt_filter),
+    xNext: Some(vt_next),
+    xEof: Some(vt_eof),
+    xColumn: Some(vt_column),
+    xRowid: Some(vt_rowid),
+    // SAFETY: every other member is an optional function or an integer: zero is none.
+    ..unsafe { std::mem::zeroed() }
+};
+
+unsafe extern "C" fn vt_connect(
+    db: *mut ffi::sqlite3,
+    _aux: *mut std::ffi::c_void,
+    _argc: c_int,
+    _argv: *const *const c_char,
+    table: *mut *mut ffi::sqlite3_vtab,
+    _err: *mut *mut c_char,
+) -> c_int {
+    let columns: Vec<String> = (0..MAX_COLUMNS).map(|i| format!("c{i}")).collect();
+    let schema = std::ffi::CString::new(format!("CREATE TABLE x({}, feed HIDDEN)", columns.join(", ")))
+        .expect("column names have no NUL");
+    // SAFETY: `db` is the connecting database; the text is NUL-terminated.
+    let rc = unsafe { ffi::sqlite3_declare_vtab(db, schema.as_ptr()) };
+    if rc != ffi::SQLITE_OK {
+        return rc;
+    }
+    // SAFETY: a zeroed sqlite3_vtab is what SQLite expects to fill in; it owns it until
+    // xDisconnect gives it back.
+    unsafe { *table = Box::into_raw(Box::new(std::mem::zeroed::<ffi::sqlite3_vtab>())) };
+    ffi::SQLITE_OK
+}
+
+unsafe extern "C" fn vt_disconnect(table: *mut ffi::sqlite3_vtab) -> c_int {
+    // SAFETY: made by `vt_connect`'s Box, given back once.
+    drop(unsafe { Box::from_raw(table) });
+    ffi::SQLITE_OK
+}
+
+/// Only a plan that hands the feed over (`feed = ?`) can read the table.
+unsafe extern "C" fn vt_best_index(_table: *mut ffi::sqlite3_vtab, info: *mut ffi::sqlite3_index_info) -> c_int {
+    // SAFETY: SQLite gives a valid index_info whose arrays hold nConstraint entries.
+    let info = unsafe { &mut *info };
+    for i in 0..info.nConstraint.max(0) as usize {
+        // SAFETY: `i` is within nConstraint.
+        let (c, usage) = unsafe { (&*info.aConstraint.add(i), &mut *info.aConstraintUsage.add(i)) };
+        if c.iColumn == FEED_COLUMN && c.op == ffi::SQLITE_INDEX_CONSTRAINT_EQ as u8 && c.usable != 0 {
+            usage.argvIndex = 1;
+            usage.omit = 1;
+            // Many rows, read once: an update `FROM` the table reads it in the outer loop and
+            // finds each row's target by its key, rather than read it again per target row.
+            info.estimatedCost = 1e6;
+            info.estimatedRows = 1_000_000;
+            return ffi::SQLITE_OK;
+        }
+    }
+    ffi::SQLITE_CONSTRAINT
+}
+
+unsafe extern "C" fn vt_open(_table: *mut ffi::sqlite3_vtab, cursor: *mut *mut ffi::sqlite3_vtab_cursor) -> c_int {
+    let c = Box::new(Cursor {
+        // SAFETY: SQLite fills the base in.
+        base: unsafe { std::mem::zeroed() },
+        feed: ptr::null_mut(),
+        row: 0,
+        values: Vec::new(),
+    });
+    // SAFETY: `Cursor` starts with its base (repr(C)); SQLite owns it until xClose.
+    unsafe { *cursor = Box::into_raw(c).cast() };
+    ffi::SQLITE_OK
+}
+
+unsafe extern "C" fn vt_close(cursor: *mut ffi::sqlite3_vtab_cursor) -> c_int {
+    // SAFETY: made by `vt_open`, given back once.
+    drop(unsafe { Box::from_raw(cursor.cast::<Cursor>()) });
+    ffi::SQLITE_OK
+}
+
+/// Makes the current row's values; a panic is kept for `insert_rows` and stops the statement.
+unsafe fn load(c: &mut Cursor) -> c_int {
+    // SAFETY: set by `vt_filter` from the pointer `insert_rows` bound, alive while its
+    // statement runs.
+    let Some(feed) = (unsafe { c.feed.as_mut() }) else { return ffi::SQLITE_ERROR };
+    if c.row >= feed.len {
+        return ffi::SQLITE_OK;
+    }
+    let (row, values, fill) = (c.row, &mut c.values, &mut feed.fill);
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| fill(row, values))) {
+        Ok(()) => ffi::SQLITE_OK,
+        Err(panic) => {
+            feed.panic = Some(panic);
+            ffi::SQLITE_ERROR
+        }
+    }
+}
+
+unsafe extern "C" fn vt_filter(
+    cursor: *mut ffi::sqlite3_vtab_cursor,
+    _idx_num: c_int,
+    _idx_str: *const c_char,
+    argc: c_int,
+    argv: *mut *mut ffi::sqlite3_value,
+) -> c_int {
+    // SAFETY: `cursor` is one of ours; argv holds argc values (one: the plan asks for the feed).
+    let c = unsafe { &mut *cursor.cast::<Cursor>() };
+    c.row = 0;
+    c.feed = if argc == 1 {
+        unsafe { ffi::sqlite3_value_pointer(*argv, POINTER_TYPE.as_ptr()).cast() }
+    } else {
+        ptr::null_mut()
+    };
+    // SAFETY: as above.
+    unsafe { load(c) }
+}
+
+unsafe extern "C" fn vt_next(cursor: *mut ffi::sqlite3_vtab_cursor) -> c_int {
+    // SAFETY: `cursor` is one of ours.
+    let c = unsafe { &mut *cursor.cast::<Cursor>() };
+    c.row += 1;
+    unsafe { load(c) }
+}
+
+unsafe extern "C" fn vt_eof(cursor: *mut ffi::sqlite3_vtab_cursor) -> c_int {
+    // SAFETY: `cursor` is one of ours; its feed, when set, is alive.
+    let c = unsafe { &*cursor.cast::<Cursor>() };
+    match unsafe { c.feed.as_ref() } {
+        Some(feed) => c_int::from(c.row >= feed.len),
+        None => 1,
+    }
+}
+
+unsafe extern "C" fn vt_column(
+    cursor: *mut ffi::sqlite3_vtab_cursor,
+    ctx: *mut ffi::sqlite3_context,
+    i: c_int,
+) -> c_int {
+    // SAFETY: `cursor` is one of ours; its values are the current row's.
+    let c = unsafe { &*cursor.cast::<Cursor>() };
+    let values = &c.values;
+    // SAFETY (each result): `ctx` is the column's context. A lent text lives for the whole
+    // statement (SQLITE_STATIC); a made one is copied (SQLITE_TRANSIENT).
+    unsafe {
+        match values.get(i as usize) {
+            Some(Value::Int(v)) => ffi::sqlite3_result_int64(ctx, *v),
+            Some(Value::Lent(p, n)) => {
+                ffi::sqlite3_result_text64(ctx, p.cast(), *n as u64, None, ffi::SQLITE_UTF8 as u8)
+            }
+            Some(Value::Made(t)) => ffi::sqlite3_result_text64(
+                ctx,
+                t.as_ptr().cast(),
+                t.len() as u64,
+                ffi::SQLITE_TRANSIENT(),
+                ffi::SQLITE_UTF8 as u8,
+            ),
+            Some(Value::Null) | None => ffi::sqlite3_result_null(ctx),
+        }
+    }
+    ffi::SQLITE_OK
+}
+
+unsafe extern "C" fn vt_rowid(cursor: *mut ffi::sqlite3_vtab_cursor, rowid: *mut ffi::sqlite3_int64) -> c_int {
+    // SAFETY: `cursor` is one of ours; `rowid` is SQLite's to write.
+    unsafe { *rowid = (*cursor.cast::<Cursor>()).row as i64 };
+    ffi::SQLITE_OK
 }
 
 /// One row of a query's result, read in place: a text borrowed from it lasts until the next row.
@@ -194,14 +402,6 @@ impl Columns {
         };
         std::str::from_utf8(bytes).map_err(|e| sqlx::Error::Decode(Box::new(e)))
     }
-
-    pub fn opt_text(&self, i: c_int) -> Result<Option<&str>, sqlx::Error> {
-        // SAFETY: as in `expect`.
-        if unsafe { ffi::sqlite3_column_type(self.stmt.as_ptr(), i) } == ffi::SQLITE_NULL {
-            return Ok(None);
-        }
-        self.text(i).map(Some)
-    }
 }
 
 /// Runs `sql` (a query without parameters) and hands each row of its result to `each`, on the
@@ -243,8 +443,8 @@ struct Finalized(NonNull<ffi::sqlite3_stmt>);
 
 impl Drop for Finalized {
     fn drop(&mut self) {
-        // SAFETY: the statement is not used after this (`per_row` owns it); the texts it may
-        // still point to outlive it.
+        // SAFETY: the statement is not used after this (its function owns it); the texts it
+        // may still point to outlive it.
         unsafe { ffi::sqlite3_finalize(self.0.as_ptr()) };
     }
 }
@@ -357,14 +557,9 @@ mod tests {
     }
 
     async fn insert(c: &mut SqliteConnection, rows: &[T]) -> Result<(), sqlx::Error> {
-        per_row(
-            c,
-            "INSERT INTO t (id, number, date, note, parent, cents) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            rows,
-            |b, r| {
-                b.int(r.id).text(&r.number).opt_date(r.date).opt_text(r.note.as_deref()).opt_int(r.parent).int(r.cents);
-            },
-        )
+        insert_rows(c, "INSERT INTO t (id, number, date, note, parent, cents)", 6, rows, |b, r| {
+            b.int(r.id).text(&r.number).opt_date(r.date).opt_text(r.note.as_deref()).opt_int(r.parent).int(r.cents);
+        })
         .await
     }
 
@@ -411,15 +606,69 @@ mod tests {
             let Err(sqlx::Error::Database(e)) = insert(&mut tx, &rows).await else { panic!("accepted") };
             assert_eq!(e.kind(), kind, "{e}");
             assert!(e.message().contains(names), "{e}");
-            // The rows before it are in the transaction, the ones after are not; the caller's
-            // rollback takes them all back.
+            // None of the statement's rows stays, those before it included; the caller's rollback
+            // takes back the rest of its transaction.
             let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM t").fetch_one(&mut *tx).await.unwrap();
-            assert_eq!(n, 2);
+            assert_eq!(n, 0);
             tx.rollback().await.unwrap();
             let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM t").fetch_one(&mut c).await.unwrap();
             assert_eq!(n, 0);
         }
         c.close().await.unwrap();
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[tokio::test]
+    async fn many_rows_go_in_one_statement_in_their_order_and_a_panic_stops_it() {
+        let (dir, mut c) = database().await;
+        let notes: Vec<String> = (0..20_000).map(|i| format!("note {i}")).collect();
+        let rows: Vec<T> = (0..20_000)
+            .map(|i| T {
+                id: i + 1,
+                number: format!("N{i}"),
+                date: None,
+                note: None,
+                parent: Some(1 + i % 2),
+                cents: i + 1,
+            })
+            .collect();
+        let mut tx = c.begin().await.unwrap();
+        insert_rows(&mut tx, "INSERT INTO t (number, note, parent, cents)", 4, &rows, |b, r| {
+            b.text(&r.number).text(&notes[r.id as usize - 1]).opt_int(r.parent).int(r.cents);
+        })
+        .await
+        .unwrap();
+        let back: Vec<(i64, String, String, i64)> =
+            sqlx::query_as("SELECT id, number, note, cents FROM t ORDER BY id").fetch_all(&mut *tx).await.unwrap();
+        assert_eq!(back.len(), 20_000);
+        assert!(back.iter().enumerate().all(|(i, (id, number, note, cents))| *id == i as i64 + 1
+            && *number == format!("N{i}")
+            && *note == format!("note {i}")
+            && *cents == i as i64 + 1));
+        tx.rollback().await.unwrap();
+        c.close().await.unwrap();
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn a_panic_while_a_row_is_made_stops_the_statement_and_goes_on() {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let (dir, mut c) = rt.block_on(database());
+        let rows: Vec<T> = (1..=3).map(|i| t(i, &format!("P{i}"), None, None, 100)).collect();
+        let mut tx = rt.block_on(c.begin()).unwrap();
+        let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            rt.block_on(insert_rows(&mut tx, "INSERT INTO t (id, number, cents)", 3, &rows, |b, r| {
+                assert!(r.id < 3, "row {} cannot be made", r.id);
+                b.int(r.id).text(&r.number).int(r.cents);
+            }))
+        }));
+        let message = caught.expect_err("the panic went on").downcast::<String>().unwrap();
+        assert!(message.contains("row 3 cannot be made"), "{message}");
+        // The statement wrote nothing, and the connection is left usable.
+        let (n,): (i64,) = rt.block_on(sqlx::query_as("SELECT COUNT(*) FROM t").fetch_one(&mut *tx)).unwrap();
+        assert_eq!(n, 0);
+        rt.block_on(tx.rollback()).unwrap();
+        rt.block_on(c.close()).unwrap();
         std::fs::remove_dir_all(dir).unwrap();
     }
 
@@ -433,8 +682,10 @@ mod tests {
         ];
         insert(&mut c, &rows).await.unwrap();
         let mut back = Vec::new();
-        each_row(&mut c, "SELECT id, number, note, cents * 2 FROM t ORDER BY id DESC", |r| {
-            back.push((r.int(0)?, r.text(1)?.to_owned(), r.opt_text(2)?.map(str::to_owned), r.int(3)?));
+        let sql = "SELECT id, number, note IS NULL, COALESCE(note, ''), cents * 2 FROM t ORDER BY id DESC";
+        each_row(&mut c, sql, |r| {
+            let note = (r.int(2)? == 0).then(|| r.text(3).map(str::to_owned)).transpose()?;
+            back.push((r.int(0)?, r.text(1)?.to_owned(), note, r.int(4)?));
             Ok(())
         })
         .await
