@@ -161,7 +161,7 @@ pub(crate) async fn with_rows<'r, T>(
 const MAX_COLUMNS: usize = 32;
 const MODULE_NAME: &CStr = c"regie_rows";
 /// The type SQLite checks a bound pointer against (`sqlite3_bind_pointer`): only a `Feed`
-/// bound by `insert_rows` reaches the virtual table.
+/// bound by `with_rows` reaches the virtual table.
 const POINTER_TYPE: &CStr = c"regie_rows_feed";
 /// The hidden column the feed is given through (`regie_rows(?1)`).
 const FEED_COLUMN: c_int = MAX_COLUMNS as c_int;
@@ -268,9 +268,9 @@ unsafe extern "C" fn vt_close(cursor: *mut ffi::sqlite3_vtab_cursor) -> c_int {
     ffi::SQLITE_OK
 }
 
-/// Makes the current row's values; a panic is kept for `insert_rows` and stops the statement.
+/// Makes the current row's values; a panic is kept for `with_rows` and stops the statement.
 unsafe fn load(c: &mut Cursor) -> c_int {
-    // SAFETY: set by `vt_filter` from the pointer `insert_rows` bound, alive while its
+    // SAFETY: set by `vt_filter` from the pointer `with_rows` bound, alive while its
     // statement runs.
     let Some(feed) = (unsafe { c.feed.as_mut() }) else { return ffi::SQLITE_ERROR };
     if c.row >= feed.len {

@@ -315,12 +315,20 @@ pub fn read_rows(sheet: &Sheet, m: &Mapping) -> Result<Vec<CardRow>, SheetError>
         // of the first half is the one named, as a reading from the top would name it.
         let mid = body.start + body.len() / 2;
         let (first, second) = std::thread::scope(|s| {
-            let second = s.spawn(|| read_range(sheet, m, mid..body.end));
+            // Where the system gives no thread, the second half waits for the first.
+            let second = std::thread::Builder::new().spawn_scoped(s, || read_range(sheet, m, mid..body.end));
             let first = read_range(sheet, m, body.start..mid);
-            (first, second.join())
+            // What the second half says counts only once the first half is read.
+            let second = match (second.map(|t| t.join()), first.is_ok()) {
+                (_, false) => Ok(Vec::new()),
+                (Ok(Ok(rows)), true) => rows,
+                (Ok(Err(panic)), true) => std::panic::resume_unwind(panic),
+                (Err(_), true) => read_range(sheet, m, mid..body.end),
+            };
+            (first, second)
         });
         let mut out = first?;
-        out.extend(second.unwrap_or_else(|panic| std::panic::resume_unwind(panic))?);
+        out.extend(second?);
         out
     };
     same_number_same_transaction(sheet, &out, &column_name(sheet, m, Field::Number))?;
