@@ -884,7 +884,9 @@ async fn refund_out(
         }
         audit::record(conn, actor, "card.refund", "card_transaction", number, None, json!({"pays_refunds": paid}))
             .await?;
-        let last = *paid.last().expect("a positive amount pays at least one refund");
+        let last = paid.last().copied().ok_or_else(|| {
+            Error::Invalid(format!("remboursement carte {number} : aucun remboursement dû n'a été payé"))
+        })?;
         return Ok(Some(RefundedBy::Credit(last)));
     }
     let mut debit = None;

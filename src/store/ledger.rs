@@ -528,12 +528,16 @@ async fn forget_refusal_and_level(conn: &mut Conn, id: i64) -> Result<Forgotten>
     .bind(id)
     .fetch_optional(c)
     .await)?;
-    let level =
-        on!(conn, |c| sqlx::query_as("DELETE FROM dunning WHERE installment_id = $1 RETURNING level, raised_on")
-            .bind(id)
-            .fetch_optional(c)
-            .await)?;
+    let level = forget_level(conn, id).await?;
     Ok(Forgotten { refusal, level })
+}
+
+/// Removes an installment's reminder level: the level and the day it was raised, if it had one.
+async fn forget_level(conn: &mut Conn, id: i64) -> Result<Option<(i64, NaiveDate)>> {
+    Ok(on!(conn, |c| sqlx::query_as("DELETE FROM dunning WHERE installment_id = $1 RETURNING level, raised_on")
+        .bind(id)
+        .fetch_optional(c)
+        .await)?)
 }
 
 /// The highest installment number of an invoice (new installments follow it).
@@ -788,13 +792,9 @@ pub async fn settled_by_payment(conn: &mut Conn, payment_id: i64) -> Result<Vec<
 pub async fn forget_reminders(conn: &mut Conn, installments: &[i64]) -> Result<Vec<(i64, i64)>> {
     let mut forgotten = Vec::new();
     for id in installments {
-        let gone: Option<(i64, i64)> = on!(conn, |c| sqlx::query_as(
-            "DELETE FROM dunning WHERE installment_id = $1 RETURNING installment_id, level"
-        )
-        .bind(*id)
-        .fetch_optional(c)
-        .await)?;
-        forgotten.extend(gone);
+        if let Some((level, _)) = forget_level(conn, *id).await? {
+            forgotten.push((*id, level));
+        }
     }
     Ok(forgotten)
 }
@@ -912,26 +912,24 @@ pub async fn insert_payment_rows(conn: &mut Conn, payments: &[BulkPayment<'_>]) 
 /// (`resettle`), which read back every allocation of each.
 pub async fn add_allocated(conn: &mut Conn, parts: Vec<(i64, i64)>) -> Result<()> {
     let added = summed(parts);
+    /// The update from the parts `v (id, cents)`.
+    macro_rules! adding {
+        ($v:literal) => {
+            concat!(
+                "UPDATE installments SET settled_cents = installments.settled_cents + v.cents FROM ",
+                $v,
+                " WHERE installments.id = v.id"
+            )
+        };
+    }
     if let super::Engine::Sqlite(c) = conn.engine() {
-        super::sqlite_rows::with_rows(
-            c,
-            "UPDATE installments SET settled_cents = installments.settled_cents + v.c1
-             FROM regie_rows(?1) v WHERE installments.id = v.c0",
-            &added,
-            |b, a| {
-                b.int(a.0).int(a.1);
-            },
-        )
+        let sql = adding!("(SELECT c0 AS id, c1 AS cents FROM regie_rows(?1)) v");
+        super::sqlite_rows::with_rows(c, sql, &added, |b, a| {
+            b.int(a.0).int(a.1);
+        })
         .await?;
     } else {
-        bulk!(
-            conn,
-            "WITH v (id, cents) AS (",
-            &added,
-            2000,
-            |b, a| b.push_bind(a.0).push_bind(a.1);
-            ") UPDATE installments SET settled_cents = installments.settled_cents + v.cents FROM v WHERE installments.id = v.id"
-        )?;
+        bulk!(conn, "WITH v (id, cents) AS (", &added, 2000, |b, a| b.push_bind(a.0).push_bind(a.1); concat!(") ", adding!("v")))?;
     }
     // A part below zero would open again what it takes back: those students are counted again.
     let (closing, reopening): (Vec<_>, Vec<_>) = added.into_iter().partition(|a| a.1 > 0);
