@@ -59,6 +59,34 @@ fn export(paul: &str, chloe: &str) -> String {
         + "\r\n"
 }
 
+/// Each transaction an import writes carries its reference's number (`ref_key`, what a
+/// charge-back's lookup goes by), and the upgrade's SQL that numbered the transactions recorded
+/// before it gives the same numbers, for an accented or emoji reference too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_upgrade_numbers_references_as_an_import_does() {
+    use regie_rules::card::export::reference_key;
+    let (store, dir, paul, chloe) = setup("card-ref-keys").await;
+    let file = dir.join("paybox.csv");
+    let odd = "13/10/2025;09:00:00;6100020;30020;Commande Éloïse 🎓 n°1;10,00;EUR;Débit;Télécollecté;00000;CB;81240;13/10/2025;inconnu@example.org";
+    std::fs::write(&file, export(&paul, &chloe) + odd + "\r\n").unwrap();
+    card::import_file(&store, &file, Columns::Detect, "claire").await.unwrap();
+    const KEYED: &str = "SELECT order_ref, ref_key FROM card_transactions ORDER BY id";
+    let keyed: Vec<(String, i64)> = common::rows(&store, KEYED).await;
+    assert_eq!(keyed.len(), 12);
+    assert!(keyed.iter().any(|(r, _)| r == "Commande Éloïse 🎓 n°1"), "{keyed:?}");
+    for (reference, key) in &keyed {
+        assert_eq!(*key, reference_key(reference), "{reference}");
+    }
+
+    common::exec(&store, "UPDATE card_transactions SET ref_key = 0").await.unwrap();
+    let fill = match store.pool() {
+        regie::store::Pool::Sqlite(_) => include_str!("../migrations/sqlite/0035_reference_keys_filled.sql"),
+        regie::store::Pool::Postgres(_) => include_str!("../migrations/postgres/0035_reference_keys_filled.sql"),
+    };
+    assert_eq!(common::exec(&store, fill).await.unwrap(), 12);
+    assert_eq!(common::rows::<(String, i64)>(&store, KEYED).await, keyed);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_gateway_export_pays_refuses_refunds_and_charges_back_installments() {
     let (store, dir, paul, chloe) = setup("card-csv").await;

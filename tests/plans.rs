@@ -126,7 +126,7 @@ async fn no_list_reads_a_large_table_whole_for_each_of_its_rows() {
 
 /// The lookups an import makes before it matches or undoes anything go through their indexes:
 /// the open installments through the index of unsettled ones (not every allocation of every
-/// year), the debit a charge-back undoes through the index of references (not every
+/// year), the debit a charge-back undoes through the index of reference numbers (not every
 /// transaction, once per charge-back).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_import_s_lookups_use_their_indexes() {
@@ -135,10 +135,12 @@ async fn an_import_s_lookups_use_their_indexes() {
     assert!(common::regie(&db, &["demo", "--students", "300", "--json"]).ok);
     let store = Store::open(&db).await.unwrap();
     // A reference given (a NULL one, PostgreSQL sees, can match nothing and plans no scan).
-    let by_reference =
-        regie::store::card::PAID_DEBIT_BY_REFERENCE.replace("$1", "'F2026-00001-2'").replace("$2", "20600");
+    let by_reference = regie::store::card::PAID_DEBIT_BY_REFERENCE
+        .replace("$1", "'F2026-00001-2'")
+        .replace("$2", "20600")
+        .replace("$4", &regie_rules::card::export::reference_key("F2026-00001-2").to_string());
     for (sql, index) in [
-        (by_reference.as_str(), "card_transactions_ref"),
+        (by_reference.as_str(), "card_transactions_ref_key"),
         (regie::store::bank::OPEN_INSTALLMENTS, "installments_unsettled"),
         (regie::store::bank::OPEN_INVOICES, "installments_unsettled"),
     ] {

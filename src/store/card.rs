@@ -6,7 +6,7 @@ use chrono::NaiveDate;
 
 use super::Conn;
 use crate::Result;
-use regie_rules::card::export::{CardRow, Kind, Status};
+use regie_rules::card::export::{CardRow, Kind, Status, reference_key};
 use regie_rules::card::{Outcome, TransactionSort};
 use regie_rules::money::Money;
 use regie_rules::page::{Page, Search, Window};
@@ -237,9 +237,9 @@ pub fn rows_per_write(conn: &Conn) -> usize {
 pub async fn insert_bulk(conn: &mut Conn, rows: &[NewTransaction<'_>]) -> Result<()> {
     const COLUMNS: &str = "INSERT INTO card_transactions (id, import_id, number, source_row, date, time, call_number,
             order_ref, amount_cents, currency, kind, status, response_code, card_type, remittance, remittance_date,
-            email, student_id, installment_id, payment_id, outcome, reasons) ";
+            email, student_id, installment_id, payment_id, outcome, reasons, ref_key) ";
     if let super::Engine::Sqlite(c) = conn.engine() {
-        super::sqlite_rows::insert_rows(c, COLUMNS, 22, rows, |b, t| {
+        super::sqlite_rows::insert_rows(c, COLUMNS, 23, rows, |b, t| {
             b.int(t.id)
                 .int(t.import_id)
                 .text(&t.row.number)
@@ -261,7 +261,8 @@ pub async fn insert_bulk(conn: &mut Conn, rows: &[NewTransaction<'_>]) -> Result
                 .opt_int(t.installment_id)
                 .opt_int(t.payment_id)
                 .text(t.outcome.code())
-                .text(&t.reasons);
+                .text(&t.reasons)
+                .int(reference_key(&t.row.reference));
         })
         .await?;
     } else {
@@ -288,6 +289,7 @@ pub async fn insert_bulk(conn: &mut Conn, rows: &[NewTransaction<'_>]) -> Result
                 .push_bind(t.payment_id)
                 .push_bind(t.outcome.code())
                 .push_bind(&t.reasons)
+                .push_bind(reference_key(&t.row.reference))
         })?;
     }
     if !rows.is_empty() {
@@ -574,21 +576,24 @@ macro_rules! paid_debit {
     };
 }
 
-/// `paid_debit_for` with a reference (`$1`).
+/// `paid_debit_for` with a reference (`$1`, and its `reference_key` `$4`).
 pub const PAID_DEBIT_BY_REFERENCE: &str = concat!(
-    "SELECT c.id, c.payment_id, c.installment_id FROM card_transactions c WHERE c.order_ref = $1 AND ",
+    "SELECT c.id, c.payment_id, c.installment_id FROM card_transactions c
+     WHERE c.ref_key = $4 AND c.order_ref = $1 AND ",
     paid_debit!()
 );
 
 /// `paid_debit_for` without one.
 pub const PAID_DEBIT_BY_STUDENT: &str = concat!(
-    "SELECT c.id, c.payment_id, c.installment_id FROM card_transactions c WHERE CAST($1 AS TEXT) IS NULL AND ",
+    "SELECT c.id, c.payment_id, c.installment_id FROM card_transactions c
+     WHERE CAST($1 AS TEXT) IS NULL AND CAST($4 AS BIGINT) IS NULL AND ",
     paid_debit!()
 );
 
 /// The captured debit a charge-back or refund row refers to: same amount, still paid, the latest
 /// first (by date, time and id); of that order reference, of that student, or both (`None`
-/// leaves either open). With a reference, found through the index by reference; by student
+/// leaves either open). With a reference, found through the index of their numbers
+/// (`reference_key`); by student
 /// alone (a refund the accountant assigns), every transaction is read.
 pub async fn paid_debit_for(
     conn: &mut Conn,
@@ -602,6 +607,7 @@ pub async fn paid_debit_for(
         .bind(reference)
         .bind(amount.cents())
         .bind(student_id)
+        .bind(reference.map(reference_key))
         .fetch_optional(c)
         .await)?)
 }
@@ -615,7 +621,8 @@ pub async fn declared_charge_back_for(
     Ok(on!(conn, |c| {
         sqlx::query_as(
         "SELECT c.id, c.payment_id, c.installment_id FROM card_transactions c
-         WHERE c.order_ref = $1 AND c.amount_cents = $2 AND c.kind = 'debit' AND c.outcome = 'charged_back'
+         WHERE c.ref_key = $4 AND c.order_ref = $1 AND c.amount_cents = $2 AND c.kind = 'debit'
+           AND c.outcome = 'charged_back'
            AND c.payment_id IS NOT NULL
            AND (CAST($3 AS BIGINT) IS NULL OR EXISTS (SELECT 1 FROM payments p WHERE p.id = c.payment_id AND p.student_id = $3))
            AND NOT EXISTS (SELECT 1 FROM card_transactions k WHERE k.kind = 'chargeback' AND k.payment_id = c.payment_id)
@@ -624,6 +631,7 @@ pub async fn declared_charge_back_for(
     .bind(reference)
     .bind(amount.cents())
     .bind(student_id)
+    .bind(reference_key(reference))
     .fetch_optional(c)
     .await
     })?)
@@ -642,21 +650,25 @@ pub async fn recorded_charge_back_for(
     Ok(on!(conn, |c| {
         sqlx::query_as(
             "SELECT k.number, k.payment_id, k.installment_id FROM card_transactions k
-             WHERE k.order_ref = $1 AND k.amount_cents = $2 AND k.kind = 'chargeback' AND k.outcome = 'charged_back'
+             WHERE k.ref_key = $4 AND k.order_ref = $1 AND k.amount_cents = $2 AND k.kind = 'chargeback'
+               AND k.outcome = 'charged_back'
                AND (CAST($3 AS BIGINT) IS NULL
                     OR EXISTS (SELECT 1 FROM payments p WHERE p.id = k.payment_id AND p.student_id = $3))
                AND NOT EXISTS (SELECT 1 FROM card_transactions d
-                               WHERE d.order_ref = $1 AND d.amount_cents = $2 AND d.kind = 'debit'
-                                 AND d.status = 'captured' AND d.outcome <> 'charged_back')
+                               WHERE d.ref_key = $4 AND d.order_ref = $1 AND d.amount_cents = $2
+                                 AND d.kind = 'debit' AND d.status = 'captured' AND d.outcome <> 'charged_back')
                AND (SELECT COUNT(*) FROM card_transactions b
-                    WHERE b.order_ref = $1 AND b.amount_cents = $2 AND b.kind = 'chargeback' AND b.outcome = 'charged_back')
+                    WHERE b.ref_key = $4 AND b.order_ref = $1 AND b.amount_cents = $2 AND b.kind = 'chargeback'
+                      AND b.outcome = 'charged_back')
                    >= (SELECT COUNT(*) FROM card_transactions d
-                       WHERE d.order_ref = $1 AND d.amount_cents = $2 AND d.kind = 'debit' AND d.outcome = 'charged_back')
+                       WHERE d.ref_key = $4 AND d.order_ref = $1 AND d.amount_cents = $2 AND d.kind = 'debit'
+                         AND d.outcome = 'charged_back')
              ORDER BY k.date, k.id LIMIT 1",
         )
         .bind(reference)
         .bind(amount.cents())
         .bind(student_id)
+        .bind(reference_key(reference))
         .fetch_optional(c)
         .await
     })?)
