@@ -454,11 +454,30 @@ fn read_csv(path: &Path) -> Result<Sheet, SheetError> {
     }
     let text = decode_text(&bytes);
     drop(bytes);
-    let mut reader = csv::ReaderBuilder::new()
-        .delimiter(sniff_delimiter(&text))
-        .has_headers(false)
-        .flexible(true)
-        .from_reader(text.as_bytes());
+    let rows = records(path, &text, sniff_delimiter(&text))?;
+    Ok(Sheet { file: display_name(path), sheet: None, rows })
+}
+
+/// The line of the file a record starts on. Not the reader's own count: after a CRLF it has not
+/// yet read the LF when the next record starts, and names the line before.
+fn line_at(text: &str, at: &csv::Position) -> usize {
+    let bytes = text.as_bytes();
+    let start = (at.byte() as usize).min(bytes.len());
+    let start = start + bytes[start..].iter().take_while(|b| matches!(b, b'\r' | b'\n')).count();
+    1 + line_breaks(&bytes[..start])
+}
+
+/// The line breaks an editor sees: LF, CRLF, or a CR alone (an old Mac's).
+fn line_breaks(bytes: &[u8]) -> usize {
+    let lf = bytes.iter().filter(|b| **b == b'\n').count();
+    let cr_alone = bytes.windows(2).filter(|w| w[0] == b'\r' && w[1] != b'\n').count();
+    lf + cr_alone + usize::from(bytes.last() == Some(&b'\r'))
+}
+
+/// The records of a CSV text as rows of cells.
+fn records(path: &Path, text: &str, delimiter: u8) -> Result<Vec<Vec<Cell>>, SheetError> {
+    let mut reader =
+        csv::ReaderBuilder::new().delimiter(delimiter).has_headers(false).flexible(true).from_reader(text.as_bytes());
     let mut rows: Vec<Vec<Cell>> = Vec::new();
     let mut cells = 0usize;
     // One record read into again and again: a statement's 100,000 rows are not 100,000 buffers.
@@ -467,18 +486,17 @@ fn read_csv(path: &Path) -> Result<Sheet, SheetError> {
         let more = reader.read_record(&mut record).map_err(|e| SheetError {
             file: display_name(path),
             sheet: None,
-            row: Some(e.position().map(|p| p.line() as usize).unwrap_or(rows.len() + 1)),
+            row: Some(e.position().map_or(rows.len() + 1, |p| line_at(text, p))),
             column: None,
             message: format!("CSV illisible: {e}"),
         })?;
         if !more {
             break;
         }
-        let line = record.position().map_or(rows.len() + 1, |p| p.line() as usize);
         let refused = |message: String| SheetError {
             file: display_name(path),
             sheet: None,
-            row: Some(line),
+            row: Some(record.position().map_or(rows.len() + 1, |p| line_at(text, p))),
             column: None,
             message: format!("fichier démesuré: {message} ; seules les données du tableau sont attendues"),
         };
@@ -500,7 +518,7 @@ fn read_csv(path: &Path) -> Result<Sheet, SheetError> {
             record.iter().map(|f| if f.trim().is_empty() { Cell::Empty } else { Cell::Text(f.to_string()) }).collect(),
         );
     }
-    Ok(Sheet { file: display_name(path), sheet: None, rows })
+    Ok(rows)
 }
 
 #[cfg(test)]
@@ -531,6 +549,28 @@ mod tests {
         assert_eq!(sniff_delimiter("Relevé, compte 123\nDate;Libellé;Montant\n01/09/2025;VIR, SEPA;10,00\n"), b';');
         assert_eq!(sniff_delimiter("a,b,c\n1,2,3\n"), b',');
         assert_eq!(sniff_delimiter("a\tb\n1\t2\n"), b'\t');
+    }
+
+    /// A CSV file's line too wide is named as an editor numbers it, whatever ends the lines
+    /// before it (the reader's own count lagged one line behind after each CRLF).
+    #[test]
+    fn a_csv_line_is_named_as_an_editor_numbers_it() {
+        let path = std::env::temp_dir().join(format!("regie-lines-{}.csv", std::process::id()));
+        let wide = ";".repeat(MAX_COLUMNS);
+        for (before, line) in [
+            ("a;b\r\nc\r\n", 3),
+            ("a;b\nc\n", 3),
+            ("a;b\r\n\r\nc\r\n", 4),
+            ("", 1),
+            ("a\r", 2),
+            ("a\r\n".repeat(9_999).as_str(), 10_000),
+        ] {
+            std::fs::write(&path, before.to_string() + &wide + "\r\nd;e\r\n").unwrap();
+            let e = read(&path).unwrap_err();
+            assert_eq!(e.row, Some(line), "{before:?}: {e}");
+            assert!(e.message.contains("1001 champs"), "{e}");
+        }
+        std::fs::remove_file(&path).unwrap();
     }
 
     /// An xls file (a compound file holding a `Workbook` stream) made of BIFF records.
