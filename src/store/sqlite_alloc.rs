@@ -61,6 +61,9 @@ pub fn install() {
                 libsqlite3_sys::SQLITE_CONFIG_MALLOC,
                 &methods as *const libsqlite3_sys::sqlite3_mem_methods,
             );
+            // Nothing reads SQLite's memory statistics; keeping them takes a mutex on each of its
+            // allocations (SQLite's recommended options turn them off).
+            libsqlite3_sys::sqlite3_config(libsqlite3_sys::SQLITE_CONFIG_MEMSTATUS, 0 as std::ffi::c_int);
         }
     });
 }
