@@ -80,7 +80,8 @@ struct Run {
     db: std::path::PathBuf,
     secs: f64,
     phases: String,
-    /// The checkpoint the commit started (the log copied into the file), waited for after.
+    /// The time until the whole log was copied into the file after the commit (`Store::checkpoint`,
+    /// which waits while the checkpoint the commit started runs).
     checkpoint_ms: f64,
     summary: card::ImportSummary,
     store: regie::Store,
@@ -103,8 +104,9 @@ async fn imports(db: &std::path::Path, dir: &std::path::Path, file: &std::path::
         };
         let summary = card::import_file_with(&store, file, Columns::Detect, "bench", &progress).await.unwrap();
         let secs = t.elapsed().as_secs_f64();
-        // The commit started a checkpoint in the background: waited for before the next run, which
-        // it would otherwise slow down (an office does not import a year's export every second).
+        // The commit started a checkpoint in the background: the log is copied into the file before
+        // the next run, which it would otherwise slow down (an office does not import a year's
+        // export every second).
         let t = Instant::now();
         store.checkpoint().await.unwrap();
         let checkpoint_ms = t.elapsed().as_secs_f64() * 1e3;

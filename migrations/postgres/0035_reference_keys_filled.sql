@@ -1,13 +1,13 @@
 -- The number of each transaction recorded before 0034, as `reference_key` computes it: the
--- reference's code points folded as k = (k × 131 + c) mod (2³¹ − 1) (`ascii` gives a character's
--- code point in a UTF-8 database). Run again, it changes nothing (the tests run it again after
--- clearing the numbers, and compare with Rust's).
-WITH RECURSIVE folded (id, reference, i, k) AS (
-    SELECT id, order_ref, 1, 0::BIGINT FROM card_transactions
-    UNION ALL
-    SELECT id, reference, i + 1, (k * 131 + ascii(substr(reference, i, 1))) % 2147483647
-    FROM folded WHERE i <= char_length(reference)
-)
-UPDATE card_transactions SET ref_key = folded.k
-FROM folded
-WHERE folded.id = card_transactions.id AND folded.i = char_length(folded.reference) + 1;
+-- reference's code points folded as k = (k × 131 + c) mod (2³¹ − 1), one transaction at a time
+-- (`ascii` gives a character's code point in a UTF-8 database). Run again, it changes nothing
+-- (the tests run it again after clearing the numbers, and compare with Rust's).
+UPDATE card_transactions SET ref_key = (
+    WITH RECURSIVE folded (i, k) AS (
+        SELECT 1, 0::BIGINT
+        UNION ALL
+        SELECT i + 1, (k * 131 + ascii(substr(card_transactions.order_ref, i, 1))) % 2147483647
+        FROM folded WHERE i <= char_length(card_transactions.order_ref)
+    )
+    SELECT k FROM folded WHERE i = char_length(card_transactions.order_ref) + 1
+);

@@ -233,7 +233,7 @@ pub fn rows_per_write(conn: &Conn) -> usize {
 }
 
 /// Inserts transactions: on SQLite in one statement over all of them (`sqlite_rows`), on
-/// PostgreSQL in multi-row statements (22 values each, well under its limit).
+/// PostgreSQL in multi-row statements (23 values each, well under its limit).
 pub async fn insert_bulk(conn: &mut Conn, rows: &[NewTransaction<'_>]) -> Result<()> {
     const COLUMNS: &str = "INSERT INTO card_transactions (id, import_id, number, source_row, date, time, call_number,
             order_ref, amount_cents, currency, kind, status, response_code, card_type, remittance, remittance_date,

@@ -157,7 +157,7 @@ pub(crate) async fn with_rows<'r, T>(
     Ok(())
 }
 
-/// The widest row `insert_rows` writes (the card transactions have 22 columns).
+/// The widest row `insert_rows` writes (the card transactions have 23 columns).
 const MAX_COLUMNS: usize = 32;
 const MODULE_NAME: &CStr = c"regie_rows";
 /// The type SQLite checks a bound pointer against (`sqlite3_bind_pointer`): only a `Feed`
