@@ -34,7 +34,10 @@ enum Value {
     Null,
     /// A text borrowed for the whole statement (`Row`'s `'r`).
     Lent(*const u8, usize),
-    /// A text made for the row (a date), copied by SQLite when read.
+    /// A date of the years 0 to 9999 as `%F` writes it, made in place: an import binds a few
+    /// hundred thousand, each copied by SQLite when read.
+    Date([u8; 10]),
+    /// A text made for the row (a date beyond those years), copied by SQLite when read.
     Made(String),
 }
 
@@ -65,7 +68,7 @@ impl<'r> Row<'r> {
 
     /// A date as sqlx writes it (`%F`), so that every query reads it alike.
     pub fn date(&mut self, d: NaiveDate) -> &mut Self {
-        self.push(Value::Made(iso_date(d)))
+        self.push(iso_date(d).map_or_else(|| Value::Made(d.format("%F").to_string()), Value::Date))
     }
 
     pub fn opt_date(&mut self, d: Option<NaiveDate>) -> &mut Self {
@@ -81,16 +84,16 @@ impl<'r> Row<'r> {
 }
 
 /// A date as chrono's `%F` writes it: by hand for the years 0 to 9999 (every date an import
-/// accepts), without chrono's formatting, which reads its pattern again on every call; chrono's
-/// own text beyond.
-fn iso_date(d: NaiveDate) -> String {
+/// accepts), without chrono's formatting, which reads its pattern again on every call; `None`
+/// beyond, for chrono's own text.
+fn iso_date(d: NaiveDate) -> Option<[u8; 10]> {
     let (y, m, day) = (d.year(), d.month(), d.day());
     if !(0..=9999).contains(&y) {
-        return d.format("%F").to_string();
+        return None;
     }
     let y = y as u32;
     let digits = [y / 1000, y / 100 % 10, y / 10 % 10, y % 10, 10, m / 10, m % 10, 10, day / 10, day % 10];
-    digits.iter().map(|&v| if v == 10 { '-' } else { char::from(b'0' + v as u8) }).collect()
+    Some(digits.map(|v| if v == 10 { b'-' } else { b'0' + v as u8 }))
 }
 
 /// Runs `head` (`INSERT INTO t (a, b, …)`, up to `MAX_COLUMNS` columns) over every row of
@@ -330,20 +333,24 @@ unsafe extern "C" fn vt_column(
     let c = unsafe { &*cursor.cast::<Cursor>() };
     let values = &c.values;
     // SAFETY (each result): `ctx` is the column's context. A lent text lives for the whole
-    // statement (SQLITE_STATIC); a made one is copied (SQLITE_TRANSIENT).
+    // statement (SQLITE_STATIC); a made one (a date) is copied (SQLITE_TRANSIENT).
+    let copied = |t: &[u8]| unsafe {
+        ffi::sqlite3_result_text64(
+            ctx,
+            t.as_ptr().cast(),
+            t.len() as u64,
+            ffi::SQLITE_TRANSIENT(),
+            ffi::SQLITE_UTF8 as u8,
+        )
+    };
     unsafe {
         match values.get(i as usize) {
             Some(Value::Int(v)) => ffi::sqlite3_result_int64(ctx, *v),
             Some(Value::Lent(p, n)) => {
                 ffi::sqlite3_result_text64(ctx, p.cast(), *n as u64, None, ffi::SQLITE_UTF8 as u8)
             }
-            Some(Value::Made(t)) => ffi::sqlite3_result_text64(
-                ctx,
-                t.as_ptr().cast(),
-                t.len() as u64,
-                ffi::SQLITE_TRANSIENT(),
-                ffi::SQLITE_UTF8 as u8,
-            ),
+            Some(Value::Date(t)) => copied(t),
+            Some(Value::Made(t)) => copied(t.as_bytes()),
             Some(Value::Null) | None => ffi::sqlite3_result_null(ctx),
         }
     }
@@ -726,9 +733,16 @@ mod tests {
 
     #[test]
     fn dates_read_as_sqlx_writes_them() {
-        for (y, m, d) in [(2025, 9, 5), (1, 1, 1), (9999, 12, 31), (2026, 10, 10), (-44, 3, 15), (10000, 1, 1)] {
+        for (y, m, d) in [(2025, 9, 5), (1, 1, 1), (9999, 12, 31), (2026, 10, 10), (0, 2, 29)] {
             let date = NaiveDate::from_ymd_opt(y, m, d).unwrap();
-            assert_eq!(iso_date(date), date.format("%F").to_string());
+            assert_eq!(
+                iso_date(date).map(|b| String::from_utf8(b.to_vec()).unwrap()),
+                Some(date.format("%F").to_string())
+            );
+        }
+        // Beyond, chrono's text (`-0044-03-15`, `+10000-01-01`).
+        for (y, m, d) in [(-44, 3, 15), (10000, 1, 1)] {
+            assert_eq!(iso_date(NaiveDate::from_ymd_opt(y, m, d).unwrap()), None);
         }
     }
 }
