@@ -592,9 +592,9 @@ pub const PAID_DEBIT_BY_STUDENT: &str = concat!(
 
 /// The captured debit a charge-back or refund row refers to: same amount, still paid, the latest
 /// first (by date, time and id); of that order reference, of that student, or both (`None`
-/// leaves either open). With a reference, found through the index of their numbers
-/// (`reference_key`); by student
-/// alone (a refund the accountant assigns), every transaction is read.
+/// leaves either open). With a reference, found through the index of the references' numbers
+/// (`reference_key`); by student alone (a refund the accountant assigns), every transaction is
+/// read.
 pub async fn paid_debit_for(
     conn: &mut Conn,
     reference: Option<&str>,
