@@ -156,7 +156,7 @@ async fn engine_alone(before: &std::path::Path, imported: &std::path::Path, dir:
     let payments = last("SELECT coalesce(max(id), 0) FROM main.payments").fetch_one(&mut c).await.unwrap();
     let allocations = last("SELECT coalesce(max(id), 0) FROM main.allocations").fetch_one(&mut c).await.unwrap();
     let transactions = last("SELECT coalesce(max(id), 0) FROM main.card_transactions").fetch_one(&mut c).await.unwrap();
-    let steps: [(&str, &'static str, i64); 8] = [
+    let steps: [(&str, &'static str, i64); 9] = [
         ("begin", "BEGIN IMMEDIATE", 0),
         ("import", "INSERT INTO card_imports SELECT * FROM imported.card_imports WHERE id > ?1", imports),
         ("payments", "INSERT INTO payments SELECT * FROM imported.payments WHERE id > ?1", payments),
@@ -164,6 +164,12 @@ async fn engine_alone(before: &std::path::Path, imported: &std::path::Path, dir:
         (
             "transactions",
             "INSERT INTO card_transactions SELECT * FROM imported.card_transactions WHERE id > ?1",
+            transactions,
+        ),
+        // Read in the numbers' order, as the import writes them.
+        (
+            "reference keys",
+            "INSERT INTO card_reference_keys SELECT * FROM imported.card_reference_keys WHERE transaction_id > ?1",
             transactions,
         ),
         (

@@ -60,7 +60,7 @@ fn export(paul: &str, chloe: &str) -> String {
 }
 
 /// Each transaction an import writes carries its reference's number (`ref_key`, what a
-/// charge-back's lookup goes by), and the upgrade's SQL that numbered the transactions recorded
+/// charge-back's lookup goes by, written beside it in `card_reference_keys`), and the upgrade's SQL that numbered the transactions recorded
 /// before it gives the same numbers, for an accented or emoji reference too.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_upgrade_numbers_references_as_an_import_does() {
@@ -77,6 +77,13 @@ async fn the_upgrade_numbers_references_as_an_import_does() {
     for (reference, key) in &keyed {
         assert_eq!(*key, reference_key(reference), "{reference}");
     }
+    // The lookups read each number beside its transaction, one row each.
+    let beside: Vec<(String, i64)> = common::rows(
+        &store,
+        "SELECT c.order_ref, r.ref_key FROM card_reference_keys r JOIN card_transactions c ON c.id = r.transaction_id ORDER BY c.id",
+    )
+    .await;
+    assert_eq!(beside, keyed);
 
     common::exec(&store, "UPDATE card_transactions SET ref_key = 0").await.unwrap();
     let fill = match store.pool() {

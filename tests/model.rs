@@ -717,6 +717,18 @@ async fn check(s: &Store) -> Result<(), String> {
     if miscounted > 0 {
         fail(format!("{miscounted} student(s) with a count of open installments that is not theirs"));
     }
+    // A charge-back finds its debit by the number of its reference, kept beside each transaction.
+    let unkeyed = scalar(
+        s,
+        "SELECT (SELECT COUNT(*) FROM card_transactions c
+                 WHERE NOT EXISTS (SELECT 1 FROM card_reference_keys r WHERE r.transaction_id = c.id AND r.ref_key = c.ref_key))
+              + (SELECT COUNT(*) FROM card_reference_keys r
+                 WHERE NOT EXISTS (SELECT 1 FROM card_transactions c WHERE c.id = r.transaction_id AND c.ref_key = r.ref_key))",
+    )
+    .await;
+    if unkeyed > 0 {
+        fail(format!("{unkeyed} transaction(s) or reference number(s) without their counterpart"));
+    }
     // What Factures reads as credited is what the credit notes say.
     let miscredited = scalar(
         s,

@@ -126,7 +126,7 @@ async fn no_list_reads_a_large_table_whole_for_each_of_its_rows() {
 
 /// The lookups an import makes before it matches or undoes anything go through their indexes:
 /// the open installments through the index of unsettled ones (not every allocation of every
-/// year), the debit a charge-back undoes through the index of reference numbers (not every
+/// year), the debit a charge-back undoes through the table of reference numbers (not every
 /// transaction, once per charge-back).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_import_s_lookups_use_their_indexes() {
@@ -139,13 +139,15 @@ async fn an_import_s_lookups_use_their_indexes() {
         .replace("$1", "'F2026-00001-2'")
         .replace("$2", "20600")
         .replace("$4", &regie_rules::card::export::reference_key("F2026-00001-2").to_string());
+    // The table of reference numbers: by its key, as SQLite and PostgreSQL each name it.
+    let reference_keys = ["r USING PRIMARY KEY (ref_key=?)", "card_reference_keys_pkey"];
     for (sql, index) in [
-        (by_reference.as_str(), "card_transactions_ref_key"),
-        (regie::store::bank::OPEN_INSTALLMENTS, "installments_unsettled"),
-        (regie::store::bank::OPEN_INVOICES, "installments_unsettled"),
+        (by_reference.as_str(), &reference_keys[..]),
+        (regie::store::bank::OPEN_INSTALLMENTS, &["installments_unsettled"][..]),
+        (regie::store::bank::OPEN_INVOICES, &["installments_unsettled"][..]),
     ] {
         let plan = plan_of(&store, sql).await;
-        assert!(plan.contains(index), "{index} unused by {sql}:\n{plan}");
+        assert!(index.iter().any(|i| plan.contains(i)), "{index:?} unused by {sql}:\n{plan}");
     }
 }
 

@@ -142,13 +142,20 @@ async fn a_database_of_the_4_december_2026_release_opens_with_every_position() {
     )
     .await;
     assert_eq!(odd, 0, "every other time already in one form");
-    // Migration 35 numbers each transaction's reference as an import numbers a new one.
-    let keyed: Vec<(String, i64)> =
-        common::rows(&store, "SELECT order_ref, ref_key FROM card_transactions ORDER BY id").await;
+    // Migration 35 numbers each transaction's reference as an import numbers a new one, and 36
+    // writes each number beside its transaction in the table the lookups read.
+    let keyed: Vec<(String, i64)> = common::rows(
+        &store,
+        "SELECT c.order_ref, r.ref_key FROM card_transactions c JOIN card_reference_keys r ON r.transaction_id = c.id
+         WHERE r.ref_key = c.ref_key ORDER BY c.id",
+    )
+    .await;
     assert_eq!(keyed.len(), 66);
     for (reference, key) in &keyed {
         assert_eq!(*key, regie_rules::card::export::reference_key(reference), "{reference}");
     }
+    let (rows,): (i64,) = common::one(&store, "SELECT COUNT(*) FROM card_reference_keys").await;
+    assert_eq!(rows, 66, "one row per transaction");
     store.close().await;
     assert!(counts.len() == 4 && counts.iter().all(|(_, kept, counted)| kept == counted), "{counts:?}");
     assert!(counts.iter().filter(|(_, kept, _)| *kept > 0).count() >= 2, "{counts:?}");

@@ -198,6 +198,14 @@ impl PaymentBatches {
     pub async fn settle(self, conn: &mut Conn) -> Result<()> {
         sql::add_allocated(conn, self.parts).await
     }
+
+    /// `settle`, when the caller counted, per student, the installments its payments settled
+    /// whole (`closed`: (student, count)) as it allocated them on the open installments it read
+    /// in this transaction (`CardIndex::allocate`): the students' open counts are lowered by
+    /// those, without finding each settled installment again.
+    pub async fn settle_counted(self, conn: &mut Conn, closed: Vec<(i64, i64)>) -> Result<()> {
+        sql::add_allocated_counted(conn, self.parts, closed).await
+    }
 }
 
 /// Reverses a payment (a bank match undone or a card debit the gateway cancelled: `Correction`; a

@@ -224,12 +224,36 @@ pub async fn last_transaction_id(conn: &mut Conn) -> Result<i64> {
 }
 
 /// How many rows of an export an import matches before handing them to `insert_bulk` (and their
-/// payments to the ledger), while it matches the next ones. SQLite takes 8,192: the first are
-/// written after a twelfth of a 100,000-row export is matched. PostgreSQL takes them all at once:
-/// each batch ends in a multi-row statement of its own size, one more for the server to prepare,
-/// and the 100,000-row import took 7.8–8.2 s in batches instead of 6.8–6.9 at once.
-pub fn rows_per_write(conn: &Conn) -> usize {
-    if conn.is_postgres() { usize::MAX } else { 8192 }
+/// payments to the ledger), chunk after chunk, while it matches the next ones.
+///
+/// SQLite starts with 1,024 rows, so that writing starts about 3 ms after matching does (25 ms
+/// with 8,192 at once), then doubles up to 8,192: writing a row takes about twice as long as
+/// matching it, so each chunk is matched while the one before is written. PostgreSQL takes them
+/// all at once: each batch ends in a multi-row statement of its own size, one more for the
+/// server to prepare, and the 100,000-row import took 7.8–8.2 s in batches instead of 6.8–6.9.
+pub fn chunk_sizes(conn: &Conn) -> ChunkSizes {
+    if conn.is_postgres() {
+        ChunkSizes { next: usize::MAX, most: usize::MAX }
+    } else {
+        ChunkSizes { next: 1024, most: 8192 }
+    }
+}
+
+/// The sizes of an import's chunks, in order (`chunk_sizes`): never zero.
+#[derive(Debug, Clone, Copy)]
+pub struct ChunkSizes {
+    next: usize,
+    most: usize,
+}
+
+impl Iterator for ChunkSizes {
+    type Item = usize;
+
+    fn next(&mut self) -> Option<usize> {
+        let size = self.next;
+        self.next = size.saturating_mul(2).min(self.most);
+        Some(size)
+    }
 }
 
 /// Inserts transactions: on SQLite in one statement over all of them (`sqlite_rows`), on
@@ -295,7 +319,26 @@ pub async fn insert_bulk(conn: &mut Conn, rows: &[NewTransaction<'_>]) -> Result
     if !rows.is_empty() {
         super::advance_ids(conn, "card_transactions").await?;
     }
+    insert_reference_keys(conn, rows).await?;
     add_to_remittances(conn, rows.iter().map(|t| t.row)).await
+}
+
+/// Writes each new transaction's reference number beside it (`card_reference_keys`, where the
+/// lookups of `keyed!` find it), in the numbers' order: SQLite goes through the table's B-tree
+/// once, where an index on the transactions put each number at a random place of its own.
+async fn insert_reference_keys(conn: &mut Conn, rows: &[NewTransaction<'_>]) -> Result<()> {
+    const INSERT: &str = "INSERT INTO card_reference_keys (ref_key, transaction_id) ";
+    let mut keys: Vec<(i64, i64)> = rows.iter().map(|t| (reference_key(&t.row.reference), t.id)).collect();
+    keys.sort_unstable();
+    if let super::Engine::Sqlite(c) = conn.engine() {
+        super::sqlite_rows::insert_rows(c, INSERT, 2, &keys, |b, k| {
+            b.int(k.0).int(k.1);
+        })
+        .await?;
+    } else {
+        bulk!(conn, INSERT, &keys, 5000, |b, k| b.push_bind(k.0).push_bind(k.1))?;
+    }
+    Ok(())
 }
 
 /// A remittance's share of one import: (latest remittance date, latest date, cents, count).
@@ -567,6 +610,14 @@ pub async fn open_installment_ranked(conn: &mut Conn, invoice: &str, n: i64) -> 
 /// A paid card debit: (its transaction, its payment, the installment it paid).
 pub type PaidDebit = (i64, i64, Option<i64>);
 
+/// The condition that transaction `$t` has the reference number `$4`, met through the numbers'
+/// own table (`card_reference_keys`); the reference's text is compared too, by the caller.
+macro_rules! keyed {
+    ($t:literal) => {
+        concat!($t, ".id IN (SELECT r.transaction_id FROM card_reference_keys r WHERE r.ref_key = $4)")
+    };
+}
+
 /// The rest of `paid_debit_for`'s condition and its order: `$2` the amount, `$3` a student.
 macro_rules! paid_debit {
     () => {
@@ -579,7 +630,9 @@ macro_rules! paid_debit {
 /// `paid_debit_for` with a reference (`$1`, and its `reference_key` `$4`).
 pub const PAID_DEBIT_BY_REFERENCE: &str = concat!(
     "SELECT c.id, c.payment_id, c.installment_id FROM card_transactions c
-     WHERE c.ref_key = $4 AND c.order_ref = $1 AND ",
+     WHERE ",
+    keyed!("c"),
+    " AND c.order_ref = $1 AND ",
     paid_debit!()
 );
 
@@ -592,8 +645,8 @@ pub const PAID_DEBIT_BY_STUDENT: &str = concat!(
 
 /// The captured debit a charge-back or refund row refers to: same amount, still paid, the latest
 /// first (by date, time and id); of that order reference, of that student, or both (`None`
-/// leaves either open). With a reference, found through the index of the references' numbers
-/// (`reference_key`); by student alone (a refund the accountant assigns), every transaction is
+/// leaves either open). With a reference, found through the table of the references' numbers
+/// (`reference_key`, `keyed!`); by student alone (a refund the accountant assigns), every transaction is
 /// read.
 pub async fn paid_debit_for(
     conn: &mut Conn,
@@ -619,15 +672,17 @@ pub async fn declared_charge_back_for(
     amount: Money,
 ) -> Result<Option<PaidDebit>> {
     Ok(on!(conn, |c| {
-        sqlx::query_as(
-        "SELECT c.id, c.payment_id, c.installment_id FROM card_transactions c
-         WHERE c.ref_key = $4 AND c.order_ref = $1 AND c.amount_cents = $2 AND c.kind = 'debit'
-           AND c.outcome = 'charged_back'
-           AND c.payment_id IS NOT NULL
-           AND (CAST($3 AS BIGINT) IS NULL OR EXISTS (SELECT 1 FROM payments p WHERE p.id = c.payment_id AND p.student_id = $3))
-           AND NOT EXISTS (SELECT 1 FROM card_transactions k WHERE k.kind = 'chargeback' AND k.payment_id = c.payment_id)
-         ORDER BY c.date, c.id LIMIT 1",
-    )
+        sqlx::query_as(concat!(
+            "SELECT c.id, c.payment_id, c.installment_id FROM card_transactions c
+             WHERE ",
+            keyed!("c"),
+            " AND c.order_ref = $1 AND c.amount_cents = $2 AND c.kind = 'debit'
+               AND c.outcome = 'charged_back'
+               AND c.payment_id IS NOT NULL
+               AND (CAST($3 AS BIGINT) IS NULL OR EXISTS (SELECT 1 FROM payments p WHERE p.id = c.payment_id AND p.student_id = $3))
+               AND NOT EXISTS (SELECT 1 FROM card_transactions k WHERE k.kind = 'chargeback' AND k.payment_id = c.payment_id)
+             ORDER BY c.date, c.id LIMIT 1",
+        ))
     .bind(reference)
     .bind(amount.cents())
     .bind(student_id)
@@ -648,23 +703,31 @@ pub async fn recorded_charge_back_for(
     amount: Money,
 ) -> Result<Option<(String, Option<i64>, Option<i64>)>> {
     Ok(on!(conn, |c| {
-        sqlx::query_as(
+        sqlx::query_as(concat!(
             "SELECT k.number, k.payment_id, k.installment_id FROM card_transactions k
-             WHERE k.ref_key = $4 AND k.order_ref = $1 AND k.amount_cents = $2 AND k.kind = 'chargeback'
+             WHERE ",
+            keyed!("k"),
+            " AND k.order_ref = $1 AND k.amount_cents = $2 AND k.kind = 'chargeback'
                AND k.outcome = 'charged_back'
                AND (CAST($3 AS BIGINT) IS NULL
                     OR EXISTS (SELECT 1 FROM payments p WHERE p.id = k.payment_id AND p.student_id = $3))
                AND NOT EXISTS (SELECT 1 FROM card_transactions d
-                               WHERE d.ref_key = $4 AND d.order_ref = $1 AND d.amount_cents = $2
+                               WHERE ",
+            keyed!("d"),
+            " AND d.order_ref = $1 AND d.amount_cents = $2
                                  AND d.kind = 'debit' AND d.status = 'captured' AND d.outcome <> 'charged_back')
                AND (SELECT COUNT(*) FROM card_transactions b
-                    WHERE b.ref_key = $4 AND b.order_ref = $1 AND b.amount_cents = $2 AND b.kind = 'chargeback'
+                    WHERE ",
+            keyed!("b"),
+            " AND b.order_ref = $1 AND b.amount_cents = $2 AND b.kind = 'chargeback'
                       AND b.outcome = 'charged_back')
                    >= (SELECT COUNT(*) FROM card_transactions d
-                       WHERE d.ref_key = $4 AND d.order_ref = $1 AND d.amount_cents = $2 AND d.kind = 'debit'
+                       WHERE ",
+            keyed!("d"),
+            " AND d.order_ref = $1 AND d.amount_cents = $2 AND d.kind = 'debit'
                          AND d.outcome = 'charged_back')
              ORDER BY k.date, k.id LIMIT 1",
-        )
+        ))
         .bind(reference)
         .bind(amount.cents())
         .bind(student_id)

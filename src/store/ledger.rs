@@ -907,34 +907,80 @@ pub async fn insert_payment_rows(conn: &mut Conn, payments: &[BulkPayment<'_>]) 
     Ok(())
 }
 
+/// The texts, for SQLite and for what follows PostgreSQL's values, of the statement `$sql!(v)`
+/// writes over the pairs `v (id, n)` (`update_over_pairs`).
+macro_rules! over_pairs {
+    ($sql:ident) => {
+        ($sql!("(SELECT c0 AS id, c1 AS n FROM regie_rows(?1)) v"), concat!(") ", $sql!("v")))
+    };
+}
+
+/// Runs a statement over the pairs `v (id, n)` (`over_pairs!`): on SQLite, `v` read from the
+/// virtual table by one statement; on PostgreSQL, from multi-row values.
+async fn update_over_pairs(conn: &mut Conn, sqlite: &str, postgres: &'static str, pairs: &[(i64, i64)]) -> Result<()> {
+    if let super::Engine::Sqlite(c) = conn.engine() {
+        super::sqlite_rows::with_rows(c, sqlite, pairs, |b, a| {
+            b.int(a.0).int(a.1);
+        })
+        .await?;
+    } else {
+        bulk!(conn, "WITH v (id, n) AS (", pairs, 2000, |b, a| b.push_bind(a.0).push_bind(a.1); postgres)?;
+    }
+    Ok(())
+}
+
 /// What each installment is settled by grows by the (installment, cents) parts just allocated
 /// to it, and its student's count of open installments follows: added rather than summed again
 /// (`resettle`), which read back every allocation of each.
 pub async fn add_allocated(conn: &mut Conn, parts: Vec<(i64, i64)>) -> Result<()> {
     let added = summed(parts);
-    /// The update from the parts `v (id, cents)`.
+    add_to_settled(conn, &added).await?;
+    // A part below zero would open again what it takes back: those students are counted again.
+    let (closing, reopening): (Vec<_>, Vec<_>) = added.into_iter().partition(|a| a.1 > 0);
+    add_settled(conn, &closing).await?;
+    recount_open(conn, &reopening.iter().map(|a| a.0).collect::<Vec<_>>()).await
+}
+
+/// `add_allocated` for parts all above zero whose caller counted, per student, the installments
+/// they settle whole (`closed`: (student, count)), as it allocated them on the open installments
+/// it read in this transaction: each count is taken off its student at once. `add_settled` finds
+/// them again by joining every part to its installment and invoice (the card benchmark's 60,000
+/// parts: about 60 ms, against 35 here).
+pub async fn add_allocated_counted(conn: &mut Conn, parts: Vec<(i64, i64)>, closed: Vec<(i64, i64)>) -> Result<()> {
+    if let Some(p) = parts.iter().find(|p| p.1 <= 0) {
+        return Err(crate::Error::Invalid(format!(
+            "part de {} centimes sur l'échéance {} : aucune ne rouvre",
+            p.1, p.0
+        )));
+    }
+    add_to_settled(conn, &summed(parts)).await?;
+    macro_rules! closing {
+        ($v:literal) => {
+            concat!(
+                "UPDATE students SET open_installments = students.open_installments - v.n FROM ",
+                $v,
+                " WHERE students.id = v.id"
+            )
+        };
+    }
+    let (sqlite, postgres) = over_pairs!(closing);
+    update_over_pairs(conn, sqlite, postgres, &summed(closed)).await
+}
+
+/// What settles each installment of `added` (installment, cents; one per installment) grows by
+/// its cents.
+async fn add_to_settled(conn: &mut Conn, added: &[(i64, i64)]) -> Result<()> {
     macro_rules! adding {
         ($v:literal) => {
             concat!(
-                "UPDATE installments SET settled_cents = installments.settled_cents + v.cents FROM ",
+                "UPDATE installments SET settled_cents = installments.settled_cents + v.n FROM ",
                 $v,
                 " WHERE installments.id = v.id"
             )
         };
     }
-    if let super::Engine::Sqlite(c) = conn.engine() {
-        let sql = adding!("(SELECT c0 AS id, c1 AS cents FROM regie_rows(?1)) v");
-        super::sqlite_rows::with_rows(c, sql, &added, |b, a| {
-            b.int(a.0).int(a.1);
-        })
-        .await?;
-    } else {
-        bulk!(conn, "WITH v (id, cents) AS (", &added, 2000, |b, a| b.push_bind(a.0).push_bind(a.1); concat!(") ", adding!("v")))?;
-    }
-    // A part below zero would open again what it takes back: those students are counted again.
-    let (closing, reopening): (Vec<_>, Vec<_>) = added.into_iter().partition(|a| a.1 > 0);
-    add_settled(conn, &closing).await?;
-    recount_open(conn, &reopening.iter().map(|a| a.0).collect::<Vec<_>>()).await
+    let (sqlite, postgres) = over_pairs!(adding);
+    update_over_pairs(conn, sqlite, postgres, added).await
 }
 
 /// One (key, total) per key of `pairs`, by key.
@@ -954,7 +1000,7 @@ fn summed(mut pairs: Vec<(i64, i64)>) -> Vec<(i64, i64)> {
 /// what settles them: each installment the addition settled closes one (found from the parts
 /// just added: settled now, not before), without counting anyone's installments again.
 async fn add_settled(conn: &mut Conn, added: &[(i64, i64)]) -> Result<()> {
-    /// What follows the parts `v (id, cents)`.
+    /// What follows the parts `v (id, n)`, `n` their cents.
     macro_rules! closing {
         ($v:literal) => {
             concat!(
@@ -964,22 +1010,14 @@ async fn add_settled(conn: &mut Conn, added: &[(i64, i64)]) -> Result<()> {
                 $v,
                 " JOIN installments b ON b.id = v.id JOIN invoices i ON i.id = b.invoice_id
                        WHERE b.status <> 'cancelled' AND b.settled_cents >= b.amount_cents
-                         AND b.settled_cents - v.cents < b.amount_cents
+                         AND b.settled_cents - v.n < b.amount_cents
                        GROUP BY i.student_id) t
                  WHERE students.id = t.student_id"
             )
         };
     }
-    if let super::Engine::Sqlite(c) = conn.engine() {
-        let sql = closing!("(SELECT c0 AS id, c1 AS cents FROM regie_rows(?1)) v");
-        super::sqlite_rows::with_rows(c, sql, added, |b, a| {
-            b.int(a.0).int(a.1);
-        })
-        .await?;
-    } else {
-        bulk!(conn, "WITH v (id, cents) AS (", added, 2000, |b, a| b.push_bind(a.0).push_bind(a.1); concat!(") ", closing!("v")))?;
-    }
-    Ok(())
+    let (sqlite, postgres) = over_pairs!(closing);
+    update_over_pairs(conn, sqlite, postgres, added).await
 }
 
 pub const POSITION_ORDERS: &str = "SELECT o.id, o.number, o.date,

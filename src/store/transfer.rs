@@ -11,7 +11,7 @@ use crate::{Error, Result};
 
 /// Every table, parents before children. The seeded settings, programmes and grid of a new
 /// server are replaced by the file's.
-pub const TABLES: [&str; 38] = [
+pub const TABLES: [&str; 39] = [
     "school_settings",
     "programmes",
     "fee_grid",
@@ -44,6 +44,7 @@ pub const TABLES: [&str; 38] = [
     "exemption_additions",
     "card_imports",
     "card_transactions",
+    "card_reference_keys",
     "card_remittances",
     "card_refusals",
     "card_profiles",

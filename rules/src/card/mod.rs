@@ -109,18 +109,22 @@ impl CardIndex {
 
     /// Spreads a captured `amount` over the student's open installments, the one the
     /// transaction is for first, then the oldest; what it settles leaves the index, so the next
-    /// row of the same import sees what is still open. Returns (installment id, amount) parts.
-    pub fn allocate(&mut self, student: i64, installment: Option<i64>, amount: Money) -> Vec<(i64, Money)> {
-        let Some(i) = self.payee_of.get(&student) else { return Vec::new() };
+    /// row of the same import sees what is still open. Returns the (installment id, amount)
+    /// parts, and how many of those installments they settle whole (the student's open ones
+    /// fewer by as many).
+    pub fn allocate(&mut self, student: i64, installment: Option<i64>, amount: Money) -> (Vec<(i64, Money)>, i64) {
+        let Some(i) = self.payee_of.get(&student) else { return (Vec::new(), 0) };
         let payee = &mut self.payees[*i];
         let first = payee.open.iter().position(|o| Some(o.installment_id) == installment);
         if let Some(k) = first {
             payee.open[..=k].rotate_right(1);
         }
         let (parts, _) = crate::ledger::allocation::spread(payee.open.iter_mut(), amount);
+        let open = payee.open.len();
         payee.open.retain(|o| o.left.is_positive());
+        let settled = (open - payee.open.len()) as i64;
         payee.open.sort_by_key(|o| (o.due_date, o.n));
-        parts
+        (parts, settled)
     }
 
     /// The student and installment a row is for: the order reference when it names one of our
@@ -359,6 +363,34 @@ mod tests {
 
     fn m(cents: i64) -> Money {
         Money::from_cents(cents)
+    }
+
+    /// A student owing 100,00 on the 5th and 50,00 on the 10th: a debit of 120,00 settles the
+    /// first whole and 20,00 of the second; one of 30,00 the second; one more has nothing to
+    /// settle. What is settled whole is counted (the student's open installments fewer by it).
+    #[test]
+    fn an_allocation_counts_the_installments_it_settles_whole() {
+        let item = |id: i64, n: i64, day: u32, cents: i64| crate::bank::matching::OpenItem {
+            installment_id: id,
+            n,
+            due_date: d(day),
+            left: m(cents),
+            invoice_number: "F2025-00001".into(),
+        };
+        let payee = Payee {
+            student_id: 7,
+            number: "25000007".into(),
+            last_name: "Martin".into(),
+            first_name: "Léa".into(),
+            school: crate::fees::School::Isima,
+            open: vec![item(1, 1, 5, 10000), item(2, 2, 10, 5000)],
+            aliases: Vec::new(),
+        };
+        let mut index = CardIndex::new(vec![payee], HashMap::new(), Vec::new());
+        assert_eq!(index.allocate(7, None, m(12000)), (vec![(1, m(10000)), (2, m(2000))], 1));
+        assert_eq!(index.allocate(7, Some(2), m(3000)), (vec![(2, m(3000))], 1));
+        assert_eq!(index.allocate(7, None, m(1000)), (Vec::new(), 0));
+        assert_eq!(index.allocate(8, None, m(1000)), (Vec::new(), 0), "nobody owing");
     }
 
     /// A day's debits (824,00 gross) and a remittance of one refund (206,00 sent back to a card):
