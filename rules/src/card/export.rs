@@ -393,8 +393,13 @@ fn read_range(sheet: &Sheet, m: &Mapping, range: std::ops::Range<usize>) -> Resu
         if !amount.is_positive() {
             return Err(err(Field::Amount, "montant nul".into()));
         }
-        let currency = text(Field::Currency).unwrap_or_else(|| "EUR".into());
-        if !matches!(currency.to_uppercase().as_str(), "EUR" | "978" | "€") {
+        // Read where it lies: nearly every row says "EUR".
+        let currency = cell(Field::Currency).str();
+        let currency = currency.trim();
+        if !(currency.is_empty()
+            || currency.eq_ignore_ascii_case("EUR")
+            || matches!(currency.to_uppercase().as_str(), "EUR" | "978" | "€"))
+        {
             return Err(err(Field::Currency, format!("devise « {currency} » : seuls les euros sont acceptés")));
         }
         let kind = known(&mut kinds, &cell(Field::Kind).str(), Kind::parse).map_err(|e| err(Field::Kind, e))?;
