@@ -262,8 +262,10 @@ pub async fn insert_bulk(conn: &mut Conn, rows: &[NewTransaction<'_>]) -> Result
     const COLUMNS: &str = "INSERT INTO card_transactions (id, import_id, number, source_row, date, time, call_number,
             order_ref, amount_cents, currency, kind, status, response_code, card_type, remittance, remittance_date,
             email, student_id, installment_id, payment_id, outcome, reasons, ref_key) ";
+    // Each reference's number, made once for the row and for `card_reference_keys`.
+    let rows: Vec<(&NewTransaction<'_>, i64)> = rows.iter().map(|t| (t, reference_key(&t.row.reference))).collect();
     if let super::Engine::Sqlite(c) = conn.engine() {
-        super::sqlite_rows::insert_rows(c, COLUMNS, 23, rows, |b, t| {
+        super::sqlite_rows::insert_rows(c, COLUMNS, 23, &rows, |b, &(t, key)| {
             b.int(t.id)
                 .int(t.import_id)
                 .text(&t.row.number)
@@ -286,11 +288,12 @@ pub async fn insert_bulk(conn: &mut Conn, rows: &[NewTransaction<'_>]) -> Result
                 .opt_int(t.payment_id)
                 .text(t.outcome.code())
                 .text(&t.reasons)
-                .int(reference_key(&t.row.reference));
+                .int(key);
         })
         .await?;
     } else {
-        bulk!(conn, COLUMNS, rows, 500, |b, t| {
+        bulk!(conn, COLUMNS, &rows, 500, |b, row| {
+            let (t, key) = *row;
             b.push_bind(t.id)
                 .push_bind(t.import_id)
                 .push_bind(&t.row.number)
@@ -313,22 +316,22 @@ pub async fn insert_bulk(conn: &mut Conn, rows: &[NewTransaction<'_>]) -> Result
                 .push_bind(t.payment_id)
                 .push_bind(t.outcome.code())
                 .push_bind(&t.reasons)
-                .push_bind(reference_key(&t.row.reference))
+                .push_bind(key)
         })?;
     }
     if !rows.is_empty() {
         super::advance_ids(conn, "card_transactions").await?;
     }
-    insert_reference_keys(conn, rows).await?;
-    add_to_remittances(conn, rows.iter().map(|t| t.row)).await
+    insert_reference_keys(conn, &rows).await?;
+    add_to_remittances(conn, rows.iter().map(|(t, _)| t.row)).await
 }
 
 /// Writes each new transaction's reference number beside it (`card_reference_keys`, where the
 /// lookups of `keyed!` find it), in the numbers' order: SQLite goes through the table's B-tree
 /// once, where an index on the transactions put each number at a random place of its own.
-async fn insert_reference_keys(conn: &mut Conn, rows: &[NewTransaction<'_>]) -> Result<()> {
+async fn insert_reference_keys(conn: &mut Conn, rows: &[(&NewTransaction<'_>, i64)]) -> Result<()> {
     const INSERT: &str = "INSERT INTO card_reference_keys (ref_key, transaction_id) ";
-    let mut keys: Vec<(i64, i64)> = rows.iter().map(|t| (reference_key(&t.row.reference), t.id)).collect();
+    let mut keys: Vec<(i64, i64)> = rows.iter().map(|(t, key)| (*key, t.id)).collect();
     keys.sort_unstable();
     if let super::Engine::Sqlite(c) = conn.engine() {
         super::sqlite_rows::insert_rows(c, INSERT, 2, &keys, |b, k| {
